@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each installs what it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest install postgres clean bench
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+postgres:
+	bash scripts/ensure-postgres.sh
+
+demo: $(STAMP)
+	$(BIN)/python -m mltrail.demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) postgres
+	MLTRAIL_TEST_POSTGRES=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/log_overhead.py
+	$(BIN)/python benchmarks/store_queries.py
+
+clean:
+	rm -rf $(VENV) mltrail demo .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,95 @@
+"""The one exception hierarchy of mltrail.
+
+::
+
+    MltrailError                      base of every error mltrail raises on purpose
+    ├── NotFoundError                 a project, run, artifact, dataset or metric that does not exist  (HTTP 404)
+    ├── ConflictError                 the request clashes with the current state, e.g. a duplicate name (HTTP 409)
+    │   └── RunFinishedError          logging to a run that has already finished
+    ├── InvalidInputError             a value that is malformed; ``field`` names it                      (HTTP 400)
+    │   └── InvalidFilterError        a filter or sort expression that does not parse; ``position`` points at it
+    ├── IntegrityError                stored bytes whose sha256 does not match what was recorded         (HTTP 500)
+    └── StoreError                    the store cannot be read or written (locked, full disk, unreachable)(HTTP 503)
+
+Metric values of the wrong type raise the built-in ``TypeError`` in the caller, as Python code expects.
+The API layer maps each class to one HTTP status; the HTTP transport maps it back, so the SDK raises the same
+error whether it runs embedded or against a server.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConflictError",
+    "IntegrityError",
+    "InvalidFilterError",
+    "InvalidInputError",
+    "MltrailError",
+    "NotFoundError",
+    "RunFinishedError",
+    "StoreError",
+]
+
+
+class MltrailError(Exception):
+    """Base class of every error mltrail raises on purpose."""
+
+    http_status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(MltrailError):
+    """A project, run, artifact, dataset or metric that does not exist."""
+
+    http_status = 404
+
+
+class ConflictError(MltrailError):
+    """The request clashes with the current state."""
+
+    http_status = 409
+
+
+class RunFinishedError(ConflictError):
+    """Logging to a run that has already finished."""
+
+
+class InvalidInputError(MltrailError):
+    """A malformed value; ``field`` names the offending field when there is one."""
+
+    http_status = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidFilterError(InvalidInputError):
+    """A filter or sort expression that does not parse.
+
+    ``position`` is the 0-based offset of the offending character in ``text``; ``str()`` shows the text with a
+    caret under that position.
+    """
+
+    def __init__(self, message: str, text: str, position: int, field: str = "filter") -> None:
+        super().__init__(message, field=field)
+        self.text = text
+        self.position = position
+
+    def __str__(self) -> str:
+        caret = " " * self.position + "^"
+        return f"{self.message} at position {self.position}\n  {self.text}\n  {caret}"
+
+
+class IntegrityError(MltrailError):
+    """Stored bytes whose sha256 does not match the digest recorded for them."""
+
+    http_status = 500
+
+
+class StoreError(MltrailError):
+    """The store cannot be read or written: locked past the timeout, disk full, unwritable, unreachable."""
+
+    http_status = 503
