@@ -18,7 +18,10 @@ postgres:
 	bash scripts/ensure-postgres.sh
 
 demo: $(STAMP)
-	$(BIN)/python -m mltrail.demo
+	$(BIN)/python examples/demo.py
+	$(BIN)/mltrail projects list
+	$(BIN)/mltrail runs list demo-breast-cancer --sort=-metrics.val/acc --limit 12
+	$(BIN)/mltrail runs list demo-wine --filter 'metrics.val/acc >= 0.9' --sort=-metrics.val/acc --limit 12
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

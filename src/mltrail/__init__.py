@@ -1,2 +1,45 @@
-"""mltrail: experiment tracking, model registry, deployment and monitoring on one trail."""
+"""mltrail: experiment tracking, model registry, deployment and monitoring on one trail.
+
+Two lines to track a training script::
+
+    import mltrail
+
+    with mltrail.init(project="churn", config={"lr": 0.01}) as run:
+        run.log({"loss": 0.3}, step=1)
+"""
+
+from mltrail.errors import (
+    ConflictError,
+    IntegrityError,
+    InvalidFilterError,
+    InvalidInputError,
+    MltrailError,
+    NotFoundError,
+    RunFinishedError,
+    StoreError,
+)
+from mltrail.sdk.capture.options import CaptureOptions
+from mltrail.sdk.run import Run
+from mltrail.sdk.start import active_run, finish, init, log
+from mltrail.settings import Settings
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "CaptureOptions",
+    "ConflictError",
+    "IntegrityError",
+    "InvalidFilterError",
+    "InvalidInputError",
+    "MltrailError",
+    "NotFoundError",
+    "Run",
+    "RunFinishedError",
+    "Settings",
+    "StoreError",
+    "__version__",
+    "active_run",
+    "finish",
+    "init",
+    "log",
+]

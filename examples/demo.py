@@ -1,0 +1,169 @@
+"""Seed the embedded store with a realistic demo: scikit-learn models trained on its bundled data sets.
+
+Run by ``make demo``. Each run logs its config, the train/test datasets it read, a metric curve per
+epoch or boosting stage, the fitted model as an artifact and summary values. Re-running replaces the demo
+projects' runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import SGDClassifier
+from sklearn.metrics import accuracy_score, f1_score, log_loss
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+import mltrail
+from mltrail.sdk.transport import embedded_transport
+from mltrail.settings import Settings
+
+DATASETS: dict[str, Callable[..., Any]] = {"breast-cancer": load_breast_cancer, "wine": load_wine}
+Curve = Iterator[tuple[dict[str, float], Any]]
+
+
+def sgd_curve(config: dict[str, Any], xtr: Any, ytr: Any, xte: Any, yte: Any) -> Curve:
+    classes = np.unique(ytr)
+    model = SGDClassifier(loss="log_loss", alpha=config["alpha"], learning_rate="optimal", random_state=0)
+    for _ in range(config["epochs"]):
+        model.partial_fit(xtr, ytr, classes=classes)
+        yield _scores(model, xtr, ytr, xte, yte), model
+
+
+def gbm_curve(config: dict[str, Any], xtr: Any, ytr: Any, xte: Any, yte: Any) -> Curve:
+    model = GradientBoostingClassifier(
+        n_estimators=config["n_estimators"],
+        learning_rate=config["learning_rate"],
+        max_depth=config["max_depth"],
+        random_state=0,
+    ).fit(xtr, ytr)
+    train_stages = model.staged_predict_proba(xtr)
+    for proba_te, proba_tr in zip(model.staged_predict_proba(xte), train_stages, strict=True):
+        yield _proba_scores(model.classes_, proba_tr, ytr, proba_te, yte), model
+
+
+def forest_curve(config: dict[str, Any], xtr: Any, ytr: Any, xte: Any, yte: Any) -> Curve:
+    model = RandomForestClassifier(
+        n_estimators=0, max_depth=config["max_depth"], warm_start=True, random_state=0, n_jobs=1
+    )
+    for n in range(5, config["n_estimators"] + 1, 5):
+        model.set_params(n_estimators=n)
+        model.fit(xtr, ytr)
+        yield _scores(model, xtr, ytr, xte, yte), model
+
+
+def _scores(model: Any, xtr: Any, ytr: Any, xte: Any, yte: Any) -> dict[str, float]:
+    return _proba_scores(model.classes_, model.predict_proba(xtr), ytr, model.predict_proba(xte), yte)
+
+
+def _proba_scores(classes: Any, ptr: Any, ytr: Any, pte: Any, yte: Any) -> dict[str, float]:
+    pred = classes[np.argmax(pte, axis=1)]
+    return {
+        "train/loss": float(log_loss(ytr, ptr, labels=classes)),
+        "val/loss": float(log_loss(yte, pte, labels=classes)),
+        "val/acc": float(accuracy_score(yte, pred)),
+        "val/f1": float(f1_score(yte, pred, average="macro")),
+    }
+
+
+GRIDS: dict[str, tuple[Callable[..., Curve], dict[str, list[Any]]]] = {
+    "sgd": (sgd_curve, {"alpha": [1e-4, 1e-3, 1e-2], "epochs": [30]}),
+    "gbm": (gbm_curve, {"learning_rate": [0.05, 0.2], "max_depth": [2, 3], "n_estimators": [60]}),
+    "forest": (forest_curve, {"max_depth": [3, None], "n_estimators": [60]}),
+}
+
+
+def configurations() -> list[tuple[str, str, dict[str, Any]]]:
+    out = []
+    for dataset in DATASETS:
+        for model_name, (_, grid) in GRIDS.items():
+            keys = list(grid)
+            for values in itertools.product(*(grid[k] for k in keys)):
+                out.append((dataset, model_name, {"model": {"type": model_name, **dict(zip(keys, values))}}))
+    return out
+
+
+def clear_demo_projects(settings: Settings) -> None:
+    tracking = embedded_transport(settings).tracking
+    names = {p.name for p in tracking.list_projects()}
+    for dataset in DATASETS:
+        project = f"demo-{dataset}"
+        if project not in names:
+            continue
+        while True:
+            page = tracking.search_runs(project, limit=500)
+            if not page.runs:
+                break
+            for run in page.runs:
+                tracking.delete_run(run.id)
+
+
+def train_one(dataset: str, model_name: str, config: dict[str, Any], workdir: Path) -> None:
+    bunch = DATASETS[dataset](as_frame=True)
+    frame: pd.DataFrame = bunch.frame
+    train, test = train_test_split(frame, test_size=0.3, random_state=7, stratify=frame["target"])
+    features = [c for c in frame.columns if c != "target"]
+    scaler = StandardScaler().fit(train[features])
+    xtr, xte = scaler.transform(train[features]), scaler.transform(test[features])
+    ytr, yte = train["target"].to_numpy(), test["target"].to_numpy()
+    curve_fn = GRIDS[model_name][0]
+    params = {**config, "data": {"test_size": 0.3, "split_seed": 7, "scaler": "standard"}}
+    tags = {"dataset": dataset, "family": model_name, "demo": "true"}
+    # Console capture is off: the progress bar below owns the terminal.
+    with mltrail.init(
+        project=f"demo-{dataset}", config=params, tags=tags, capture={"console": False}
+    ) as run:
+        run.log_dataset(train.reset_index(drop=True), name=f"{dataset}-train", role="train")
+        run.log_dataset(test.reset_index(drop=True), name=f"{dataset}-test", role="test")
+        best, model = 0.0, None
+        for step, (scores, fitted) in enumerate(curve_fn(config["model"], xtr, ytr, xte, yte)):
+            run.log(scores, step=step)
+            if scores["val/acc"] >= best:
+                best, model = scores["val/acc"], fitted
+        model_path = workdir / f"{run.id}.joblib"
+        joblib.dump({"scaler": scaler, "model": model}, model_path)
+        run.log_artifact(model_path, name="model/model.joblib")
+        run.summary["best_val_acc"] = best
+        run.summary["train_rows"] = len(train)
+
+
+def main() -> None:
+    console = Console()
+    settings = Settings.from_env()
+    console.print(f"[bold]mltrail demo[/] — seeding the embedded store at [cyan]{settings.home.resolve()}[/]")
+    clear_demo_projects(settings)
+    jobs = configurations()
+    started = time.perf_counter()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress,
+    ):
+        task = progress.add_task("training runs", total=len(jobs))
+        for dataset, model_name, config in jobs:
+            progress.update(task, description=f"{dataset} · {model_name}")
+            train_one(dataset, model_name, config, Path(tmp))
+            progress.advance(task)
+    console.print(f"{len(jobs)} runs in {time.perf_counter() - started:.1f} s\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Imports point down only (DESIGN.md): a test, so the rule cannot quietly erode."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import mltrail
+
+PACKAGE = Path(mltrail.__file__).parent
+FOUNDATION = {"errors", "entities", "query_ast", "query", "settings"}
+ALLOWED: dict[str, set[str]] = {
+    "foundation": {"foundation"},
+    "stats": {"stats"},
+    "store": {"store", "foundation"},
+    "services": {"services", "store", "stats", "foundation"},
+    "sdk": {"sdk", "services", "store", "stats", "foundation"},
+    "api": {"api", "services", "store", "stats", "foundation"},
+    "cli": {"cli", "sdk", "api", "services", "store", "stats", "foundation"},
+    "root": {"root", "sdk", "foundation"},
+}
+# Third-party modules that belong to one layer only.
+OWNED = {"sqlalchemy": "store", "alembic": "store", "psycopg": "store", "fastapi": "api", "typer": "cli"}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "root"
+    head = parts[1]
+    return "foundation" if head in FOUNDATION else head
+
+
+def _modules() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found.append((".".join(parts), path))
+    return found
+
+
+def _imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def test_imports_point_down() -> None:
+    violations = []
+    for module, path in _modules():
+        if "migrations" in module.split("."):
+            continue
+        layer = _layer(module)
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top == "mltrail":
+                target = _layer(name)
+                if target not in ALLOWED[layer]:
+                    violations.append(f"{module} ({layer}) imports {name} ({target})")
+            elif top in OWNED and OWNED[top] != layer:
+                violations.append(f"{module} ({layer}) imports {top}, which belongs to {OWNED[top]}")
+    assert not violations, "\n".join(violations)
+
+
+def test_stats_is_pure() -> None:
+    io_modules = {"os", "io", "pathlib", "socket", "subprocess", "shutil", "tempfile", "sqlite3", "urllib"}
+    for module, path in _modules():
+        if _layer(module) != "stats":
+            continue
+        used = {name.split(".")[0] for name in _imports(path)}
+        assert not used & io_modules, f"{module} imports {used & io_modules}"
