@@ -91,7 +91,8 @@ def configurations() -> list[tuple[str, str, dict[str, Any]]]:
         for model_name, (_, grid) in GRIDS.items():
             keys = list(grid)
             for values in itertools.product(*(grid[k] for k in keys)):
-                out.append((dataset, model_name, {"model": {"type": model_name, **dict(zip(keys, values))}}))
+                model = {"type": model_name, **dict(zip(keys, values, strict=True))}
+                out.append((dataset, model_name, {"model": model}))
     return out
 
 
@@ -122,9 +123,7 @@ def train_one(dataset: str, model_name: str, config: dict[str, Any], workdir: Pa
     params = {**config, "data": {"test_size": 0.3, "split_seed": 7, "scaler": "standard"}}
     tags = {"dataset": dataset, "family": model_name, "demo": "true"}
     # Console capture is off: the progress bar below owns the terminal.
-    with mltrail.init(
-        project=f"demo-{dataset}", config=params, tags=tags, capture={"console": False}
-    ) as run:
+    with mltrail.init(project=f"demo-{dataset}", config=params, tags=tags, capture={"console": False}) as run:
         run.log_dataset(train.reset_index(drop=True), name=f"{dataset}-train", role="train")
         run.log_dataset(test.reset_index(drop=True), name=f"{dataset}-test", role="test")
         best, model = 0.0, None

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mltrail.store.blobs import BlobStore
+from mltrail.store.factory import open_store
 
 import mltrail
 from mltrail.entities import MetricsBatch, RunStatus
 from mltrail.errors import StoreError
 from mltrail.sdk.transport import InProcessTransport, embedded_transport
 from mltrail.settings import Settings
-from mltrail.store.blobs import BlobStore
-from mltrail.store.factory import open_store
 
 OFF = {"git": False, "code": False, "environment": False, "system_metrics": False, "console": False}
 
@@ -94,7 +94,9 @@ def test_interpreter_exit_flushes_and_finishes(tmp_path: Path) -> None:
             run.log({"x": float(i)}, step=i)
         """,
     )
-    out = subprocess.run([sys.executable, str(script)], env=_env(home), capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, str(script)], env=_env(home), capture_output=True, text=True, check=True
+    )
     run = embedded_transport(Settings(home=home)).tracking.get_run(out.stdout.strip())
     assert run.status == RunStatus.FINISHED
     assert run.metrics["x"].count == 20000
@@ -135,11 +137,13 @@ def test_two_processes_write_one_sqlite_file(tmp_path: Path) -> None:
         """,
     )
     procs = [
-        subprocess.Popen([sys.executable, str(script)], env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, str(script)], env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         for _ in range(2)
     ]
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
         assert b"locked" not in err
     tracking = embedded_transport(Settings(home=home)).tracking
@@ -216,5 +220,3 @@ def test_no_git_repository_is_noted_and_the_run_proceeds(
     assert "skipped" in stored.context["git"]
     assert stored.context["environment"]["packages"]["pytest"]
     assert stored.status == RunStatus.FINISHED
-
-

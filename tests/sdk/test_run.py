@@ -21,7 +21,9 @@ def test_context_manager_records_params_metrics_tags_summary(
     settings: Settings, embedded: InProcessTransport
 ) -> None:
     config = {"lr": 0.01, "model": {"depth": 6, "kind": "tree"}, "use_bn": True, "layers": [64, 32]}
-    with mltrail.init(project="churn", config=config, tags=["baseline"], capture=OFF, settings=settings) as run:
+    with mltrail.init(
+        project="churn", config=config, tags=["baseline"], capture=OFF, settings=settings
+    ) as run:
         for step in range(100):
             run.log({"loss": 1.0 / (step + 1), "acc": step / 100}, step=step)
         run.summary["best_acc"] = 0.99
@@ -29,7 +31,13 @@ def test_context_manager_records_params_metrics_tags_summary(
     stored = embedded.tracking.get_run(run.id)
     assert stored.status == RunStatus.FINISHED
     assert stored.name == run.name and stored.project == "churn"
-    assert stored.params == {"lr": 0.01, "model.depth": 6, "model.kind": "tree", "use_bn": True, "layers": [64, 32]}
+    assert stored.params == {
+        "lr": 0.01,
+        "model.depth": 6,
+        "model.kind": "tree",
+        "use_bn": True,
+        "layers": [64, 32],
+    }
     assert isinstance(stored.params["model.depth"], int)
     assert stored.tags == {"baseline": "", "team": "vision"}
     assert stored.summary == {"best_acc": 0.99}
@@ -44,10 +52,9 @@ def test_context_manager_records_params_metrics_tags_summary(
 
 
 def test_exception_marks_run_failed_with_the_error(settings: Settings, embedded: InProcessTransport) -> None:
-    with pytest.raises(ZeroDivisionError):
-        with mltrail.init(project="p", capture=OFF, settings=settings) as run:
-            run.log({"x": 1.0})
-            _ = 1 / 0
+    with pytest.raises(ZeroDivisionError), mltrail.init(project="p", capture=OFF, settings=settings) as run:
+        run.log({"x": 1.0})
+        _ = 1 / 0
     stored = embedded.tracking.get_run(run.id)
     assert stored.status == RunStatus.FAILED
     assert stored.error is not None
@@ -116,7 +123,9 @@ def test_same_step_twice_last_write_wins(settings: Settings, embedded: InProcess
 def test_odd_keys_and_long_param_values(settings: Settings, embedded: InProcessTransport) -> None:
     long_value = "x" * 10_000
     keys = ["val/loss", "top 5 acc", "точность", "损失", "a.b.c"]
-    with mltrail.init(project="p", config={"note": long_value, "ключ": 1}, capture=OFF, settings=settings) as run:
+    with mltrail.init(
+        project="p", config={"note": long_value, "ключ": 1}, capture=OFF, settings=settings
+    ) as run:
         run.log({k: float(i) for i, k in enumerate(keys)}, step=0)
     stored = embedded.tracking.get_run(run.id)
     assert stored.params["note"] == long_value
@@ -167,7 +176,9 @@ def test_active_run_is_context_local(settings: Settings) -> None:
     assert seen == [None]
 
 
-def test_generated_names_and_explicit_failure_status(settings: Settings, embedded: InProcessTransport) -> None:
+def test_generated_names_and_explicit_failure_status(
+    settings: Settings, embedded: InProcessTransport
+) -> None:
     run = mltrail.init(project="p", capture=OFF, settings=settings)
     assert run.name.count("-") == 2
     run.finish("failed")

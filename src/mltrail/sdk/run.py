@@ -197,7 +197,9 @@ class Run:
         if self._finished:
             raise RunFinishedError(f"run {self.id} has finished")
 
-    def finish(self, status: RunStatus | str = RunStatus.FINISHED, error: BaseException | None = None) -> None:
+    def finish(
+        self, status: RunStatus | str = RunStatus.FINISHED, error: BaseException | None = None
+    ) -> None:
         """End the run: flush every queued point, then record status, end time and the error if any.
 
         Raises ``StoreError`` if queued data could not be written — never silently.

@@ -1,4 +1,4 @@
-"""``mltrail.init`` and the active run: start a run, capture its context, finish it however the process ends."""
+"""``mltrail.init`` and the active run: start a run, capture its context, finish it however it ends."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def init(
     transport = transport or embedded_transport(settings)
     run_id = uuid.uuid4().hex
     context, artifacts = _capture_context(options)
-    run_tags = {t: "" for t in tags} if isinstance(tags, list | tuple) else dict(tags or {})
+    run_tags = dict.fromkeys(tags, "") if isinstance(tags, list | tuple) else dict(tags or {})
     created = transport.create_run(
         run_id=run_id,
         project=project,
@@ -194,9 +194,7 @@ def _install_exit_hooks() -> None:
         _hooks_installed = True
         previous = sys.excepthook
 
-        def excepthook(
-            exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
-        ) -> None:
+        def excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
             for run in list(_open_runs):
                 try:
                     run.finish(RunStatus.FAILED, error=exc)

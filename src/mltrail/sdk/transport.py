@@ -1,4 +1,4 @@
-"""The SDK's one seam: a ``Transport`` carries every call to a store — in-process (embedded) or, later, HTTP."""
+"""The SDK's one seam: a ``Transport`` carries every call to a store, in-process (embedded) or HTTP."""
 
 from __future__ import annotations
 

@@ -138,7 +138,7 @@ class BackgroundWriter:
         """Send queued updates, then points, in batches. False if the transport failed."""
         try:
             while self.ops:
-                description, call = self.ops[0]
+                _, call = self.ops[0]
                 call()
                 self.ops.popleft()
             while True:

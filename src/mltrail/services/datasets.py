@@ -18,7 +18,9 @@ class DatasetService:
     def record(self, run_id: str, fingerprint: Fingerprint, role: str = "train") -> DatasetLink:
         """Record the fingerprinted version (the same digest is the same version) and link it to the run."""
         if role not in DATASET_ROLES:
-            raise InvalidInputError(f"role must be one of {', '.join(DATASET_ROLES)}, got {role!r}", field="role")
+            raise InvalidInputError(
+                f"role must be one of {', '.join(DATASET_ROLES)}, got {role!r}", field="role"
+            )
         validate_key(fingerprint.name, "dataset")
         run = self.store.get_run(run_id)
         version = self.store.record_dataset_version(

@@ -14,9 +14,9 @@ __all__ = [
     "DATASET_ROLES",
     "MAX_KEY_LENGTH",
     "flatten_config",
+    "metric_float",
     "normalize_artifact_path",
     "to_value",
-    "metric_float",
     "validate_key",
 ]
 
@@ -30,7 +30,9 @@ def validate_key(key: object, field: str) -> str:
     Slashes, spaces, dots and any unicode are allowed: ``val/loss``, ``top 5 acc``, ``точность``.
     """
     if not isinstance(key, str):
-        raise InvalidInputError(f"{field} keys must be strings, got {type(key).__name__}: {key!r}", field=field)
+        raise InvalidInputError(
+            f"{field} keys must be strings, got {type(key).__name__}: {key!r}", field=field
+        )
     if not key or not key.strip():
         raise InvalidInputError(f"{field} key must not be empty", field=field)
     if len(key) > MAX_KEY_LENGTH:
@@ -114,4 +116,3 @@ def normalize_artifact_path(path: str) -> str:
     if len(normalized) > 1000:
         raise InvalidInputError("artifact path is longer than 1000 characters", field="path")
     return normalized
-
