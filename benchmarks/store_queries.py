@@ -1,8 +1,9 @@
 """Query speed of the store: run search over 1,000 runs and metric history reads.
 
-    .venv/bin/python benchmarks/store_queries.py [--db URL]
+    .venv/bin/python benchmarks/store_queries.py [--postgres URL]
 
-Seeds 1,000 runs x (20 params, 5 metrics x 100 steps) into a fresh SQLite file (or the given database),
+Seeds 1,000 runs x (20 params, 5 metrics x 100 steps) into a fresh SQLite file (or a throwaway
+PostgreSQL database),
 then prints p50/p95 over repeated calls of:
 - a filtered and sorted search (``params.lr < 0.1 and metrics.acc >= 0.9``, sorted by -metrics.acc, 50 rows),
 - a 100,000-point metric history, full and downsampled to 1,000 points (min/max per bucket).
@@ -11,19 +12,21 @@ then prints p50/p95 over repeated calls of:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from mltrail.query import parse_filter
-from mltrail.store.factory import open_store
+import sqlalchemy as sa
 
 from mltrail.entities import MetricsBatch, SortKey
+from mltrail.query import parse_filter
 from mltrail.services.tracking import TrackingService
+from mltrail.store.factory import open_store
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -37,15 +40,36 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
 
+@contextlib.contextmanager
+def _database(postgres: str, tmp: str) -> Iterator[str]:
+    if not postgres:
+        yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    name = f"mltrail_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(postgres).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--db", default="")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="URL of a PostgreSQL server's maintenance database (e.g. postgresql+psycopg://postgres@127.0.0.1/test);"
+        " a throwaway database is created there and dropped afterwards",
+    )
     parser.add_argument("--runs", type=int, default=1000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
+    with tempfile.TemporaryDirectory() as tmp, _database(args.postgres, tmp) as url:
         store = open_store(url)
         tracking = TrackingService(store)
         project = f"bench-{uuid.uuid4().hex[:6]}"

@@ -2,14 +2,14 @@
 
 ::
 
-    MltrailError                      base of every error mltrail raises on purpose
-    ├── NotFoundError                 a project, run, artifact, dataset or metric that does not exist  (HTTP 404)
-    ├── ConflictError                 the request clashes with the current state, e.g. a duplicate name (HTTP 409)
-    │   └── RunFinishedError          logging to a run that has already finished
-    ├── InvalidInputError             a value that is malformed; ``field`` names it                      (HTTP 400)
-    │   └── InvalidFilterError        a filter or sort expression that does not parse; ``position`` points at it
-    ├── IntegrityError                stored bytes whose sha256 does not match what was recorded         (HTTP 500)
-    └── StoreError                    the store cannot be read or written (locked, full disk, unreachable)(HTTP 503)
+    MltrailError                 base of every error mltrail raises on purpose
+    ├── NotFoundError            a project, run, artifact, dataset or metric that does not exist (404)
+    ├── ConflictError            the request clashes with the current state, e.g. a duplicate   (409)
+    │   └── RunFinishedError     logging to a run that has already finished
+    ├── InvalidInputError        a malformed value; ``field`` names it                          (400)
+    │   └── InvalidFilterError   a filter or sort that does not parse; ``position`` points at it
+    ├── IntegrityError           stored bytes whose sha256 does not match the recorded digest   (500)
+    └── StoreError               the store cannot be read or written: locked, full, unreachable (503)
 
 Metric values of the wrong type raise the built-in ``TypeError`` in the caller, as Python code expects.
 The API layer maps each class to one HTTP status; the HTTP transport maps it back, so the SDK raises the same

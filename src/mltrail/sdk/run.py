@@ -47,7 +47,7 @@ class Summary(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(self._values)
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         values = dict(*args, **kwargs)
         clean = {validate_key(k, "summary"): to_value(v) for k, v in values.items()}
         self._run._ensure_open()
@@ -113,7 +113,7 @@ class Run:
             raise RunFinishedError(f"run {self.id} has finished; start a new run to log more")
         if step is None:
             step = self._next_step
-        elif type(step) is not int:
+        elif type(step) is not int or step < 0:
             step = self._check_step(step)
         if step >= self._next_step:
             self._next_step = step + 1

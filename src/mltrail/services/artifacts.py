@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +58,7 @@ class ArtifactService:
         clean = None if not prefix else normalize_artifact_path(prefix)
         return self.store.list_artifacts(run_id, prefix=clean)
 
-    def download(self, run_id: str, path: str, dest: str | os.PathLike[str]) -> list[Path]:
+    def download(self, run_id: str, path: str, dest: str | os.PathLike[str]) -> builtins.list[Path]:
         """Download one artifact, or every artifact under a folder path, into ``dest``, verifying sha256."""
         clean = normalize_artifact_path(path)
         target = Path(dest)

@@ -18,6 +18,7 @@ from mltrail.store.base import Store
 __all__ = ["TrackingService"]
 
 MAX_PAGE = 1000
+MIN_PREFIX = 4
 
 
 class TrackingService:
@@ -121,6 +122,9 @@ class TrackingService:
         if not ref:
             raise InvalidInputError("run reference is empty", field="run")
         ids = self.store.find_run_ids(ref, project=project)
+        if len(ref) < MIN_PREFIX:
+            # Too short to be a prefix: only an exact id or name counts.
+            ids = [i for i in ids if i == ref or self.store.get_run(i).name == ref]
         if not ids:
             where = f" in project {project!r}" if project else ""
             raise NotFoundError(f"no run {ref!r}{where}")

@@ -59,7 +59,7 @@ class Store(abc.ABC):
         notes: str | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> Run:
-        """Create a running run (creating the project if needed). A duplicate ``run_id`` is a ConflictError."""
+        """Create a running run, creating the project if needed. A duplicate ``run_id``: ConflictError."""
 
     @abc.abstractmethod
     def get_run(self, run_id: str) -> Run:
@@ -109,7 +109,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def mark_stale_runs_crashed(self, heartbeat_before: float) -> int:
-        """Runs still ``running`` whose last heartbeat is older than ``heartbeat_before`` become ``crashed``."""
+        """Runs still ``running`` with a heartbeat older than ``heartbeat_before`` become ``crashed``."""
 
     @abc.abstractmethod
     def search_runs(
