@@ -38,8 +38,10 @@ def test_list_shows_runs_with_the_columns_that_vary(three_runs: dict[str, str], 
     for name, run_id in three_runs.items():
         assert name in result.stdout
         assert run_id[:8] in result.stdout
-    assert "params.lr" in result.stdout and "params.opt" in result.stdout and "metrics.acc" in result.stdout
-    assert "params.seed" not in result.stdout  # the same in every run
+    header = result.stdout.splitlines()[0].split()
+    # Namespaces are shown by colour, so headers carry the bare key.
+    assert {"lr", "opt", "acc"} <= set(header)
+    assert "seed" not in header  # the same in every run
     assert "finished" in result.stdout
     assert "1-3 of 3 runs" in result.stdout
 
@@ -47,8 +49,9 @@ def test_list_shows_runs_with_the_columns_that_vary(three_runs: dict[str, str], 
 def test_list_columns_choose_explicitly(three_runs: dict[str, str], invoke: Invoke) -> None:
     result = invoke("runs", "list", "demo", "--columns", "params.seed,max(metrics.acc)")
     assert result.exit_code == 0, result.output
-    assert "params.seed" in result.stdout and "max(metrics.acc)" in result.stdout
-    assert "params.lr" not in result.stdout
+    header = result.stdout.splitlines()[0].split()
+    assert "seed" in header and "max(acc)" in header
+    assert "lr" not in header
     bad = invoke("runs", "list", "demo", "--columns", "lr")
     assert bad.exit_code == 2
     assert "Error:" in bad.stderr and "params.KEY" in bad.stderr

@@ -76,12 +76,29 @@ def varying_columns(runs: Sequence[Run]) -> list[str]:
     return columns
 
 
+NAMESPACE_STYLES = {"params": "cyan", "metrics": "magenta", "tags": "yellow", "summary": "yellow"}
+
+
 def runs_table(runs: Sequence[Run], columns: Sequence[str]) -> Table:
-    table = Table(box=None, header_style="bold", pad_edge=False)
+    table = Table(
+        box=None,
+        header_style="bold",
+        pad_edge=False,
+        caption="[cyan]params[/]  [magenta]metrics (last value)[/]  [yellow]tags, summary[/]",
+        caption_justify="left",
+    )
     for name in ("id", "name", "status", "user", "started", "duration"):
-        table.add_column(name, no_wrap=name in ("id", "status"))
+        table.add_column(name, no_wrap=name in ("id", "name", "status"))
     for column in columns:
-        table.add_column(column, justify="right" if "metrics." in column else "left", overflow="fold")
+        # The namespace is shown by colour, so headers stay short enough not to wrap letter by letter.
+        namespace, _, key = column.partition(".")
+        style = NAMESPACE_STYLES.get(namespace.split("(")[-1], "")
+        header = key.rstrip(")") if namespace in NAMESPACE_STYLES else column
+        if namespace.startswith(("min(", "max(")):
+            header = f"{namespace[:3]}({key.rstrip(')')})"
+        table.add_column(
+            header, header_style=f"bold {style}", justify="right" if "metrics" in namespace else "left"
+        )
     for run in runs:
         table.add_row(
             run.id[:8],

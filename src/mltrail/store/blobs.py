@@ -1,0 +1,128 @@
+"""Content-addressed blobs (sha256) in a folder or any fsspec filesystem, streamed in and out in chunks."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import fsspec
+
+from mltrail.errors import IntegrityError, InvalidInputError, NotFoundError, StoreError
+
+__all__ = ["CHUNK_SIZE", "BlobStore"]
+
+CHUNK_SIZE = 1 << 20  # 1 MiB
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BlobStore:
+    """Blobs under ``<root>/sha256/ab/cd/<digest>``; identical content is stored once.
+
+    ``root`` is a local folder or an fsspec URL (``s3://bucket/prefix``). Nothing is created until the first
+    blob is written. ``max_size`` (bytes) rejects bigger blobs with InvalidInputError.
+    """
+
+    def __init__(
+        self, root: str | os.PathLike[str], *, max_size: int | None = None, **storage_options: Any
+    ) -> None:
+        self._fs, path = fsspec.core.url_to_fs(str(root), **storage_options)
+        self._root = str(path).rstrip("/")
+        self.max_size = max_size
+
+    @property
+    def root(self) -> str:
+        return self._root
+
+    def path(self, digest: str) -> str:
+        """Where the blob with this digest lives (whether or not it exists)."""
+        if not _DIGEST.match(digest):
+            raise InvalidInputError(f"not a sha256 hex digest: {digest!r}", field="digest")
+        return f"{self._root}/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
+
+    def exists(self, digest: str) -> bool:
+        return bool(self._fs.exists(self.path(digest)))
+
+    def put_stream(self, fileobj: BinaryIO) -> tuple[str, int]:
+        """Store the stream's bytes; returns ``(sha256 hex digest, size)``."""
+        tmp_dir = f"{self._root}/incoming"
+        tmp = f"{tmp_dir}/{uuid.uuid4().hex}.part"
+        hasher = hashlib.sha256()
+        size = 0
+        try:
+            self._fs.makedirs(tmp_dir, exist_ok=True)
+            with self._fs.open(tmp, "wb") as out:
+                while chunk := fileobj.read(CHUNK_SIZE):
+                    size += len(chunk)
+                    if self.max_size is not None and size > self.max_size:
+                        raise InvalidInputError(
+                            f"the blob is larger than {self.max_size} bytes", field="size"
+                        )
+                    hasher.update(chunk)
+                    out.write(chunk)
+            digest = hasher.hexdigest()
+            final = self.path(digest)
+            if self._fs.exists(final):
+                self._fs.rm(tmp)
+            else:
+                self._fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+                # A rename within one filesystem is atomic: readers never see a half-written blob.
+                self._fs.mv(tmp, final)
+        except OSError as exc:
+            self._discard(tmp)
+            raise StoreError(f"cannot write a blob under {self._root}: {exc}") from exc
+        except BaseException:
+            self._discard(tmp)
+            raise
+        return digest, size
+
+    def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
+        with Path(path).open("rb") as fh:
+            return self.put_stream(fh)
+
+    def open(self, digest: str) -> BinaryIO:
+        """A binary stream of the blob; the caller closes it."""
+        path = self.path(digest)
+        try:
+            return cast(BinaryIO, self._fs.open(path, "rb"))
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"no blob {digest}") from exc
+        except OSError as exc:
+            raise StoreError(f"cannot read blob {digest} under {self._root}: {exc}") from exc
+
+    def copy_to(self, digest: str, dest: str | os.PathLike[str]) -> int:
+        """Write the blob to the local file ``dest``, checking its sha256 on the way; returns its size.
+
+        On a mismatch nothing is left at ``dest`` and IntegrityError is raised.
+        """
+        target = Path(dest)
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        hasher = hashlib.sha256()
+        size = 0
+        try:
+            with self.open(digest) as src, partial.open("wb") as out:
+                while chunk := src.read(CHUNK_SIZE):
+                    hasher.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+            if hasher.hexdigest() != digest:
+                raise IntegrityError(
+                    f"blob {digest} is corrupt: its content hashes to {hasher.hexdigest()}; "
+                    f"{target} not written"
+                )
+            partial.replace(target)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise StoreError(f"cannot copy blob {digest} to {target}: {exc}") from exc
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        return size
+
+    def _discard(self, path: str) -> None:
+        with contextlib.suppress(OSError):
+            self._fs.rm(path)

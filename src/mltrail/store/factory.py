@@ -1,0 +1,132 @@
+"""Opening a store from a database URL, and applying or reading its schema migrations (Alembic)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from mltrail.errors import MltrailError, StoreError
+from mltrail.store.sql import SqlStore
+from mltrail.store.sql.engine import WRITE_OPTION, create_engine, redact, sqlite_path, wrap_db_error
+
+__all__ = ["current_revision", "head_revision", "open_store", "upgrade"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Any constant: serializes migrations of several server replicas starting at once on PostgreSQL.
+_PG_MIGRATION_LOCK = 0x6D6C7472
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships migrations
+        raise StoreError("mltrail ships no schema migrations")
+    return str(head)
+
+
+def _current(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        revision = MigrationContext.configure(conn).get_current_revision()
+        conn.rollback()
+    return None if revision is None else str(revision)
+
+
+def _upgrade(engine: Engine) -> None:
+    cfg = _config()
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path | None) -> Iterator[None]:
+    """An exclusive lock on ``<db>.lock``, so processes opening a brand-new file migrate it one at a time."""
+    if path is None or sys.platform == "win32":
+        yield
+        return
+    import fcntl
+
+    with path.with_name(path.name + ".lock").open("a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _errors(url: str) -> Iterator[None]:
+    try:
+        yield
+    except MltrailError:
+        raise
+    except sa.exc.SQLAlchemyError as exc:
+        raise wrap_db_error(exc, url) from exc
+    except OSError as exc:
+        raise StoreError(f"cannot open the database {redact(url)}: {exc}") from exc
+
+
+def _prepare(engine: Engine, url: str, migrate: bool) -> None:
+    head = head_revision()
+    path = sqlite_path(engine.url)
+    with _errors(url):
+        if not migrate:
+            current = _current(engine)
+            if current != head:
+                raise StoreError(
+                    f"the database {redact(url)} is at schema revision {current or '(empty)'}, this mltrail "
+                    f"needs {head}: run `mltrail db upgrade`"
+                )
+            return
+        with _file_lock(path):
+            if _current(engine) != head:
+                _upgrade(engine)
+
+
+def open_store(url: str, *, migrate: bool = True) -> SqlStore:
+    """A store on ``url``; with ``migrate`` the schema is created or brought to the newest revision first."""
+    engine = create_engine(url)
+    try:
+        _prepare(engine, url, migrate)
+    except BaseException:
+        engine.dispose()
+        raise
+    return SqlStore(engine)
+
+
+def upgrade(url: str) -> str:
+    """Migrate the database at ``url`` to the newest revision; returns that revision."""
+    open_store(url, migrate=True).close()
+    return head_revision()
+
+
+def current_revision(url: str) -> str | None:
+    """The schema revision of the database at ``url``; None when it has no schema yet."""
+    parsed = sa.make_url(url)
+    path = sqlite_path(parsed)
+    if path is not None and not path.exists():
+        return None
+    engine = create_engine(parsed)
+    try:
+        with _errors(url):
+            return _current(engine)
+    finally:
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the SQL store's schema; ``store.factory`` runs them with a programmatic config."""

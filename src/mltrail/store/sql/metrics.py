@@ -1,0 +1,330 @@
+"""Metric points and their per-key summaries: batched upserts, incremental summaries, and history reads."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mltrail.entities import MetricHistory, MetricsBatch
+from mltrail.errors import InvalidInputError, NotFoundError
+from mltrail.store.sql import schema as t
+from mltrail.store.sql.core import SqlBase, chunks, reads, writes
+
+__all__ = ["MetricsMixin"]
+
+_COLUMNS = "metric_points (key_id, step, value, wall_time)"
+_ON_CONFLICT = (
+    " ON CONFLICT (key_id, step) DO UPDATE SET value = excluded.value, wall_time = excluded.wall_time"
+)
+# SQLite: many rows per INSERT runs ~2.5x faster than one row per executemany item; 200 rows are 800
+# parameters, below the 999 of old SQLite builds.
+_SQLITE_ROWS = 200
+_SQLITE_ROW = "(?, ?, ?, ?)"
+
+
+@dataclass(slots=True)
+class _KeyState:
+    id: int
+    last: float | None
+    last_step: int | None
+    min: float | None
+    max: float | None
+    count: int
+
+
+@dataclass(slots=True)
+class _Group:
+    """The points of one key in a batch, deduplicated (last write wins) and sorted by step."""
+
+    key: str
+    start: int
+    end: int
+    first_step: int
+    last_step: int
+    last: float | None
+    min: float | None
+    max: float | None
+
+
+def _finite_or_none(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def _combine(old: float | None, new: float | None, pick: Any) -> float | None:
+    if old is None:
+        return new
+    if new is None:
+        return old
+    return float(pick(old, new))
+
+
+def _overlaps(group: _Group, state: _KeyState) -> bool:
+    """Whether the batch may rewrite a stored step of this key (else it only appends after the last one)."""
+    return state.last_step is not None and group.first_step <= state.last_step
+
+
+class _Prepared:
+    """A batch as deduplicated numpy columns grouped by key."""
+
+    def __init__(self, batch: MetricsBatch) -> None:
+        n = len(batch.keys)
+        if not (len(batch.steps) == len(batch.values) == len(batch.wall_times) == n):
+            raise InvalidInputError("metric batch columns differ in length", field="metrics")
+        names = sorted(set(batch.keys))
+        index = {name: i for i, name in enumerate(names)}
+        try:
+            kidx = np.fromiter(map(index.__getitem__, batch.keys), dtype=np.int64, count=n)
+            steps = np.asarray(batch.steps, dtype=np.int64)
+            values = np.asarray(batch.values, dtype=np.float64)
+            walls = np.asarray(batch.wall_times, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidInputError(
+                f"metric batch holds a value that is not a number: {exc}", "metrics"
+            ) from exc
+        # Sort by (key, step, arrival) and keep the last arrival of each (key, step).
+        order = np.lexsort((np.arange(n), steps, kidx))
+        k_sorted, s_sorted = kidx[order], steps[order]
+        keep = np.ones(n, dtype=bool)
+        keep[:-1] = (k_sorted[1:] != k_sorted[:-1]) | (s_sorted[1:] != s_sorted[:-1])
+        chosen = order[keep]
+        self.kidx: npt.NDArray[np.int64] = kidx[chosen]
+        self.steps: npt.NDArray[np.int64] = steps[chosen]
+        self.values: npt.NDArray[np.float64] = values[chosen]
+        self.walls: npt.NDArray[np.float64] = walls[chosen]
+        self.groups: list[_Group] = []
+        if len(self.kidx) == 0:
+            return
+        starts = np.flatnonzero(np.r_[True, self.kidx[1:] != self.kidx[:-1]])
+        ends = np.r_[starts[1:], len(self.kidx)]
+        mins = np.fmin.reduceat(self.values, starts)
+        maxs = np.fmax.reduceat(self.values, starts)
+        for i, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            self.groups.append(
+                _Group(
+                    key=names[int(self.kidx[start])],
+                    start=start,
+                    end=end,
+                    first_step=int(self.steps[start]),
+                    last_step=int(self.steps[end - 1]),
+                    last=_finite_or_none(float(self.values[end - 1])),
+                    min=_finite_or_none(float(mins[i])),
+                    max=_finite_or_none(float(maxs[i])),
+                )
+            )
+
+
+class MetricsMixin(SqlBase):
+    """Logging metric batches and reading metric histories."""
+
+    @writes
+    def log_metrics(self, conn: Connection, run_id: str, batch: MetricsBatch) -> bool:
+        prepared = _Prepared(batch)
+        self._require_run(conn, run_id)
+        if batch.client_id:
+            stmt = (
+                self._insert(t.batches)
+                .values(run_id=run_id, client_id=batch.client_id, seq=batch.seq)
+                .on_conflict_do_nothing(index_elements=["run_id", "client_id", "seq"])
+            )
+            if self._sqlite:  # RETURNING needs SQLite 3.35; rowcount is exact there
+                applied = conn.execute(stmt).rowcount > 0
+            else:  # psycopg's rowcount is not reliable here; RETURNING says whether the row was new
+                applied = conn.execute(stmt.returning(t.batches.c.seq)).first() is not None
+            if not applied:
+                return False
+        if not prepared.groups:
+            return True
+        states = self._lock_keys(conn, run_id, [g.key for g in prepared.groups])
+        overwrite = any(_overlaps(group, states[group.key]) for group in prepared.groups)
+        self._write_points(conn, prepared, states, overwrite)
+        self._update_summaries(conn, prepared, states)
+        return True
+
+    def _lock_keys(self, conn: Connection, run_id: str, keys: list[str]) -> dict[str, _KeyState]:
+        """The summary row of every key, created if new and locked (on PostgreSQL) until commit."""
+        mk = t.metric_keys.c
+        states: dict[str, _KeyState] = {}
+
+        def load(names: list[str]) -> None:
+            for part in chunks(names):
+                query = (
+                    sa.select(mk.id, mk.key, mk.last, mk.last_step, mk.min, mk.max, mk.count)
+                    .where(mk.run_id == run_id, mk.key.in_(part))
+                    .order_by(mk.key)  # one lock order for every writer: no deadlocks between batches
+                    .with_for_update()
+                )
+                for key_id, key, last, last_step, low, high, count in conn.execute(query):
+                    states[key] = _KeyState(key_id, last, last_step, low, high, count)
+
+        load(keys)
+        missing = [k for k in keys if k not in states]
+        if missing:
+            stmt = self._insert(t.metric_keys).on_conflict_do_nothing(index_elements=["run_id", "key"])
+            conn.execute(stmt, [{"run_id": run_id, "key": k, "count": 0} for k in missing])
+            load(missing)
+        return states
+
+    def _write_points(
+        self, conn: Connection, prepared: _Prepared, states: dict[str, _KeyState], overwrite: bool
+    ) -> None:
+        """Insert the points; ``overwrite`` (some step may exist already) makes it an upsert."""
+        ids = np.empty(len(prepared.kidx), dtype=np.int64)
+        for group in prepared.groups:
+            ids[group.start : group.end] = states[group.key].id
+        values: list[float | None] = prepared.values.tolist()
+        if np.isnan(prepared.values).any():
+            values = [None if v != v else v for v in values]  # NaN is stored as NULL
+        rows = list(zip(ids.tolist(), prepared.steps.tolist(), values, prepared.walls.tolist(), strict=True))
+        if self._sqlite:
+            self._write_sqlite(conn, rows, overwrite)
+        else:
+            self._write_postgres(conn, rows, overwrite)
+
+    @staticmethod
+    def _write_sqlite(
+        conn: Connection, rows: list[tuple[int, int, float | None, float]], overwrite: bool
+    ) -> None:
+        tail = _ON_CONFLICT if overwrite else ""
+        full = len(rows) - len(rows) % _SQLITE_ROWS
+        if full:
+            sql = f"INSERT INTO {_COLUMNS} VALUES {', '.join([_SQLITE_ROW] * _SQLITE_ROWS)}{tail}"  # noqa: S608
+            flat = list(itertools.chain.from_iterable(rows[:full]))
+            width = 4 * _SQLITE_ROWS
+            conn.exec_driver_sql(sql, [tuple(flat[i : i + width]) for i in range(0, len(flat), width)])
+        if full < len(rows):
+            marks = ", ".join([_SQLITE_ROW] * (len(rows) - full))
+            sql = f"INSERT INTO {_COLUMNS} VALUES {marks}{tail}"  # noqa: S608
+            conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(rows[full:])))
+
+    @staticmethod
+    def _write_postgres(
+        conn: Connection, rows: list[tuple[int, int, float | None, float]], overwrite: bool
+    ) -> None:
+        # COPY is ~4x faster than INSERT here; it cannot upsert, so overwrites go through a temporary table.
+        driver: Any = conn.connection.driver_connection
+        target = "metric_points"
+        if overwrite:
+            target = "metric_points_incoming"
+            conn.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE {target} "
+                "(key_id integer, step bigint, value float8, wall_time float8) ON COMMIT DROP"
+            )
+        with driver.cursor() as cursor:
+            copy_sql = f"COPY {target} (key_id, step, value, wall_time) FROM STDIN (FORMAT BINARY)"
+            with cursor.copy(copy_sql) as copy:
+                copy.set_types(["int4", "int8", "float8", "float8"])
+                for row in rows:
+                    copy.write_row(row)
+        if overwrite:
+            conn.exec_driver_sql(f"INSERT INTO {_COLUMNS} SELECT * FROM {target}{_ON_CONFLICT}")  # noqa: S608
+            conn.exec_driver_sql(f"DROP TABLE {target}")
+
+    @staticmethod
+    def _update_summaries(conn: Connection, prepared: _Prepared, states: dict[str, _KeyState]) -> None:
+        incremental: list[dict[str, Any]] = []
+        recompute: list[int] = []
+        for group in prepared.groups:
+            state = states[group.key]
+            if _overlaps(group, state):
+                recompute.append(state.id)  # a step may have been overwritten: ask the points themselves
+                continue
+            incremental.append(
+                {
+                    "b_id": state.id,
+                    "b_last": group.last,
+                    "b_last_step": group.last_step,
+                    "b_min": _combine(state.min, group.min, min),
+                    "b_max": _combine(state.max, group.max, max),
+                    "b_count": state.count + (group.end - group.start),
+                }
+            )
+        mk = t.metric_keys
+        if incremental:
+            stmt = (
+                mk.update()
+                .where(mk.c.id == sa.bindparam("b_id"))
+                .values(
+                    last=sa.bindparam("b_last"),
+                    last_step=sa.bindparam("b_last_step"),
+                    min=sa.bindparam("b_min"),
+                    max=sa.bindparam("b_max"),
+                    count=sa.bindparam("b_count"),
+                )
+            )
+            conn.execute(stmt, incremental)
+        p = t.metric_points.c
+        for part in chunks(recompute):
+
+            def agg(expr: Any) -> Any:
+                return sa.select(expr).where(p.key_id == mk.c.id).scalar_subquery()
+
+            last = sa.select(p.value).where(p.key_id == mk.c.id).order_by(p.step.desc()).limit(1)
+            conn.execute(
+                mk.update()
+                .where(mk.c.id.in_(part))
+                .values(
+                    count=agg(sa.func.count()),
+                    min=agg(sa.func.min(p.value)),
+                    max=agg(sa.func.max(p.value)),
+                    last_step=agg(sa.func.max(p.step)),
+                    last=last.scalar_subquery(),
+                )
+            )
+
+    @reads
+    def get_metric_history(
+        self,
+        conn: Connection,
+        run_id: str,
+        key: str,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> MetricHistory:
+        self._require_run(conn, run_id)
+        mk = t.metric_keys.c
+        key_id = conn.execute(sa.select(mk.id).where(mk.run_id == run_id, mk.key == key)).scalar_one_or_none()
+        if key_id is None:
+            raise NotFoundError(f"run {run_id!r} has no metric {key!r}")
+        mark = "?" if self._sqlite else "%s"
+        sql = f"SELECT step, value, wall_time FROM metric_points WHERE key_id = {mark}"  # noqa: S608 (no data)
+        args: list[int] = [int(key_id)]
+        if min_step is not None:
+            sql += f" AND step >= {mark}"
+            args.append(int(min_step))
+        if max_step is not None:
+            sql += f" AND step <= {mark}"
+            args.append(int(max_step))
+        sql += " ORDER BY step"
+        # Plain DBAPI tuples: building a Row per point would triple the time. On PostgreSQL, binary results
+        # parse faster than text.
+        rows: Sequence[Any]
+        if self._sqlite:
+            result = conn.exec_driver_sql(sql, tuple(args))
+            try:
+                rows = result.cursor.fetchall()
+            finally:
+                result.close()
+        else:
+            driver: Any = conn.connection.driver_connection
+            with driver.cursor(binary=True) as cursor:
+                cursor.execute(sql, tuple(args))
+                rows = cursor.fetchall()
+        nan = math.nan
+        # Three list comprehensions are ~3x faster than zip(*rows) for 100k rows.
+        steps = [row[0] for row in rows]
+        return MetricHistory(
+            run_id=run_id,
+            key=key,
+            steps=steps,
+            values=[nan if row[1] is None else row[1] for row in rows],
+            wall_times=[row[2] for row in rows],
+            total_points=len(steps),
+        )

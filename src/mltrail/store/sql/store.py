@@ -1,0 +1,37 @@
+"""``SqlStore``: the ``Store`` interface over SQLAlchemy Core, for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from mltrail.store.base import Store
+from mltrail.store.sql.artifacts import ArtifactsMixin
+from mltrail.store.sql.datasets import DatasetsMixin
+from mltrail.store.sql.metrics import MetricsMixin
+from mltrail.store.sql.runs import RunsMixin
+from mltrail.store.sql.search import SearchMixin
+
+__all__ = ["SqlStore"]
+
+
+class SqlStore(RunsMixin, MetricsMixin, SearchMixin, DatasetsMixin, ArtifactsMixin, Store):
+    """The SQL store. It is given an engine whose database is already migrated (see ``store.factory``);
+    constructing it touches nothing."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def url(self) -> str:
+        """The database URL with its password hidden."""
+        return self._url
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self._url!r})"

@@ -1,0 +1,89 @@
+"""The schema: migrations match the tables in ``schema.py``; opening stores; errors naming the database."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from mltrail.errors import StoreError
+from mltrail.store.factory import current_revision, head_revision, open_store, upgrade
+from mltrail.store.sql import schema
+
+
+def test_migrations_match_metadata(db_url: str) -> None:
+    upgrade(db_url)
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(context, schema.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
+
+
+def test_sqlite_metric_points_has_no_rowid(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    open_store(f"sqlite:///{db}").close()
+    with sqlite3.connect(db) as conn:
+        sql = conn.execute("select sql from sqlite_master where name = 'metric_points'").fetchone()[0]
+        mode = conn.execute("pragma journal_mode").fetchone()[0]
+    conn.close()
+    assert "WITHOUT ROWID" in sql
+    assert mode == "wal"
+
+
+def test_revisions(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sub' / 'dir' / 'm.db'}"
+    assert current_revision(url) is None
+    assert not (tmp_path / "sub").exists()  # reading the revision creates nothing
+    assert upgrade(url) == head_revision()
+    assert current_revision(url) == head_revision()
+    open_store(url, migrate=False).close()
+
+
+def test_unmigrated_database_without_migrate_is_a_store_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    with pytest.raises(StoreError, match="mltrail db upgrade"):
+        open_store(url, migrate=False)
+
+
+def test_unwritable_sqlite_location_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    url = f"sqlite:///{blocker / 'sub' / 'mltrail.db'}"
+    with pytest.raises(StoreError, match=str(blocker)):
+        open_store(url)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only files anyway")
+def test_read_only_sqlite_file_is_a_store_error(tmp_path: Path) -> None:  # pragma: no cover - non-root only
+    folder = tmp_path / "ro"
+    url = f"sqlite:///{folder / 'm.db'}"
+    open_store(url).close()
+    for path in folder.iterdir():
+        path.chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        store = open_store(url)
+        with pytest.raises(StoreError):
+            store.create_run(run_id="r", project="p", name="n", user=None, start_time=1.0)
+        store.close()
+    finally:
+        folder.chmod(0o755)
+
+
+def test_unreachable_postgres_is_a_store_error_without_password() -> None:
+    url = "postgresql+psycopg://mltrail:s3cret@127.0.0.1:1/nope"
+    with pytest.raises(StoreError) as caught:
+        open_store(url)
+    message = str(caught.value)
+    assert "127.0.0.1:1" in message
+    assert "s3cret" not in message
+    assert "cannot be reached" in message
