@@ -12,7 +12,7 @@ FOUNDATION = {"errors", "entities", "query_ast", "query", "settings"}
 ALLOWED: dict[str, set[str]] = {
     "foundation": {"foundation"},
     "stats": {"stats"},
-    "store": {"store", "foundation"},
+    "store": {"store", "stats", "foundation"},
     "services": {"services", "store", "stats", "foundation"},
     "sdk": {"sdk", "services", "store", "stats", "foundation"},
     "api": {"api", "services", "store", "stats", "foundation"},

@@ -6,13 +6,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from mltrail.entities import MetricHistory, MetricsBatch, Project, Run, RunPage, RunStatus, Value
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError, RunFinishedError
 from mltrail.query_ast import Expr
 from mltrail.services.validation import flatten_config, to_value, validate_key
-from mltrail.stats.downsample import minmax_downsample
 from mltrail.store.base import Store
 
 __all__ = ["TrackingService"]
@@ -169,21 +166,8 @@ class TrackingService:
         max, so spikes survive."""
         if max_points is not None and max_points < 2:
             raise InvalidInputError("max_points must be at least 2", field="max_points")
-        history = self.store.get_metric_history(run_id, key, min_step=min_step, max_step=max_step)
-        if max_points is None or len(history.steps) <= max_points:
-            return history
-        steps = np.asarray(history.steps, dtype=np.int64)
-        values = np.asarray(history.values, dtype=np.float64)
-        keep = minmax_downsample(steps, values, max_points)
-        walls = np.asarray(history.wall_times, dtype=np.float64)
-        return MetricHistory(
-            run_id=history.run_id,
-            key=history.key,
-            steps=steps[keep].tolist(),
-            values=values[keep].tolist(),
-            wall_times=walls[keep].tolist(),
-            total_points=history.total_points,
-            downsampled=True,
+        return self.store.get_metric_history(
+            run_id, key, min_step=min_step, max_step=max_step, max_points=max_points
         )
 
     @staticmethod

@@ -142,8 +142,13 @@ class Store(abc.ABC):
         key: str,
         min_step: int | None = None,
         max_step: int | None = None,
+        max_points: int | None = None,
     ) -> MetricHistory:
-        """All points of one metric ordered by step, optionally within [min_step, max_step]."""
+        """The points of one metric ordered by step, optionally within [min_step, max_step].
+
+        With ``max_points``, a longer history is downsampled: per step bucket its min and max point are kept
+        (``stats.minmax_downsample``), so spikes survive; ``downsampled`` is then True.
+        """
 
     # -- datasets ---------------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -6,7 +6,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from mltrail.entities import MetricHistory, MetricsBatch
 from mltrail.errors import InvalidInputError, NotFoundError
+from mltrail.stats.downsample import minmax_downsample
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.core import SqlBase, chunks, reads, writes
 
@@ -287,36 +288,28 @@ class MetricsMixin(SqlBase):
         key: str,
         min_step: int | None = None,
         max_step: int | None = None,
+        max_points: int | None = None,
     ) -> MetricHistory:
         self._require_run(conn, run_id)
         mk = t.metric_keys.c
         key_id = conn.execute(sa.select(mk.id).where(mk.run_id == run_id, mk.key == key)).scalar_one_or_none()
         if key_id is None:
             raise NotFoundError(f"run {run_id!r} has no metric {key!r}")
-        mark = "?" if self._sqlite else "%s"
-        sql = f"SELECT step, value, wall_time FROM metric_points WHERE key_id = {mark}"  # noqa: S608 (no data)
-        args: list[int] = [int(key_id)]
-        if min_step is not None:
-            sql += f" AND step >= {mark}"
-            args.append(int(min_step))
-        if max_step is not None:
-            sql += f" AND step <= {mark}"
-            args.append(int(max_step))
-        sql += " ORDER BY step"
-        # Plain DBAPI tuples: building a Row per point would triple the time. On PostgreSQL, binary results
-        # parse faster than text.
-        rows: Sequence[Any]
-        if self._sqlite:
-            result = conn.exec_driver_sql(sql, tuple(args))
-            try:
-                rows = result.cursor.fetchall()
-            finally:
-                result.close()
-        else:
-            driver: Any = conn.connection.driver_connection
-            with driver.cursor(binary=True) as cursor:
-                cursor.execute(sql, tuple(args))
-                rows = cursor.fetchall()
+        where, args = self._point_range(int(key_id), min_step, max_step)
+        if max_points is not None:
+            # Downsampling reads two columns, picks the points, then fetches only their wall times.
+            rows = self._fetch(
+                conn,
+                f"SELECT step, value FROM metric_points WHERE {where} ORDER BY step",  # noqa: S608 (placeholders)
+                args,
+            )
+            if len(rows) > max_points:
+                return self._downsampled(conn, run_id, key, rows, where, args, max_points)
+        rows = self._fetch(
+            conn,
+            f"SELECT step, value, wall_time FROM metric_points WHERE {where} ORDER BY step",  # noqa: S608
+            args,
+        )
         nan = math.nan
         # Three list comprehensions are ~3x faster than zip(*rows) for 100k rows.
         steps = [row[0] for row in rows]
@@ -327,4 +320,67 @@ class MetricsMixin(SqlBase):
             values=[nan if row[1] is None else row[1] for row in rows],
             wall_times=[row[2] for row in rows],
             total_points=len(steps),
+        )
+
+    def _point_range(self, key_id: int, min_step: int | None, max_step: int | None) -> tuple[str, list[int]]:
+        mark = "?" if self._sqlite else "%s"
+        where = f"key_id = {mark}"
+        args = [key_id]
+        if min_step is not None:
+            where += f" AND step >= {mark}"
+            args.append(int(min_step))
+        if max_step is not None:
+            where += f" AND step <= {mark}"
+            args.append(int(max_step))
+        return where, args
+
+    def _fetch(self, conn: Connection, sql: str, args: Sequence[Any]) -> Sequence[Any]:
+        """Plain DBAPI tuples: building a Row per point would triple the time. On PostgreSQL, binary
+        results parse faster than text. ``sql`` holds only placeholders, never data."""
+        if self._sqlite:
+            result = conn.exec_driver_sql(sql, tuple(args))
+            try:
+                return cast(Sequence[Any], result.cursor.fetchall())
+            finally:
+                result.close()
+        driver: Any = conn.connection.driver_connection
+        with driver.cursor(binary=True) as cursor:
+            cursor.execute(sql, tuple(args))
+            return cast(Sequence[Any], cursor.fetchall())
+
+    def _downsampled(
+        self,
+        conn: Connection,
+        run_id: str,
+        key: str,
+        rows: Sequence[Any],
+        where: str,
+        args: Sequence[Any],
+        max_points: int,
+    ) -> MetricHistory:
+        n = len(rows)
+        steps = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
+        values = np.fromiter(
+            (math.nan if row[1] is None else row[1] for row in rows), dtype=np.float64, count=n
+        )
+        keep = minmax_downsample(steps, values, max_points)
+        kept_steps = steps[keep]
+        kept = kept_steps.tolist()
+        walls: dict[int, float] = {}
+        mark = "?" if self._sqlite else "%s"
+        for start in range(0, len(kept), 500):
+            part = kept[start : start + 500]
+            sql = (
+                f"SELECT step, wall_time FROM metric_points WHERE {where}"  # noqa: S608 (placeholders only)
+                f" AND step IN ({', '.join([mark] * len(part))})"
+            )
+            walls.update(self._fetch(conn, sql, [*args, *part]))
+        return MetricHistory(
+            run_id=run_id,
+            key=key,
+            steps=kept_steps.tolist(),
+            values=values[keep].tolist(),
+            wall_times=[walls[step] for step in kept],
+            total_points=n,
+            downsampled=True,
         )
