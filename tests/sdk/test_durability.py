@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mltrail.store.blobs import BlobStore
-from mltrail.store.factory import open_store
 
 import mltrail
 from mltrail.entities import MetricsBatch, RunStatus
 from mltrail.errors import StoreError
 from mltrail.sdk.transport import InProcessTransport, embedded_transport
 from mltrail.settings import Settings
+from mltrail.store.blobs import BlobStore
+from mltrail.store.factory import open_store
 
 OFF = {"git": False, "code": False, "environment": False, "system_metrics": False, "console": False}
 
