@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from mltrail.cli.main import app
-from mltrail.services.reproduce import requirements_lines, unflatten_params
+from mltrail.services.reproduce_files import requirements_lines, unflatten_params
 
 GENERATED = {"requirements.txt", "config.json", "params.json", "run.sh", "REPRODUCE.md"}
 

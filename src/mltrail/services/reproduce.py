@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mltrail.entities import DatasetLink, Run, Value
+from mltrail.entities import DatasetLink, Run
 from mltrail.errors import IntegrityError, InvalidInputError, MltrailError, NotFoundError
 from mltrail.services.artifacts import ArtifactService
 from mltrail.services.datasets import DatasetService
+from mltrail.services.reproduce_files import (
+    ReproduceResult,
+    as_dict,
+    path_inside,
+    readme,
+    requirements_lines,
+    run_script,
+    unflatten_params,
+)
 from mltrail.services.tracking import TrackingService
 
-__all__ = ["PatchApplier", "ReproduceResult", "ReproduceService", "requirements_lines", "unflatten_params"]
+__all__ = ["PatchApplier", "ReproduceService"]
 
 # Applies a stored ``git diff`` to a checkout (``mltrail.sdk.capture.git.apply_patch``), injected so that
 # this layer does not import the SDK.
@@ -34,71 +40,6 @@ _COMMIT = re.compile(r"[0-9a-f]{7,64}")
 
 class _GitError(Exception):
     """A git command failed, timed out or git is not installed; the message is git's last line."""
-
-
-@dataclass(slots=True)
-class ReproduceResult:
-    """What ``reproduce`` restored into ``into`` and what it could not.
-
-    ``git`` is ``cloned`` (checked out at ``commit`` from ``code_source``), ``init`` (the repository had no
-    commits), ``none`` (no git information was recorded) or ``failed``. ``patch`` is ``applied``, ``none``
-    (no uncommitted changes), ``not stored``, ``failed`` or ``skipped``. ``entry_script_action`` is
-    ``matched`` (the checkout already had it), ``written`` (it was missing), ``replaced`` (the checkout's
-    copy differed) or ``not recorded``.
-    """
-
-    run_id: str
-    project: str
-    name: str
-    into: Path
-    git: str
-    code_source: str | None = None
-    commit: str | None = None
-    patch: str = "skipped"
-    entry_script: str | None = None
-    entry_script_action: str = "not recorded"
-    files: list[str] = field(default_factory=list)
-    packages: int = 0
-    datasets: list[str] = field(default_factory=list)
-    not_restored: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-def unflatten_params(params: Mapping[str, Value]) -> dict[str, Any]:
-    """``{"model.depth": 6}`` → ``{"model": {"depth": 6}}``. A key that cannot nest because a shorter key
-    already holds a value there stays dotted in the deepest dict that could take it."""
-    root: dict[str, Any] = {}
-    made: set[int] = {id(root)}
-    for key in sorted(params):
-        parts = key.split(".")
-        node = root
-        for i, part in enumerate(parts[:-1]):
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-                made.add(id(child))
-            elif not (isinstance(child, dict) and id(child) in made):
-                node[".".join(parts[i:])] = params[key]
-                break
-            node = child
-        else:
-            node[parts[-1]] = params[key]
-    return root
-
-
-def _is_own_package(name: str) -> bool:
-    return name.lower().replace("_", "-") == "mltrail" or name.startswith("_")
-
-
-def requirements_lines(packages: Mapping[str, Any]) -> list[str]:
-    """``name==version`` for each recorded package, sorted, without mltrail itself or ``_private`` ones."""
-    lines = []
-    for name in sorted(packages, key=str.lower):
-        if _is_own_package(name):
-            continue
-        version = packages[name]
-        lines.append(f"{name}=={version}" if version else name)
-    return lines
 
 
 def _git(args: list[str], cwd: Path | None = None, timeout: float = GIT_TIMEOUT) -> str:
@@ -126,20 +67,6 @@ def _empty_folder(folder: Path) -> None:
             shutil.rmtree(child)
         else:
             child.unlink()
-
-
-def _inside(path: str, root: str) -> str | None:
-    """``path`` relative to ``root`` (both resolved) as POSIX, or ``None`` when it lies outside."""
-    real, base = os.path.realpath(path), os.path.realpath(root)
-    try:
-        rel = Path(real).relative_to(base)
-    except ValueError:
-        return None
-    return rel.as_posix()
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 class ReproduceService:
@@ -181,7 +108,7 @@ class ReproduceService:
             raise
 
     def _reproduce(self, run: Run, target: Path) -> ReproduceResult:
-        git = _dict(run.context.get("git"))
+        git = as_dict(run.context.get("git"))
         result = ReproduceResult(run_id=run.id, project=run.project, name=run.name, into=target, git="none")
         root = git.get("root") if "skipped" not in git else None
         if root or git.get("commit"):
@@ -293,7 +220,7 @@ class ReproduceService:
             return out.read_bytes()
 
     def _restore_entry_script(self, run: Run, git: dict[str, Any], result: ReproduceResult) -> None:
-        code = _dict(run.context.get("code"))
+        code = as_dict(run.context.get("code"))
         script, artifact = code.get("entry_script"), code.get("artifact")
         if not isinstance(script, str) or not isinstance(artifact, str):
             result.not_restored.append(f"the entry script: {code.get('skipped') or 'not captured'}")
@@ -321,19 +248,19 @@ class ReproduceService:
     @staticmethod
     def _script_path(run: Run, git: dict[str, Any], in_repo: bool) -> str:
         """Where the entry script goes: its path within the repository, else top-level."""
-        code, command = _dict(run.context.get("code")), _dict(run.context.get("command"))
+        code, command = as_dict(run.context.get("code")), as_dict(run.context.get("command"))
         script = str(code["entry_script"])
         cwd = command.get("cwd")
         absolute = str(Path(str(cwd)) / script) if cwd else script  # an absolute script stays as it is
         root = git.get("root")
-        rel = _inside(absolute, str(root)) if in_repo and root else None
+        rel = path_inside(absolute, str(root)) if in_repo and root else None
         return rel if rel and not rel.startswith("..") else Path(script).name
 
     # -- generated files --------------------------------------------------------------------------------
     def _write_files(
         self, run: Run, git: dict[str, Any], result: ReproduceResult, links: list[DatasetLink]
     ) -> None:
-        env = _dict(run.context.get("environment"))
+        env = as_dict(run.context.get("environment"))
         names: dict[str, str] = {}
         for name in ("requirements.txt", "config.json", "params.json", "run.sh", "REPRODUCE.md"):
             # Never overwrite a file of the run's own code that happens to have the same name.
@@ -341,10 +268,10 @@ class ReproduceService:
             if free != name:
                 result.warnings.append(f"the code has its own {name}; wrote {free} instead")
             names[name] = free
-        packages = _dict(env.get("packages"))
+        packages = as_dict(env.get("packages"))
         reqs = requirements_lines(packages)
         result.packages = len(reqs)
-        python = _dict(env.get("python")).get("version")
+        python = as_dict(env.get("python")).get("version")
         header = f"# Packages of mltrail run {run.id}" + (f" (Python {python})" if python else "")
         self._write(result, names["requirements.txt"], "\n".join([header, *reqs]) + "\n")
         if not packages:
@@ -352,7 +279,7 @@ class ReproduceService:
         dump = {"indent": 2, "sort_keys": True, "ensure_ascii": False}
         self._write(result, names["config.json"], json.dumps(unflatten_params(run.params), **dump) + "\n")  # type: ignore[arg-type]
         self._write(result, names["params.json"], json.dumps(run.params, **dump) + "\n")  # type: ignore[arg-type]
-        self._write(result, names["run.sh"], self._run_script(run, git, result, names), executable=True)
+        self._write(result, names["run.sh"], run_script(run, git, result, names), executable=True)
         for link in links:
             ds = link.dataset
             digest = ds.digest if ds.digest.startswith("sha256") else f"sha256 {ds.digest}"
@@ -365,9 +292,7 @@ class ReproduceService:
         if others:
             result.not_restored.append(f"{len(others)} other artifact(s), e.g. {', '.join(others[:5])}")
         result.files.append(names["REPRODUCE.md"])
-        (result.into / names["REPRODUCE.md"]).write_text(
-            self._readme(run, env, result, names), encoding="utf-8"
-        )
+        (result.into / names["REPRODUCE.md"]).write_text(readme(run, env, result, names), encoding="utf-8")
         exclude = result.into / ".git" / "info" / "exclude"
         if exclude.parent.is_dir():  # keep `git status` showing only the run's own changes
             with exclude.open("a", encoding="utf-8") as fh:
@@ -384,95 +309,3 @@ class ReproduceService:
         if executable:
             path.chmod(0o755)
         result.files.append(name)
-
-    def _run_script(
-        self, run: Run, git: dict[str, Any], result: ReproduceResult, names: dict[str, str]
-    ) -> str:
-        command = _dict(run.context.get("command"))
-        argv = [str(a) for a in command.get("argv") or []]
-        module, cwd, root = command.get("module"), command.get("cwd"), git.get("root")
-        workdir = "."
-        if cwd and root and result.git != "none":
-            inside = _inside(str(cwd), str(root))
-            if inside is None:
-                result.warnings.append(
-                    f"the run started outside its repository (in {cwd}); run.sh starts in {result.into}"
-                )
-            else:
-                workdir = inside
-        if argv and not module and result.entry_script:
-            # The recorded script path may be absolute or relative to a folder that is elsewhere now.
-            argv[0] = os.path.relpath(result.into / result.entry_script, result.into / workdir)
-        started = dt.datetime.fromtimestamp(run.start_time, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        code = f"{result.commit or 'no commit'}" + (
-            " + uncommitted changes" if result.patch == "applied" else ""
-        )
-        lines = [
-            "#!/usr/bin/env bash",
-            f"# Reproduces mltrail run {run.id}",
-            f"#   project: {run.project}",
-            f"#   name:    {run.name}",
-            f"#   commit:  {code}",
-            f"#   started: {started}",
-            f"# Install the recorded packages first: pip install -r {names['requirements.txt']}",
-            "set -euo pipefail",
-            'cd "$(dirname "${BASH_SOURCE[0]}")"',
-        ]
-        if workdir != ".":
-            lines.append(f"cd {shlex.quote(workdir)}")
-        if module:
-            lines.append("exec python -m " + " ".join(shlex.quote(a) for a in [str(module), *argv[1:]]))
-        elif argv and argv[0] not in ("", "-c"):
-            lines.append("exec python " + " ".join(shlex.quote(a) for a in argv))
-        else:
-            result.not_restored.append("the command line: not captured, or the run was interactive")
-            lines += ['echo "mltrail did not record a command line for this run" >&2', "exit 1"]
-        return "\n".join(lines) + "\n"
-
-    @staticmethod
-    def _readme(run: Run, env: dict[str, Any], result: ReproduceResult, names: dict[str, str]) -> str:
-        started = dt.datetime.fromtimestamp(run.start_time, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        code = {
-            "cloned": f"cloned from `{result.code_source}` and checked out at commit `{result.commit}`",
-            "init": "the repository had no commits; an empty repository was created",
-            "none": "no git repository was recorded",
-            "failed": "**not restored**: the repository could not be cloned",
-        }[result.git]
-        patch = {
-            "applied": "applied (`code/diff.patch`)",
-            "none": "none: the working tree was clean",
-            "not stored": "**not restored**: not stored",
-            "failed": "**not restored**: the stored diff did not apply",
-            "skipped": "not applied",
-        }[result.patch]
-        python = _dict(env.get("python")).get("version") or "not recorded"
-        out = [
-            f"# Reproduction of mltrail run `{run.id}`",
-            "",
-            f"- Project: {run.project}",
-            f"- Name: {run.name}",
-            f"- Status: {run.status.value}",
-            f"- User: {run.user or '-'}",
-            f"- Started: {started}",
-            "",
-            "## Restored",
-            "",
-            f"- Code: {code}",
-            f"- Uncommitted changes: {patch}",
-            f"- Entry script: `{result.entry_script or '-'}` ({result.entry_script_action})",
-            f"- `{names['requirements.txt']}`: {result.packages} pinned packages (Python {python})",
-            f"- `{names['config.json']}`: the params, nested; `{names['params.json']}`: the same, flat",
-            f"- `{names['run.sh']}`: the original command, from the original working directory",
-            "",
-            "## Not restored",
-            "",
-            f"- The Python interpreter (the run used Python {python}) and packages not installed by pip",
-            "- Environment variables, hardware (GPUs) and anything outside the repository",
-            *[f"- {item}" for item in result.not_restored],
-        ]
-        if result.datasets:
-            out += ["", "## Datasets", "", "Dataset files are not copied; these versions were used:", ""]
-            out += [f"- {d}" for d in result.datasets]
-        if result.warnings:
-            out += ["", "## Warnings", "", *[f"- {w}" for w in result.warnings]]
-        return "\n".join(out) + "\n"
