@@ -340,7 +340,7 @@ class MetricsMixin(SqlBase):
         if self._sqlite:
             result = conn.exec_driver_sql(sql, tuple(args))
             try:
-                return cast(Sequence[Any], result.cursor.fetchall())
+                return result.cursor.fetchall()
             finally:
                 result.close()
         driver: Any = conn.connection.driver_connection
