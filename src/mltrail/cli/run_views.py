@@ -76,6 +76,26 @@ def varying_columns(runs: Sequence[Run]) -> list[str]:
     return columns
 
 
+def fit_columns(
+    runs: Sequence[Run], columns: Sequence[str], width: int, keep: Sequence[str] = ()
+) -> tuple[list[str], int]:
+    """Drop automatic columns (params first, from the right) until the table fits ``width``.
+
+    Returns the columns kept and how many were hidden; columns in ``keep`` (e.g. the sort key) stay.
+    """
+    kept = list(columns)
+    hidden = 0
+    measure = Console(width=100_000)
+    while kept and measure.measure(runs_table(runs, kept)).maximum > width:
+        droppable = [c for c in kept if c not in keep]
+        if not droppable:
+            break
+        params = [c for c in droppable if c.startswith("params.")]
+        kept.remove((params or droppable)[-1])
+        hidden += 1
+    return kept, hidden
+
+
 NAMESPACE_STYLES = {"params": "cyan", "metrics": "magenta", "tags": "yellow", "summary": "yellow"}
 
 

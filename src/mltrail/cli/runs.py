@@ -19,7 +19,14 @@ from mltrail.cli.render import (
     stderr_console,
     stdout_console,
 )
-from mltrail.cli.run_views import parse_columns, render_diff, render_run, runs_table, varying_columns
+from mltrail.cli.run_views import (
+    fit_columns,
+    parse_columns,
+    render_diff,
+    render_run,
+    runs_table,
+    varying_columns,
+)
 from mltrail.entities import Run
 from mltrail.query import parse_filter, parse_sorts
 from mltrail.services.run_diff import compare_runs
@@ -96,9 +103,16 @@ def list_runs(
     if not page.runs:
         console.print(f"No runs in {project}" + (" match the filter." if expr else "."))
         return
-    console.print(runs_table(page.runs, chosen if chosen is not None else varying_columns(page.runs)))
+    hidden = 0
+    if chosen is None:
+        sort_columns = [k.field if k.agg == "last" else f"{k.agg}({k.field})" for k in sort_keys]
+        automatic = varying_columns(page.runs)
+        automatic += [c for c in sort_columns if "." in c and c not in automatic]
+        chosen, hidden = fit_columns(page.runs, automatic, console.width, keep=sort_columns)
+    console.print(runs_table(page.runs, chosen))
     shown = f"{page.offset + 1}-{page.offset + len(page.runs)}"
-    console.print(Text(f"{shown} of {page.total} runs", style="dim"))
+    note = f"; {hidden} more columns fit a wider terminal, or pick them with --columns" if hidden else ""
+    console.print(Text(f"{shown} of {page.total} runs{note}", style="dim"))
 
 
 @app.command("show")
