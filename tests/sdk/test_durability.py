@@ -220,3 +220,21 @@ def test_no_git_repository_is_noted_and_the_run_proceeds(
     assert "skipped" in stored.context["git"]
     assert stored.context["environment"]["packages"]["pytest"]
     assert stored.status == RunStatus.FINISHED
+
+
+def test_failing_store_keeps_memory_bounded_and_training_moving(settings: Settings) -> None:
+    inner = embedded_transport(settings)
+    failing = FailingTransport(inner, ok_batches=0)
+    run = mltrail.init(project="p", capture=OFF, settings=settings, transport=failing)  # type: ignore[arg-type]
+    run._max_pending = run._writer.max_pending_points = 1_000
+    run.log({"x": 0.0}, step=0)
+    deadline = time.monotonic() + 5
+    while not run._writer.failures and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    for i in range(1, 50_000):
+        run.log({"x": float(i)}, step=i)
+    assert time.monotonic() - started < 5  # never stalls training
+    assert run._writer.pending_points <= 1_000
+    with pytest.raises(StoreError, match="dropped while the queue was full"):
+        run.finish()

@@ -125,10 +125,11 @@ class Run:
                 known.add(key)
             values[key] = value if type(value) is float else metric_float(key, value)
         writer = self._writer
+        if writer.produced - writer.consumed >= self._max_pending and not writer.wait_for_room():
+            writer.dropped += len(values)
+            return
         writer.points.append((step, _time(), values))
         writer.produced += len(values)
-        if writer.produced - writer.consumed > self._max_pending:
-            writer.wait_for_room()
 
     @staticmethod
     def _check_step(step: Any) -> int:

@@ -58,6 +58,7 @@ class BackgroundWriter:
         self.consumed = 0
         self.last_error: BaseException | None = None
         self.failures = 0
+        self.dropped = 0
         self._seq = 0
         self._retry: MetricsBatch | None = None
         self._wake = threading.Event()
@@ -75,17 +76,28 @@ class BackgroundWriter:
         self.ops.append((description, call))
         self._wake.set()
 
-    def wait_for_room(self) -> None:
-        """Backpressure: block until the writer has caught up to half the limit (or has given up)."""
+    def wait_for_room(self) -> bool:
+        """Backpressure: block until the writer has drained to half the limit.
+
+        Returns False without waiting further when the store is failing: the caller then drops the point
+        (counted in ``dropped`` and reported by ``close``) rather than grow memory without bound or stall
+        training until the store comes back.
+        """
         self._wake.set()
         with self._room:
-            while (
-                self.produced - self.consumed > self.max_pending_points // 2
-                and self._thread.is_alive()
-                and self.failures == 0
-            ):
+            while self.produced - self.consumed > self.max_pending_points // 2:
+                if self.failures or not self._thread.is_alive():
+                    if not self.dropped:
+                        log.warning(
+                            "mltrail: the store is failing and %d points are waiting; further points are"
+                            " dropped until it recovers: %s",
+                            self.produced - self.consumed,
+                            self.last_error,
+                        )
+                    return False
                 self._room.wait(0.5)
                 self._wake.set()
+        return True
 
     @property
     def pending_points(self) -> int:
@@ -99,10 +111,11 @@ class BackgroundWriter:
             self._thread.join(timeout)
         lost_points = self.produced - self.consumed
         lost_ops = len(self.ops)
-        if lost_points or lost_ops or self._thread.is_alive():
+        if lost_points or lost_ops or self.dropped or self._thread.is_alive():
+            dropped = f" ({self.dropped} more were dropped while the queue was full)" if self.dropped else ""
             raise StoreError(
-                f"run {self.run_id}: {lost_points} metric points and {lost_ops} updates could not be written"
-                f" after {self.failures} failed attempts: {self.last_error}"
+                f"run {self.run_id}: {lost_points} metric points{dropped} and {lost_ops} updates could not be"
+                f" written after {self.failures} failed attempts: {self.last_error}"
             )
 
     # -- the writer thread --------------------------------------------------------------------------------
