@@ -1,4 +1,4 @@
-"""Metric points and their per-key summaries: batched upserts, incremental summaries, and history reads."""
+"""Metric points with their per-key summaries and rollups: batched upserts and history reads."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +18,7 @@ from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.stats.downsample import minmax_downsample
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.core import SqlBase, chunks, reads, writes
+from mltrail.store.sql.rollups import fetch_tuples, read_downsampled, write_rollups
 
 __all__ = ["MetricsMixin"]
 
@@ -144,9 +145,14 @@ class MetricsMixin(SqlBase):
         if not prepared.groups:
             return True
         states = self._lock_keys(conn, run_id, [g.key for g in prepared.groups])
-        overwrite = any(_overlaps(group, states[group.key]) for group in prepared.groups)
-        self._write_points(conn, prepared, states, overwrite)
+        ids = np.empty(len(prepared.kidx), dtype=np.int64)
+        rewrites = np.zeros(len(prepared.kidx), dtype=bool)
+        for group in prepared.groups:
+            ids[group.start : group.end] = states[group.key].id
+            rewrites[group.start : group.end] = _overlaps(group, states[group.key])
+        self._write_points(conn, prepared, ids, overwrite=bool(rewrites.any()))
         self._update_summaries(conn, prepared, states)
+        write_rollups(conn, ids, prepared.steps, prepared.values, prepared.walls, rewrites)
         return True
 
     def _lock_keys(self, conn: Connection, run_id: str, keys: list[str]) -> dict[str, _KeyState]:
@@ -174,12 +180,9 @@ class MetricsMixin(SqlBase):
         return states
 
     def _write_points(
-        self, conn: Connection, prepared: _Prepared, states: dict[str, _KeyState], overwrite: bool
+        self, conn: Connection, prepared: _Prepared, ids: npt.NDArray[np.int64], overwrite: bool
     ) -> None:
         """Insert the points; ``overwrite`` (some step may exist already) makes it an upsert."""
-        ids = np.empty(len(prepared.kidx), dtype=np.int64)
-        for group in prepared.groups:
-            ids[group.start : group.end] = states[group.key].id
         values: list[float | None] = prepared.values.tolist()
         if np.isnan(prepared.values).any():
             values = [None if v != v else v for v in values]  # NaN is stored as NULL
@@ -290,21 +293,41 @@ class MetricsMixin(SqlBase):
         max_step: int | None = None,
         max_points: int | None = None,
     ) -> MetricHistory:
+        if max_points is not None and max_points < 2:
+            raise InvalidInputError("max_points must be at least 2", field="max_points")
+        if max_points is not None and not self._sqlite:
+            # Several queries must see one snapshot (a write committed in between would mix versions).
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         self._require_run(conn, run_id)
         mk = t.metric_keys.c
-        key_id = conn.execute(sa.select(mk.id).where(mk.run_id == run_id, mk.key == key)).scalar_one_or_none()
-        if key_id is None:
+        found = conn.execute(
+            sa.select(mk.id, mk.count).where(mk.run_id == run_id, mk.key == key)
+        ).one_or_none()
+        if found is None:
             raise NotFoundError(f"run {run_id!r} has no metric {key!r}")
-        where, args = self._point_range(int(key_id), min_step, max_step)
-        if max_points is not None:
-            # Downsampling reads two columns, picks the points, then fetches only their wall times.
-            rows = self._fetch(
-                conn,
-                f"SELECT step, value FROM metric_points WHERE {where} ORDER BY step",  # noqa: S608 (placeholders)
-                args,
-            )
-            if len(rows) > max_points:
-                return self._downsampled(conn, run_id, key, rows, where, args, max_points)
+        key_id, count = int(found[0]), int(found[1])
+        where, args = self._point_range(key_id, min_step, max_step)
+        ranged = min_step is not None or max_step is not None
+        if max_points is not None and (ranged or count > max_points):
+            sampled = read_downsampled(conn, key_id, min_step, max_step, max_points)
+            if sampled is not None and sampled.total > max_points:
+                return MetricHistory(
+                    run_id=run_id,
+                    key=key,
+                    steps=sampled.steps,
+                    values=sampled.values,
+                    wall_times=sampled.wall_times,
+                    total_points=sampled.total,
+                    downsampled=True,
+                )
+            if sampled is None:  # too many buckets even at the coarsest level: downsample the points
+                rows = self._fetch(
+                    conn,
+                    f"SELECT step, value FROM metric_points WHERE {where} ORDER BY step",  # noqa: S608 (placeholders)
+                    args,
+                )
+                if len(rows) > max_points:
+                    return self._downsampled(conn, run_id, key, rows, where, args, max_points)
         rows = self._fetch(
             conn,
             f"SELECT step, value, wall_time FROM metric_points WHERE {where} ORDER BY step",  # noqa: S608
@@ -334,19 +357,9 @@ class MetricsMixin(SqlBase):
             args.append(int(max_step))
         return where, args
 
-    def _fetch(self, conn: Connection, sql: str, args: Sequence[Any]) -> Sequence[Any]:
-        """Plain DBAPI tuples: building a Row per point would triple the time. On PostgreSQL, binary
-        results parse faster than text. ``sql`` holds only placeholders, never data."""
-        if self._sqlite:
-            result = conn.exec_driver_sql(sql, tuple(args))
-            try:
-                return result.cursor.fetchall()
-            finally:
-                result.close()
-        driver: Any = conn.connection.driver_connection
-        with driver.cursor(binary=True) as cursor:
-            cursor.execute(sql, tuple(args))
-            return cast(Sequence[Any], cursor.fetchall())
+    @staticmethod
+    def _fetch(conn: Connection, sql: str, args: Sequence[Any]) -> Sequence[Any]:
+        return fetch_tuples(conn, sql, args)
 
     def _downsampled(
         self,

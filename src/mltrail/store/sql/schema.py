@@ -11,6 +11,7 @@ __all__ = [
     "metadata",
     "metric_keys",
     "metric_points",
+    "metric_rollups",
     "params",
     "projects",
     "run_datasets",
@@ -112,6 +113,29 @@ metric_points = sa.Table(
     sa.Column("step", sa.BigInteger, primary_key=True),
     sa.Column("value", Double, nullable=True),  # NULL is NaN (SQLite cannot store NaN)
     sa.Column("wall_time", Double, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Per metric key, level and step bucket: the bucket's smallest and largest value with the (first) step
+# holding them and that point's wall time (so a downsampled read needs no other lookup), its point count
+# and NaN count, kept up to date by every write (see ``sql.rollups``). NULL
+# extremes mean the bucket holds only NaN; their steps are then its first step. Level n buckets are
+# 64 * 8**(n-1) steps wide. Few rows (about 1 per 56 points), so the foreign key costs little, and its
+# cascade removes them with their metric key.
+metric_rollups = sa.Table(
+    "metric_rollups",
+    metadata,
+    sa.Column("key_id", sa.Integer, sa.ForeignKey("metric_keys.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("level", sa.SmallInteger, primary_key=True),
+    sa.Column("bucket", sa.BigInteger, primary_key=True),  # step // width, rounded down
+    sa.Column("min_step", sa.BigInteger, nullable=False),
+    sa.Column("min_value", Double, nullable=True),
+    sa.Column("min_wall_time", Double, nullable=False),
+    sa.Column("max_step", sa.BigInteger, nullable=False),
+    sa.Column("max_value", Double, nullable=True),
+    sa.Column("max_wall_time", Double, nullable=False),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("nan_count", sa.BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
 
