@@ -71,15 +71,19 @@ def reference(
         return {as_point(s, v) for s, v in inside}, len(inside)
     first, last = inside[0][0], inside[-1][0]
     n_buckets = (max_points - 2) // 2
-    widths = [w for w in WIDTHS if last // w - first // w + 1 <= n_buckets]
-    if not widths:
+    # The finest level whose buckets over the range are at most 8x the budget; `group` of its buckets merge.
+    spans = [(w, last // w - first // w + 1) for w in WIDTHS]
+    fitting = [(w, span) for w, span in spans if span <= 8 * n_buckets]
+    if not fitting:
         keep = minmax_downsample(
             np.array([s for s, _ in inside]), np.array([v for _, v in inside]), max_points
         )
         return {as_point(*inside[i]) for i in keep.tolist()}, len(inside)
+    width, span = fitting[0]
+    group = -(-span // n_buckets)
     buckets: dict[int, list[tuple[int, float]]] = {}
     for s, v in inside:
-        buckets.setdefault(s // widths[0], []).append((s, v))
+        buckets.setdefault((s // width - first // width) // group, []).append((s, v))
     expected = {as_point(*inside[0]), as_point(*inside[-1])}
     for points in buckets.values():
         numbers = [(v, s) for s, v in points if not math.isnan(v)]
@@ -163,10 +167,21 @@ def test_levels_and_spikes(store: SqlStore, project: str) -> None:
         values[spike] = 1.0 + spike
     values[150_000] = -1.0
     log(store, run_id, steps, values)
-    # 1,000 points: 586 buckets of 512 steps are too many for 499, so level 3 (74 buckets of 4,096).
+    # 1,000 points: 4,688 buckets of 64 steps exceed 8 x 499, so level 2 (586 buckets of 512 steps) in
+    # groups of 2: 293 groups.
     got = check(store, run_id, steps, values, 1000)
     assert {5, 6403, 150_000, 200_001, 299_999} <= set(got.steps)
-    assert len(got.steps) <= 2 * 74 + 2
+    assert len(got.steps) <= 2 * 293 + 2  # flat stretches give one point per group
+
+
+def test_downsampling_uses_most_of_the_budget(store: SqlStore, project: str) -> None:
+    run_id = new_run(store, project)
+    steps = list(range(120_000))
+    values = np.random.default_rng(11).normal(size=len(steps)).tolist()
+    log(store, run_id, steps, values)
+    got = check(store, run_id, steps, values, 1000)
+    # 120,000 steps: 1,875 level-1 buckets in groups of 4 → 469 groups, each giving its min and max.
+    assert 900 <= len(got.steps) <= 1000
     for max_points in (2, 4, 20, 200, 5000):
         check(store, run_id, steps, values, max_points)
 

@@ -429,8 +429,9 @@ def read_downsampled(
 ) -> Sampled | None:
     """At most ``max_points`` points of the key within [min_step, max_step], from the rollups.
 
-    The finest level with at most ``(max_points - 2) // 2`` buckets over the range gives each bucket's
-    minimum and maximum point; the range's first and last points are kept too. Buckets cut by the range's
+    The range is cut into at most ``(max_points - 2) // 2`` groups of consecutive buckets of the finest level
+    that allows it (a group spans 1 to 8 buckets); each group gives its minimum and maximum point, and the
+    range's first and last points are kept too. Buckets cut by the range's
     ends are computed from their points inside the range, so no point outside it leaks in. ``None`` when
     even the coarsest level has too many buckets (the caller downsamples the points themselves).
     ``Sampled.total`` can be ≤ ``max_points``: the caller then returns the points as they are.
@@ -448,10 +449,18 @@ def read_downsampled(
     last = fetch_tuples(conn, f"{point} DESC LIMIT 1", args)
     lo, hi = int(first[0][0]), int(last[0][0])
     n_buckets = (max_points - 2) // 2
-    level = next((n for n in LEVELS if hi // bucket_width(n) - lo // bucket_width(n) < n_buckets), None)
+
+    def span(level: int) -> int:
+        return hi // bucket_width(level) - lo // bucket_width(level) + 1
+
+    # The finest level within a factor of 8 of the budget; `group` neighbouring buckets then merge into one,
+    # so the result comes close to max_points instead of as low as an eighth of it.
+    level = next((n for n in LEVELS if span(n) <= _FANOUT * n_buckets), None)
     if level is None:
         return None
+    group = -(-span(level) // n_buckets)
     width = bucket_width(level)
+    first_bucket = lo // width
     rows = fetch_tuples(
         conn,
         "SELECT bucket, min_step, min_value, min_wall_time, max_step, max_value, max_wall_time, count"  # noqa: S608
@@ -466,15 +475,14 @@ def read_downsampled(
         cut.add(lo // width)
     if max_step is not None and (hi // width + 1) * width - 1 > max_step:
         cut.add(hi // width)
-    kept: dict[int, float | None] = {}
-    walls: dict[int, float] = {}
+    candidates: dict[int, list[tuple[Any, ...]]] = {}  # group → points, in step order
     total = 0
     for bucket, low_step, low, low_wall, high_step, high, high_wall, count in rows:
         if bucket not in cut:
-            kept[low_step] = low
-            kept[high_step] = high
-            walls[low_step] = low_wall
-            walls[high_step] = high_wall
+            points = candidates.setdefault((bucket - first_bucket) // group, [])
+            points.append((low_step, low, low_wall))
+            if high_step != low_step:
+                points.append((high_step, high, high_wall))
             total += count
     for bucket in sorted(cut):
         inside = fetch_tuples(
@@ -484,7 +492,12 @@ def read_downsampled(
             (key_id, max(lo, bucket * width), min(hi, (bucket + 1) * width - 1)),
         )
         total += len(inside)
-        for step, value, wall_time in _extremes(inside):
+        candidates.setdefault((bucket - first_bucket) // group, []).extend(_extremes(inside))
+    kept: dict[int, float | None] = {}
+    walls: dict[int, float] = {}
+    for points in candidates.values():
+        points.sort(key=lambda p: p[0])
+        for step, value, wall_time in _extremes(points):
             kept[step] = value
             walls[step] = wall_time
     for step, value, wall_time in (first[0], last[0]):
