@@ -1,22 +1,78 @@
-"""Fixtures for SDK tests: an embedded store in a temp folder, read back through the real services."""
+"""Fixtures for SDK tests: an embedded store in a temp folder, read back through the real services.
+
+``make_transport`` runs a test against both transports: ``embedded`` (in-process) and ``http`` (a real
+``mltrail server`` process writing the same SQLite file that ``embedded`` reads back).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from mltrail.sdk.transport import InProcessTransport, embedded_transport
+from mltrail.sdk.http_transport import HttpTransport
+from mltrail.sdk.transport import InProcessTransport, Transport, embedded_transport
 from mltrail.settings import Settings
+
+MakeTransport = Callable[[], Transport]
+
+
+def _live_server_module() -> Any:
+    path = Path(__file__).parents[1] / "api" / "live_server.py"
+    spec = importlib.util.spec_from_file_location("mltrail_tests_live_server", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One server process for the session's ``http`` tests, on its own mltrail folder."""
+    server = _live_server_module().start_server(tmp_path_factory.mktemp("sdk-server") / "mltrail")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", "http"])
+def transport_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "mltrail", flush_interval=0.05, heartbeat_interval=0.2)
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    home = tmp_path / "mltrail"
+    if "transport_kind" in request.fixturenames and request.getfixturevalue("transport_kind") == "http":
+        home = request.getfixturevalue("http_server").home  # read back the file the server writes
+    return Settings(home=home, flush_interval=0.05, heartbeat_interval=0.2)
 
 
 @pytest.fixture
 def embedded(settings: Settings) -> Iterator[InProcessTransport]:
     transport = embedded_transport(settings)
     yield transport
+
+
+@pytest.fixture
+def make_transport(
+    transport_kind: str, settings: Settings, request: pytest.FixtureRequest
+) -> Iterator[MakeTransport]:
+    """Builds the transport the test runs against; HTTP clients are closed after the test."""
+    made: list[HttpTransport] = []
+
+    def make() -> Transport:
+        if transport_kind == "embedded":
+            return embedded_transport(settings)
+        transport = HttpTransport(request.getfixturevalue("http_server").url)
+        made.append(transport)
+        return transport
+
+    yield make
+    for transport in made:
+        transport.close()

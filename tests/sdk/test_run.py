@@ -1,9 +1,10 @@
-"""The SDK's run lifecycle against the real embedded store."""
+"""The SDK's run lifecycle against the real store, embedded and over HTTP (``make_transport``)."""
 
 from __future__ import annotations
 
 import math
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -14,15 +15,23 @@ from mltrail.errors import InvalidInputError, NotFoundError, RunFinishedError
 from mltrail.sdk.transport import InProcessTransport
 from mltrail.settings import Settings
 
+if TYPE_CHECKING:
+    from conftest import MakeTransport
+
 OFF = {"git": False, "code": False, "environment": False, "system_metrics": False, "console": False}
 
 
 def test_context_manager_records_params_metrics_tags_summary(
-    settings: Settings, embedded: InProcessTransport
+    settings: Settings, make_transport: MakeTransport, embedded: InProcessTransport
 ) -> None:
     config = {"lr": 0.01, "model": {"depth": 6, "kind": "tree"}, "use_bn": True, "layers": [64, 32]}
     with mltrail.init(
-        project="churn", config=config, tags=["baseline"], capture=OFF, settings=settings
+        project="churn",
+        config=config,
+        tags=["baseline"],
+        capture=OFF,
+        settings=settings,
+        transport=make_transport(),
     ) as run:
         for step in range(100):
             run.log({"loss": 1.0 / (step + 1), "acc": step / 100}, step=step)
@@ -51,8 +60,13 @@ def test_context_manager_records_params_metrics_tags_summary(
     assert all(w > 0 for w in history.wall_times)
 
 
-def test_exception_marks_run_failed_with_the_error(settings: Settings, embedded: InProcessTransport) -> None:
-    with pytest.raises(ZeroDivisionError), mltrail.init(project="p", capture=OFF, settings=settings) as run:
+def test_exception_marks_run_failed_with_the_error(
+    settings: Settings, make_transport: MakeTransport, embedded: InProcessTransport
+) -> None:
+    with (
+        pytest.raises(ZeroDivisionError),
+        mltrail.init(project="p", capture=OFF, settings=settings, transport=make_transport()) as run,
+    ):
         run.log({"x": 1.0})
         _ = 1 / 0
     stored = embedded.tracking.get_run(run.id)
@@ -65,9 +79,9 @@ def test_exception_marks_run_failed_with_the_error(settings: Settings, embedded:
 
 
 def test_non_numeric_metric_raises_in_caller_and_writer_keeps_going(
-    settings: Settings, embedded: InProcessTransport
+    settings: Settings, make_transport: MakeTransport, embedded: InProcessTransport
 ) -> None:
-    run = mltrail.init(project="p", capture=OFF, settings=settings)
+    run = mltrail.init(project="p", capture=OFF, settings=settings, transport=make_transport())
     run.log({"ok": 1.0}, step=0)
     with pytest.raises(TypeError, match="'bad'"):
         run.log({"bad": "high"}, step=1)
@@ -80,8 +94,10 @@ def test_non_numeric_metric_raises_in_caller_and_writer_keeps_going(
     assert "bad" not in stored.metrics
 
 
-def test_numpy_and_int_values_and_auto_steps(settings: Settings, embedded: InProcessTransport) -> None:
-    with mltrail.init(project="p", capture=OFF, settings=settings) as run:
+def test_numpy_and_int_values_and_auto_steps(
+    settings: Settings, make_transport: MakeTransport, embedded: InProcessTransport
+) -> None:
+    with mltrail.init(project="p", capture=OFF, settings=settings, transport=make_transport()) as run:
         run.log({"a": np.float32(0.5), "b": np.int64(3), "c": 7, "d": True})
         run.log({"a": np.array(0.25)})
         run.log({"a": 0.125}, step=10)
@@ -93,8 +109,10 @@ def test_numpy_and_int_values_and_auto_steps(settings: Settings, embedded: InPro
     assert stored.metrics["b"].last == 3.0 and stored.metrics["d"].last == 1.0
 
 
-def test_nan_and_inf_are_kept(settings: Settings, embedded: InProcessTransport) -> None:
-    with mltrail.init(project="p", capture=OFF, settings=settings) as run:
+def test_nan_and_inf_are_kept(
+    settings: Settings, make_transport: MakeTransport, embedded: InProcessTransport
+) -> None:
+    with mltrail.init(project="p", capture=OFF, settings=settings, transport=make_transport()) as run:
         run.log({"v": float("nan")}, step=0)
         run.log({"v": float("inf")}, step=1)
         run.log({"v": float("-inf")}, step=2)
@@ -109,8 +127,10 @@ def test_nan_and_inf_are_kept(settings: Settings, embedded: InProcessTransport) 
     assert stored.metrics["only_nan"].min is None
 
 
-def test_same_step_twice_last_write_wins(settings: Settings, embedded: InProcessTransport) -> None:
-    with mltrail.init(project="p", capture=OFF, settings=settings) as run:
+def test_same_step_twice_last_write_wins(
+    settings: Settings, make_transport: MakeTransport, embedded: InProcessTransport
+) -> None:
+    with mltrail.init(project="p", capture=OFF, settings=settings, transport=make_transport()) as run:
         run.log({"loss": 5.0}, step=3)
         run.flush()
         run.log({"loss": 1.0}, step=3)
@@ -120,11 +140,17 @@ def test_same_step_twice_last_write_wins(settings: Settings, embedded: InProcess
     assert stored.metrics["loss"].max == 1.0 and stored.metrics["loss"].count == 1
 
 
-def test_odd_keys_and_long_param_values(settings: Settings, embedded: InProcessTransport) -> None:
+def test_odd_keys_and_long_param_values(
+    settings: Settings, make_transport: MakeTransport, embedded: InProcessTransport
+) -> None:
     long_value = "x" * 10_000
     keys = ["val/loss", "top 5 acc", "точность", "损失", "a.b.c"]
     with mltrail.init(
-        project="p", config={"note": long_value, "ключ": 1}, capture=OFF, settings=settings
+        project="p",
+        config={"note": long_value, "ключ": 1},
+        capture=OFF,
+        settings=settings,
+        transport=make_transport(),
     ) as run:
         run.log({k: float(i) for i, k in enumerate(keys)}, step=0)
     stored = embedded.tracking.get_run(run.id)
@@ -133,8 +159,8 @@ def test_odd_keys_and_long_param_values(settings: Settings, embedded: InProcessT
     assert set(stored.metrics) == set(keys)
 
 
-def test_invalid_keys_are_rejected(settings: Settings) -> None:
-    with mltrail.init(project="p", capture=OFF, settings=settings) as run:
+def test_invalid_keys_are_rejected(settings: Settings, make_transport: MakeTransport) -> None:
+    with mltrail.init(project="p", capture=OFF, settings=settings, transport=make_transport()) as run:
         with pytest.raises(InvalidInputError):
             run.log({"": 1.0})
         with pytest.raises(InvalidInputError):
@@ -145,8 +171,8 @@ def test_invalid_keys_are_rejected(settings: Settings) -> None:
             run.log({"x": 1.0}, step=1.5)  # type: ignore[arg-type]
 
 
-def test_logging_after_finish_raises(settings: Settings) -> None:
-    run = mltrail.init(project="p", capture=OFF, settings=settings)
+def test_logging_after_finish_raises(settings: Settings, make_transport: MakeTransport) -> None:
+    run = mltrail.init(project="p", capture=OFF, settings=settings, transport=make_transport())
     run.finish()
     with pytest.raises(RunFinishedError):
         run.log({"x": 1.0})
@@ -155,8 +181,10 @@ def test_logging_after_finish_raises(settings: Settings) -> None:
     run.finish()  # finishing twice is harmless
 
 
-def test_module_level_log_uses_the_active_run(settings: Settings, embedded: InProcessTransport) -> None:
-    run = mltrail.init(project="p", capture=OFF, settings=settings)
+def test_module_level_log_uses_the_active_run(
+    settings: Settings, make_transport: MakeTransport, embedded: InProcessTransport
+) -> None:
+    run = mltrail.init(project="p", capture=OFF, settings=settings, transport=make_transport())
     assert mltrail.active_run() is run
     mltrail.log({"x": 2.0}, step=0)
     mltrail.finish()
@@ -166,8 +194,8 @@ def test_module_level_log_uses_the_active_run(settings: Settings, embedded: InPr
     assert embedded.tracking.get_run(run.id).metrics["x"].last == 2.0
 
 
-def test_active_run_is_context_local(settings: Settings) -> None:
-    run = mltrail.init(project="p", capture=OFF, settings=settings)
+def test_active_run_is_context_local(settings: Settings, make_transport: MakeTransport) -> None:
+    run = mltrail.init(project="p", capture=OFF, settings=settings, transport=make_transport())
     seen: list[object] = []
     thread = threading.Thread(target=lambda: seen.append(mltrail.active_run()))
     thread.start()
@@ -177,16 +205,18 @@ def test_active_run_is_context_local(settings: Settings) -> None:
 
 
 def test_generated_names_and_explicit_failure_status(
-    settings: Settings, embedded: InProcessTransport
+    settings: Settings, make_transport: MakeTransport, embedded: InProcessTransport
 ) -> None:
-    run = mltrail.init(project="p", capture=OFF, settings=settings)
+    run = mltrail.init(project="p", capture=OFF, settings=settings, transport=make_transport())
     assert run.name.count("-") == 2
     run.finish("failed")
     assert embedded.tracking.get_run(run.id).status == RunStatus.FAILED
 
 
-def test_backpressure_keeps_the_queue_bounded(settings: Settings, embedded: InProcessTransport) -> None:
-    run = mltrail.init(project="p", capture=OFF, settings=settings)
+def test_backpressure_keeps_the_queue_bounded(
+    settings: Settings, make_transport: MakeTransport, embedded: InProcessTransport
+) -> None:
+    run = mltrail.init(project="p", capture=OFF, settings=settings, transport=make_transport())
     run._max_pending = run._writer.max_pending_points = 5_000
     peak = 0
     for step in range(60_000):

@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 from mltrail.cli import db as db_cli
 from mltrail.cli import projects as projects_cli
 from mltrail.cli import runs as runs_cli
+from mltrail.cli import server as server_cli
 from mltrail.cli.context import CliContext, resolve_settings
 from mltrail.cli.render import stderr_console
 from mltrail.errors import InvalidInputError, MltrailError
@@ -53,6 +54,7 @@ app = typer.Typer(
 app.add_typer(projects_cli.app, name="projects")
 app.add_typer(runs_cli.app, name="runs")
 app.add_typer(db_cli.app, name="db")
+app.command("server")(server_cli.server)
 
 
 @app.callback()

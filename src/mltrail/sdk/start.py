@@ -52,17 +52,19 @@ def init(
     capture: bool | Mapping[str, bool] | CaptureOptions | None = None,
     settings: Settings | None = None,
     transport: Transport | None = None,
+    server: str | None = None,
 ) -> Run:
     """Start a run and make it the active one.
 
     ``project`` defaults to ``MLTRAIL_PROJECT`` or the name of the working directory. ``config`` may nest
     dicts; they are stored flattened with dots (``model.depth``). ``tags`` is a list of labels or a mapping
-    of key → value. ``capture`` switches automatic capture on or off (see ``CaptureOptions``).
+    of key → value. ``capture`` switches automatic capture on or off (see ``CaptureOptions``). ``server``
+    (default ``MLTRAIL_SERVER``) logs to a team server over HTTP instead of the embedded store.
     """
     settings = settings or Settings.from_env()
     options = CaptureOptions.resolve(capture)
     project = project or os.environ.get("MLTRAIL_PROJECT") or Path.cwd().name or "default"
-    transport = transport or embedded_transport(settings)
+    transport = transport or _default_transport(settings, server)
     run_id = uuid.uuid4().hex
     context, artifacts = _capture_context(options)
     run_tags = dict.fromkeys(tags, "") if isinstance(tags, list | tuple) else dict(tags or {})
@@ -102,6 +104,16 @@ def init(
     token = _active.set(run)
     run._finalizers.append(lambda: _deactivate(run, token))
     return run
+
+
+def _default_transport(settings: Settings, server: str | None) -> Transport:
+    """``server`` or ``MLTRAIL_SERVER`` (with ``MLTRAIL_API_KEY``) selects the team server, else embedded."""
+    server = (server or os.environ.get("MLTRAIL_SERVER", "")).strip()
+    if not server:
+        return embedded_transport(settings)
+    from mltrail.sdk.http_transport import http_transport  # httpx is needed only with a server
+
+    return http_transport(server, api_key=os.environ.get("MLTRAIL_API_KEY") or None)
 
 
 def active_run() -> Run | None:

@@ -1,0 +1,75 @@
+"""``create_app(settings)``: the team server's FastAPI application, with no module-level state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from mltrail.api.deps import current_user
+from mltrail.api.errors import install_error_handlers
+from mltrail.api.routers import artifacts, datasets, metrics, projects, runs
+from mltrail.services.artifacts import ArtifactService
+from mltrail.services.datasets import DatasetService
+from mltrail.services.tracking import TrackingService
+from mltrail.settings import Settings
+from mltrail.store.base import Store
+from mltrail.store.blobs import BlobStore
+from mltrail.store.factory import open_store
+
+__all__ = ["create_app"]
+
+
+def _version() -> str:
+    try:
+        return version("mltrail")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+        return "0"
+
+
+def create_app(
+    settings: Settings, *, store: Store | None = None, max_upload_bytes: int | None = None
+) -> FastAPI:
+    """The API on ``settings.db_url`` and ``settings.blobs`` (or on ``store``, which the caller closes).
+
+    ``max_upload_bytes`` limits one artifact upload (413 above it); None means no limit. Services live on
+    ``app.state`` for the lifetime of the app; requests share nothing else, so replicas can run side by side.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = store if store is not None else open_store(settings.db_url)
+        blobs = BlobStore(settings.blobs)
+        app.state.tracking = TrackingService(opened, heartbeat_timeout=settings.heartbeat_timeout)
+        app.state.artifacts = ArtifactService(opened, blobs)
+        app.state.datasets = DatasetService(opened)
+        try:
+            yield
+        finally:
+            if store is None:
+                opened.close()
+
+    app = FastAPI(
+        title="mltrail",
+        version=_version(),
+        summary="Experiment tracking: projects, runs, metrics, datasets and artifacts.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.max_upload_bytes = max_upload_bytes
+    install_error_handlers(app)
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
+    for module in (projects, runs, metrics, artifacts, datasets):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/api/v1/health", tags=["server"])
+    def health() -> dict[str, str]:
+        """Readiness: the app has started and opened its store."""
+        return {"status": "ok", "version": app.version}
+
+    return app

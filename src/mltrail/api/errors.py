@@ -1,0 +1,90 @@
+"""The one place errors become HTTP responses: ``{"error": {"type", "message", "field", "position"}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import mltrail.errors as mltrail_errors
+from mltrail.errors import InvalidFilterError, InvalidInputError, MltrailError
+
+__all__ = ["UploadTooLargeError", "error_body", "install_error_handlers"]
+
+_PUBLIC = {getattr(mltrail_errors, name) for name in mltrail_errors.__all__}
+_STATUS_TYPES = {
+    404: "NotFoundError",
+    405: "InvalidInputError",
+    409: "ConflictError",
+    413: "InvalidInputError",
+}
+
+
+class UploadTooLargeError(InvalidInputError):
+    """An upload over the server's size limit (HTTP-specific: the status differs, the type stays)."""
+
+    http_status = 413
+
+
+def _public_type(exc: MltrailError) -> str:
+    """The nearest class of ``mltrail.errors``, so a client can raise the same type the server did."""
+    for cls in type(exc).__mro__:
+        if cls in _PUBLIC:
+            return cls.__name__
+    return "MltrailError"  # pragma: no cover - every MltrailError has MltrailError in its MRO
+
+
+def error_body(
+    type_name: str,
+    message: str,
+    field: str | None = None,
+    position: int | None = None,
+    text: str | None = None,
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": type_name, "message": message, "field": field, "position": position}
+    if text is not None:
+        error["text"] = text  # the filter or sort that failed, so the client can draw the caret again
+    return {"error": error}
+
+
+async def _mltrail_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MltrailError)
+    field = getattr(exc, "field", None)
+    position = exc.position if isinstance(exc, InvalidFilterError) else None
+    text = exc.text if isinstance(exc, InvalidFilterError) else None
+    body = error_body(_public_type(exc), exc.message, field, position, text)
+    return JSONResponse(body, status_code=exc.http_status)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts = list(loc)
+    if len(parts) > 1 and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or "body"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid request"}
+    field = _location(tuple(first.get("loc", ("body",))))
+    if first.get("type") == "json_invalid":
+        field = "body"
+    message = f"{field}: {first.get('msg', 'invalid value')}"
+    return JSONResponse(error_body("InvalidInputError", message, field), status_code=400)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    type_name = _STATUS_TYPES.get(exc.status_code, "StoreError" if exc.status_code >= 500 else "MltrailError")
+    return JSONResponse(
+        error_body(type_name, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(MltrailError, _mltrail_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

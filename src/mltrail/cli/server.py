@@ -1,0 +1,69 @@
+"""``mltrail server``: the team server (uvicorn running ``mltrail.api.app.create_app``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from typing import Annotated
+
+import typer
+
+from mltrail.cli.context import services
+from mltrail.errors import InvalidInputError
+
+__all__ = ["is_loopback", "server"]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def server(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs --insecure.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="TCP port.")] = 5500,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL; overrides the global --db, MLTRAIL_DB and --dir."),
+    ] = None,
+    blobs: Annotated[
+        str | None, typer.Option(help="Blob folder or fsspec URL (default: MLTRAIL_BLOBS or <dir>/blobs).")
+    ] = None,
+    max_upload_mb: Annotated[
+        float | None, typer.Option(help="Largest artifact upload in MiB (413 above it); default no limit.")
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Allow a non-loopback address although the server has no auth.")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the JSON API under /api/v1 (OpenAPI docs at /api/docs) until interrupted."""
+    if not is_loopback(host) and not insecure:
+        raise InvalidInputError(
+            f"refusing to bind {host}: the server has no authentication yet, so anyone who can reach it can"
+            " read and write every run. Bind 127.0.0.1, or pass --insecure on a network you trust.",
+            field="host",
+        )
+    if max_upload_mb is not None and max_upload_mb <= 0:
+        raise InvalidInputError("--max-upload-mb must be positive", field="max_upload_mb")
+    import uvicorn
+
+    from mltrail.api.app import create_app
+
+    settings = services(ctx).settings
+    if db:
+        settings = dataclasses.replace(settings, db_url=db)
+    if blobs:
+        settings = dataclasses.replace(settings, blobs=blobs)
+    if not is_loopback(host):
+        typer.echo(f"WARNING: serving {host} without authentication (--insecure).", err=True)
+    max_bytes = None if max_upload_mb is None else int(max_upload_mb * (1 << 20))
+    app = create_app(settings, max_upload_bytes=max_bytes)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
