@@ -258,3 +258,27 @@ def test_other_projects_are_not_seen(store: SqlStore, project: str, runs: dict[s
     store.create_run(run_id=uuid.uuid4().hex, project=project + "-2", name="a", user=None, start_time=1.0)
     assert store.search_runs(project).total == 4
     assert store.search_runs(project + "-2").total == 1
+
+
+def test_nan_in_filters(store: SqlStore, project: str) -> None:
+    """`= nan` finds NaN, `!= nan` finds numbers, other comparisons with NaN are false (docs/FILTERS.md)."""
+    nan = math.nan
+    for i, (name, last, param) in enumerate([("n", nan, nan), ("r", 1.0, 2.0), ("m", None, None)]):
+        run_id = f"{i}{uuid.uuid4().hex[1:]}"
+        params = {} if param is None else {"p": param}
+        store.create_run(
+            run_id=run_id, project=project, name=name, user=None, start_time=1.0 + i, params=params
+        )
+        if last is not None:
+            store.log_metrics(run_id, MetricsBatch(["x", "x"], [0, 1], [5.0, last], [0.0, 0.0]))
+    assert names(store, project, cmp("metrics", "x", "=", nan)) == ["n"]
+    assert names(store, project, cmp("metrics", "x", "!=", nan)) == ["r"]
+    assert names(store, project, cmp("metrics", "x", "<", nan)) == []
+    assert sorted(names(store, project, cmp("metrics", "x", "in", (nan, 1.0)))) == ["n", "r"]
+    assert names(store, project, cmp("metrics", "x", "not_in", (nan,))) == ["r"]
+    assert sorted(names(store, project, cmp("metrics", "x", "=", 5.0, agg="max"))) == ["n", "r"]
+    assert sorted(names(store, project, cmp("metrics", "x", "=", 5.0, agg="min"))) == ["n"]
+    assert names(store, project, cmp("params", "p", "=", nan)) == ["n"]
+    assert names(store, project, cmp("params", "p", "!=", nan)) == ["r"]
+    assert names(store, project, cmp("params", "p", "in", (nan,))) == ["n"]
+    assert sorted(names(store, project, Not(cmp("metrics", "x", "=", nan)))) == ["m", "r"]

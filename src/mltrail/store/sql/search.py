@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -133,12 +134,22 @@ class _Compiler:
         numbers = [_number(v) for v in values]
         if any(n is None for n in numbers) or op == "contains":
             raise _bad(f"{name} is numeric: compare it with numbers")
-        present = column.is_not(None)
+        # NaN is stored as NULL (the key's row exists): `= nan` finds it, `!= nan` finds numbers, and NaN
+        # is neither smaller nor larger than anything.
+        real = [n for n in numbers if n is not None and not math.isnan(n)]
+        want_nan = len(real) < len(numbers)
+        present: Cond = column.is_not(None)
         if op == "in":
-            return sa.and_(present, column.in_(numbers))
+            found = sa.and_(present, column.in_(real)) if real else sa.false()
+            return sa.or_(found, column.is_(None)) if want_nan else found
         if op == "not_in":
-            return sa.and_(present, column.not_in(numbers))
-        return sa.and_(present, _OPS[op](column, numbers[0]))
+            return sa.and_(present, column.not_in(real)) if real else present
+        if want_nan:
+            is_nan: Cond = column.is_(None)
+            if op == "=":
+                return is_nan
+            return present if op == "!=" else sa.false()
+        return sa.and_(present, _OPS[op](column, real[0]))
 
     def _match_text(self, column: Any, op: str, values: tuple[Scalar, ...]) -> Cond:
         texts = [_text(v) for v in values]
@@ -168,6 +179,12 @@ class _Compiler:
                 return sa.not_(is_null)
             raise _bad(f"null can only be compared with = or !=, not {op!r}")
         number = _number(value)
+        if number is not None and math.isnan(number):
+            # A NaN value is a float whose numeric copy is NULL.
+            is_nan = sa.and_(c.value_type == "float", c.num_value.is_(None))
+            if op == "=":
+                return is_nan
+            return c.num_value.is_not(None) if op == "!=" else sa.false()
         if number is not None:
             return sa.and_(c.num_value.is_not(None), _OPS[op](c.num_value, number))
         return sa.and_(c.str_value.is_not(None), _OPS[op](c.str_value, str(value)))
@@ -178,6 +195,8 @@ class _Compiler:
         if value is None:
             return c.value_type == "null"
         number = _number(value)
+        if number is not None and math.isnan(number):
+            return sa.and_(c.value_type == "float", c.num_value.is_(None))
         if number is not None:
             return sa.and_(c.num_value.is_not(None), c.num_value == number)
         return sa.and_(c.str_value.is_not(None), c.str_value == str(value))
