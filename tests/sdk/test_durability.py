@@ -238,3 +238,35 @@ def test_failing_store_keeps_memory_bounded_and_training_moving(settings: Settin
     assert run._writer.pending_points <= 1_000
     with pytest.raises(StoreError, match="dropped while the queue was full"):
         run.finish()
+
+
+class FlakyTransport:
+    """Fails the first ``failures`` metric batches, then recovers; records each (client_id, seq) tried."""
+
+    def __init__(self, inner: InProcessTransport, failures: int) -> None:
+        self.inner = inner
+        self.failures = failures
+        self.attempts: list[tuple[str, int, int]] = []
+
+    def log_metrics(self, run_id: str, batch: MetricsBatch) -> None:
+        self.attempts.append((batch.client_id, batch.seq, len(batch)))
+        if self.failures > 0:
+            self.failures -= 1
+            raise StoreError("database is locked")
+        self.inner.log_metrics(run_id, batch)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_failed_batch_is_retried_with_the_same_sequence_number(settings: Settings) -> None:
+    flaky = FlakyTransport(embedded_transport(settings), failures=2)
+    run = mltrail.init(project="p", capture=OFF, settings=settings, transport=flaky)  # type: ignore[arg-type]
+    for i in range(1000):
+        run.log({"x": float(i)}, step=i)
+    run.finish()
+    first = flaky.attempts[0]
+    assert flaky.attempts[:3] == [first, first, first]  # the same batch, same (client_id, seq), three times
+    assert all(seq > first[1] for _, seq, _ in flaky.attempts[3:])
+    stored = embedded_transport(settings).tracking.get_run(run.id)
+    assert stored.metrics["x"].count == 1000

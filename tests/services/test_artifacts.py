@@ -86,3 +86,14 @@ def test_missing_source_and_missing_artifact(settings: Settings, tmp_path: Path)
         run.log_artifact(tmp_path / "nope.bin")
     with pytest.raises(NotFoundError):
         embedded_transport(settings).artifacts.download(run.id, "nope.bin", tmp_path / "x")
+
+
+def test_logging_to_a_missing_run_writes_no_blob(settings: Settings, tmp_path: Path) -> None:
+    file = tmp_path / "f.txt"
+    file.write_text("orphan")
+    service = embedded_transport(settings).artifacts
+    with pytest.raises(NotFoundError):
+        service.log_path("0" * 32, file)
+    with pytest.raises(NotFoundError):
+        service.list("0" * 32)
+    assert _blob_files(settings) == []

@@ -87,3 +87,11 @@ def test_unreachable_postgres_is_a_store_error_without_password() -> None:
     assert "127.0.0.1:1" in message
     assert "s3cret" not in message
     assert "cannot be reached" in message
+
+
+def test_head_revision_constant_matches_the_migrations() -> None:
+    from alembic.script import ScriptDirectory
+
+    from mltrail.store.factory import _config
+
+    assert ScriptDirectory.from_config(_config()).get_current_head() == head_revision()

@@ -237,3 +237,12 @@ def _row_counts(store: SqlStore, run_id: str) -> dict[str, int]:
         )
         counts["orphan_points"] = conn.execute(orphans).scalar_one()
     return counts
+
+
+def test_get_run_status(store: SqlStore, project: str) -> None:
+    run_id = make_run(store, project)
+    assert store.get_run_status(run_id) == RunStatus.RUNNING
+    store.update_run(run_id, status=RunStatus.FAILED)
+    assert store.get_run_status(run_id) == RunStatus.FAILED
+    with pytest.raises(NotFoundError):
+        store.get_run_status(new_id())

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -95,7 +95,7 @@ class Run:
         self._max_pending = max_pending_points
         self._system_step = 0
         # Called at finish, before the writer closes (console log upload, sampler stop…), set by init.
-        self._finalizers: list[Any] = []
+        self._finalizers: list[Callable[[], object]] = []
         self._writer.start()
 
     def __repr__(self) -> str:

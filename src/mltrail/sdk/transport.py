@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -131,8 +132,6 @@ class InProcessTransport:
         return self.artifacts.log_path(run_id, local, name)
 
     def log_artifact_bytes(self, run_id: str, path: str, data: bytes) -> Artifact:
-        import io
-
         return self.artifacts.log_stream(run_id, path, io.BytesIO(data))
 
     def log_dataset(self, run_id: str, fingerprint: Fingerprint, role: str) -> DatasetLink:

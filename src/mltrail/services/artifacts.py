@@ -33,7 +33,10 @@ class ArtifactService:
 
     def log_stream(self, run_id: str, path: str, stream: BinaryIO) -> Artifact:
         artifact_path = normalize_artifact_path(path)
-        self.store.get_run(run_id)
+        self.store.get_run_status(run_id)  # no blob is written for a run that does not exist
+        return self._store(run_id, artifact_path, stream)
+
+    def _store(self, run_id: str, artifact_path: str, stream: BinaryIO) -> Artifact:
         digest, size = self.blobs.put_stream(stream)
         return self.store.add_artifact(run_id, artifact_path, digest, size)
 
@@ -43,18 +46,18 @@ class ArtifactService:
         if not source.exists():
             raise InvalidInputError(f"no such file or folder: {source}", field="path")
         base = normalize_artifact_path(name if name is not None else source.name)
+        self.store.get_run_status(run_id)  # once, not per file
         if source.is_file():
             with source.open("rb") as fh:
-                return [self.log_stream(run_id, base, fh)]
+                return [self._store(run_id, base, fh)]
         logged: list[Artifact] = []
         for file in _walk_files(source):
-            rel = file.relative_to(source).as_posix()
+            rel = normalize_artifact_path(f"{base}/{file.relative_to(source).as_posix()}")
             with file.open("rb") as fh:
-                logged.append(self.log_stream(run_id, f"{base}/{rel}", fh))
+                logged.append(self._store(run_id, rel, fh))
         return logged
 
     def list(self, run_id: str, prefix: str | None = None) -> list[Artifact]:
-        self.store.get_run(run_id)
         clean = None if not prefix else normalize_artifact_path(prefix)
         return self.store.list_artifacts(run_id, prefix=clean)
 

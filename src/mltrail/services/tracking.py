@@ -58,10 +58,10 @@ class TrackingService:
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
         """The run is alive. A run that was marked crashed while it was silent becomes running again."""
-        run = self.store.get_run(run_id)
-        if run.status in (RunStatus.FINISHED, RunStatus.FAILED):
-            raise RunFinishedError(f"run {run_id} has already {run.status.value}")
-        status = RunStatus.RUNNING if run.status == RunStatus.CRASHED else None
+        current = self.store.get_run_status(run_id)
+        if current in (RunStatus.FINISHED, RunStatus.FAILED):
+            raise RunFinishedError(f"run {run_id} has already {current.value}")
+        status = RunStatus.RUNNING if current == RunStatus.CRASHED else None
         self.store.update_run(run_id, heartbeat_at=time.time() if at is None else at, status=status)
 
     def finish_run(
@@ -77,7 +77,7 @@ class TrackingService:
         self.store.update_run(run_id, status=status, end_time=end, heartbeat_at=end, error=error)
 
     def delete_run(self, run_id: str) -> None:
-        self.store.get_run(run_id)
+        self.store.get_run_status(run_id)
         self.store.delete_run(run_id)
 
     # -- logging ----------------------------------------------------------------------------------------

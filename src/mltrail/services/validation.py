@@ -72,7 +72,7 @@ def flatten_config(config: Mapping[str, Any] | None, prefix: str = "") -> dict[s
     if not config:
         return flat
     for raw_key, value in config.items():
-        key = f"{prefix}{raw_key}" if isinstance(raw_key, str) else f"{prefix}{raw_key!s}"
+        key = f"{prefix}{raw_key}"
         if isinstance(value, Mapping) and value:
             flat.update(flatten_config(value, prefix=f"{key}."))
         else:

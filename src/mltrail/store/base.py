@@ -66,6 +66,10 @@ class Store(abc.ABC):
         """The whole run: params, tags, summary, metric summaries and context."""
 
     @abc.abstractmethod
+    def get_run_status(self, run_id: str) -> RunStatus:
+        """Only the run's stored status: a cheap existence check (NotFoundError when there is no run)."""
+
+    @abc.abstractmethod
     def find_run_ids(self, ref: str, project: str | None = None, limit: int = 10) -> list[str]:
         """Ids of runs whose id equals or starts with ``ref``, or whose name equals ``ref``."""
 

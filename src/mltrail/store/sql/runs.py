@@ -112,6 +112,10 @@ class RunsMixin(SqlBase):
     def get_run(self, conn: Connection, run_id: str) -> Run:
         return self._get_run(conn, run_id)
 
+    @reads
+    def get_run_status(self, conn: Connection, run_id: str) -> RunStatus:
+        return RunStatus(self._require_run(conn, run_id))
+
     @staticmethod
     def _get_run(conn: Connection, run_id: str) -> Run:
         query = (
