@@ -21,6 +21,17 @@ def _env_float(name: str, default: float) -> float:
         raise InvalidInputError(f"{name} must be a number, got {raw!r}", field=name) from exc
 
 
+MODES = ("online", "offline")
+
+
+def _default_journal_dir() -> Path:
+    """``~/.mltrail/journal``: one per user, so the next run and ``mltrail sync`` find it from any folder."""
+    try:
+        return Path.home() / ".mltrail" / "journal"
+    except RuntimeError:  # no home directory (some containers): beside the working directory instead
+        return Path(".mltrail") / "journal"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting, with the environment variable that sets it (documented in docs/SETTINGS.md).
@@ -33,6 +44,11 @@ class Settings:
     - ``heartbeat_timeout`` (``MLTRAIL_HEARTBEAT_TIMEOUT``, 60 s): a running run silent for longer reads
       as crashed.
     - ``system_metrics_interval`` (``MLTRAIL_SYSTEM_METRICS_INTERVAL``, 10 s): sampling period of ``sys/…``.
+    - ``journal_dir`` (``MLTRAIL_JOURNAL_DIR``, ``~/.mltrail/journal``): where runs logged to a server (or
+      offline) are journaled until the server acknowledges them.
+    - ``mode`` (``MLTRAIL_MODE``, ``online``): ``offline`` journals only; ``mltrail sync`` uploads later.
+    - ``sync_timeout`` (``MLTRAIL_SYNC_TIMEOUT``, 30 s): how long ``finish()`` waits for the journal to reach
+      the server before leaving the rest to the background sender and ``mltrail sync``.
     """
 
     home: Path = field(default_factory=lambda: Path("mltrail"))
@@ -42,8 +58,17 @@ class Settings:
     heartbeat_interval: float = 5.0
     heartbeat_timeout: float = 60.0
     system_metrics_interval: float = 10.0
+    journal_dir: Path = field(default_factory=_default_journal_dir)
+    mode: str = "online"
+    sync_timeout: float = 30.0
 
     def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            from mltrail.errors import InvalidInputError
+
+            raise InvalidInputError(
+                f"mode must be one of {', '.join(MODES)}, got {self.mode!r}", field="MLTRAIL_MODE"
+            )
         if not self.db_url:
             object.__setattr__(self, "db_url", f"sqlite:///{self.home / 'mltrail.db'}")
         if not self.blobs:
@@ -60,4 +85,7 @@ class Settings:
             heartbeat_interval=_env_float("MLTRAIL_HEARTBEAT_INTERVAL", 5.0),
             heartbeat_timeout=_env_float("MLTRAIL_HEARTBEAT_TIMEOUT", 60.0),
             system_metrics_interval=_env_float("MLTRAIL_SYSTEM_METRICS_INTERVAL", 10.0),
+            journal_dir=Path(os.environ.get("MLTRAIL_JOURNAL_DIR") or _default_journal_dir()).expanduser(),
+            mode=(os.environ.get("MLTRAIL_MODE") or "online").strip().lower(),
+            sync_timeout=_env_float("MLTRAIL_SYNC_TIMEOUT", 30.0),
         )

@@ -1,7 +1,8 @@
 """Fixtures for SDK tests: an embedded store in a temp folder, read back through the real services.
 
 ``make_transport`` runs a test against both transports: ``embedded`` (in-process) and ``http`` (a real
-``mltrail server`` process writing the same SQLite file that ``embedded`` reads back).
+``mltrail server`` process writing the same SQLite file that ``embedded`` reads back), reached the way
+``mltrail.init(server=...)`` reaches it: through a ``JournalingTransport`` (journal in the temp folder).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from mltrail.sdk.http_transport import HttpTransport
+from mltrail.sdk.journal_transport import JournalingTransport, close_journaling_transports
 from mltrail.sdk.transport import InProcessTransport, Transport, embedded_transport
 from mltrail.settings import Settings
 
@@ -32,11 +34,24 @@ def _live_server_module() -> Any:
 
 
 @pytest.fixture(scope="session")
-def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def live_server() -> Any:
+    """tests/api/live_server.py: ``start_server``, ``restart_server``, ``free_port``."""
+    return _live_server_module()
+
+
+@pytest.fixture(scope="session")
+def http_server(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> Iterator[Any]:
     """One server process for the session's ``http`` tests, on its own mltrail folder."""
-    server = _live_server_module().start_server(tmp_path_factory.mktemp("sdk-server") / "mltrail")
+    server = live_server.start_server(tmp_path_factory.mktemp("sdk-server") / "mltrail")
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _close_journaling_transports() -> Iterator[None]:
+    """``mltrail.init(server=...)`` shares one journaling transport per server; each test gets fresh ones."""
+    yield
+    close_journaling_transports()
 
 
 @pytest.fixture(params=["embedded", "http"])
@@ -50,7 +65,7 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     home = tmp_path / "mltrail"
     if "transport_kind" in request.fixturenames and request.getfixturevalue("transport_kind") == "http":
         home = request.getfixturevalue("http_server").home  # read back the file the server writes
-    return Settings(home=home, flush_interval=0.05, heartbeat_interval=0.2)
+    return Settings(home=home, flush_interval=0.05, heartbeat_interval=0.2, journal_dir=tmp_path / "journal")
 
 
 @pytest.fixture
@@ -64,12 +79,14 @@ def make_transport(
     transport_kind: str, settings: Settings, request: pytest.FixtureRequest
 ) -> Iterator[MakeTransport]:
     """Builds the transport the test runs against; HTTP clients are closed after the test."""
-    made: list[HttpTransport] = []
+    made: list[JournalingTransport] = []
 
     def make() -> Transport:
         if transport_kind == "embedded":
             return embedded_transport(settings)
-        transport = HttpTransport(request.getfixturevalue("http_server").url)
+        url = request.getfixturevalue("http_server").url
+        http = HttpTransport(url, attempts=1)
+        transport = JournalingTransport(http, settings.journal_dir, server=url, owned=[http])
         made.append(transport)
         return transport
 

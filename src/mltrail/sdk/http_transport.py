@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import math
 import os
 import random
 import threading
@@ -24,16 +23,12 @@ import httpx
 import orjson
 
 import mltrail.errors as errors
-from mltrail.entities import (
-    Artifact,
-    DatasetLink,
-    DatasetVersion,
-    MetricsBatch,
-    MetricSummary,
-    Run,
-    RunStatus,
-)
+from mltrail.entities import Artifact, DatasetLink, MetricsBatch, Run, RunStatus
 from mltrail.errors import ConflictError, InvalidInputError, MltrailError, StoreError
+from mltrail.sdk.http_codec import artifact_from_json as _artifact
+from mltrail.sdk.http_codec import dataset_from_json as _dataset
+from mltrail.sdk.http_codec import encode_values as _encode_values
+from mltrail.sdk.http_codec import run_from_json as _run
 from mltrail.services.dataset_fingerprint import Fingerprint
 
 __all__ = ["HttpTransport", "close_http_transports", "http_transport"]
@@ -41,25 +36,6 @@ __all__ = ["HttpTransport", "close_http_transports", "http_transport"]
 SHA256_HEADER = "X-Content-SHA256"
 CHUNK_SIZE = 1 << 20
 _RETRY_STATUS = frozenset({502, 503, 504})
-_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def encode_float(value: float) -> float | str:
-    """A float for JSON: non-finite values as ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``."""
-    if math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-
-
-def decode_float(value: Any) -> float:
-    return _NON_FINITE[value] if isinstance(value, str) else float(value)
-
-
-def _encode_values(values: list[float]) -> list[float] | list[float | str]:
-    # All finite (the common case) without a per-value Python loop; an overflowing sum falls through.
-    if math.isfinite(sum(values)):
-        return values
-    return [encode_float(v) for v in values]
 
 
 def _error_from(response: httpx.Response) -> MltrailError:
@@ -262,8 +238,18 @@ class HttpTransport:
     def heartbeat(self, run_id: str) -> None:
         self._request("POST", self._run_url(run_id, "/heartbeat"))
 
-    def finish_run(self, run_id: str, status: RunStatus, error: Mapping[str, str] | None) -> None:
-        body = {"status": RunStatus(status).value, "error": None if error is None else dict(error)}
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        error: Mapping[str, str] | None,
+        end_time: float | None = None,
+    ) -> None:
+        body = {
+            "status": RunStatus(status).value,
+            "error": None if error is None else dict(error),
+            "end_time": end_time,
+        }
         self._json("POST", self._run_url(run_id, "/finish"), body)
 
     def log_artifact(self, run_id: str, local: Path, name: str | None) -> list[Artifact]:
@@ -338,65 +324,3 @@ def close_http_transports() -> None:
         _shared.clear()
     for transport in transports:
         transport.close()
-
-
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else decode_float(value)
-
-
-def _run(data: Mapping[str, Any]) -> Run:
-    metrics = {
-        key: MetricSummary(
-            key=key,
-            last=decode_float(m["last"]),
-            last_step=int(m["last_step"]),
-            min=_optional_float(m["min"]),
-            max=_optional_float(m["max"]),
-            count=int(m["count"]),
-        )
-        for key, m in data["metrics"].items()
-    }
-    return Run(
-        id=data["id"],
-        project=data["project"],
-        name=data["name"],
-        status=RunStatus(data["status"]),
-        user=data["user"],
-        start_time=float(data["start_time"]),
-        end_time=_optional_float(data["end_time"]),
-        heartbeat_at=_optional_float(data["heartbeat_at"]),
-        notes=data["notes"],
-        error=data["error"],
-        params=data["params"],
-        tags=data["tags"],
-        summary=data["summary"],
-        metrics=metrics,
-        context=data.get("context") or {},
-    )
-
-
-def _artifact(data: Mapping[str, Any]) -> Artifact:
-    return Artifact(
-        run_id=data["run_id"],
-        path=data["path"],
-        digest=data["digest"],
-        size=int(data["size"]),
-        created_at=float(data["created_at"]),
-    )
-
-
-def _dataset(data: Mapping[str, Any]) -> DatasetVersion:
-    return DatasetVersion(
-        id=int(data["id"]),
-        project=data["project"],
-        name=data["name"],
-        version=int(data["version"]),
-        digest=data["digest"],
-        source=data["source"],
-        kind=data["kind"],
-        num_rows=data["num_rows"],
-        num_bytes=data["num_bytes"],
-        schema=data["schema"],
-        summary=data["summary"],
-        created_at=float(data["created_at"]),
-    )

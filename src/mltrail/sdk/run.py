@@ -14,6 +14,7 @@ from typing import Any
 
 from mltrail.entities import Artifact, DatasetLink, RunStatus
 from mltrail.errors import InvalidInputError, MltrailError, RunFinishedError, StoreError
+from mltrail.sdk.journal_transport import JournalingTransport
 from mltrail.sdk.transport import Transport
 from mltrail.sdk.writer import BackgroundWriter
 from mltrail.services.dataset_fingerprint import fingerprint
@@ -73,6 +74,7 @@ class Run:
         flush_interval: float,
         heartbeat_interval: float,
         max_pending_points: int = 200_000,
+        sync_timeout: float = 30.0,
     ) -> None:
         self.id = run_id
         self.project = project
@@ -93,6 +95,7 @@ class Run:
         self._next_step = 0
         self._known_keys: set[str] = set()
         self._max_pending = max_pending_points
+        self._sync_timeout = sync_timeout
         self._system_step = 0
         # Called at finish, before the writer closes (console log upload, sampler stop…), set by init.
         self._finalizers: list[Callable[[], object]] = []
@@ -185,13 +188,17 @@ class Run:
         return self._transport.log_artifact_bytes(self.id, path, text.encode("utf-8"))
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Wait until every point queued so far is in the store (useful before reading it back)."""
+        """Wait until every point queued so far is in the store (useful before reading it back).
+
+        Through a server, that means acknowledged by it (at most ``timeout`` seconds in all)."""
         deadline = time.monotonic() + timeout
         while (self._writer.pending_points or self._writer.ops) and time.monotonic() < deadline:
             if self._writer.failures:
                 break
             self._writer._wake.set()
             time.sleep(0.005)
+        if isinstance(self._transport, JournalingTransport):
+            self._transport.wait_delivered(self.id, max(0.0, deadline - time.monotonic()))
 
     # -- ending ------------------------------------------------------------------------------------------
     def _ensure_open(self) -> None:
@@ -203,7 +210,9 @@ class Run:
     ) -> None:
         """End the run: flush every queued point, then record status, end time and the error if any.
 
-        Raises ``StoreError`` if queued data could not be written — never silently.
+        Raises ``StoreError`` if queued data could not be written — never silently. Through a server, the
+        data is journaled on disk first; ``finish`` waits up to ``MLTRAIL_SYNC_TIMEOUT`` for the server to
+        acknowledge it and otherwise warns (the background sender and ``mltrail sync`` deliver the rest).
         """
         with self._finish_lock:
             if self._finished:
@@ -223,6 +232,8 @@ class Run:
             except StoreError as exc:
                 write_error = exc
             self._transport.finish_run(self.id, final, err)
+            if isinstance(self._transport, JournalingTransport):
+                self._transport.settle(self.id, self._sync_timeout)
             if write_error is not None:
                 raise write_error
 

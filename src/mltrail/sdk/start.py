@@ -25,6 +25,7 @@ from mltrail.sdk.capture.environment import capture_command, capture_environment
 from mltrail.sdk.capture.git import capture_git
 from mltrail.sdk.capture.options import CaptureOptions
 from mltrail.sdk.capture.system import SystemMetricsSampler
+from mltrail.sdk.journal_transport import journaling_transport
 from mltrail.sdk.names import generate_run_name
 from mltrail.sdk.run import Run
 from mltrail.sdk.transport import Transport, embedded_transport
@@ -59,7 +60,8 @@ def init(
     ``project`` defaults to ``MLTRAIL_PROJECT`` or the name of the working directory. ``config`` may nest
     dicts; they are stored flattened with dots (``model.depth``). ``tags`` is a list of labels or a mapping
     of key → value. ``capture`` switches automatic capture on or off (see ``CaptureOptions``). ``server``
-    (default ``MLTRAIL_SERVER``) logs to a team server over HTTP instead of the embedded store.
+    (default ``MLTRAIL_SERVER``) logs to a team server over HTTP instead of the embedded store, through an
+    on-disk journal (``MLTRAIL_JOURNAL_DIR``), so nothing is lost while the server is unreachable.
     """
     settings = settings or Settings.from_env()
     options = CaptureOptions.resolve(capture)
@@ -87,6 +89,7 @@ def init(
         config=config or {},
         flush_interval=settings.flush_interval,
         heartbeat_interval=settings.heartbeat_interval,
+        sync_timeout=settings.sync_timeout,
     )
     for path, data in artifacts.items():
         try:
@@ -107,13 +110,15 @@ def init(
 
 
 def _default_transport(settings: Settings, server: str | None) -> Transport:
-    """``server`` or ``MLTRAIL_SERVER`` (with ``MLTRAIL_API_KEY``) selects the team server, else embedded."""
+    """``server`` or ``MLTRAIL_SERVER`` (with ``MLTRAIL_API_KEY``) selects the team server, through the
+    journal; without one, the embedded store. ``MLTRAIL_MODE=offline`` journals only, whatever is set."""
     server = (server or os.environ.get("MLTRAIL_SERVER", "")).strip()
+    api_key = os.environ.get("MLTRAIL_API_KEY") or None
+    if settings.mode == "offline":
+        return journaling_transport(settings.journal_dir, server or None, api_key, offline=True)
     if not server:
         return embedded_transport(settings)
-    from mltrail.sdk.http_transport import http_transport  # httpx is needed only with a server
-
-    return http_transport(server, api_key=os.environ.get("MLTRAIL_API_KEY") or None)
+    return journaling_transport(settings.journal_dir, server, api_key)
 
 
 def active_run() -> Run | None:

@@ -55,7 +55,15 @@ class Transport(Protocol):
 
     def heartbeat(self, run_id: str) -> None: ...
 
-    def finish_run(self, run_id: str, status: RunStatus, error: Mapping[str, str] | None) -> None: ...
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        error: Mapping[str, str] | None,
+        end_time: float | None = None,
+    ) -> None:
+        """``end_time`` defaults to now; a run replayed later from a journal passes the time it ended."""
+        ...
 
     def log_artifact(self, run_id: str, local: Path, name: str | None) -> list[Artifact]: ...
 
@@ -125,8 +133,14 @@ class InProcessTransport:
     def heartbeat(self, run_id: str) -> None:
         self.tracking.heartbeat(run_id)
 
-    def finish_run(self, run_id: str, status: RunStatus, error: Mapping[str, str] | None) -> None:
-        self.tracking.finish_run(run_id, status=status, error=error)
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        error: Mapping[str, str] | None,
+        end_time: float | None = None,
+    ) -> None:
+        self.tracking.finish_run(run_id, status=status, error=error, end_time=end_time)
 
     def log_artifact(self, run_id: str, local: Path, name: str | None) -> list[Artifact]:
         return self.artifacts.log_path(run_id, local, name)
