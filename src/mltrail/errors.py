@@ -3,11 +3,15 @@
 ::
 
     MltrailError                 base of every error mltrail raises on purpose
+    ├── AuthenticationError      no API key, or one that is unknown, revoked or expired, or whose user
+    │                            is disabled                                                    (401)
+    ├── PermissionDeniedError    the user's role is too low for the request                     (403)
     ├── NotFoundError            a project, run, artifact, dataset or metric that does not exist (404)
     ├── ConflictError            the request clashes with the current state, e.g. a duplicate   (409)
     │   └── RunFinishedError     logging to a run that has already finished
     ├── InvalidInputError        a malformed value; ``field`` names it                          (400)
-    │   └── InvalidFilterError   a filter or sort that does not parse; ``position`` points at it
+    │   ├── InvalidFilterError   a filter or sort that does not parse; ``position`` points at it
+    │   └── UntrustedModelError  a model whose format runs code on load (pickle), without trust (403)
     ├── IntegrityError           stored bytes whose sha256 does not match the recorded digest   (500)
     └── StoreError               the store cannot be read or written: locked, full, unreachable (503)
 
@@ -19,14 +23,17 @@ error whether it runs embedded or against a server.
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
     "ConflictError",
     "IntegrityError",
     "InvalidFilterError",
     "InvalidInputError",
     "MltrailError",
     "NotFoundError",
+    "PermissionDeniedError",
     "RunFinishedError",
     "StoreError",
+    "UntrustedModelError",
 ]
 
 
@@ -38,6 +45,22 @@ class MltrailError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class AuthenticationError(MltrailError):
+    """The request carries no API key, or one that is unknown, revoked or expired, or its user is disabled."""
+
+    http_status = 401
+
+
+class PermissionDeniedError(MltrailError):
+    """The user is known but their role is too low for the request.
+
+    Where the user may not even see the project, the answer is ``NotFoundError`` instead, so that a hidden
+    project or run looks exactly like a missing one.
+    """
+
+    http_status = 403
 
 
 class NotFoundError(MltrailError):
@@ -81,6 +104,17 @@ class InvalidFilterError(InvalidInputError):
     def __str__(self) -> str:
         caret = " " * self.position + "^"
         return f"{self.message} at position {self.position}\n  {self.text}\n  {caret}"
+
+
+class UntrustedModelError(InvalidInputError):
+    """A model saved in a format that runs code when loaded (pickle, or types skops does not trust), loaded
+    without ``trust=True``. The message says why and how to proceed.
+
+    403, not 400: the request is well formed, but loading is refused until the caller (or, later, a
+    server-side allow-list) trusts the model. ``field`` is ``"trust"``.
+    """
+
+    http_status = 403
 
 
 class IntegrityError(MltrailError):

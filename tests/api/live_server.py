@@ -18,7 +18,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
-__all__ = ["MLTRAIL", "LiveServer", "TestClient", "free_port", "start_server"]
+__all__ = ["MLTRAIL", "LiveServer", "TestClient", "free_port", "restart_server", "start_server"]
 
 MLTRAIL = str(Path(sys.executable).parent / "mltrail")
 
@@ -36,6 +36,17 @@ class LiveServer:
     home: Path
     process: subprocess.Popen[bytes]
     log: Path
+    args: tuple[str, ...] = ()
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush — as when the machine or the OOM killer takes the server down."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -47,18 +58,21 @@ class LiveServer:
                 self.process.wait(10)
 
 
-def start_server(home: Path, *args: str, timeout: float = 30.0) -> LiveServer:
-    """Start ``mltrail --dir HOME server --port P ARGS`` and wait until /api/v1/health answers."""
+def start_server(home: Path, *args: str, timeout: float = 30.0, port: int | None = None) -> LiveServer:
+    """Start ``mltrail --dir HOME server --port P ARGS`` and wait until /api/v1/health answers.
+
+    ``port`` defaults to a free one; give the old one to bring a stopped server back at the same address.
+    """
     home.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log = home / f"server-{port}.log"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         process = subprocess.Popen(
             [MLTRAIL, "--dir", str(home), "server", "--port", str(port), "--log-level", "warning", *args],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = LiveServer(f"http://127.0.0.1:{port}", home, process, log)
+    server = LiveServer(f"http://127.0.0.1:{port}", home, process, log, args)
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=2.0) as client:
         while time.monotonic() < deadline:
@@ -72,3 +86,9 @@ def start_server(home: Path, *args: str, timeout: float = 30.0) -> LiveServer:
             time.sleep(0.05)
     server.stop()
     raise RuntimeError(f"the server did not become ready in {timeout} s: {log.read_text()}")
+
+
+def restart_server(server: LiveServer, timeout: float = 30.0) -> LiveServer:
+    """The same server (port, folder, options) started again after ``kill`` or ``stop``."""
+    server.stop()
+    return start_server(server.home, *server.args, timeout=timeout, port=server.port)

@@ -189,7 +189,7 @@ def test_non_loopback_bind_is_refused_without_insecure(tmp_path: Path) -> None:
     from live_server import MLTRAIL
 
     result = subprocess.run(
-        [MLTRAIL, "--dir", str(tmp_path), "server", "--host", "0.0.0.0"],
+        [MLTRAIL, "--dir", str(tmp_path), "server", "--host", "0.0.0.0", "--no-auth"],
         capture_output=True,
         text=True,
         timeout=60,

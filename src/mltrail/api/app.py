@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from mltrail.api.audit_log import AuditMiddleware
 from mltrail.api.deps import current_user
 from mltrail.api.errors import install_error_handlers
-from mltrail.api.routers import artifacts, datasets, metrics, projects, runs
+from mltrail.api.routers import artifacts, audit, datasets, keys, me, metrics, projects, runs, users
+from mltrail.entities import Role
+from mltrail.services.accounts import AccountService
 from mltrail.services.artifacts import ArtifactService
+from mltrail.services.audit import COALESCED_ACTIONS, AuditService
 from mltrail.services.datasets import DatasetService
 from mltrail.services.tracking import TrackingService
 from mltrail.settings import Settings
@@ -20,6 +25,8 @@ from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store
 
 __all__ = ["create_app"]
+
+_log = logging.getLogger("mltrail.api")
 
 
 def _version() -> str:
@@ -30,12 +37,21 @@ def _version() -> str:
 
 
 def create_app(
-    settings: Settings, *, store: Store | None = None, max_upload_bytes: int | None = None
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    max_upload_bytes: int | None = None,
+    auth: bool = False,
+    audit_coalesce: Mapping[str, float] = COALESCED_ACTIONS,
 ) -> FastAPI:
     """The API on ``settings.db_url`` and ``settings.blobs`` (or on ``store``, which the caller closes).
 
-    ``max_upload_bytes`` limits one artifact upload (413 above it); None means no limit. Services live on
-    ``app.state`` for the lifetime of the app; requests share nothing else, so replicas can run side by side.
+    ``max_upload_bytes`` limits one artifact upload (413 above it); None means no limit. With ``auth`` every
+    ``/api/v1`` request needs an API key (``Authorization: Bearer …``) and project roles apply; without it
+    every request is anonymous with full access. Successful writes are audited either way;
+    ``audit_coalesce`` says which high-frequency actions are recorded at most once per how many seconds
+    (per user, run and process). Services live on ``app.state`` for the lifetime of the app; requests
+    share nothing else (but that coalescing memory), so replicas can run side by side.
     """
 
     @asynccontextmanager
@@ -45,6 +61,13 @@ def create_app(
         app.state.tracking = TrackingService(opened, heartbeat_timeout=settings.heartbeat_timeout)
         app.state.artifacts = ArtifactService(opened, blobs)
         app.state.datasets = DatasetService(opened)
+        app.state.accounts = AccountService(opened)
+        app.state.audit = AuditService(opened, coalesce=audit_coalesce)
+        if auth and not any(u.role == Role.ADMIN and not u.disabled for u in opened.list_users()):
+            _log.warning(
+                "authentication is on but there is no admin yet: create one with"
+                " `mltrail --db URL users create NAME --role admin` (it prints the API key once)"
+            )
         try:
             yield
         finally:
@@ -61,9 +84,11 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
     )
     app.state.max_upload_bytes = max_upload_bytes
+    app.state.auth = auth
     install_error_handlers(app)
+    app.add_middleware(AuditMiddleware)
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
-    for module in (projects, runs, metrics, artifacts, datasets):
+    for module in (projects, runs, metrics, artifacts, datasets, me, users, keys, audit):
         api.include_router(module.router)
     app.include_router(api)
 

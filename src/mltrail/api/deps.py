@@ -1,16 +1,30 @@
-"""FastAPI dependencies as ``Annotated`` aliases: the services on ``app.state`` and the auth seam."""
+"""FastAPI dependencies as ``Annotated`` aliases: the services on ``app.state`` and the authenticated user."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
+from mltrail.api.audit_log import audit_note
+from mltrail.services.accounts import ANONYMOUS, AccountService, Principal
 from mltrail.services.artifacts import ArtifactService
+from mltrail.services.audit import AuditService
 from mltrail.services.datasets import DatasetService
 from mltrail.services.tracking import TrackingService
 
-__all__ = ["ArtifactsDep", "CurrentUser", "DatasetsDep", "MaxUploadDep", "TrackingDep", "current_user"]
+__all__ = [
+    "AccountsDep",
+    "ArtifactsDep",
+    "AuditDep",
+    "CurrentUser",
+    "DatasetsDep",
+    "MaxUploadDep",
+    "TrackingDep",
+    "current_user",
+]
 
 
 def _tracking(request: Request) -> TrackingService:
@@ -28,22 +42,49 @@ def _datasets(request: Request) -> DatasetService:
     return service
 
 
+def _accounts(request: Request) -> AccountService:
+    service: AccountService = request.app.state.accounts
+    return service
+
+
+def _audit(request: Request) -> AuditService:
+    service: AuditService = request.app.state.audit
+    return service
+
+
 def _max_upload(request: Request) -> int | None:
     limit: int | None = request.app.state.max_upload_bytes
     return limit
 
 
-def current_user(request: Request) -> str | None:
-    """The authenticated user. The seam for accounts and API keys: today every request is anonymous (None).
+# Declares the scheme in the OpenAPI spec (the docs page gets an "Authorize" button); checking is ours.
+_bearer = HTTPBearer(auto_error=False, description="an mltrail API key: mlt_…")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
-    Every ``/api/v1`` route depends on this (see ``app.create_app``), so authentication replaces this one
-    function: raise ``HTTPException(401)`` for a missing or bad key and return the user otherwise.
+
+async def current_user(request: Request, credentials: Credentials) -> Principal:
+    """Who sends the request. Every ``/api/v1`` route depends on this (see ``app.create_app``).
+
+    With authentication on, the ``Authorization: Bearer <key>`` header must carry a valid key of an enabled
+    user (else ``AuthenticationError``, 401 with ``WWW-Authenticate: Bearer``). With it off, every request is
+    the anonymous principal, which may do everything, as on a single-user loopback server; that costs no
+    database read and no worker thread.
     """
-    return None
+    principal = ANONYMOUS
+    if request.app.state.auth:
+        accounts: AccountService = request.app.state.accounts
+        secret = None if credentials is None else credentials.credentials
+        principal = await run_in_threadpool(accounts.authenticate, secret)
+    note = audit_note(request.scope)
+    if note is not None:
+        note.user = principal.name
+    return principal
 
 
 TrackingDep = Annotated[TrackingService, Depends(_tracking)]
 ArtifactsDep = Annotated[ArtifactService, Depends(_artifacts)]
 DatasetsDep = Annotated[DatasetService, Depends(_datasets)]
+AccountsDep = Annotated[AccountService, Depends(_accounts)]
+AuditDep = Annotated[AuditService, Depends(_audit)]
 MaxUploadDep = Annotated[int | None, Depends(_max_upload)]
-CurrentUser = Annotated[str | None, Depends(current_user)]
+CurrentUser = Annotated[Principal, Depends(current_user)]

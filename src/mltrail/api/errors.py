@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import mltrail.errors as mltrail_errors
-from mltrail.errors import InvalidFilterError, InvalidInputError, MltrailError
+from mltrail.errors import AuthenticationError, InvalidFilterError, InvalidInputError, MltrailError
 
 __all__ = ["UploadTooLargeError", "error_body", "install_error_handlers"]
 
 _PUBLIC = {getattr(mltrail_errors, name) for name in mltrail_errors.__all__}
 _STATUS_TYPES = {
+    401: "AuthenticationError",
+    403: "PermissionDeniedError",
     404: "NotFoundError",
     405: "InvalidInputError",
     409: "ConflictError",
@@ -56,7 +58,8 @@ async def _mltrail_error(request: Request, exc: Exception) -> JSONResponse:
     position = exc.position if isinstance(exc, InvalidFilterError) else None
     text = exc.text if isinstance(exc, InvalidFilterError) else None
     body = error_body(_public_type(exc), exc.message, field, position, text)
-    return JSONResponse(body, status_code=exc.http_status)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+    return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

@@ -8,9 +8,9 @@ those strings back, so NaN/±inf metrics round-trip exactly.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from mltrail.entities import (
     Artifact,
@@ -48,6 +48,16 @@ __all__ = [
 ]
 
 
+# The largest integer the database columns hold (BIGINT); larger ones are a 400, not a driver error.
+INT64_MAX = 2**63 - 1
+# A float as it travels: a JSON number, or one of these strings for the values JSON cannot hold. The OpenAPI
+# document says so, so clients generated from it accept NaN metrics.
+NON_FINITE = ["NaN", "Infinity", "-Infinity"]
+JsonFloat = Annotated[
+    float, WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "enum": NON_FINITE}]})
+]
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(ser_json_inf_nan="strings", populate_by_name=True)
 
@@ -60,9 +70,9 @@ class _In(BaseModel):
 class ProjectPublic(_Out):
     id: int
     name: str
-    created_at: float
+    created_at: JsonFloat
     run_count: int
-    last_run_at: float | None
+    last_run_at: JsonFloat | None
 
     @classmethod
     def of(cls, project: Project) -> ProjectPublic:
@@ -85,15 +95,15 @@ class RunCreate(_In):
     tags: dict[str, str] = Field(default_factory=dict)
     notes: str | None = None
     context: dict[str, Any] = Field(default_factory=dict)
-    start_time: float | None = None
+    start_time: JsonFloat | None = None
 
 
 class MetricSummaryPublic(_Out):
     key: str
-    last: float
+    last: JsonFloat
     last_step: int
-    min: float | None
-    max: float | None
+    min: JsonFloat | None
+    max: JsonFloat | None
     count: int
 
     @classmethod
@@ -107,10 +117,10 @@ class RunPublic(_Out):
     name: str
     status: RunStatus
     user: str | None
-    start_time: float
-    end_time: float | None
-    heartbeat_at: float | None
-    duration: float | None
+    start_time: JsonFloat
+    end_time: JsonFloat | None
+    heartbeat_at: JsonFloat | None
+    duration: JsonFloat | None
     notes: str | None
     error: dict[str, str] | None
     params: dict[str, Any]
@@ -177,7 +187,7 @@ class ContextIn(_In):
 class FinishIn(_In):
     status: RunStatus = RunStatus.FINISHED
     error: dict[str, str] | None = None
-    end_time: float | None = None
+    end_time: JsonFloat | None = None
 
 
 # -- metrics ------------------------------------------------------------------------------------------------
@@ -189,10 +199,10 @@ class MetricsBatchIn(_In):
 
     keys: list[str]
     steps: list[int]
-    values: list[float]
-    wall_times: list[float]
+    values: list[JsonFloat]
+    wall_times: list[JsonFloat]
     client_id: str = Field("", max_length=100)
-    seq: int = Field(0, ge=0)
+    seq: int = Field(0, ge=0, le=INT64_MAX)
 
     def to_entity(self) -> MetricsBatch:
         return MetricsBatch(
@@ -214,8 +224,8 @@ class HistoryPublic(_Out):
     run_id: str
     key: str
     steps: list[int]
-    values: list[float]
-    wall_times: list[float]
+    values: list[JsonFloat]
+    wall_times: list[JsonFloat]
     total_points: int
     downsampled: bool
 
@@ -240,8 +250,8 @@ class DatasetIn(_In):
     digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     kind: Literal["file", "folder", "table"]
     source: str | None = None
-    num_rows: int | None = Field(None, ge=0)
-    num_bytes: int | None = Field(None, ge=0)
+    num_rows: int | None = Field(None, ge=0, le=INT64_MAX)
+    num_bytes: int | None = Field(None, ge=0, le=INT64_MAX)
     columns: list[dict[str, Any]] = Field(default_factory=list, alias="schema")
     summary: dict[str, Any] = Field(default_factory=dict)
     role: str = "train"
@@ -271,7 +281,7 @@ class DatasetVersionPublic(_Out):
     num_bytes: int | None
     columns: list[dict[str, Any]] = Field(alias="schema")
     summary: dict[str, Any]
-    created_at: float
+    created_at: JsonFloat
 
     @classmethod
     def of(cls, d: DatasetVersion) -> DatasetVersionPublic:
@@ -307,7 +317,7 @@ class ArtifactPublic(_Out):
     path: str
     digest: str
     size: int
-    created_at: float
+    created_at: JsonFloat
 
     @classmethod
     def of(cls, a: Artifact) -> ArtifactPublic:

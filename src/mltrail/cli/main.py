@@ -10,10 +10,14 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
+from mltrail.cli import audit as audit_cli
 from mltrail.cli import db as db_cli
+from mltrail.cli import keys as keys_cli
 from mltrail.cli import projects as projects_cli
 from mltrail.cli import runs as runs_cli
 from mltrail.cli import server as server_cli
+from mltrail.cli import sync as sync_cli
+from mltrail.cli import users as users_cli
 from mltrail.cli.context import CliContext, resolve_settings
 from mltrail.cli.render import stderr_console
 from mltrail.errors import InvalidInputError, MltrailError
@@ -55,6 +59,10 @@ app.add_typer(projects_cli.app, name="projects")
 app.add_typer(runs_cli.app, name="runs")
 app.add_typer(db_cli.app, name="db")
 app.command("server")(server_cli.server)
+app.command("sync")(sync_cli.sync)
+app.add_typer(users_cli.app, name="users")
+app.add_typer(keys_cli.app, name="keys")
+app.command("audit")(audit_cli.audit)
 
 
 @app.callback()

@@ -1,4 +1,4 @@
-"""``mltrail projects``: the projects in the store."""
+"""``mltrail projects``: the projects in the store, and who may do what on them (memberships)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from rich.table import Table
 
 from mltrail.cli.context import services
 from mltrail.cli.render import echo_json, format_relative, format_timestamp, stdout_console
+from mltrail.cli.users import accounts, record_cli_change
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Projects: groups of runs.", no_args_is_help=True)
+app = typer.Typer(help="Projects: groups of runs, and their memberships.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -42,3 +43,61 @@ def list_projects(
             format_timestamp(project.created_at),
         )
     console.print(table)
+
+
+@app.command("members")
+def list_members(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """The project's membership rows; other users have their server role there."""
+    members = accounts(ctx).members(project)
+    if as_json:
+        echo_json({"project": project, "members": members})
+        return
+    console = stdout_console()
+    if not members:
+        console.print(f"No memberships on {project}: every user has their server role there.")
+        return
+    table = Table(box=None, header_style="bold")
+    table.add_column("user", no_wrap=True)
+    table.add_column("role")
+    for member in members:
+        table.add_row(member.user, member.role.value)
+    console.print(table)
+
+
+@app.command("grant")
+def grant(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project name (created if new).")],
+    user: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Argument(help="none (hides the project), viewer, member or maintainer.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Give USER ROLE on PROJECT, overriding their server role there."""
+    membership = accounts(ctx).set_member(project, user, role)
+    record_cli_change(ctx, "set_member", project=project)
+    if as_json:
+        echo_json({"membership": membership})
+    else:
+        typer.echo(f"{user} is {membership.role.value} on {project}.")
+
+
+@app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Argument(help="Project name.")],
+    user: Annotated[str, typer.Argument(help="User name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Remove USER's membership row on PROJECT, so their server role applies there again."""
+    service = accounts(ctx)
+    service.remove_member(project, user)
+    record_cli_change(ctx, "remove_member", project=project)
+    role = service.get_user(user).role
+    if as_json:
+        echo_json({"project": project, "user": user, "role": role})
+    else:
+        typer.echo(f"Removed {user}'s membership on {project}; their server role ({role.value}) applies.")

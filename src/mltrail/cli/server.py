@@ -25,9 +25,9 @@ def is_loopback(host: str) -> bool:
 
 def server(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs --insecure.")] = (
-        "127.0.0.1"
-    ),
+    host: Annotated[
+        str, typer.Option(help="Address to bind; anything but loopback turns authentication on by default.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 5500,
     db: Annotated[
         str | None,
@@ -39,16 +39,26 @@ def server(
     max_upload_mb: Annotated[
         float | None, typer.Option(help="Largest artifact upload in MiB (413 above it); default no limit.")
     ] = None,
+    auth: Annotated[
+        bool | None,
+        typer.Option(
+            "--auth/--no-auth",
+            help="Require API keys and apply project roles (default: on unless the host is loopback).",
+        ),
+    ] = None,
     insecure: Annotated[
-        bool, typer.Option("--insecure", help="Allow a non-loopback address although the server has no auth.")
+        bool, typer.Option("--insecure", help="Allow --no-auth on a non-loopback address.")
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the JSON API under /api/v1 (OpenAPI docs at /api/docs) until interrupted."""
-    if not is_loopback(host) and not insecure:
+    loopback = is_loopback(host)
+    use_auth = (not loopback) if auth is None else auth
+    if not loopback and not use_auth and not insecure:
         raise InvalidInputError(
-            f"refusing to bind {host}: the server has no authentication yet, so anyone who can reach it can"
-            " read and write every run. Bind 127.0.0.1, or pass --insecure on a network you trust.",
+            f"refusing to bind {host} without authentication: anyone who can reach it could read and write"
+            " every run. Drop --no-auth (then clients need an API key: `mltrail users create NAME --role"
+            " admin`), bind 127.0.0.1, or pass --insecure on a network you trust.",
             field="host",
         )
     if max_upload_mb is not None and max_upload_mb <= 0:
@@ -62,8 +72,8 @@ def server(
         settings = dataclasses.replace(settings, db_url=db)
     if blobs:
         settings = dataclasses.replace(settings, blobs=blobs)
-    if not is_loopback(host):
+    if not loopback and not use_auth:
         typer.echo(f"WARNING: serving {host} without authentication (--insecure).", err=True)
     max_bytes = None if max_upload_mb is None else int(max_upload_mb * (1 << 20))
-    app = create_app(settings, max_upload_bytes=max_bytes)
+    app = create_app(settings, max_upload_bytes=max_bytes, auth=use_auth)
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,6 +17,8 @@ __all__ = ["TrackingService"]
 
 MAX_PAGE = 1000
 MIN_PREFIX = 4
+# Steps and offsets are 64-bit integers in the database: beyond that is a bad request, not a driver error.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class TrackingService:
@@ -43,6 +46,8 @@ class TrackingService:
         validate_key(name, "name")
         params = flatten_config(config)
         clean_tags = self._clean_tags(tags or {})
+        if start_time is not None and not math.isfinite(start_time):
+            raise InvalidInputError("start_time must be a finite number", field="start_time")
         now = time.time() if start_time is None else start_time
         return self.store.create_run(
             run_id=run_id,
@@ -73,6 +78,8 @@ class TrackingService:
     ) -> None:
         if status == RunStatus.RUNNING:
             raise InvalidInputError("a run cannot finish with status 'running'", field="status")
+        if end_time is not None and not math.isfinite(end_time):
+            raise InvalidInputError("end_time must be a finite number", field="end_time")
         end = time.time() if end_time is None else end_time
         self.store.update_run(run_id, status=status, end_time=end, heartbeat_at=end, error=error)
 
@@ -148,10 +155,12 @@ class TrackingService:
     ) -> RunPage:
         if offset < 0:
             raise InvalidInputError("offset must be ≥ 0", field="offset")
+        if offset > INT64_MAX:
+            raise InvalidInputError(f"offset must be ≤ {INT64_MAX}", field="offset")
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-        self.store.get_project(project)
         self.reap_stale_runs()
+        # The store raises NotFoundError for an unknown project (get_project would also count its runs).
         return self.store.search_runs(project, filter=filter, sort=list(sort), offset=offset, limit=limit)
 
     def metric_history(
@@ -166,6 +175,9 @@ class TrackingService:
         max, so spikes survive."""
         if max_points is not None and max_points < 2:
             raise InvalidInputError("max_points must be at least 2", field="max_points")
+        for name, step in (("min_step", min_step), ("max_step", max_step)):
+            if step is not None and not INT64_MIN <= step <= INT64_MAX:
+                raise InvalidInputError(f"{name} must be a 64-bit integer", field=name)
         return self.store.get_metric_history(
             run_id, key, min_step=min_step, max_step=max_step, max_points=max_points
         )

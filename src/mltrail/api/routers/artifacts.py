@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from mltrail.api.access import RunMember, RunViewer
 from mltrail.api.deps import ArtifactsDep, MaxUploadDep
 from mltrail.api.errors import UploadTooLargeError
 from mltrail.api.schemas import ArtifactPublic
@@ -81,7 +82,7 @@ class _RequestBody(io.RawIOBase):
 
 @router.get("")
 def list_artifacts(
-    run_id: str, artifacts: ArtifactsDep, prefix: Annotated[str | None, Query()] = None
+    run_id: RunViewer, artifacts: ArtifactsDep, prefix: Annotated[str | None, Query()] = None
 ) -> list[ArtifactPublic]:
     """The run's artifacts, optionally under a folder prefix."""
     return [ArtifactPublic.of(a) for a in artifacts.list(run_id, prefix)]
@@ -93,7 +94,7 @@ def list_artifacts(
     openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {}}}},
 )
 async def upload_artifact(
-    run_id: str,
+    run_id: RunMember,
     path: str,
     request: Request,
     artifacts: ArtifactsDep,
@@ -150,7 +151,7 @@ def _chunks(stream: BinaryIO, start: int, length: int) -> Iterator[bytes]:
 
 @router.get("/{path:path}", response_class=StreamingResponse, responses={206: {}, 304: {}, 416: {}})
 def download_artifact(
-    run_id: str,
+    run_id: RunViewer,
     path: str,
     artifacts: ArtifactsDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,

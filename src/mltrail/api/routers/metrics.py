@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from mltrail.api.access import RunMember, RunViewer
 from mltrail.api.deps import TrackingDep
 from mltrail.api.errors import UploadTooLargeError
 from mltrail.api.schemas import HistoryPublic, MetricsAck, MetricsBatchIn
@@ -56,7 +57,7 @@ _BATCH_BODY = {
 
 
 @router.post("", openapi_extra={"requestBody": _BATCH_BODY})
-async def log_metrics(run_id: str, request: Request, tracking: TrackingDep) -> MetricsAck:
+async def log_metrics(run_id: RunMember, request: Request, tracking: TrackingDep) -> MetricsAck:
     """Apply a columnar batch (body: ``MetricsBatchIn``; ``Content-Encoding: gzip`` accepted).
 
     A batch whose (client_id, seq) was applied before is acknowledged with ``applied: false`` and changes
@@ -73,7 +74,7 @@ async def log_metrics(run_id: str, request: Request, tracking: TrackingDep) -> M
 
 @router.get("/history")
 def metric_history(
-    run_id: str,
+    run_id: RunViewer,
     tracking: TrackingDep,
     key: Annotated[str, Query(description="the metric key, e.g. val/loss")],
     max_points: Annotated[int | None, Query(description="downsample to about this many points")] = None,

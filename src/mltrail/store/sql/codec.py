@@ -13,9 +13,27 @@ from mltrail.errors import InvalidInputError
 __all__ = ["decode_value", "dump_json", "encode_value", "from_db_float", "load_json", "to_db_float"]
 
 
+def _big_ints_as_text(data: Any) -> Any:
+    """The document with integers beyond 64 bits (which orjson cannot write) as their ``str``."""
+    if isinstance(data, int) and not isinstance(data, bool):
+        return data if -(2**63) <= data < 2**64 else str(data)
+    if isinstance(data, dict):
+        return {_big_ints_as_text(k): _big_ints_as_text(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_big_ints_as_text(v) for v in data]
+    return data
+
+
 def dump_json(data: Any) -> str:
-    """JSON text of a document; values that JSON cannot hold become their ``str``."""
-    return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    """JSON text of a document; values that JSON cannot hold (and integers beyond 64 bits) become their
+    ``str``. A document nested too deeply (over 255 levels) is an InvalidInputError."""
+    try:
+        return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        try:
+            return orjson.dumps(_big_ints_as_text(data), default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except (TypeError, RecursionError) as exc:
+            raise InvalidInputError(f"the document cannot be stored as JSON: {exc}") from exc
 
 
 def load_json(text: str | None) -> Any:

@@ -91,6 +91,10 @@ class _Prepared:
             raise InvalidInputError(
                 f"metric batch holds a value that is not a number: {exc}", "metrics"
             ) from exc
+        if not np.isfinite(walls).all():  # SQLite would store NaN as NULL and refuse it
+            raise InvalidInputError(
+                "metric batch holds a wall time that is not a finite number", "wall_times"
+            )
         # Sort by (key, step, arrival) and keep the last arrival of each (key, step).
         order = np.lexsort((np.arange(n), steps, kidx))
         k_sorted, s_sorted = kidx[order], steps[order]

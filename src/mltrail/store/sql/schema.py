@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "api_keys",
     "artifacts",
+    "audit_events",
     "batches",
     "dataset_versions",
     "metadata",
@@ -13,11 +15,13 @@ __all__ = [
     "metric_points",
     "metric_rollups",
     "params",
+    "project_members",
     "projects",
     "run_datasets",
     "runs",
     "summaries",
     "tags",
+    "users",
 ]
 
 NAMING_CONVENTION = {
@@ -192,4 +196,66 @@ artifacts = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("created_at", Double, nullable=False),
     sa.Index(None, "digest"),
+)
+
+
+# -- accounts (migration 0003) -------------------------------------------------------------------------------
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),  # the server role: none viewer member maintainer admin
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", Double, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Keys are stored as the sha256 of the whole key (256 random bits, so a fast hash is enough) beside their
+# public id, the key's first 12 characters, which finds the row.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", Double, nullable=False),
+    sa.Column("expires_at", Double, nullable=True),
+    sa.Column("revoked_at", Double, nullable=True),
+    sa.Column("last_used_at", Double, nullable=True),
+    sa.Index(None, "user_id"),
+    sqlite_autoincrement=True,
+)
+
+project_members = sa.Table(
+    "project_members",
+    metadata,
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Index(None, "user_id"),
+)
+
+# Append-only. Names rather than foreign keys: an event outlives a renamed or deleted run or project.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", Double, nullable=False),
+    sa.Column("user", sa.Text, nullable=True),  # None: the server ran without authentication
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("project", sa.Text, nullable=True),
+    sa.Column("run_id", RUN_ID, nullable=True),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("client", sa.Text, nullable=True),
+    sa.Column("user_agent", sa.Text, nullable=True),
+    sa.Index(None, "time"),
+    sa.Index(None, "user", "time"),
+    sa.Index(None, "project", "time"),
+    sa.Index(None, "action", "time"),
+    sqlite_autoincrement=True,
 )

@@ -42,7 +42,10 @@ def _number(value: Scalar) -> float | None:
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer literal beyond the float range compares like ±infinity
+            return math.inf if value > 0 else -math.inf
     return None
 
 
@@ -261,20 +264,36 @@ class SearchMixin(SqlBase):
     ) -> RunPage:
         if offset < 0 or limit < 0:
             raise InvalidInputError("offset and limit must be ≥ 0", field="offset" if offset < 0 else "limit")
+        if not self._sqlite:
+            # psycopg prepares a statement run 5 times, and PostgreSQL may then plan it once for any values:
+            # that generic plan cannot see how many runs a filter matches and picked a nested loop 40x slower
+            # than the plan made for the actual values (2.2 s instead of 55 ms over 10,000 runs).
+            conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
         project_id = self._project_id(conn, project)
         r = t.runs.c
         where: list[Cond] = [r.project_id == project_id]
         if filter is not None:
             where.append(compile_filter(filter, self._dialect, project))
-        total = int(conn.execute(sa.select(sa.func.count()).select_from(t.runs).where(*where)).scalar_one())
         source: Any = t.runs.join(t.projects, t.projects.c.id == r.project_id)
         order: list[Any] = []
         for i, key in enumerate(sort):
             source, keys = self._sort_join(source, key, i)
             order.extend(keys)
         order.extend([r.start_time.desc(), r.id])
-        query = sa.select(*RUN_COLUMNS).select_from(source).where(*where).order_by(*order)
+        # With a filter the page carries the number of matches (a window count), so the filter runs once,
+        # not twice. Without one a separate count is cheaper: the page can then stop after `limit` rows of
+        # the (project, start_time) index. An empty page (offset past the end) always counts on its own.
+        columns = (
+            [*RUN_COLUMNS, sa.func.count().over().label("matches")] if filter is not None else RUN_COLUMNS
+        )
+        query = sa.select(*columns).select_from(source).where(*where).order_by(*order)
         rows = conn.execute(query.offset(offset).limit(limit)).all() if limit else []
+        if rows and filter is not None:
+            total = int(rows[0].matches)
+        else:
+            total = int(
+                conn.execute(sa.select(sa.func.count()).select_from(t.runs).where(*where)).scalar_one()
+            )
         return RunPage(runs=load_runs(conn, rows), total=total, offset=offset, limit=limit)
 
     @staticmethod

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from mltrail.store.base import Store
+from mltrail.store.sql.accounts import AccountsMixin
 from mltrail.store.sql.artifacts import ArtifactsMixin
+from mltrail.store.sql.audit import AuditMixin
 from mltrail.store.sql.datasets import DatasetsMixin
 from mltrail.store.sql.metrics import MetricsMixin
 from mltrail.store.sql.runs import RunsMixin
@@ -14,7 +16,16 @@ from mltrail.store.sql.search import SearchMixin
 __all__ = ["SqlStore"]
 
 
-class SqlStore(RunsMixin, MetricsMixin, SearchMixin, DatasetsMixin, ArtifactsMixin, Store):
+class SqlStore(
+    RunsMixin,
+    MetricsMixin,
+    SearchMixin,
+    DatasetsMixin,
+    ArtifactsMixin,
+    AccountsMixin,
+    AuditMixin,
+    Store,
+):
     """The SQL store. It is given an engine whose database is already migrated (see ``store.factory``);
     constructing it touches nothing."""
 
