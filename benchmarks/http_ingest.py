@@ -68,9 +68,9 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise SystemExit("the server did not start within 30 s")
                 time.sleep(0.1)
-            run = mltrail.init(
-                project="bench", capture=OFF, settings=Settings(home=Path(tmp) / "client"), server=url
-            )
+            # Through a server the SDK journals every batch on disk first: keep it in the temp folder.
+            settings = Settings(home=Path(tmp) / "client", journal_dir=Path(tmp) / "journal")
+            run = mltrail.init(project="bench", capture=OFF, settings=settings, server=url)
             costs = []
             clock = time.perf_counter_ns
             start = time.perf_counter()
