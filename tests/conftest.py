@@ -1,12 +1,18 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite: closing embedded stores, and the databases every backend test runs on
+(``db_url``: a migrated SQLite file per test, and one fresh PostgreSQL database per session)."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from mltrail.sdk.transport import close_embedded_transports
+from mltrail.store.factory import open_store
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +20,46 @@ def _close_embedded_stores() -> Iterator[None]:
     """Each test's embedded stores are closed after it, so no connection outlives its temp folder."""
     yield
     close_embedded_transports()
+
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def postgres_admin_url() -> str:
+    return os.environ.get("MLTRAIL_TEST_POSTGRES") or DEFAULT_POSTGRES
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A new database with a random name on the test server, migrated, dropped after the session.
+
+    An unreachable server fails the PostgreSQL tests; MLTRAIL_SKIP_POSTGRES=1 skips them instead.
+    """
+    if os.environ.get("MLTRAIL_SKIP_POSTGRES") == "1":
+        pytest.skip("MLTRAIL_SKIP_POSTGRES=1")
+    admin_url = sa.make_url(postgres_admin_url())
+    name = f"mltrail_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.fail(f"PostgreSQL at {admin_url} is unreachable (set MLTRAIL_SKIP_POSTGRES=1 to skip): {exc}")
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    try:
+        open_store(url).close()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store' / 'mltrail.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

@@ -8,15 +8,18 @@ from pathlib import Path
 import mltrail
 
 PACKAGE = Path(mltrail.__file__).parent
-FOUNDATION = {"errors", "entities", "query_ast", "query", "settings"}
+FOUNDATION = {"errors", "entities", "model_entities", "query_ast", "query", "settings"}
 ALLOWED: dict[str, set[str]] = {
     "foundation": {"foundation"},
     "stats": {"stats"},
+    # notify: outbound deliveries (webhooks, Slack, e-mail). Services get a sender injected; only the
+    # composition roots (sdk, api, cli) build one.
+    "notify": {"notify", "foundation"},
     "store": {"store", "stats", "foundation"},
     "services": {"services", "store", "stats", "foundation"},
-    "sdk": {"sdk", "services", "store", "stats", "foundation"},
-    "api": {"api", "services", "store", "stats", "foundation"},
-    "cli": {"cli", "sdk", "api", "services", "store", "stats", "foundation"},
+    "sdk": {"sdk", "services", "store", "stats", "notify", "foundation"},
+    "api": {"api", "services", "store", "stats", "notify", "foundation"},
+    "cli": {"cli", "sdk", "api", "services", "store", "stats", "notify", "foundation"},
     "root": {"root", "sdk", "foundation"},
 }
 # Third-party modules that belong to one layer only.

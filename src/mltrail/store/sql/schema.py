@@ -14,14 +14,23 @@ __all__ = [
     "metric_keys",
     "metric_points",
     "metric_rollups",
+    "model_aliases",
+    "model_versions",
     "params",
     "project_members",
     "projects",
+    "registered_models",
+    "registry_events",
     "run_datasets",
     "runs",
     "summaries",
     "tags",
+    "transition_decisions",
+    "transition_requests",
     "users",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhooks",
 ]
 
 NAMING_CONVENTION = {
@@ -258,4 +267,151 @@ audit_events = sa.Table(
     sa.Index(None, "project", "time"),
     sa.Index(None, "action", "time"),
     sqlite_autoincrement=True,
+)
+
+# -- model registry (migration 0004) -------------------------------------------------------------------------
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("owner", sa.Text, nullable=True),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON object
+    sa.Column("policy", sa.Text, nullable=False),  # JSON: ApprovalPolicy.to_dict()
+    sa.Column("card", sa.Text, nullable=False),  # JSON object
+    sa.Column("latest_version", sa.Integer, nullable=False),
+    sa.Column("created_at", Double, nullable=False),
+    sa.Column("updated_at", Double, nullable=False),
+    sa.Index(None, "project_id"),
+    sqlite_autoincrement=True,
+)
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    # No foreign key to runs: a version (and its audit trail) outlives a deleted run.
+    sa.Column("run_id", RUN_ID, nullable=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("flavor", sa.String(32), nullable=False),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("executes_code", sa.Boolean, nullable=False),
+    sa.Column("signature", sa.Text, nullable=True),  # JSON
+    sa.Column("files", sa.Text, nullable=False),  # JSON list of [path, sha256, size]
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON object
+    sa.Column("created_by", sa.Text, nullable=True),
+    sa.Column("created_at", Double, nullable=False),
+    sa.Index(None, "model_id", "stage"),
+    sa.Index(None, "run_id"),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), primary_key=True),
+    sa.Column("alias", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+transition_requests = sa.Table(
+    "transition_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # stage | alias
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("requested_by", sa.Text, nullable=True),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("required_approvals", sa.Integer, nullable=False),
+    sa.Column("gates", sa.Text, nullable=False),  # JSON list of [gate, passed, detail]
+    sa.Column("created_at", Double, nullable=False),
+    sa.Column("decided_at", Double, nullable=True),
+    sa.Index(None, "model_id", "status"),
+    sa.Index(None, "status", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+transition_decisions = sa.Table(
+    "transition_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.Integer, sa.ForeignKey("transition_requests.id"), nullable=False),
+    sa.Column("user", sa.Text, nullable=True),
+    sa.Column("approve", sa.Boolean, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("time", Double, nullable=False),
+    sa.Index(None, "request_id"),
+    sqlite_autoincrement=True,
+)
+
+# Append-only, with names rather than foreign keys (like audit_events): the trail outlives what it names.
+registry_events = sa.Table(
+    "registry_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", Double, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("project", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("user", sa.Text, nullable=True),
+    sa.Column("details", sa.Text, nullable=False),  # JSON object
+    sa.Column("client", sa.Text, nullable=True),
+    sa.Column("user_agent", sa.Text, nullable=True),
+    sa.Index(None, "model", "time"),
+    sa.Index(None, "user", "time"),
+    sa.Index(None, "time"),
+    sqlite_autoincrement=True,
+)
+
+# The secret is kept as it is: signing needs it (it is shown once, never returned by the API).
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("events", sa.Text, nullable=False),  # JSON list of actions
+    sa.Column("model", sa.Text, nullable=True),  # NULL: every model
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=True),
+    sa.Column("created_at", Double, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# The outbox: one row per (event, webhook), written in the event's transaction.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("webhook_id", sa.Integer, sa.ForeignKey("webhooks.id"), nullable=False),
+    sa.Column("event_id", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # JSON, exactly the bytes signed and sent
+    sa.Column("status", sa.String(16), nullable=False),  # pending delivered failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", Double, nullable=True),
+    sa.Column("created_at", Double, nullable=False),
+    sa.Index(None, "status", "next_attempt_at"),
+    sa.Index(None, "webhook_id", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("webhook_deliveries.id"), primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("time", Double, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("duration_ms", Double, nullable=False),
 )

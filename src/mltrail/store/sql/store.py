@@ -10,8 +10,10 @@ from mltrail.store.sql.artifacts import ArtifactsMixin
 from mltrail.store.sql.audit import AuditMixin
 from mltrail.store.sql.datasets import DatasetsMixin
 from mltrail.store.sql.metrics import MetricsMixin
+from mltrail.store.sql.registry_requests import RegistryRequestsMixin
 from mltrail.store.sql.runs import RunsMixin
 from mltrail.store.sql.search import SearchMixin
+from mltrail.store.sql.webhooks import WebhooksMixin
 
 __all__ = ["SqlStore"]
 
@@ -24,6 +26,8 @@ class SqlStore(
     ArtifactsMixin,
     AccountsMixin,
     AuditMixin,
+    RegistryRequestsMixin,
+    WebhooksMixin,
     Store,
 ):
     """The SQL store. It is given an engine whose database is already migrated (see ``store.factory``);
