@@ -1,12 +1,15 @@
 """Seed the embedded store with a realistic demo: scikit-learn models trained on its bundled data sets.
 
 Run by ``make demo``. Each run logs its config, the train/test datasets it read, a metric curve per
-epoch or boosting stage, the fitted model as an artifact and summary values. Re-running replaces the demo
-projects' runs.
+epoch or boosting stage, the fitted pipeline saved as a model folder (skops, with its signature) and
+summary values. Then the best breast-cancer run is registered, ana requests production and bob, a
+maintainer, approves it after the gates pass. Re-running replaces the demo projects' runs and registers
+a new version.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import tempfile
 import time
@@ -14,7 +17,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from rich.console import Console
@@ -24,11 +26,18 @@ from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import SGDClassifier
 from sklearn.metrics import accuracy_score, f1_score, log_loss
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import mltrail
+from mltrail.errors import ConflictError
+from mltrail.model_entities import ApprovalPolicy
+from mltrail.query import parse_sorts
+from mltrail.sdk.model_client import InProcessRegistry
 from mltrail.sdk.transport import embedded_transport
 from mltrail.settings import Settings
+
+DEMO_MODEL = "breast-cancer-classifier"
 
 DATASETS: dict[str, Callable[..., Any]] = {"breast-cancer": load_breast_cancer, "wine": load_wine}
 Curve = Iterator[tuple[dict[str, float], Any]]
@@ -131,9 +140,9 @@ def train_one(dataset: str, model_name: str, config: dict[str, Any], workdir: Pa
             run.log(scores, step=step)
             if scores["val/acc"] >= best:
                 best, model = scores["val/acc"], fitted
-        model_path = workdir / f"{run.id}.joblib"
-        joblib.dump({"scaler": scaler, "model": model}, model_path)
-        run.log_artifact(model_path, name="model/model.joblib")
+        pipeline = make_pipeline(scaler, model)
+        mltrail.models.save_model(pipeline, workdir / run.id, input_example=test[features].head(5))
+        run.log_artifact(workdir / run.id, name="model")
         run.summary["best_val_acc"] = best
         run.summary["train_rows"] = len(train)
 
@@ -162,6 +171,41 @@ def main() -> None:
             train_one(dataset, model_name, config, Path(tmp))
             progress.advance(task)
     console.print(f"{len(jobs)} runs in {time.perf_counter() - started:.1f} s\n")
+    register_best(settings, console)
+
+
+def register_best(settings: Settings, console: Console) -> None:
+    """The registry's trail: register the best run, request production, approve as a second user."""
+    transport = embedded_transport(settings)
+    ana, bob = InProcessRegistry(transport, user="ana"), InProcessRegistry(transport, user="bob")
+    project = "demo-breast-cancer"
+    policy = ApprovalPolicy(gates=("metrics.val/acc >= 0.9",), require_datasets=True, require_signature=True)
+    with contextlib.suppress(ConflictError):  # registered by an earlier demo: add a version
+        ana.service.create_model(
+            DEMO_MODEL,
+            project=project,
+            principal=ana.principal,
+            description="Classifies breast tumours as malignant or benign from 30 cell-nucleus measurements.",
+            policy=policy,
+            card={
+                "intended_use": "Demo of the mltrail registry: not for clinical use.",
+                "limitations": "Trained on 398 rows of scikit-learn's bundled Wisconsin data set.",
+            },
+        )
+    best = transport.tracking.search_runs(project, sort=parse_sorts(["-metrics.val/acc"]), limit=1).runs[0]
+    version = ana.register(DEMO_MODEL, best.id, "model", f"best of the demo grid: {best.name}", None)
+    ana.transition(DEMO_MODEL, version.version, stage="staging", alias=None, comment=None)
+    _, request = ana.transition(
+        DEMO_MODEL, version.version, stage="production", alias=None, comment="best val/acc of the grid"
+    )
+    assert request is not None
+    gates = ", ".join(f"{g.gate} {'✓' if g.passed else '✗'}" for g in request.gates)
+    bob.decide(request.id, approve=True, comment="gates pass; curves look sane")
+    console.print(
+        f"registered [bold]{DEMO_MODEL}:{version.version}[/] from run {best.name} "
+        f"(val/acc {best.metrics['val/acc'].last:.3f}); ana requested production, gates: {gates}; "
+        "bob approved\n"
+    )
 
 
 if __name__ == "__main__":

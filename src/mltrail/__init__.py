@@ -6,7 +6,12 @@ Two lines to track a training script::
 
     with mltrail.init(project="churn", config={"lr": 0.01}) as run:
         run.log({"loss": 0.3}, step=1)
+        mltrail.models.register("churn", run=run, model=clf)
+
+    mltrail.models.load("churn@production").predict(x)
 """
+
+from typing import Any
 
 from mltrail.errors import (
     ConflictError,
@@ -25,6 +30,16 @@ from mltrail.settings import Settings
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> Any:
+    # mltrail.models is imported on first use: a training script that only logs does not pay for the
+    # registry client and the model flavors.
+    if name == "models":
+        from mltrail.sdk import models
+
+        return models
+    raise AttributeError(f"module 'mltrail' has no attribute {name!r}")
+
 __all__ = [
     "CaptureOptions",
     "ConflictError",
@@ -42,4 +57,5 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "models",
 ]

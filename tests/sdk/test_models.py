@@ -1,0 +1,118 @@
+"""``mltrail.models`` end to end: register from a run, promote through approval, load verified — embedded and
+through a real server."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import mltrail
+from mltrail.errors import IntegrityError, InvalidInputError, PermissionDeniedError, UntrustedModelError
+from mltrail.model_entities import RequestStatus, Stage
+from mltrail.settings import Settings
+
+linear = pytest.importorskip("sklearn.linear_model")
+datasets = pytest.importorskip("sklearn.datasets")
+
+
+class Doubler:
+    """A plain Python model, saved with pickle: it executes code on load."""
+
+    def predict(self, x: Any) -> Any:
+        return np.asarray(x) * 2
+
+
+@pytest.fixture
+def data() -> tuple[Any, Any]:
+    x, y = datasets.load_breast_cancer(return_X_y=True)
+    return x[:, :5], y
+
+
+@pytest.fixture
+def target(transport_kind: str, settings: Settings, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """How the registry calls reach the store under test: ``server=`` for the http kind."""
+    if transport_kind == "http":
+        return {"server": request.getfixturevalue("http_server").url}
+    return {"settings": settings}
+
+
+def test_register_promote_and_load(
+    data: tuple[Any, Any], settings: Settings, target: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x, y = data
+    name = f"churn-{uuid.uuid4().hex[:8]}"
+    clf = linear.LogisticRegression(max_iter=500).fit(x, y)
+    monkeypatch.setenv("MLTRAIL_USER", "ana")
+    with mltrail.init(project="reg", capture=False, settings=settings, server=target.get("server")) as run:
+        run.log({"auc": 0.93}, step=0)
+        version = mltrail.models.register(name, model=clf, input_example=x[:5], **target)
+    assert version.version == 1 and version.flavor == "sklearn" and version.run_id == run.id
+    assert version.signature is not None
+
+    _, staged = mltrail.models.transition(name, 1, to="staging", **target)
+    assert staged is None and mltrail.models.get(f"{name}@staging", **target).version == 1
+    _, req = mltrail.models.transition(name, 1, to="production", comment="AUC +2.1", **target)
+    assert req is not None and req.status is RequestStatus.PENDING
+    with pytest.raises(PermissionDeniedError):
+        mltrail.models.approve(name, 1, **target)  # ana requested it
+    monkeypatch.setenv("MLTRAIL_USER", "bob")
+    done = mltrail.models.approve(name, 1, comment="checked the segment report", **target)
+    assert done.status is RequestStatus.APPROVED
+    assert mltrail.models.get(f"{name}@production", **target).stage is Stage.PRODUCTION
+
+    model = mltrail.models.load(f"{name}@production", check_signature=True, **target)
+    assert np.array_equal(model.predict(x), clf.predict(x))
+    assert model.digest == version.digest
+    with pytest.raises(InvalidInputError):
+        model.predict(x[:, :3])  # the signature wants 5 columns
+
+
+def test_pickle_models_load_only_with_trust(
+    settings: Settings, target: dict[str, Any], tmp_path: Path
+) -> None:
+    name = f"dbl-{uuid.uuid4().hex[:8]}"
+    with mltrail.init(project="reg", capture=False, settings=settings, server=target.get("server")) as run:
+        mltrail.models.register(name, model=Doubler(), input_example=np.ones((2, 2)), **target)
+    with pytest.raises(UntrustedModelError, match="trust=True"):
+        mltrail.models.load(f"{name}:1", **target)
+    assert np.array_equal(mltrail.models.load(f"{name}:1", trust=True, **target).predict([1, 2]), [2, 4])
+    kept = tmp_path / "kept"
+    mltrail.models.load(f"{name}:1", trust=True, dest=kept, **target)
+    assert (kept / "mltrail-model.json").is_file()
+    assert run.id
+
+
+def test_a_tampered_blob_is_refused_and_nothing_is_loaded(
+    data: tuple[Any, Any],
+    settings: Settings,
+    target: dict[str, Any],
+    transport_kind: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    x, y = data
+    name = f"tamper-{uuid.uuid4().hex[:8]}"
+    with mltrail.init(project="reg", capture=False, settings=settings, server=target.get("server")):
+        version = mltrail.models.register(
+            name, model=linear.LogisticRegression(max_iter=300).fit(x, y), **target
+        )
+    weights = next(f for f in version.files if f.path == "model.skops")
+    home = request.getfixturevalue("http_server").home if transport_kind == "http" else settings.home
+    blob = next(Path(home).rglob(weights.digest))
+    raw = blob.read_bytes()
+    blob.write_bytes(raw[:-1] + bytes([raw[-1] ^ 0xFF]))
+    with pytest.raises(IntegrityError):
+        mltrail.models.load(f"{name}:1", **target)
+
+
+def test_register_needs_a_run_and_a_model_folder(settings: Settings) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        mltrail.models.register("x", settings=settings)
+    assert info.value.field == "run"
+    with mltrail.init(project="reg", capture=False, settings=settings) as run:
+        with pytest.raises(InvalidInputError) as info:
+            mltrail.models.register("x", run=run, path="not-logged", settings=settings)
+        assert info.value.field == "path"
