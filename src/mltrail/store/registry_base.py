@@ -30,12 +30,23 @@ __all__ = ["ClaimedDelivery", "RegistryStore"]
 
 
 class ClaimedDelivery:
-    """A due delivery leased to one dispatcher: what to send, where, and the secret to sign it with."""
+    """A due delivery leased to one dispatcher: what to send, where, and the secret to sign it with.
 
-    __slots__ = ("attempt", "delivery_id", "payload", "secret", "url", "webhook_id")
+    ``body`` is the payload exactly as stored (the bytes that are signed and sent); ``payload`` is it parsed.
+    """
+
+    __slots__ = ("action", "attempt", "body", "delivery_id", "payload", "secret", "url", "webhook_id")
 
     def __init__(
-        self, delivery_id: int, webhook_id: int, url: str, secret: str, payload: dict[str, Any], attempt: int
+        self,
+        delivery_id: int,
+        webhook_id: int,
+        url: str,
+        secret: str,
+        payload: dict[str, Any],
+        attempt: int,
+        body: bytes = b"",
+        action: str = "",
     ) -> None:
         self.delivery_id = delivery_id
         self.webhook_id = webhook_id
@@ -43,6 +54,8 @@ class ClaimedDelivery:
         self.secret = secret
         self.payload = payload
         self.attempt = attempt
+        self.body = body
+        self.action = action
 
 
 class RegistryStore(abc.ABC):

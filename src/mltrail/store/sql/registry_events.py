@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -99,7 +98,7 @@ class RegistryEventsMixin(SqlBase):
                 and event.action in (load_json(hook.events) or [])
             ]
             if targets:
-                payload = orjson.dumps(event_payload(event, event_id, project)).decode()
+                payload = dump_json(event_payload(event, event_id, project))
                 conn.execute(
                     t.webhook_deliveries.insert(),
                     [

@@ -119,7 +119,7 @@ class WebhooksMixin(SqlBase):
             )
         d, w = t.webhook_deliveries.c, t.webhooks.c
         query = (
-            sa.select(d.id, d.webhook_id, d.payload, d.attempts, w.url, w.secret)
+            sa.select(d.id, d.webhook_id, d.action, d.payload, d.attempts, w.url, w.secret)
             .join(t.webhooks, w.id == d.webhook_id)
             .where(d.status == PENDING, d.next_attempt_at <= now, w.active.is_(True))
             .order_by(d.id)
@@ -149,6 +149,8 @@ class WebhooksMixin(SqlBase):
                 secret=row.secret,
                 payload=load_json(row.payload),
                 attempt=int(row.attempts) + 1,
+                body=row.payload.encode(),
+                action=row.action,
             )
             for row in rows
         ]
