@@ -11,7 +11,7 @@ Two lines to track a training script::
     mltrail.models.load("churn@production").predict(x)
 """
 
-from typing import Any
+import typing
 
 from mltrail.errors import (
     ConflictError,
@@ -31,7 +31,7 @@ from mltrail.settings import Settings
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     # mltrail.models is imported on first use: a training script that only logs does not pay for the
     # registry client and the model flavors.
     if name == "models":

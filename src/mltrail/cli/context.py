@@ -10,10 +10,13 @@ import typer
 
 from mltrail.errors import NotFoundError
 from mltrail.sdk.capture.git import apply_patch
+from mltrail.services.accounts import AccountService
 from mltrail.services.artifacts import ArtifactService
 from mltrail.services.datasets import DatasetService
+from mltrail.services.registry import RegistryService
 from mltrail.services.reproduce import ReproduceService
 from mltrail.services.tracking import TrackingService
+from mltrail.services.webhooks import WebhookService
 from mltrail.settings import Settings
 from mltrail.store.base import Store
 from mltrail.store.blobs import BlobStore
@@ -85,6 +88,15 @@ class CliContext:
     @cached_property
     def reproduce(self) -> ReproduceService:
         return ReproduceService(self.tracking, self.artifacts, self.datasets, apply_patch=apply_patch)
+
+    @cached_property
+    def registry(self) -> RegistryService:
+        # No dispatcher here: deliveries are queued in the store with each event and sent by the server.
+        return RegistryService(self.store(), self.blobs, AccountService(self.store()))
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        return WebhookService(self.store())
 
     def close(self) -> None:
         if self._store is not None:

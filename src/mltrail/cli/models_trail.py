@@ -1,0 +1,92 @@
+"""``mltrail models audit``: the registry's trail of changes and downloads, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable
+from typing import Annotated
+
+import orjson
+import typer
+
+from mltrail.cli.models_common import JsonOpt, registry
+from mltrail.cli.models_views import events_table
+from mltrail.cli.render import echo_json, json_safe, stdout_console
+from mltrail.errors import InvalidInputError
+from mltrail.model_entities import REGISTRY_ACTIONS, RegistryEvent
+from mltrail.services.audit import parse_time
+
+__all__ = ["audit", "registry_events_csv"]
+
+_TIME = "epoch seconds, an ISO 8601 time or a duration back such as 7d, 12h"
+_COLUMNS = ("id", "time", "time_iso", "model", "version", "action", "user", "project", "client", "user_agent")
+
+
+def _cell(value: object) -> object:
+    # As services.audit does for its CSV: text a spreadsheet would run as a formula is prefixed with "'".
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def registry_events_csv(events: Iterable[RegistryEvent]) -> str:
+    """The events as CSV with a header row; ``details`` as JSON, ``time_iso`` the time in UTC."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*_COLUMNS, "details"], lineterminator="\n")
+    writer.writeheader()
+    for e in events:
+        row = {name: _cell(getattr(e, name, None)) for name in _COLUMNS if name != "time_iso"}
+        row["time_iso"] = dt.datetime.fromtimestamp(e.time, dt.UTC).isoformat()
+        row["details"] = _cell(orjson.dumps(json_safe(e.details)).decode() if e.details else None)
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def audit(
+    ctx: typer.Context,
+    model: Annotated[str | None, typer.Argument(help="Only this model's events.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's events.")] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(
+            "--action", help="Only this action, e.g. stage_changed, transition_approved, downloaded."
+        ),
+    ] = None,
+    since: Annotated[str | None, typer.Option("--since", help=f"From this time on: {_TIME}.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help=f"Before this time: {_TIME}.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many events.")] = 100,
+    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    as_json: JsonOpt = False,
+) -> None:
+    """The registry's trail, newest first: who created, moved, approved, rejected or downloaded what."""
+    chosen = "json" if as_json else output.strip().lower()
+    if chosen not in ("table", "json", "csv"):
+        raise InvalidInputError(f"format must be table, json or csv, got {output!r}", field="format")
+    if as_json and output.strip().lower() not in ("table", "json"):
+        raise InvalidInputError("choose one of --json and --format", field="format")
+    if action is not None and action not in REGISTRY_ACTIONS:
+        raise InvalidInputError(
+            f"unknown action {action!r}; known: {', '.join(REGISTRY_ACTIONS)}", field="action"
+        )
+    service = registry(ctx)
+    now = service.clock()
+    events = service.events(
+        model=model,
+        user=user,
+        action=action,
+        since=parse_time(since, now, "since"),
+        until=parse_time(until, now, "until"),
+        limit=limit,
+    )
+    if chosen == "json":
+        echo_json({"events": events})
+    elif chosen == "csv":
+        typer.echo(registry_events_csv(events), nl=False)
+    elif not events:
+        stdout_console().print("No registry events match.")
+    else:
+        stdout_console().print(events_table(events))
