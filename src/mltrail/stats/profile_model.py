@@ -1,0 +1,214 @@
+"""The profile data model: ColumnProfile and DatasetProfile, their merge and (de)serialization."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from mltrail.stats.profile_categorical import CategoryCounts
+from mltrail.stats.profile_numeric import NumericSummary
+
+__all__ = ["ColumnProfile", "DatasetProfile", "Kind", "merge_kind"]
+
+Kind = Literal["numeric", "categorical", "other", "null"]
+_FORMAT = "mltrail.dataset_profile"
+_VERSION = 1
+
+
+class ColumnProfile:
+    """Profile of one column; treat as immutable once built (``merged`` returns a new one)."""
+
+    __slots__ = (
+        "absent",
+        "categories",
+        "count",
+        "infinite",
+        "kind",
+        "name",
+        "nan",
+        "nulls",
+        "numeric",
+        "types",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        kind: Kind,
+        *,
+        types: Iterable[str] = (),
+        count: int = 0,
+        nulls: int = 0,
+        nan: int = 0,
+        infinite: int = 0,
+        absent: int = 0,
+        numeric: NumericSummary | None = None,
+        categories: CategoryCounts | None = None,
+    ) -> None:
+        self.name = name
+        self.kind: Kind = kind
+        self.types: tuple[str, ...] = tuple(sorted(set(types)))
+        self.count = count
+        self.nulls = nulls
+        self.nan = nan
+        self.infinite = infinite
+        self.absent = absent
+        self.numeric = numeric
+        self.categories = categories
+
+    @property
+    def missing(self) -> int:
+        """Null or NaN values among the rows where the column was present."""
+        return self.nulls + self.nan
+
+    @property
+    def valid(self) -> int:
+        """Values that entered the summary (not missing, not ±inf)."""
+        return self.count - self.missing - self.infinite
+
+    @property
+    def missing_rate(self) -> float | None:
+        """(missing + absent) / (count + absent); None for a profile of no rows."""
+        rows = self.count + self.absent
+        return (self.missing + self.absent) / rows if rows else None
+
+    def merged(self, other: ColumnProfile) -> ColumnProfile:
+        """Profile of the rows of both; raises TypeError if one is numeric and the other categorical."""
+        kind = merge_kind(self.name, self.kind, other.kind)
+        out = ColumnProfile(
+            self.name,
+            kind,
+            types=self.types + other.types,
+            count=self.count + other.count,
+            nulls=self.nulls + other.nulls,
+            nan=self.nan + other.nan,
+            infinite=self.infinite + other.infinite,
+            absent=self.absent + other.absent,
+        )
+        if kind == "numeric":
+            nums = [p.numeric for p in (self, other) if p.numeric is not None]
+            out.numeric = nums[0].merged(nums[1] if len(nums) == 2 else NumericSummary.empty(nums[0].kll.k))
+        elif kind == "categorical":
+            cats = [p.categories for p in (self, other) if p.categories is not None]
+            out.categories = cats[0].merged(
+                cats[1] if len(cats) == 2 else CategoryCounts(cats[0].cap, cats[0].lg_k)
+            )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "types": list(self.types),
+            "count": self.count,
+            "nulls": self.nulls,
+            "nan": self.nan,
+            "infinite": self.infinite,
+            "absent": self.absent,
+        }
+        if self.numeric is not None:
+            out["numeric"] = self.numeric.to_dict()
+        if self.categories is not None:
+            out["categories"] = self.categories.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnProfile:
+        kind = data["kind"]
+        if kind not in ("numeric", "categorical", "other", "null"):
+            raise ValueError(f"unknown column kind {kind!r}")
+        return cls(
+            str(data["name"]),
+            kind,
+            types=data["types"],
+            count=int(data["count"]),
+            nulls=int(data["nulls"]),
+            nan=int(data["nan"]),
+            infinite=int(data["infinite"]),
+            absent=int(data["absent"]),
+            numeric=NumericSummary.from_dict(data["numeric"]) if "numeric" in data else None,
+            categories=CategoryCounts.from_dict(data["categories"]) if "categories" in data else None,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ColumnProfile):
+            return False
+        mine, theirs = self.to_dict(), other.to_dict()
+        mine.pop("categories", None)
+        theirs.pop("categories", None)
+        return mine == theirs and self.categories == other.categories
+
+    __hash__ = None  # type: ignore[assignment]  # mutable while built; equality is by content
+
+    def __repr__(self) -> str:
+        return f"ColumnProfile({self.name!r}, {self.kind}, count={self.count}, missing={self.missing})"
+
+
+class DatasetProfile:
+    """Profiles of the columns of a data set, and its total row count."""
+
+    __slots__ = ("columns", "rows")
+
+    def __init__(self, rows: int, columns: dict[str, ColumnProfile]) -> None:
+        self.rows = rows
+        self.columns = columns
+
+    def __getitem__(self, name: str) -> ColumnProfile:
+        return self.columns[name]
+
+    def merge(self, other: DatasetProfile) -> DatasetProfile:
+        """Profile of the rows of both. A column only one side has counts the other side's rows as absent."""
+        columns: dict[str, ColumnProfile] = {}
+        for name in [*self.columns, *(n for n in other.columns if n not in self.columns)]:
+            mine = self.columns.get(name) or ColumnProfile(name, "null", absent=self.rows)
+            theirs = other.columns.get(name) or ColumnProfile(name, "null", absent=other.rows)
+            columns[name] = mine.merged(theirs)
+        return DatasetProfile(self.rows + other.rows, columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (sketches as base64); ``from_dict`` gives back an equal profile."""
+        return {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "rows": self.rows,
+            "columns": [c.to_dict() for c in self.columns.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DatasetProfile:
+        if data.get("format") != _FORMAT or data.get("version") != _VERSION:
+            raise ValueError(
+                f"not a version {_VERSION} {_FORMAT}: {data.get('format')!r} {data.get('version')!r}"
+            )
+        columns = [ColumnProfile.from_dict(c) for c in data["columns"]]
+        return cls(int(data["rows"]), {c.name: c for c in columns})
+
+    def to_bytes(self) -> bytes:
+        # allow_nan=False: no NaN or inf can be stored (moments are of finite values), so strict JSON holds.
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DatasetProfile:
+        return cls.from_dict(json.loads(data))
+
+    def __eq__(self, other: object) -> bool:
+        """Same rows and columns in the same order; KLL sketches compared byte for byte."""
+        return (
+            isinstance(other, DatasetProfile)
+            and self.rows == other.rows
+            and list(self.columns.items()) == list(other.columns.items())
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"DatasetProfile(rows={self.rows}, columns={list(self.columns)})"
+
+
+def merge_kind(name: str, a: Kind, b: Kind) -> Kind:
+    if a == "null":
+        return b
+    if b in ("null", a):
+        return a
+    raise TypeError(f"column {name!r} is {a} in one part and {b} in the other; pass numeric= or categorical=")
