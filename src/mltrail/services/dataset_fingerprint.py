@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mltrail.stats.columns import ColumnSummaryBuilder
+from mltrail.stats.profile import profile_batches
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,6 +52,8 @@ class Fingerprint:
     num_bytes: int | None
     schema: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    # The drift profile of the data (stats.DatasetProfile bytes): a monitor's default reference.
+    profile: bytes | None = None
 
 
 def fingerprint(obj: object, *, name: str | None = None) -> Fingerprint:
@@ -93,9 +96,10 @@ def _fingerprint_file(path: Path, name: str | None) -> Fingerprint:
     schema: pa.Schema | None = None
     rows: int | None = None
     summary: dict[str, Any] = {}
+    profile: bytes | None = None
     fmt = _TABULAR.get(path.suffix.lower())
     if fmt is not None:
-        schema, rows, summary = _describe([path], fmt)
+        schema, rows, summary, profile = _describe([path], fmt)
     return Fingerprint(
         name=name or path.name,
         digest=_file_sha256(path),
@@ -105,6 +109,7 @@ def _fingerprint_file(path: Path, name: str | None) -> Fingerprint:
         num_bytes=path.stat().st_size,
         schema=_schema_list(schema),
         summary=summary,
+        profile=profile,
     )
 
 
@@ -128,10 +133,11 @@ def _fingerprint_folder(root: Path, name: str | None) -> Fingerprint:
     schema: pa.Schema | None = None
     rows: int | None = None
     summary: dict[str, Any] = {}
+    profile: bytes | None = None
     formats = {_TABULAR.get(p.suffix.lower()) for p in files} - {None}
     if len(formats) == 1 and (fmt := formats.pop()) in ("parquet", "csv", "tsv"):
         data_files = [p for p in files if _TABULAR.get(p.suffix.lower()) == fmt]
-        schema, rows, summary = _describe(data_files, fmt)
+        schema, rows, summary, profile = _describe(data_files, fmt)
     return Fingerprint(
         name=name or root.resolve().name,
         digest=digest.hexdigest(),
@@ -141,10 +147,13 @@ def _fingerprint_folder(root: Path, name: str | None) -> Fingerprint:
         num_bytes=total,
         schema=_schema_list(schema),
         summary=summary,
+        profile=profile,
     )
 
 
-def _describe(paths: list[Path], fmt: str) -> tuple[pa.Schema | None, int | None, dict[str, Any]]:
+def _describe(
+    paths: list[Path], fmt: str
+) -> tuple[pa.Schema | None, int | None, dict[str, Any], bytes | None]:
     """Schema, row count and column summary, streamed batch by batch; nothing when the data do not parse.
 
     A file that does not parse is still fingerprinted by its bytes: recording a data set must not fail a run.
@@ -153,12 +162,18 @@ def _describe(paths: list[Path], fmt: str) -> tuple[pa.Schema | None, int | None
         schema, batches = _open_batches(paths, fmt)
         builder = ColumnSummaryBuilder()
         rows = 0
-        for batch in batches:
-            rows += batch.num_rows
-            builder.update(batch)
-    except (pa.ArrowException, ValueError):
-        return None, None, {}
-    return schema, rows, builder.result()
+
+        def counted() -> Iterator[pa.RecordBatch]:
+            nonlocal rows
+            for batch in batches:
+                rows += batch.num_rows
+                builder.update(batch)
+                yield batch
+
+        profile = profile_batches(counted()).to_bytes()
+    except (pa.ArrowException, ValueError, TypeError):
+        return None, None, {}, None
+    return schema, rows, builder.result(), profile
 
 
 def _open_batches(paths: list[Path], fmt: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
@@ -259,6 +274,14 @@ def _table_digest(table: pa.Table) -> str:
     return sink.hash.hexdigest()
 
 
+def _profile(table: pa.Table) -> bytes | None:
+    """The drift profile, or None for data it cannot describe (recording a data set never fails a run)."""
+    try:
+        return profile_batches(table).to_bytes()
+    except (pa.ArrowException, ValueError, TypeError):
+        return None
+
+
 def _fingerprint_table(table: pa.Table, name: str) -> Fingerprint:
     builder = ColumnSummaryBuilder()
     builder.update(table)
@@ -271,6 +294,7 @@ def _fingerprint_table(table: pa.Table, name: str) -> Fingerprint:
         num_bytes=table.nbytes,
         schema=_schema_list(table.schema),
         summary=builder.result(),
+        profile=_profile(table),
     )
 
 

@@ -34,6 +34,8 @@ class DatasetService:
             schema=list(fingerprint.schema),
             summary=dict(fingerprint.summary),
         )
+        if fingerprint.profile is not None:
+            self.store.set_dataset_profile(version.id, fingerprint.profile)
         self.store.link_dataset(run_id, version.id, role)
         return DatasetLink(run_id=run_id, role=role, dataset=version)
 

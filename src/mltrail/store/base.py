@@ -28,12 +28,13 @@ from mltrail.entities import (
     Value,
 )
 from mltrail.query_ast import Expr
+from mltrail.store.monitor_base import MonitorStore
 from mltrail.store.registry_base import RegistryStore
 
 __all__ = ["Store"]
 
 
-class Store(RegistryStore, abc.ABC):
+class Store(RegistryStore, MonitorStore, abc.ABC):
     """Projects, runs, params, tags, summaries, metrics, datasets and artifact records.
 
     Errors: ``NotFoundError`` for a missing project/run/artifact, ``InvalidInputError`` (with ``field``) for

@@ -208,8 +208,11 @@ class RegistryModelsMixin(RegistryEventsMixin):
                 updated_at=created_at,
             )
             .on_conflict_do_nothing(index_elements=["name"])
+            .returning(_M.id)
         )
-        if conn.execute(stmt).rowcount == 0:  # a concurrent creation won the race
+        if (
+            conn.execute(stmt).first() is None
+        ):  # a concurrent creation won the race (psycopg's rowcount is -1)
             raise ConflictError(f"a registered model named {name!r} exists already")
         self._append_events(conn, [event])
         return self._load_model(conn, name)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "alert_notifications",
+    "alert_rules",
+    "alerts",
     "api_keys",
     "artifacts",
     "audit_events",
     "batches",
+    "dataset_profiles",
     "dataset_versions",
     "metadata",
     "metric_keys",
@@ -16,6 +20,10 @@ __all__ = [
     "metric_rollups",
     "model_aliases",
     "model_versions",
+    "monitor_batches",
+    "monitor_predictions",
+    "monitor_windows",
+    "monitors",
     "params",
     "project_members",
     "projects",
@@ -414,4 +422,133 @@ webhook_attempts = sa.Table(
     sa.Column("status_code", sa.Integer, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("duration_ms", Double, nullable=False),
+)
+
+# -- production monitoring (migration 0005) ------------------------------------------------------------------
+monitors = sa.Table(
+    "monitors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("model", sa.Text, nullable=True),
+    sa.Column("version", sa.Integer, nullable=True),
+    sa.Column("run_id", RUN_ID, nullable=True),
+    sa.Column("config", sa.Text, nullable=False),  # JSON: features, prediction, task, granularity, …
+    sa.Column("reference", sa.LargeBinary, nullable=False),  # stats.DatasetProfile bytes
+    sa.Column("reference_source", sa.Text, nullable=False),
+    sa.Column("unmatched_labels", sa.BigInteger, nullable=False),
+    sa.Column("created_at", Double, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=True),
+    sqlite_autoincrement=True,
+)
+
+monitor_windows = sa.Table(
+    "monitor_windows",
+    metadata,
+    sa.Column("monitor_id", sa.Integer, sa.ForeignKey("monitors.id"), primary_key=True),
+    sa.Column("granularity", sa.String(8), primary_key=True),
+    sa.Column("segment", sa.Text, primary_key=True),  # "" is all traffic
+    sa.Column("start", Double, primary_key=True),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("profile", sa.LargeBinary, nullable=False),
+    sa.Column("violations", sa.Text, nullable=False),  # JSON {rule: count}
+    sa.Column("performance", sa.Text, nullable=False),  # JSON accumulators
+    sa.Column("updated_at", Double, nullable=False),
+)
+
+# Narrow on purpose: only what the delayed-label join needs; the whole rows are in Parquet batches.
+monitor_predictions = sa.Table(
+    "monitor_predictions",
+    metadata,
+    sa.Column("monitor_id", sa.Integer, primary_key=True),
+    sa.Column("request_id", sa.Text, primary_key=True),
+    sa.Column("time", Double, nullable=False),
+    sa.Column("score", Double, nullable=True),
+    sa.Column("predicted", sa.Text, nullable=True),
+    sa.Column("label", sa.Text, nullable=True),
+    sa.Column("label_value", Double, nullable=True),
+    sa.Column("labeled_at", Double, nullable=True),
+    sqlite_with_rowid=False,
+)
+
+monitor_batches = sa.Table(
+    "monitor_batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("monitor_id", sa.Integer, sa.ForeignKey("monitors.id"), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),  # YYYY-MM-DD (UTC)
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("min_time", Double, nullable=False),
+    sa.Column("max_time", Double, nullable=False),
+    sa.Column("created_at", Double, nullable=False),
+    sa.Index(None, "monitor_id", "day"),
+    sqlite_autoincrement=True,
+)
+
+# A dataset version's drift profile (stats.DatasetProfile bytes): a monitor's default reference.
+dataset_profiles = sa.Table(
+    "dataset_profiles",
+    metadata,
+    sa.Column(
+        "dataset_version_id",
+        sa.Integer,
+        sa.ForeignKey("dataset_versions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("profile", sa.LargeBinary, nullable=False),
+)
+
+alert_rules = sa.Table(
+    "alert_rules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("monitor_id", sa.Integer, sa.ForeignKey("monitors.id"), nullable=False),
+    sa.Column("metric", sa.String(32), nullable=False),
+    sa.Column("feature", sa.Text, nullable=True),
+    sa.Column("segment", sa.Text, nullable=True),
+    sa.Column("comparator", sa.String(8), nullable=False),
+    sa.Column("threshold", Double, nullable=False),
+    sa.Column("for_windows", sa.Integer, nullable=False),
+    sa.Column("channels", sa.Text, nullable=False),  # JSON list of channel specs
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", Double, nullable=False),
+    sa.Column("created_by", sa.Text, nullable=True),
+    sa.Index(None, "monitor_id"),
+    sqlite_autoincrement=True,
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule_id", sa.Integer, sa.ForeignKey("alert_rules.id"), nullable=False),
+    sa.Column("monitor_id", sa.Integer, sa.ForeignKey("monitors.id"), nullable=False),
+    sa.Column("feature", sa.Text, nullable=False),  # "" when the rule has no feature
+    sa.Column("segment", sa.Text, nullable=False),  # "" is all traffic
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("value", Double, nullable=False),
+    sa.Column("window_start", Double, nullable=False),
+    sa.Column("opened_at", Double, nullable=False),
+    sa.Column("updated_at", Double, nullable=False),
+    sa.Column("acknowledged_by", sa.Text, nullable=True),
+    sa.Column("resolved_at", Double, nullable=True),
+    sa.Index(None, "rule_id", "feature", "segment", "state"),
+    sa.Index(None, "monitor_id", "opened_at"),
+    sqlite_autoincrement=True,
+)
+
+alert_notifications = sa.Table(
+    "alert_notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("time", Double, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index(None, "alert_id"),
+    sqlite_autoincrement=True,
 )

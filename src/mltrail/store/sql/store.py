@@ -6,10 +6,12 @@ from sqlalchemy.engine import Engine
 
 from mltrail.store.base import Store
 from mltrail.store.sql.accounts import AccountsMixin
+from mltrail.store.sql.alerts import AlertsMixin
 from mltrail.store.sql.artifacts import ArtifactsMixin
 from mltrail.store.sql.audit import AuditMixin
 from mltrail.store.sql.datasets import DatasetsMixin
 from mltrail.store.sql.metrics import MetricsMixin
+from mltrail.store.sql.monitors import MonitorsMixin
 from mltrail.store.sql.registry_requests import RegistryRequestsMixin
 from mltrail.store.sql.runs import RunsMixin
 from mltrail.store.sql.search import SearchMixin
@@ -28,6 +30,8 @@ class SqlStore(
     AuditMixin,
     RegistryRequestsMixin,
     WebhooksMixin,
+    MonitorsMixin,
+    AlertsMixin,
     Store,
 ):
     """The SQL store. It is given an engine whose database is already migrated (see ``store.factory``);

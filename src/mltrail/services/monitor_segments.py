@@ -1,0 +1,102 @@
+"""Segments of monitored traffic: a column (one segment per value) or a rule such as ``age < 25``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mltrail.errors import InvalidInputError
+
+__all__ = ["MAX_SEGMENT_VALUES", "SegmentSpec", "parse_segment", "split_segments"]
+
+# A column segment keeps at most this many distinct values per batch (the most frequent): a high-cardinality
+# column (a user id) must not turn into thousands of windows.
+MAX_SEGMENT_VALUES = 50
+_RULE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|==|!=|<|>|=)\s*(.+?)\s*$")
+_OPS = {
+    "<": pc.less,
+    "<=": pc.less_equal,
+    ">": pc.greater,
+    ">=": pc.greater_equal,
+    "==": pc.equal,
+    "=": pc.equal,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentSpec:
+    spec: str
+    column: str
+    op: str | None = None  # None: one segment per value of ``column``
+    value: float | str | None = None
+
+
+def parse_segment(spec: str) -> SegmentSpec:
+    """``country`` (by value) or ``age < 25`` / ``plan == "pro"`` (a rule: column, comparison, literal)."""
+    text = spec.strip() if isinstance(spec, str) else ""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", text):
+        return SegmentSpec(text, text)
+    match = _RULE.match(text)
+    if match is None:
+        raise InvalidInputError(
+            f"a segment is a column name or a rule like 'age < 25'; got {spec!r}", field="segments"
+        )
+    column, op, literal = match.groups()
+    value: float | str
+    if literal[:1] in "\"'" and literal[-1:] == literal[:1] and len(literal) >= 2:
+        value = literal[1:-1]
+    else:
+        try:
+            value = float(literal)
+        except ValueError:
+            raise InvalidInputError(
+                f"segment {spec!r}: {literal!r} is not a number or a quoted string", field="segments"
+            ) from None
+    return SegmentSpec(text, column, op, value)
+
+
+def _mask(table: pa.Table, seg: SegmentSpec) -> pa.ChunkedArray | None:
+    if seg.column not in table.column_names:
+        return None
+    column = table.column(seg.column)
+    assert seg.op is not None
+    try:
+        compare = pc.not_equal if seg.op == "!=" else _OPS[seg.op]
+        mask = compare(column, seg.value)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # a rule comparing a number with a text column matches nothing
+    return pc.fill_null(mask, False)
+
+
+def split_segments(table: pa.Table, specs: Sequence[SegmentSpec]) -> Iterator[tuple[str, pa.Table]]:
+    """Each segment's rows: ``("age < 25", rows)`` for a rule, ``("country=DE", rows)`` per value."""
+    for seg in specs:
+        if seg.op is not None:
+            mask = _mask(table, seg)
+            if mask is not None:
+                part = table.filter(mask)
+                if part.num_rows:
+                    yield seg.spec, part
+            continue
+        if seg.column not in table.column_names:
+            continue
+        column = table.column(seg.column)
+        if pa.types.is_floating(column.type):
+            continue  # a float column is split with a rule, not by value
+        counts = pc.value_counts(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+        pairs = sorted(
+            (
+                (v.as_py(), c.as_py())
+                for v, c in zip(counts.field("values"), counts.field("counts"), strict=True)
+            ),
+            key=lambda vc: -int(vc[1]),
+        )
+        for value, _ in pairs[:MAX_SEGMENT_VALUES]:
+            if value is None:
+                continue
+            part = table.filter(pc.fill_null(pc.equal(column, pa.scalar(value, column.type)), False))
+            yield f"{seg.column}={value}", part

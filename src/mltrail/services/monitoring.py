@@ -1,0 +1,465 @@
+"""Production monitoring: monitors of a model version, ingestion of predictions, delayed labels. No HTTP.
+
+A batch of predictions is profiled once per hour window (``stats.profile_batches``), per segment too; hour
+profiles merge into day profiles in memory, and both are merged into the stored windows in one
+transaction. The raw rows are kept as Parquet blobs indexed by day for drill-down; request ids, times and
+outputs are kept narrow for the label join. Reports then read window profiles, never raw rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from mltrail.errors import InvalidInputError, NotFoundError
+from mltrail.monitor_entities import GRANULARITIES, Monitor, PredictionBatch
+from mltrail.services.monitor_performance import accumulate, merge_accumulators
+from mltrail.services.monitor_segments import parse_segment, split_segments
+from mltrail.services.monitor_validation import count_violations, infer_schema, validate_schema
+from mltrail.services.registry_checks import validate_model_name
+from mltrail.stats.drift_model import ColumnTest, DriftOptions
+from mltrail.stats.profile import DatasetProfile, profile_batches
+from mltrail.store.base import Store
+from mltrail.store.blobs import BlobStore
+from mltrail.store.monitor_base import PredictionRow, WindowDelta
+
+__all__ = [
+    "TIME_COLUMN",
+    "IngestResult",
+    "MonitoringService",
+    "drift_options",
+    "merge_profiles",
+    "to_table",
+    "training_reference",
+]
+
+TIME_COLUMN = "timestamp"
+ID_COLUMN = "id"
+SCORE_COLUMN = "score"
+_TRAINING_KEYS = (
+    "accuracy",
+    "acc",
+    "f1",
+    "roc_auc",
+    "auc",
+    "precision",
+    "recall",
+    "log_loss",
+    "mae",
+    "rmse",
+    "r2",
+)
+
+
+def merge_profiles(a: bytes, b: bytes) -> bytes:
+    return DatasetProfile.from_bytes(a).merge(DatasetProfile.from_bytes(b)).to_bytes()
+
+
+def drift_options(config: Mapping[str, Any]) -> DriftOptions:
+    """``DriftOptions`` from a monitor's JSON drift settings (``InvalidInputError`` naming the field)."""
+    try:
+        columns = {name: ColumnTest(**dict(spec)) for name, spec in dict(config.get("columns") or {}).items()}
+        rest = {k: v for k, v in config.items() if k != "columns"}
+        return DriftOptions(columns=columns, **rest)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"drift options: {exc}", field="drift") from exc
+
+
+def to_table(data: Any) -> pa.Table:
+    """An Arrow table from a pandas DataFrame, an Arrow table or batch, a mapping of columns, or a list of
+    row dicts."""
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if type(data).__module__.startswith("pandas"):
+        return pa.Table.from_pandas(data, preserve_index=False).replace_schema_metadata(None)
+    if type(data).__module__.startswith("polars"):
+        table: pa.Table = data.to_arrow()
+        return table
+    if isinstance(data, Mapping):
+        return pa.table({str(k): v for k, v in data.items()})
+    if isinstance(data, list) and all(isinstance(r, Mapping) for r in data):
+        return pa.Table.from_pylist(data)
+    raise InvalidInputError(
+        f"cannot read {type(data).__name__} as a table (a DataFrame, Arrow table, dict of columns or list of"
+        " rows)",
+        field="rows",
+    )
+
+
+def _epoch_seconds(column: pa.ChunkedArray) -> np.ndarray:
+    if pa.types.is_timestamp(column.type):
+        micros = pc.cast(column, pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
+        seconds: np.ndarray = micros.to_numpy(zero_copy_only=False).astype(np.float64) / 1e6
+        return seconds
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        values: np.ndarray = column.to_numpy(zero_copy_only=False).astype(np.float64)
+        return values
+    raise InvalidInputError(f"{TIME_COLUMN} must be a timestamp or epoch seconds", field=TIME_COLUMN)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    rows: int
+    windows: tuple[float, ...]  # starts of the monitor's windows the batch touched
+    violations: dict[str, int] = field(default_factory=dict)
+
+
+class MonitoringService:
+    def __init__(
+        self,
+        store: Store,
+        blobs: BlobStore,
+        *,
+        after_ingest: Callable[[Monitor, Sequence[float]], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.clock = clock
+        self._after_ingest = after_ingest  # the alert evaluation, once a batch is stored
+        self._cache: dict[str, Monitor] = {}
+
+    # -- monitors ---------------------------------------------------------------------------------------
+    def create_monitor(
+        self,
+        name: str,
+        *,
+        project: str,
+        reference: DatasetProfile,
+        reference_source: str,
+        features: Sequence[str] | None = None,
+        prediction: str = "prediction",
+        task: str = "classification",
+        granularity: str = "day",
+        segments: Sequence[str] = (),
+        drift: Mapping[str, Any] | None = None,
+        schema: Mapping[str, Any] | None = None,
+        model: str | None = None,
+        version: int | None = None,
+        run_id: str | None = None,
+        training_metrics: Mapping[str, float] | None = None,
+        created_by: str | None = None,
+    ) -> Monitor:
+        validate_model_name(name)
+        if granularity not in GRANULARITIES:
+            raise InvalidInputError(
+                f"granularity must be one of {', '.join(GRANULARITIES)}", field="granularity"
+            )
+        if task not in ("classification", "regression"):
+            raise InvalidInputError("task must be classification or regression", field="task")
+        watched = list(features) if features else [c for c in reference.columns if c != prediction]
+        missing = [f for f in watched if f not in reference.columns]
+        if missing:
+            raise InvalidInputError(f"features not in the reference: {', '.join(missing)}", field="features")
+        for spec in segments:
+            parse_segment(spec)
+        options = dict(drift or {})
+        drift_options(options)
+        kept = DatasetProfile(reference.rows, {c: reference.columns[c] for c in watched})
+        rules = validate_schema(schema) if schema is not None else infer_schema(kept)
+        return self.store.create_monitor(
+            name=name,
+            project=project,
+            model=model,
+            version=version,
+            run_id=run_id,
+            features=watched,
+            prediction=prediction,
+            task=task,
+            granularity=granularity,
+            segments=list(segments),
+            schema=rules,
+            drift=options,
+            training_metrics=dict(training_metrics or {}),
+            reference=reference.to_bytes(),
+            reference_source=reference_source,
+            created_at=self.clock(),
+            created_by=created_by,
+        )
+
+    def create_for_version(
+        self,
+        name: str,
+        *,
+        model: str,
+        version: int,
+        run_id: str | None,
+        signature: Mapping[str, Any] | None,
+        reference: DatasetProfile | None = None,
+        **options: Any,
+    ) -> Monitor:
+        """A monitor of a registered version: the reference is the profile of its run's training dataset
+        (unless given), the features the signature's inputs, the training metrics the run's own."""
+        source = "given"
+        training: dict[str, float] = {}
+        if run_id is not None:
+            run = self.store.get_run(run_id)
+            project = options.pop("project", None) or run.project
+            training = {
+                k: s.last
+                for k, s in run.metrics.items()
+                if not k.startswith("sys/") and math.isfinite(s.last)
+            }
+            if reference is None:
+                links = [d for d in self.store.list_run_datasets(run_id) if d.role == "train"]
+                for link in links:
+                    raw = self.store.get_dataset_profile(link.dataset.id)
+                    if raw is not None:
+                        reference = DatasetProfile.from_bytes(raw)
+                        source = f"train dataset {link.dataset.name} v{link.dataset.version}"
+                        break
+        else:
+            project = options.pop("project", None)
+        if reference is None or project is None:
+            raise InvalidInputError(
+                f"{model}:{version} has no training dataset with a profile in its run's lineage: give a"
+                " reference (a DataFrame or table of the training data)",
+                field="reference",
+            )
+        features = options.pop("features", None) or _signature_inputs(signature) or None
+        return self.create_monitor(
+            name,
+            project=project,
+            reference=reference,
+            reference_source=source,
+            features=features,
+            model=model,
+            version=version,
+            run_id=run_id,
+            training_metrics=training,
+            **options,
+        )
+
+    def get(self, name: str) -> Monitor:
+        monitor = self._cache.get(name)
+        if monitor is None:
+            monitor = self._cache[name] = self.store.get_monitor(name)
+        return monitor
+
+    def update(self, name: str, **changes: Any) -> Monitor:
+        if changes.get("schema") is not None:
+            changes["schema"] = validate_schema(changes["schema"])
+        if changes.get("drift") is not None:
+            drift_options(changes["drift"])
+        for spec in changes.get("segments") or ():
+            parse_segment(spec)
+        self._cache.pop(name, None)
+        return self.store.update_monitor(name, **changes)
+
+    # -- ingestion --------------------------------------------------------------------------------------
+    def ingest(self, name: str, data: Any, *, now: float | None = None) -> IngestResult:
+        """Profile a batch of predictions into its windows; keep the raw rows; index ids for labels.
+
+        Columns: the monitor's features, its prediction column, optionally ``timestamp`` (epoch seconds or
+        an Arrow timestamp; default now), ``id`` (for delayed labels) and ``score`` (the positive class's
+        probability). Missing or extra columns are counted as validation violations, never refused.
+        """
+        monitor = self.get(name)
+        table = to_table(data)
+        current = self.clock() if now is None else now
+        if table.num_rows == 0:
+            return IngestResult(0, ())
+        if TIME_COLUMN in table.column_names:
+            times = _epoch_seconds(table.column(TIME_COLUMN))
+            if not np.isfinite(times).all():
+                raise InvalidInputError(f"{TIME_COLUMN} has missing or infinite values", field=TIME_COLUMN)
+        else:
+            times = np.full(table.num_rows, current, dtype=np.float64)
+        watched = [*monitor.features, monitor.prediction]
+        segments = [parse_segment(s) for s in monitor.segments]
+        ignore = (TIME_COLUMN, ID_COLUMN, SCORE_COLUMN, monitor.prediction)
+        hour, day = GRANULARITIES["hour"], GRANULARITIES["day"]
+        hour_starts = np.floor(times / hour) * hour
+        deltas: dict[tuple[str, str, float], WindowDelta] = {}
+        all_violations: dict[str, int] = {}
+
+        def add(
+            granularity: str,
+            segment: str,
+            start: float,
+            rows: int,
+            profile: bytes,
+            violations: Mapping[str, int],
+        ) -> None:
+            key = (granularity, segment, start)
+            old = deltas.get(key)
+            if old is None:
+                deltas[key] = WindowDelta(segment, granularity, start, rows, profile, dict(violations))
+            else:
+                merged_v = dict(old.violations)
+                for rule, n in violations.items():
+                    merged_v[rule] = merged_v.get(rule, 0) + n
+                deltas[key] = WindowDelta(
+                    segment,
+                    granularity,
+                    start,
+                    old.rows + rows,
+                    merge_profiles(old.profile, profile),
+                    merged_v,
+                )
+
+        for start in np.unique(hour_starts):
+            part = table if len(np.unique(hour_starts)) == 1 else table.filter(pa.array(hour_starts == start))
+            violations = count_violations(part, monitor.schema, ignore=ignore)
+            for rule, n in violations.items():
+                all_violations[rule] = all_violations.get(rule, 0) + n
+            pieces = [("", part), *split_segments(part, segments)]
+            for segment, rows in pieces:
+                profile = profile_batches(rows, columns=watched).to_bytes()
+                seg_violations = violations if segment == "" else {}
+                add("hour", segment, float(start), rows.num_rows, profile, seg_violations)
+                add(
+                    "day",
+                    segment,
+                    math.floor(float(start) / day) * day,
+                    rows.num_rows,
+                    profile,
+                    seg_violations,
+                )
+        self.store.merge_windows(monitor.id, list(deltas.values()), merge_profiles, now=current)
+        self._keep_raw(monitor, table, times, current)
+        if ID_COLUMN in table.column_names:
+            self.store.record_predictions(monitor.id, _prediction_rows(table, monitor, times))
+        touched = tuple(sorted({d.start for d in deltas.values() if d.granularity == monitor.granularity}))
+        if self._after_ingest is not None:
+            self._after_ingest(monitor, touched)
+        return IngestResult(table.num_rows, touched, all_violations)
+
+    def _keep_raw(self, monitor: Monitor, table: pa.Table, times: np.ndarray, now: float) -> None:
+        """The batch as Parquet, one blob per UTC day it spans (content-addressed, so a replay is free)."""
+        days = np.floor(times / GRANULARITIES["day"]).astype(np.int64)
+        for day in np.unique(days):
+            part = table if len(np.unique(days)) == 1 else table.filter(pa.array(days == day))
+            buffer = io.BytesIO()
+            pq.write_table(part, buffer, compression="zstd")
+            buffer.seek(0)
+            digest, _ = self.blobs.put_stream(buffer)
+            mask = days == day
+            label = dt.datetime.fromtimestamp(int(day) * 86400, tz=dt.UTC).date().isoformat()
+            self.store.add_prediction_batch(
+                PredictionBatch(
+                    monitor.id,
+                    label,
+                    digest,
+                    part.num_rows,
+                    float(times[mask].min()),
+                    float(times[mask].max()),
+                    now,
+                )
+            )
+
+    def read_raw(self, name: str, *, since: float | None = None, until: float | None = None) -> pa.Table:
+        """The raw rows kept for a period (drill-down), read back from their Parquet blobs."""
+        monitor = self.get(name)
+        tables = []
+        for batch in self.store.list_prediction_batches(monitor.id, since=since, until=until):
+            with self.blobs.open(batch.digest) as stream:
+                tables.append(pq.read_table(io.BytesIO(stream.read())))
+        if not tables:
+            return pa.table({})
+        return pa.concat_tables(tables, promote_options="permissive")
+
+    # -- delayed labels ---------------------------------------------------------------------------------
+    def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
+        """Join labels to their predictions by request id; (matched, unknown ids). Labels for ids never
+        predicted are counted on the monitor, not refused."""
+        monitor = self.get(name)
+        if len(ids) != len(labels):
+            raise InvalidInputError(f"{len(ids)} ids but {len(labels)} labels", field="labels")
+        rows: list[tuple[str, str | None, float | None]] = []
+        for request_id, label in zip(ids, labels, strict=True):
+            value = _as_float(label)
+            text = None if label is None else _label_text(label)
+            rows.append((str(request_id), text, value))
+        now = self.clock()
+        matches, unknown = self.store.match_labels(monitor.id, rows, now=now)
+        granularity_updates: dict[str, dict[float, dict[str, Any]]] = {}
+        for granularity, width in GRANULARITIES.items():
+            by_window: dict[float, list[Any]] = {}
+            for m in matches:
+                by_window.setdefault(math.floor(m.time / width) * width, []).append(m)
+            granularity_updates[granularity] = {
+                start: accumulate(group, monitor.task) for start, group in by_window.items()
+            }
+        for granularity, updates in granularity_updates.items():
+            if updates:
+                self.store.add_performance(monitor.id, granularity, updates, merge_accumulators, now=now)
+        if matches and self._after_ingest is not None:
+            width = GRANULARITIES[monitor.granularity]
+            self._after_ingest(monitor, tuple(sorted({math.floor(m.time / width) * width for m in matches})))
+        return len(matches), unknown
+
+    def require(self, name: str) -> Monitor:
+        try:
+            return self.get(name)
+        except NotFoundError:
+            raise NotFoundError(f"no monitor {name!r}") from None
+
+
+def _label_text(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "1" if value else "0"
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value.item() if isinstance(value, np.generic) else value)
+
+
+def _as_float(value: Any) -> float | None:
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+def _prediction_rows(table: pa.Table, monitor: Monitor, times: np.ndarray) -> list[PredictionRow]:
+    ids = table.column(ID_COLUMN).to_pylist()
+    outputs = (
+        table.column(monitor.prediction).to_pylist()
+        if monitor.prediction in table.column_names
+        else [None] * len(ids)
+    )
+    scores = (
+        table.column(SCORE_COLUMN).to_pylist() if SCORE_COLUMN in table.column_names else [None] * len(ids)
+    )
+    rows = []
+    for request_id, output, score, when in zip(ids, outputs, scores, times.tolist(), strict=True):
+        if request_id is None:
+            continue
+        if monitor.task == "regression":
+            rows.append(PredictionRow(str(request_id), when, _as_float(output), None))
+        else:
+            text = None if output is None else _label_text(output)
+            rows.append(PredictionRow(str(request_id), when, _as_float(score), text))
+    return rows
+
+
+def _signature_inputs(signature: Mapping[str, Any] | None) -> list[str]:
+    if not signature:
+        return []
+    inputs = signature.get("inputs") or {}
+    fields = inputs.get("fields") if isinstance(inputs, Mapping) else None
+    names = [f.get("name") for f in fields or [] if isinstance(f, Mapping)]
+    return [n for n in names if isinstance(n, str)]
+
+
+def training_reference(metrics: Mapping[str, float], name: str) -> float | None:
+    """The training run's figure for a metric (``accuracy`` matches ``val/acc``, ``test/acc``…)."""
+    aliases = {"accuracy": ("accuracy", "acc"), "roc_auc": ("roc_auc", "auc")}.get(name, (name,))
+    for prefix in ("", "val/", "valid/", "validation/", "test/", "eval/"):
+        for alias in aliases:
+            if f"{prefix}{alias}" in metrics:
+                return metrics[f"{prefix}{alias}"]
+    return None

@@ -1,0 +1,407 @@
+"""Monitors, their windows (merged profiles), predictions kept for the label join, and raw-batch index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from mltrail.errors import ConflictError, NotFoundError
+from mltrail.monitor_entities import Monitor, MonitorWindow, PredictionBatch
+from mltrail.store.monitor_base import LabelMatch, PredictionRow, WindowDelta
+from mltrail.store.sql import schema as t
+from mltrail.store.sql.codec import dump_json, load_json
+from mltrail.store.sql.core import SqlBase, chunks, reads, writes
+
+__all__ = ["MonitorsMixin"]
+
+_MON = t.monitors.c
+_W = t.monitor_windows.c
+_P = t.monitor_predictions.c
+_CONFIG_KEYS = (
+    "features",
+    "prediction",
+    "task",
+    "granularity",
+    "segments",
+    "schema",
+    "drift",
+    "training_metrics",
+)
+
+
+def _monitor(row: Any) -> Monitor:
+    m = row._mapping
+    config = load_json(m["config"]) or {}
+    return Monitor(
+        id=int(m["id"]),
+        name=m["name"],
+        project=m["project"],
+        model=m["model"],
+        version=m["version"],
+        run_id=m["run_id"],
+        features=tuple(config.get("features", ())),
+        prediction=config.get("prediction", "prediction"),
+        task=config.get("task", "classification"),
+        granularity=config.get("granularity", "day"),
+        segments=tuple(config.get("segments", ())),
+        schema=config.get("schema", {}),
+        drift=config.get("drift", {}),
+        training_metrics=config.get("training_metrics", {}),
+        reference=bytes(m["reference"]),
+        reference_source=m["reference_source"],
+        created_at=float(m["created_at"]),
+        created_by=m["created_by"],
+        unmatched_labels=int(m["unmatched_labels"]),
+    )
+
+
+def _window(row: Any) -> MonitorWindow:
+    m = row._mapping
+    return MonitorWindow(
+        monitor_id=int(m["monitor_id"]),
+        segment=m["segment"],
+        granularity=m["granularity"],
+        start=float(m["start"]),
+        rows=int(m["rows"]),
+        profile=bytes(m["profile"]),
+        violations=load_json(m["violations"]) or {},
+        performance=load_json(m["performance"]) or {},
+        updated_at=float(m["updated_at"]),
+    )
+
+
+class MonitorsMixin(SqlBase):
+    _MONITOR_QUERY = sa.select(t.monitors, t.projects.c.name.label("project")).select_from(
+        t.monitors.join(t.projects)
+    )
+
+    def _load_monitor(self, conn: Connection, name: str, *, lock: bool = False) -> Monitor:
+        query = self._MONITOR_QUERY.where(_MON.name == name)
+        if lock:
+            query = query.with_for_update(of=t.monitors)
+        row = conn.execute(query).one_or_none()
+        if row is None:
+            raise NotFoundError(f"no monitor {name!r}")
+        return _monitor(row)
+
+    @writes
+    def set_dataset_profile(self, conn: Connection, dataset_version_id: int, profile: bytes) -> None:
+        stmt = self._insert(t.dataset_profiles).values(dataset_version_id=dataset_version_id, profile=profile)
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["dataset_version_id"]))
+
+    @reads
+    def get_dataset_profile(self, conn: Connection, dataset_version_id: int) -> bytes | None:
+        found = conn.execute(
+            sa.select(t.dataset_profiles.c.profile).where(
+                t.dataset_profiles.c.dataset_version_id == dataset_version_id
+            )
+        ).scalar_one_or_none()
+        return None if found is None else bytes(found)
+
+    @writes
+    def create_monitor(
+        self,
+        conn: Connection,
+        *,
+        name: str,
+        project: str,
+        model: str | None,
+        version: int | None,
+        run_id: str | None,
+        features: Sequence[str],
+        prediction: str,
+        task: str,
+        granularity: str,
+        segments: Sequence[str],
+        schema: Mapping[str, Any],
+        drift: Mapping[str, Any],
+        training_metrics: Mapping[str, float],
+        reference: bytes,
+        reference_source: str,
+        created_at: float,
+        created_by: str | None,
+    ) -> Monitor:
+        project_id = self._ensure_project(conn, project)
+        config = {
+            "features": list(features),
+            "prediction": prediction,
+            "task": task,
+            "granularity": granularity,
+            "segments": list(segments),
+            "schema": dict(schema),
+            "drift": dict(drift),
+            "training_metrics": dict(training_metrics),
+        }
+        stmt = (
+            self._insert(t.monitors)
+            .values(
+                name=name,
+                project_id=project_id,
+                model=model,
+                version=version,
+                run_id=run_id,
+                config=dump_json(config),
+                reference=reference,
+                reference_source=reference_source,
+                unmatched_labels=0,
+                created_at=created_at,
+                created_by=created_by,
+            )
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(_MON.id)
+        )
+        if conn.execute(stmt).first() is None:
+            raise ConflictError(f"a monitor named {name!r} exists already")
+        return self._load_monitor(conn, name)
+
+    @reads
+    def get_monitor(self, conn: Connection, name: str) -> Monitor:
+        return self._load_monitor(conn, name)
+
+    @reads
+    def list_monitors(self, conn: Connection, *, projects: Sequence[str] | None = None) -> list[Monitor]:
+        query = self._MONITOR_QUERY.order_by(_MON.name)
+        if projects is not None:
+            query = query.where(t.projects.c.name.in_(list(projects)))
+        return [_monitor(row) for row in conn.execute(query)]
+
+    @writes
+    def update_monitor(
+        self,
+        conn: Connection,
+        name: str,
+        *,
+        schema: Mapping[str, Any] | None = None,
+        drift: Mapping[str, Any] | None = None,
+        segments: Sequence[str] | None = None,
+        reference: bytes | None = None,
+        reference_source: str | None = None,
+    ) -> Monitor:
+        current = self._load_monitor(conn, name, lock=True)
+        row = conn.execute(sa.select(_MON.config).where(_MON.id == current.id)).scalar_one()
+        config = load_json(row) or {}
+        if schema is not None:
+            config["schema"] = dict(schema)
+        if drift is not None:
+            config["drift"] = dict(drift)
+        if segments is not None:
+            config["segments"] = list(segments)
+        values: dict[str, Any] = {"config": dump_json({k: config[k] for k in _CONFIG_KEYS if k in config})}
+        if reference is not None:
+            values["reference"] = reference
+        if reference_source is not None:
+            values["reference_source"] = reference_source
+        conn.execute(t.monitors.update().where(_MON.id == current.id).values(**values))
+        return self._load_monitor(conn, name)
+
+    # -- windows ----------------------------------------------------------------------------------------
+    @writes
+    def merge_windows(
+        self,
+        conn: Connection,
+        monitor_id: int,
+        deltas: Sequence[WindowDelta],
+        merge: Callable[[bytes, bytes], bytes],
+        *,
+        now: float,
+    ) -> None:
+        # Rows are locked in key order so two ingesters of one monitor cannot deadlock.
+        for delta in sorted(deltas, key=lambda d: (d.granularity, d.segment, d.start)):
+            key = (
+                (_W.monitor_id == monitor_id)
+                & (_W.granularity == delta.granularity)
+                & (_W.segment == delta.segment)
+                & (_W.start == delta.start)
+            )
+            row = conn.execute(
+                sa.select(_W.rows, _W.profile, _W.violations).where(key).with_for_update()
+            ).one_or_none()
+            if row is None:
+                inserted = conn.execute(
+                    self._insert(t.monitor_windows)
+                    .values(
+                        monitor_id=monitor_id,
+                        granularity=delta.granularity,
+                        segment=delta.segment,
+                        start=delta.start,
+                        rows=delta.rows,
+                        profile=delta.profile,
+                        violations=dump_json(dict(delta.violations)),
+                        performance="{}",
+                        updated_at=now,
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(_W.rows)
+                )
+                # RETURNING, not rowcount: psycopg reports -1 for INSERT … ON CONFLICT DO NOTHING
+                if inserted.first() is not None:
+                    continue
+                # a concurrent ingester created it first: merge into theirs
+                row = conn.execute(
+                    sa.select(_W.rows, _W.profile, _W.violations).where(key).with_for_update()
+                ).one()
+            violations = dict(load_json(row.violations) or {})
+            for rule, count in delta.violations.items():
+                violations[rule] = violations.get(rule, 0) + int(count)
+            conn.execute(
+                t.monitor_windows.update()
+                .where(key)
+                .values(
+                    rows=int(row.rows) + delta.rows,
+                    profile=merge(bytes(row.profile), delta.profile),
+                    violations=dump_json(violations),
+                    updated_at=now,
+                )
+            )
+
+    @writes
+    def add_performance(
+        self,
+        conn: Connection,
+        monitor_id: int,
+        granularity: str,
+        updates: Mapping[float, Mapping[str, Any]],
+        merge: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]],
+        *,
+        now: float,
+    ) -> None:
+        for start in sorted(updates):
+            key = (
+                (_W.monitor_id == monitor_id)
+                & (_W.granularity == granularity)
+                & (_W.segment == "")
+                & (_W.start == start)
+            )
+            stored = conn.execute(sa.select(_W.performance).where(key).with_for_update()).scalar_one_or_none()
+            if stored is None:  # labels for a window whose predictions were never profiled: skip
+                continue
+            merged = merge(load_json(stored) or {}, updates[start])
+            conn.execute(
+                t.monitor_windows.update().where(key).values(performance=dump_json(merged), updated_at=now)
+            )
+
+    @reads
+    def list_windows(
+        self,
+        conn: Connection,
+        monitor_id: int,
+        granularity: str,
+        *,
+        segment: str | None = "",
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[MonitorWindow]:
+        query = sa.select(t.monitor_windows).where(_W.monitor_id == monitor_id, _W.granularity == granularity)
+        if segment is not None:
+            query = query.where(_W.segment == segment)
+        if since is not None:
+            query = query.where(_W.start >= since)
+        if until is not None:
+            query = query.where(_W.start < until)
+        return [_window(row) for row in conn.execute(query.order_by(_W.start, _W.segment))]
+
+    # -- predictions and labels -------------------------------------------------------------------------
+    @writes
+    def record_predictions(self, conn: Connection, monitor_id: int, rows: Sequence[PredictionRow]) -> int:
+        new = 0
+        for part in chunks(list(rows), 2000):
+            stmt = self._insert(t.monitor_predictions).on_conflict_do_nothing().returning(_P.request_id)
+            result = conn.execute(
+                stmt,
+                [
+                    {
+                        "monitor_id": monitor_id,
+                        "request_id": r.request_id,
+                        "time": r.time,
+                        "score": r.score,
+                        "predicted": r.predicted,
+                    }
+                    for r in part
+                ],
+            )
+            new += len(result.all())
+        return new
+
+    @writes
+    def match_labels(
+        self,
+        conn: Connection,
+        monitor_id: int,
+        labels: Sequence[tuple[str, str | None, float | None]],
+        *,
+        now: float,
+    ) -> tuple[list[LabelMatch], int]:
+        by_id = {request_id: (label, value) for request_id, label, value in labels}
+        matches: list[LabelMatch] = []
+        found: set[str] = set()
+        for part in chunks(list(by_id)):
+            rows = conn.execute(
+                sa.select(_P.request_id, _P.time, _P.score, _P.predicted, _P.labeled_at).where(
+                    _P.monitor_id == monitor_id, _P.request_id.in_(part)
+                )
+            ).all()
+            for row in rows:
+                found.add(row.request_id)
+                label, value = by_id[row.request_id]
+                if row.labeled_at is None:
+                    matches.append(
+                        LabelMatch(row.request_id, float(row.time), row.score, row.predicted, label, value)
+                    )
+            updates = [
+                {"rid": rid, "label": by_id[rid][0], "value": by_id[rid][1]} for rid in part if rid in found
+            ]
+            if updates:
+                conn.execute(
+                    t.monitor_predictions.update()
+                    .where(_P.monitor_id == monitor_id, _P.request_id == sa.bindparam("rid"))
+                    .values(label=sa.bindparam("label"), label_value=sa.bindparam("value"), labeled_at=now),
+                    updates,
+                )
+        unmatched = len(by_id) - len(found)
+        if unmatched:
+            conn.execute(
+                t.monitors.update()
+                .where(_MON.id == monitor_id)
+                .values(unmatched_labels=_MON.unmatched_labels + unmatched)
+            )
+        return matches, unmatched
+
+    @writes
+    def add_prediction_batch(self, conn: Connection, batch: PredictionBatch) -> None:
+        conn.execute(
+            t.monitor_batches.insert().values(
+                monitor_id=batch.monitor_id,
+                day=batch.day,
+                digest=batch.digest,
+                rows=batch.rows,
+                min_time=batch.min_time,
+                max_time=batch.max_time,
+                created_at=batch.created_at,
+            )
+        )
+
+    @reads
+    def list_prediction_batches(
+        self, conn: Connection, monitor_id: int, *, since: float | None = None, until: float | None = None
+    ) -> list[PredictionBatch]:
+        b = t.monitor_batches.c
+        query = sa.select(t.monitor_batches).where(b.monitor_id == monitor_id)
+        if since is not None:
+            query = query.where(b.max_time >= since)
+        if until is not None:
+            query = query.where(b.min_time < until)
+        return [
+            PredictionBatch(
+                int(r.monitor_id),
+                r.day,
+                r.digest,
+                int(r.rows),
+                float(r.min_time),
+                float(r.max_time),
+                float(r.created_at),
+            )
+            for r in conn.execute(query.order_by(b.min_time, b.id))
+        ]
