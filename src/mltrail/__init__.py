@@ -32,13 +32,22 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> typing.Any:
-    # mltrail.models is imported on first use: a training script that only logs does not pay for the
-    # registry client and the model flavors.
+    # mltrail.models, monitor and drift_report are imported on first use: a training script that only
+    # logs does not pay for the registry client, the model flavors or the statistics.
     if name == "models":
         from mltrail.sdk import models
 
         return models
+    if name == "monitor":
+        from mltrail.sdk.monitor import monitor
+
+        return monitor
+    if name == "drift_report":
+        from mltrail.sdk.monitor import drift_report
+
+        return drift_report
     raise AttributeError(f"module 'mltrail' has no attribute {name!r}")
+
 
 __all__ = [
     "CaptureOptions",
@@ -54,8 +63,10 @@ __all__ = [
     "StoreError",
     "__version__",
     "active_run",
+    "drift_report",
     "finish",
     "init",
     "log",
     "models",
+    "monitor",
 ]

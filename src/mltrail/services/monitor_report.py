@@ -17,7 +17,7 @@ from mltrail.stats.drift_model import DriftOptions, DriftResult
 from mltrail.stats.profile import ColumnProfile, DatasetProfile
 from mltrail.store.base import Store
 
-__all__ = ["build_report", "window_figures"]
+__all__ = ["build_report", "distribution", "window_figures"]
 
 _TOP_CATEGORIES = 12
 
@@ -58,7 +58,7 @@ def window_figures(result: DriftResult) -> dict[str, Any]:
     }
 
 
-def _distribution(ref: ColumnProfile, cur: ColumnProfile | None) -> dict[str, Any] | None:
+def distribution(ref: ColumnProfile, cur: ColumnProfile | None) -> dict[str, Any] | None:
     if ref.kind == "numeric" and ref.numeric is not None and ref.numeric.count:
         ref_kll = ref.numeric.kll
         edges = sorted({float(q) for q in ref_kll.get_quantiles(np.linspace(0.0, 1.0, 11).tolist())})
@@ -159,7 +159,7 @@ def build_report(
         report["distributions"] = {
             name: d
             for name, col in reference.columns.items()
-            if (d := _distribution(col, current.columns.get(name))) is not None
+            if (d := distribution(col, current.columns.get(name))) is not None
         }
     if include_segments and monitor.segments:
         report["segments"] = _segments(store, monitor, reference, options, gran, since, until)

@@ -122,7 +122,7 @@ class MonitoringService:
         store: Store,
         blobs: BlobStore,
         *,
-        after_ingest: Callable[[Monitor, Sequence[float]], None] | None = None,
+        after_ingest: Callable[[Monitor, Sequence[float]], object] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store

@@ -1,0 +1,111 @@
+"""``mltrail.monitor`` from a serving process and ``mltrail.drift_report`` in a notebook."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import mltrail
+from mltrail.errors import InvalidInputError
+from mltrail.settings import Settings
+
+linear = pytest.importorskip("sklearn.linear_model")
+DAY = 86400.0
+
+
+def frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "tenure": rng.normal(24 + shift * 12, 12, n),
+            "spend": rng.gamma(2.0, 50.0, n),
+            "plan": rng.choice(["basic", "pro", "team"], n, p=[0.6, 0.3, 0.1]),
+        }
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "mltrail", flush_interval=0.05)
+
+
+def _registered(settings: Settings) -> tuple[str, Any]:
+    name = f"churn-{uuid.uuid4().hex[:6]}"
+    train = frame(4000, 1)
+    y = (train["tenure"] < 20).astype(int)
+    features = train[["tenure", "spend"]]
+    clf = linear.LogisticRegression().fit(features, y)
+    with mltrail.init(project="shop", capture=False, settings=settings) as run:
+        run.log({"val/acc": 0.96}, step=0)
+        run.log_dataset(train, name="churn-train", role="train")
+        mltrail.models.register(name, run=run, model=clf, input_example=features.head(5), settings=settings)
+    return name, clf
+
+
+def test_monitor_logs_in_the_background_and_finds_drift(settings: Settings) -> None:
+    name, clf = _registered(settings)
+    with mltrail.monitor(f"{name}:1", settings=settings, segments=["plan"]) as mon:
+        assert mon.entity.features == ("tenure", "spend")  # from the signature
+        assert mon.entity.reference_source.startswith("train dataset churn-train")
+        start = time.time() - 6 * DAY
+        for day in range(6):
+            batch = frame(2000, 10 + day, shift=1.5 if day >= 4 else 0.0)
+            x = batch[["tenure", "spend"]]
+            began = time.perf_counter()
+            mon.log(
+                batch,
+                clf.predict(x),
+                ids=[f"{day}-{i}" for i in range(len(batch))],
+                scores=clf.predict_proba(x)[:, 1],
+                timestamps=np.full(len(batch), start + day * DAY + 3600),
+            )
+            assert time.perf_counter() - began < 1.0  # queued, not ingested in the call
+        truth = (frame(2000, 15, shift=1.5)["tenure"] < 20).astype(int)
+        matched, unknown = mon.log_labels([f"5-{i}" for i in range(2000)] + ["nope"], [*truth, 0])
+        assert (matched, unknown) == (2000, 1)
+        report = mon.report(last="7d")
+        assert report["period"]["windows"] == 6 and report["current_rows"] == 12000
+        assert report["windows"][0]["drifted"] == [] and "tenure" in report["windows"][5]["drifted"]
+        assert report["windows"][5]["performance"]["labeled"] == 2000
+        assert report["performance"]["training"]["accuracy"] == 0.96
+        assert "plan=basic" in report["segments"]
+        html = mon.report_html(settings.home / "report.html")
+        assert "<svg" in html.read_text(encoding="utf-8")
+        rule = mon.add_alert("drift.score", feature="tenure", above=0.1)
+        mon.log(frame(500, 99, shift=2.0), np.zeros(500), timestamps=np.full(500, start + 5 * DAY + 7200))
+        mon.flush()
+        assert [a.feature for a in mon.alerts("open")] == ["tenure"] and rule.id
+
+
+def test_a_refused_batch_is_reported_at_flush(settings: Settings) -> None:
+    name, _ = _registered(settings)
+    mon = mltrail.monitor(f"{name}:1", settings=settings)
+    mon.log(pa.table({"tenure": [1.0], "timestamp": ["not a time"]}))
+    with pytest.raises(InvalidInputError) as info:
+        mon.flush()
+    assert info.value.field == "timestamp"
+    mon.close()
+
+
+def test_drift_report_from_parquet_paths_and_frames(tmp_path: Path) -> None:
+    ref, cur = frame(5000, 1), frame(5000, 2, shift=1.0)
+    pq.write_table(pa.Table.from_pandas(ref, preserve_index=False), tmp_path / "ref.parquet")
+    (tmp_path / "cur").mkdir()
+    pq.write_table(pa.Table.from_pandas(cur, preserve_index=False), tmp_path / "cur" / "part-0.parquet")
+    report = mltrail.drift_report(tmp_path / "ref.parquet", tmp_path / "cur")
+    assert report.drifted_columns == ("tenure",)
+    assert report.to_dict()["drifted_columns"] == ["tenure"]
+    same = mltrail.drift_report(ref, frame(5000, 3))
+    assert same.drifted_columns == () and not same.dataset_drifted
+    page = report.to_html(tmp_path / "drift.html")
+    assert (tmp_path / "drift.html").read_text(encoding="utf-8") == page and "tenure" in page
+    with pytest.raises(InvalidInputError):
+        mltrail.drift_report(tmp_path / "missing.parquet", cur)
