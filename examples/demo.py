@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from demo_traffic import simulate
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sklearn.datasets import load_breast_cancer, load_wine
@@ -171,10 +172,15 @@ def main() -> None:
             train_one(dataset, model_name, config, Path(tmp))
             progress.advance(task)
     console.print(f"{len(jobs)} runs in {time.perf_counter() - started:.1f} s\n")
-    register_best(settings, console)
+    version = register_best(settings, console)
+    frame: pd.DataFrame = load_breast_cancer(as_frame=True).frame
+    _, held_out = train_test_split(frame, test_size=0.3, random_state=7, stratify=frame["target"])
+    name = simulate(f"{DEMO_MODEL}@production", held_out, settings, console, name=f"{DEMO_MODEL}-v{version}")
+    Path(settings.home).mkdir(parents=True, exist_ok=True)
+    console.print(f"monitor name for the CLI: [bold]{name}[/]\n")
 
 
-def register_best(settings: Settings, console: Console) -> None:
+def register_best(settings: Settings, console: Console) -> int:
     """The registry's trail: register the best run, request production, approve as a second user."""
     transport = embedded_transport(settings)
     ana, bob = InProcessRegistry(transport, user="ana"), InProcessRegistry(transport, user="bob")
@@ -206,6 +212,7 @@ def register_best(settings: Settings, console: Console) -> None:
         f"(val/acc {best.metrics['val/acc'].last:.3f}); ana requested production, gates: {gates}; "
         "bob approved\n"
     )
+    return version.version
 
 
 if __name__ == "__main__":

@@ -279,7 +279,8 @@ class MonitoringService:
             times = np.full(table.num_rows, current, dtype=np.float64)
         watched = [*monitor.features, monitor.prediction]
         segments = [parse_segment(s) for s in monitor.segments]
-        ignore = (TIME_COLUMN, ID_COLUMN, SCORE_COLUMN, monitor.prediction)
+        # Columns that only segment traffic (a country the model does not read) are expected, not extra.
+        ignore = (TIME_COLUMN, ID_COLUMN, SCORE_COLUMN, monitor.prediction, *(s.column for s in segments))
         hour, day = GRANULARITIES["hour"], GRANULARITIES["day"]
         hour_starts = np.floor(times / hour) * hour
         deltas: dict[tuple[str, str, float], WindowDelta] = {}
