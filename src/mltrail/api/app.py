@@ -12,13 +12,33 @@ from fastapi import APIRouter, Depends, FastAPI
 from mltrail.api.audit_log import AuditMiddleware
 from mltrail.api.deps import current_user
 from mltrail.api.errors import install_error_handlers
-from mltrail.api.routers import artifacts, audit, datasets, keys, me, metrics, projects, runs, users
+from mltrail.api.routers import (
+    artifacts,
+    audit,
+    datasets,
+    keys,
+    me,
+    metrics,
+    model_requests,
+    model_versions,
+    models,
+    projects,
+    registry_audit,
+    runs,
+    users,
+)
+from mltrail.api.routers import (
+    webhooks as webhooks_router,
+)
 from mltrail.entities import Role
+from mltrail.notify import HttpPoster
 from mltrail.services.accounts import AccountService
 from mltrail.services.artifacts import ArtifactService
 from mltrail.services.audit import COALESCED_ACTIONS, AuditService
 from mltrail.services.datasets import DatasetService
+from mltrail.services.registry import RegistryService
 from mltrail.services.tracking import TrackingService
+from mltrail.services.webhooks import WebhookDispatcher, WebhookService
 from mltrail.settings import Settings
 from mltrail.store.base import Store
 from mltrail.store.blobs import BlobStore
@@ -43,6 +63,7 @@ def create_app(
     max_upload_bytes: int | None = None,
     auth: bool = False,
     audit_coalesce: Mapping[str, float] = COALESCED_ACTIONS,
+    webhooks: bool = True,
 ) -> FastAPI:
     """The API on ``settings.db_url`` and ``settings.blobs`` (or on ``store``, which the caller closes).
 
@@ -51,7 +72,9 @@ def create_app(
     every request is anonymous with full access. Successful writes are audited either way;
     ``audit_coalesce`` says which high-frequency actions are recorded at most once per how many seconds
     (per user, run and process). Services live on ``app.state`` for the lifetime of the app; requests
-    share nothing else (but that coalescing memory), so replicas can run side by side.
+    share nothing else (but that coalescing memory), so replicas can run side by side. With ``webhooks``
+    a ``WebhookDispatcher`` thread delivers registry events to webhooks while the app runs; without it
+    deliveries are queued in the store but not sent (for tests).
     """
 
     @asynccontextmanager
@@ -63,21 +86,33 @@ def create_app(
         app.state.datasets = DatasetService(opened)
         app.state.accounts = AccountService(opened)
         app.state.audit = AuditService(opened, coalesce=audit_coalesce)
+        poster = HttpPoster() if webhooks else None
+        dispatcher = None if poster is None else WebhookDispatcher(opened, poster)
+        app.state.registry = RegistryService(
+            opened, blobs, app.state.accounts, on_event=None if dispatcher is None else dispatcher.wake
+        )
+        app.state.webhooks = WebhookService(opened)
         if auth and not any(u.role == Role.ADMIN and not u.disabled for u in opened.list_users()):
             _log.warning(
                 "authentication is on but there is no admin yet: create one with"
                 " `mltrail --db URL users create NAME --role admin` (it prints the API key once)"
             )
+        if dispatcher is not None:
+            dispatcher.start()
         try:
             yield
         finally:
+            if dispatcher is not None:
+                dispatcher.stop()
+            if poster is not None:
+                poster.close()
             if store is None:
                 opened.close()
 
     app = FastAPI(
         title="mltrail",
         version=_version(),
-        summary="Experiment tracking: projects, runs, metrics, datasets and artifacts.",
+        summary="Experiment tracking and a model registry: projects, runs, metrics, artifacts, models.",
         lifespan=lifespan,
         docs_url="/api/docs",
         redoc_url=None,
@@ -88,7 +123,9 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(AuditMiddleware)
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
-    for module in (projects, runs, metrics, artifacts, datasets, me, users, keys, audit):
+    routers = (projects, runs, metrics, artifacts, datasets, me, users, keys, audit)
+    registry = (models, model_versions, model_requests, registry_audit, webhooks_router)
+    for module in (*routers, *registry):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -13,7 +13,9 @@ from mltrail.services.accounts import ANONYMOUS, AccountService, Principal
 from mltrail.services.artifacts import ArtifactService
 from mltrail.services.audit import AuditService
 from mltrail.services.datasets import DatasetService
+from mltrail.services.registry import RegistryService
 from mltrail.services.tracking import TrackingService
+from mltrail.services.webhooks import WebhookService
 
 __all__ = [
     "AccountsDep",
@@ -22,7 +24,9 @@ __all__ = [
     "CurrentUser",
     "DatasetsDep",
     "MaxUploadDep",
+    "RegistryDep",
     "TrackingDep",
+    "WebhooksDep",
     "current_user",
 ]
 
@@ -49,6 +53,16 @@ def _accounts(request: Request) -> AccountService:
 
 def _audit(request: Request) -> AuditService:
     service: AuditService = request.app.state.audit
+    return service
+
+
+def _registry(request: Request) -> RegistryService:
+    service: RegistryService = request.app.state.registry
+    return service
+
+
+def _webhooks(request: Request) -> WebhookService:
+    service: WebhookService = request.app.state.webhooks
     return service
 
 
@@ -86,5 +100,7 @@ ArtifactsDep = Annotated[ArtifactService, Depends(_artifacts)]
 DatasetsDep = Annotated[DatasetService, Depends(_datasets)]
 AccountsDep = Annotated[AccountService, Depends(_accounts)]
 AuditDep = Annotated[AuditService, Depends(_audit)]
+RegistryDep = Annotated[RegistryService, Depends(_registry)]
+WebhooksDep = Annotated[WebhookService, Depends(_webhooks)]
 MaxUploadDep = Annotated[int | None, Depends(_max_upload)]
 CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -18,10 +18,12 @@ from mltrail.query_ast import And, Comparison, FieldRef
 from mltrail.store.base import Store
 
 __all__ = [
+    "MAX_VERSION",
     "META_FILE",
     "FolderMeta",
     "ModelRef",
     "evaluate_gates",
+    "is_version_number",
     "parse_model_ref",
     "read_folder_meta",
     "validate_alias",
@@ -33,6 +35,12 @@ META_FILE = "mltrail-model.json"  # written by mltrail.sdk.flavors.save_model
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 STAGES = tuple(s.value for s in Stage)
+MAX_VERSION = 2**63 - 1  # the largest number the database holds
+
+
+def is_version_number(text: str) -> bool:
+    """ASCII digits (``str.isdigit`` also takes ``²``, which ``int`` refuses) naming 1 … MAX_VERSION."""
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_VERSION
 
 
 def validate_model_name(name: str) -> str:
@@ -82,7 +90,7 @@ def parse_model_ref(ref: str, field: str = "model") -> ModelRef:
             raise problem from None
     if ":" in text:
         name, _, number = text.rpartition(":")
-        if not number.isdigit() or int(number) < 1:
+        if not is_version_number(number):
             raise problem
         return ModelRef(validate_model_name(name), version=int(number))
     if not text:

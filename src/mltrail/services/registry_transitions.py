@@ -6,7 +6,13 @@ from mltrail.entities import Role
 from mltrail.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from mltrail.model_entities import Decision, Stage, TransitionRequest
 from mltrail.services.accounts import Principal
-from mltrail.services.registry_checks import evaluate_gates, parse_model_ref, validate_alias
+from mltrail.services.registry_checks import (
+    MAX_VERSION,
+    evaluate_gates,
+    is_version_number,
+    parse_model_ref,
+    validate_alias,
+)
 from mltrail.services.registry_core import Origin, RegistryCore, Transition, bounded_text
 
 __all__ = ["TransitionsMixin"]
@@ -181,10 +187,14 @@ class TransitionsMixin(RegistryCore):
     @staticmethod
     def _version_number(model: str, version: int | str) -> int:
         if isinstance(version, int) and not isinstance(version, bool):
+            if not 1 <= version <= MAX_VERSION:
+                raise InvalidInputError(f"no version number {version}", field="version")
             return version
         text = str(version).strip()
-        if text.isdigit():
+        if is_version_number(text):
             return int(text)
+        if text.isdigit():  # too large, or not ASCII digits
+            raise InvalidInputError(f"no version number {text!r}", field="version")
         ref = parse_model_ref(text, field="version")
         if ref.model != model:
             raise InvalidInputError(
