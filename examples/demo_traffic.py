@@ -90,21 +90,18 @@ def simulate(model_ref: str, pool: pd.DataFrame, settings: Settings, console: Co
             progress.advance(task)
     mon.flush()
     opened = mon.alerts("open")
-    what = sorted({f"{a.metric} {a.feature or ''}{' in ' + a.segment if a.segment else ''}".strip() for a in opened})
+    what = sorted({_describe(a.metric, a.feature, a.segment) for a in opened})
     console.print(
         f"monitor [bold]{mon.name}[/]: {DAYS} days × {PER_DAY} predictions, labels {LABEL_DELAY} days late, "
-        f"{len(rules)} alert rules, [bold red]{len(opened)} open alerts[/]: "
-        + ", ".join(
-            sorted(
-                {
-                    f"{a.metric} {a.feature or ''}{' in ' + a.segment if a.segment else ''}".strip()
-                    for a in opened
-                }
-            )
-        )
+        f"{len(rules)} alert rules, [bold red]{len(opened)} open alerts[/]: " + ", ".join(what)
     )
     mon.close()
     return mon.name
+
+
+def _describe(metric: str, feature: str | None, segment: str | None) -> str:
+    where = f" {feature}" if feature else ""
+    return f"{metric}{where}" + (f" in {segment}" if segment else "")
 
 
 def _positive_proba(model: Any, x: pd.DataFrame) -> Any:
