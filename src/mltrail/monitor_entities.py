@@ -90,6 +90,14 @@ class MonitorWindow:
     violations: dict[str, int] = field(default_factory=dict)
     performance: dict[str, Any] = field(default_factory=dict)
     updated_at: float = 0.0
+    # The window's drift against the reference, computed once after it last changed (``figures_at`` is the
+    # ``updated_at`` it was computed for), so reports and alert rules do not re-test every window.
+    figures: dict[str, Any] | None = None
+    figures_at: float | None = None
+
+    @property
+    def fresh_figures(self) -> dict[str, Any] | None:
+        return self.figures if self.figures_at is not None and self.figures_at == self.updated_at else None
 
 
 @dataclass(frozen=True, slots=True)

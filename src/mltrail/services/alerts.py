@@ -26,10 +26,8 @@ from mltrail.monitor_entities import (
     Monitor,
     MonitorWindow,
 )
+from mltrail.services.monitor_figures import drift_options, figures_for
 from mltrail.services.monitor_performance import metrics_from
-from mltrail.services.monitor_report import window_figures
-from mltrail.services.monitoring import drift_options
-from mltrail.stats.drift import compare_profiles
 from mltrail.stats.profile import DatasetProfile
 from mltrail.store.base import Store
 
@@ -183,14 +181,13 @@ class AlertService:
             if len(windows) < rule.for_windows or windows[-1].start != newest:
                 continue  # not enough consecutive windows yet (a gap breaks the run)
             per_window = []
-            for w in windows:
+            fresh = figures_for(self.store, monitor, windows, reference, options)
+            for w, drift in zip(windows, fresh, strict=True):
                 key = (w.segment, w.start)
                 if key not in cache:
                     cache[key] = {
                         "window": w,
-                        "drift": window_figures(
-                            compare_profiles(reference, DatasetProfile.from_bytes(w.profile), options)
-                        ),
+                        "drift": drift,
                         "performance": metrics_from(w.performance, monitor.task),
                     }
                 per_window.append(cache[key])

@@ -10,14 +10,15 @@ from typing import Any
 import numpy as np
 
 from mltrail.monitor_entities import GRANULARITIES, Monitor, MonitorWindow
+from mltrail.services.monitor_figures import drift_options, figures_for
 from mltrail.services.monitor_performance import merge_accumulators, metrics_from
-from mltrail.services.monitoring import drift_options, training_reference
+from mltrail.services.monitoring import training_reference
 from mltrail.stats.drift import compare_profiles
-from mltrail.stats.drift_model import DriftOptions, DriftResult
+from mltrail.stats.drift_model import DriftOptions
 from mltrail.stats.profile import ColumnProfile, DatasetProfile
 from mltrail.store.base import Store
 
-__all__ = ["build_report", "distribution", "window_figures"]
+__all__ = ["build_report", "distribution"]
 
 _TOP_CATEGORIES = 12
 
@@ -31,31 +32,6 @@ def _merge_all(profiles: Sequence[DatasetProfile]) -> DatasetProfile | None:
 
 def _finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
-
-
-def window_figures(result: DriftResult) -> dict[str, Any]:
-    """What a report and the alert rules read of one window's drift."""
-    scores: dict[str, Any] = {}
-    missing: dict[str, float | None] = {}
-    for col in result.columns:
-        scores[col.column] = {
-            "test": col.test,
-            "statistic": _finite(col.statistic),
-            "p_value": _finite(col.p_value),
-            "threshold": col.threshold,
-            "drifted": col.drifted,
-            "scores": {k: _finite(v) for k, v in col.scores.items()},
-            "missing_delta": _finite(col.missing_delta),
-        }
-        missing[col.column] = _finite(col.missing_rate_cur)
-    return {
-        "share_drifted": result.share_drifted,
-        "drifted": list(result.drifted_columns),
-        "dataset_drifted": result.dataset_drifted,
-        "missing_drifted": list(result.missing_drifted_columns),
-        "scores": scores,
-        "missing_rate": missing,
-    }
 
 
 def distribution(ref: ColumnProfile, cur: ColumnProfile | None) -> dict[str, Any] | None:
@@ -112,8 +88,9 @@ def build_report(
     rows_out: list[dict[str, Any]] = []
     performance_acc: dict[str, Any] = {}
     totals: dict[str, int] = {}
-    for window, profile in zip(windows, profiles, strict=True):
-        figures = window_figures(compare_profiles(reference, profile, options))
+    for window, figures in zip(
+        windows, figures_for(store, monitor, windows, reference, options), strict=True
+    ):
         performance = metrics_from(window.performance, monitor.task)
         performance_acc = merge_accumulators(performance_acc, window.performance)
         for rule, n in window.violations.items():
@@ -200,17 +177,18 @@ def _segments(
             "drifted_columns": list(result.drifted_columns),
             "share_drifted": result.share_drifted,
             "windows": [
-                {"start": w.start, "rows": w.rows, **_segment_window(reference, w, options)} for w in windows
+                {
+                    "start": w.start,
+                    "rows": w.rows,
+                    "drifted": f["drifted"],
+                    "share_drifted": f["share_drifted"],
+                }
+                for w, f in zip(
+                    windows, figures_for(store, monitor, windows, reference, options), strict=True
+                )
             ],
         }
     return out
-
-
-def _segment_window(
-    reference: DatasetProfile, window: MonitorWindow, options: DriftOptions
-) -> dict[str, Any]:
-    result = compare_profiles(reference, DatasetProfile.from_bytes(window.profile), options)
-    return {"drifted": list(result.drifted_columns), "share_drifted": result.share_drifted}
 
 
 def _rule_names(schema: Mapping[str, Any]) -> list[str]:

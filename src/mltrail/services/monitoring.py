@@ -23,11 +23,11 @@ import pyarrow.parquet as pq
 
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.monitor_entities import GRANULARITIES, Monitor, PredictionBatch
+from mltrail.services.monitor_figures import drift_options, refresh_figures
 from mltrail.services.monitor_performance import accumulate, merge_accumulators
 from mltrail.services.monitor_segments import parse_segment, split_segments
 from mltrail.services.monitor_validation import count_violations, infer_schema, validate_schema
 from mltrail.services.registry_checks import validate_model_name
-from mltrail.stats.drift_model import ColumnTest, DriftOptions
 from mltrail.stats.profile import DatasetProfile, profile_batches
 from mltrail.store.base import Store
 from mltrail.store.blobs import BlobStore
@@ -37,7 +37,6 @@ __all__ = [
     "TIME_COLUMN",
     "IngestResult",
     "MonitoringService",
-    "drift_options",
     "merge_profiles",
     "to_table",
     "training_reference",
@@ -63,16 +62,6 @@ _TRAINING_KEYS = (
 
 def merge_profiles(a: bytes, b: bytes) -> bytes:
     return DatasetProfile.from_bytes(a).merge(DatasetProfile.from_bytes(b)).to_bytes()
-
-
-def drift_options(config: Mapping[str, Any]) -> DriftOptions:
-    """``DriftOptions`` from a monitor's JSON drift settings (``InvalidInputError`` naming the field)."""
-    try:
-        columns = {name: ColumnTest(**dict(spec)) for name, spec in dict(config.get("columns") or {}).items()}
-        rest = {k: v for k, v in config.items() if k != "columns"}
-        return DriftOptions(columns=columns, **rest)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"drift options: {exc}", field="drift") from exc
 
 
 def to_table(data: Any) -> pa.Table:
@@ -169,6 +158,12 @@ class MonitoringService:
         drift_options(options)
         kept = DatasetProfile(reference.rows, {c: reference.columns[c] for c in watched})
         rules = validate_schema(schema) if schema is not None else infer_schema(kept)
+        # Only watched columns are compared: a training label or id column in the reference would show
+        # as missing (and drifted) in every window of traffic, which never carries it.
+        compared = DatasetProfile(
+            reference.rows,
+            {c: col for c, col in reference.columns.items() if c in watched or c == prediction},
+        )
         return self.store.create_monitor(
             name=name,
             project=project,
@@ -183,7 +178,7 @@ class MonitoringService:
             schema=rules,
             drift=options,
             training_metrics=dict(training_metrics or {}),
-            reference=reference.to_bytes(),
+            reference=compared.to_bytes(),
             reference_source=reference_source,
             created_at=self.clock(),
             created_by=created_by,
@@ -330,10 +325,11 @@ class MonitoringService:
                     seg_violations,
                 )
         self.store.merge_windows(monitor.id, list(deltas.values()), merge_profiles, now=current)
+        touched = tuple(sorted({d.start for d in deltas.values() if d.granularity == monitor.granularity}))
+        refresh_figures(self.store, monitor, touched)
         self._keep_raw(monitor, table, times, current)
         if ID_COLUMN in table.column_names:
             self.store.record_predictions(monitor.id, _prediction_rows(table, monitor, times))
-        touched = tuple(sorted({d.start for d in deltas.values() if d.granularity == monitor.granularity}))
         if self._after_ingest is not None:
             self._after_ingest(monitor, touched)
         return IngestResult(table.num_rows, touched, all_violations)
@@ -344,7 +340,11 @@ class MonitoringService:
         for day in np.unique(days):
             part = table if len(np.unique(days)) == 1 else table.filter(pa.array(days == day))
             buffer = io.BytesIO()
-            pq.write_table(part, buffer, compression="zstd")
+            # Dictionary encoding pays off for labels only; on float columns it was most of the ingest time.
+            labels = [
+                f.name for f in part.schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)
+            ]
+            pq.write_table(part, buffer, compression="snappy", use_dictionary=labels)
             buffer.seek(0)
             digest, _ = self.blobs.put_stream(buffer)
             mask = days == day

@@ -130,6 +130,20 @@ class MonitorStore(abc.ABC):
         """Merge performance accumulators into the all-traffic windows starting at each key."""
 
     @abc.abstractmethod
+    def set_window_figures(
+        self,
+        monitor_id: int,
+        granularity: str,
+        segment: str,
+        start: float,
+        figures: Mapping[str, Any],
+        *,
+        computed_for: float,
+    ) -> bool:
+        """Keep a window's drift figures, computed from its profile as of ``updated_at == computed_for``;
+        False (nothing written) when the window changed meanwhile."""
+
+    @abc.abstractmethod
     def list_windows(
         self,
         monitor_id: int,

@@ -70,6 +70,8 @@ def _window(row: Any) -> MonitorWindow:
         violations=load_json(m["violations"]) or {},
         performance=load_json(m["performance"]) or {},
         updated_at=float(m["updated_at"]),
+        figures=load_json(m["figures"]),
+        figures_at=None if m["figures_at"] is None else float(m["figures_at"]),
     )
 
 
@@ -282,6 +284,31 @@ class MonitorsMixin(SqlBase):
             conn.execute(
                 t.monitor_windows.update().where(key).values(performance=dump_json(merged), updated_at=now)
             )
+
+    @writes
+    def set_window_figures(
+        self,
+        conn: Connection,
+        monitor_id: int,
+        granularity: str,
+        segment: str,
+        start: float,
+        figures: Mapping[str, Any],
+        *,
+        computed_for: float,
+    ) -> bool:
+        result = conn.execute(
+            t.monitor_windows.update()
+            .where(
+                _W.monitor_id == monitor_id,
+                _W.granularity == granularity,
+                _W.segment == segment,
+                _W.start == start,
+                _W.updated_at == computed_for,  # a window changed since is left for the next computation
+            )
+            .values(figures=dump_json(dict(figures)), figures_at=computed_for)
+        )
+        return bool(result.rowcount)
 
     @reads
     def list_windows(

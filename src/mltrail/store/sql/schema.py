@@ -455,6 +455,8 @@ monitor_windows = sa.Table(
     sa.Column("violations", sa.Text, nullable=False),  # JSON {rule: count}
     sa.Column("performance", sa.Text, nullable=False),  # JSON accumulators
     sa.Column("updated_at", Double, nullable=False),
+    sa.Column("figures", sa.Text, nullable=True),  # JSON drift figures, valid while figures_at = updated_at
+    sa.Column("figures_at", Double, nullable=True),
 )
 
 # Narrow on purpose: only what the delayed-label join needs; the whole rows are in Parquet batches.

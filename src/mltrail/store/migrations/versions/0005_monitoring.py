@@ -117,6 +117,8 @@ def upgrade() -> None:
         sa.Column("violations", sa.Text(), nullable=False),
         sa.Column("performance", sa.Text(), nullable=False),
         sa.Column("updated_at", sa.Double(), nullable=False),
+        sa.Column("figures", sa.Text(), nullable=True),
+        sa.Column("figures_at", sa.Double(), nullable=True),
         sa.ForeignKeyConstraint(
             ["monitor_id"], ["monitors.id"], name=op.f("fk_monitor_windows_monitor_id_monitors")
         ),
