@@ -39,6 +39,7 @@ from mltrail.sdk.transport import embedded_transport
 from mltrail.settings import Settings
 
 DEMO_MODEL = "breast-cancer-classifier"
+DEMO_MONITOR = "breast-cancer-production"
 
 DATASETS: dict[str, Callable[..., Any]] = {"breast-cancer": load_breast_cancer, "wine": load_wine}
 Curve = Iterator[tuple[dict[str, float], Any]]
@@ -175,9 +176,8 @@ def main() -> None:
     version = register_best(settings, console)
     frame: pd.DataFrame = load_breast_cancer(as_frame=True).frame
     _, held_out = train_test_split(frame, test_size=0.3, random_state=7, stratify=frame["target"])
-    name = simulate(f"{DEMO_MODEL}@production", held_out, settings, console, name=f"{DEMO_MODEL}-v{version}")
-    Path(settings.home).mkdir(parents=True, exist_ok=True)
-    console.print(f"monitor name for the CLI: [bold]{name}[/]\n")
+    name = simulate(f"{DEMO_MODEL}@production", held_out, settings, console, name=DEMO_MONITOR)
+    console.print(f"(version {version} is in production; its monitor is [bold]{name}[/])\n")
 
 
 def register_best(settings: Settings, console: Console) -> int:

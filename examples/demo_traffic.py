@@ -8,6 +8,7 @@ Alert rules watch feature drift, the site-C segment, missing values and accuracy
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -17,6 +18,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import mltrail
+from mltrail.errors import NotFoundError
+from mltrail.sdk.monitor_setup import monitoring_services
+from mltrail.sdk.transport import embedded_transport
 from mltrail.settings import Settings
 
 DAYS = 30
@@ -54,6 +58,9 @@ def simulate(model_ref: str, pool: pd.DataFrame, settings: Settings, console: Co
         if model.meta.signature
         else []
     )
+    transport = embedded_transport(settings)
+    with contextlib.suppress(NotFoundError):  # an earlier demo's monitor: start afresh
+        monitoring_services(transport.store, transport.blobs).monitoring.delete(name)
     mon = mltrail.monitor(model_ref, name=name, segments=["site"], settings=settings)
     rules = [
         mon.add_alert("drift.score", feature="*", above=0.1, for_windows=2),

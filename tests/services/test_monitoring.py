@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from mltrail.errors import InvalidInputError
+from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.monitor_entities import AlertState, Monitor
 from mltrail.services.alerts import AlertService
 from mltrail.services.monitor_report import build_report
@@ -182,3 +182,14 @@ def test_bad_rules_and_monitors_are_refused(world: World) -> None:
     with pytest.raises(InvalidInputError) as info:
         world.monitoring.ingest(mon.name, traffic(10, 5).set_column(5, "timestamp", pa.array(["x"] * 10)))
     assert info.value.field == "timestamp"
+
+
+def test_delete_removes_the_monitor_and_everything_it_kept(world: World) -> None:
+    mon = world.monitor()
+    world.alerts.add_rule(mon, metric="rows", below=10)
+    world.monitoring.ingest(mon.name, traffic(200, 40))
+    world.monitoring.delete(mon.name)
+    with pytest.raises(NotFoundError):
+        world.store.get_monitor(mon.name)
+    assert world.store.list_windows(mon.id, "day", segment=None) == []
+    assert world.store.list_alert_rules(mon.id) == []

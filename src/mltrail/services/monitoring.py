@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.monitor_entities import GRANULARITIES, Monitor, PredictionBatch
+from mltrail.monitor_entities import GRANULARITIES, AlertRule, Monitor, PredictionBatch
 from mltrail.services.monitor_figures import drift_options, refresh_figures
 from mltrail.services.monitor_performance import accumulate, merge_accumulators
 from mltrail.services.monitor_segments import parse_segment, split_segments
@@ -113,11 +113,15 @@ class MonitoringService:
         *,
         after_ingest: Callable[[Monitor, Sequence[float]], object] | None = None,
         clock: Callable[[], float] = time.time,
+        cache: bool = True,
     ) -> None:
         self.store = store
         self.blobs = blobs
         self.clock = clock
         self._after_ingest = after_ingest  # the alert evaluation, once a batch is stored
+        # A server keeps nothing between requests (replicas share the database, and a monitor changed
+        # by one must not be stale in another), so it passes ``cache=False``.
+        self._caching = cache
         self._cache: dict[str, Monitor] = {}
 
     # -- monitors ---------------------------------------------------------------------------------------
@@ -238,10 +242,31 @@ class MonitoringService:
         )
 
     def get(self, name: str) -> Monitor:
+        if not self._caching:
+            return self.store.get_monitor(name)
         monitor = self._cache.get(name)
         if monitor is None:
             monitor = self._cache[name] = self.store.get_monitor(name)
         return monitor
+
+    def list_monitors(self, *, projects: Sequence[str] | None = None) -> list[Monitor]:
+        """Monitors by name (of ``projects`` when given)."""
+        return self.store.list_monitors(projects=projects)
+
+    def get_by_id(self, monitor_id: int) -> Monitor:
+        """The monitor with this id (the store indexes monitors by name; there are few of them)."""
+        for monitor in self.store.list_monitors():
+            if monitor.id == monitor_id:
+                return monitor
+        raise NotFoundError(f"no monitor with id {monitor_id}")
+
+    def find_rule(self, rule_id: int) -> tuple[Monitor, AlertRule]:
+        """An active alert rule and its monitor; NotFoundError for a deleted or unknown one."""
+        for monitor in self.store.list_monitors():
+            for rule in self.store.list_alert_rules(monitor.id):
+                if rule.id == rule_id:
+                    return monitor, rule
+        raise NotFoundError(f"no alert rule {rule_id}")
 
     def update(self, name: str, **changes: Any) -> Monitor:
         if changes.get("schema") is not None:
@@ -252,6 +277,10 @@ class MonitoringService:
             parse_segment(spec)
         self._cache.pop(name, None)
         return self.store.update_monitor(name, **changes)
+
+    def delete(self, name: str) -> None:
+        self._cache.pop(name, None)
+        self.store.delete_monitor(name)
 
     # -- ingestion --------------------------------------------------------------------------------------
     def ingest(self, name: str, data: Any, *, now: float | None = None) -> IngestResult:
@@ -361,16 +390,39 @@ class MonitoringService:
                 )
             )
 
-    def read_raw(self, name: str, *, since: float | None = None, until: float | None = None) -> pa.Table:
-        """The raw rows kept for a period (drill-down), read back from their Parquet blobs."""
+    def read_raw(
+        self,
+        name: str,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """The raw rows kept for [since, until) (drill-down), oldest batch first, read back from their
+        Parquet blobs; only until ``limit`` rows are in hand."""
         monitor = self.get(name)
         tables = []
+        rows = 0
         for batch in self.store.list_prediction_batches(monitor.id, since=since, until=until):
+            if limit is not None and rows >= limit:
+                break
             with self.blobs.open(batch.digest) as stream:
-                tables.append(pq.read_table(io.BytesIO(stream.read())))
+                part = pq.read_table(io.BytesIO(stream.read()))
+            if (since is not None or until is not None) and TIME_COLUMN in part.column_names:
+                # a batch overlapping the period may hold rows outside it
+                times = _epoch_seconds(part.column(TIME_COLUMN))
+                inside = np.ones(part.num_rows, dtype=bool)
+                if since is not None:
+                    inside &= times >= since
+                if until is not None:
+                    inside &= times < until
+                part = part.filter(pa.array(inside))
+            tables.append(part)
+            rows += part.num_rows
         if not tables:
             return pa.table({})
-        return pa.concat_tables(tables, promote_options="permissive")
+        table = pa.concat_tables(tables, promote_options="permissive")
+        return table if limit is None else table.slice(0, limit)
 
     # -- delayed labels ---------------------------------------------------------------------------------
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:

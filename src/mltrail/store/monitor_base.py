@@ -104,6 +104,11 @@ class MonitorStore(abc.ABC):
         reference_source: str | None = None,
     ) -> Monitor: ...
 
+    @abc.abstractmethod
+    def delete_monitor(self, name: str) -> None:
+        """Delete the monitor with its windows, predictions, raw-batch index, alert rules and alerts (the
+        Parquet blobs are content-addressed and may be shared; they are not deleted here)."""
+
     # -- windows -----------------------------------------------------------------------------------------
     @abc.abstractmethod
     def merge_windows(

@@ -199,6 +199,15 @@ class MonitorsMixin(SqlBase):
         conn.execute(t.monitors.update().where(_MON.id == current.id).values(**values))
         return self._load_monitor(conn, name)
 
+    @writes
+    def delete_monitor(self, conn: Connection, name: str) -> None:
+        monitor = self._load_monitor(conn, name, lock=True)
+        alert_ids = sa.select(t.alerts.c.id).where(t.alerts.c.monitor_id == monitor.id).scalar_subquery()
+        conn.execute(t.alert_notifications.delete().where(t.alert_notifications.c.alert_id.in_(alert_ids)))
+        for table in (t.alerts, t.alert_rules, t.monitor_windows, t.monitor_predictions, t.monitor_batches):
+            conn.execute(table.delete().where(table.c.monitor_id == monitor.id))
+        conn.execute(t.monitors.delete().where(_MON.id == monitor.id))
+
     # -- windows ----------------------------------------------------------------------------------------
     @writes
     def merge_windows(
