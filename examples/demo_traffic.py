@@ -102,6 +102,8 @@ def simulate(model_ref: str, pool: pd.DataFrame, settings: Settings, console: Co
         f"monitor [bold]{mon.name}[/]: {DAYS} days × {PER_DAY} predictions, labels {LABEL_DELAY} days late, "
         f"{len(rules)} alert rules, [bold red]{len(opened)} open alerts[/]: " + ", ".join(what)
     )
+    page = mon.report_html(settings.home / f"{name}.html", last="31d")
+    console.print(f"HTML report: [cyan]{page}[/]")
     mon.close()
     return mon.name
 
