@@ -193,3 +193,23 @@ def test_delete_removes_the_monitor_and_everything_it_kept(world: World) -> None
         world.store.get_monitor(mon.name)
     assert world.store.list_windows(mon.id, "day", segment=None) == []
     assert world.store.list_alert_rules(mon.id) == []
+
+
+def test_wrong_types_all_null_columns_and_out_of_order_times_are_kept_and_counted(world: World) -> None:
+    mon = world.monitor()
+    later, earlier = traffic(300, 50, day=3), traffic(300, 51, day=1)
+    world.monitoring.ingest(mon.name, later)
+    world.monitoring.ingest(mon.name, earlier)  # an older day arrives after a newer one: its own window
+    starts = [w.start for w in world.store.list_windows(mon.id, "day")]
+    assert starts == [T0 + DAY, T0 + 3 * DAY]
+    odd = traffic(200, 52, day=3)
+    odd = odd.set_column(odd.column_names.index("age"), "age", pa.array([str(x) for x in range(200)]))
+    odd = odd.set_column(odd.column_names.index("income"), "income", pa.nulls(200, pa.float64()))
+    out = world.monitoring.ingest(mon.name, odd)
+    assert out.violations["age: wrong type"] == 200
+    assert out.violations["income: null"] == 200
+    day3 = world.store.list_windows(mon.id, "day")[-1]
+    assert day3.rows == 500
+    report = build_report(world.store, mon)
+    income = next(c for c in report["overall"]["columns"] if c["column"] == "income")
+    assert income["missing_rate_cur"] > 0.2  # the all-null batch shows as missing values

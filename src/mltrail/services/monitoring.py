@@ -28,7 +28,7 @@ from mltrail.services.monitor_performance import accumulate, merge_accumulators
 from mltrail.services.monitor_segments import parse_segment, split_segments
 from mltrail.services.monitor_validation import count_violations, infer_schema, validate_schema
 from mltrail.services.registry_checks import validate_model_name
-from mltrail.stats.profile import DatasetProfile, profile_batches
+from mltrail.stats.profile import DatasetProfile, infer_kind, profile_batches
 from mltrail.store.base import Store
 from mltrail.store.blobs import BlobStore
 from mltrail.store.monitor_base import PredictionRow, WindowDelta
@@ -340,7 +340,7 @@ class MonitoringService:
             violations = count_violations(part, monitor.schema, ignore=ignore)
             for rule, n in violations.items():
                 all_violations[rule] = all_violations.get(rule, 0) + n
-            pieces = [("", part), *split_segments(part, segments)]
+            pieces = [("", _conform(part, monitor)), *split_segments(_conform(part, monitor), segments)]
             for segment, rows in pieces:
                 profile = profile_batches(rows, columns=watched).to_bytes()
                 seg_violations = violations if segment == "" else {}
@@ -459,6 +459,22 @@ class MonitoringService:
             return self.get(name)
         except NotFoundError:
             raise NotFoundError(f"no monitor {name!r}") from None
+
+
+def _conform(table: pa.Table, monitor: Monitor) -> pa.Table:
+    """The table with each watched column whose kind contradicts the schema (text where numbers are
+    expected) replaced by nulls: such values are counted as ``wrong type`` and then profiled as missing,
+    rather than failing the merge with the window's profile."""
+    columns: Mapping[str, Any] = monitor.schema.get("columns", {})
+    for name in monitor.features:
+        expected = columns.get(name, {}).get("kind")
+        if name not in table.column_names or expected not in ("numeric", "categorical"):
+            continue
+        kind = infer_kind(table.column(name).type)
+        if kind not in ("null", expected):
+            empty = pa.nulls(table.num_rows, pa.float64() if expected == "numeric" else pa.string())
+            table = table.set_column(table.column_names.index(name), name, empty)
+    return table
 
 
 def _label_text(value: Any) -> str:
