@@ -10,6 +10,7 @@ import typer
 
 from mltrail.errors import NotFoundError
 from mltrail.sdk.capture.git import apply_patch
+from mltrail.sdk.monitor_setup import MonitoringServices, monitoring_services
 from mltrail.services.accounts import AccountService
 from mltrail.services.artifacts import ArtifactService
 from mltrail.services.datasets import DatasetService
@@ -98,7 +99,14 @@ class CliContext:
     def webhooks(self) -> WebhookService:
         return WebhookService(self.store())
 
+    @cached_property
+    def monitoring(self) -> MonitoringServices:
+        # Alert notifications go out from the ingesting command itself; close() waits for them.
+        return monitoring_services(self.store(), self.blobs)
+
     def close(self) -> None:
+        if "monitoring" in self.__dict__:
+            self.__dict__.pop("monitoring").close()
         if self._store is not None:
             self._store.close()
             self._store = None

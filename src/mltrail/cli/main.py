@@ -14,6 +14,7 @@ from mltrail.cli import audit as audit_cli
 from mltrail.cli import db as db_cli
 from mltrail.cli import keys as keys_cli
 from mltrail.cli import models as models_cli
+from mltrail.cli import monitor as monitor_cli
 from mltrail.cli import projects as projects_cli
 from mltrail.cli import runs as runs_cli
 from mltrail.cli import server as server_cli
@@ -65,6 +66,7 @@ app.add_typer(users_cli.app, name="users")
 app.add_typer(keys_cli.app, name="keys")
 app.command("audit")(audit_cli.audit)
 app.add_typer(models_cli.app, name="models")
+app.add_typer(monitor_cli.app, name="monitor")
 
 
 @app.callback()

@@ -1,0 +1,228 @@
+"""``mltrail monitor`` on a real embedded SQLite store: create, ingest, report, alerts, labels."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import Result
+
+import mltrail
+
+linear = pytest.importorskip("sklearn.linear_model")
+
+Invoke = Callable[..., Result]
+OFF = {"git": False, "code": False, "environment": False, "system_metrics": False, "console": False}
+FEATURES = ["age", "income", "tenure"]
+DAY = 86400.0
+TODAY = math.floor(time.time() / DAY) * DAY
+
+
+def _ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def _frame(n: int, seed: int, *, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    age = rng.normal(40 + shift, 10, n)
+    return pd.DataFrame(
+        {
+            "age": age,
+            "income": rng.lognormal(10, 0.4, n),
+            "tenure": rng.integers(0, 120, n).astype(float),
+            "churned": (age + rng.normal(0, 5, n) > 42).astype(np.int64),
+        }
+    )
+
+
+@pytest.fixture
+def trained(home: Path) -> tuple[str, Any]:
+    """churn:1, registered from a run that logged its training DataFrame; (run id, model)."""
+    train = _frame(3000, 1)
+    clf = linear.LogisticRegression(max_iter=500).fit(train[FEATURES], train["churned"])
+    run = mltrail.init(project="shop", name="baseline", config={"C": 1.0}, capture=OFF)
+    run.log({"val/acc": 0.91}, step=0)
+    run.log_dataset(train, name="train", role="train")
+    mltrail.models.register("churn", run=run, model=clf, input_example=train[FEATURES].head(5))
+    run.finish()
+    return run.id, clf
+
+
+def _traffic(path: Path, clf: Any, days: list[tuple[int, float]], n: int = 1500) -> list[str]:
+    """Parquet of ``n`` predictions on each (days back from today, age shift); returns the request ids."""
+    parts = []
+    for back, shift in days:
+        frame = _frame(n, 100 + back, shift=shift).drop(columns="churned")
+        frame["prediction"] = clf.predict(frame[FEATURES])
+        frame["score"] = clf.predict_proba(frame[FEATURES])[:, 1]
+        frame["id"] = [f"d{back}-{i}" for i in range(n)]
+        frame["timestamp"] = TODAY - back * DAY + np.linspace(60, DAY - 60, n)
+        parts.append(frame)
+    table = pa.Table.from_pandas(pd.concat(parts, ignore_index=True), preserve_index=False)
+    pq.write_table(table, path)
+    return [str(i) for i in table.column("id").to_pylist()]
+
+
+def test_create_ingest_report_alerts_labels(trained: tuple[str, Any], invoke: Invoke, tmp_path: Path) -> None:
+    run_id, clf = trained
+    _ok(invoke("models", "request", "churn", "1", "--to", "staging"))
+    created = _ok(
+        invoke("monitor", "create", "churn-live", "--model", "churn@staging", "--segment", "age < 30")
+    ).stdout
+    assert "churn:1" in created and "train dataset train v1" in created and "3 features" in created
+    assert "validation rules inferred" in created
+    assert invoke("monitor", "create", "churn-live", "--model", "churn:1").exit_code == 1  # exists
+
+    calm = tmp_path / "calm.parquet"
+    ids = _traffic(calm, clf, [(6, 0.0), (5, 0.0), (4, 0.0)])
+    ingested = _ok(invoke("monitor", "ingest", "churn-live", str(calm)))
+    assert "Ingested 4,500 rows" in ingested.stdout and "rows/s" in ingested.stdout
+    assert "3 day windows" in ingested.stdout
+    drifted = tmp_path / "drifted.parquet"
+    _traffic(drifted, clf, [(3, 25.0)])
+    out = _ok(invoke("monitor", "ingest", "churn-live", str(drifted))).stdout
+    assert "Violations" in out and "age: above max" in out  # older than anyone in the training data
+
+    report = _ok(invoke("monitor", "report", "churn-live", "--last", "30d")).stdout
+    for visible in ("churn:1", run_id, "Windows", "Features over the period", "age < 30", "age", "0.91"):
+        assert visible in report, visible
+    window_lines = [line for line in report.splitlines() if line.lstrip().startswith("20")]
+    assert len(window_lines) == 4 and "age" in window_lines[-1] and "age" not in window_lines[0]
+    assert "churned" not in report  # the training label is not watched, so not reported as missing
+    html = tmp_path / "out" / "report.html"
+    shown = _ok(invoke("monitor", "report", "churn-live", "--window", "1d", "--html", str(html))).stdout
+    assert str(html) in shown and "<svg" in html.read_text(encoding="utf-8")
+    data = json.loads(_ok(invoke("monitor", "report", "churn-live", "--json")).stdout)
+    assert data["current_rows"] == 6000 and data["monitor"]["version"] == 1
+    assert "age" in data["windows"][-1]["drifted"] and data["windows"][0]["drifted"] == []
+    assert set(data["segments"]) == {"age < 30"}
+    assert invoke("monitor", "report", "churn-live", "--window", "1w").exit_code == 2
+
+    bad = invoke("monitor", "alerts", "add", "churn-live", "--metric", "drift.nope", "--above", "0.2")
+    assert bad.exit_code == 2 and "drift.nope" in bad.stderr
+    bad_channel = invoke(
+        "monitor", "alerts", "add", "churn-live", "--metric", "drift.psi", "--above", "1", "--notify", "sms:1"
+    )
+    assert bad_channel.exit_code == 2 and "sms:1" in bad_channel.stderr
+    added = _ok(
+        invoke(
+            "monitor",
+            "alerts",
+            "add",
+            "churn-live",
+            "--metric",
+            "drift.psi",
+            "--feature",
+            "*",
+            "--above",
+            "0.2",
+            "--for",
+            "2",
+            "--notify",
+            "email:ops@example.com",
+            "--notify",
+            "slack:http://127.0.0.1:9/services/T000/SECRET",
+        )
+    ).stdout
+    assert "drift.psi" in added and "above 0.2" in added and "SECRET" not in added
+    rules = json.loads(_ok(invoke("monitor", "alerts", "rules", "churn-live", "--json")).stdout)["rules"]
+    assert [(r["metric"], r["feature"], r["for_windows"]) for r in rules] == [("drift.psi", "*", 2)]
+    assert "No alerts." in _ok(invoke("monitor", "alerts", "list")).stdout
+
+    more = tmp_path / "more.parquet"
+    _traffic(more, clf, [(2, 25.0)], n=800)
+    more_out = _ok(invoke("monitor", "ingest", "churn-live", str(more))).stdout
+    assert "opened" in more_out
+    listed = _ok(invoke("monitor", "alerts", "list", "churn-live", "--state", "open")).stdout
+    assert "open" in listed and "churn:1" in listed and run_id[:12] in listed and "age" in listed
+    alerts = json.loads(_ok(invoke("monitor", "alerts", "list", "--json")).stdout)["alerts"]
+    age = next(a for a in alerts if a["feature"] == "age")
+    assert age["state"] == "open" and age["run_id"] == run_id and age["version"] == 1
+    assert invoke("monitor", "alerts", "list", "--state", "maybe").exit_code == 2
+
+    acked = _ok(invoke("monitor", "alerts", "ack", str(age["id"]), "--user", "ana")).stdout
+    assert "acknowledged by ana" in acked
+    detail = _ok(invoke("monitor", "alerts", "show", str(age["id"]))).stdout
+    for visible in ("acknowledged", "churn:1", run_id, "baseline", "Params", "Notifications", "email"):
+        assert visible in detail, visible
+    assert "e-mail is not configured" in detail and "SECRET" not in detail
+    assert invoke("monitor", "alerts", "show", "9999").exit_code == 1
+    assert "Open alerts" in _ok(invoke("monitor", "report", "churn-live")).stdout
+
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame({"request": [*ids[:1000], "never-seen"], "truth": [1] * 1001}).to_csv(labels, index=False)
+    labelled = _ok(
+        invoke(
+            "monitor",
+            "labels",
+            "churn-live",
+            str(labels),
+            "--id-column",
+            "request",
+            "--label-column",
+            "truth",
+        )
+    ).stdout
+    assert "1,000 labels matched" in labelled and "1 ids were unknown" in labelled
+    perf = json.loads(_ok(invoke("monitor", "report", "churn-live", "--json")).stdout)["performance"]
+    assert perf["overall"]["labeled"] == 1000 and perf["training"] == {"accuracy": 0.91}
+    assert invoke("monitor", "labels", "churn-live", str(labels), "--id-column", "nope").exit_code == 2
+
+    listing = _ok(invoke("monitor", "list")).stdout
+    assert "churn-live" in listing and "churn:1" in listing and "age < 30" in listing
+    shown_monitor = _ok(invoke("monitor", "show", "churn-live")).stdout
+    assert "Validation schema" in shown_monitor and "drift.psi" in shown_monitor and "tenure" in shown_monitor
+    _ok(invoke("monitor", "alerts", "resolve", str(age["id"])))
+    _ok(invoke("monitor", "alerts", "remove", str(rules[0]["id"])))
+    assert "no alert rules" in _ok(invoke("monitor", "alerts", "rules", "churn-live")).stdout
+    assert invoke("monitor", "show", "nope").exit_code == 1
+    assert invoke("monitor", "ingest", "churn-live", str(tmp_path / "missing.parquet")).exit_code == 2
+
+
+def test_create_from_a_reference_file(trained: tuple[str, Any], invoke: Invoke, tmp_path: Path) -> None:
+    reference = tmp_path / "reference.csv"
+    _frame(800, 7).to_csv(reference, index=False)
+    created = json.loads(
+        _ok(
+            invoke(
+                "monitor",
+                "create",
+                "from-file",
+                "--model",
+                "churn:1",
+                "--reference",
+                str(reference),
+                "--feature",
+                "age",
+                "--feature",
+                "income",
+                "--granularity",
+                "hour",
+                "--json",
+            )
+        ).stdout
+    )["monitor"]
+    assert created["features"] == ["age", "income"] and created["granularity"] == "hour"
+    assert created["reference_source"] == "file reference.csv" and "reference" not in created
+    traffic = _frame(600, 8).drop(columns="churned")
+    traffic["prediction"] = 0
+    traffic["timestamp"] = TODAY - DAY + np.linspace(0, 3 * 3600 - 1, 600)  # three hours
+    traffic.to_csv(tmp_path / "traffic.csv", index=False)
+    ingested = json.loads(
+        _ok(invoke("monitor", "ingest", "from-file", str(tmp_path / "traffic.csv"), "--json")).stdout
+    )
+    assert ingested["rows"] == 600 and len(ingested["windows"]) == 3
+    hours = json.loads(_ok(invoke("monitor", "report", "from-file", "--json")).stdout)["windows"]
+    assert [w["rows"] for w in hours] == [200, 200, 200]
+    assert invoke("monitor", "create", "x", "--model", "churn:1", "--granularity", "week").exit_code == 2
+    assert invoke("monitor", "create", "y", "--model", "churn:7").exit_code == 1
