@@ -22,6 +22,10 @@ demo: $(STAMP)
 	$(BIN)/mltrail projects list
 	$(BIN)/mltrail runs list demo-breast-cancer --sort=-metrics.val/acc --limit 12
 	$(BIN)/mltrail runs list demo-wine --filter 'metrics.val/acc >= 0.9' --sort=-metrics.val/acc --limit 12
+	$(BIN)/mltrail models show breast-cancer-classifier@production
+	$(BIN)/mltrail models audit breast-cancer-classifier --limit 8
+	$(BIN)/mltrail monitor report breast-cancer-production --window 1d --last 31d
+	$(BIN)/mltrail monitor alerts list breast-cancer-production --state open
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -175,8 +175,9 @@ def main() -> None:
     console.print(f"{len(jobs)} runs in {time.perf_counter() - started:.1f} s\n")
     version = register_best(settings, console)
     frame: pd.DataFrame = load_breast_cancer(as_frame=True).frame
-    _, held_out = train_test_split(frame, test_size=0.3, random_state=7, stratify=frame["target"])
-    name = simulate(f"{DEMO_MODEL}@production", held_out, settings, console, name=DEMO_MONITOR)
+    # Production requests look like the training data until the drift starts (then they do not).
+    train, _ = train_test_split(frame, test_size=0.3, random_state=7, stratify=frame["target"])
+    name = simulate(f"{DEMO_MODEL}@production", train, settings, console, name=DEMO_MONITOR)
     console.print(f"(version {version} is in production; its monitor is [bold]{name}[/])\n")
 
 

@@ -1,6 +1,6 @@
 """The demo's production traffic: 30 days of predictions by the approved breast-cancer model.
 
-Requests are resampled from the held-out split with a little noise. From day 20 two features drift for
+Requests are resampled from the training split. From day 20 two features drift for
 everyone (``mean radius`` and ``mean texture`` grow by 1.5 standard deviations: a new imaging device),
 and ``worst area`` drifts at one site only (segment ``site=C``). Ground truth arrives three days late.
 Alert rules watch feature drift, the site-C segment, missing values and accuracy.
@@ -36,7 +36,7 @@ def day_of_traffic(
     pool: pd.DataFrame, features: list[str], day: int, rng: np.random.Generator
 ) -> pd.DataFrame:
     rows = pool.sample(PER_DAY, replace=True, random_state=int(rng.integers(1 << 31))).reset_index(drop=True)
-    noisy = rows[features] * rng.normal(1.0, 0.02, size=(PER_DAY, len(features)))
+    noisy = rows[features].copy()
     noisy["site"] = rng.choice(["A", "B", "C"], PER_DAY, p=[0.5, 0.3, 0.2])
     if day >= DRIFT_DAY:
         for column in DRIFTED:
@@ -61,12 +61,16 @@ def simulate(model_ref: str, pool: pd.DataFrame, settings: Settings, console: Co
     transport = embedded_transport(settings)
     with contextlib.suppress(NotFoundError):  # an earlier demo's monitor: start afresh
         monitoring_services(transport.store, transport.blobs).monitoring.delete(name)
-    mon = mltrail.monitor(model_ref, name=name, segments=["site"], settings=settings)
+    # The reference has 398 rows: a KS p-value at 5 % would flag ~1.5 of 30 unshifted features a day by
+    # chance, so the distance tests decide at every size (Wasserstein/std ≥ 0.1, Jensen–Shannon ≥ 0.1).
+    mon = mltrail.monitor(
+        model_ref, name=name, segments=["site"], drift={"small_sample": 0}, settings=settings
+    )
     rules = [
         mon.add_alert("drift.score", feature="*", above=0.1, for_windows=2),
         mon.add_alert("drift.score", feature=SEGMENT_DRIFTED, segment="site=C", above=0.1, for_windows=2),
         mon.add_alert("missing_rate", feature="*", above=0.05),
-        mon.add_alert("performance.accuracy", below=0.9, for_windows=2),
+        mon.add_alert("performance.accuracy", below=0.96, for_windows=2),
     ]
     rng = np.random.default_rng(20)
     start = (time.time() // DAY - DAYS) * DAY

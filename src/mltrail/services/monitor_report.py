@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from mltrail.monitor_entities import GRANULARITIES, Monitor, MonitorWindow
+from mltrail.services.alerts import alert_payload
 from mltrail.services.monitor_figures import drift_options, figures_for
 from mltrail.services.monitor_performance import merge_accumulators, metrics_from
 from mltrail.services.monitoring import training_reference
@@ -131,6 +132,7 @@ def build_report(
         "validation": {"rules": sorted(_rule_names(monitor.schema)), "totals": totals},
         "performance": _performance(monitor, performance_acc),
         "unmatched_labels": monitor.unmatched_labels,
+        "alerts": [alert_payload(a, monitor) for a in store.list_alerts(monitor_id=monitor.id, limit=100)],
     }
     if distributions and current is not None:
         report["distributions"] = {
