@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
@@ -22,6 +24,9 @@ from mltrail.api.routers import (
     model_requests,
     model_versions,
     models,
+    monitor_alerts,
+    monitor_ingest,
+    monitors,
     projects,
     registry_audit,
     runs,
@@ -31,11 +36,13 @@ from mltrail.api.routers import (
     webhooks as webhooks_router,
 )
 from mltrail.entities import Role
-from mltrail.notify import HttpPoster
+from mltrail.notify import EmailSettings, HttpPoster, parse_channel, send_alert
 from mltrail.services.accounts import AccountService
+from mltrail.services.alerts import AlertService, Notifier
 from mltrail.services.artifacts import ArtifactService
 from mltrail.services.audit import COALESCED_ACTIONS, AuditService
 from mltrail.services.datasets import DatasetService
+from mltrail.services.monitoring import MonitoringService
 from mltrail.services.registry import RegistryService
 from mltrail.services.tracking import TrackingService
 from mltrail.services.webhooks import WebhookDispatcher, WebhookService
@@ -56,6 +63,21 @@ def _version() -> str:
         return "0"
 
 
+def _alert_notifier(poster: HttpPoster, environ: Mapping[str, str]) -> Notifier:
+    """Alerts sent through ``mltrail.notify``: e-mail through ``MLTRAIL_SMTP_URL`` (a malformed URL stops
+    the server at startup rather than every alert later), webhooks signed with
+    ``MLTRAIL_ALERT_WEBHOOK_SECRET``."""
+    smtp_url = environ.get("MLTRAIL_SMTP_URL", "").strip()
+    email = EmailSettings.from_url(smtp_url) if smtp_url else None
+    secret = environ.get("MLTRAIL_ALERT_WEBHOOK_SECRET") or None
+
+    def notify(spec: str, alert: Mapping[str, Any]) -> tuple[bool, int | None, str | None]:
+        report = send_alert(parse_channel(spec), alert, poster=poster, email_settings=email, secret=secret)
+        return report.ok, report.status_code, report.error
+
+    return notify
+
+
 def create_app(
     settings: Settings,
     *,
@@ -64,6 +86,7 @@ def create_app(
     auth: bool = False,
     audit_coalesce: Mapping[str, float] = COALESCED_ACTIONS,
     webhooks: bool = True,
+    notifier: Notifier | None = None,
 ) -> FastAPI:
     """The API on ``settings.db_url`` and ``settings.blobs`` (or on ``store``, which the caller closes).
 
@@ -74,11 +97,21 @@ def create_app(
     (per user, run and process). Services live on ``app.state`` for the lifetime of the app; requests
     share nothing else (but that coalescing memory), so replicas can run side by side. With ``webhooks``
     a ``WebhookDispatcher`` thread delivers registry events to webhooks while the app runs; without it
-    deliveries are queued in the store but not sent (for tests).
+    deliveries are queued in the store but not sent (for tests). Monitoring alerts go out through
+    ``notifier`` (default: ``mltrail.notify`` configured from the environment as it is at startup).
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        alert_poster: HttpPoster | None = None
+        sender = notifier
+        if sender is None:  # first: a bad MLTRAIL_SMTP_URL fails here, before anything is opened
+            alert_poster = HttpPoster()
+            try:
+                sender = _alert_notifier(alert_poster, os.environ)
+            except BaseException:
+                alert_poster.close()
+                raise
         opened = store if store is not None else open_store(settings.db_url)
         blobs = BlobStore(settings.blobs)
         app.state.tracking = TrackingService(opened, heartbeat_timeout=settings.heartbeat_timeout)
@@ -92,6 +125,8 @@ def create_app(
             opened, blobs, app.state.accounts, on_event=None if dispatcher is None else dispatcher.wake
         )
         app.state.webhooks = WebhookService(opened)
+        app.state.alerts = alerts = AlertService(opened, notifier=sender)
+        app.state.monitoring = MonitoringService(opened, blobs, after_ingest=alerts.evaluate, cache=False)
         if auth and not any(u.role == Role.ADMIN and not u.disabled for u in opened.list_users()):
             _log.warning(
                 "authentication is on but there is no admin yet: create one with"
@@ -106,6 +141,9 @@ def create_app(
                 dispatcher.stop()
             if poster is not None:
                 poster.close()
+            alerts.close()  # the queued notifications go out (and are logged) before the store closes
+            if alert_poster is not None:
+                alert_poster.close()
             if store is None:
                 opened.close()
 
@@ -125,7 +163,8 @@ def create_app(
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
     routers = (projects, runs, metrics, artifacts, datasets, me, users, keys, audit)
     registry = (models, model_versions, model_requests, registry_audit, webhooks_router)
-    for module in (*routers, *registry):
+    monitoring = (monitors, monitor_ingest, monitor_alerts)
+    for module in (*routers, *registry, *monitoring):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -10,20 +10,24 @@ from starlette.concurrency import run_in_threadpool
 
 from mltrail.api.audit_log import audit_note
 from mltrail.services.accounts import ANONYMOUS, AccountService, Principal
+from mltrail.services.alerts import AlertService
 from mltrail.services.artifacts import ArtifactService
 from mltrail.services.audit import AuditService
 from mltrail.services.datasets import DatasetService
+from mltrail.services.monitoring import MonitoringService
 from mltrail.services.registry import RegistryService
 from mltrail.services.tracking import TrackingService
 from mltrail.services.webhooks import WebhookService
 
 __all__ = [
     "AccountsDep",
+    "AlertsDep",
     "ArtifactsDep",
     "AuditDep",
     "CurrentUser",
     "DatasetsDep",
     "MaxUploadDep",
+    "MonitoringDep",
     "RegistryDep",
     "TrackingDep",
     "WebhooksDep",
@@ -66,6 +70,16 @@ def _webhooks(request: Request) -> WebhookService:
     return service
 
 
+def _monitoring(request: Request) -> MonitoringService:
+    service: MonitoringService = request.app.state.monitoring
+    return service
+
+
+def _alerts(request: Request) -> AlertService:
+    service: AlertService = request.app.state.alerts
+    return service
+
+
 def _max_upload(request: Request) -> int | None:
     limit: int | None = request.app.state.max_upload_bytes
     return limit
@@ -102,5 +116,7 @@ AccountsDep = Annotated[AccountService, Depends(_accounts)]
 AuditDep = Annotated[AuditService, Depends(_audit)]
 RegistryDep = Annotated[RegistryService, Depends(_registry)]
 WebhooksDep = Annotated[WebhookService, Depends(_webhooks)]
+MonitoringDep = Annotated[MonitoringService, Depends(_monitoring)]
+AlertsDep = Annotated[AlertService, Depends(_alerts)]
 MaxUploadDep = Annotated[int | None, Depends(_max_upload)]
 CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -25,7 +25,13 @@ from mltrail.store.base import Store
 
 __all__ = ["COALESCED_ACTIONS", "MAX_AUDIT_PAGE", "AuditService", "events_to_csv", "parse_time"]
 
-COALESCED_ACTIONS: Mapping[str, float] = {"log_metrics": 60.0, "heartbeat": 60.0}
+COALESCED_ACTIONS: Mapping[str, float] = {
+    "log_metrics": 60.0,
+    "heartbeat": 60.0,
+    # a serving process posts predictions every second or so, and labels in batches
+    "ingest_predictions": 60.0,
+    "log_labels": 60.0,
+}
 MAX_AUDIT_PAGE = 10_000
 _MAX_REMEMBERED = 10_000
 _RELATIVE = re.compile(r"^\s*\d+(?:\.\d+)?\s*[smhdw]\s*$")

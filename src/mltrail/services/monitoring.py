@@ -8,6 +8,7 @@ outputs are kept narrow for the label join. Reports then read window profiles, n
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import math
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 TIME_COLUMN = "timestamp"
+_MAX_TIME = 253_402_300_799.0  # 9999-12-31 23:59:59 UTC: windows and day labels stay in range
 ID_COLUMN = "id"
 SCORE_COLUMN = "score"
 _TRAINING_KEYS = (
@@ -123,6 +125,7 @@ class MonitoringService:
         # by one must not be stale in another), so it passes ``cache=False``.
         self._caching = cache
         self._cache: dict[str, Monitor] = {}
+        self._prediction_kinds: dict[int, str] = {}
 
     # -- monitors ---------------------------------------------------------------------------------------
     def create_monitor(
@@ -278,6 +281,19 @@ class MonitoringService:
         self._cache.pop(name, None)
         return self.store.update_monitor(name, **changes)
 
+    def _prediction_kind(self, monitor: Monitor) -> str:
+        """The kind the prediction column is profiled as: the reference's when it has one, else the
+        task's (class labels are categories, regression outputs numbers), so every window agrees."""
+        kind = self._prediction_kinds.get(monitor.id)
+        if kind is None:
+            column = DatasetProfile.from_bytes(monitor.reference).columns.get(monitor.prediction)
+            if column is not None and column.kind in ("numeric", "categorical"):
+                kind = column.kind
+            else:
+                kind = "categorical" if monitor.task == "classification" else "numeric"
+            self._prediction_kinds[monitor.id] = kind
+        return kind
+
     def delete(self, name: str) -> None:
         self._cache.pop(name, None)
         self.store.delete_monitor(name)
@@ -299,6 +315,10 @@ class MonitoringService:
             times = _epoch_seconds(table.column(TIME_COLUMN))
             if not np.isfinite(times).all():
                 raise InvalidInputError(f"{TIME_COLUMN} has missing or infinite values", field=TIME_COLUMN)
+            if times.size and (times.min() < 0 or times.max() > _MAX_TIME):
+                raise InvalidInputError(
+                    f"{TIME_COLUMN} must be epoch seconds between 1970 and 9999", field=TIME_COLUMN
+                )
         else:
             times = np.full(table.num_rows, current, dtype=np.float64)
         watched = [*monitor.features, monitor.prediction]
@@ -340,7 +360,8 @@ class MonitoringService:
             violations = count_violations(part, monitor.schema, ignore=ignore)
             for rule, n in violations.items():
                 all_violations[rule] = all_violations.get(rule, 0) + n
-            pieces = [("", _conform(part, monitor)), *split_segments(_conform(part, monitor), segments)]
+            conformed = _conform(part, monitor, self._prediction_kind(monitor))
+            pieces = [("", conformed), *split_segments(conformed, segments)]
             for segment, rows in pieces:
                 profile = profile_batches(rows, columns=watched).to_bytes()
                 seg_violations = violations if segment == "" else {}
@@ -399,7 +420,31 @@ class MonitoringService:
         limit: int | None = None,
     ) -> pa.Table:
         """The raw rows kept for [since, until) (drill-down), oldest batch first, read back from their
-        Parquet blobs; only until ``limit`` rows are in hand."""
+        Parquet blobs; only until ``limit`` rows are in hand. Batches whose columns have types no common
+        type holds (numbers in one, lists in another) cannot be one table: ``raw_rows`` reads those."""
+        tables = self._raw_tables(name, since, until, limit)
+        if not tables:
+            return pa.table({})
+        table = pa.concat_tables(tables, promote_options="permissive")
+        return table if limit is None else table.slice(0, limit)
+
+    def raw_rows(
+        self,
+        name: str,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """``read_raw`` as one dict per row, for batches of any schema."""
+        rows: list[dict[str, Any]] = []
+        for table in self._raw_tables(name, since, until, limit):
+            rows.extend(table.to_pylist())
+        return rows if limit is None else rows[:limit]
+
+    def _raw_tables(
+        self, name: str, since: float | None, until: float | None, limit: int | None
+    ) -> list[pa.Table]:
         monitor = self.get(name)
         tables = []
         rows = 0
@@ -419,10 +464,7 @@ class MonitoringService:
                 part = part.filter(pa.array(inside))
             tables.append(part)
             rows += part.num_rows
-        if not tables:
-            return pa.table({})
-        table = pa.concat_tables(tables, promote_options="permissive")
-        return table if limit is None else table.slice(0, limit)
+        return tables
 
     # -- delayed labels ---------------------------------------------------------------------------------
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
@@ -461,19 +503,27 @@ class MonitoringService:
             raise NotFoundError(f"no monitor {name!r}") from None
 
 
-def _conform(table: pa.Table, monitor: Monitor) -> pa.Table:
+def _conform(table: pa.Table, monitor: Monitor, prediction_kind: str) -> pa.Table:
     """The table with each watched column whose kind contradicts the schema (text where numbers are
     expected) replaced by nulls: such values are counted as ``wrong type`` and then profiled as missing,
-    rather than failing the merge with the window's profile."""
+    rather than failing the merge with the window's profile. The prediction is cast to its kind when it
+    can be (class labels 0/1 to text), else nulled the same way."""
     columns: Mapping[str, Any] = monitor.schema.get("columns", {})
-    for name in monitor.features:
-        expected = columns.get(name, {}).get("kind")
+    expected_kinds = {name: columns.get(name, {}).get("kind") for name in monitor.features}
+    expected_kinds[monitor.prediction] = prediction_kind
+    for name, expected in expected_kinds.items():
         if name not in table.column_names or expected not in ("numeric", "categorical"):
             continue
-        kind = infer_kind(table.column(name).type)
-        if kind not in ("null", expected):
-            empty = pa.nulls(table.num_rows, pa.float64() if expected == "numeric" else pa.string())
-            table = table.set_column(table.column_names.index(name), name, empty)
+        column = table.column(name)
+        kind = infer_kind(column.type)
+        if kind in ("null", expected):
+            continue
+        target = pa.float64() if expected == "numeric" else pa.string()
+        replacement: pa.ChunkedArray | pa.Array = pa.nulls(table.num_rows, target)
+        if name == monitor.prediction:
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):  # else: missing
+                replacement = pc.cast(column, target)
+        table = table.set_column(table.column_names.index(name), name, replacement)
     return table
 
 

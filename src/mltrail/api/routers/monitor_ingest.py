@@ -1,0 +1,150 @@
+"""Predictions in (JSON rows or columns, an Arrow IPC stream or a Parquet file) and delayed labels."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from mltrail.api.deps import MaxUploadDep
+from mltrail.api.errors import UploadTooLargeError
+from mltrail.api.monitor_schemas import IngestPublic, LabelsIn, LabelsPublic, PredictionsJsonIn
+from mltrail.api.routers.monitor_access import MonitorAccess, MonitorAccessDep
+from mltrail.entities import Role
+from mltrail.errors import InvalidInputError
+from mltrail.services.monitoring import IngestResult, to_table
+
+__all__ = [
+    "ARROW_STREAM",
+    "DEFAULT_MAX_BATCH_BYTES",
+    "PARQUET",
+    "UnsupportedMediaTypeError",
+    "router",
+]
+
+router = APIRouter(prefix="/monitors/{name}", tags=["monitoring"])
+
+JSON = "application/json"
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+PARQUET = ("application/vnd.apache.parquet", "application/x-parquet")
+# Without an upload limit on the server, a batch is still bounded (it is decoded in memory), gzip or not.
+DEFAULT_MAX_BATCH_BYTES = 256 << 20
+# The spec lists the JSON body only: the Arrow and Parquet bodies are described in the route's text
+# (schemathesis, which fuzzes the spec, has no serializer for them).
+_BODY = {"required": True, "content": {JSON: {"schema": PredictionsJsonIn.model_json_schema()}}}
+
+
+class UnsupportedMediaTypeError(InvalidInputError):
+    """A body of a type the route does not read (HTTP-specific: the status differs, the type stays)."""
+
+    http_status = 415
+
+
+def _media_type(request: Request) -> str:
+    media = request.headers.get("content-type", JSON).split(";", 1)[0].strip().lower() or JSON
+    if media not in (JSON, ARROW_STREAM, *PARQUET):
+        raise UnsupportedMediaTypeError(
+            f"cannot read a batch of {media[:100]!r}: send {JSON}, {ARROW_STREAM} or {PARQUET[0]}",
+            field="Content-Type",
+        )
+    return media
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, gunzipped when ``Content-Encoding: gzip``, never larger than ``limit`` bytes."""
+    too_large = UploadTooLargeError(f"a batch is limited to {limit} bytes", field="body")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding != "gzip":
+        raise InvalidInputError(f"unsupported Content-Encoding {encoding[:50]!r}", field="Content-Encoding")
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise InvalidInputError(f"the body is not valid gzip: {exc}", field="body") from exc
+    if len(data) > limit:
+        raise too_large
+    return data
+
+
+def _from_json(body: bytes) -> Any:
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInputError(f"the body is not valid JSON: {exc}", field="body") from exc
+    try:
+        batch = PredictionsJsonIn.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+    if (batch.rows is None) == (batch.columns is None):
+        raise InvalidInputError('give exactly one of "rows" and "columns"', field="body")
+    return batch.rows if batch.rows is not None else batch.columns
+
+
+def _decode(media: str, body: bytes) -> pa.Table:
+    """The batch as an Arrow table; a body that does not parse is a 400 naming ``body``."""
+    try:
+        if media == JSON:
+            return to_table(_from_json(body))
+        if media == ARROW_STREAM:
+            return pa.ipc.open_stream(pa.py_buffer(body)).read_all()
+        return pq.read_table(pa.BufferReader(body))
+    except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
+        if isinstance(exc, InvalidInputError | RequestValidationError):
+            raise
+        kind = {JSON: "JSON batch", ARROW_STREAM: "Arrow IPC stream"}.get(media, "Parquet file")
+        raise InvalidInputError(f"the body is not a readable {kind}: {exc}", field="body") from exc
+
+
+def _ingest(ma: MonitorAccess, name: str, media: str, body: bytes) -> IngestResult:
+    table = _decode(media, body)
+    try:
+        return ma.monitoring.ingest(name, table)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError) as exc:
+        # Columns Arrow holds but cannot profile (nested lists), or whose kind contradicts the one the
+        # window's profile has (``stats`` raises TypeError when told to merge numbers with text).
+        raise InvalidInputError(f"the batch's columns cannot be profiled: {exc}", field="body") from exc
+
+
+@router.post("/predictions", openapi_extra={"requestBody": _BODY})
+async def ingest_predictions(
+    name: str, request: Request, ma: MonitorAccessDep, max_upload: MaxUploadDep
+) -> IngestPublic:
+    """Profile a batch of predictions into the monitor's windows and keep its rows (member).
+
+    The body, by ``Content-Type``: ``application/json`` ``{"rows": [{…}, …]}`` or ``{"columns": {name:
+    [values]}}``; ``application/vnd.apache.arrow.stream``; ``application/vnd.apache.parquet`` (or
+    ``application/x-parquet``). ``Content-Encoding: gzip`` is accepted. Columns: the monitor's features and
+    prediction, optionally ``timestamp`` (epoch seconds or an Arrow timestamp), ``id`` (for delayed labels),
+    ``score``; missing or extra columns are counted as validation violations, never refused.
+    """
+    await run_in_threadpool(ma.monitor, name, Role.MEMBER)
+    media = _media_type(request)
+    body = await _read_body(request, DEFAULT_MAX_BATCH_BYTES if max_upload is None else max_upload)
+    result = await run_in_threadpool(_ingest, ma, name, media, body)
+    return IngestPublic.of(result)
+
+
+@router.post("/labels")
+def log_labels(name: str, body: LabelsIn, ma: MonitorAccessDep) -> LabelsPublic:
+    """Join delayed labels to their predictions by request id (member); ids never predicted are counted
+    (``unknown``, and in the monitor's ``unmatched_labels``), not refused."""
+    ma.monitor(name, Role.MEMBER)
+    matched, unknown = ma.monitoring.log_labels(name, body.ids, body.labels)
+    return LabelsPublic(matched=matched, unknown=unknown)

@@ -1,0 +1,403 @@
+"""Monitoring over HTTP in-process (TestClient, a real SQLite store, blobs on disk).
+
+A scikit-learn model is saved once per module; each test logs it into a run that recorded its training
+DataFrame, registers it as ``churn:1`` and watches it. With authentication: ana (admin), bob (member),
+vic (viewer), mia (maintainer of alpha), eve (``none`` on alpha). Alert notifications go to a list.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from live_server import TestClient
+
+from mltrail.api.app import create_app
+from mltrail.entities import MetricsBatch
+from mltrail.sdk.flavors import save_model
+from mltrail.services.accounts import AccountService
+from mltrail.services.artifacts import ArtifactService
+from mltrail.services.dataset_fingerprint import fingerprint
+from mltrail.services.datasets import DatasetService
+from mltrail.services.tracking import TrackingService
+from mltrail.settings import Settings
+from mltrail.store.blobs import BlobStore
+from mltrail.store.factory import open_store
+from mltrail.store.sql import SqlStore
+
+sklearn_linear = pytest.importorskip("sklearn.linear_model")
+
+API = "/api/v1"
+ROLES = {"ana": "admin", "bob": "member", "vic": "viewer", "mia": "member", "eve": "member"}
+DAY = 86400.0
+NOW = time.time()
+T0 = (NOW // DAY - 6) * DAY  # six days ago, 00:00 UTC: inside the report's default 30 days
+MAX_UPLOAD = 1 << 20
+ARROW = "application/vnd.apache.arrow.stream"
+PARQUET = "application/vnd.apache.parquet"
+
+
+def traffic(n: int, seed: int, *, shift: float = 0.0, day: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    age = rng.normal(40 + shift * 10, 10, n)
+    return pd.DataFrame(
+        {
+            "age": age,
+            "income": rng.lognormal(10, 0.5, n),
+            "country": rng.choice(["DE", "FR", "ES"], n, p=[0.5, 0.3, 0.2]),
+            "prediction": (age > 40).astype(np.int64),
+            "timestamp": T0 + day * DAY + rng.uniform(0, DAY - 1, n),
+            "id": [f"{seed}-{i}" for i in range(n)],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    train = traffic(200, 1)[["age", "income"]]
+    folder = tmp_path_factory.mktemp("saved") / "model"
+    model = sklearn_linear.LogisticRegression().fit(train, (train["age"] > 40).astype(int))
+    save_model(model, folder, input_example=train.head(3))
+    return folder
+
+
+@dataclass
+class World:
+    client: TestClient
+    store: SqlStore
+    blobs: BlobStore
+    keys: dict[str, str]
+    folder: Path
+    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    run_id: str = ""  # the run of the version registered last
+
+    def call(self, method: str, user: str | None, url: str, **kw: Any) -> httpx.Response:
+        headers = dict(kw.pop("headers", {}))
+        if user is not None:
+            headers["Authorization"] = f"Bearer {self.keys[user]}"
+        response: httpx.Response = self.client.request(method, f"{API}{url}", headers=headers, **kw)
+        return response
+
+    def get(self, user: str | None, url: str, **kw: Any) -> httpx.Response:
+        return self.call("GET", user, url, **kw)
+
+    def post(self, user: str | None, url: str, **kw: Any) -> httpx.Response:
+        return self.call("POST", user, url, **kw)
+
+    def version(self, *, dataset: bool = True, model: str = "churn") -> None:
+        """Register ``model``:1 from a run that logged the model (and its training data, if ``dataset``)."""
+        run_id = uuid.uuid4().hex
+        tracking = TrackingService(self.store)
+        tracking.start_run(run_id=run_id, project="alpha", name=f"r-{run_id[:6]}", user="bob")
+        tracking.log_metrics(run_id, MetricsBatch(["val/acc"], [0], [0.93], [time.time()]))
+        ArtifactService(self.store, self.blobs).log_path(run_id, self.folder, "model")
+        if dataset:
+            train = traffic(4000, 2).drop(columns=["timestamp", "id"])
+            DatasetService(self.store).record(run_id, fingerprint(train, name="train"), "train")
+        user = "bob" if self.keys else None
+        registered = self.post(user, f"/models/{model}/versions", json={"run_id": run_id, "path": "model"})
+        assert registered.status_code == 201, registered.text
+        self.run_id = run_id
+
+    def monitor(self, name: str = "churn-prod", **body: Any) -> dict[str, Any]:
+        self.version()
+        user = "bob" if self.keys else None
+        created = self.post(user, "/monitors", json={"name": name, "model": "churn:1", **body})
+        assert created.status_code == 201, created.text
+        data: dict[str, Any] = created.json()
+        return data
+
+
+def _world(settings: Settings, folder: Path, *, auth: bool) -> Iterator[World]:
+    store = open_store(settings.db_url)
+    keys: dict[str, str] = {}
+    if auth:
+        accounts = AccountService(store)
+        keys = {name: accounts.create_user(name, role)[1].secret for name, role in ROLES.items()}
+        accounts.set_member("alpha", "mia", "maintainer")
+        accounts.set_member("alpha", "eve", "none")
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def notifier(channel: str, payload: Any) -> tuple[bool, int | None, str | None]:
+        sent.append((channel, dict(payload)))
+        return True, 200, None
+
+    app = create_app(
+        settings, store=store, auth=auth, webhooks=False, max_upload_bytes=MAX_UPLOAD, notifier=notifier
+    )
+    with TestClient(app) as client:
+        yield World(client, store, BlobStore(settings.blobs), keys, folder, sent)
+    store.close()
+
+
+@pytest.fixture
+def loopback(settings: Settings, model_folder: Path) -> Iterator[World]:
+    yield from _world(settings, model_folder, auth=False)
+
+
+@pytest.fixture
+def team(settings: Settings, model_folder: Path) -> Iterator[World]:
+    yield from _world(settings, model_folder, auth=True)
+
+
+def _arrow_stream(frame: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+    return sink.getvalue()
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+# -- monitors and ingestion ------------------------------------------------------------------------------
+def test_create_ingest_three_ways_label_and_report(loopback: World) -> None:
+    created = loopback.monitor(segments=["country"])
+    assert (created["model"], created["version"], created["run_id"]) == ("churn", 1, loopback.run_id)
+    assert created["features"] == ["age", "income"] and created["project"] == "alpha"
+    assert created["reference_source"].startswith("train dataset train")
+    assert "reference" not in created and created["schema"]["columns"]["age"]
+
+    day0 = traffic(1500, 10, day=0)
+    as_rows = loopback.post(None, "/monitors/churn-prod/predictions", json={"rows": _rows(day0)})
+    assert as_rows.status_code == 200, as_rows.text
+    assert as_rows.json()["rows"] == 1500 and as_rows.json()["windows"] == [T0]
+    day1 = traffic(1500, 11, day=1)
+    columns = {"columns": {c: day1[c].tolist() for c in day1.columns}}
+    zipped = gzip.compress(json.dumps(columns).encode())
+    as_columns = loopback.post(
+        None,
+        "/monitors/churn-prod/predictions",
+        content=zipped,
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
+    assert as_columns.status_code == 200 and as_columns.json()["rows"] == 1500, as_columns.text
+    day2 = traffic(1500, 12, day=2)
+    arrow = loopback.post(
+        None, "/monitors/churn-prod/predictions", content=_arrow_stream(day2), headers={"Content-Type": ARROW}
+    )
+    assert arrow.status_code == 200 and arrow.json()["windows"] == [T0 + 2 * DAY], arrow.text
+    for day in (3, 4):  # the last two days drift
+        shifted = traffic(1500, 13 + day, shift=2.0, day=day)
+        parquet = loopback.post(
+            None,
+            "/monitors/churn-prod/predictions",
+            content=_parquet(shifted),
+            headers={"Content-Type": "application/x-parquet" if day == 3 else PARQUET},
+        )
+        assert parquet.status_code == 200 and parquet.json()["rows"] == 1500, parquet.text
+
+    truth = day0["prediction"].tolist()
+    labels = loopback.post(
+        None,
+        "/monitors/churn-prod/labels",
+        json={"ids": [*day0["id"], "never-seen"], "labels": [*truth, 1]},
+    )
+    assert labels.json() == {"matched": 1500, "unknown": 1}
+    assert loopback.get(None, "/monitors/churn-prod").json()["unmatched_labels"] == 1
+
+    report = loopback.get(None, "/monitors/churn-prod/report", params={"window": "1d"})
+    assert report.status_code == 200 and report.headers["content-type"] == "application/json"
+    body = report.json()
+    assert body["period"]["windows"] == 5 and body["current_rows"] == 7500
+    drifted = [w["drifted"] for w in body["windows"]]
+    assert all("age" not in d for d in drifted[:3]) and "age" in drifted[3] and "age" in drifted[4]
+    assert body["windows"][0]["performance"]["accuracy"] == 1.0
+    assert body["performance"]["training"] == {"accuracy": 0.93}
+    assert set(body["segments"]) == {"country=DE", "country=FR", "country=ES"}
+    assert loopback.get(None, "/monitors/churn-prod/report", params={"window": "1h"}).json()["windows"]
+    html = loopback.get(None, "/monitors/churn-prod/report", params={"format": "html", "last": "30d"})
+    assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
+
+    raw = loopback.get(None, "/monitors/churn-prod/raw", params={"limit": 10}).json()
+    assert len(raw["rows"]) == 10 and raw["truncated"] and set(raw["rows"][0]) >= {"age", "id"}
+    window = {"since": str(T0 + 4 * DAY), "until": str(T0 + 5 * DAY), "limit": 10000}
+    day4 = loopback.get(None, "/monitors/churn-prod/raw", params=window).json()
+    assert len(day4["rows"]) == 1500 and not day4["truncated"]
+    listed = loopback.get(None, "/monitors", params={"project": "alpha"}).json()["monitors"]
+    assert [m["name"] for m in listed] == ["churn-prod"]
+    assert loopback.get(None, "/monitors", params={"project": "other"}).json() == {"monitors": []}
+
+
+def test_patch_a_monitor_and_a_report_with_nan_figures(loopback: World) -> None:
+    loopback.monitor()
+    rules = {"columns": {"age": {"kind": "numeric", "min": 0, "max": 120, "not_null": True}}}
+    patched = loopback.call("PATCH", None, "/monitors/churn-prod", json={"schema": rules})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["schema"]["columns"]["age"]["max"] == 120
+    batch = traffic(50, 3)
+    batch.loc[:9, "age"] = np.nan
+    batch.loc[10:19, "age"] = 500.0
+    ingested = loopback.post(
+        None, "/monitors/churn-prod/predictions", content=_parquet(batch), headers={"Content-Type": PARQUET}
+    )
+    violations = ingested.json()["violations"]
+    assert (violations["age: null"], violations["age: above max"]) == (10, 10)
+    assert violations["extra column: income"] == 50  # the rules were replaced: income is not watched now
+    # a single window of 50 rows: figures that are undefined come back as strings, never a broken body
+    report = loopback.get(None, "/monitors/churn-prod/report")
+    assert report.status_code == 200 and "NaN" not in report.text.replace('"NaN"', "")
+
+
+def test_a_version_without_a_training_dataset_is_a_400_naming_reference(loopback: World) -> None:
+    loopback.version(dataset=False)
+    response = loopback.post(None, "/monitors", json={"name": "m", "model": "churn:1"})
+    assert response.status_code == 400 and response.json()["error"]["field"] == "reference"
+    loopback.version(model="fraud")
+    assert loopback.post(None, "/monitors", json={"name": "m", "model": "fraud@none"}).status_code == 201
+    again = loopback.post(None, "/monitors", json={"name": "m", "model": "fraud:1"})
+    assert again.status_code == 409
+
+
+def test_bad_bodies_are_refused(loopback: World) -> None:
+    loopback.monitor()
+    url = "/monitors/churn-prod/predictions"
+    broken = loopback.post(None, url, content=b'{"rows": [', headers={"Content-Type": "application/json"})
+    assert broken.status_code == 400 and broken.json()["error"]["field"] == "body"
+    both = loopback.post(None, url, json={"rows": [], "columns": {}})
+    assert both.status_code == 400 and both.json()["error"]["field"] == "body"
+    ragged = loopback.post(None, url, json={"columns": {"age": [1.0, 2.0], "income": [1.0]}})
+    assert ragged.status_code == 400 and ragged.json()["error"]["field"] == "body"
+    for media in (ARROW, PARQUET):
+        garbage = loopback.post(None, url, content=b"not a table", headers={"Content-Type": media})
+        assert garbage.status_code == 400 and garbage.json()["error"]["field"] == "body", media
+    text = loopback.post(None, url, content=b"age\n1", headers={"Content-Type": "text/csv"})
+    assert text.status_code == 415 and text.json()["error"]["type"] == "InvalidInputError"
+    big = loopback.post(
+        None, url, content=b" " * (MAX_UPLOAD + 1), headers={"Content-Type": "application/json"}
+    )
+    assert big.status_code == 413
+    bomb = gzip.compress(b" " * (MAX_UPLOAD * 4))
+    inflated = loopback.post(
+        None, url, content=bomb, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    )
+    assert inflated.status_code == 413
+    bad_time = loopback.post(None, url, json={"rows": [{"age": 1.0, "timestamp": "yesterday"}]})
+    assert bad_time.status_code == 400 and bad_time.json()["error"]["field"] == "timestamp"
+    mismatch = loopback.post(None, "/monitors/churn-prod/labels", json={"ids": ["a"], "labels": []})
+    assert mismatch.status_code == 400 and mismatch.json()["error"]["field"] == "labels"
+    assert loopback.post(None, "/monitors/nope/predictions", json={"rows": []}).status_code == 404
+    assert loopback.get(None, "/monitors/nope/report").status_code == 404
+    assert loopback.get(None, "/alerts/12345").status_code == 404
+    assert loopback.call("DELETE", None, "/alert-rules/12345").status_code == 404
+
+
+# -- alerts ----------------------------------------------------------------------------------------------
+def test_an_alert_opens_on_drift_is_acknowledged_and_shows_its_trail(loopback: World) -> None:
+    loopback.monitor()
+    bad = loopback.post(None, "/monitors/churn-prod/alert-rules", json={"metric": "drift.nope", "above": 1})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "metric"
+    channel = loopback.post(
+        None, "/monitors/churn-prod/alert-rules", json={"metric": "rows", "above": 1, "notify": ["sms:1"]}
+    )
+    assert channel.status_code == 400 and channel.json()["error"]["field"] == "notify"
+    rule = loopback.post(
+        None,
+        "/monitors/churn-prod/alert-rules",
+        json={
+            "metric": "drift.score",
+            "feature": "age",
+            "above": 0.1,
+            "for_windows": 2,
+            "notify": ["slack:https://hooks.example/T/secret"],
+        },
+    )
+    assert rule.status_code == 201, rule.text
+    assert rule.json()["channels"] == ["slack:https://hooks.example/…"]
+    rules = loopback.get(None, "/monitors/churn-prod/alert-rules").json()["rules"]
+    assert [r["id"] for r in rules] == [rule.json()["id"]]
+
+    url = "/monitors/churn-prod/predictions"
+    loopback.post(None, url, json={"rows": _rows(traffic(1500, 20, day=0))})
+    loopback.post(None, url, json={"rows": _rows(traffic(1500, 21, shift=2.0, day=1))})
+    assert loopback.get(None, "/alerts").json()["alerts"] == []  # one drifted window is not two
+    loopback.post(None, url, json={"rows": _rows(traffic(1500, 22, shift=2.0, day=2))})
+    alerts = loopback.get(None, "/alerts", params={"monitor": "churn-prod", "state": "open"}).json()["alerts"]
+    assert [(a["metric"], a["feature"], a["state"]) for a in alerts] == [("drift.score", "age", "open")]
+    alert_id = alerts[0]["id"]
+
+    acked = loopback.post(None, f"/alerts/{alert_id}/acknowledge", json={"user": "ana"})
+    assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
+    assert acked.json()["acknowledged_by"] == "ana"
+    detail = loopback.get(None, f"/alerts/{alert_id}").json()
+    assert (detail["monitor"], detail["model"], detail["version"]) == ("churn-prod", "churn", 1)
+    assert detail["run_id"] == loopback.run_id and detail["project"] == "alpha"
+    loopback.client.app.state.alerts.flush()  # type: ignore[attr-defined]
+    detail = loopback.get(None, f"/alerts/{alert_id}").json()
+    assert [n["channel"] for n in detail["notifications"]] == ["slack:https://hooks.example/…"]
+    assert loopback.sent[0][1]["run_id"] == loopback.run_id
+    report = loopback.get(None, "/monitors/churn-prod/report").json()
+    assert [a["id"] for a in report["alerts"]] == [alert_id]
+
+    resolved = loopback.post(None, f"/alerts/{alert_id}/resolve")
+    assert resolved.status_code == 200 and resolved.json()["state"] == "resolved"
+    assert loopback.post(None, f"/alerts/{alert_id}/acknowledge").status_code == 409
+    assert loopback.call("DELETE", None, f"/alert-rules/{rule.json()['id']}").status_code == 204
+    assert loopback.get(None, "/monitors/churn-prod/alert-rules").json()["rules"] == []
+
+
+# -- roles -----------------------------------------------------------------------------------------------
+def test_roles_decide_who_reads_ingests_and_manages_rules(team: World) -> None:
+    team.monitor()
+    url = "/monitors/churn-prod/predictions"
+    rows = {"rows": _rows(traffic(100, 30))}
+    viewer = team.post("vic", url, json=rows)
+    assert viewer.status_code == 403 and viewer.json()["error"]["type"] == "PermissionDeniedError"
+    assert team.post("vic", "/monitors/churn-prod/labels", json={"ids": [], "labels": []}).status_code == 403
+    assert team.post("bob", url, json=rows).status_code == 200
+    assert team.get("vic", "/monitors/churn-prod/report").status_code == 200
+
+    hidden = team.get("eve", "/monitors/churn-prod")
+    missing = team.get("eve", "/monitors/nope")
+    assert hidden.status_code == 404 and hidden.json()["error"]["message"] == "no monitor 'churn-prod'"
+    assert missing.json()["error"]["message"] == "no monitor 'nope'"
+    assert team.post("eve", url, json=rows).status_code == 404
+    assert team.get("eve", "/monitors").json() == {"monitors": []}
+    assert team.post("eve", "/monitors", json={"name": "x", "model": "churn:1"}).status_code == 404
+    assert team.post("vic", "/monitors", json={"name": "x", "model": "churn:1"}).status_code == 403
+    assert (
+        team.call("PATCH", "bob", "/monitors/churn-prod", json={"segments": ["country"]}).status_code == 403
+    )
+    assert (
+        team.call("PATCH", "mia", "/monitors/churn-prod", json={"segments": ["country"]}).status_code == 200
+    )
+
+    rule = team.post("bob", "/monitors/churn-prod/alert-rules", json={"metric": "rows", "above": 10})
+    assert rule.status_code == 201 and rule.json()["created_by"] == "bob"
+    assert (
+        team.post("vic", "/monitors/churn-prod/alert-rules", json={"metric": "rows", "above": 1}).status_code
+        == 403
+    )
+    rule_id = rule.json()["id"]
+    team.post("bob", url, json=rows)
+    alert_id = team.get("vic", "/alerts").json()["alerts"][0]["id"]
+    assert team.get("eve", "/alerts").json() == {"alerts": []}
+    assert team.get("eve", f"/alerts/{alert_id}").status_code == 404
+    assert team.post("vic", f"/alerts/{alert_id}/acknowledge").status_code == 403
+    assert team.post("bob", f"/alerts/{alert_id}/acknowledge").json()["acknowledged_by"] == "bob"
+    assert team.call("DELETE", "eve", f"/alert-rules/{rule_id}").status_code == 404
+    assert team.call("DELETE", "bob", f"/alert-rules/{rule_id}").status_code == 403
+    assert team.call("DELETE", "mia", f"/alert-rules/{rule_id}").status_code == 204
+    actions = [e.action for e in team.store.query_audit_events(limit=100)]
+    assert {"create_monitor", "ingest_predictions", "create_alert_rule", "delete_alert_rule"} <= set(actions)
