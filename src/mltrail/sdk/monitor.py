@@ -33,8 +33,8 @@ from mltrail.sdk.monitor_setup import MonitoringServices, monitoring_services, v
 from mltrail.sdk.transport import embedded_transport
 from mltrail.services.audit import parse_time
 from mltrail.services.drift_report import DriftReport, drift_report
+from mltrail.services.monitor_input import ID_COLUMN, SCORE_COLUMN, TIME_COLUMN, to_table
 from mltrail.services.monitor_report import build_report
-from mltrail.services.monitoring import ID_COLUMN, SCORE_COLUMN, TIME_COLUMN, to_table
 from mltrail.services.registry_checks import parse_model_ref
 from mltrail.services.report_html import render_report_html
 from mltrail.settings import Settings

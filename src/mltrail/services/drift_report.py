@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 
 from mltrail.errors import InvalidInputError
 from mltrail.services.monitor_figures import drift_options, window_figures
+from mltrail.services.monitor_input import to_table
 from mltrail.services.monitor_report import distribution
-from mltrail.services.monitoring import to_table
 from mltrail.services.report_html import render_report_html
 from mltrail.stats.drift import compare_profiles
 from mltrail.stats.drift_model import DriftOptions, DriftResult

@@ -12,8 +12,8 @@ import numpy as np
 from mltrail.monitor_entities import GRANULARITIES, Monitor, MonitorWindow
 from mltrail.services.alerts import alert_payload
 from mltrail.services.monitor_figures import drift_options, figures_for
+from mltrail.services.monitor_input import training_reference
 from mltrail.services.monitor_performance import merge_accumulators, metrics_from
-from mltrail.services.monitoring import training_reference
 from mltrail.stats.drift import compare_profiles
 from mltrail.stats.drift_model import DriftOptions
 from mltrail.stats.profile import ColumnProfile, DatasetProfile

@@ -8,7 +8,6 @@ outputs are kept narrow for the label join. Reports then read window profiles, n
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import math
@@ -19,85 +18,35 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.monitor_entities import GRANULARITIES, AlertRule, Monitor, PredictionBatch
 from mltrail.services.monitor_figures import drift_options, refresh_figures
+from mltrail.services.monitor_input import (
+    ID_COLUMN,
+    MAX_TIME,
+    SCORE_COLUMN,
+    TIME_COLUMN,
+    as_float,
+    conform,
+    epoch_seconds,
+    label_text,
+    merge_profiles,
+    prediction_rows,
+    signature_inputs,
+    to_table,
+)
 from mltrail.services.monitor_performance import accumulate, merge_accumulators
 from mltrail.services.monitor_segments import parse_segment, split_segments
 from mltrail.services.monitor_validation import count_violations, infer_schema, validate_schema
 from mltrail.services.registry_checks import validate_model_name
-from mltrail.stats.profile import DatasetProfile, infer_kind, profile_batches
+from mltrail.stats.profile import DatasetProfile, profile_batches
 from mltrail.store.base import Store
 from mltrail.store.blobs import BlobStore
-from mltrail.store.monitor_base import PredictionRow, WindowDelta
+from mltrail.store.monitor_base import WindowDelta
 
-__all__ = [
-    "TIME_COLUMN",
-    "IngestResult",
-    "MonitoringService",
-    "merge_profiles",
-    "to_table",
-    "training_reference",
-]
-
-TIME_COLUMN = "timestamp"
-_MAX_TIME = 253_402_300_799.0  # 9999-12-31 23:59:59 UTC: windows and day labels stay in range
-ID_COLUMN = "id"
-SCORE_COLUMN = "score"
-_TRAINING_KEYS = (
-    "accuracy",
-    "acc",
-    "f1",
-    "roc_auc",
-    "auc",
-    "precision",
-    "recall",
-    "log_loss",
-    "mae",
-    "rmse",
-    "r2",
-)
-
-
-def merge_profiles(a: bytes, b: bytes) -> bytes:
-    return DatasetProfile.from_bytes(a).merge(DatasetProfile.from_bytes(b)).to_bytes()
-
-
-def to_table(data: Any) -> pa.Table:
-    """An Arrow table from a pandas DataFrame, an Arrow table or batch, a mapping of columns, or a list of
-    row dicts."""
-    if isinstance(data, pa.Table):
-        return data
-    if isinstance(data, pa.RecordBatch):
-        return pa.Table.from_batches([data])
-    if type(data).__module__.startswith("pandas"):
-        return pa.Table.from_pandas(data, preserve_index=False).replace_schema_metadata(None)
-    if type(data).__module__.startswith("polars"):
-        table: pa.Table = data.to_arrow()
-        return table
-    if isinstance(data, Mapping):
-        return pa.table({str(k): v for k, v in data.items()})
-    if isinstance(data, list) and all(isinstance(r, Mapping) for r in data):
-        return pa.Table.from_pylist(data)
-    raise InvalidInputError(
-        f"cannot read {type(data).__name__} as a table (a DataFrame, Arrow table, dict of columns or list of"
-        " rows)",
-        field="rows",
-    )
-
-
-def _epoch_seconds(column: pa.ChunkedArray) -> np.ndarray:
-    if pa.types.is_timestamp(column.type):
-        micros = pc.cast(column, pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
-        seconds: np.ndarray = micros.to_numpy(zero_copy_only=False).astype(np.float64) / 1e6
-        return seconds
-    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        values: np.ndarray = column.to_numpy(zero_copy_only=False).astype(np.float64)
-        return values
-    raise InvalidInputError(f"{TIME_COLUMN} must be a timestamp or epoch seconds", field=TIME_COLUMN)
+__all__ = ["IngestResult", "MonitoringService"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +179,7 @@ class MonitoringService:
                 " reference (a DataFrame or table of the training data)",
                 field="reference",
             )
-        features = options.pop("features", None) or _signature_inputs(signature) or None
+        features = options.pop("features", None) or signature_inputs(signature) or None
         return self.create_monitor(
             name,
             project=project,
@@ -312,10 +261,10 @@ class MonitoringService:
         if table.num_rows == 0:
             return IngestResult(0, ())
         if TIME_COLUMN in table.column_names:
-            times = _epoch_seconds(table.column(TIME_COLUMN))
+            times = epoch_seconds(table.column(TIME_COLUMN))
             if not np.isfinite(times).all():
                 raise InvalidInputError(f"{TIME_COLUMN} has missing or infinite values", field=TIME_COLUMN)
-            if times.size and (times.min() < 0 or times.max() > _MAX_TIME):
+            if times.size and (times.min() < 0 or times.max() > MAX_TIME):
                 raise InvalidInputError(
                     f"{TIME_COLUMN} must be epoch seconds between 1970 and 9999", field=TIME_COLUMN
                 )
@@ -360,7 +309,7 @@ class MonitoringService:
             violations = count_violations(part, monitor.schema, ignore=ignore)
             for rule, n in violations.items():
                 all_violations[rule] = all_violations.get(rule, 0) + n
-            conformed = _conform(part, monitor, self._prediction_kind(monitor))
+            conformed = conform(part, monitor, self._prediction_kind(monitor))
             pieces = [("", conformed), *split_segments(conformed, segments)]
             for segment, rows in pieces:
                 profile = profile_batches(rows, columns=watched).to_bytes()
@@ -379,7 +328,7 @@ class MonitoringService:
         refresh_figures(self.store, monitor, touched)
         self._keep_raw(monitor, table, times, current)
         if ID_COLUMN in table.column_names:
-            self.store.record_predictions(monitor.id, _prediction_rows(table, monitor, times))
+            self.store.record_predictions(monitor.id, prediction_rows(table, monitor, times))
         if self._after_ingest is not None:
             self._after_ingest(monitor, touched)
         return IngestResult(table.num_rows, touched, all_violations)
@@ -455,7 +404,7 @@ class MonitoringService:
                 part = pq.read_table(io.BytesIO(stream.read()))
             if (since is not None or until is not None) and TIME_COLUMN in part.column_names:
                 # a batch overlapping the period may hold rows outside it
-                times = _epoch_seconds(part.column(TIME_COLUMN))
+                times = epoch_seconds(part.column(TIME_COLUMN))
                 inside = np.ones(part.num_rows, dtype=bool)
                 if since is not None:
                     inside &= times >= since
@@ -475,8 +424,8 @@ class MonitoringService:
             raise InvalidInputError(f"{len(ids)} ids but {len(labels)} labels", field="labels")
         rows: list[tuple[str, str | None, float | None]] = []
         for request_id, label in zip(ids, labels, strict=True):
-            value = _as_float(label)
-            text = None if label is None else _label_text(label)
+            value = as_float(label)
+            text = None if label is None else label_text(label)
             rows.append((str(request_id), text, value))
         now = self.clock()
         matches, unknown = self.store.match_labels(monitor.id, rows, now=now)
@@ -501,84 +450,3 @@ class MonitoringService:
             return self.get(name)
         except NotFoundError:
             raise NotFoundError(f"no monitor {name!r}") from None
-
-
-def _conform(table: pa.Table, monitor: Monitor, prediction_kind: str) -> pa.Table:
-    """The table with each watched column whose kind contradicts the schema (text where numbers are
-    expected) replaced by nulls: such values are counted as ``wrong type`` and then profiled as missing,
-    rather than failing the merge with the window's profile. The prediction is cast to its kind when it
-    can be (class labels 0/1 to text), else nulled the same way."""
-    columns: Mapping[str, Any] = monitor.schema.get("columns", {})
-    expected_kinds = {name: columns.get(name, {}).get("kind") for name in monitor.features}
-    expected_kinds[monitor.prediction] = prediction_kind
-    for name, expected in expected_kinds.items():
-        if name not in table.column_names or expected not in ("numeric", "categorical"):
-            continue
-        column = table.column(name)
-        kind = infer_kind(column.type)
-        if kind in ("null", expected):
-            continue
-        target = pa.float64() if expected == "numeric" else pa.string()
-        replacement: pa.ChunkedArray | pa.Array = pa.nulls(table.num_rows, target)
-        if name == monitor.prediction:
-            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):  # else: missing
-                replacement = pc.cast(column, target)
-        table = table.set_column(table.column_names.index(name), name, replacement)
-    return table
-
-
-def _label_text(value: Any) -> str:
-    if isinstance(value, bool | np.bool_):
-        return "1" if value else "0"
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value.item() if isinstance(value, np.generic) else value)
-
-
-def _as_float(value: Any) -> float | None:
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        return None
-    return result if math.isfinite(result) else None
-
-
-def _prediction_rows(table: pa.Table, monitor: Monitor, times: np.ndarray) -> list[PredictionRow]:
-    ids = table.column(ID_COLUMN).to_pylist()
-    outputs = (
-        table.column(monitor.prediction).to_pylist()
-        if monitor.prediction in table.column_names
-        else [None] * len(ids)
-    )
-    scores = (
-        table.column(SCORE_COLUMN).to_pylist() if SCORE_COLUMN in table.column_names else [None] * len(ids)
-    )
-    rows = []
-    for request_id, output, score, when in zip(ids, outputs, scores, times.tolist(), strict=True):
-        if request_id is None:
-            continue
-        if monitor.task == "regression":
-            rows.append(PredictionRow(str(request_id), when, _as_float(output), None))
-        else:
-            text = None if output is None else _label_text(output)
-            rows.append(PredictionRow(str(request_id), when, _as_float(score), text))
-    return rows
-
-
-def _signature_inputs(signature: Mapping[str, Any] | None) -> list[str]:
-    if not signature:
-        return []
-    inputs = signature.get("inputs") or {}
-    fields = inputs.get("fields") if isinstance(inputs, Mapping) else None
-    names = [f.get("name") for f in fields or [] if isinstance(f, Mapping)]
-    return [n for n in names if isinstance(n, str)]
-
-
-def training_reference(metrics: Mapping[str, float], name: str) -> float | None:
-    """The training run's figure for a metric (``accuracy`` matches ``val/acc``, ``test/acc``…)."""
-    aliases = {"accuracy": ("accuracy", "acc"), "roc_auc": ("roc_auc", "auc")}.get(name, (name,))
-    for prefix in ("", "val/", "valid/", "validation/", "test/", "eval/"):
-        for alias in aliases:
-            if f"{prefix}{alias}" in metrics:
-                return metrics[f"{prefix}{alias}"]
-    return None

@@ -19,7 +19,8 @@ from mltrail.api.monitor_schemas import IngestPublic, LabelsIn, LabelsPublic, Pr
 from mltrail.api.routers.monitor_access import MonitorAccess, MonitorAccessDep
 from mltrail.entities import Role
 from mltrail.errors import InvalidInputError
-from mltrail.services.monitoring import IngestResult, to_table
+from mltrail.services.monitor_input import to_table
+from mltrail.services.monitoring import IngestResult
 
 __all__ = [
     "ARROW_STREAM",
