@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from mltrail.sdk.models import close_clients
 from mltrail.sdk.transport import close_embedded_transports
 from mltrail.store.factory import open_store
 
@@ -20,6 +21,7 @@ def _close_embedded_stores() -> Iterator[None]:
     """Each test's embedded stores are closed after it, so no connection outlives its temp folder."""
     yield
     close_embedded_transports()
+    close_clients()
 
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -13,8 +13,10 @@ format that executes code on load (pickle) loads only with ``trust=True``.
 
 from __future__ import annotations
 
+import atexit
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from mltrail.settings import Settings
 __all__ = [
     "approve",
     "client",
+    "close_clients",
     "get",
     "get_model",
     "infer_signature",
@@ -61,8 +64,33 @@ def client(
             return HttpRegistry(transport.target)
     url = (server or os.environ.get("MLTRAIL_SERVER", "")).strip()
     if url:
-        return HttpRegistry(HttpTransport(url, os.environ.get("MLTRAIL_API_KEY") or None))
+        return HttpRegistry(_http_client(url, os.environ.get("MLTRAIL_API_KEY") or None))
     return InProcessRegistry(embedded_transport(settings or Settings.from_env()))
+
+
+_clients: dict[tuple[str, str | None, int], HttpTransport] = {}
+_clients_lock = threading.Lock()
+
+
+def _http_client(url: str, api_key: str | None) -> HttpTransport:
+    """One HTTP client per server and key in this process (its connections are reused, then closed at
+    exit or by ``close_clients``)."""
+    key = (url, api_key, os.getpid())
+    with _clients_lock:
+        found = _clients.get(key)
+        if found is None:
+            found = _clients[key] = HttpTransport(url, api_key)
+        return found
+
+
+@atexit.register
+def close_clients() -> None:
+    """Close the registry's HTTP clients of this process (tests; long-lived tools switching servers)."""
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for http in clients:
+        http.close()
 
 
 def register(
