@@ -63,8 +63,16 @@ def simulate(model_ref: str, pool: pd.DataFrame, settings: Settings, console: Co
         monitoring_services(transport.store, transport.blobs).monitoring.delete(name)
     # The reference has 398 rows: a KS p-value at 5 % would flag ~1.5 of 30 unshifted features a day by
     # chance, so the distance tests decide at every size (Wasserstein/std ≥ 0.1, Jensen–Shannon ≥ 0.1).
+    # The training data with the model's own outputs on it is the reference, so the output is watched too
+    # (the lineage's dataset profile alone has no prediction column).
+    reference = pool[features].assign(prediction=model.predict(pool[features]))
     mon = mltrail.monitor(
-        model_ref, name=name, segments=["site"], drift={"small_sample": 0}, settings=settings
+        model_ref,
+        name=name,
+        reference=reference,
+        segments=["site"],
+        drift={"small_sample": 0},
+        settings=settings,
     )
     rules = [
         mon.add_alert("drift.score", feature="*", above=0.1, for_windows=2),
