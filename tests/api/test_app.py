@@ -224,3 +224,11 @@ def test_unknown_route_and_run_are_404_in_the_error_shape(client: TestClient) ->
     assert _error(client.get(f"{API}/nothing-here"))["type"] == "NotFoundError"
     missing = client.get(f"{API}/runs/0123456789abcdef")
     assert missing.status_code == 404 and _error(missing)["type"] == "NotFoundError"
+
+
+def test_a_dataset_profile_that_does_not_parse_is_400_and_records_nothing(client: TestClient) -> None:
+    run_id = _run(client)
+    body = {"name": "train", "digest": "a" * 64, "kind": "table", "profile": "bm90IGEgcHJvZmlsZQ=="}
+    response = client.post(f"{API}/runs/{run_id}/datasets", json=body)
+    assert response.status_code == 400 and response.json()["error"]["field"] == "profile"
+    assert client.get(f"{API}/runs/{run_id}/datasets").json() == []

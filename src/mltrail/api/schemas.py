@@ -7,6 +7,7 @@ those strings back, so NaN/±inf metrics round-trip exactly.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -24,7 +25,9 @@ from mltrail.entities import (
     RunPage,
     RunStatus,
 )
+from mltrail.errors import InvalidInputError
 from mltrail.services.dataset_fingerprint import Fingerprint
+from mltrail.stats.profile import DatasetProfile
 
 __all__ = [
     "ArtifactPublic",
@@ -255,6 +258,8 @@ class DatasetIn(_In):
     columns: list[dict[str, Any]] = Field(default_factory=list, alias="schema")
     summary: dict[str, Any] = Field(default_factory=dict)
     role: str = "train"
+    # the data's drift profile (stats.DatasetProfile bytes, base64): a monitor's default reference
+    profile: str | None = Field(None, max_length=64 * 1024 * 1024)
 
     def fingerprint(self) -> Fingerprint:
         return Fingerprint(
@@ -266,7 +271,18 @@ class DatasetIn(_In):
             num_bytes=self.num_bytes,
             schema=self.columns,
             summary=self.summary,
+            profile=None if self.profile is None else _profile_bytes(self.profile),
         )
+
+
+def _profile_bytes(text: str) -> bytes:
+    """The profile's bytes once they decode and parse as a ``DatasetProfile`` (else a 400 naming it)."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+        DatasetProfile.from_bytes(raw)
+    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
+        raise InvalidInputError(f"profile is not a dataset profile: {exc}", field="profile") from exc
+    return raw
 
 
 class DatasetVersionPublic(_Out):

@@ -8,6 +8,7 @@ values travel as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import os
@@ -296,6 +297,8 @@ class HttpTransport:
             "summary": dict(fingerprint.summary),
             "role": role,
         }
+        if fingerprint.profile is not None:  # the drift profile: a monitor's default reference
+            body["profile"] = base64.b64encode(fingerprint.profile).decode("ascii")
         link = self._json("POST", self._run_url(run_id, "/datasets"), body)
         return DatasetLink(run_id=link["run_id"], role=link["role"], dataset=_dataset(link["dataset"]))
 

@@ -18,6 +18,7 @@ metric values as the HTTP API writes them (``"NaN"``, ``"Infinity"``, ``"-Infini
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import math
@@ -151,6 +152,7 @@ def fingerprint_to_record(fp: Fingerprint) -> dict[str, Any]:
         "num_bytes": fp.num_bytes,
         "schema": encode_value(list(fp.schema)),
         "summary": encode_value(dict(fp.summary)),
+        "profile": None if fp.profile is None else base64.b64encode(fp.profile).decode("ascii"),
     }
 
 
@@ -164,6 +166,8 @@ def fingerprint_from_record(data: Mapping[str, Any]) -> Fingerprint:
         num_bytes=data["num_bytes"],
         schema=decode_value(data["schema"]),
         summary=decode_value(data["summary"]),
+        # journals written before profiles were kept have none
+        profile=None if data.get("profile") is None else base64.b64decode(data["profile"]),
     )
 
 
