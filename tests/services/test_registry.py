@@ -231,6 +231,9 @@ def test_gates_are_checked_on_the_source_run(world: World) -> None:
     with pytest.raises(InvalidInputError) as info:
         world.registry.update_model(name, principal=BOB, policy=ApprovalPolicy(gates=("metrics.auc >=",)))
     assert info.value.field == "gates"
+    with pytest.raises(InvalidInputError) as info:
+        world.registry.update_model(name, principal=BOB, policy=ApprovalPolicy(approver_roles=(Role.VIEWER,)))
+    assert info.value.field == "approver_roles"
 
 
 def test_aliases_move_and_protected_ones_need_a_request(world: World) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from mltrail.entities import Artifact, Run
+from mltrail.entities import Artifact, Role, Run
 from mltrail.errors import InvalidFilterError, InvalidInputError
 from mltrail.model_entities import ApprovalPolicy, GateResult, ModelFile, Stage
 from mltrail.query import parse_filter
@@ -110,6 +110,9 @@ def validate_policy(policy: ApprovalPolicy) -> ApprovalPolicy:
         validate_alias(alias)
     if not policy.approver_roles:
         raise InvalidInputError("approver_roles must name at least one role", field="approver_roles")
+    if any(not role.at_least(Role.MEMBER) for role in policy.approver_roles):
+        # a viewer (or no one) approving would let read-only users open the way to production
+        raise InvalidInputError("approver roles are member, maintainer or admin", field="approver_roles")
     for gate in policy.gates:
         try:
             parse_filter(gate)
