@@ -2,48 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-from collections.abc import Iterable
 from typing import Annotated
 
-import orjson
 import typer
 
 from mltrail.cli.models_common import JsonOpt, registry
 from mltrail.cli.models_views import events_table
-from mltrail.cli.render import echo_json, json_safe, stdout_console
+from mltrail.cli.render import echo_json, stdout_console
 from mltrail.errors import InvalidInputError
-from mltrail.model_entities import REGISTRY_ACTIONS, RegistryEvent
-from mltrail.services.audit import parse_time
+from mltrail.model_entities import REGISTRY_ACTIONS
+from mltrail.services.audit import parse_time, registry_events_to_csv
 
-__all__ = ["audit", "registry_events_csv"]
+__all__ = ["audit"]
 
 _TIME = "epoch seconds, an ISO 8601 time or a duration back such as 7d, 12h"
-_COLUMNS = ("id", "time", "time_iso", "model", "version", "action", "user", "project", "client", "user_agent")
-
-
-def _cell(value: object) -> object:
-    # As services.audit does for its CSV: text a spreadsheet would run as a formula is prefixed with "'".
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def registry_events_csv(events: Iterable[RegistryEvent]) -> str:
-    """The events as CSV with a header row; ``details`` as JSON, ``time_iso`` the time in UTC."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[*_COLUMNS, "details"], lineterminator="\n")
-    writer.writeheader()
-    for e in events:
-        row = {name: _cell(getattr(e, name, None)) for name in _COLUMNS if name != "time_iso"}
-        row["time_iso"] = dt.datetime.fromtimestamp(e.time, dt.UTC).isoformat()
-        row["details"] = _cell(orjson.dumps(json_safe(e.details)).decode() if e.details else None)
-        writer.writerow(row)
-    return out.getvalue()
 
 
 def audit(
@@ -85,7 +57,7 @@ def audit(
     if chosen == "json":
         echo_json({"events": events})
     elif chosen == "csv":
-        typer.echo(registry_events_csv(events), nl=False)
+        typer.echo(registry_events_to_csv(events), nl=False)
     elif not events:
         stdout_console().print("No registry events match.")
     else:

@@ -26,9 +26,8 @@ from mltrail.monitor_entities import (
     Monitor,
     MonitorWindow,
 )
-from mltrail.services.monitor_figures import drift_options, figures_for
+from mltrail.services.monitor_figures import figures_for
 from mltrail.services.monitor_performance import metrics_from
-from mltrail.stats.profile import DatasetProfile
 from mltrail.store.base import Store
 
 __all__ = ["AlertService", "Notifier", "alert_payload"]
@@ -169,8 +168,6 @@ class AlertService:
             return []
         width = GRANULARITIES[monitor.granularity]
         newest = max(touched)
-        reference = DatasetProfile.from_bytes(monitor.reference)
-        options = drift_options(monitor.drift)
         cache: dict[tuple[str, float], dict[str, Any]] = {}
         opened: list[Alert] = []
         for rule in rules:
@@ -181,7 +178,7 @@ class AlertService:
             if len(windows) < rule.for_windows or windows[-1].start != newest:
                 continue  # not enough consecutive windows yet (a gap breaks the run)
             per_window = []
-            fresh = figures_for(self.store, monitor, windows, reference, options)
+            fresh = figures_for(self.store, monitor, windows)  # kept by ingest; computed only if stale
             for w, drift in zip(windows, fresh, strict=True):
                 key = (w.segment, w.start)
                 if key not in cache:

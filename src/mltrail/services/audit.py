@@ -18,12 +18,22 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, fields, replace
 
+import orjson
+
 from mltrail.entities import AuditEvent
 from mltrail.errors import InvalidInputError, NotFoundError
+from mltrail.model_entities import RegistryEvent
 from mltrail.services.accounts import parse_duration
 from mltrail.store.base import Store
 
-__all__ = ["COALESCED_ACTIONS", "MAX_AUDIT_PAGE", "AuditService", "events_to_csv", "parse_time"]
+__all__ = [
+    "COALESCED_ACTIONS",
+    "MAX_AUDIT_PAGE",
+    "AuditService",
+    "events_to_csv",
+    "parse_time",
+    "registry_events_to_csv",
+]
 
 COALESCED_ACTIONS: Mapping[str, float] = {
     "log_metrics": 60.0,
@@ -77,6 +87,25 @@ def events_to_csv(events: Iterable[AuditEvent]) -> str:
         row = {k: _cell(v) for k, v in asdict(event).items()}
         row["time_iso"] = dt.datetime.fromtimestamp(event.time, dt.UTC).isoformat()
         writer.writerow(row)
+    return out.getvalue()
+
+
+_REGISTRY_COLUMNS = (
+    "id", "time", "time_iso", "model", "project", "version", "action", "user", "details", "client",
+    "user_agent",
+)  # fmt: skip
+
+
+def registry_events_to_csv(events: Iterable[RegistryEvent]) -> str:
+    """The registry's trail as CSV with a header row; ``details`` as JSON, ``time_iso`` the time in UTC."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(_REGISTRY_COLUMNS)
+    for e in events:
+        iso = dt.datetime.fromtimestamp(e.time, dt.UTC).isoformat()
+        details = orjson.dumps(e.details, option=orjson.OPT_SORT_KEYS, default=str).decode()
+        row = (e.id, e.time, iso, e.model, e.project, e.version, e.action, e.user, details, e.client)
+        writer.writerow([_cell(v) for v in (*row, e.user_agent)])
     return out.getvalue()
 
 

@@ -304,8 +304,9 @@ class MonitoringService:
                     merged_v,
                 )
 
-        for start in np.unique(hour_starts):
-            part = table if len(np.unique(hour_starts)) == 1 else table.filter(pa.array(hour_starts == start))
+        starts = np.unique(hour_starts)
+        for start in starts:
+            part = table if len(starts) == 1 else table.filter(pa.array(hour_starts == start))
             violations = count_violations(part, monitor.schema, ignore=ignore)
             for rule, n in violations.items():
                 all_violations[rule] = all_violations.get(rule, 0) + n
@@ -336,8 +337,9 @@ class MonitoringService:
     def _keep_raw(self, monitor: Monitor, table: pa.Table, times: np.ndarray, now: float) -> None:
         """The batch as Parquet, one blob per UTC day it spans (content-addressed, so a replay is free)."""
         days = np.floor(times / GRANULARITIES["day"]).astype(np.int64)
-        for day in np.unique(days):
-            part = table if len(np.unique(days)) == 1 else table.filter(pa.array(days == day))
+        unique_days = np.unique(days)
+        for day in unique_days:
+            part = table if len(unique_days) == 1 else table.filter(pa.array(days == day))
             buffer = io.BytesIO()
             # Dictionary encoding pays off for labels only; on float columns it was most of the ingest time.
             labels = [

@@ -208,9 +208,9 @@ class TransitionsMixin(RegistryCore):
     def delete_alias(
         self, model: str, alias: str, *, principal: Principal, origin: Origin | None = None
     ) -> None:
-        policy = self.store.get_registered_model(model).policy
-        if alias in policy.protected_aliases and not self.accounts.project_role(
-            principal, self.store.get_registered_model(model).project
+        found = self.store.get_registered_model(model)
+        if alias in found.policy.protected_aliases and not self.accounts.project_role(
+            principal, found.project
         ).at_least(Role.MAINTAINER):
             raise PermissionDeniedError(f"alias {alias!r} is protected: only a maintainer can delete it")
         self.store.delete_alias(model, alias, event=self._event(model, "alias_deleted", principal, origin))

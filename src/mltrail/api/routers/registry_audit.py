@@ -5,29 +5,20 @@ A viewer of a project reads the trail of its models. There is no route that chan
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query, Response
 
 from mltrail.api.model_schemas import RegistryEventPublic
 from mltrail.api.routers.registry_access import RegistryAccess, RegistryAccessDep
 from mltrail.entities import Role
 from mltrail.model_entities import RegistryEvent
-from mltrail.services.audit import parse_time
+from mltrail.services.audit import parse_time, registry_events_to_csv
 
-__all__ = ["events_to_csv", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["models"])
 _TIME = "epoch seconds, an ISO 8601 time (UTC unless it says otherwise) or a duration back, e.g. 7d"
-_COLUMNS = (
-    "id", "time", "time_iso", "model", "project", "version", "action", "user", "details", "client",
-    "user_agent",
-)  # fmt: skip
 _CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
 
 User = Annotated[str | None, Query()]
@@ -39,31 +30,9 @@ AuditOffset = Annotated[int, Query(ge=0, le=2**31)]
 Format = Annotated[Literal["json", "csv"], Query()]
 
 
-def _cell(value: object) -> object:
-    # Text a spreadsheet would run as a formula (user agents and paths come from clients) gets a "'".
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def events_to_csv(events: Iterable[RegistryEvent]) -> str:
-    """The events as CSV with a header row; ``details`` as JSON, ``time_iso`` the time in UTC."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(_COLUMNS)
-    for e in events:
-        iso = dt.datetime.fromtimestamp(e.time, dt.UTC).isoformat()
-        details = orjson.dumps(e.details, option=orjson.OPT_SORT_KEYS).decode()
-        row = (e.id, e.time, iso, e.model, e.project, e.version, e.action, e.user, details, e.client)
-        writer.writerow([_cell(v) for v in (*row, e.user_agent)])
-    return out.getvalue()
-
-
 def _answer(events: list[RegistryEvent], format: str) -> list[RegistryEventPublic] | Response:
     if format == "csv":
-        return Response(events_to_csv(events), media_type="text/csv; charset=utf-8")
+        return Response(registry_events_to_csv(events), media_type="text/csv; charset=utf-8")
     return [RegistryEventPublic.of(e) for e in events]
 
 
