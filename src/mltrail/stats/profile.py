@@ -17,6 +17,7 @@ the file" from "the value was null"; :attr:`ColumnProfile.missing_rate` counts b
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeAlias
@@ -80,8 +81,8 @@ def profile_batches(
     ``columns`` restricts (and orders) the profiled columns; a listed column no batch has is profiled
     as entirely ``absent``. ``categorical``/``numeric`` force a column's kind (an int code column as
     categories, a boolean as 0/1). ``threads > 1`` profiles the columns of each batch in a thread pool
-    while the next batch is read: Arrow (Parquet decoding) and numpy (the sort before KLL) work without
-    the GIL; the KLL update itself holds it.
+    while the next batch is read: Arrow (Parquet decoding) and numpy (the moments and the sort before
+    KLL) work without the GIL; merging the batch's sketch into the column's holds it, briefly.
     """
     forced: dict[str, Kind] = dict.fromkeys(categorical, "categorical")
     for name in numeric:
@@ -208,19 +209,25 @@ class _ColumnBuilder:
             # float64 cannot hold every int64: keep exact ends (the moments and sketch use floats).
             ends = pc.min_max(arr)
             lo, hi = ends["min"].as_py(), ends["max"].as_py()
-        # Arrow drops the nulls and casts (without the GIL); numpy's sort makes the one writable copy.
+        # Arrow drops the nulls and casts without the GIL; numpy then reads the buffer in place.
         # (Array.to_numpy goes through pyarrow's pandas shim, which imports pandas: 0.5 s.)
         valid = arr.drop_null() if arr.null_count else arr
         if not pa.types.is_float64(valid.type):
             valid = pc.cast(valid, pa.float64(), safe=False)
-        values = np.sort(_view(valid, np.float64))  # NaN sorts last
-        nans = values.size - _first_nan(values)
-        p.nan += nans
-        values = values[: values.size - nans]
-        start = int(np.searchsorted(values, -np.inf, side="right"))
-        stop = int(np.searchsorted(values, np.inf, side="left"))
-        p.infinite += start + values.size - stop
-        p.numeric.update_sorted(values[start:stop], lo, hi)
+        values = _view(valid, np.float64)
+        if values.size == 0:
+            return
+        low, high = float(values.min()), float(values.max())  # NaN propagates through both
+        if not (math.isfinite(low) and math.isfinite(high)):
+            finite = np.isfinite(values)
+            nans = int(np.count_nonzero(np.isnan(values)))
+            p.nan += nans
+            p.infinite += values.size - nans - int(np.count_nonzero(finite))
+            values = values[finite]
+            if values.size == 0:
+                return
+            low, high = float(values.min()), float(values.max())
+        p.numeric.update(values, low if lo is None else lo, high if hi is None else hi)
 
     def _add_categorical(self, arr: pa.Array) -> None:
         p = self.profile
@@ -262,18 +269,6 @@ def _view(arr: pa.Array, dtype: np.dtype[Any] | type[np.float64]) -> np.ndarray:
     """Zero-copy numpy view of a fixed-width Arrow array without nulls."""
     dtype = np.dtype(dtype)
     return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
-
-
-def _first_nan(values: np.ndarray) -> int:
-    """Index of the first NaN in a sorted float array (NaN sorts last): a binary search, not a pass."""
-    lo, hi = 0, values.size
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if np.isnan(values[mid]):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
 
 
 def _labels(values: pa.Array) -> list[Any]:
