@@ -9,10 +9,10 @@ num_10's missing rate rises to 15 % with its values unchanged.
 
 Then each case runs as a separate process (``--run`` / ``--exact`` modes of this script), timed from
 spawn to exit, peak RSS of that process (``os.wait4`` rusage):
-- mltrail: ``ParquetFile.iter_batches`` → ``profile_batches`` (both files) → ``compare_profiles``;
-  prints the per-column table and checks that exactly the shifted columns drift and num_10's missing
-  rate is flagged. The process loads ``mltrail.stats`` without running ``mltrail/__init__`` (which
-  imports the SDK and SQLAlchemy, about 1.1 s); ``--full-import`` measures it with the plain import.
+- mltrail: ``import mltrail; mltrail.drift_report(reference_path, current_path)``, what a user
+  types: reads both files batch by batch, profiles them and tests every column; then prints the
+  per-column table and checks that exactly the shifted columns drift and num_10's missing rate is
+  flagged.
 - exact: the same files read whole, ``exact_column_drift`` (scipy) per column, for scale.
 
 ``generate`` and ``SHIFTED``/``MISSING_SHIFTED`` are shared with ``benchmarks/peers_drift.py``.
@@ -89,45 +89,21 @@ def _numeric_column(rng: Any, i: int, rows: int, *, shifted: bool) -> Any:
     return rng.poisson(3.0 + i, rows).astype(np.int64)
 
 
-def _lean_import() -> None:
-    """Make ``mltrail`` importable as a bare package, so ``mltrail.stats`` loads without the SDK."""
-    import importlib.util
-    import types
-
-    spec = importlib.util.find_spec("mltrail")
-    assert spec is not None and spec.submodule_search_locations is not None
-    package = types.ModuleType("mltrail")
-    package.__path__ = list(spec.submodule_search_locations)
-    sys.modules["mltrail"] = package
-
-
-def run_mltrail(ref: str, cur: str, threads: int, full_import: bool) -> None:
-    """The measured process: read, profile, compare, print the table and one JSON line of figures."""
+def run_mltrail(ref: str, cur: str, threads: int) -> None:
+    """The measured process: the public call on the two paths, the table, one JSON line of figures."""
     start = time.perf_counter()
-    if not full_import:
-        _lean_import()
-    import pyarrow.parquet as pq
+    import mltrail
 
-    from mltrail.stats.drift import compare_profiles
-    from mltrail.stats.profile import profile_batches
-
-    imported = time.perf_counter()
-    profiles = []
-    for path in (ref, cur):
-        file = pq.ParquetFile(path, read_dictionary=CATEGORICAL)
-        profiles.append(profile_batches(file.iter_batches(batch_size=131_072), threads=threads))
-    profiled = time.perf_counter()
-    result = compare_profiles(profiles[0], profiles[1])
-    compared = time.perf_counter()
-    _print_table(result.to_dict()["columns"])
+    report = mltrail.drift_report(ref, cur, threads=threads)  # reads, profiles and compares
+    done = time.perf_counter()
+    result = report.to_dict()
+    _print_table(result["columns"])
     figures = {
-        "import_s": imported - start,
-        "profile_s": profiled - imported,
-        "compare_s": compared - profiled,
-        "profile_bytes": [len(p.to_bytes()) for p in profiles],
-        "drifted": list(result.drifted_columns),
-        "missing_drifted": list(result.missing_drifted_columns),
-        "share_drifted": result.share_drifted,
+        "report_s": done - start,
+        "profile_bytes": [len(p.to_bytes()) for p in (report.reference, report.current)],
+        "drifted": list(report.drifted_columns),
+        "missing_drifted": list(report.result.missing_drifted_columns),
+        "share_drifted": report.result.share_drifted,
     }
     print("FIGURES " + json.dumps(figures))
 
@@ -135,7 +111,6 @@ def run_mltrail(ref: str, cur: str, threads: int, full_import: bool) -> None:
 def run_exact(ref: str, cur: str) -> None:
     """The scale comparison: the exact scipy path on the whole columns."""
     start = time.perf_counter()
-    _lean_import()
     import numpy as np
     import pyarrow.parquet as pq
 
@@ -227,13 +202,12 @@ def main() -> None:
     parser.add_argument("--cur-rows", type=int, default=1_000_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3, help="mltrail runs (the best and all are printed)")
-    parser.add_argument("--full-import", action="store_true", help="import mltrail normally in --run")
     parser.add_argument("--skip-exact", action="store_true")
     parser.add_argument("--run", nargs=2, metavar=("REF", "CUR"), help=argparse.SUPPRESS)
     parser.add_argument("--exact", nargs=2, metavar=("REF", "CUR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
-        run_mltrail(*args.run, threads=args.threads, full_import=args.full_import)
+        run_mltrail(*args.run, threads=args.threads)
         return
     if args.exact:
         run_exact(*args.exact)
@@ -247,9 +221,8 @@ def main() -> None:
             f"({ref.stat().st_size / 1e6:.1f} + {cur.stat().st_size / 1e6:.1f} MB Parquet)"
         )
         script = str(Path(__file__).resolve())
-        extra = ["--full-import"] if args.full_import else []
         runs = [
-            measure([script, "--run", str(ref), str(cur), "--threads", str(args.threads), *extra])
+            measure([script, "--run", str(ref), str(cur), "--threads", str(args.threads)])
             for _ in range(args.repeat)
         ]
         print(runs[0]["stdout"].split("FIGURES")[0].rstrip())
@@ -264,8 +237,8 @@ def main() -> None:
             f"load average before {os.getloadavg()[0]:.1f}"
         )
         print(
-            f"  inside: imports {f['import_s']:.2f} s, read+profile {f['profile_s']:.2f} s, "
-            f"compare {f['compare_s']:.3f} s; profile sizes {f['profile_bytes']} bytes"
+            f"  inside: import mltrail + drift_report {f['report_s']:.2f} s; "
+            f"profile sizes {f['profile_bytes']} bytes"
         )
         print(
             f"  drifted {f['drifted']} (share {f['share_drifted']:.2f}), "

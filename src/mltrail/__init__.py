@@ -9,8 +9,13 @@ Two lines to track a training script::
         mltrail.models.register("churn", run=run, model=clf)
 
     mltrail.models.load("churn@production").predict(x)
+
+``import mltrail`` loads only the exceptions; every other name is imported on first use (PEP 562), so a
+notebook that calls ``mltrail.drift_report`` does not pay for the tracking client, SQLAlchemy and the
+store (about half a second), and a training script does not pay for the registry or the statistics.
 """
 
+import importlib
 import typing
 
 from mltrail.errors import (
@@ -23,30 +28,46 @@ from mltrail.errors import (
     RunFinishedError,
     StoreError,
 )
-from mltrail.sdk.capture.options import CaptureOptions
-from mltrail.sdk.run import Run
-from mltrail.sdk.start import active_run, finish, init, log
-from mltrail.settings import Settings
+
+if typing.TYPE_CHECKING:
+    from mltrail.sdk import models
+    from mltrail.sdk.capture.options import CaptureOptions
+    from mltrail.sdk.drift import drift_report
+    from mltrail.sdk.monitor import monitor
+    from mltrail.sdk.run import Run
+    from mltrail.sdk.start import active_run, finish, init, log
+    from mltrail.settings import Settings
 
 __version__ = "0.1.0"
 
+# name -> (module, attribute); attribute None means the module itself.
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "CaptureOptions": ("mltrail.sdk.capture.options", "CaptureOptions"),
+    "Run": ("mltrail.sdk.run", "Run"),
+    "Settings": ("mltrail.settings", "Settings"),
+    "active_run": ("mltrail.sdk.start", "active_run"),
+    "drift_report": ("mltrail.sdk.drift", "drift_report"),
+    "finish": ("mltrail.sdk.start", "finish"),
+    "init": ("mltrail.sdk.start", "init"),
+    "log": ("mltrail.sdk.start", "log"),
+    "models": ("mltrail.sdk.models", None),
+    "monitor": ("mltrail.sdk.monitor", "monitor"),
+}
+
 
 def __getattr__(name: str) -> typing.Any:
-    # mltrail.models, monitor and drift_report are imported on first use: a training script that only
-    # logs does not pay for the registry client, the model flavors or the statistics.
-    if name == "models":
-        from mltrail.sdk import models
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'mltrail' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
 
-        return models
-    if name == "monitor":
-        from mltrail.sdk.monitor import monitor
 
-        return monitor
-    if name == "drift_report":
-        from mltrail.sdk.monitor import drift_report
-
-        return drift_report
-    raise AttributeError(f"module 'mltrail' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltrail.errors import InvalidInputError
 from mltrail.monitor_entities import (
@@ -28,7 +28,9 @@ from mltrail.monitor_entities import (
 )
 from mltrail.services.monitor_figures import figures_for
 from mltrail.services.monitor_performance import metrics_from
-from mltrail.store.base import Store
+
+if TYPE_CHECKING:
+    from mltrail.store.base import Store
 
 __all__ = ["AlertService", "Notifier", "alert_payload"]
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltrail.errors import InvalidInputError
 from mltrail.monitor_entities import Monitor, MonitorWindow
 from mltrail.stats.drift import compare_profiles
 from mltrail.stats.drift_model import ColumnTest, DriftOptions, DriftResult
 from mltrail.stats.profile import DatasetProfile
-from mltrail.store.base import Store
+
+if TYPE_CHECKING:
+    from mltrail.store.base import Store
 
 __all__ = ["drift_options", "figures_for", "refresh_figures", "window_figures"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,7 +17,9 @@ from mltrail.services.monitor_performance import merge_accumulators, metrics_fro
 from mltrail.stats.drift import compare_profiles
 from mltrail.stats.drift_model import DriftOptions
 from mltrail.stats.profile import ColumnProfile, DatasetProfile
-from mltrail.store.base import Store
+
+if TYPE_CHECKING:
+    from mltrail.store.base import Store
 
 __all__ = ["build_report", "distribution"]
 
