@@ -12,8 +12,8 @@ Every case is one whole separate process, run one at a time, timed from spawn to
 included) with its peak RSS from ``os.wait4`` of that one child (``drift_report.measure``); the child
 also prints its own ``getrusage(RUSAGE_SELF).ru_maxrss`` as a cross-check:
 
-- mltrail: ``drift_report.py --run REF CUR --threads 2`` — the very code path of that benchmark
-  (``iter_batches`` → ``profile_batches`` → ``compare_profiles``, ``mltrail.stats`` loaded alone).
+- mltrail: ``drift_report.py --run REF CUR --threads 2`` — the very code path of that benchmark:
+  ``import mltrail; mltrail.drift_report(ref_path, cur_path)``, what a user types.
 - Evidently 0.7 (``.bench-venv``): ``pd.read_parquet`` both files, ``Report([DataDriftPreset()],
   include_tests=True).run(current_data=cur, reference_data=ref)``; the drifted columns are the failed
   "Value Drift for column …" tests of ``snapshot.dict()`` (the tests only read the computed drift).
