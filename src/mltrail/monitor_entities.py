@@ -18,6 +18,7 @@ __all__ = [
     "AlertRule",
     "AlertState",
     "Monitor",
+    "MonitorVersion",
     "MonitorWindow",
     "PredictionBatch",
 ]
@@ -50,10 +51,25 @@ ALERT_METRICS = (
 
 
 @dataclass(frozen=True, slots=True)
+class MonitorVersion:
+    """One model version a monitor watched, from ``since`` (epoch seconds) until the next entry's."""
+
+    version: int
+    run_id: str | None
+    since: float
+    reference_source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Monitor:
     """What is watched: a model version's inputs (``features``), output (``prediction``) and, once labels
     arrive, its performance; against ``reference`` (the profile of its training data by default), per
-    ``segments`` too, in windows of ``granularity``."""
+    ``segments`` too, in windows of ``granularity``.
+
+    A monitor created from ``churn@production`` or ``churn@champion`` follows that stage or alias
+    (``alias``): when it names another version, the monitor moves to it, and ``versions`` keeps every
+    version it watched, oldest first (one entry for a monitor of a fixed version, none without a model).
+    """
 
     id: int
     name: str
@@ -74,6 +90,18 @@ class Monitor:
     created_at: float
     created_by: str | None = None
     unmatched_labels: int = 0
+    alias: str | None = None  # the alias or stage followed (the part of the reference after "@")
+    versions: tuple[MonitorVersion, ...] = ()
+
+    def binding_at(self, when: float) -> tuple[int | None, str | None]:
+        """(version, run id) the monitor watched at ``when``: the newest entry of ``versions`` since then
+        (the first one before it began), else the current binding."""
+        chosen = next((v for v in reversed(self.versions) if v.since <= when), None)
+        if chosen is None and self.versions:
+            chosen = self.versions[0]
+        if chosen is None or chosen.version == self.version:
+            return self.version, self.run_id
+        return chosen.version, chosen.run_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,6 +240,44 @@ def test_create_ingest_three_ways_label_and_report(loopback: World) -> None:
     assert loopback.get(None, "/monitors", params={"project": "other"}).json() == {"monitors": []}
 
 
+def test_a_monitor_of_an_alias_follows_it_and_shows_its_versions(loopback: World) -> None:
+    loopback.version()
+    first_run = loopback.run_id
+    loopback.version()
+    second_run = loopback.run_id
+    assert loopback.call("PUT", None, "/models/churn/aliases/blue", json={"version": 1}).status_code == 200
+    created = loopback.post(None, "/monitors", json={"name": "churn-blue", "model": "churn@blue"}).json()
+    assert (created["alias"], created["version"], created["run_id"]) == ("blue", 1, first_run)
+    (entry,) = created["versions"]
+    assert (entry["version"], entry["run_id"]) == (1, first_run)
+    assert entry["since"] == created["created_at"] and entry["reference_source"].startswith("train dataset")
+    fixed = loopback.post(None, "/monitors", json={"name": "churn-one", "model": "churn:1"}).json()
+    assert fixed["alias"] is None and [v["version"] for v in fixed["versions"]] == [1]
+    rule = loopback.post(None, "/monitors/churn-blue/alert-rules", json={"metric": "rows", "above": 0})
+    assert rule.status_code == 201, rule.text
+
+    url = "/monitors/churn-blue/predictions"
+    assert loopback.post(None, url, json={"rows": _rows(traffic(300, 30, day=0))}).status_code == 200
+    (alert,) = loopback.get(None, "/alerts", params={"monitor": "churn-blue"}).json()["alerts"]
+    assert loopback.call("PUT", None, "/models/churn/aliases/blue", json={"version": 2}).status_code == 200
+    # the server reads the alias on every batch
+    assert loopback.post(None, url, json={"rows": _rows(traffic(300, 31, day=1))}).status_code == 200
+
+    moved = loopback.get(None, "/monitors/churn-blue").json()
+    assert (moved["alias"], moved["version"], moved["run_id"]) == ("blue", 2, second_run)
+    assert [(v["version"], v["run_id"]) for v in moved["versions"]] == [(1, first_run), (2, second_run)]
+    assert moved["versions"][1]["since"] >= moved["versions"][0]["since"]
+    listed = {m["name"]: m for m in loopback.get(None, "/monitors").json()["monitors"]}
+    assert listed["churn-blue"]["versions"] == moved["versions"] and listed["churn-one"]["version"] == 1
+    report = loopback.get(None, "/monitors/churn-blue/report").json()
+    assert report["monitor"]["alias"] == "blue"
+    assert [v["version"] for v in report["monitor"]["versions"]] == [1, 2]
+    # the alert opened before the move still leads to v1 and its run
+    detail = loopback.get(None, f"/alerts/{alert['id']}").json()
+    assert (detail["version"], detail["run_id"]) == (1, first_run)
+    assert [a["version"] for a in report["alerts"]] == [1]
+
+
 def test_patch_a_monitor_and_a_report_with_nan_figures(loopback: World) -> None:
     loopback.monitor()
     rules = {"columns": {"age": {"kind": "numeric", "min": 0, "max": 120, "not_null": True}}}

@@ -226,3 +226,32 @@ def test_create_from_a_reference_file(trained: tuple[str, Any], invoke: Invoke, 
     assert [w["rows"] for w in hours] == [200, 200, 200]
     assert invoke("monitor", "create", "x", "--model", "churn:1", "--granularity", "week").exit_code == 2
     assert invoke("monitor", "create", "y", "--model", "churn:7").exit_code == 1
+
+
+def test_a_monitor_of_a_stage_follows_it(trained: tuple[str, Any], invoke: Invoke, tmp_path: Path) -> None:
+    first_run, clf = trained
+    _ok(invoke("models", "request", "churn", "1", "--to", "staging"))
+    created = _ok(invoke("monitor", "create", "churn-staging", "--model", "churn@staging")).stdout
+    assert "follows churn@staging" in created
+    assert "churn:1 (follows @staging)" in _ok(invoke("monitor", "show", "churn-staging")).stdout
+
+    train = _frame(3000, 2, shift=5.0)
+    run = mltrail.init(project="shop", name="retrained", capture=OFF)
+    run.log({"val/acc": 0.94}, step=0)
+    run.log_dataset(train, name="train", role="train")
+    mltrail.models.register("churn", run=run, model=clf, input_example=train[FEATURES].head(5))
+    run.finish()
+    _ok(invoke("models", "request", "churn", "2", "--to", "staging"))
+    batch = tmp_path / "batch.parquet"
+    _traffic(batch, clf, [(1, 0.0)], n=300)
+    _ok(invoke("monitor", "ingest", "churn-staging", str(batch)))
+
+    shown = _ok(invoke("monitor", "show", "churn-staging")).stdout
+    assert "churn:2 (follows @staging)" in shown and "v1 until" in shown and "v2 since" in shown
+    assert "train dataset train v2" in shown and run.id in shown
+    assert "churn:2 (follows @staging)" in _ok(invoke("monitor", "list")).stdout
+    data = json.loads(_ok(invoke("monitor", "show", "churn-staging", "--json")).stdout)["monitor"]
+    assert (data["alias"], data["version"], data["run_id"]) == ("staging", 2, run.id)
+    assert [(v["version"], v["run_id"]) for v in data["versions"]] == [(1, first_run), (2, run.id)]
+    listed = json.loads(_ok(invoke("monitor", "list", "--json")).stdout)["monitors"]
+    assert [m["alias"] for m in listed] == ["staging"]

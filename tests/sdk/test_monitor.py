@@ -109,3 +109,16 @@ def test_drift_report_from_parquet_paths_and_frames(tmp_path: Path) -> None:
     assert (tmp_path / "drift.html").read_text(encoding="utf-8") == page and "tenure" in page
     with pytest.raises(InvalidInputError):
         mltrail.drift_report(tmp_path / "missing.parquet", cur)
+
+
+def test_a_monitor_of_an_alias_records_what_it_follows(settings: Settings) -> None:
+    # The SDK passes what the reference follows; services/monitor_alias moves the monitor (tested in
+    # tests/services/test_monitor_alias.py with an injected clock).
+    name, _ = _registered(settings)
+    _moved, request = mltrail.models.transition(name, 1, to="canary", settings=settings)
+    assert request is None, request
+    with mltrail.monitor(f"{name}@canary", settings=settings) as mon:
+        assert mon.entity.alias == "canary"
+        assert [(v.version, v.run_id) for v in mon.entity.versions] == [(1, mon.entity.run_id)]
+    with mltrail.monitor(f"{name}:1", name=f"{name}-fixed", settings=settings) as fixed:
+        assert fixed.entity.alias is None

@@ -22,8 +22,7 @@ import pyarrow as pa
 import pytest
 
 import mltrail
-from mltrail.api.monitor_schemas import MonitorCreate
-from mltrail.errors import InvalidInputError, PermissionDeniedError, StoreError
+from mltrail.errors import PermissionDeniedError, StoreError
 from mltrail.sdk.monitor_client import HttpMonitoring
 from mltrail.services.accounts import AccountService
 from mltrail.settings import Settings
@@ -31,7 +30,6 @@ from mltrail.store.factory import open_store
 
 linear = pytest.importorskip("sklearn.linear_model")
 DAY = 86400.0
-SERVER_TAKES_REFERENCE = "reference" in MonitorCreate.model_fields
 
 
 def frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
@@ -225,22 +223,23 @@ def test_batches_over_the_servers_upload_limit_are_sent_smaller(
         server.stop()
 
 
-@pytest.mark.skipif(not SERVER_TAKES_REFERENCE, reason="POST /monitors takes no reference on this server")
 def test_an_explicit_reference_is_profiled_here_and_sent(settings: Settings, http_server: Any) -> None:
     name, clf = _registered(settings, http_server.url)
     reference = frame(3000, 7)
     reference["prediction"] = clf.predict(reference[["tenure", "spend"]])
     with mltrail.monitor(f"{name}:1", server=http_server.url, reference=reference) as mon:
         assert mon.entity.reference_source == "given"
+        assert mon.entity.alias is None and [v.version for v in mon.entity.versions] == [1]
         mon.log(frame(200, 8), np.ones(200))
-    assert _server_report(http_server.url, mon.name)["current_rows"] == 200
+    report = _server_report(http_server.url, mon.name)
+    assert report["current_rows"] == 200
+    # The given reference has the prediction column, so the output is compared too.
+    assert "prediction" in {c["column"] for c in report["overall"]["columns"]}
 
 
-@pytest.mark.skipif(SERVER_TAKES_REFERENCE, reason="this server takes a reference")
-def test_an_explicit_reference_the_server_cannot_take_is_a_clear_error(
-    settings: Settings, http_server: Any
-) -> None:
+def test_a_reference_that_is_not_a_profile_is_a_400_naming_it(settings: Settings, http_server: Any) -> None:
     name, _ = _registered(settings, http_server.url)
-    with pytest.raises(InvalidInputError, match="does not take a reference") as info:
-        mltrail.monitor(f"{name}:1", server=http_server.url, reference=frame(100, 7))
-    assert info.value.field == "reference"
+    body = {"name": f"{name}-bad", "model": f"{name}:1", "reference": "bm90IGEgcHJvZmlsZQ=="}
+    response = httpx.post(f"{http_server.url}/api/v1/monitors", json=body)
+    assert response.status_code == 400
+    assert "reference" in response.text

@@ -12,8 +12,17 @@ import numpy as np
 from pydantic import Field, RootModel
 
 from mltrail.api.schemas import JsonFloat, _In, _Out
-from mltrail.monitor_entities import Alert, AlertNotification, AlertRule, AlertState, Monitor
+from mltrail.errors import InvalidInputError
+from mltrail.monitor_entities import (
+    Alert,
+    AlertNotification,
+    AlertRule,
+    AlertState,
+    Monitor,
+    MonitorVersion,
+)
 from mltrail.services.monitoring import IngestResult
+from mltrail.stats.profile import DatasetProfile
 
 __all__ = [
     "AlertActionIn",
@@ -31,6 +40,7 @@ __all__ = [
     "MonitorListPublic",
     "MonitorPatch",
     "MonitorPublic",
+    "MonitorVersionPublic",
     "PredictionsJsonIn",
     "RawRowsPublic",
     "ReportPublic",
@@ -77,7 +87,10 @@ def json_safe(value: Any) -> Any:
 # -- monitors -----------------------------------------------------------------------------------------------
 class MonitorCreate(_In):
     name: str = Field(description="the monitor's name, unique on the server (as a model name)")
-    model: str = Field(description="the version watched: churn:3, churn@champion or churn@production")
+    model: str = Field(
+        description="the version watched: churn:3, or churn@champion / churn@production to follow that alias"
+        " or stage to whichever version it names"
+    )
     segments: list[str] = Field(
         default_factory=list, description="a column (one segment per value) or a condition such as age < 30"
     )
@@ -86,7 +99,22 @@ class MonitorCreate(_In):
     features: list[str] | None = Field(None, description="the inputs watched (default: the signature's)")
     prediction: str = Field("prediction", description="the column holding the model's output")
     drift: dict[str, Any] | None = Field(None, description="drift options: thresholds, per-column tests")
+    reference: str | None = Field(
+        None,
+        max_length=64 << 20,
+        description="the reference profile (base64 of a DatasetProfile's bytes, as the SDK sends for"
+        " reference=); default: the training dataset's profile from the version's run",
+    )
     user: str | None = _USER
+
+    def reference_profile(self) -> DatasetProfile | None:
+        """The given reference, once it decodes and parses (else a 400 naming ``reference``)."""
+        if self.reference is None:
+            return None
+        try:
+            return DatasetProfile.from_bytes(base64.b64decode(self.reference, validate=True))
+        except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
+            raise InvalidInputError(f"reference is not a dataset profile: {exc}", field="reference") from exc
 
 
 class MonitorPatch(_In):
@@ -97,8 +125,23 @@ class MonitorPatch(_In):
     segments: list[str] | None = None
 
 
+class MonitorVersionPublic(_Out):
+    """A version the monitor watched from ``since`` until the next entry's."""
+
+    version: int
+    run_id: str | None
+    since: JsonFloat
+    reference_source: str
+
+    @classmethod
+    def of(cls, v: MonitorVersion) -> MonitorVersionPublic:
+        return cls(version=v.version, run_id=v.run_id, since=v.since, reference_source=v.reference_source)
+
+
 class MonitorPublic(_Out):
-    """A monitor's configuration, never its reference profile (only where it came from)."""
+    """A monitor's configuration, never its reference profile (only where it came from). ``alias``: the
+    alias or stage it follows (``production`` for ``churn@production``), else null; ``versions``: the
+    versions it watched, oldest first."""
 
     id: int
     name: str
@@ -106,6 +149,8 @@ class MonitorPublic(_Out):
     model: str | None
     version: int | None
     run_id: str | None
+    alias: str | None
+    versions: list[MonitorVersionPublic]
     features: list[str]
     prediction: str
     task: str
@@ -128,6 +173,8 @@ class MonitorPublic(_Out):
             model=m.model,
             version=m.version,
             run_id=m.run_id,
+            alias=m.alias,
+            versions=[MonitorVersionPublic.of(v) for v in m.versions],
             features=list(m.features),
             prediction=m.prediction,
             task=m.task,
@@ -319,8 +366,8 @@ class AlertNotificationPublic(_Out):
 
 
 class AlertDetailPublic(AlertPublic):
-    """The alert with the trail back: the model version its monitor watches, the run that trained it, and
-    every notification sent about it."""
+    """The alert with the trail back: the model version its monitor watched when it opened, the run that
+    trained it, and every notification sent about it."""
 
     model: str | None
     version: int | None
@@ -329,11 +376,12 @@ class AlertDetailPublic(AlertPublic):
 
     @classmethod
     def detail(cls, a: Alert, monitor: Monitor, notifications: list[AlertNotification]) -> AlertDetailPublic:
+        version, run_id = monitor.binding_at(a.opened_at)  # the version watched when the alert opened
         return cls(
             **_alert_fields(a, monitor),
             model=monitor.model,
-            version=monitor.version,
-            run_id=monitor.run_id,
+            version=version,
+            run_id=run_id,
             notifications=[AlertNotificationPublic.of(n) for n in notifications],
         )
 

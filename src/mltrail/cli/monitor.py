@@ -36,6 +36,7 @@ from mltrail.cli.monitor_views import monitor_panel, monitors_table, rules_table
 from mltrail.cli.render import echo_json, json_safe, stderr_console, stdout_console
 from mltrail.errors import InvalidInputError
 from mltrail.monitor_entities import GRANULARITIES, Monitor
+from mltrail.services.monitor_alias import followed_alias
 from mltrail.services.monitor_report import build_report
 from mltrail.services.report_html import render_report_html
 from mltrail.stats.profile import profile_batches
@@ -54,7 +55,11 @@ def create(
     ctx: typer.Context,
     name: MonitorArg,
     model: Annotated[
-        str, typer.Option("--model", help="The version to watch: NAME:VERSION, NAME@ALIAS or NAME@STAGE.")
+        str,
+        typer.Option(
+            "--model",
+            help="The version to watch: NAME:VERSION, or NAME@ALIAS or NAME@STAGE (followed as it moves).",
+        ),
     ],
     reference: Annotated[
         Path | None,
@@ -90,6 +95,7 @@ def create(
         version=version.version,
         run_id=version.run_id,
         signature=version.signature,
+        alias=followed_alias(model),
         reference=ref_profile,
         features=features or None,
         prediction=prediction,
@@ -110,6 +116,8 @@ def create(
         f"Watching {len(monitor.features)} features of {version.ref} against {monitor.reference_source};"
         f" {rules} validation rules inferred from the reference."
     )
+    if monitor.alias:
+        console.print(f"It follows {monitor.model}@{monitor.alias} to whichever version that names.")
 
 
 def _signature_inputs(signature: Mapping[str, Any] | None) -> list[str]:

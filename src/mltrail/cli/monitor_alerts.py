@@ -169,9 +169,10 @@ def show(ctx: typer.Context, alert_id: AlertArg, as_json: JsonOpt = False) -> No
     monitor = _monitor_of(service, alert)
     version: ModelVersion | None = None
     run: dict[str, Any] | None = None
-    if monitor.model is not None and monitor.version is not None:
+    number, run_id = monitor.binding_at(alert.opened_at)  # a monitor of an alias may have moved on since
+    if monitor.model is not None and number is not None:
         try:
-            version = service.registry.get_version(monitor.model, monitor.version)
+            version = service.registry.get_version(monitor.model, number)
             run = service.registry.model_card(version).get("run") or None
         except NotFoundError:
             version = None  # the version was deleted; the monitor still names it
@@ -180,7 +181,12 @@ def show(ctx: typer.Context, alert_id: AlertArg, as_json: JsonOpt = False) -> No
         echo_json(
             {
                 "alert": _alert_json(alert, monitor),
-                "monitor": {"name": monitor.name, "model": model_ref(monitor), "run_id": monitor.run_id},
+                "monitor": {
+                    "name": monitor.name,
+                    "model": model_ref(monitor, alert.opened_at),
+                    "run_id": run_id,
+                    "alias": monitor.alias,
+                },
                 "version": version,
                 "run": run,
                 "notifications": log,
@@ -190,4 +196,6 @@ def show(ctx: typer.Context, alert_id: AlertArg, as_json: JsonOpt = False) -> No
     console = stdout_console()
     console.print(alert_detail(alert, monitor, version, run, log))
     if version is None and monitor.model is not None:
-        console.print(Text(f"{model_ref(monitor)} is no longer in the registry.", style="yellow"))
+        console.print(
+            Text(f"{model_ref(monitor, alert.opened_at)} is no longer in the registry.", style="yellow")
+        )

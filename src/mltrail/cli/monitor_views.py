@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "ALERT_STYLES",
     "alert_detail",
     "alerts_table",
+    "followed",
     "model_ref",
     "monitor_panel",
     "monitors_table",
@@ -26,6 +28,7 @@ __all__ = [
     "pairs",
     "rules_table",
     "schema_table",
+    "version_history",
 ]
 
 ALERT_STYLES = {"open": "bold red", "acknowledged": "yellow", "resolved": "green"}
@@ -40,10 +43,28 @@ def pairs(rows: Sequence[tuple[str, RenderableType | str]]) -> Table:
     return table
 
 
-def model_ref(monitor: Monitor) -> str:
+def model_ref(monitor: Monitor, at: float | None = None) -> str:
+    """``churn:4``: the version watched now, or at time ``at`` (a monitor of an alias moves)."""
     if monitor.model is None:
         return "-"
-    return monitor.model if monitor.version is None else f"{monitor.model}:{monitor.version}"
+    version = monitor.version if at is None else monitor.binding_at(at)[0]
+    return monitor.model if version is None else f"{monitor.model}:{version}"
+
+
+def followed(monitor: Monitor) -> str:
+    """``churn:4 (follows @production)`` for a monitor of an alias, else ``churn:4``."""
+    return model_ref(monitor) + (f" (follows @{monitor.alias})" if monitor.alias else "")
+
+
+def version_history(monitor: Monitor) -> str:
+    """``v3 until 2026-11-20 10:00, v4 since`` (local times)."""
+    entries = monitor.versions
+    parts = [f"v{e.version} until {format_timestamp(n.since)[:16]}" for e, n in itertools.pairwise(entries)]
+    if entries:
+        parts.append(
+            f"v{entries[-1].version} since" + ("" if parts else f" {format_timestamp(entries[0].since)[:16]}")
+        )
+    return ", ".join(parts) or "-"
 
 
 def _names(names: Sequence[str], limit: int = 8) -> str:
@@ -53,7 +74,8 @@ def _names(names: Sequence[str], limit: int = 8) -> str:
 
 def monitor_panel(monitor: Monitor, rules: int | None = None) -> Panel:
     rows: list[tuple[str, RenderableType | str]] = [
-        ("model", model_ref(monitor)),
+        ("model", followed(monitor)),
+        *([("versions", version_history(monitor))] if monitor.alias else []),
         ("run", monitor.run_id or "-"),
         ("project", monitor.project),
         ("task", monitor.task),
@@ -93,7 +115,7 @@ def monitors_table(
         count = open_alerts.get(m.id, 0)
         table.add_row(
             Text(m.name),
-            Text(model_ref(m)),
+            Text(followed(m)),
             str(len(m.features)),
             Text(", ".join(m.segments) or "-"),
             m.granularity,
@@ -167,12 +189,13 @@ def alerts_table(alerts: Sequence[Alert], monitors: Mapping[int, Monitor], title
         table.add_column(column, justify="right" if column in ("id", "value") else "left", no_wrap=True)
     for a in alerts:
         monitor = monitors.get(a.monitor_id)
+        run_id = monitor.binding_at(a.opened_at)[1] if monitor else None
         table.add_row(
             str(a.id),
             Text(a.state.value, style=ALERT_STYLES.get(a.state.value, "")),
             Text(monitor.name if monitor else str(a.monitor_id)),
-            Text(model_ref(monitor) if monitor else "-"),
-            (monitor.run_id or "-")[:12] if monitor else "-",
+            Text(model_ref(monitor, a.opened_at) if monitor else "-"),
+            (run_id or "-")[:12],
             Text(alert_title(a)),
             format_number(a.value),
             utc_window(a.window_start, monitor.granularity if monitor else "day"),
@@ -225,14 +248,16 @@ def alert_detail(
     parts: list[RenderableType] = [
         Panel(pairs(facts), title=f"[bold]Alert {alert.id}: {alert_title(alert)}[/bold]", title_align="left")
     ]
-    lineage: list[tuple[str, RenderableType | str]] = [("model version", model_ref(monitor))]
+    # the version watched when the alert opened (a monitor of an alias moves on)
+    run_id = monitor.binding_at(alert.opened_at)[1]
+    lineage: list[tuple[str, RenderableType | str]] = [("model version", model_ref(monitor, alert.opened_at))]
     if version is not None:
         lineage += [
             ("stage", version.stage.value),
             ("aliases", ", ".join(f"@{a}" for a in version.aliases) or "-"),
             ("digest", version.digest),
         ]
-    lineage.append(("source run", monitor.run_id or "-"))
+    lineage.append(("source run", run_id or "-"))
     body: list[RenderableType] = []
     if run is not None:
         commit = run.get("commit")
@@ -252,7 +277,7 @@ def alert_detail(
             body += [Text(""), table]
     else:
         body.append(pairs(lineage))
-        if monitor.run_id:
+        if run_id:
             body.append(Text("The source run is not in this store (deleted?).", style="dim"))
     parts.append(Panel(Group(*body), title="[bold]Model and training run[/bold]", title_align="left"))
     parts.append(notifications_table(log) if log else Text("No notifications sent.", style="dim"))

@@ -23,6 +23,7 @@ from mltrail.sdk.http_transport import HttpTransport
 from mltrail.sdk.model_client import local_user
 from mltrail.sdk.monitor_codec import alert_from_json, monitor_from_json, rule_from_json
 from mltrail.sdk.monitor_setup import MonitoringServices, validate_channel
+from mltrail.services.monitor_alias import followed_alias
 from mltrail.services.monitor_report import build_report
 from mltrail.services.report_html import render_report_html
 from mltrail.stats.profile import DatasetProfile
@@ -141,6 +142,7 @@ class InProcessMonitoring:
             granularity=granularity,
             segments=list(segments),
             drift=None if drift is None else dict(drift),
+            alias=followed_alias(ref),
             created_by=local_user(),
         )
 

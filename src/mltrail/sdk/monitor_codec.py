@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mltrail.monitor_entities import Alert, AlertRule, AlertState, Monitor
+from mltrail.monitor_entities import Alert, AlertRule, AlertState, Monitor, MonitorVersion
 from mltrail.sdk.http_codec import decode_float
 
 __all__ = ["alert_from_json", "monitor_from_json", "rule_from_json"]
@@ -40,6 +40,16 @@ def monitor_from_json(d: Mapping[str, Any]) -> Monitor:
         created_at=decode_float(d["created_at"]),
         created_by=d.get("created_by"),
         unmatched_labels=int(d.get("unmatched_labels") or 0),
+        alias=d.get("alias"),
+        versions=tuple(
+            MonitorVersion(
+                version=int(v["version"]),
+                run_id=v.get("run_id"),
+                since=decode_float(v["since"]),
+                reference_source=v.get("reference_source", ""),
+            )
+            for v in d.get("versions") or ()
+        ),
     )
 
 

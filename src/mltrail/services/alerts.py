@@ -48,8 +48,13 @@ _SCORE_KEYS = {
 _FEATURELESS = ("drift.share", "rows")
 
 
-def alert_payload(alert: Alert, monitor: Monitor, *, url: str | None = None) -> dict[str, Any]:
-    """What a notification says: the alert and the trail back to the model version and its run."""
+def alert_payload(
+    alert: Alert, monitor: Monitor, *, url: str | None = None, current: bool = False
+) -> dict[str, Any]:
+    """What a notification says: the alert and the trail back to the model version and its run — the
+    version the monitor watched when the alert opened (a monitor of an alias moves), or with ``current``
+    the one it watches now (an alert just opened by the batch that ``monitor`` ingested)."""
+    version, run_id = (monitor.version, monitor.run_id) if current else monitor.binding_at(alert.opened_at)
     where = f" on {alert.feature}" if alert.feature else ""
     segment = f" in segment {alert.segment}" if alert.segment else ""
     return {
@@ -59,8 +64,8 @@ def alert_payload(alert: Alert, monitor: Monitor, *, url: str | None = None) -> 
         "monitor": monitor.name,
         "project": monitor.project,
         "model": monitor.model,
-        "version": monitor.version,
-        "run_id": monitor.run_id,
+        "version": version,
+        "run_id": run_id,
         "metric": alert.metric,
         "feature": alert.feature,
         "segment": alert.segment,
@@ -164,7 +169,8 @@ class AlertService:
 
     # -- evaluation -------------------------------------------------------------------------------------
     def evaluate(self, monitor: Monitor, touched: Sequence[float]) -> list[Alert]:
-        """Evaluate every rule of the monitor at the newest touched window; the alerts opened."""
+        """Evaluate every rule of the monitor at the newest touched window; the alerts opened. ``monitor``
+        is the one the batch was ingested with: notifications name its version and run."""
         rules = self.store.list_alert_rules(monitor.id)
         if not rules or not touched:
             return []
@@ -204,7 +210,7 @@ class AlertService:
                     )
                     if is_new:
                         opened.append(alert)
-                        self._notify(rule, alert, monitor)
+                        self._notify(rule, alert, monitor, current=True)
                 elif latest is not None:
                     for resolved in self.store.resolve_alerts(
                         rule.id, feature=feature, segment=rule.segment, now=self.clock()
@@ -218,11 +224,11 @@ class AlertService:
             return [*monitor.features, monitor.prediction]
         return [rule.feature]
 
-    def _notify(self, rule: AlertRule, alert: Alert, monitor: Monitor) -> None:
+    def _notify(self, rule: AlertRule, alert: Alert, monitor: Monitor, *, current: bool = False) -> None:
         if not rule.channels or self.notifier is None:
             return
         url = None if self.base_url is None else f"{self.base_url.rstrip('/')}/alerts/{alert.id}"
-        payload = alert_payload(alert, monitor, url=url)
+        payload = alert_payload(alert, monitor, url=url, current=current)
         with self._lock:
             self._pending = [f for f in self._pending if not f.done()]
             for channel in rule.channels:

@@ -117,6 +117,16 @@ def build_report(
             "version": monitor.version,
             "project": monitor.project,
             "run_id": monitor.run_id,
+            "alias": monitor.alias,
+            "versions": [
+                {
+                    "version": v.version,
+                    "run_id": v.run_id,
+                    "since": v.since,
+                    "reference_source": v.reference_source,
+                }
+                for v in monitor.versions
+            ],
             "granularity": gran,
             "features": list(monitor.features),
             "prediction": monitor.prediction,

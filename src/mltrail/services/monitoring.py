@@ -8,8 +8,6 @@ outputs are kept narrow for the label join. Reports then read window profiles, n
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,10 +16,16 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.monitor_entities import GRANULARITIES, AlertRule, Monitor, PredictionBatch
+from mltrail.monitor_entities import GRANULARITIES, AlertRule, Monitor
+from mltrail.services.monitor_alias import (
+    FOLLOW_EVERY,
+    AliasFollower,
+    training_metrics,
+    training_profile,
+    watched_reference,
+)
 from mltrail.services.monitor_figures import drift_options, refresh_figures
 from mltrail.services.monitor_input import (
     ID_COLUMN,
@@ -38,9 +42,10 @@ from mltrail.services.monitor_input import (
     to_table,
 )
 from mltrail.services.monitor_performance import accumulate, merge_accumulators
+from mltrail.services.monitor_raw import keep_raw, raw_tables
 from mltrail.services.monitor_segments import parse_segment, split_segments
 from mltrail.services.monitor_validation import count_violations, infer_schema, validate_schema
-from mltrail.services.registry_checks import validate_model_name
+from mltrail.services.registry_checks import parse_model_ref, validate_model_name
 from mltrail.stats.profile import DatasetProfile, profile_batches
 from mltrail.store.base import Store
 from mltrail.store.blobs import BlobStore
@@ -74,7 +79,11 @@ class MonitoringService:
         # by one must not be stale in another), so it passes ``cache=False``.
         self._caching = cache
         self._cache: dict[str, Monitor] = {}
-        self._prediction_kinds: dict[int, str] = {}
+        # per monitor and version: a monitor of an alias takes the reference of each version it moves to
+        self._prediction_kinds: dict[tuple[int, int | None], str] = {}
+        # Monitors of an alias move with it (services/monitor_alias.py): looked up at most every 30 s in
+        # an embedded process, on every batch in a server.
+        self._follower = AliasFollower(store, every=FOLLOW_EVERY if cache else None)
 
     # -- monitors ---------------------------------------------------------------------------------------
     def create_monitor(
@@ -96,6 +105,7 @@ class MonitoringService:
         run_id: str | None = None,
         training_metrics: Mapping[str, float] | None = None,
         created_by: str | None = None,
+        alias: str | None = None,
     ) -> Monitor:
         validate_model_name(name)
         if granularity not in GRANULARITIES:
@@ -114,12 +124,7 @@ class MonitoringService:
         drift_options(options)
         kept = DatasetProfile(reference.rows, {c: reference.columns[c] for c in watched})
         rules = validate_schema(schema) if schema is not None else infer_schema(kept)
-        # Only watched columns are compared: a training label or id column in the reference would show
-        # as missing (and drifted) in every window of traffic, which never carries it.
-        compared = DatasetProfile(
-            reference.rows,
-            {c: col for c, col in reference.columns.items() if c in watched or c == prediction},
-        )
+        compared = watched_reference(reference, watched, prediction)
         return self.store.create_monitor(
             name=name,
             project=project,
@@ -138,6 +143,7 @@ class MonitoringService:
             reference_source=reference_source,
             created_at=self.clock(),
             created_by=created_by,
+            alias=alias,
         )
 
     def create_for_version(
@@ -149,28 +155,22 @@ class MonitoringService:
         run_id: str | None,
         signature: Mapping[str, Any] | None,
         reference: DatasetProfile | None = None,
+        alias: str | None = None,
         **options: Any,
     ) -> Monitor:
         """A monitor of a registered version: the reference is the profile of its run's training dataset
-        (unless given), the features the signature's inputs, the training metrics the run's own."""
+        (unless given), the features the signature's inputs, the training metrics the run's own. With
+        ``alias`` (``production`` for ``churn@production``) it follows that alias or stage from then on."""
+        if alias is not None:
+            parse_model_ref(f"{model}@{alias}", field="alias")
         source = "given"
         training: dict[str, float] = {}
         if run_id is not None:
             run = self.store.get_run(run_id)
             project = options.pop("project", None) or run.project
-            training = {
-                k: s.last
-                for k, s in run.metrics.items()
-                if not k.startswith("sys/") and math.isfinite(s.last)
-            }
-            if reference is None:
-                links = [d for d in self.store.list_run_datasets(run_id) if d.role == "train"]
-                for link in links:
-                    raw = self.store.get_dataset_profile(link.dataset.id)
-                    if raw is not None:
-                        reference = DatasetProfile.from_bytes(raw)
-                        source = f"train dataset {link.dataset.name} v{link.dataset.version}"
-                        break
+            training = training_metrics(run)
+            if reference is None and (found := training_profile(self.store, run_id)) is not None:
+                reference, source = found
         else:
             project = options.pop("project", None)
         if reference is None or project is None:
@@ -190,6 +190,7 @@ class MonitoringService:
             version=version,
             run_id=run_id,
             training_metrics=training,
+            alias=alias,
             **options,
         )
 
@@ -227,24 +228,42 @@ class MonitoringService:
             drift_options(changes["drift"])
         for spec in changes.get("segments") or ():
             parse_segment(spec)
-        self._cache.pop(name, None)
+        self._forget(name)
         return self.store.update_monitor(name, **changes)
+
+    def _forget(self, name: str) -> None:
+        monitor = self._cache.pop(name, None)
+        if monitor is not None:
+            self._prediction_kinds.pop((monitor.id, monitor.version), None)
+            self._follower.forget(monitor.id)
+
+    def _following(self, name: str) -> Monitor:
+        """The monitor, moved to the version its alias names now if the alias moved (never failing)."""
+        monitor = self.get(name)
+        current = self._follower.follow(monitor, now=self.clock())
+        if current is not monitor:
+            self._cache.pop(name, None)
+            self._prediction_kinds.pop((monitor.id, monitor.version), None)  # the old version's
+            if self._caching:
+                self._cache[name] = current
+        return current
 
     def _prediction_kind(self, monitor: Monitor) -> str:
         """The kind the prediction column is profiled as: the reference's when it has one, else the
         task's (class labels are categories, regression outputs numbers), so every window agrees."""
-        kind = self._prediction_kinds.get(monitor.id)
+        key = (monitor.id, monitor.version)
+        kind = self._prediction_kinds.get(key)
         if kind is None:
             column = DatasetProfile.from_bytes(monitor.reference).columns.get(monitor.prediction)
             if column is not None and column.kind in ("numeric", "categorical"):
                 kind = column.kind
             else:
                 kind = "categorical" if monitor.task == "classification" else "numeric"
-            self._prediction_kinds[monitor.id] = kind
+            self._prediction_kinds[key] = kind
         return kind
 
     def delete(self, name: str) -> None:
-        self._cache.pop(name, None)
+        self._forget(name)
         self.store.delete_monitor(name)
 
     # -- ingestion --------------------------------------------------------------------------------------
@@ -253,9 +272,10 @@ class MonitoringService:
 
         Columns: the monitor's features, its prediction column, optionally ``timestamp`` (epoch seconds or
         an Arrow timestamp; default now), ``id`` (for delayed labels) and ``score`` (the positive class's
-        probability). Missing or extra columns are counted as validation violations, never refused.
+        probability). Missing or extra columns are counted as validation violations, never refused. A
+        monitor of an alias first moves to the version the alias names now (``services/monitor_alias.py``).
         """
-        monitor = self.get(name)
+        monitor = self._following(name)
         table = to_table(data)
         current = self.clock() if now is None else now
         if table.num_rows == 0:
@@ -327,40 +347,12 @@ class MonitoringService:
         self.store.merge_windows(monitor.id, list(deltas.values()), merge_profiles, now=current)
         touched = tuple(sorted({d.start for d in deltas.values() if d.granularity == monitor.granularity}))
         refresh_figures(self.store, monitor, touched)
-        self._keep_raw(monitor, table, times, current)
+        keep_raw(self.store, self.blobs, monitor, table, times, current)
         if ID_COLUMN in table.column_names:
             self.store.record_predictions(monitor.id, prediction_rows(table, monitor, times))
         if self._after_ingest is not None:
             self._after_ingest(monitor, touched)
         return IngestResult(table.num_rows, touched, all_violations)
-
-    def _keep_raw(self, monitor: Monitor, table: pa.Table, times: np.ndarray, now: float) -> None:
-        """The batch as Parquet, one blob per UTC day it spans (content-addressed, so a replay is free)."""
-        days = np.floor(times / GRANULARITIES["day"]).astype(np.int64)
-        unique_days = np.unique(days)
-        for day in unique_days:
-            part = table if len(unique_days) == 1 else table.filter(pa.array(days == day))
-            buffer = io.BytesIO()
-            # Dictionary encoding pays off for labels only; on float columns it was most of the ingest time.
-            labels = [
-                f.name for f in part.schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)
-            ]
-            pq.write_table(part, buffer, compression="snappy", use_dictionary=labels)
-            buffer.seek(0)
-            digest, _ = self.blobs.put_stream(buffer)
-            mask = days == day
-            label = dt.datetime.fromtimestamp(int(day) * 86400, tz=dt.UTC).date().isoformat()
-            self.store.add_prediction_batch(
-                PredictionBatch(
-                    monitor.id,
-                    label,
-                    digest,
-                    part.num_rows,
-                    float(times[mask].min()),
-                    float(times[mask].max()),
-                    now,
-                )
-            )
 
     def read_raw(
         self,
@@ -373,7 +365,7 @@ class MonitoringService:
         """The raw rows kept for [since, until) (drill-down), oldest batch first, read back from their
         Parquet blobs; only until ``limit`` rows are in hand. Batches whose columns have types no common
         type holds (numbers in one, lists in another) cannot be one table: ``raw_rows`` reads those."""
-        tables = self._raw_tables(name, since, until, limit)
+        tables = raw_tables(self.store, self.blobs, self.get(name), since, until, limit)
         if not tables:
             return pa.table({})
         table = pa.concat_tables(tables, promote_options="permissive")
@@ -389,39 +381,15 @@ class MonitoringService:
     ) -> list[dict[str, Any]]:
         """``read_raw`` as one dict per row, for batches of any schema."""
         rows: list[dict[str, Any]] = []
-        for table in self._raw_tables(name, since, until, limit):
+        for table in raw_tables(self.store, self.blobs, self.get(name), since, until, limit):
             rows.extend(table.to_pylist())
         return rows if limit is None else rows[:limit]
-
-    def _raw_tables(
-        self, name: str, since: float | None, until: float | None, limit: int | None
-    ) -> list[pa.Table]:
-        monitor = self.get(name)
-        tables = []
-        rows = 0
-        for batch in self.store.list_prediction_batches(monitor.id, since=since, until=until):
-            if limit is not None and rows >= limit:
-                break
-            with self.blobs.open(batch.digest) as stream:
-                part = pq.read_table(io.BytesIO(stream.read()))
-            if (since is not None or until is not None) and TIME_COLUMN in part.column_names:
-                # a batch overlapping the period may hold rows outside it
-                times = epoch_seconds(part.column(TIME_COLUMN))
-                inside = np.ones(part.num_rows, dtype=bool)
-                if since is not None:
-                    inside &= times >= since
-                if until is not None:
-                    inside &= times < until
-                part = part.filter(pa.array(inside))
-            tables.append(part)
-            rows += part.num_rows
-        return tables
 
     # -- delayed labels ---------------------------------------------------------------------------------
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         """Join labels to their predictions by request id; (matched, unknown ids). Labels for ids never
         predicted are counted on the monitor, not refused."""
-        monitor = self.get(name)
+        monitor = self._following(name)
         if len(ids) != len(labels):
             raise InvalidInputError(f"{len(ids)} ids but {len(labels)} labels", field="labels")
         rows: list[tuple[str, str | None, float | None]] = []

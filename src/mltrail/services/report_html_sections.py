@@ -47,6 +47,9 @@ def header(report: Mapping[str, Any]) -> str:
     if run_id:
         short = run_id if len(run_id) <= 12 else run_id[:12] + "…"
         model_html += f' <code title="{esc(run_id)}">run {esc(short)}</code>'
+    following = _following(monitor)
+    if following:
+        model_html += f'<div class="dim">{esc(following)}</div>'
     pattern = time_format(monitor.get("granularity"))
     count = as_int(period.get("windows"))
     count = count if count is not None else len(windows(report)) or None
@@ -75,6 +78,25 @@ def header(report: Mapping[str, Any]) -> str:
         '<header class="top"><div class="eyebrow">mltrail · production monitoring report</div>'
         f'<h1>{esc(name)}</h1><div class="facts">{items}</div></header>'
     )
+
+
+def _following(monitor: Mapping[str, Any], shown: int = 3) -> str | None:
+    """``follows churn@production · v3 until 2026-11-20, v4 since`` for a monitor of an alias."""
+    alias, model = as_text(monitor.get("alias")), as_text(monitor.get("model"))
+    if alias is None or model is None:
+        return None
+    entries = [as_mapping(v) for v in as_list(monitor.get("versions"))]
+    parts = []
+    for i, entry in enumerate(entries):
+        version = as_text(entry.get("version")) or DASH
+        if i + 1 < len(entries):
+            parts.append(f"v{version} until {fmt_time(entries[i + 1].get('since'), '%Y-%m-%d')}")
+        else:
+            parts.append(
+                f"v{version} since" + ("" if parts else f" {fmt_time(entry.get('since'), '%Y-%m-%d')}")
+            )
+    history = ", ".join((["…"] if len(parts) > shown else []) + parts[-shown:])
+    return f"follows {model}@{alias}" + (f" · {history}" if history else "")
 
 
 def _tile(label: str, value: str, note: str, tone: str = "") -> str:

@@ -83,8 +83,11 @@ class MonitorStore(abc.ABC):
         reference_source: str,
         created_at: float,
         created_by: str | None,
+        alias: str | None = None,
     ) -> Monitor:
-        """A new monitor (its project is created if new); a monitor of that name: ConflictError."""
+        """A new monitor (its project is created if new); a monitor of that name: ConflictError. Its
+        version history starts with ``version`` (when given) since ``created_at``; ``alias`` is the alias or
+        stage it follows."""
 
     @abc.abstractmethod
     def get_monitor(self, name: str) -> Monitor: ...
@@ -103,6 +106,25 @@ class MonitorStore(abc.ABC):
         reference: bytes | None = None,
         reference_source: str | None = None,
     ) -> Monitor: ...
+
+    @abc.abstractmethod
+    def rebind_monitor(
+        self,
+        name: str,
+        *,
+        expected_version: int | None,
+        version: int,
+        run_id: str | None,
+        training_metrics: Mapping[str, float],
+        since: float,
+        reference: bytes | None = None,
+        reference_source: str | None = None,
+    ) -> tuple[Monitor, bool]:
+        """Move a monitor following an alias from ``expected_version`` to ``version`` (its run, training
+        metrics and, when given, reference with its source; else the reference and source stay) and append
+        the history entry, under a lock on the monitor. When
+        it is no longer at ``expected_version`` (another process moved it), nothing changes. The monitor as
+        it is now, and True when this call moved it."""
 
     @abc.abstractmethod
     def delete_monitor(self, name: str) -> None:

@@ -24,6 +24,7 @@ from mltrail.errors import InvalidInputError
 from mltrail.monitor_entities import Alert, Monitor
 from mltrail.services.alerts import alert_payload
 from mltrail.services.audit import parse_time
+from mltrail.services.monitor_alias import followed_alias
 from mltrail.services.monitor_report import build_report
 from mltrail.services.registry_checks import parse_model_ref
 from mltrail.services.report_html import render_report_html
@@ -62,7 +63,8 @@ def _period(
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_monitor(body: MonitorCreate, ma: MonitorAccessDep) -> MonitorPublic:
     """A monitor of a registered version, against the training dataset its run recorded (member on the
-    model's project); a version whose run recorded none is a 400 naming ``reference``."""
+    model's project); a version whose run recorded none is a 400 naming ``reference``. A monitor of
+    ``churn@production`` or ``churn@champion`` follows that stage or alias to the version it names."""
     ref = parse_model_ref(body.model)
     model = ma.model(ref.model, Role.MEMBER)
     version = ma.registry.resolve(body.model)
@@ -72,6 +74,8 @@ def create_monitor(body: MonitorCreate, ma: MonitorAccessDep) -> MonitorPublic:
         version=version.version,
         run_id=version.run_id,
         signature=version.signature,
+        reference=body.reference_profile(),
+        alias=followed_alias(body.model),
         project=model.project,
         features=body.features or None,
         prediction=body.prediction,

@@ -9,70 +9,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mltrail.errors import ConflictError, NotFoundError
-from mltrail.monitor_entities import Monitor, MonitorWindow, PredictionBatch
+from mltrail.monitor_entities import Monitor, MonitorVersion, MonitorWindow, PredictionBatch
 from mltrail.store.monitor_base import LabelMatch, PredictionRow, WindowDelta
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.codec import dump_json, load_json
 from mltrail.store.sql.core import SqlBase, chunks, reads, writes
+from mltrail.store.sql.monitor_rows import CONFIG_KEYS, dump_history, monitor_of, window_of
 
 __all__ = ["MonitorsMixin"]
 
 _MON = t.monitors.c
 _W = t.monitor_windows.c
 _P = t.monitor_predictions.c
-_CONFIG_KEYS = (
-    "features",
-    "prediction",
-    "task",
-    "granularity",
-    "segments",
-    "schema",
-    "drift",
-    "training_metrics",
-)
-
-
-def _monitor(row: Any) -> Monitor:
-    m = row._mapping
-    config = load_json(m["config"]) or {}
-    return Monitor(
-        id=int(m["id"]),
-        name=m["name"],
-        project=m["project"],
-        model=m["model"],
-        version=m["version"],
-        run_id=m["run_id"],
-        features=tuple(config.get("features", ())),
-        prediction=config.get("prediction", "prediction"),
-        task=config.get("task", "classification"),
-        granularity=config.get("granularity", "day"),
-        segments=tuple(config.get("segments", ())),
-        schema=config.get("schema", {}),
-        drift=config.get("drift", {}),
-        training_metrics=config.get("training_metrics", {}),
-        reference=bytes(m["reference"]),
-        reference_source=m["reference_source"],
-        created_at=float(m["created_at"]),
-        created_by=m["created_by"],
-        unmatched_labels=int(m["unmatched_labels"]),
-    )
-
-
-def _window(row: Any) -> MonitorWindow:
-    m = row._mapping
-    return MonitorWindow(
-        monitor_id=int(m["monitor_id"]),
-        segment=m["segment"],
-        granularity=m["granularity"],
-        start=float(m["start"]),
-        rows=int(m["rows"]),
-        profile=bytes(m["profile"]),
-        violations=load_json(m["violations"]) or {},
-        performance=load_json(m["performance"]) or {},
-        updated_at=float(m["updated_at"]),
-        figures=load_json(m["figures"]),
-        figures_at=None if m["figures_at"] is None else float(m["figures_at"]),
-    )
 
 
 class MonitorsMixin(SqlBase):
@@ -87,7 +35,7 @@ class MonitorsMixin(SqlBase):
         row = conn.execute(query).one_or_none()
         if row is None:
             raise NotFoundError(f"no monitor {name!r}")
-        return _monitor(row)
+        return monitor_of(row)
 
     @writes
     def set_dataset_profile(self, conn: Connection, dataset_version_id: int, profile: bytes) -> None:
@@ -125,8 +73,10 @@ class MonitorsMixin(SqlBase):
         reference_source: str,
         created_at: float,
         created_by: str | None,
+        alias: str | None = None,
     ) -> Monitor:
         project_id = self._ensure_project(conn, project)
+        history = [] if version is None else [MonitorVersion(version, run_id, created_at, reference_source)]
         config = {
             "features": list(features),
             "prediction": prediction,
@@ -151,6 +101,8 @@ class MonitorsMixin(SqlBase):
                 unmatched_labels=0,
                 created_at=created_at,
                 created_by=created_by,
+                alias=alias,
+                versions=dump_history(history),
             )
             .on_conflict_do_nothing(index_elements=["name"])
             .returning(_MON.id)
@@ -168,7 +120,7 @@ class MonitorsMixin(SqlBase):
         query = self._MONITOR_QUERY.order_by(_MON.name)
         if projects is not None:
             query = query.where(t.projects.c.name.in_(list(projects)))
-        return [_monitor(row) for row in conn.execute(query)]
+        return [monitor_of(row) for row in conn.execute(query)]
 
     @writes
     def update_monitor(
@@ -191,7 +143,7 @@ class MonitorsMixin(SqlBase):
             config["drift"] = dict(drift)
         if segments is not None:
             config["segments"] = list(segments)
-        values: dict[str, Any] = {"config": dump_json({k: config[k] for k in _CONFIG_KEYS if k in config})}
+        values: dict[str, Any] = {"config": dump_json({k: config[k] for k in CONFIG_KEYS if k in config})}
         if reference is not None:
             values["reference"] = reference
         if reference_source is not None:
@@ -337,7 +289,7 @@ class MonitorsMixin(SqlBase):
             query = query.where(_W.start >= since)
         if until is not None:
             query = query.where(_W.start < until)
-        return [_window(row) for row in conn.execute(query.order_by(_W.start, _W.segment))]
+        return [window_of(row) for row in conn.execute(query.order_by(_W.start, _W.segment))]
 
     # -- predictions and labels -------------------------------------------------------------------------
     @writes

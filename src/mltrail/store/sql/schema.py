@@ -440,6 +440,10 @@ monitors = sa.Table(
     sa.Column("unmatched_labels", sa.BigInteger, nullable=False),
     sa.Column("created_at", Double, nullable=False),
     sa.Column("created_by", sa.Text, nullable=True),
+    # migration 0006: the alias or stage followed (churn@production), and the versions watched (JSON list
+    # of {version, run_id, since, reference_source}, oldest first)
+    sa.Column("alias", sa.Text, nullable=True),
+    sa.Column("versions", sa.Text, nullable=False, server_default="[]"),
     sqlite_autoincrement=True,
 )
 

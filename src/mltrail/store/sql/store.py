@@ -11,6 +11,7 @@ from mltrail.store.sql.artifacts import ArtifactsMixin
 from mltrail.store.sql.audit import AuditMixin
 from mltrail.store.sql.datasets import DatasetsMixin
 from mltrail.store.sql.metrics import MetricsMixin
+from mltrail.store.sql.monitor_versions import MonitorVersionsMixin
 from mltrail.store.sql.monitors import MonitorsMixin
 from mltrail.store.sql.registry_requests import RegistryRequestsMixin
 from mltrail.store.sql.runs import RunsMixin
@@ -30,6 +31,7 @@ class SqlStore(
     AuditMixin,
     RegistryRequestsMixin,
     WebhooksMixin,
+    MonitorVersionsMixin,
     MonitorsMixin,
     AlertsMixin,
     Store,
