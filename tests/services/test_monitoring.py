@@ -17,7 +17,7 @@ from mltrail.monitor_entities import AlertState, Monitor
 from mltrail.services.alerts import AlertService
 from mltrail.services.monitor_report import build_report
 from mltrail.services.monitoring import MonitoringService
-from mltrail.stats.profile import profile_batches
+from mltrail.stats.profile import DatasetProfile, profile_batches
 from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store
 from mltrail.store.sql import SqlStore
@@ -114,6 +114,74 @@ def test_drift_found_in_shifted_days_only_and_report(world: World) -> None:
     assert report["distributions"]["age"]["kind"] == "numeric"
     assert set(report["segments"]) == {"country=DE", "country=FR", "country=ES"}
     assert report["performance"]["training"] == {"accuracy": 0.97}
+
+
+def test_the_outputs_reference_is_the_first_whole_day_when_the_training_data_has_none(world: World) -> None:
+    # A training dataset's profile has no prediction column: the output is compared with its first day.
+    training = traffic(5000, 1).drop_columns(["timestamp", "id", "score", "prediction"])
+    mon = world.monitoring.create_monitor(
+        f"mon-{uuid.uuid4().hex[:8]}",
+        project=f"p-{uuid.uuid4().hex[:6]}",
+        reference=profile_batches(training),
+        reference_source="train dataset churn-train v1",
+        features=["age", "income", "country"],
+    )
+    world.monitoring.ingest(mon.name, traffic(3000, 40, day=0))
+    assert "prediction" not in DatasetProfile.from_bytes(world.store.get_monitor(mon.name).reference).columns
+    world.monitoring.ingest(mon.name, traffic(3000, 41, day=1))  # day 0 is over
+    after = world.store.get_monitor(mon.name)
+    reference = DatasetProfile.from_bytes(after.reference)
+    assert reference.columns["prediction"].count == 3000 and reference.columns["age"].count == 5000
+    assert after.reference_source == "train dataset churn-train v1; prediction: traffic of 2025-12-01"
+    # Day 0's kept figures were computed again, with the output.
+    day0 = world.store.list_windows(mon.id, "day")[0]
+    assert day0.figures is not None and "prediction" in day0.figures["scores"]
+    # Older customers shift the predicted classes: the output drifts, not on the first days.
+    world.monitoring.ingest(mon.name, traffic(3000, 42, shift=2.0, day=2))
+    drifted = [w["drifted"] for w in build_report(world.store, after)["windows"]]
+    assert "prediction" not in drifted[0] + drifted[1] and "prediction" in drifted[2]
+    # A reference with the output keeps it.
+    given = world.monitor()
+    before = world.store.get_monitor(given.name).reference
+    for day in range(3):
+        world.monitoring.ingest(given.name, traffic(500, 50 + day, day=day))
+    assert world.store.get_monitor(given.name).reference == before
+
+
+def test_after_a_move_the_outputs_reference_is_the_first_whole_day_since(world: World) -> None:
+    training = profile_batches(traffic(5000, 1).drop_columns(["timestamp", "id", "score", "prediction"]))
+    mon = world.monitoring.create_monitor(
+        f"mon-{uuid.uuid4().hex[:8]}",
+        project=f"p-{uuid.uuid4().hex[:6]}",
+        reference=training,
+        reference_source="train dataset churn-train v1",
+        features=["age", "income", "country"],
+        model="churn",
+        version=1,
+    )
+    for day in range(2):
+        world.monitoring.ingest(mon.name, traffic(1000, 60 + day, day=day))
+    # The alias moved to v2 in the afternoon of day 2 (what services/monitor_alias does), with v2's
+    # training profile: no output again.
+    world.store.rebind_monitor(
+        mon.name,
+        expected_version=1,
+        version=2,
+        run_id=None,
+        training_metrics={},
+        since=T0 + 2 * DAY + 15 * 3600,
+        reference=training.to_bytes(),
+        reference_source="train dataset churn-train v2",
+    )
+    server = MonitoringService(world.store, world.monitoring.blobs, cache=False)
+    for day, rows in ((2, 700), (3, 800)):
+        server.ingest(mon.name, traffic(rows, 70 + day, day=day))
+    # Day 3 is the first whole day of v2, and it is not over yet.
+    assert "prediction" not in DatasetProfile.from_bytes(world.store.get_monitor(mon.name).reference).columns
+    server.ingest(mon.name, traffic(900, 74, day=4))
+    after = world.store.get_monitor(mon.name)
+    assert DatasetProfile.from_bytes(after.reference).columns["prediction"].count == 800
+    assert after.reference_source == "train dataset churn-train v2; prediction: traffic of 2025-12-04"
 
 
 def test_delayed_labels_give_accuracy_per_window(world: World) -> None:

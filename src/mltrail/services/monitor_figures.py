@@ -66,11 +66,13 @@ def figures_for(
     options: DriftOptions | None = None,
     *,
     keep: bool = True,
+    force: bool = False,
 ) -> list[dict[str, Any]]:
-    """Each window's figures: the kept ones while fresh, else computed (and kept, with ``keep``)."""
+    """Each window's figures: the kept ones while fresh, else computed (and kept, with ``keep``);
+    ``force`` computes them all (the reference changed)."""
     out: list[dict[str, Any]] = []
     for window in windows:
-        figures = window.fresh_figures
+        figures = None if force else window.fresh_figures
         if figures is None:
             reference = reference or DatasetProfile.from_bytes(monitor.reference)
             options = options or drift_options(monitor.drift)

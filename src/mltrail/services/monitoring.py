@@ -26,6 +26,7 @@ from mltrail.services.monitor_alias import (
     training_profile,
     watched_reference,
 )
+from mltrail.services.monitor_baseline import OutputBaseline
 from mltrail.services.monitor_figures import drift_options, refresh_figures
 from mltrail.services.monitor_input import (
     ID_COLUMN,
@@ -84,6 +85,7 @@ class MonitoringService:
         # Monitors of an alias move with it (services/monitor_alias.py): looked up at most every 30 s in
         # an embedded process, on every batch in a server.
         self._follower = AliasFollower(store, every=FOLLOW_EVERY if cache else None)
+        self._baseline = OutputBaseline(store)
 
     # -- monitors ---------------------------------------------------------------------------------------
     def create_monitor(
@@ -236,6 +238,7 @@ class MonitoringService:
         if monitor is not None:
             self._prediction_kinds.pop((monitor.id, monitor.version), None)
             self._follower.forget(monitor.id)
+            self._baseline.forget(monitor.id)
 
     def _following(self, name: str) -> Monitor:
         """The monitor, moved to the version its alias names now if the alias moved (never failing)."""
@@ -345,6 +348,10 @@ class MonitoringService:
                     seg_violations,
                 )
         self.store.merge_windows(monitor.id, list(deltas.values()), merge_profiles, now=current)
+        completed = self._baseline.ensure(monitor)  # the output's reference, once a whole day is in
+        if completed is not monitor:
+            self._cache.pop(name, None)
+            monitor = completed
         touched = tuple(sorted({d.start for d in deltas.values() if d.granularity == monitor.granularity}))
         refresh_figures(self.store, monitor, touched)
         keep_raw(self.store, self.blobs, monitor, table, times, current)
