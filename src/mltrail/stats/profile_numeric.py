@@ -13,7 +13,8 @@ from mltrail.stats.kll_sorted import sample_shift, sorted_sketch_bytes
 
 __all__ = ["NumericSummary"]
 
-# Sorted batches longer than this many times k are sketched in one step (see stats.kll_sorted).
+# Batches longer than this many times k are sketched in one step (see stats.kll_sorted); shorter
+# ones go to KLL sorted.
 _THIN_FACTOR = 4
 
 
@@ -22,7 +23,7 @@ class NumericSummary:
 
     Only finite values enter: NaN and ±inf are counted by the caller (:class:`ColumnProfile`), because a
     single inf turns mean and variance into inf/NaN and makes every CDF-distance undefined.
-    Build one with :meth:`empty`, feed it with :meth:`update_sorted`, combine with :meth:`merged`.
+    Build one with :meth:`empty`, feed it with :meth:`update`, combine with :meth:`merged`.
     """
 
     __slots__ = ("_rng", "count", "kll", "m2", "max", "mean", "min")
