@@ -308,6 +308,24 @@ def test_a_version_without_a_training_dataset_is_a_400_naming_reference(loopback
     assert again.status_code == 409
 
 
+def test_a_batch_retried_with_its_idempotency_key_lands_once(loopback: World) -> None:
+    loopback.monitor()
+    url = "/monitors/churn-prod/predictions"
+    body = _arrow_stream(traffic(1200, 20))
+    headers = {"Content-Type": ARROW, "Idempotency-Key": "3f2a9c1e-batch-1"}
+    first = loopback.post(None, url, content=body, headers=headers)
+    assert first.status_code == 200 and first.json()["duplicate"] is False, first.text
+    again = loopback.post(None, url, content=body, headers=headers)  # the response was lost: retried
+    assert again.status_code == 200 and again.json()["duplicate"] is True and again.json()["windows"] == []
+    other = loopback.post(None, url, content=body, headers={**headers, "Idempotency-Key": "batch-2"})
+    assert other.json()["duplicate"] is False  # another key is another batch
+    assert loopback.get(None, "/monitors/churn-prod/report").json()["current_rows"] == 2400
+    for bad in ("", "x" * 129, "no spaces", "a/b"):
+        refused = loopback.post(None, url, content=body, headers={**headers, "Idempotency-Key": bad})
+        assert refused.status_code == 400, bad
+        assert refused.json()["error"]["field"] == "Idempotency-Key"
+
+
 def test_bad_bodies_are_refused(loopback: World) -> None:
     loopback.monitor()
     url = "/monitors/churn-prod/predictions"

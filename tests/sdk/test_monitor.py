@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import mltrail
-from mltrail.errors import InvalidInputError
+from mltrail.errors import InvalidInputError, StoreError
+from mltrail.sdk.monitor import ModelMonitor
 from mltrail.settings import Settings
 
 linear = pytest.importorskip("sklearn.linear_model")
@@ -122,3 +123,48 @@ def test_a_monitor_of_an_alias_records_what_it_follows(settings: Settings) -> No
         assert [(v.version, v.run_id) for v in mon.entity.versions] == [(1, mon.entity.run_id)]
     with mltrail.monitor(f"{name}:1", name=f"{name}-fixed", settings=settings) as fixed:
         assert fixed.entity.alias is None
+
+
+class _LostFirstResponse:
+    """The real in-process client, except that the response to the first batch is lost after the batch
+    was stored (what a read timeout does over HTTP)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.where = inner.where
+        self.max_batch_bytes = None
+        self.calls: list[tuple[int, str | None]] = []
+
+    def ingest(self, name: str, table: pa.Table, key: str | None = None) -> int:
+        self.calls.append((table.num_rows, key))
+        rows: int = self.inner.ingest(name, table, key)
+        if len(self.calls) == 1:
+            raise StoreError("read timeout (the batch was stored)")
+        return rows
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.inner, attr)
+
+
+def test_a_batch_whose_response_was_lost_is_sent_again_whole_with_its_key_and_lands_once(
+    settings: Settings,
+) -> None:
+    name, _ = _registered(settings)
+    first = mltrail.monitor(f"{name}:1", settings=settings)
+    flaky = _LostFirstResponse(first.client)
+    mon = ModelMonitor(flaky, first.entity, flush_interval=0.05)
+    try:
+        mon.log(frame(500, 3), np.ones(500))
+        deadline = time.monotonic() + 10
+        while not flaky.calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        mon.log(frame(300, 4), np.ones(300))  # queued while the first batch waits for its retry
+        mon.flush()
+    finally:
+        mon.close()
+        first.close()
+    (rows_1, key_1), (rows_2, key_2), (rows_3, key_3) = flaky.calls
+    assert (rows_1, rows_2, rows_3) == (500, 500, 300)  # the retry is the same batch, not merged
+    assert key_1 == key_2 and key_1 is not None and key_3 not in (None, key_1)
+    report = mltrail.monitor(f"{name}:1", settings=settings).report(last=None)
+    assert report["current_rows"] == 800  # the first batch once, though it was sent twice

@@ -204,15 +204,17 @@ class PredictionsJsonIn(_In):
 
 class IngestPublic(_Out):
     """``windows``: the starts of the monitor's windows the batch touched; ``violations``: rows per broken
-    validation rule."""
+    validation rule; ``duplicate``: the ``Idempotency-Key`` was seen before, so the batch was not merged
+    again."""
 
     rows: int
     windows: list[JsonFloat]
     violations: dict[str, int]
+    duplicate: bool = False
 
     @classmethod
     def of(cls, r: IngestResult) -> IngestPublic:
-        return cls(rows=r.rows, windows=list(r.windows), violations=dict(r.violations))
+        return cls(rows=r.rows, windows=list(r.windows), violations=dict(r.violations), duplicate=r.duplicate)
 
 
 class LabelsIn(_In):

@@ -67,8 +67,9 @@ class MonitorClient(Protocol):
         """A monitor of the version ``ref`` names, against ``reference`` (default: its training data's)."""
         ...
 
-    def ingest(self, name: str, table: pa.Table) -> int:
-        """Profile and store one batch of predictions; the rows stored."""
+    def ingest(self, name: str, table: pa.Table, key: str | None = None) -> int:
+        """Profile and store one batch of predictions; the rows stored. ``key``: the batch's idempotency
+        key, the same on every retry of it, so a retry after a lost response lands once."""
         ...
 
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]: ...
@@ -146,8 +147,8 @@ class InProcessMonitoring:
             created_by=local_user(),
         )
 
-    def ingest(self, name: str, table: pa.Table) -> int:
-        return self.services.monitoring.ingest(name, table).rows
+    def ingest(self, name: str, table: pa.Table, key: str | None = None) -> int:
+        return self.services.monitoring.ingest(name, table, batch_key=key).rows
 
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         return self.services.monitoring.log_labels(name, list(ids), list(labels))
@@ -278,14 +279,14 @@ class HttpMonitoring:
                 ) from exc
             raise
 
-    def ingest(self, name: str, table: pa.Table) -> int:
+    def ingest(self, name: str, table: pa.Table, key: str | None = None) -> int:
         stream = arrow_stream(table)
+        headers = {"Content-Type": ARROW_STREAM}
+        if key is not None:
+            headers["Idempotency-Key"] = key
         try:
             response = self.http._request(
-                "POST",
-                f"/monitors/{_q(name)}/predictions",
-                content=stream,
-                headers={"Content-Type": ARROW_STREAM},
+                "POST", f"/monitors/{_q(name)}/predictions", content=stream, headers=headers
             )
         except InvalidInputError as exc:
             # Above the server's batch limit (``--max-upload-mb``, 413): nothing was stored, so the rows

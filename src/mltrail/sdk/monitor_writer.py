@@ -4,6 +4,11 @@ Batches are queued as Arrow tables; the thread merges them (up to ``max_rows`` r
 bound) and ingests them every ``flush_interval`` seconds, or at once past ``max_rows``. A ``StoreError``
 (store busy, server unreachable or 5xx) keeps the rows first in the queue and retries with exponential
 backoff up to 5 s; any other error drops the batch, and ``flush()`` raises it.
+
+Every batch sent carries an idempotency key, and a batch that failed with a ``StoreError`` is sent again
+whole with the same key (not merged with rows queued since): when the server had stored it and only the
+response was lost (a read timeout), the retry is recognised and not stored twice. The one exception is a
+batch the server refused as too large (413): nothing was stored, so it is split and sent under new keys.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 
 import pyarrow as pa
@@ -35,6 +41,7 @@ class PredictionWriter:
         self.flush_interval = flush_interval
         self.max_rows = max_rows
         self._queue: deque[pa.Table] = deque()
+        self._unsent: tuple[pa.Table, str] | None = None  # a batch sent before (StoreError) and its key
         self._queued_rows = 0
         self._count_lock = threading.Lock()
         self._wake = threading.Event()  # ingest now (max_rows reached, flush, close)
@@ -70,7 +77,7 @@ class PredictionWriter:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
             failed = self._drain()
-            if self._stopping and (not self._queue or self._abandon):
+            if self._stopping and ((not self._queue and self._unsent is None) or self._abandon):
                 return
             if failed:  # the store or server is unavailable: back off, then try the same rows again
                 self._delay = min(MAX_BACKOFF, max(self.flush_interval, self._delay * 2))
@@ -109,6 +116,18 @@ class PredictionWriter:
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             return parts
 
+    def _next(self) -> list[tuple[pa.Table, str]]:
+        """What to send now, each with its key: the batch that failed before, whole and with its key;
+        else queued batches merged, under new keys."""
+        if self._unsent is not None:
+            batch, key = self._unsent
+            self._unsent = None
+            budget = self.client.max_batch_bytes
+            if budget is None or batch.num_rows < 2 or batch.nbytes <= budget:
+                return [(batch, key)]
+            self._queue.appendleft(batch)  # refused as too large (413): nothing stored; split it
+        return [(batch, uuid.uuid4().hex) for batch in self._merge(self._take())]
+
     def _done(self, rows: int) -> None:
         with self._count_lock:
             self._queued_rows -= rows
@@ -118,13 +137,14 @@ class PredictionWriter:
         with self._idle:
             self._busy = True
         try:
-            while self._queue and not self._abandon:
-                pieces = self._merge(self._take())
-                for k, batch in enumerate(pieces):
+            while (self._queue or self._unsent is not None) and not self._abandon:
+                pieces = self._next()
+                for k, (batch, key) in enumerate(pieces):
                     try:
-                        self.client.ingest(self.name, batch)
-                    except StoreError as exc:  # unavailable: keep the rows, first in the queue
-                        self._queue.extendleft(reversed(pieces[k:]))
+                        self.client.ingest(self.name, batch, key)
+                    except StoreError as exc:  # unavailable: keep the rows, this batch first, same key
+                        self._unsent = (batch, key)
+                        self._queue.extendleft(reversed([rest for rest, _ in pieces[k + 1 :]]))
                         self._retrying = exc
                         return True
                     except Exception as exc:  # refused (or a bug): drop the batch, report it at flush
@@ -154,7 +174,7 @@ class PredictionWriter:
         self._kick.set()
         self._wake.set()
         with self._idle:
-            while (self._queue or self._busy) and time.monotonic() < deadline:
+            while (self._queue or self._unsent is not None or self._busy) and time.monotonic() < deadline:
                 self._wake.set()
                 self._idle.wait(0.05)
         refused, self._refused = self._refused, None

@@ -60,6 +60,7 @@ class IngestResult:
     rows: int
     windows: tuple[float, ...]  # starts of the monitor's windows the batch touched
     violations: dict[str, int] = field(default_factory=dict)
+    duplicate: bool = False  # its idempotency key was seen before: merged then, not again
 
 
 class MonitoringService:
@@ -270,13 +271,17 @@ class MonitoringService:
         self.store.delete_monitor(name)
 
     # -- ingestion --------------------------------------------------------------------------------------
-    def ingest(self, name: str, data: Any, *, now: float | None = None) -> IngestResult:
+    def ingest(
+        self, name: str, data: Any, *, now: float | None = None, batch_key: str | None = None
+    ) -> IngestResult:
         """Profile a batch of predictions into its windows; keep the raw rows; index ids for labels.
 
         Columns: the monitor's features, its prediction column, optionally ``timestamp`` (epoch seconds or
         an Arrow timestamp; default now), ``id`` (for delayed labels) and ``score`` (the positive class's
         probability). Missing or extra columns are counted as validation violations, never refused. A
         monitor of an alias first moves to the version the alias names now (``services/monitor_alias.py``).
+        ``batch_key``: the client's idempotency key; a batch retried with a key already merged is not
+        merged again (``duplicate``).
         """
         monitor = self._following(name)
         table = to_table(data)
@@ -347,7 +352,10 @@ class MonitoringService:
                     profile,
                     seg_violations,
                 )
-        self.store.merge_windows(monitor.id, list(deltas.values()), merge_profiles, now=current)
+        if not self.store.merge_windows(
+            monitor.id, list(deltas.values()), merge_profiles, now=current, batch_key=batch_key
+        ):
+            return IngestResult(table.num_rows, (), all_violations, duplicate=True)
         completed = self._baseline.ensure(monitor)  # the output's reference, once a whole day is in
         if completed is not monitor:
             self._cache.pop(name, None)

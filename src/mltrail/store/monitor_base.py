@@ -140,9 +140,12 @@ class MonitorStore(abc.ABC):
         merge: Callable[[bytes, bytes], bytes],
         *,
         now: float,
-    ) -> None:
+        batch_key: str | None = None,
+    ) -> bool:
         """Add each delta to its window (created when new), under a lock on the window rows, so concurrent
-        ingesters never lose a batch: ``merge(stored, delta)`` combines two profiles."""
+        ingesters never lose a batch: ``merge(stored, delta)`` combines two profiles. With ``batch_key``
+        (a client's idempotency key) the key is recorded in the same transaction, and a key seen before
+        (kept a week) merges nothing: False. True when the deltas were merged."""
 
     @abc.abstractmethod
     def add_performance(

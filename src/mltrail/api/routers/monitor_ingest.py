@@ -37,6 +37,23 @@ ARROW_STREAM = "application/vnd.apache.arrow.stream"
 PARQUET = ("application/vnd.apache.parquet", "application/x-parquet")
 # Without an upload limit on the server, a batch is still bounded (it is decoded in memory), gzip or not.
 DEFAULT_MAX_BATCH_BYTES = 256 << 20
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+
+
+def _batch_key(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header: 1-128 letters, digits and ``-_.:`` (else a 400 naming it)."""
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 128 or not set(key) <= _KEY_CHARS:
+        raise InvalidInputError(
+            f"{IDEMPOTENCY_KEY} must be 1 to 128 letters, digits and -_.: characters",
+            field=IDEMPOTENCY_KEY,
+        )
+    return key
+
+
 # The spec lists the JSON body only: the Arrow and Parquet bodies are described in the route's text
 # (schemathesis, which fuzzes the spec, has no serializer for them).
 _BODY = {"required": True, "content": {JSON: {"schema": PredictionsJsonIn.model_json_schema()}}}
@@ -113,10 +130,10 @@ def _decode(media: str, body: bytes) -> pa.Table:
         raise InvalidInputError(f"the body is not a readable {kind}: {exc}", field="body") from exc
 
 
-def _ingest(ma: MonitorAccess, name: str, media: str, body: bytes) -> IngestResult:
+def _ingest(ma: MonitorAccess, name: str, media: str, body: bytes, key: str | None) -> IngestResult:
     table = _decode(media, body)
     try:
-        return ma.monitoring.ingest(name, table)
+        return ma.monitoring.ingest(name, table, batch_key=key)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError) as exc:
         # Columns Arrow holds but cannot profile (nested lists), or whose kind contradicts the one the
         # window's profile has (``stats`` raises TypeError when told to merge numbers with text).
@@ -133,12 +150,15 @@ async def ingest_predictions(
     [values]}}``; ``application/vnd.apache.arrow.stream``; ``application/vnd.apache.parquet`` (or
     ``application/x-parquet``). ``Content-Encoding: gzip`` is accepted. Columns: the monitor's features and
     prediction, optionally ``timestamp`` (epoch seconds or an Arrow timestamp), ``id`` (for delayed labels),
-    ``score``; missing or extra columns are counted as validation violations, never refused.
+    ``score``; missing or extra columns are counted as validation violations, never refused. An
+    ``Idempotency-Key`` header makes a retry of the same batch (after a lost response) land once: a key
+    seen before (kept a week) answers ``duplicate: true`` and merges nothing.
     """
     await run_in_threadpool(ma.monitor, name, Role.MEMBER)
+    key = _batch_key(request)
     media = _media_type(request)
     body = await _read_body(request, DEFAULT_MAX_BATCH_BYTES if max_upload is None else max_upload)
-    result = await run_in_threadpool(_ingest, ma, name, media, body)
+    result = await run_in_threadpool(_ingest, ma, name, media, body, key)
     return IngestPublic.of(result)
 
 

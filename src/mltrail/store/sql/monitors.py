@@ -19,6 +19,8 @@ from mltrail.store.sql.monitor_rows import CONFIG_KEYS, dump_history, monitor_of
 __all__ = ["MonitorsMixin"]
 
 _MON = t.monitors.c
+# How long a batch's idempotency key is kept: a client retries within minutes; a week is generous.
+INGEST_KEY_SECONDS = 7 * 86400.0
 _W = t.monitor_windows.c
 _P = t.monitor_predictions.c
 
@@ -156,7 +158,14 @@ class MonitorsMixin(SqlBase):
         monitor = self._load_monitor(conn, name, lock=True)
         alert_ids = sa.select(t.alerts.c.id).where(t.alerts.c.monitor_id == monitor.id).scalar_subquery()
         conn.execute(t.alert_notifications.delete().where(t.alert_notifications.c.alert_id.in_(alert_ids)))
-        for table in (t.alerts, t.alert_rules, t.monitor_windows, t.monitor_predictions, t.monitor_batches):
+        for table in (
+            t.alerts,
+            t.alert_rules,
+            t.monitor_windows,
+            t.monitor_predictions,
+            t.monitor_batches,
+            t.monitor_ingest_keys,
+        ):
             conn.execute(table.delete().where(table.c.monitor_id == monitor.id))
         conn.execute(t.monitors.delete().where(_MON.id == monitor.id))
 
@@ -170,7 +179,23 @@ class MonitorsMixin(SqlBase):
         merge: Callable[[bytes, bytes], bytes],
         *,
         now: float,
-    ) -> None:
+        batch_key: str | None = None,
+    ) -> bool:
+        if batch_key is not None:
+            keys = t.monitor_ingest_keys.c
+            claimed = conn.execute(
+                self._insert(t.monitor_ingest_keys)
+                .values(monitor_id=monitor_id, key=batch_key, at=now)
+                .on_conflict_do_nothing()
+                .returning(keys.key)
+            ).first()
+            if claimed is None:  # this batch was merged before: nothing to do
+                return False
+            conn.execute(
+                t.monitor_ingest_keys.delete().where(
+                    (keys.monitor_id == monitor_id) & (keys.at < now - INGEST_KEY_SECONDS)
+                )
+            )
         # Rows are locked in key order so two ingesters of one monitor cannot deadlock.
         for delta in sorted(deltas, key=lambda d: (d.granularity, d.segment, d.start)):
             key = (
@@ -219,6 +244,7 @@ class MonitorsMixin(SqlBase):
                     updated_at=now,
                 )
             )
+        return True
 
     @writes
     def add_performance(

@@ -21,6 +21,7 @@ __all__ = [
     "model_aliases",
     "model_versions",
     "monitor_batches",
+    "monitor_ingest_keys",
     "monitor_predictions",
     "monitor_windows",
     "monitors",
@@ -491,6 +492,17 @@ monitor_batches = sa.Table(
     sa.Column("created_at", Double, nullable=False),
     sa.Index(None, "monitor_id", "day"),
     sqlite_autoincrement=True,
+)
+
+# Idempotency keys of ingested prediction batches (a client retrying after a lost response sends the
+# same key): written in the transaction that merges the batch into its windows, kept for a week.
+monitor_ingest_keys = sa.Table(
+    "monitor_ingest_keys",
+    metadata,
+    sa.Column("monitor_id", sa.Integer, sa.ForeignKey("monitors.id"), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("at", Double, nullable=False),
+    sa.Index(None, "monitor_id", "at"),
 )
 
 # A dataset version's drift profile (stats.DatasetProfile bytes): a monitor's default reference.

@@ -1,0 +1,60 @@
+"""Idempotency keys of prediction batches (SQLite and PostgreSQL): a key merges once, is kept a week,
+and goes with its monitor."""
+
+from __future__ import annotations
+
+import uuid
+
+from mltrail.store.monitor_base import WindowDelta
+from mltrail.store.sql import SqlStore
+
+DAY = 86400.0
+
+
+def _monitor_id(store: SqlStore, project: str) -> tuple[int, str]:
+    name = f"mon-{uuid.uuid4().hex[:8]}"
+    monitor = store.create_monitor(
+        name=name,
+        project=project,
+        model=None,
+        version=None,
+        run_id=None,
+        features=["age"],
+        prediction="prediction",
+        task="classification",
+        granularity="day",
+        segments=[],
+        schema={},
+        drift={},
+        training_metrics={},
+        reference=b"",
+        reference_source="test",
+        created_at=0.0,
+        created_by=None,
+    )
+    return monitor.id, name
+
+
+def _delta(rows: int) -> list[WindowDelta]:
+    return [WindowDelta("", "day", 0.0, rows, b"p", {})]
+
+
+def _concat(stored: bytes, delta: bytes) -> bytes:
+    return stored + delta
+
+
+def test_a_key_merges_once_and_is_kept_a_week(store: SqlStore, project: str) -> None:
+    monitor_id, name = _monitor_id(store, project)
+    assert store.merge_windows(monitor_id, _delta(10), _concat, now=1000.0, batch_key="a")
+    assert not store.merge_windows(monitor_id, _delta(10), _concat, now=1001.0, batch_key="a")
+    assert store.merge_windows(monitor_id, _delta(5), _concat, now=1002.0, batch_key="b")
+    assert store.merge_windows(monitor_id, _delta(1), _concat, now=1003.0)  # no key: always merged
+    (window,) = store.list_windows(monitor_id, "day")
+    assert window.rows == 16 and window.profile == b"ppp"
+    # Another monitor has its own keys.
+    other_id, _ = _monitor_id(store, project)
+    assert store.merge_windows(other_id, _delta(3), _concat, now=1004.0, batch_key="a")
+    # A week later "a" is forgotten (keys older than a week go when a new one is written).
+    assert store.merge_windows(monitor_id, _delta(2), _concat, now=1000.0 + 8 * DAY, batch_key="c")
+    assert store.merge_windows(monitor_id, _delta(2), _concat, now=1000.0 + 8 * DAY, batch_key="a")
+    store.delete_monitor(name)  # its keys go with it
