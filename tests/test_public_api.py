@@ -61,3 +61,20 @@ def test_every_setting_is_documented() -> None:
         env = "MLTRAIL_DIR" if field.name == "home" else f"MLTRAIL_{field.name.upper()}"
         env = {"MLTRAIL_DB_URL": "MLTRAIL_DB"}.get(env, env)
         assert f"`{env}`" in settings_doc, env
+
+
+def test_import_mltrail_is_light_and_drift_report_needs_no_store() -> None:
+    # ``import mltrail`` loads the exceptions only (PEP 562 names); ``mltrail.drift_report`` the
+    # statistics and report code, not the tracking client, SQLAlchemy or the store.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mltrail\n"
+        "first = {m for m in ('sqlalchemy', 'mltrail.sdk.run', 'pyarrow') if m in sys.modules}\n"
+        "mltrail.drift_report\n"
+        "then = {m for m in ('sqlalchemy', 'mltrail.sdk.run', 'mltrail.store.sql') if m in sys.modules}\n"
+        "print(sorted(first), sorted(then))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] []", out.stdout + out.stderr

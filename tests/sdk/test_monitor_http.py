@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pytest
+from test_monitor import frame
 
 import mltrail
 from mltrail.errors import PermissionDeniedError, StoreError
@@ -30,17 +30,6 @@ from mltrail.store.factory import open_store
 
 linear = pytest.importorskip("sklearn.linear_model")
 DAY = 86400.0
-
-
-def frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "tenure": rng.normal(24 + shift * 12, 12, n),
-            "spend": rng.gamma(2.0, 50.0, n),
-            "plan": rng.choice(["basic", "pro", "team"], n, p=[0.6, 0.3, 0.1]),
-        }
-    )
 
 
 def _registered(settings: Settings, url: str) -> tuple[str, Any]:

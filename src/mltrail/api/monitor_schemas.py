@@ -21,6 +21,7 @@ from mltrail.monitor_entities import (
     Monitor,
     MonitorVersion,
 )
+from mltrail.services.alerts import redact_channel
 from mltrail.services.monitoring import IngestResult
 from mltrail.stats.profile import DatasetProfile
 
@@ -286,21 +287,11 @@ class AlertRulePublic(_Out):
             comparator=r.comparator,
             threshold=r.threshold,
             for_windows=r.for_windows,
-            channels=[_redacted(c) for c in r.channels],
+            channels=[redact_channel(c) for c in r.channels],
             created_at=r.created_at,
             created_by=r.created_by,
             active=r.active,
         )
-
-
-def _redacted(channel: str) -> str:
-    """A channel as shown to readers: a Slack URL's path is its token, a webhook's query may carry one."""
-    kind, _, target = channel.partition(":")
-    if kind in ("slack", "webhook") and "://" in target:
-        scheme, _, rest = target.partition("://")
-        host = rest.split("/", 1)[0]
-        return f"{kind}:{scheme}://{host}/…"
-    return channel
 
 
 class AlertRuleListPublic(_Out):

@@ -15,6 +15,7 @@ from mltrail.cli.monitor_common import utc_window
 from mltrail.cli.render import format_number, format_relative, format_timestamp, format_value
 from mltrail.model_entities import ModelVersion
 from mltrail.monitor_entities import Alert, AlertNotification, AlertRule, Monitor
+from mltrail.services.alerts import redact_channel
 
 __all__ = [
     "ALERT_STYLES",
@@ -158,23 +159,10 @@ def rules_table(rules: Sequence[AlertRule], title: str | None = "Alert rules") -
             Text(r.segment or "-"),
             f"{r.comparator} {format_number(r.threshold)}",
             f"{r.for_windows} window{'s' if r.for_windows != 1 else ''}",
-            Text(_redacted(r.channels)),
+            Text(", ".join(redact_channel(c) for c in r.channels) or "-"),
             format_relative(r.created_at),
         )
     return table
-
-
-def _redacted(channels: Sequence[str]) -> str:
-    """Channels without the secret paths of Slack and webhook URLs."""
-    shown = []
-    for channel in channels:
-        kind, _, target = channel.partition(":")
-        if kind in ("slack", "webhook") and "://" in target:
-            scheme, _, rest = target.partition("://")
-            shown.append(f"{kind}:{scheme}://{rest.split('/', 1)[0]}/…")
-        else:
-            shown.append(channel)
-    return ", ".join(shown) or "-"
 
 
 def alert_title(alert: Alert) -> str:

@@ -32,7 +32,7 @@ from mltrail.services.monitor_performance import metrics_from
 if TYPE_CHECKING:
     from mltrail.store.base import Store
 
-__all__ = ["AlertService", "Notifier", "alert_payload"]
+__all__ = ["AlertService", "Notifier", "alert_payload", "redact_channel"]
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ class AlertService:
             ok, status, error = False, None, f"{type(exc).__name__}: {exc}"
         try:
             self.store.record_alert_notification(
-                AlertNotification(alert_id, _redact(channel), self.clock(), ok, status, error)
+                AlertNotification(alert_id, redact_channel(channel), self.clock(), ok, status, error)
             )
         except Exception:  # the store may be closing while the last notification goes out
             log.exception("could not record the notification of alert %s", alert_id)
@@ -306,8 +306,9 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _redact(channel: str) -> str:
-    """A channel as logged: Slack and webhook URLs carry secrets in their path."""
+def redact_channel(channel: str) -> str:
+    """A channel as logged and shown to readers: the path of a Slack URL is its token, and a webhook's
+    path or query may carry one, so only the scheme and host are kept."""
     kind, _, target = channel.partition(":")
     if kind in ("slack", "webhook") and "://" in target:
         scheme, _, rest = target.partition("://")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,10 +10,9 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from mltrail.api.access import RunMember, RunViewer
+from mltrail.api.bodies import read_body
 from mltrail.api.deps import TrackingDep
-from mltrail.api.errors import UploadTooLargeError
 from mltrail.api.schemas import HistoryPublic, MetricsAck, MetricsBatchIn
-from mltrail.errors import InvalidInputError
 
 __all__ = ["MAX_BATCH_BYTES", "router"]
 
@@ -23,31 +21,6 @@ router = APIRouter(prefix="/runs/{run_id}/metrics", tags=["metrics"])
 # A batch of the SDK's largest size (100,000 points) is ~4 MB of JSON; this bounds memory per request,
 # compressed or not (a small gzip body cannot expand past it).
 MAX_BATCH_BYTES = 64 << 20
-
-
-async def _read_body(request: Request) -> bytes:
-    """The request body, gunzipped when ``Content-Encoding: gzip``, never larger than MAX_BATCH_BYTES."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BATCH_BYTES:
-            raise UploadTooLargeError(f"a metric batch is limited to {MAX_BATCH_BYTES} bytes", field="body")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding != "gzip":
-        raise InvalidInputError(f"unsupported Content-Encoding {encoding!r}", field="Content-Encoding")
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, MAX_BATCH_BYTES + 1)
-    except zlib.error as exc:
-        raise InvalidInputError(f"the body is not valid gzip: {exc}", field="body") from exc
-    if len(data) > MAX_BATCH_BYTES:
-        raise UploadTooLargeError(f"a metric batch is limited to {MAX_BATCH_BYTES} bytes", field="body")
-    return data
 
 
 _BATCH_BODY = {
@@ -63,7 +36,7 @@ async def log_metrics(run_id: RunMember, request: Request, tracking: TrackingDep
     A batch whose (client_id, seq) was applied before is acknowledged with ``applied: false`` and changes
     nothing, so clients can retry freely. Values may be ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``.
     """
-    raw = await _read_body(request)
+    raw = await read_body(request, MAX_BATCH_BYTES, what="a metric batch")
     try:
         batch = MetricsBatchIn.model_validate_json(raw)
     except ValidationError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
 import orjson
@@ -13,8 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from mltrail.api.bodies import read_body
 from mltrail.api.deps import MaxUploadDep
-from mltrail.api.errors import UploadTooLargeError
 from mltrail.api.monitor_schemas import IngestPublic, LabelsIn, LabelsPublic, PredictionsJsonIn
 from mltrail.api.routers.monitor_access import MonitorAccess, MonitorAccessDep
 from mltrail.entities import Role
@@ -75,32 +74,6 @@ def _media_type(request: Request) -> str:
     return media
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, gunzipped when ``Content-Encoding: gzip``, never larger than ``limit`` bytes."""
-    too_large = UploadTooLargeError(f"a batch is limited to {limit} bytes", field="body")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding != "gzip":
-        raise InvalidInputError(f"unsupported Content-Encoding {encoding[:50]!r}", field="Content-Encoding")
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise InvalidInputError(f"the body is not valid gzip: {exc}", field="body") from exc
-    if len(data) > limit:
-        raise too_large
-    return data
-
-
 def _from_json(body: bytes) -> Any:
     try:
         raw = orjson.loads(body)
@@ -157,7 +130,7 @@ async def ingest_predictions(
     await run_in_threadpool(ma.monitor, name, Role.MEMBER)
     key = _batch_key(request)
     media = _media_type(request)
-    body = await _read_body(request, DEFAULT_MAX_BATCH_BYTES if max_upload is None else max_upload)
+    body = await read_body(request, DEFAULT_MAX_BATCH_BYTES if max_upload is None else max_upload)
     result = await run_in_threadpool(_ingest, ma, name, media, body, key)
     return IngestPublic.of(result)
 
