@@ -33,7 +33,7 @@ import httpx
 import sqlalchemy as sa
 
 from mltrail.entities import MetricsBatch
-from mltrail.sdk.http_transport import HttpTransport
+from mltrail.sdk.tracking.http import HttpTransport
 from mltrail.store.factory import open_store
 
 KEY = "loss"

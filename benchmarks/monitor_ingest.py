@@ -38,9 +38,9 @@ def make_batch(rng: np.random.Generator, n: int, shift: float = 0.0) -> pa.Table
 
 def setup(home: Path, rng: np.random.Generator, segments: list[str]) -> object:
     import mltrail
-    from mltrail.sdk.monitor import ModelMonitor
-    from mltrail.sdk.monitor_setup import monitoring_services
-    from mltrail.sdk.transport import embedded_transport
+    from mltrail.sdk.monitoring.monitor import ModelMonitor
+    from mltrail.sdk.monitoring.setup import monitoring_services
+    from mltrail.sdk.tracking.transport import embedded_transport
     from mltrail.settings import Settings
     from mltrail.stats.profile import profile_batches
 
@@ -85,7 +85,7 @@ def bench_ingest(total: int, segments: list[str]) -> None:
 
 
 def bench_report(rows_per_day: int) -> None:
-    from mltrail.sdk.monitor import ModelMonitor
+    from mltrail.sdk.monitoring.monitor import ModelMonitor
 
     rng = np.random.default_rng(1)
     with tempfile.TemporaryDirectory() as tmp:

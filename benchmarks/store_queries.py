@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from mltrail.entities import MetricsBatch, SortKey
 from mltrail.query import parse_filter
-from mltrail.services.tracking import TrackingService
+from mltrail.services.tracking.service import TrackingService
 from mltrail.store.factory import open_store
 
 

@@ -31,11 +31,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import mltrail
+from mltrail.entities import ApprovalPolicy
 from mltrail.errors import ConflictError
-from mltrail.model_entities import ApprovalPolicy
 from mltrail.query import parse_sorts
-from mltrail.sdk.model_client import InProcessRegistry
-from mltrail.sdk.transport import embedded_transport
+from mltrail.sdk.registry.client import InProcessRegistry
+from mltrail.sdk.tracking.transport import embedded_transport
 from mltrail.settings import Settings
 
 DEMO_MODEL = "breast-cancer-classifier"

@@ -19,8 +19,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import mltrail
 from mltrail.errors import NotFoundError
-from mltrail.sdk.monitor_setup import monitoring_services
-from mltrail.sdk.transport import embedded_transport
+from mltrail.sdk.monitoring.setup import monitoring_services
+from mltrail.sdk.tracking.transport import embedded_transport
 from mltrail.settings import Settings
 
 DAYS = 30

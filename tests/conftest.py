@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mltrail.sdk.models import close_clients
-from mltrail.sdk.transport import close_embedded_transports
+from mltrail.sdk.registry.models import close_clients
+from mltrail.sdk.tracking.transport import close_embedded_transports
 from mltrail.store.factory import open_store
 
 

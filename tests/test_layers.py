@@ -8,18 +8,20 @@ from pathlib import Path
 import mltrail
 
 PACKAGE = Path(mltrail.__file__).parent
-FOUNDATION = {"errors", "entities", "model_entities", "monitor_entities", "query_ast", "query", "settings"}
+FOUNDATION = {"errors", "entities", "query_ast", "query", "settings"}
 ALLOWED: dict[str, set[str]] = {
     "foundation": {"foundation"},
     "stats": {"stats"},
     # notify: outbound deliveries (webhooks, Slack, e-mail). Services get a sender injected; only the
     # composition roots (sdk, api, cli) build one.
     "notify": {"notify", "foundation"},
+    # render: report dicts into HTML and SVG, pure like stats; services may call it (drift_report.html).
+    "render": {"render", "foundation"},
     "store": {"store", "stats", "foundation"},
-    "services": {"services", "store", "stats", "foundation"},
-    "sdk": {"sdk", "services", "store", "stats", "notify", "foundation"},
-    "api": {"api", "services", "store", "stats", "notify", "foundation"},
-    "cli": {"cli", "sdk", "api", "services", "store", "stats", "notify", "foundation"},
+    "services": {"services", "store", "stats", "render", "foundation"},
+    "sdk": {"sdk", "services", "store", "stats", "render", "notify", "foundation"},
+    "api": {"api", "services", "store", "stats", "render", "notify", "foundation"},
+    "cli": {"cli", "sdk", "api", "services", "store", "stats", "render", "notify", "foundation"},
     "root": {"root", "sdk", "foundation"},
 }
 # Third-party modules that belong to one layer only.

@@ -71,9 +71,10 @@ def test_import_mltrail_is_light_and_drift_report_needs_no_store() -> None:
 
     code = (
         "import sys, mltrail\n"
-        "first = {m for m in ('sqlalchemy', 'mltrail.sdk.run', 'pyarrow') if m in sys.modules}\n"
+        "first = {m for m in ('sqlalchemy', 'mltrail.sdk.tracking.run', 'pyarrow') if m in sys.modules}\n"
         "mltrail.drift_report\n"
-        "then = {m for m in ('sqlalchemy', 'mltrail.sdk.run', 'mltrail.store.sql') if m in sys.modules}\n"
+        "heavy = ('sqlalchemy', 'mltrail.sdk.tracking.run', 'mltrail.store.sql')\n"
+        "then = {m for m in heavy if m in sys.modules}\n"
         "print(sorted(first), sorted(then))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

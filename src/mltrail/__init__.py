@@ -30,12 +30,12 @@ from mltrail.errors import (
 )
 
 if typing.TYPE_CHECKING:
-    from mltrail.sdk import models
     from mltrail.sdk.capture.options import CaptureOptions
-    from mltrail.sdk.drift import drift_report
-    from mltrail.sdk.monitor import monitor
-    from mltrail.sdk.run import Run
-    from mltrail.sdk.start import active_run, finish, init, log
+    from mltrail.sdk.monitoring.drift import drift_report
+    from mltrail.sdk.monitoring.monitor import monitor
+    from mltrail.sdk.registry import models
+    from mltrail.sdk.tracking.run import Run
+    from mltrail.sdk.tracking.start import active_run, finish, init, log
     from mltrail.settings import Settings
 
 __version__ = "0.1.0"
@@ -43,15 +43,15 @@ __version__ = "0.1.0"
 # name -> (module, attribute); attribute None means the module itself.
 _LAZY: dict[str, tuple[str, str | None]] = {
     "CaptureOptions": ("mltrail.sdk.capture.options", "CaptureOptions"),
-    "Run": ("mltrail.sdk.run", "Run"),
+    "Run": ("mltrail.sdk.tracking.run", "Run"),
     "Settings": ("mltrail.settings", "Settings"),
-    "active_run": ("mltrail.sdk.start", "active_run"),
-    "drift_report": ("mltrail.sdk.drift", "drift_report"),
-    "finish": ("mltrail.sdk.start", "finish"),
-    "init": ("mltrail.sdk.start", "init"),
-    "log": ("mltrail.sdk.start", "log"),
-    "models": ("mltrail.sdk.models", None),
-    "monitor": ("mltrail.sdk.monitor", "monitor"),
+    "active_run": ("mltrail.sdk.tracking.start", "active_run"),
+    "drift_report": ("mltrail.sdk.monitoring.drift", "drift_report"),
+    "finish": ("mltrail.sdk.tracking.start", "finish"),
+    "init": ("mltrail.sdk.tracking.start", "init"),
+    "log": ("mltrail.sdk.tracking.start", "log"),
+    "models": ("mltrail.sdk.registry.models", None),
+    "monitor": ("mltrail.sdk.monitoring.monitor", "monitor"),
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 from live_server import LiveServer, TestClient, start_server
 
 from mltrail.api.app import create_app
-from mltrail.sdk.http_transport import close_http_transports
+from mltrail.sdk.tracking.http import close_http_transports
 from mltrail.settings import Settings
 
 

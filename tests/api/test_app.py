@@ -14,7 +14,7 @@ from live_server import TestClient
 
 from mltrail import errors
 from mltrail.api.app import create_app
-from mltrail.sdk.http_transport import _error_from
+from mltrail.sdk.tracking.http import _error_from
 from mltrail.settings import Settings
 
 API = "/api/v1"

@@ -20,7 +20,7 @@ import pytest
 from live_server import TestClient
 
 from mltrail.api.app import create_app
-from mltrail.services.accounts import AccountService
+from mltrail.services.accounts.service import AccountService
 from mltrail.settings import Settings
 from mltrail.store.factory import open_store
 from mltrail.store.sql import SqlStore

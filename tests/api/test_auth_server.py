@@ -15,8 +15,8 @@ from live_server import MLTRAIL, LiveServer, start_server
 
 from mltrail.entities import MetricsBatch, RunStatus
 from mltrail.errors import AuthenticationError, NotFoundError, PermissionDeniedError
-from mltrail.sdk.http_transport import HttpTransport
-from mltrail.services.accounts import AccountService
+from mltrail.sdk.tracking.http import HttpTransport
+from mltrail.services.accounts.service import AccountService
 from mltrail.store.factory import open_store
 
 SECRET_RUN = "5" * 32

@@ -35,10 +35,10 @@ from schemathesis.checks import (
 
 from mltrail.api.app import create_app
 from mltrail.entities import MetricsBatch
-from mltrail.services.artifacts import ArtifactService
-from mltrail.services.dataset_fingerprint import Fingerprint
-from mltrail.services.datasets import DatasetService
-from mltrail.services.tracking import TrackingService
+from mltrail.services.tracking.artifacts import ArtifactService
+from mltrail.services.tracking.datasets import DatasetService
+from mltrail.services.tracking.fingerprint import Fingerprint
+from mltrail.services.tracking.service import TrackingService
 from mltrail.settings import Settings
 from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store

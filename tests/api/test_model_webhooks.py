@@ -17,8 +17,8 @@ from live_server import TestClient
 from mltrail.api.app import create_app
 from mltrail.notify import SIGNATURE_HEADER, verify_signature
 from mltrail.sdk.flavors import save_model
-from mltrail.services.artifacts import ArtifactService
-from mltrail.services.tracking import TrackingService
+from mltrail.services.tracking.artifacts import ArtifactService
+from mltrail.services.tracking.service import TrackingService
 from mltrail.settings import Settings
 from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store

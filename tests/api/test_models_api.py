@@ -24,9 +24,9 @@ from live_server import TestClient
 from mltrail.api.app import create_app
 from mltrail.entities import MetricsBatch
 from mltrail.sdk.flavors import save_model
-from mltrail.services.accounts import AccountService
-from mltrail.services.artifacts import ArtifactService
-from mltrail.services.tracking import TrackingService
+from mltrail.services.accounts.service import AccountService
+from mltrail.services.tracking.artifacts import ArtifactService
+from mltrail.services.tracking.service import TrackingService
 from mltrail.settings import Settings
 from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store

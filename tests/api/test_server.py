@@ -23,7 +23,7 @@ from mltrail.errors import (
     RunFinishedError,
     StoreError,
 )
-from mltrail.sdk.http_transport import HttpTransport
+from mltrail.sdk.tracking.http import HttpTransport
 from mltrail.settings import Settings
 
 OFF = {"git": False, "code": False, "environment": False, "system_metrics": False, "console": False}

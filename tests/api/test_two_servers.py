@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from live_server import MLTRAIL, LiveServer, start_server
 
 from mltrail.entities import MetricsBatch, RunStatus
-from mltrail.sdk.http_transport import HttpTransport
+from mltrail.sdk.tracking.http import HttpTransport
 from mltrail.store.factory import open_store
 from mltrail.store.sql import SqlStore
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mltrail.cli.run_views import fit_columns
+from mltrail.cli.tracking.run_views import fit_columns
 from mltrail.entities import MetricSummary, Run, RunStatus
 
 

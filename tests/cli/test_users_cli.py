@@ -12,7 +12,7 @@ from pathlib import Path
 
 from typer.testing import Result
 
-from mltrail.services.accounts import AccountService
+from mltrail.services.accounts.service import AccountService
 from mltrail.store.factory import open_store
 
 Invoke = Callable[..., Result]

@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mltrail.notify import verify_signature
-from mltrail.sdk.monitor_setup import make_notifier, monitoring_services, validate_channel
+from mltrail.sdk.monitoring.setup import make_notifier, monitoring_services, validate_channel
 from mltrail.stats.profile import profile_batches
 from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store

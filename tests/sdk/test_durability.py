@@ -16,7 +16,7 @@ import pytest
 import mltrail
 from mltrail.entities import MetricsBatch, RunStatus
 from mltrail.errors import StoreError
-from mltrail.sdk.transport import InProcessTransport, embedded_transport
+from mltrail.sdk.tracking.transport import InProcessTransport, embedded_transport
 from mltrail.settings import Settings
 from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store

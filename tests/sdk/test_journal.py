@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mltrail.entities import MetricsBatch, RunStatus
-from mltrail.sdk.journal import (
+from mltrail.sdk.tracking.journal import (
     LOG,
     Journal,
     batch_from_record,
@@ -21,7 +21,7 @@ from mltrail.sdk.journal import (
     list_journals,
     metrics_record,
 )
-from mltrail.sdk.journal_replay import record_crash
+from mltrail.sdk.tracking.journal_replay import record_crash
 
 
 def _journal(root: Path, run_id: str = "r" * 32) -> Journal:
@@ -182,7 +182,7 @@ def test_a_failed_append_leaves_no_half_record(tmp_path: Path) -> None:
         f"""
         import resource, signal, sys
         from pathlib import Path
-        from mltrail.sdk.journal import Journal
+        from mltrail.sdk.tracking.journal import Journal
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         journal = Journal.create(Path({str(tmp_path)!r}), "f" * 32, {{"run_id": "f" * 32}})
         first = journal.append({{"op": "set_notes", "t": 1.0, "notes": "small"}})

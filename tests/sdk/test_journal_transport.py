@@ -20,14 +20,14 @@ import pytest
 import mltrail
 from mltrail.entities import MetricsBatch, RunStatus
 from mltrail.errors import ConflictError, InvalidInputError, StoreError
-from mltrail.sdk.http_transport import HttpTransport
-from mltrail.sdk.journal import Journal
-from mltrail.sdk.journal_transport import (
+from mltrail.sdk.tracking.http import HttpTransport
+from mltrail.sdk.tracking.journal import Journal
+from mltrail.sdk.tracking.journal_transport import (
     JournalingTransport,
     close_journaling_transports,
     journaling_transport,
 )
-from mltrail.sdk.transport import InProcessTransport, embedded_transport
+from mltrail.sdk.tracking.transport import InProcessTransport, embedded_transport
 from mltrail.settings import Settings
 
 OFF = {"git": False, "code": False, "environment": False, "system_metrics": False, "console": False}

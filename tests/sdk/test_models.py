@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import mltrail
+from mltrail.entities import RequestStatus, Stage
 from mltrail.errors import IntegrityError, InvalidInputError, PermissionDeniedError, UntrustedModelError
-from mltrail.model_entities import RequestStatus, Stage
 from mltrail.settings import Settings
 
 linear = pytest.importorskip("sklearn.linear_model")

@@ -15,7 +15,7 @@ import pytest
 
 import mltrail
 from mltrail.errors import InvalidInputError, StoreError
-from mltrail.sdk.monitor import ModelMonitor
+from mltrail.sdk.monitoring.monitor import ModelMonitor
 from mltrail.settings import Settings
 
 linear = pytest.importorskip("sklearn.linear_model")

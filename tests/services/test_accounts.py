@@ -11,7 +11,7 @@ import pytest
 
 from mltrail.entities import Project, Role
 from mltrail.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
-from mltrail.services.accounts import (
+from mltrail.services.accounts.service import (
     ANONYMOUS,
     KEY_PREFIX,
     TOUCH_INTERVAL,

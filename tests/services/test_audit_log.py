@@ -12,7 +12,7 @@ import pytest
 
 from mltrail.entities import AuditEvent
 from mltrail.errors import InvalidInputError
-from mltrail.services.audit import MAX_AUDIT_PAGE, AuditService, events_to_csv, parse_time
+from mltrail.services.accounts.audit import MAX_AUDIT_PAGE, AuditService, events_to_csv, parse_time
 from mltrail.store.factory import open_store
 from mltrail.store.sql import SqlStore
 

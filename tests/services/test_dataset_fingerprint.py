@@ -15,7 +15,7 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 
-from mltrail.services.dataset_fingerprint import Fingerprint, fingerprint
+from mltrail.services.tracking.fingerprint import Fingerprint, fingerprint
 
 
 def _table() -> pa.Table:

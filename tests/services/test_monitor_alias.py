@@ -15,22 +15,20 @@ import pytest
 from test_monitoring import DAY, T0, traffic
 from test_registry import ANA
 
-from mltrail.entities import MetricsBatch
+from mltrail.entities import ApprovalPolicy, MetricsBatch, ModelVersion, Monitor, MonitorVersion
 from mltrail.errors import StoreError
-from mltrail.model_entities import ApprovalPolicy, ModelVersion
-from mltrail.monitor_entities import Monitor, MonitorVersion
+from mltrail.render.html_report import render_report_html
 from mltrail.sdk.flavors import save_model
-from mltrail.services.accounts import AccountService
-from mltrail.services.alerts import AlertService, alert_payload
-from mltrail.services.artifacts import ArtifactService
-from mltrail.services.dataset_fingerprint import fingerprint
-from mltrail.services.datasets import DatasetService
-from mltrail.services.monitor_alias import FOLLOW_EVERY, followed_alias
-from mltrail.services.monitor_report import build_report
-from mltrail.services.monitoring import MonitoringService
-from mltrail.services.registry import RegistryService
-from mltrail.services.report_html import render_report_html
-from mltrail.services.tracking import TrackingService
+from mltrail.services.accounts.service import AccountService
+from mltrail.services.monitoring.alerts import AlertService, alert_payload
+from mltrail.services.monitoring.alias import FOLLOW_EVERY, followed_alias
+from mltrail.services.monitoring.report import build_report
+from mltrail.services.monitoring.service import MonitoringService
+from mltrail.services.registry.service import RegistryService
+from mltrail.services.tracking.artifacts import ArtifactService
+from mltrail.services.tracking.datasets import DatasetService
+from mltrail.services.tracking.fingerprint import fingerprint
+from mltrail.services.tracking.service import TrackingService
 from mltrail.stats.profile import DatasetProfile, profile_batches
 from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mltrail.services.monitor_performance import accumulate, merge_accumulators, metrics_from
-from mltrail.store.monitor_base import LabelMatch
+from mltrail.services.monitoring.performance import accumulate, merge_accumulators, metrics_from
+from mltrail.store.monitoring import LabelMatch
 
 metrics = pytest.importorskip("sklearn.metrics")
 

@@ -12,11 +12,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from mltrail.entities import AlertState, Monitor
 from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.monitor_entities import AlertState, Monitor
-from mltrail.services.alerts import AlertService
-from mltrail.services.monitor_report import build_report
-from mltrail.services.monitoring import MonitoringService
+from mltrail.services.monitoring.alerts import AlertService
+from mltrail.services.monitoring.report import build_report
+from mltrail.services.monitoring.service import MonitoringService
 from mltrail.stats.profile import DatasetProfile, profile_batches
 from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mltrail.entities import MetricsBatch, Role
+from mltrail.entities import ApprovalPolicy, MetricsBatch, RequestStatus, Role, Stage
 from mltrail.errors import (
     ConflictError,
     IntegrityError,
@@ -23,14 +23,13 @@ from mltrail.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from mltrail.model_entities import ApprovalPolicy, RequestStatus, Stage
 from mltrail.sdk.flavors import save_model
-from mltrail.services.accounts import AccountService, Principal
-from mltrail.services.artifacts import ArtifactService
-from mltrail.services.dataset_fingerprint import fingerprint
-from mltrail.services.datasets import DatasetService
-from mltrail.services.registry import RegistryService
-from mltrail.services.tracking import TrackingService
+from mltrail.services.accounts.service import AccountService, Principal
+from mltrail.services.registry.service import RegistryService
+from mltrail.services.tracking.artifacts import ArtifactService
+from mltrail.services.tracking.datasets import DatasetService
+from mltrail.services.tracking.fingerprint import fingerprint
+from mltrail.services.tracking.service import TrackingService
 from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store
 from mltrail.store.sql import SqlStore

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mltrail.services.report_html import render_report_html
-from mltrail.services.report_html_charts import score_value
-from mltrail.services.svg_charts import Series, line_chart, nice_ticks
+from mltrail.render.html_charts import score_value
+from mltrail.render.html_report import render_report_html
+from mltrail.render.svg_charts import Series, line_chart, nice_ticks
 
 EVIL = "<script>alert(1)</script>"
 START = 1764547200.0  # 2025-12-01 UTC

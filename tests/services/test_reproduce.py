@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from mltrail.cli.main import app
-from mltrail.services.reproduce_files import requirements_lines, unflatten_params
+from mltrail.services.tracking.reproduce_files import requirements_lines, unflatten_params
 
 GENERATED = {"requirements.txt", "config.json", "params.json", "run.sh", "REPRODUCE.md"}
 
@@ -327,7 +327,7 @@ def test_a_corrupted_patch_blob_fails_and_leaves_nothing(tmp_path: Path, env: di
 
 def test_hostile_git_context_is_not_executed(tmp_path: Path, env: dict[str, str]) -> None:
     """A recorded remote or commit is data from the store: never read as a git option."""
-    from mltrail.sdk.transport import embedded_transport
+    from mltrail.sdk.tracking.transport import embedded_transport
     from mltrail.settings import Settings
 
     tracking = embedded_transport(Settings.from_env()).tracking

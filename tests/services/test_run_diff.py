@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import mltrail
 from mltrail.cli.main import app
 from mltrail.entities import DatasetLink, DatasetVersion, MetricSummary, Run, RunStatus
-from mltrail.services.run_diff import diff_runs
+from mltrail.services.tracking.run_diff import diff_runs
 
 
 def _run(run_id: str, params: dict[str, Any], metrics: dict[str, float], context: dict[str, Any]) -> Run:

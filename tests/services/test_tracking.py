@@ -11,7 +11,7 @@ import pytest
 
 from mltrail.entities import MetricsBatch, RunStatus
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError, RunFinishedError
-from mltrail.services.tracking import TrackingService
+from mltrail.services.tracking.service import TrackingService
 from mltrail.store.factory import open_store
 
 

@@ -20,10 +20,10 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
+from mltrail.entities import WEBHOOK_EVENTS, ApprovalPolicy, RegistryEvent, WebhookDelivery
 from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.model_entities import WEBHOOK_EVENTS, ApprovalPolicy, RegistryEvent, WebhookDelivery
 from mltrail.notify import HttpPoster, verify_signature
-from mltrail.services.webhooks import PostOutcome, WebhookDispatcher, WebhookService
+from mltrail.services.registry.webhooks import PostOutcome, WebhookDispatcher, WebhookService
 from mltrail.store.factory import open_store
 from mltrail.store.sql import SqlStore
 
@@ -362,7 +362,7 @@ def test_a_raising_poster_is_logged_and_retried_and_the_thread_lives_on(
     hook, _ = WebhookService(store).create(receiver.url, [])
     flaky = _FlakyPoster(poster)
     dispatcher = WebhookDispatcher(store, flaky, **FAST)
-    with caplog.at_level(logging.ERROR, logger="mltrail.services.webhooks"):
+    with caplog.at_level(logging.ERROR, logger="mltrail.services.registry.webhooks"):
         dispatcher.start()
         try:
             _event(store)

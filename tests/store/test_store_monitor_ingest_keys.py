@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from mltrail.store.monitor_base import WindowDelta
+from mltrail.store.monitoring import WindowDelta
 from mltrail.store.sql import SqlStore
 
 DAY = 86400.0

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from mltrail.entities import Monitor, MonitorVersion
 from mltrail.errors import NotFoundError
-from mltrail.monitor_entities import Monitor, MonitorVersion
 from mltrail.store.factory import _config, open_store
 from mltrail.store.sql import SqlStore
 

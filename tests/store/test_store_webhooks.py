@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from mltrail.entities import ApprovalPolicy, DeliveryAttempt, RegistryEvent
 from mltrail.errors import NotFoundError
-from mltrail.model_entities import ApprovalPolicy, DeliveryAttempt, RegistryEvent
-from mltrail.store.registry_base import ClaimedDelivery
+from mltrail.store.registry import ClaimedDelivery
 from mltrail.store.sql import SqlStore
 
 URL = "http://127.0.0.1:9/hook"  # the discard port: nothing listens there

@@ -22,7 +22,7 @@ from mltrail.api.audit_log import AuditNote, audit_note
 from mltrail.api.deps import AccountsDep, CurrentUser
 from mltrail.entities import Project, Role
 from mltrail.errors import NotFoundError, PermissionDeniedError
-from mltrail.services.accounts import AccountService, Principal
+from mltrail.services.accounts.service import AccountService, Principal
 
 __all__ = [
     "Access",

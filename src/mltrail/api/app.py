@@ -11,41 +11,30 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from mltrail.api.accounts import audit, keys, me, users
 from mltrail.api.audit_log import AuditMiddleware
 from mltrail.api.deps import current_user
 from mltrail.api.errors import install_error_handlers
-from mltrail.api.routers import (
-    artifacts,
-    audit,
-    datasets,
-    keys,
-    me,
-    metrics,
-    model_requests,
-    model_versions,
-    models,
-    monitor_alerts,
-    monitor_ingest,
-    monitors,
-    projects,
-    registry_audit,
-    runs,
-    users,
-)
-from mltrail.api.routers import (
-    webhooks as webhooks_router,
-)
+from mltrail.api.monitoring import alerts as monitor_alerts
+from mltrail.api.monitoring import ingest as monitor_ingest
+from mltrail.api.monitoring import monitors
+from mltrail.api.registry import audit as registry_audit
+from mltrail.api.registry import models
+from mltrail.api.registry import requests as model_requests
+from mltrail.api.registry import versions as model_versions
+from mltrail.api.registry import webhooks as webhooks_router
+from mltrail.api.tracking import artifacts, datasets, metrics, projects, runs
 from mltrail.entities import Role
 from mltrail.notify import EmailSettings, HttpPoster, parse_channel, send_alert
-from mltrail.services.accounts import AccountService
-from mltrail.services.alerts import AlertService, Notifier
-from mltrail.services.artifacts import ArtifactService
-from mltrail.services.audit import COALESCED_ACTIONS, AuditService
-from mltrail.services.datasets import DatasetService
-from mltrail.services.monitoring import MonitoringService
-from mltrail.services.registry import RegistryService
-from mltrail.services.tracking import TrackingService
-from mltrail.services.webhooks import WebhookDispatcher, WebhookService
+from mltrail.services.accounts.audit import COALESCED_ACTIONS, AuditService
+from mltrail.services.accounts.service import AccountService
+from mltrail.services.monitoring.alerts import AlertService, Notifier
+from mltrail.services.monitoring.service import MonitoringService
+from mltrail.services.registry.service import RegistryService
+from mltrail.services.registry.webhooks import WebhookDispatcher, WebhookService
+from mltrail.services.tracking.artifacts import ArtifactService
+from mltrail.services.tracking.datasets import DatasetService
+from mltrail.services.tracking.service import TrackingService
 from mltrail.settings import Settings
 from mltrail.store.base import Store
 from mltrail.store.blobs import BlobStore

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mltrail.entities import AuditEvent
 from mltrail.errors import MltrailError
-from mltrail.services.audit import AuditService
+from mltrail.services.accounts.audit import AuditService
 
 __all__ = ["WRITE_METHODS", "AuditMiddleware", "AuditNote", "audit_note"]
 

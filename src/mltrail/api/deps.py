@@ -9,15 +9,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from mltrail.api.audit_log import audit_note
-from mltrail.services.accounts import ANONYMOUS, AccountService, Principal
-from mltrail.services.alerts import AlertService
-from mltrail.services.artifacts import ArtifactService
-from mltrail.services.audit import AuditService
-from mltrail.services.datasets import DatasetService
-from mltrail.services.monitoring import MonitoringService
-from mltrail.services.registry import RegistryService
-from mltrail.services.tracking import TrackingService
-from mltrail.services.webhooks import WebhookService
+from mltrail.services.accounts.audit import AuditService
+from mltrail.services.accounts.service import ANONYMOUS, AccountService, Principal
+from mltrail.services.monitoring.alerts import AlertService
+from mltrail.services.monitoring.service import MonitoringService
+from mltrail.services.registry.service import RegistryService
+from mltrail.services.registry.webhooks import WebhookService
+from mltrail.services.tracking.artifacts import ArtifactService
+from mltrail.services.tracking.datasets import DatasetService
+from mltrail.services.tracking.service import TrackingService
 
 __all__ = [
     "AccountsDep",

@@ -10,14 +10,14 @@ import typer
 
 from mltrail.errors import NotFoundError
 from mltrail.sdk.capture.git import apply_patch
-from mltrail.sdk.monitor_setup import MonitoringServices, monitoring_services
-from mltrail.services.accounts import AccountService
-from mltrail.services.artifacts import ArtifactService
-from mltrail.services.datasets import DatasetService
-from mltrail.services.registry import RegistryService
-from mltrail.services.reproduce import ReproduceService
-from mltrail.services.tracking import TrackingService
-from mltrail.services.webhooks import WebhookService
+from mltrail.sdk.monitoring.setup import MonitoringServices, monitoring_services
+from mltrail.services.accounts.service import AccountService
+from mltrail.services.registry.service import RegistryService
+from mltrail.services.registry.webhooks import WebhookService
+from mltrail.services.tracking.artifacts import ArtifactService
+from mltrail.services.tracking.datasets import DatasetService
+from mltrail.services.tracking.reproduce import ReproduceService
+from mltrail.services.tracking.service import TrackingService
 from mltrail.settings import Settings
 from mltrail.store.base import Store
 from mltrail.store.blobs import BlobStore

@@ -10,18 +10,18 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
-from mltrail.cli import audit as audit_cli
 from mltrail.cli import db as db_cli
-from mltrail.cli import keys as keys_cli
-from mltrail.cli import models as models_cli
-from mltrail.cli import monitor as monitor_cli
-from mltrail.cli import projects as projects_cli
-from mltrail.cli import runs as runs_cli
 from mltrail.cli import server as server_cli
-from mltrail.cli import sync as sync_cli
-from mltrail.cli import users as users_cli
+from mltrail.cli.accounts import audit as audit_cli
+from mltrail.cli.accounts import keys as keys_cli
+from mltrail.cli.accounts import users as users_cli
 from mltrail.cli.context import CliContext, resolve_settings
+from mltrail.cli.monitoring import monitor as monitor_cli
+from mltrail.cli.registry import models as models_cli
 from mltrail.cli.render import stderr_console
+from mltrail.cli.tracking import projects as projects_cli
+from mltrail.cli.tracking import runs as runs_cli
+from mltrail.cli.tracking import sync as sync_cli
 from mltrail.errors import InvalidInputError, MltrailError
 
 __all__ = ["app", "exit_code_for", "main", "report_error"]

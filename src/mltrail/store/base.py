@@ -28,8 +28,8 @@ from mltrail.entities import (
     Value,
 )
 from mltrail.query_ast import Expr
-from mltrail.store.monitor_base import MonitorStore
-from mltrail.store.registry_base import RegistryStore
+from mltrail.store.monitoring import MonitorStore
+from mltrail.store.registry import RegistryStore
 
 __all__ = ["Store"]
 

@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mltrail.entities import Alert, AlertNotification, AlertRule, AlertState
 from mltrail.errors import ConflictError, NotFoundError
-from mltrail.monitor_entities import Alert, AlertNotification, AlertRule, AlertState
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.codec import dump_json, load_json
 from mltrail.store.sql.core import SqlBase, reads, writes

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mltrail.monitor_entities import Monitor, MonitorVersion, MonitorWindow
+from mltrail.entities import Monitor, MonitorVersion, MonitorWindow
 from mltrail.store.sql.codec import dump_json, load_json
 
 __all__ = ["CONFIG_KEYS", "dump_history", "monitor_of", "window_of"]

@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mltrail.entities import Monitor, MonitorVersion, MonitorWindow, PredictionBatch
 from mltrail.errors import ConflictError, NotFoundError
-from mltrail.monitor_entities import Monitor, MonitorVersion, MonitorWindow, PredictionBatch
-from mltrail.store.monitor_base import LabelMatch, PredictionRow, WindowDelta
+from mltrail.store.monitoring import LabelMatch, PredictionRow, WindowDelta
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.codec import dump_json, load_json
 from mltrail.store.sql.core import SqlBase, chunks, reads, writes

@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mltrail.entities import RegistryEvent
 from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.model_entities import RegistryEvent
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.codec import dump_json, load_json
 from mltrail.store.sql.core import SqlBase, reads, writes

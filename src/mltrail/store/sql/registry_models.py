@@ -9,8 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
-from mltrail.model_entities import (
+from mltrail.entities import (
     ApprovalPolicy,
     ModelFile,
     ModelVersion,
@@ -18,6 +17,7 @@ from mltrail.model_entities import (
     RegistryEvent,
     Stage,
 )
+from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.codec import dump_json, load_json
 from mltrail.store.sql.core import reads, writes

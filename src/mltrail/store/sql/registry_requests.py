@@ -8,8 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
-from mltrail.model_entities import (
+from mltrail.entities import (
     Decision,
     GateResult,
     RegistryEvent,
@@ -17,6 +16,7 @@ from mltrail.model_entities import (
     Stage,
     TransitionRequest,
 )
+from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.codec import dump_json, load_json
 from mltrail.store.sql.core import reads, writes

@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mltrail.entities import DeliveryAttempt, Webhook, WebhookDelivery
 from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.model_entities import DeliveryAttempt, Webhook, WebhookDelivery
-from mltrail.store.registry_base import ClaimedDelivery
+from mltrail.store.registry import ClaimedDelivery
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.codec import dump_json, load_json
 from mltrail.store.sql.core import SqlBase, chunks, reads, writes

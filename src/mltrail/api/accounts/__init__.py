@@ -1,0 +1,1 @@
+"""The API's account routes: who am I, users, keys, the audit log."""

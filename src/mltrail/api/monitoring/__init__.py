@@ -1,0 +1,1 @@
+"""The API's monitoring routes: monitors, prediction and label ingestion, reports, alerts."""

@@ -1,0 +1,144 @@
+"""Predictions in (JSON rows or columns, an Arrow IPC stream or a Parquet file) and delayed labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from mltrail.api.bodies import read_body
+from mltrail.api.deps import MaxUploadDep
+from mltrail.api.monitoring.access import MonitorAccess, MonitorAccessDep
+from mltrail.api.monitoring.schemas import IngestPublic, LabelsIn, LabelsPublic, PredictionsJsonIn
+from mltrail.entities import Role
+from mltrail.errors import InvalidInputError
+from mltrail.services.monitoring.inputs import to_table
+from mltrail.services.monitoring.service import IngestResult
+
+__all__ = [
+    "ARROW_STREAM",
+    "DEFAULT_MAX_BATCH_BYTES",
+    "PARQUET",
+    "UnsupportedMediaTypeError",
+    "router",
+]
+
+router = APIRouter(prefix="/monitors/{name}", tags=["monitoring"])
+
+JSON = "application/json"
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+PARQUET = ("application/vnd.apache.parquet", "application/x-parquet")
+# Without an upload limit on the server, a batch is still bounded (it is decoded in memory), gzip or not.
+DEFAULT_MAX_BATCH_BYTES = 256 << 20
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+
+
+def _batch_key(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header: 1-128 letters, digits and ``-_.:`` (else a 400 naming it)."""
+    key = request.headers.get(IDEMPOTENCY_KEY)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 128 or not set(key) <= _KEY_CHARS:
+        raise InvalidInputError(
+            f"{IDEMPOTENCY_KEY} must be 1 to 128 letters, digits and -_.: characters",
+            field=IDEMPOTENCY_KEY,
+        )
+    return key
+
+
+# The spec lists the JSON body only: the Arrow and Parquet bodies are described in the route's text
+# (schemathesis, which fuzzes the spec, has no serializer for them).
+_BODY = {"required": True, "content": {JSON: {"schema": PredictionsJsonIn.model_json_schema()}}}
+
+
+class UnsupportedMediaTypeError(InvalidInputError):
+    """A body of a type the route does not read (HTTP-specific: the status differs, the type stays)."""
+
+    http_status = 415
+
+
+def _media_type(request: Request) -> str:
+    media = request.headers.get("content-type", JSON).split(";", 1)[0].strip().lower() or JSON
+    if media not in (JSON, ARROW_STREAM, *PARQUET):
+        raise UnsupportedMediaTypeError(
+            f"cannot read a batch of {media[:100]!r}: send {JSON}, {ARROW_STREAM} or {PARQUET[0]}",
+            field="Content-Type",
+        )
+    return media
+
+
+def _from_json(body: bytes) -> Any:
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInputError(f"the body is not valid JSON: {exc}", field="body") from exc
+    try:
+        batch = PredictionsJsonIn.model_validate(raw)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+    if (batch.rows is None) == (batch.columns is None):
+        raise InvalidInputError('give exactly one of "rows" and "columns"', field="body")
+    return batch.rows if batch.rows is not None else batch.columns
+
+
+def _decode(media: str, body: bytes) -> pa.Table:
+    """The batch as an Arrow table; a body that does not parse is a 400 naming ``body``."""
+    try:
+        if media == JSON:
+            return to_table(_from_json(body))
+        if media == ARROW_STREAM:
+            return pa.ipc.open_stream(pa.py_buffer(body)).read_all()
+        return pq.read_table(pa.BufferReader(body))
+    except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
+        if isinstance(exc, InvalidInputError | RequestValidationError):
+            raise
+        kind = {JSON: "JSON batch", ARROW_STREAM: "Arrow IPC stream"}.get(media, "Parquet file")
+        raise InvalidInputError(f"the body is not a readable {kind}: {exc}", field="body") from exc
+
+
+def _ingest(ma: MonitorAccess, name: str, media: str, body: bytes, key: str | None) -> IngestResult:
+    table = _decode(media, body)
+    try:
+        return ma.monitoring.ingest(name, table, batch_key=key)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError) as exc:
+        # Columns Arrow holds but cannot profile (nested lists), or whose kind contradicts the one the
+        # window's profile has (``stats`` raises TypeError when told to merge numbers with text).
+        raise InvalidInputError(f"the batch's columns cannot be profiled: {exc}", field="body") from exc
+
+
+@router.post("/predictions", openapi_extra={"requestBody": _BODY})
+async def ingest_predictions(
+    name: str, request: Request, ma: MonitorAccessDep, max_upload: MaxUploadDep
+) -> IngestPublic:
+    """Profile a batch of predictions into the monitor's windows and keep its rows (member).
+
+    The body, by ``Content-Type``: ``application/json`` ``{"rows": [{…}, …]}`` or ``{"columns": {name:
+    [values]}}``; ``application/vnd.apache.arrow.stream``; ``application/vnd.apache.parquet`` (or
+    ``application/x-parquet``). ``Content-Encoding: gzip`` is accepted. Columns: the monitor's features and
+    prediction, optionally ``timestamp`` (epoch seconds or an Arrow timestamp), ``id`` (for delayed labels),
+    ``score``; missing or extra columns are counted as validation violations, never refused. An
+    ``Idempotency-Key`` header makes a retry of the same batch (after a lost response) land once: a key
+    seen before (kept a week) answers ``duplicate: true`` and merges nothing.
+    """
+    await run_in_threadpool(ma.monitor, name, Role.MEMBER)
+    key = _batch_key(request)
+    media = _media_type(request)
+    body = await read_body(request, DEFAULT_MAX_BATCH_BYTES if max_upload is None else max_upload)
+    result = await run_in_threadpool(_ingest, ma, name, media, body, key)
+    return IngestPublic.of(result)
+
+
+@router.post("/labels")
+def log_labels(name: str, body: LabelsIn, ma: MonitorAccessDep) -> LabelsPublic:
+    """Join delayed labels to their predictions by request id (member); ids never predicted are counted
+    (``unknown``, and in the monitor's ``unmatched_labels``), not refused."""
+    ma.monitor(name, Role.MEMBER)
+    matched, unknown = ma.monitoring.log_labels(name, body.ids, body.labels)
+    return LabelsPublic(matched=matched, unknown=unknown)

@@ -1,0 +1,162 @@
+"""``/api/v1/monitors``: monitors of registered model versions, their reports and raw rows.
+
+Ingestion and labels are in ``monitor_ingest.py``, alert rules and alerts in ``monitor_alerts.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response, status
+
+from mltrail.api.monitoring.access import MonitorAccessDep
+from mltrail.api.monitoring.schemas import (
+    MonitorCreate,
+    MonitorListPublic,
+    MonitorPatch,
+    MonitorPublic,
+    RawRowsPublic,
+    ReportPublic,
+    json_safe,
+)
+from mltrail.entities import Alert, Monitor, Role
+from mltrail.errors import InvalidInputError
+from mltrail.render.html_report import render_report_html
+from mltrail.services.accounts.audit import parse_time
+from mltrail.services.monitoring.alerts import alert_payload
+from mltrail.services.monitoring.alias import followed_alias
+from mltrail.services.monitoring.report import build_report
+from mltrail.services.registry.checks import parse_model_ref
+
+__all__ = ["MAX_RAW_ROWS", "router"]
+
+router = APIRouter(prefix="/monitors", tags=["monitoring"])
+MAX_RAW_ROWS = 10_000
+_TIME = "epoch seconds, an ISO 8601 time (UTC unless it says otherwise) or a duration back, e.g. 7d"
+_GRANULARITY = {"1d": "day", "day": "day", "1h": "hour", "hour": "hour"}
+
+Since = Annotated[str | None, Query(max_length=100, description=f"from this time on; {_TIME}")]
+Until = Annotated[str | None, Query(max_length=100, description=f"before this time; {_TIME}")]
+Window = Annotated[Literal["1d", "1h", "day", "hour"] | None, Query(description="default: the monitor's")]
+Last = Annotated[
+    str | None, Query(max_length=100, description="the period back from `until` (or now) without `since`")
+]
+_REPORT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {"schema": {"type": "object"}}, "text/html": {}}}
+}
+
+
+def _period(
+    since: str | None, until: str | None, last: str | None, now: float
+) -> tuple[float | None, float | None]:
+    """[since, until) in epoch seconds; ``since`` wins over ``last``."""
+    end = parse_time(until, now, field="until")
+    start = parse_time(since, now, field="since")
+    if start is None and last:
+        start = parse_time(last, now if end is None else end, field="last")
+    if start is not None and end is not None and start >= end:
+        raise InvalidInputError("since must be before until", field="since")
+    return start, end
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_monitor(body: MonitorCreate, ma: MonitorAccessDep) -> MonitorPublic:
+    """A monitor of a registered version, against the training dataset its run recorded (member on the
+    model's project); a version whose run recorded none is a 400 naming ``reference``. A monitor of
+    ``churn@production`` or ``churn@champion`` follows that stage or alias to the version it names."""
+    ref = parse_model_ref(body.model)
+    model = ma.model(ref.model, Role.MEMBER)
+    version = ma.registry.resolve(body.model)
+    monitor = ma.monitoring.create_for_version(
+        body.name,
+        model=version.model,
+        version=version.version,
+        run_id=version.run_id,
+        signature=version.signature,
+        reference=body.reference_profile(),
+        alias=followed_alias(body.model),
+        project=model.project,
+        features=body.features or None,
+        prediction=body.prediction,
+        task=body.task,
+        granularity=body.granularity,
+        segments=body.segments,
+        drift=body.drift,
+        created_by=ma.actor(body.user),
+    )
+    return MonitorPublic.of(monitor)
+
+
+@router.get("")
+def list_monitors(
+    ma: MonitorAccessDep, project: Annotated[str | None, Query(max_length=500)] = None
+) -> MonitorListPublic:
+    """The monitors of the projects you may view (of ``project`` when given), by name."""
+    projects = ma.visible_projects()
+    if project is not None:
+        projects = [project] if projects is None or project in projects else []
+    return MonitorListPublic(
+        monitors=[MonitorPublic.of(m) for m in ma.monitoring.list_monitors(projects=projects)]
+    )
+
+
+@router.get("/{name}")
+def get_monitor(name: str, ma: MonitorAccessDep) -> MonitorPublic:
+    """The monitor's configuration: features, segments, validation rules, drift options, reference source."""
+    return MonitorPublic.of(ma.monitor(name, Role.VIEWER))
+
+
+@router.patch("/{name}")
+def update_monitor(name: str, body: MonitorPatch, ma: MonitorAccessDep) -> MonitorPublic:
+    """Replace the validation rules, drift options or segments (maintainer)."""
+    ma.monitor(name, Role.MAINTAINER)
+    updated = ma.monitoring.update(name, schema=body.schema_, drift=body.drift, segments=body.segments)
+    return MonitorPublic.of(updated)
+
+
+def _alerts_of_period(alerts: list[Alert], since: float | None, until: float | None) -> list[Alert]:
+    """The alerts still open or acknowledged, and the resolved ones of a window in the period."""
+    return [
+        a
+        for a in alerts
+        if a.state.value != "resolved"
+        or ((since is None or a.window_start >= since) and (until is None or a.window_start < until))
+    ]
+
+
+@router.get("/{name}/report", responses=_REPORT)
+def monitor_report(
+    name: str,
+    ma: MonitorAccessDep,
+    window: Window = None,
+    since: Since = None,
+    until: Until = None,
+    last: Last = "30d",
+    format: Annotated[Literal["json", "html"], Query()] = "json",
+) -> Response:
+    """Drift, missing values, validation and performance per window of the period, and its alerts; as JSON
+    (non-finite floats as strings) or as one self-contained HTML page."""
+    monitor: Monitor = ma.monitor(name, Role.VIEWER)
+    start, end = _period(since, until, last, ma.monitoring.clock())
+    granularity = None if window is None else _GRANULARITY[window]
+    report = build_report(ma.monitoring.store, monitor, granularity=granularity, since=start, until=end)
+    found = _alerts_of_period(ma.alerts.list(monitor, limit=1000), start, end)
+    report["alerts"] = [alert_payload(a, monitor) for a in found]
+    if format == "html":
+        return Response(render_report_html(report), media_type="text/html; charset=utf-8")
+    return Response(ReportPublic.of(report).model_dump_json(), media_type="application/json", status_code=200)
+
+
+@router.get("/{name}/raw")
+def monitor_raw_rows(
+    name: str,
+    ma: MonitorAccessDep,
+    since: Since = None,
+    until: Until = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_RAW_ROWS)] = 1000,
+) -> RawRowsPublic:
+    """The raw predictions kept for the period (drill-down), oldest first, at most ``limit`` rows."""
+    ma.monitor(name, Role.VIEWER)
+    start, end = _period(since, until, None, ma.monitoring.clock())
+    rows = ma.monitoring.raw_rows(name, since=start, until=end, limit=limit + 1)
+    return RawRowsPublic(rows=json_safe(rows[:limit]), truncated=len(rows) > limit)

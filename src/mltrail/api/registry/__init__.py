@@ -1,0 +1,1 @@
+"""The API's registry routes: models, versions, requests, the registry trail, webhooks."""

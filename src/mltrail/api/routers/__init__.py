@@ -1,1 +1,0 @@
-"""The ``/api/v1`` routers, one module per area."""

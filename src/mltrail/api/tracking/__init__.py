@@ -1,0 +1,1 @@
+"""The API's tracking routes: projects, runs, metrics, artifacts, datasets."""

@@ -1,0 +1,1 @@
+"""``mltrail users``, ``keys`` and ``audit``."""

@@ -1,0 +1,312 @@
+"""``mltrail monitor``: production monitoring on the store directly — create, ingest, labels, reports."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from mltrail.cli.monitoring import alerts as monitor_alerts
+from mltrail.cli.monitoring.common import (
+    MonitorArg,
+    alerts_of_period,
+    echo_report_json,
+    granularity_of,
+    monitoring,
+    open_data,
+    period,
+    with_alerts,
+)
+from mltrail.cli.monitoring.report_views import render_report
+from mltrail.cli.monitoring.views import monitor_panel, monitors_table, rules_table, schema_table
+from mltrail.cli.registry.common import JsonOpt, UserOpt, default_user
+from mltrail.cli.render import echo_json, json_safe, stderr_console, stdout_console
+from mltrail.entities import GRANULARITIES, Monitor
+from mltrail.errors import InvalidInputError
+from mltrail.render.html_report import render_report_html
+from mltrail.services.monitoring.alias import followed_alias
+from mltrail.services.monitoring.report import build_report
+from mltrail.stats.profile import profile_batches
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Production monitoring: drift, missing values, validation and performance of a model version.",
+    no_args_is_help=True,
+)
+FileArg = Annotated[Path, typer.Argument(metavar="FILE", help="A Parquet or CSV file.")]
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: MonitorArg,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="The version to watch: NAME:VERSION, or NAME@ALIAS or NAME@STAGE (followed as it moves).",
+        ),
+    ],
+    reference: Annotated[
+        Path | None,
+        typer.Option(help="Parquet or CSV of the reference data (default: the run's training dataset)."),
+    ] = None,
+    segment: Annotated[
+        list[str] | None,
+        typer.Option("--segment", help="A column (one segment per value) or a condition; repeatable."),
+    ] = None,
+    granularity: Annotated[str, typer.Option(help="Window size: day or hour.")] = "day",
+    task: Annotated[str, typer.Option(help="classification or regression.")] = "classification",
+    feature: Annotated[
+        list[str] | None,
+        typer.Option("--feature", "-f", help="A watched input column; repeatable (default: the signature)."),
+    ] = None,
+    prediction: Annotated[str, typer.Option(help="The column holding the model's output.")] = "prediction",
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a monitor of a registered model version against its training data."""
+    service = monitoring(ctx)
+    version = service.registry.resolve(model)
+    features = list(feature or [])
+    ref_profile = None
+    if reference is not None:
+        data = open_data(reference, field="reference")
+        wanted = features or _signature_inputs(version.signature)
+        columns = [c for c in [*wanted, prediction] if c in data.columns] if wanted else None
+        ref_profile = profile_batches(data.batches(columns), columns=columns)
+    monitor = service.monitoring.create_for_version(
+        name,
+        model=version.model,
+        version=version.version,
+        run_id=version.run_id,
+        signature=version.signature,
+        alias=followed_alias(model),
+        reference=ref_profile,
+        features=features or None,
+        prediction=prediction,
+        task=task,
+        granularity=granularity,
+        segments=list(segment or []),
+        created_by=(user or "").strip() or default_user(),
+    )
+    if reference is not None:
+        monitor = service.monitoring.update(monitor.name, reference_source=f"file {reference.name}")
+    if as_json:
+        echo_json({"monitor": _monitor_json(monitor)})
+        return
+    console = stdout_console()
+    console.print(monitor_panel(monitor))
+    rules = len(dict(monitor.schema.get("columns") or {}))
+    console.print(
+        f"Watching {len(monitor.features)} features of {version.ref} against {monitor.reference_source};"
+        f" {rules} validation rules inferred from the reference."
+    )
+    if monitor.alias:
+        console.print(f"It follows {monitor.model}@{monitor.alias} to whichever version that names.")
+
+
+def _signature_inputs(signature: Mapping[str, Any] | None) -> list[str]:
+    inputs = (signature or {}).get("inputs")
+    fields = inputs.get("fields") if isinstance(inputs, Mapping) else None
+    return [f["name"] for f in fields or [] if isinstance(f, Mapping) and isinstance(f.get("name"), str)]
+
+
+def _monitor_json(monitor: Monitor) -> dict[str, Any]:
+    data: dict[str, Any] = json_safe(monitor)
+    data.pop("reference", None)  # the profile's bytes
+    return data
+
+
+@app.command("list")
+def list_monitors(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List monitors with their model version, last window and open alerts."""
+    service = monitoring(ctx)
+    monitors = service.monitoring.store.list_monitors()
+    last: dict[int, float | None] = {}
+    open_alerts: dict[int, int] = {}
+    for m in monitors:
+        batches = service.monitoring.store.list_prediction_batches(m.id)
+        width = GRANULARITIES[m.granularity]
+        newest = max((b.max_time for b in batches), default=None)
+        last[m.id] = None if newest is None else math.floor(newest / width) * width
+        open_alerts[m.id] = len(service.alerts.list(m, state="open", limit=1000))
+    if as_json:
+        echo_json(
+            {
+                "monitors": [
+                    {**_monitor_json(m), "last_window": last[m.id], "open_alerts": open_alerts[m.id]}
+                    for m in monitors
+                ]
+            }
+        )
+        return
+    console = stdout_console()
+    if not monitors:
+        console.print("No monitors. Create one with `mltrail monitor create NAME --model REF`.")
+        return
+    console.print(monitors_table(monitors, last, open_alerts))
+
+
+@app.command("show")
+def show(ctx: typer.Context, name: MonitorArg, as_json: JsonOpt = False) -> None:
+    """Show a monitor's configuration, validation schema and alert rules."""
+    service = monitoring(ctx)
+    monitor = service.monitoring.require(name)
+    rules = service.alerts.rules(monitor)
+    if as_json:
+        echo_json({"monitor": _monitor_json(monitor), "rules": rules})
+        return
+    console = stdout_console()
+    console.print(monitor_panel(monitor, rules=len(rules)))
+    console.print(schema_table(monitor.schema))
+    console.print(Text(""))
+    if rules:
+        console.print(rules_table(rules))
+    else:
+        console.print(Text("No alert rules; add one with `mltrail monitor alerts add`.", style="dim"))
+
+
+@app.command("ingest")
+def ingest(ctx: typer.Context, name: MonitorArg, file: FileArg, as_json: JsonOpt = False) -> None:
+    """Ingest a file of predictions (features, prediction, optional timestamp, id and score columns)."""
+    service = monitoring(ctx)
+    monitor = service.monitoring.require(name)
+    data = open_data(file)
+    started_wall = time.time()
+    started = time.perf_counter()
+    rows = 0
+    violations: dict[str, int] = {}
+    windows: set[float] = set()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=stderr_console(), transient=True) as progress:
+        task = progress.add_task(f"ingesting {file.name}", total=data.rows)
+        for batch in data.batches():
+            result = service.monitoring.ingest(monitor.name, batch)
+            rows += result.rows
+            windows.update(result.windows)
+            for rule, n in result.violations.items():
+                violations[rule] = violations.get(rule, 0) + n
+            progress.update(task, advance=batch.num_rows)
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    service.alerts.flush()
+    opened = [a for a in service.alerts.list(monitor, state="open") if a.opened_at >= started_wall]
+    if as_json:
+        echo_json(
+            {
+                "monitor": monitor.name,
+                "rows": rows,
+                "seconds": elapsed,
+                "windows": sorted(windows),
+                "violations": violations,
+                "alerts_opened": opened,
+            }
+        )
+        return
+    console = stdout_console()
+    console.print(
+        f"Ingested {rows:,} rows into {monitor.name} in {elapsed:.2f}s ({rows / elapsed:,.0f} rows/s),"
+        f" {len(windows)} {monitor.granularity} window{'s' if len(windows) != 1 else ''}."
+    )
+    if violations:
+        table = Table(title="Violations", title_justify="left", title_style="bold", box=None)
+        table.add_column("rule")
+        table.add_column("rows", justify="right")
+        for rule, n in sorted(violations.items(), key=lambda kv: -kv[1]):
+            table.add_row(Text(rule), f"{n:,}")
+        console.print(table)
+    else:
+        console.print(Text("No validation violations.", style="green"))
+    for alert in opened:
+        where = f" on {alert.feature}" if alert.feature else ""
+        console.print(
+            Text(f"Alert {alert.id} opened: {alert.metric}{where} = {alert.value:.4g}", style="bold red")
+        )
+
+
+@app.command("labels")
+def labels(
+    ctx: typer.Context,
+    name: MonitorArg,
+    file: FileArg,
+    id_column: Annotated[str, typer.Option("--id-column", help="The request id column.")] = "id",
+    label_column: Annotated[str, typer.Option("--label-column", help="The ground truth column.")] = "label",
+    as_json: JsonOpt = False,
+) -> None:
+    """Log delayed labels (ground truth), joined to earlier predictions by request id."""
+    service = monitoring(ctx)
+    monitor = service.monitoring.require(name)
+    data = open_data(file)
+    for column in (id_column, label_column):
+        if column not in data.columns:
+            raise InvalidInputError(f"{file} has no column {column!r}", field=column)
+    matched = unknown = 0
+    for batch in data.batches([id_column, label_column]):
+        ids = batch.column(id_column).to_pylist()
+        values = batch.column(label_column).to_pylist()
+        m, u = service.monitoring.log_labels(monitor.name, ids, values)
+        matched, unknown = matched + m, unknown + u
+    service.alerts.flush()
+    if as_json:
+        echo_json({"monitor": monitor.name, "matched": matched, "unknown": unknown})
+        return
+    stdout_console().print(
+        f"{matched:,} labels matched a prediction; {unknown:,} ids were unknown"
+        + (" (counted on the monitor)." if unknown else ".")
+    )
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    name: MonitorArg,
+    window: Annotated[str | None, typer.Option(help="1d or 1h (default: the monitor's).")] = None,
+    last: Annotated[str, typer.Option(help="The period back from --until (or now): 30d, 12h…")] = "30d",
+    since: Annotated[str | None, typer.Option(help="Start: epoch seconds, ISO time or 7d.")] = None,
+    until: Annotated[str | None, typer.Option(help="End (exclusive), as --since.")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write the self-contained HTML report here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Drift, missing values, validation and performance per window, per feature and per segment."""
+    service = monitoring(ctx)
+    monitor = service.monitoring.require(name)
+    start, end = period(last, since, until)
+    data = build_report(
+        service.monitoring.store, monitor, granularity=granularity_of(window), since=start, until=end
+    )
+    alerts = alerts_of_period(service, monitor, start, end)
+    data = with_alerts(data, alerts, monitor)
+    if html is not None:
+        target = html.expanduser()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_report_html(data), encoding="utf-8")
+    if as_json:
+        echo_report_json(data)
+        return
+    console = stdout_console()
+    console.print(render_report(data, alerts, monitor))
+    if html is not None:
+        console.print(f"HTML report written to {html.expanduser().resolve()}")
+
+
+app.add_typer(monitor_alerts.app, name="alerts")

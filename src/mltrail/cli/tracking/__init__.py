@@ -1,0 +1,1 @@
+"""``mltrail projects``, ``runs`` and ``sync``."""

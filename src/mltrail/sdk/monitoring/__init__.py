@@ -1,0 +1,1 @@
+"""``mltrail.monitor`` and ``mltrail.drift_report``: production monitoring from the serving process."""

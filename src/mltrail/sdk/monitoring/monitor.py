@@ -1,0 +1,307 @@
+"""``mltrail.monitor``: log a deployed model's predictions and delayed labels from the serving process.
+
+::
+
+    mon = mltrail.monitor("churn@production")        # reference = the training dataset in the run's lineage
+    mon.log(features_df, predictions, ids=request_ids)  # returns at once; a background thread ingests
+    mon.log_labels(ids=request_ids, labels=y_true)      # days later
+    mon.report(last="30d")                              # drift, missing values, validation, accuracy
+
+The monitors live in the embedded store, or on a team server when ``server=`` or ``MLTRAIL_SERVER`` is set
+(with ``MLTRAIL_API_KEY``): the same calls through a ``MonitorClient`` (``sdk/monitor_client.py``).
+
+``log`` converts the batch to Arrow and queues it; the writer thread merges queued batches and ingests them
+every ``flush_interval`` seconds (or sooner past ``max_rows``), so serving never waits on profiling, the
+store or the network. A batch that fails with ``StoreError`` (store busy, server unreachable or 5xx) stays
+queued and is retried with backoff; a refused one (bad input, a role too low) is dropped, and ``flush()``
+raises it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import time
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy.typing as npt
+import pyarrow as pa
+
+from mltrail.entities import Alert, AlertRule, Monitor
+from mltrail.errors import ConflictError, NotFoundError
+from mltrail.sdk.monitoring.client import HttpMonitoring, InProcessMonitoring, MonitorClient
+from mltrail.sdk.monitoring.setup import MonitoringServices, monitoring_services
+from mltrail.sdk.monitoring.writer import PredictionWriter
+from mltrail.sdk.registry.models import _http_client
+from mltrail.sdk.tracking.transport import embedded_transport
+from mltrail.services.accounts.audit import parse_time
+from mltrail.services.monitoring.drift_report import DriftReport, drift_report
+from mltrail.services.monitoring.inputs import ID_COLUMN, SCORE_COLUMN, TIME_COLUMN, to_table
+from mltrail.services.registry.checks import parse_model_ref
+from mltrail.settings import Settings
+
+__all__ = ["DriftReport", "ModelMonitor", "drift_report", "monitor", "monitor_client"]
+
+log = logging.getLogger(__name__)
+_open: weakref.WeakSet[ModelMonitor] = weakref.WeakSet()
+_GRANULARITY: dict[str | None, str | None] = {
+    "1d": "day",
+    "day": "day",
+    "1h": "hour",
+    "hour": "hour",
+    None: None,
+}
+
+
+def _default_name(ref: str) -> str:
+    return ref.replace("@", "-").replace(":", "-v")
+
+
+def monitor_client(*, server: str | None = None, settings: Settings | None = None) -> MonitorClient:
+    """Where monitors live: ``server`` or ``MLTRAIL_SERVER`` (with ``MLTRAIL_API_KEY``; one HTTP client
+    per server and key in the process, shared with ``mltrail.models``), else the embedded store."""
+    url = (server or os.environ.get("MLTRAIL_SERVER", "")).strip()
+    if url:
+        return HttpMonitoring(_http_client(url, os.environ.get("MLTRAIL_API_KEY") or None))
+    settings = settings or Settings.from_env()
+    transport = embedded_transport(settings)
+    services = monitoring_services(transport.store, transport.blobs)
+    return InProcessMonitoring(services, f"the embedded store in {settings.home}")
+
+
+def monitor(
+    ref: str,
+    *,
+    name: str | None = None,
+    reference: Any = None,
+    features: Sequence[str] | None = None,
+    prediction: str = "prediction",
+    task: str = "classification",
+    granularity: str = "day",
+    segments: Sequence[str] = (),
+    drift: dict[str, Any] | None = None,
+    server: str | None = None,
+    settings: Settings | None = None,
+    flush_interval: float = 0.5,
+) -> ModelMonitor:
+    """The monitor of a registered model version (``churn@production``, ``churn:3``), created on first use.
+
+    The reference is the profile of the training dataset the version's run logged (``reference=`` a
+    DataFrame or table overrides it: profiled here, only the profile is stored or sent); the features are
+    the signature's inputs unless given. ``server`` (or ``MLTRAIL_SERVER``) puts the monitor on a team
+    server, else it lives in the embedded store of ``settings``.
+    """
+    client = monitor_client(server=server, settings=settings)
+    monitor_name = name or _default_name(ref)
+    try:
+        try:
+            entity = client.get(monitor_name)
+        except NotFoundError:
+            entity = _create(
+                client, monitor_name, ref, reference, features, prediction, task, granularity, segments, drift
+            )
+    except BaseException:
+        client.close()
+        raise
+    return ModelMonitor(client, entity, flush_interval=flush_interval)
+
+
+def _create(
+    client: MonitorClient,
+    name: str,
+    ref: str,
+    reference: Any,
+    features: Sequence[str] | None,
+    prediction: str,
+    task: str,
+    granularity: str,
+    segments: Sequence[str],
+    drift: dict[str, Any] | None,
+) -> Monitor:
+    from mltrail.stats.profile import profile_batches
+
+    parse_model_ref(ref)
+    ref_profile = None if reference is None else profile_batches(to_table(reference))
+    try:
+        return client.create(
+            name,
+            ref,
+            reference=ref_profile,
+            features=features,
+            prediction=prediction,
+            task=task,
+            granularity=granularity,
+            segments=segments,
+            drift=drift,
+        )
+    except ConflictError:
+        return client.get(name)  # another serving process created it first
+
+
+class ModelMonitor:
+    """A monitor seen from a serving process."""
+
+    def __init__(
+        self,
+        client: MonitorClient | MonitoringServices,
+        entity: Monitor,
+        *,
+        flush_interval: float = 0.5,
+        max_rows: int = 200_000,
+    ) -> None:
+        self.client: MonitorClient = (
+            InProcessMonitoring(client) if isinstance(client, MonitoringServices) else client
+        )
+        self.entity = entity
+        self.writer = PredictionWriter(
+            self.client, entity.name, flush_interval=flush_interval, max_rows=max_rows
+        )
+        _open.add(self)
+
+    @property
+    def name(self) -> str:
+        return self.entity.name
+
+    @property
+    def rows_ingested(self) -> int:
+        return self.writer.rows_ingested
+
+    @property
+    def rows_dropped(self) -> int:
+        """Rows of batches the store or server refused (the last refusal is raised by ``flush``)."""
+        return self.writer.rows_dropped
+
+    # -- logging ----------------------------------------------------------------------------------------
+    def log(
+        self,
+        features: Any,
+        predictions: Any = None,
+        *,
+        ids: Sequence[Any] | npt.NDArray[Any] | None = None,
+        scores: Sequence[float] | npt.NDArray[Any] | None = None,
+        timestamps: Sequence[float] | npt.NDArray[Any] | None = None,
+    ) -> None:
+        """Queue a batch: the features (DataFrame, Arrow, dict of columns or rows), the model's outputs,
+        request ids for delayed labels, the positive class's probability and the times (default now)."""
+        table = to_table(features)
+        n = table.num_rows
+        extra = {
+            self.entity.prediction: predictions,
+            ID_COLUMN: None if ids is None else [None if i is None else str(i) for i in ids],
+            SCORE_COLUMN: scores,
+            TIME_COLUMN: timestamps,
+        }
+        for column, values in extra.items():
+            if values is None:
+                continue
+            array = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values)
+            if len(array) != n:
+                raise ValueError(f"{column} has {len(array)} values for {n} rows")
+            if column in table.column_names:
+                table = table.set_column(table.column_names.index(column), column, array)
+            else:
+                table = table.append_column(column, array)
+        if TIME_COLUMN not in table.column_names:
+            table = table.append_column(TIME_COLUMN, pa.array([time.time()] * n, pa.float64()))
+        self.writer.put(table)
+
+    def log_labels(self, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
+        """Attach ground truth to earlier predictions: (matched, unknown ids). Pending batches are written
+        first, so labels for predictions logged just before are found."""
+        self.flush()
+        return self.client.log_labels(self.name, list(ids), list(labels))
+
+    def flush(self, timeout: float = 60.0) -> None:
+        """Wait until every queued batch is ingested; raise the last refused batch's error, or
+        ``StoreError`` when rows are still queued after ``timeout`` seconds (they stay queued)."""
+        self.writer.flush(timeout)
+        self.client.flush()
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Write what is queued (for at most ``timeout`` seconds) and stop the writer thread."""
+        self.writer.close(timeout)
+        self.client.close()
+        _open.discard(self)
+
+    def __enter__(self) -> ModelMonitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.flush()
+        except BaseException:
+            self.close(timeout=1.0)
+            raise
+        self.close()
+
+    # -- reading ----------------------------------------------------------------------------------------
+    def _period(
+        self, window: str | None, last: str | None, until: float | None
+    ) -> tuple[str | None, float | None]:
+        granularity = _GRANULARITY.get(window, window)
+        now = until if until is not None else time.time()
+        return granularity, parse_time(last, now, field="last") if last else None
+
+    def report(
+        self, *, window: str | None = None, last: str | None = "30d", until: float | None = None
+    ) -> dict[str, Any]:
+        """Drift, missing values, validation and performance per window over the ``last`` period."""
+        self.flush()
+        granularity, since = self._period(window, last, until)
+        return self.client.report(self.name, granularity=granularity, since=since, until=until)
+
+    def report_html(
+        self,
+        path: str | Path,
+        *,
+        window: str | None = None,
+        last: str | None = "30d",
+        until: float | None = None,
+    ) -> Path:
+        """The report as one self-contained HTML page at ``path``."""
+        self.flush()
+        granularity, since = self._period(window, last, until)
+        out = Path(path)
+        page = self.client.report_html(self.name, granularity=granularity, since=since, until=until)
+        out.write_text(page, encoding="utf-8")
+        return out
+
+    def add_alert(
+        self,
+        metric: str,
+        *,
+        feature: str | None = None,
+        segment: str | None = None,
+        above: float | None = None,
+        below: float | None = None,
+        for_windows: int = 1,
+        notify: Sequence[str] = (),
+    ) -> AlertRule:
+        return self.client.add_rule(
+            self.entity,
+            metric=metric,
+            feature=feature,
+            segment=segment,
+            above=above,
+            below=below,
+            for_windows=for_windows,
+            notify=notify,
+        )
+
+    def alerts(self, state: str | None = None) -> list[Alert]:
+        return self.client.alerts(self.entity, state)
+
+
+@atexit.register
+def _flush_open_monitors() -> None:
+    for mon in list(_open):
+        try:
+            mon.flush(timeout=10)
+        except Exception:  # at exit there is no one left to raise to
+            log.exception("monitor %s: could not flush at exit", mon.name)
+        finally:
+            mon.close(timeout=1.0)

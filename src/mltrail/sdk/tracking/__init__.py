@@ -1,0 +1,1 @@
+"""Tracking from the training process: init, Run, the writer, transports (embedded, HTTP, journal)."""

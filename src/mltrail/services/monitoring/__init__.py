@@ -1,0 +1,2 @@
+"""Production monitoring: monitors, ingestion into windows, drift, validation, performance, alerts,
+reports."""

@@ -1,0 +1,317 @@
+"""Alert rules on monitored figures, evaluated when a batch or labels land; alerts open → acknowledged →
+resolved, de-duplicated per (rule, feature, segment); notifications sent off the ingesting thread.
+
+A rule fires when its figure passes the threshold in each of ``for_windows`` consecutive windows ending at
+the newest window a batch touched; it resolves when that newest window is back within the threshold.
+Notifications go out when an alert opens (never again while it stays open) and when it resolves.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
+
+from mltrail.entities import (
+    ALERT_METRICS,
+    GRANULARITIES,
+    Alert,
+    AlertNotification,
+    AlertRule,
+    Monitor,
+    MonitorWindow,
+)
+from mltrail.errors import InvalidInputError
+from mltrail.services.monitoring.figures import figures_for
+from mltrail.services.monitoring.performance import metrics_from
+
+if TYPE_CHECKING:
+    from mltrail.store.base import Store
+
+__all__ = ["AlertService", "Notifier", "alert_payload", "redact_channel"]
+
+log = logging.getLogger(__name__)
+
+# A notifier sends one alert payload to one channel spec: (ok, HTTP status or None, error or None).
+Notifier = Callable[[str, Mapping[str, Any]], tuple[bool, int | None, str | None]]
+_SCORE_KEYS = {
+    "drift.psi": "psi",
+    "drift.ks": "ks",
+    "drift.js": "jensenshannon",
+    "drift.wasserstein": "wasserstein_norm",
+    "drift.chi2": "chisquare",
+}
+_FEATURELESS = ("drift.share", "rows")
+
+
+def alert_payload(
+    alert: Alert, monitor: Monitor, *, url: str | None = None, current: bool = False
+) -> dict[str, Any]:
+    """What a notification says: the alert and the trail back to the model version and its run — the
+    version the monitor watched when the alert opened (a monitor of an alias moves), or with ``current``
+    the one it watches now (an alert just opened by the batch that ``monitor`` ingested)."""
+    version, run_id = (monitor.version, monitor.run_id) if current else monitor.binding_at(alert.opened_at)
+    where = f" on {alert.feature}" if alert.feature else ""
+    segment = f" in segment {alert.segment}" if alert.segment else ""
+    return {
+        "id": alert.id,
+        "title": f"{alert.metric} {alert.comparator} {alert.threshold:g}{where}{segment}",
+        "state": alert.state.value,
+        "monitor": monitor.name,
+        "project": monitor.project,
+        "model": monitor.model,
+        "version": version,
+        "run_id": run_id,
+        "metric": alert.metric,
+        "feature": alert.feature,
+        "segment": alert.segment,
+        "value": alert.value,
+        "comparator": alert.comparator,
+        "threshold": alert.threshold,
+        "window_start": alert.window_start,
+        "opened_at": alert.opened_at,
+        "url": url,
+    }
+
+
+class AlertService:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        notifier: Notifier | None = None,
+        clock: Callable[[], float] = time.time,
+        base_url: str | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.notifier = notifier
+        self.base_url = base_url
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mltrail-alerts")
+        self._pending: list[Future[None]] = []
+        self._lock = threading.Lock()
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Wait until the notifications queued so far are sent (and logged); False on a timeout."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        _, not_done = wait(pending, timeout=timeout)
+        with self._lock:
+            self._pending.extend(not_done)
+        return not not_done
+
+    def close(self, wait: bool = True) -> None:
+        """Finish sending queued notifications (``wait``) and stop the senders."""
+        self._pool.shutdown(wait=wait)
+
+    # -- rules ------------------------------------------------------------------------------------------
+    def add_rule(
+        self,
+        monitor: Monitor,
+        *,
+        metric: str,
+        feature: str | None = None,
+        segment: str | None = None,
+        above: float | None = None,
+        below: float | None = None,
+        for_windows: int = 1,
+        notify: Sequence[str] = (),
+        created_by: str | None = None,
+        validate_channel: Callable[[str], object] | None = None,
+    ) -> AlertRule:
+        if metric not in ALERT_METRICS:
+            raise InvalidInputError(
+                f"unknown metric {metric!r}; one of {', '.join(ALERT_METRICS)}", field="metric"
+            )
+        if (above is None) == (below is None):
+            raise InvalidInputError("give exactly one of above and below", field="above")
+        threshold = float(above if above is not None else below)  # type: ignore[arg-type]
+        if not math.isfinite(threshold):
+            raise InvalidInputError(
+                "the threshold must be a finite number", field="above" if above else "below"
+            )
+        if not 1 <= for_windows <= 1000:
+            raise InvalidInputError("for_windows must be between 1 and 1000", field="for_windows")
+        needs_feature = metric.startswith(("drift.", "missing_rate")) and metric not in _FEATURELESS
+        if needs_feature and not feature:
+            feature = "*"
+        if feature and feature != "*" and metric != "validation.violations":
+            watched = {*monitor.features, monitor.prediction}
+            if feature not in watched:
+                raise InvalidInputError(f"{feature!r} is not a monitored column", field="feature")
+        if segment is not None and segment not in monitor.segments and "=" not in segment:
+            raise InvalidInputError(f"{segment!r} is not one of the monitor's segments", field="segment")
+        for channel in notify:
+            if validate_channel is not None:
+                validate_channel(channel)
+        return self.store.create_alert_rule(
+            monitor_id=monitor.id,
+            metric=metric,
+            feature=feature if needs_feature or metric == "validation.violations" else None,
+            segment=segment,
+            comparator="above" if above is not None else "below",
+            threshold=threshold,
+            for_windows=for_windows,
+            channels=list(notify),
+            created_at=self.clock(),
+            created_by=created_by,
+        )
+
+    def rules(self, monitor: Monitor) -> list[AlertRule]:
+        return self.store.list_alert_rules(monitor.id)
+
+    def delete_rule(self, rule_id: int) -> None:
+        self.store.delete_alert_rule(rule_id)
+
+    # -- evaluation -------------------------------------------------------------------------------------
+    def evaluate(self, monitor: Monitor, touched: Sequence[float]) -> list[Alert]:
+        """Evaluate every rule of the monitor at the newest touched window; the alerts opened. ``monitor``
+        is the one the batch was ingested with: notifications name its version and run."""
+        rules = self.store.list_alert_rules(monitor.id)
+        if not rules or not touched:
+            return []
+        width = GRANULARITIES[monitor.granularity]
+        newest = max(touched)
+        cache: dict[tuple[str, float], dict[str, Any]] = {}
+        opened: list[Alert] = []
+        for rule in rules:
+            span = newest - (rule.for_windows - 1) * width
+            windows = self.store.list_windows(
+                monitor.id, monitor.granularity, segment=rule.segment or "", since=span, until=newest + width
+            )
+            if len(windows) < rule.for_windows or windows[-1].start != newest:
+                continue  # not enough consecutive windows yet (a gap breaks the run)
+            per_window = []
+            fresh = figures_for(self.store, monitor, windows)  # kept by ingest; computed only if stale
+            for w, drift in zip(windows, fresh, strict=True):
+                key = (w.segment, w.start)
+                if key not in cache:
+                    cache[key] = {
+                        "window": w,
+                        "drift": drift,
+                        "performance": metrics_from(w.performance, monitor.task),
+                    }
+                per_window.append(cache[key])
+            for feature in self._features(rule, monitor):
+                values = [_figure(rule, feature, figures) for figures in per_window]
+                latest = values[-1]
+                if latest is not None and all(v is not None and _passes(rule, v) for v in values):
+                    alert, is_new = self.store.raise_alert(
+                        rule,
+                        feature=feature,
+                        segment=rule.segment,
+                        value=latest,
+                        window_start=newest,
+                        now=self.clock(),
+                    )
+                    if is_new:
+                        opened.append(alert)
+                        self._notify(rule, alert, monitor, current=True)
+                elif latest is not None:
+                    for resolved in self.store.resolve_alerts(
+                        rule.id, feature=feature, segment=rule.segment, now=self.clock()
+                    ):
+                        self._notify(rule, resolved, monitor)
+        return opened
+
+    @staticmethod
+    def _features(rule: AlertRule, monitor: Monitor) -> Iterable[str | None]:
+        if rule.feature == "*":
+            return [*monitor.features, monitor.prediction]
+        return [rule.feature]
+
+    def _notify(self, rule: AlertRule, alert: Alert, monitor: Monitor, *, current: bool = False) -> None:
+        if not rule.channels or self.notifier is None:
+            return
+        url = None if self.base_url is None else f"{self.base_url.rstrip('/')}/alerts/{alert.id}"
+        payload = alert_payload(alert, monitor, url=url, current=current)
+        with self._lock:
+            self._pending = [f for f in self._pending if not f.done()]
+            for channel in rule.channels:
+                self._pending.append(self._pool.submit(self._send, channel, alert.id, payload))
+
+    def _send(self, channel: str, alert_id: int, payload: Mapping[str, Any]) -> None:
+        assert self.notifier is not None
+        try:
+            ok, status, error = self.notifier(channel, payload)
+        except Exception as exc:  # a broken channel must never break monitoring; it is logged
+            log.exception("alert notification to %s failed", channel)
+            ok, status, error = False, None, f"{type(exc).__name__}: {exc}"
+        try:
+            self.store.record_alert_notification(
+                AlertNotification(alert_id, redact_channel(channel), self.clock(), ok, status, error)
+            )
+        except Exception:  # the store may be closing while the last notification goes out
+            log.exception("could not record the notification of alert %s", alert_id)
+
+    # -- states -----------------------------------------------------------------------------------------
+    def acknowledge(self, alert_id: int, user: str | None) -> Alert:
+        return self.store.acknowledge_alert(alert_id, user=user, now=self.clock())
+
+    def resolve(self, alert_id: int) -> Alert:
+        alert = self.store.get_alert(alert_id)
+        resolved = self.store.resolve_alerts(
+            alert.rule_id, feature=alert.feature, segment=alert.segment, now=self.clock()
+        )
+        return resolved[0] if resolved else alert
+
+    def list(
+        self, monitor: Monitor | None = None, *, state: str | None = None, limit: int = 100
+    ) -> list[Alert]:
+        return self.store.list_alerts(
+            monitor_id=None if monitor is None else monitor.id, state=state, limit=limit
+        )
+
+
+def _passes(rule: AlertRule, value: float) -> bool:
+    return value > rule.threshold if rule.comparator == "above" else value < rule.threshold
+
+
+def _figure(rule: AlertRule, feature: str | None, figures: Mapping[str, Any]) -> float | None:
+    window: MonitorWindow = figures["window"]
+    drift = figures["drift"]
+    metric = rule.metric
+    if metric == "rows":
+        return float(window.rows)
+    if metric == "drift.share":
+        return float(drift["share_drifted"])
+    if metric.startswith("performance."):
+        value = figures["performance"].get(metric.split(".", 1)[1])
+        return None if value is None else float(value)
+    if metric == "validation.violations":
+        if not window.rows:
+            return None
+        prefix = None if feature in (None, "*") else f"{feature}:"
+        bad = sum(n for r, n in window.violations.items() if prefix is None or r.startswith(prefix))
+        return float(bad) / window.rows
+    column = drift["scores"].get(feature or "")
+    if column is None:
+        return None
+    if metric == "drift.score":
+        return _number(column["statistic"])
+    if metric == "missing_rate":
+        rate = drift["missing_rate"].get(feature or "")
+        return None if rate is None else float(rate)
+    if metric == "missing_rate.delta":
+        return _number(column["missing_delta"])
+    value = column["scores"].get(_SCORE_KEYS[metric])
+    return None if value is None else float(value)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def redact_channel(channel: str) -> str:
+    """A channel as logged and shown to readers: the path of a Slack URL is its token, and a webhook's
+    path or query may carry one, so only the scheme and host are kept."""
+    kind, _, target = channel.partition(":")
+    if kind in ("slack", "webhook") and "://" in target:
+        scheme, _, rest = target.partition("://")
+        host = rest.split("/", 1)[0]
+        return f"{kind}:{scheme}://{host}/…"
+    return channel

@@ -1,0 +1,77 @@
+"""The raw rows of ingested batches: kept as Parquet blobs, one per UTC day a batch spans, indexed by day for
+drill-down, and read back for a period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mltrail.entities import GRANULARITIES, Monitor, PredictionBatch
+from mltrail.services.monitoring.inputs import TIME_COLUMN, epoch_seconds
+from mltrail.store.base import Store
+from mltrail.store.blobs import BlobStore
+
+__all__ = ["keep_raw", "raw_tables"]
+
+
+def keep_raw(
+    store: Store, blobs: BlobStore, monitor: Monitor, table: pa.Table, times: np.ndarray, now: float
+) -> None:
+    """The batch as Parquet, one blob per UTC day it spans (content-addressed, so a replay is free)."""
+    days = np.floor(times / GRANULARITIES["day"]).astype(np.int64)
+    unique_days = np.unique(days)
+    for day in unique_days:
+        part = table if len(unique_days) == 1 else table.filter(pa.array(days == day))
+        buffer = io.BytesIO()
+        # Dictionary encoding pays off for labels only; on float columns it was most of the ingest time.
+        labels = [f.name for f in part.schema if pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)]
+        pq.write_table(part, buffer, compression="snappy", use_dictionary=labels)
+        buffer.seek(0)
+        digest, _ = blobs.put_stream(buffer)
+        mask = days == day
+        label = dt.datetime.fromtimestamp(int(day) * 86400, tz=dt.UTC).date().isoformat()
+        store.add_prediction_batch(
+            PredictionBatch(
+                monitor.id,
+                label,
+                digest,
+                part.num_rows,
+                float(times[mask].min()),
+                float(times[mask].max()),
+                now,
+            )
+        )
+
+
+def raw_tables(
+    store: Store,
+    blobs: BlobStore,
+    monitor: Monitor,
+    since: float | None,
+    until: float | None,
+    limit: int | None,
+) -> list[pa.Table]:
+    """The Parquet batches kept for [since, until), oldest first, until ``limit`` rows are in hand."""
+    tables = []
+    rows = 0
+    for batch in store.list_prediction_batches(monitor.id, since=since, until=until):
+        if limit is not None and rows >= limit:
+            break
+        with blobs.open(batch.digest) as stream:
+            part = pq.read_table(io.BytesIO(stream.read()))
+        if (since is not None or until is not None) and TIME_COLUMN in part.column_names:
+            # a batch overlapping the period may hold rows outside it
+            times = epoch_seconds(part.column(TIME_COLUMN))
+            inside = np.ones(part.num_rows, dtype=bool)
+            if since is not None:
+                inside &= times >= since
+            if until is not None:
+                inside &= times < until
+            part = part.filter(pa.array(inside))
+        tables.append(part)
+        rows += part.num_rows
+    return tables

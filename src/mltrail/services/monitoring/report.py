@@ -1,0 +1,220 @@
+"""Monitoring reports from stored window profiles: drift per window and overall, per segment, missing
+values, validation, performance against the training run, distributions, alerts. Reads no raw rows."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mltrail.entities import GRANULARITIES, Monitor, MonitorWindow
+from mltrail.services.monitoring.alerts import alert_payload
+from mltrail.services.monitoring.figures import drift_options, figures_for
+from mltrail.services.monitoring.inputs import training_reference
+from mltrail.services.monitoring.performance import merge_accumulators, metrics_from
+from mltrail.stats.drift import compare_profiles
+from mltrail.stats.drift_model import DriftOptions
+from mltrail.stats.profile import ColumnProfile, DatasetProfile
+
+if TYPE_CHECKING:
+    from mltrail.store.base import Store
+
+__all__ = ["build_report", "distribution"]
+
+_TOP_CATEGORIES = 12
+
+
+def _merge_all(profiles: Sequence[DatasetProfile]) -> DatasetProfile | None:
+    merged: DatasetProfile | None = None
+    for profile in profiles:
+        merged = profile if merged is None else merged.merge(profile)
+    return merged
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def distribution(ref: ColumnProfile, cur: ColumnProfile | None) -> dict[str, Any] | None:
+    if ref.kind == "numeric" and ref.numeric is not None and ref.numeric.count:
+        ref_kll = ref.numeric.kll
+        edges = sorted({float(q) for q in ref_kll.get_quantiles(np.linspace(0.0, 1.0, 11).tolist())})
+        if len(edges) < 2:
+            return None
+        inner = edges[1:-1]
+
+        def masses(col: ColumnProfile | None) -> list[float] | None:
+            if col is None or col.numeric is None or not col.numeric.count:
+                return None
+            if not inner:
+                return [1.0]
+            return [float(x) for x in col.numeric.kll.get_pmf(inner)]
+
+        return {"kind": "numeric", "edges": edges, "reference": masses(ref), "current": masses(cur)}
+    if ref.kind == "categorical" and ref.categories is not None:
+        ref_counts, _ = ref.categories.frequencies()
+        cur_counts = cur.categories.frequencies()[0] if cur is not None and cur.categories is not None else {}
+        union = sorted(
+            set(ref_counts) | set(cur_counts), key=lambda c: -(ref_counts.get(c, 0) + cur_counts.get(c, 0))
+        )
+        top = union[:_TOP_CATEGORIES]
+        ref_total = sum(ref_counts.values()) or 1
+        cur_total = sum(cur_counts.values()) or 1
+        return {
+            "kind": "categorical",
+            "categories": top,
+            "reference": [ref_counts.get(c, 0) / ref_total for c in top],
+            "current": [cur_counts.get(c, 0) / cur_total for c in top],
+        }
+    return None
+
+
+def build_report(
+    store: Store,
+    monitor: Monitor,
+    *,
+    granularity: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    include_segments: bool = True,
+    distributions: bool = True,
+) -> dict[str, Any]:
+    """The report of ``monitor`` over [since, until) in windows of ``granularity`` (its own by default)."""
+    gran = granularity or monitor.granularity
+    width = GRANULARITIES[gran]
+    options: DriftOptions = drift_options(monitor.drift)
+    reference = DatasetProfile.from_bytes(monitor.reference)
+    windows = store.list_windows(monitor.id, gran, segment="", since=since, until=until)
+    profiles = [DatasetProfile.from_bytes(w.profile) for w in windows]
+    rows_out: list[dict[str, Any]] = []
+    performance_acc: dict[str, Any] = {}
+    totals: dict[str, int] = {}
+    for window, figures in zip(
+        windows, figures_for(store, monitor, windows, reference, options), strict=True
+    ):
+        performance = metrics_from(window.performance, monitor.task)
+        performance_acc = merge_accumulators(performance_acc, window.performance)
+        for rule, n in window.violations.items():
+            totals[rule] = totals.get(rule, 0) + n
+        rows_out.append(
+            {
+                "start": window.start,
+                "end": window.start + width,
+                "rows": window.rows,
+                **figures,
+                "violations": dict(window.violations),
+                "performance": performance,
+            }
+        )
+    current = _merge_all(profiles)
+    overall = compare_profiles(reference, current, options) if current is not None else None
+    report: dict[str, Any] = {
+        "monitor": {
+            "name": monitor.name,
+            "model": monitor.model,
+            "version": monitor.version,
+            "project": monitor.project,
+            "run_id": monitor.run_id,
+            "alias": monitor.alias,
+            "versions": [
+                {
+                    "version": v.version,
+                    "run_id": v.run_id,
+                    "since": v.since,
+                    "reference_source": v.reference_source,
+                }
+                for v in monitor.versions
+            ],
+            "granularity": gran,
+            "features": list(monitor.features),
+            "prediction": monitor.prediction,
+            "segments": list(monitor.segments),
+        },
+        "period": {
+            "start": windows[0].start if windows else since,
+            "end": windows[-1].start + width if windows else until,
+            "windows": len(windows),
+        },
+        "reference": {"rows": reference.rows, "source": monitor.reference_source},
+        "current_rows": sum(w.rows for w in windows),
+        "overall": overall.to_dict() if overall is not None else None,
+        "windows": rows_out,
+        "validation": {"rules": sorted(_rule_names(monitor.schema)), "totals": totals},
+        "performance": _performance(monitor, performance_acc),
+        "unmatched_labels": monitor.unmatched_labels,
+        "alerts": [alert_payload(a, monitor) for a in store.list_alerts(monitor_id=monitor.id, limit=100)],
+    }
+    if distributions and current is not None:
+        report["distributions"] = {
+            name: d
+            for name, col in reference.columns.items()
+            if (d := distribution(col, current.columns.get(name))) is not None
+        }
+    if include_segments and monitor.segments:
+        report["segments"] = _segments(store, monitor, reference, options, gran, since, until)
+    return report
+
+
+def _performance(monitor: Monitor, acc: Mapping[str, Any]) -> dict[str, Any]:
+    overall = metrics_from(acc, monitor.task)
+    training = {
+        name: value
+        for name in ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "mae", "rmse", "r2")
+        if (value := training_reference(monitor.training_metrics, name)) is not None
+    }
+    return {"task": monitor.task, "training": training, "overall": overall}
+
+
+def _segments(
+    store: Store,
+    monitor: Monitor,
+    reference: DatasetProfile,
+    options: DriftOptions,
+    gran: str,
+    since: float | None,
+    until: float | None,
+) -> dict[str, Any]:
+    by_segment: dict[str, list[MonitorWindow]] = {}
+    for window in store.list_windows(monitor.id, gran, segment=None, since=since, until=until):
+        if window.segment:
+            by_segment.setdefault(window.segment, []).append(window)
+    out: dict[str, Any] = {}
+    for segment, windows in sorted(by_segment.items()):
+        merged = _merge_all([DatasetProfile.from_bytes(w.profile) for w in windows])
+        if merged is None:
+            continue
+        result = compare_profiles(reference, merged, options)
+        out[segment] = {
+            "rows": merged.rows,
+            "drifted_columns": list(result.drifted_columns),
+            "share_drifted": result.share_drifted,
+            "windows": [
+                {
+                    "start": w.start,
+                    "rows": w.rows,
+                    "drifted": f["drifted"],
+                    "share_drifted": f["share_drifted"],
+                }
+                for w, f in zip(
+                    windows, figures_for(store, monitor, windows, reference, options), strict=True
+                )
+            ],
+        }
+    return out
+
+
+def _rule_names(schema: Mapping[str, Any]) -> list[str]:
+    names = []
+    for column, rule in dict(schema.get("columns") or {}).items():
+        names.append(f"{column}: missing column")
+        if rule.get("not_null"):
+            names.append(f"{column}: null")
+        if rule.get("min") is not None:
+            names.append(f"{column}: below min")
+        if rule.get("max") is not None:
+            names.append(f"{column}: above max")
+        if rule.get("allowed") is not None:
+            names.append(f"{column}: unknown category")
+    return names

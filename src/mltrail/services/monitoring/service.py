@@ -1,0 +1,437 @@
+"""Production monitoring: monitors of a model version, ingestion of predictions, delayed labels. No HTTP.
+
+A batch of predictions is profiled once per hour window (``stats.profile_batches``), per segment too; hour
+profiles merge into day profiles in memory, and both are merged into the stored windows in one
+transaction. The raw rows are kept as Parquet blobs indexed by day for drill-down; request ids, times and
+outputs are kept narrow for the label join. Reports then read window profiles, never raw rows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from mltrail.entities import GRANULARITIES, AlertRule, Monitor
+from mltrail.errors import InvalidInputError, NotFoundError
+from mltrail.services.monitoring.alias import (
+    FOLLOW_EVERY,
+    AliasFollower,
+    training_metrics,
+    training_profile,
+    watched_reference,
+)
+from mltrail.services.monitoring.baseline import OutputBaseline
+from mltrail.services.monitoring.figures import drift_options, refresh_figures
+from mltrail.services.monitoring.inputs import (
+    ID_COLUMN,
+    MAX_TIME,
+    SCORE_COLUMN,
+    TIME_COLUMN,
+    as_float,
+    conform,
+    epoch_seconds,
+    label_text,
+    merge_profiles,
+    prediction_rows,
+    signature_inputs,
+    to_table,
+)
+from mltrail.services.monitoring.performance import accumulate, merge_accumulators
+from mltrail.services.monitoring.raw import keep_raw, raw_tables
+from mltrail.services.monitoring.segments import parse_segment, split_segments
+from mltrail.services.monitoring.validation import count_violations, infer_schema, validate_schema
+from mltrail.services.registry.checks import parse_model_ref, validate_model_name
+from mltrail.stats.profile import DatasetProfile, profile_batches
+from mltrail.store.base import Store
+from mltrail.store.blobs import BlobStore
+from mltrail.store.monitoring import WindowDelta
+
+__all__ = ["IngestResult", "MonitoringService"]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    rows: int
+    windows: tuple[float, ...]  # starts of the monitor's windows the batch touched
+    violations: dict[str, int] = field(default_factory=dict)
+    duplicate: bool = False  # its idempotency key was seen before: merged then, not again
+
+
+class MonitoringService:
+    def __init__(
+        self,
+        store: Store,
+        blobs: BlobStore,
+        *,
+        after_ingest: Callable[[Monitor, Sequence[float]], object] | None = None,
+        clock: Callable[[], float] = time.time,
+        cache: bool = True,
+    ) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.clock = clock
+        self._after_ingest = after_ingest  # the alert evaluation, once a batch is stored
+        # A server keeps nothing between requests (replicas share the database, and a monitor changed
+        # by one must not be stale in another), so it passes ``cache=False``.
+        self._caching = cache
+        self._cache: dict[str, Monitor] = {}
+        # per monitor and version: a monitor of an alias takes the reference of each version it moves to
+        self._prediction_kinds: dict[tuple[int, int | None], str] = {}
+        # Monitors of an alias move with it (services/monitor_alias.py): looked up at most every 30 s in
+        # an embedded process, on every batch in a server.
+        self._follower = AliasFollower(store, every=FOLLOW_EVERY if cache else None)
+        self._baseline = OutputBaseline(store)
+
+    # -- monitors ---------------------------------------------------------------------------------------
+    def create_monitor(
+        self,
+        name: str,
+        *,
+        project: str,
+        reference: DatasetProfile,
+        reference_source: str,
+        features: Sequence[str] | None = None,
+        prediction: str = "prediction",
+        task: str = "classification",
+        granularity: str = "day",
+        segments: Sequence[str] = (),
+        drift: Mapping[str, Any] | None = None,
+        schema: Mapping[str, Any] | None = None,
+        model: str | None = None,
+        version: int | None = None,
+        run_id: str | None = None,
+        training_metrics: Mapping[str, float] | None = None,
+        created_by: str | None = None,
+        alias: str | None = None,
+    ) -> Monitor:
+        validate_model_name(name)
+        if granularity not in GRANULARITIES:
+            raise InvalidInputError(
+                f"granularity must be one of {', '.join(GRANULARITIES)}", field="granularity"
+            )
+        if task not in ("classification", "regression"):
+            raise InvalidInputError("task must be classification or regression", field="task")
+        watched = list(features) if features else [c for c in reference.columns if c != prediction]
+        missing = [f for f in watched if f not in reference.columns]
+        if missing:
+            raise InvalidInputError(f"features not in the reference: {', '.join(missing)}", field="features")
+        for spec in segments:
+            parse_segment(spec)
+        options = dict(drift or {})
+        drift_options(options)
+        kept = DatasetProfile(reference.rows, {c: reference.columns[c] for c in watched})
+        rules = validate_schema(schema) if schema is not None else infer_schema(kept)
+        compared = watched_reference(reference, watched, prediction)
+        return self.store.create_monitor(
+            name=name,
+            project=project,
+            model=model,
+            version=version,
+            run_id=run_id,
+            features=watched,
+            prediction=prediction,
+            task=task,
+            granularity=granularity,
+            segments=list(segments),
+            schema=rules,
+            drift=options,
+            training_metrics=dict(training_metrics or {}),
+            reference=compared.to_bytes(),
+            reference_source=reference_source,
+            created_at=self.clock(),
+            created_by=created_by,
+            alias=alias,
+        )
+
+    def create_for_version(
+        self,
+        name: str,
+        *,
+        model: str,
+        version: int,
+        run_id: str | None,
+        signature: Mapping[str, Any] | None,
+        reference: DatasetProfile | None = None,
+        alias: str | None = None,
+        **options: Any,
+    ) -> Monitor:
+        """A monitor of a registered version: the reference is the profile of its run's training dataset
+        (unless given), the features the signature's inputs, the training metrics the run's own. With
+        ``alias`` (``production`` for ``churn@production``) it follows that alias or stage from then on."""
+        if alias is not None:
+            parse_model_ref(f"{model}@{alias}", field="alias")
+        source = "given"
+        training: dict[str, float] = {}
+        if run_id is not None:
+            run = self.store.get_run(run_id)
+            project = options.pop("project", None) or run.project
+            training = training_metrics(run)
+            if reference is None and (found := training_profile(self.store, run_id)) is not None:
+                reference, source = found
+        else:
+            project = options.pop("project", None)
+        if reference is None or project is None:
+            raise InvalidInputError(
+                f"{model}:{version} has no training dataset with a profile in its run's lineage: give a"
+                " reference (a DataFrame or table of the training data)",
+                field="reference",
+            )
+        features = options.pop("features", None) or signature_inputs(signature) or None
+        return self.create_monitor(
+            name,
+            project=project,
+            reference=reference,
+            reference_source=source,
+            features=features,
+            model=model,
+            version=version,
+            run_id=run_id,
+            training_metrics=training,
+            alias=alias,
+            **options,
+        )
+
+    def get(self, name: str) -> Monitor:
+        if not self._caching:
+            return self.store.get_monitor(name)
+        monitor = self._cache.get(name)
+        if monitor is None:
+            monitor = self._cache[name] = self.store.get_monitor(name)
+        return monitor
+
+    def list_monitors(self, *, projects: Sequence[str] | None = None) -> list[Monitor]:
+        """Monitors by name (of ``projects`` when given)."""
+        return self.store.list_monitors(projects=projects)
+
+    def get_by_id(self, monitor_id: int) -> Monitor:
+        """The monitor with this id (the store indexes monitors by name; there are few of them)."""
+        for monitor in self.store.list_monitors():
+            if monitor.id == monitor_id:
+                return monitor
+        raise NotFoundError(f"no monitor with id {monitor_id}")
+
+    def find_rule(self, rule_id: int) -> tuple[Monitor, AlertRule]:
+        """An active alert rule and its monitor; NotFoundError for a deleted or unknown one."""
+        for monitor in self.store.list_monitors():
+            for rule in self.store.list_alert_rules(monitor.id):
+                if rule.id == rule_id:
+                    return monitor, rule
+        raise NotFoundError(f"no alert rule {rule_id}")
+
+    def update(self, name: str, **changes: Any) -> Monitor:
+        if changes.get("schema") is not None:
+            changes["schema"] = validate_schema(changes["schema"])
+        if changes.get("drift") is not None:
+            drift_options(changes["drift"])
+        for spec in changes.get("segments") or ():
+            parse_segment(spec)
+        self._forget(name)
+        return self.store.update_monitor(name, **changes)
+
+    def _forget(self, name: str) -> None:
+        monitor = self._cache.pop(name, None)
+        if monitor is not None:
+            self._prediction_kinds.pop((monitor.id, monitor.version), None)
+            self._follower.forget(monitor.id)
+            self._baseline.forget(monitor.id)
+
+    def _following(self, name: str) -> Monitor:
+        """The monitor, moved to the version its alias names now if the alias moved (never failing)."""
+        monitor = self.get(name)
+        current = self._follower.follow(monitor, now=self.clock())
+        if current is not monitor:
+            self._cache.pop(name, None)
+            self._prediction_kinds.pop((monitor.id, monitor.version), None)  # the old version's
+            if self._caching:
+                self._cache[name] = current
+        return current
+
+    def _prediction_kind(self, monitor: Monitor) -> str:
+        """The kind the prediction column is profiled as: the reference's when it has one, else the
+        task's (class labels are categories, regression outputs numbers), so every window agrees."""
+        key = (monitor.id, monitor.version)
+        kind = self._prediction_kinds.get(key)
+        if kind is None:
+            column = DatasetProfile.from_bytes(monitor.reference).columns.get(monitor.prediction)
+            if column is not None and column.kind in ("numeric", "categorical"):
+                kind = column.kind
+            else:
+                kind = "categorical" if monitor.task == "classification" else "numeric"
+            self._prediction_kinds[key] = kind
+        return kind
+
+    def delete(self, name: str) -> None:
+        self._forget(name)
+        self.store.delete_monitor(name)
+
+    # -- ingestion --------------------------------------------------------------------------------------
+    def ingest(
+        self, name: str, data: Any, *, now: float | None = None, batch_key: str | None = None
+    ) -> IngestResult:
+        """Profile a batch of predictions into its windows; keep the raw rows; index ids for labels.
+
+        Columns: the monitor's features, its prediction column, optionally ``timestamp`` (epoch seconds or
+        an Arrow timestamp; default now), ``id`` (for delayed labels) and ``score`` (the positive class's
+        probability). Missing or extra columns are counted as validation violations, never refused. A
+        monitor of an alias first moves to the version the alias names now (``services/monitor_alias.py``).
+        ``batch_key``: the client's idempotency key; a batch retried with a key already merged is not
+        merged again (``duplicate``).
+        """
+        monitor = self._following(name)
+        table = to_table(data)
+        current = self.clock() if now is None else now
+        if table.num_rows == 0:
+            return IngestResult(0, ())
+        if TIME_COLUMN in table.column_names:
+            times = epoch_seconds(table.column(TIME_COLUMN))
+            if not np.isfinite(times).all():
+                raise InvalidInputError(f"{TIME_COLUMN} has missing or infinite values", field=TIME_COLUMN)
+            if times.size and (times.min() < 0 or times.max() > MAX_TIME):
+                raise InvalidInputError(
+                    f"{TIME_COLUMN} must be epoch seconds between 1970 and 9999", field=TIME_COLUMN
+                )
+        else:
+            times = np.full(table.num_rows, current, dtype=np.float64)
+        watched = [*monitor.features, monitor.prediction]
+        segments = [parse_segment(s) for s in monitor.segments]
+        # Columns that only segment traffic (a country the model does not read) are expected, not extra.
+        ignore = (TIME_COLUMN, ID_COLUMN, SCORE_COLUMN, monitor.prediction, *(s.column for s in segments))
+        hour, day = GRANULARITIES["hour"], GRANULARITIES["day"]
+        hour_starts = np.floor(times / hour) * hour
+        deltas: dict[tuple[str, str, float], WindowDelta] = {}
+        all_violations: dict[str, int] = {}
+
+        def add(
+            granularity: str,
+            segment: str,
+            start: float,
+            rows: int,
+            profile: bytes,
+            violations: Mapping[str, int],
+        ) -> None:
+            key = (granularity, segment, start)
+            old = deltas.get(key)
+            if old is None:
+                deltas[key] = WindowDelta(segment, granularity, start, rows, profile, dict(violations))
+            else:
+                merged_v = dict(old.violations)
+                for rule, n in violations.items():
+                    merged_v[rule] = merged_v.get(rule, 0) + n
+                deltas[key] = WindowDelta(
+                    segment,
+                    granularity,
+                    start,
+                    old.rows + rows,
+                    merge_profiles(old.profile, profile),
+                    merged_v,
+                )
+
+        starts = np.unique(hour_starts)
+        for start in starts:
+            part = table if len(starts) == 1 else table.filter(pa.array(hour_starts == start))
+            violations = count_violations(part, monitor.schema, ignore=ignore)
+            for rule, n in violations.items():
+                all_violations[rule] = all_violations.get(rule, 0) + n
+            conformed = conform(part, monitor, self._prediction_kind(monitor))
+            pieces = [("", conformed), *split_segments(conformed, segments)]
+            for segment, rows in pieces:
+                profile = profile_batches(rows, columns=watched).to_bytes()
+                seg_violations = violations if segment == "" else {}
+                add("hour", segment, float(start), rows.num_rows, profile, seg_violations)
+                add(
+                    "day",
+                    segment,
+                    math.floor(float(start) / day) * day,
+                    rows.num_rows,
+                    profile,
+                    seg_violations,
+                )
+        if not self.store.merge_windows(
+            monitor.id, list(deltas.values()), merge_profiles, now=current, batch_key=batch_key
+        ):
+            return IngestResult(table.num_rows, (), all_violations, duplicate=True)
+        completed = self._baseline.ensure(monitor)  # the output's reference, once a whole day is in
+        if completed is not monitor:
+            self._cache.pop(name, None)
+            monitor = completed
+        touched = tuple(sorted({d.start for d in deltas.values() if d.granularity == monitor.granularity}))
+        refresh_figures(self.store, monitor, touched)
+        keep_raw(self.store, self.blobs, monitor, table, times, current)
+        if ID_COLUMN in table.column_names:
+            self.store.record_predictions(monitor.id, prediction_rows(table, monitor, times))
+        if self._after_ingest is not None:
+            self._after_ingest(monitor, touched)
+        return IngestResult(table.num_rows, touched, all_violations)
+
+    def read_raw(
+        self,
+        name: str,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """The raw rows kept for [since, until) (drill-down), oldest batch first, read back from their
+        Parquet blobs; only until ``limit`` rows are in hand. Batches whose columns have types no common
+        type holds (numbers in one, lists in another) cannot be one table: ``raw_rows`` reads those."""
+        tables = raw_tables(self.store, self.blobs, self.get(name), since, until, limit)
+        if not tables:
+            return pa.table({})
+        table = pa.concat_tables(tables, promote_options="permissive")
+        return table if limit is None else table.slice(0, limit)
+
+    def raw_rows(
+        self,
+        name: str,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """``read_raw`` as one dict per row, for batches of any schema."""
+        rows: list[dict[str, Any]] = []
+        for table in raw_tables(self.store, self.blobs, self.get(name), since, until, limit):
+            rows.extend(table.to_pylist())
+        return rows if limit is None else rows[:limit]
+
+    # -- delayed labels ---------------------------------------------------------------------------------
+    def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
+        """Join labels to their predictions by request id; (matched, unknown ids). Labels for ids never
+        predicted are counted on the monitor, not refused."""
+        monitor = self._following(name)
+        if len(ids) != len(labels):
+            raise InvalidInputError(f"{len(ids)} ids but {len(labels)} labels", field="labels")
+        rows: list[tuple[str, str | None, float | None]] = []
+        for request_id, label in zip(ids, labels, strict=True):
+            value = as_float(label)
+            text = None if label is None else label_text(label)
+            rows.append((str(request_id), text, value))
+        now = self.clock()
+        matches, unknown = self.store.match_labels(monitor.id, rows, now=now)
+        granularity_updates: dict[str, dict[float, dict[str, Any]]] = {}
+        for granularity, width in GRANULARITIES.items():
+            by_window: dict[float, list[Any]] = {}
+            for m in matches:
+                by_window.setdefault(math.floor(m.time / width) * width, []).append(m)
+            granularity_updates[granularity] = {
+                start: accumulate(group, monitor.task) for start, group in by_window.items()
+            }
+        for granularity, updates in granularity_updates.items():
+            if updates:
+                self.store.add_performance(monitor.id, granularity, updates, merge_accumulators, now=now)
+        if matches and self._after_ingest is not None:
+            width = GRANULARITIES[monitor.granularity]
+            self._after_ingest(monitor, tuple(sorted({math.floor(m.time / width) * width for m in matches})))
+        return len(matches), unknown
+
+    def require(self, name: str) -> Monitor:
+        try:
+            return self.get(name)
+        except NotFoundError:
+            raise NotFoundError(f"no monitor {name!r}") from None

@@ -1,0 +1,1 @@
+"""The model registry: versions, stages and aliases, approvals, downloads, webhooks."""

@@ -1,0 +1,1 @@
+"""Tracking: runs, metrics, artifacts, datasets, reproduction and run comparison."""

@@ -1,0 +1,272 @@
+"""The storage interface of production monitoring, part of ``Store``: monitors, windows, predictions and
+labels, raw-batch index, alert rules and alerts. Every method is one transaction."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mltrail.entities import (
+    Alert,
+    AlertNotification,
+    AlertRule,
+    Monitor,
+    MonitorWindow,
+    PredictionBatch,
+)
+
+__all__ = ["LabelMatch", "MonitorStore", "PredictionRow", "WindowDelta"]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowDelta:
+    """What one batch adds to one window of one segment."""
+
+    segment: str
+    granularity: str
+    start: float
+    rows: int
+    profile: bytes
+    violations: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionRow:
+    """One prediction kept for the label join: its request id, time and output."""
+
+    request_id: str
+    time: float
+    score: float | None  # a regression value or the positive class's probability
+    predicted: str | None  # a class label
+
+
+@dataclass(frozen=True, slots=True)
+class LabelMatch:
+    request_id: str
+    time: float
+    score: float | None
+    predicted: str | None
+    label: str | None
+    label_value: float | None
+
+
+class MonitorStore(abc.ABC):
+    # -- dataset profiles --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def set_dataset_profile(self, dataset_version_id: int, profile: bytes) -> None:
+        """Keep the drift profile of a dataset version (the same content always has the same profile)."""
+
+    @abc.abstractmethod
+    def get_dataset_profile(self, dataset_version_id: int) -> bytes | None: ...
+
+    # -- monitors ----------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_monitor(
+        self,
+        *,
+        name: str,
+        project: str,
+        model: str | None,
+        version: int | None,
+        run_id: str | None,
+        features: Sequence[str],
+        prediction: str,
+        task: str,
+        granularity: str,
+        segments: Sequence[str],
+        schema: Mapping[str, Any],
+        drift: Mapping[str, Any],
+        training_metrics: Mapping[str, float],
+        reference: bytes,
+        reference_source: str,
+        created_at: float,
+        created_by: str | None,
+        alias: str | None = None,
+    ) -> Monitor:
+        """A new monitor (its project is created if new); a monitor of that name: ConflictError. Its
+        version history starts with ``version`` (when given) since ``created_at``; ``alias`` is the alias or
+        stage it follows."""
+
+    @abc.abstractmethod
+    def get_monitor(self, name: str) -> Monitor: ...
+
+    @abc.abstractmethod
+    def list_monitors(self, *, projects: Sequence[str] | None = None) -> list[Monitor]: ...
+
+    @abc.abstractmethod
+    def update_monitor(
+        self,
+        name: str,
+        *,
+        schema: Mapping[str, Any] | None = None,
+        drift: Mapping[str, Any] | None = None,
+        segments: Sequence[str] | None = None,
+        reference: bytes | None = None,
+        reference_source: str | None = None,
+    ) -> Monitor: ...
+
+    @abc.abstractmethod
+    def rebind_monitor(
+        self,
+        name: str,
+        *,
+        expected_version: int | None,
+        version: int,
+        run_id: str | None,
+        training_metrics: Mapping[str, float],
+        since: float,
+        reference: bytes | None = None,
+        reference_source: str | None = None,
+    ) -> tuple[Monitor, bool]:
+        """Move a monitor following an alias from ``expected_version`` to ``version`` (its run, training
+        metrics and, when given, reference with its source; else the reference and source stay) and append
+        the history entry, under a lock on the monitor. When
+        it is no longer at ``expected_version`` (another process moved it), nothing changes. The monitor as
+        it is now, and True when this call moved it."""
+
+    @abc.abstractmethod
+    def delete_monitor(self, name: str) -> None:
+        """Delete the monitor with its windows, predictions, raw-batch index, alert rules and alerts (the
+        Parquet blobs are content-addressed and may be shared; they are not deleted here)."""
+
+    # -- windows -----------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def merge_windows(
+        self,
+        monitor_id: int,
+        deltas: Sequence[WindowDelta],
+        merge: Callable[[bytes, bytes], bytes],
+        *,
+        now: float,
+        batch_key: str | None = None,
+    ) -> bool:
+        """Add each delta to its window (created when new), under a lock on the window rows, so concurrent
+        ingesters never lose a batch: ``merge(stored, delta)`` combines two profiles. With ``batch_key``
+        (a client's idempotency key) the key is recorded in the same transaction, and a key seen before
+        (kept a week) merges nothing: False. True when the deltas were merged."""
+
+    @abc.abstractmethod
+    def add_performance(
+        self,
+        monitor_id: int,
+        granularity: str,
+        updates: Mapping[float, Mapping[str, Any]],
+        merge: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]],
+        *,
+        now: float,
+    ) -> None:
+        """Merge performance accumulators into the all-traffic windows starting at each key."""
+
+    @abc.abstractmethod
+    def set_window_figures(
+        self,
+        monitor_id: int,
+        granularity: str,
+        segment: str,
+        start: float,
+        figures: Mapping[str, Any],
+        *,
+        computed_for: float,
+    ) -> bool:
+        """Keep a window's drift figures, computed from its profile as of ``updated_at == computed_for``;
+        False (nothing written) when the window changed meanwhile."""
+
+    @abc.abstractmethod
+    def list_windows(
+        self,
+        monitor_id: int,
+        granularity: str,
+        *,
+        segment: str | None = "",
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[MonitorWindow]:
+        """Windows oldest first; ``segment=None`` for every segment."""
+
+    # -- predictions, labels and raw batches -------------------------------------------------------------
+    @abc.abstractmethod
+    def record_predictions(self, monitor_id: int, rows: Sequence[PredictionRow]) -> int:
+        """Keep predictions for the label join; a request id seen before keeps its first prediction.
+        Returns how many were new."""
+
+    @abc.abstractmethod
+    def match_labels(
+        self, monitor_id: int, labels: Sequence[tuple[str, str | None, float | None]], *, now: float
+    ) -> tuple[list[LabelMatch], int]:
+        """Attach labels ``(request_id, label, label_value)`` to their predictions. Returns the matches
+        that were not labeled before, and how many ids matched no prediction (added to the monitor's
+        ``unmatched_labels``). A label for an already labeled id replaces it and is not returned."""
+
+    @abc.abstractmethod
+    def add_prediction_batch(self, batch: PredictionBatch) -> None: ...
+
+    @abc.abstractmethod
+    def list_prediction_batches(
+        self, monitor_id: int, *, since: float | None = None, until: float | None = None
+    ) -> list[PredictionBatch]: ...
+
+    # -- alerts ------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_alert_rule(
+        self,
+        *,
+        monitor_id: int,
+        metric: str,
+        feature: str | None,
+        segment: str | None,
+        comparator: str,
+        threshold: float,
+        for_windows: int,
+        channels: Sequence[str],
+        created_at: float,
+        created_by: str | None,
+    ) -> AlertRule: ...
+
+    @abc.abstractmethod
+    def list_alert_rules(self, monitor_id: int) -> list[AlertRule]:
+        """Active rules."""
+
+    @abc.abstractmethod
+    def delete_alert_rule(self, rule_id: int) -> None:
+        """Deactivate it; its alerts are kept."""
+
+    @abc.abstractmethod
+    def raise_alert(
+        self,
+        rule: AlertRule,
+        *,
+        feature: str | None,
+        segment: str | None,
+        value: float,
+        window_start: float,
+        now: float,
+    ) -> tuple[Alert, bool]:
+        """Open an alert, or update the one of (rule, feature, segment) that is not resolved. True when a
+        new alert was opened (only then should it notify)."""
+
+    @abc.abstractmethod
+    def resolve_alerts(
+        self, rule_id: int, *, feature: str | None, segment: str | None, now: float
+    ) -> list[Alert]:
+        """Resolve the unresolved alert of (rule, feature, segment), if any; the alerts resolved."""
+
+    @abc.abstractmethod
+    def acknowledge_alert(self, alert_id: int, *, user: str | None, now: float) -> Alert:
+        """Open → acknowledged; ConflictError for a resolved alert."""
+
+    @abc.abstractmethod
+    def get_alert(self, alert_id: int) -> Alert: ...
+
+    @abc.abstractmethod
+    def list_alerts(
+        self, *, monitor_id: int | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Alert]:
+        """Alerts newest first."""
+
+    @abc.abstractmethod
+    def record_alert_notification(self, notification: AlertNotification) -> None: ...
+
+    @abc.abstractmethod
+    def list_alert_notifications(self, alert_id: int) -> list[AlertNotification]: ...
