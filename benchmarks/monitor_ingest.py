@@ -39,14 +39,13 @@ def make_batch(rng: np.random.Generator, n: int, shift: float = 0.0) -> pa.Table
 def setup(home: Path, rng: np.random.Generator, segments: list[str]) -> object:
     import mltrail
     from mltrail.sdk.monitoring.monitor import ModelMonitor
-    from mltrail.sdk.monitoring.setup import monitoring_services
-    from mltrail.sdk.tracking.transport import embedded_transport
+    from mltrail.sdk.tracking.embedded import embedded_transport
     from mltrail.settings import Settings
     from mltrail.stats.profile import profile_batches
 
     settings = Settings(home=home)
     transport = embedded_transport(settings)
-    services = monitoring_services(transport.store, transport.blobs)
+    services = transport.services
     reference = make_batch(rng, 100_000).append_column("prediction", pa.array(rng.integers(0, 2, 100_000)))
     entity = services.monitoring.create_monitor(
         f"bench-{uuid.uuid4().hex[:6]}",

@@ -34,8 +34,7 @@ import mltrail
 from mltrail.entities import ApprovalPolicy
 from mltrail.errors import ConflictError
 from mltrail.query import parse_sorts
-from mltrail.sdk.registry.client import InProcessRegistry
-from mltrail.sdk.tracking.transport import embedded_transport
+from mltrail.sdk.tracking.embedded import embedded_transport
 from mltrail.settings import Settings
 
 DEMO_MODEL = "breast-cancer-classifier"
@@ -183,8 +182,8 @@ def main() -> None:
 
 def register_best(settings: Settings, console: Console) -> int:
     """The registry's trail: register the best run, request production, approve as a second user."""
-    transport = embedded_transport(settings)
-    ana, bob = InProcessRegistry(transport, user="ana"), InProcessRegistry(transport, user="bob")
+    connection = mltrail.connect(settings=settings)
+    ana, bob = connection.registry("ana"), connection.registry("bob")
     project = "demo-breast-cancer"
     policy = ApprovalPolicy(gates=("metrics.val/acc >= 0.9",), require_datasets=True, require_signature=True)
     with contextlib.suppress(ConflictError):  # registered by an earlier demo: add a version
@@ -199,7 +198,11 @@ def register_best(settings: Settings, console: Console) -> int:
                 "limitations": "Trained on 398 rows of scikit-learn's bundled Wisconsin data set.",
             },
         )
-    best = transport.tracking.search_runs(project, sort=parse_sorts(["-metrics.val/acc"]), limit=1).runs[0]
+    best = (
+        embedded_transport(settings)
+        .tracking.search_runs(project, sort=parse_sorts(["-metrics.val/acc"]), limit=1)
+        .runs[0]
+    )
     version = ana.register(DEMO_MODEL, best.id, "model", f"best of the demo grid: {best.name}", None)
     ana.transition(DEMO_MODEL, version.version, stage="staging", alias=None, comment=None)
     _, request = ana.transition(

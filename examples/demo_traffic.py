@@ -19,8 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import mltrail
 from mltrail.errors import NotFoundError
-from mltrail.sdk.monitoring.setup import monitoring_services
-from mltrail.sdk.tracking.transport import embedded_transport
+from mltrail.sdk.tracking.embedded import embedded_transport
 from mltrail.settings import Settings
 
 DAYS = 30
@@ -60,7 +59,7 @@ def simulate(model_ref: str, pool: pd.DataFrame, settings: Settings, console: Co
     )
     transport = embedded_transport(settings)
     with contextlib.suppress(NotFoundError):  # an earlier demo's monitor: start afresh
-        monitoring_services(transport.store, transport.blobs).monitoring.delete(name)
+        transport.services.monitoring.delete(name)
     # The reference has 398 rows: a KS p-value at 5 % would flag ~1.5 of 30 unshifted features a day by
     # chance, so the distance tests decide at every size (Wasserstein/std ≥ 0.1, Jensen–Shannon ≥ 0.1).
     # The training data with the model's own outputs on it is the reference, so the output is watched too

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mltrail.sdk.registry.models import close_clients
-from mltrail.sdk.tracking.transport import close_embedded_transports
+from mltrail.sdk.client.connection import close_connections
 from mltrail.store.factory import open_store
 
 
@@ -20,8 +19,7 @@ from mltrail.store.factory import open_store
 def _close_embedded_stores() -> Iterator[None]:
     """Each test's embedded stores are closed after it, so no connection outlives its temp folder."""
     yield
-    close_embedded_transports()
-    close_clients()
+    close_connections()
 
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -31,6 +31,7 @@ from mltrail.errors import (
 
 if typing.TYPE_CHECKING:
     from mltrail.sdk.capture.options import CaptureOptions
+    from mltrail.sdk.client.connection import Connection, connect
     from mltrail.sdk.monitoring.drift import drift_report
     from mltrail.sdk.monitoring.monitor import monitor
     from mltrail.sdk.registry import models
@@ -43,6 +44,8 @@ __version__ = "0.1.0"
 # name -> (module, attribute); attribute None means the module itself.
 _LAZY: dict[str, tuple[str, str | None]] = {
     "CaptureOptions": ("mltrail.sdk.capture.options", "CaptureOptions"),
+    "Connection": ("mltrail.sdk.client.connection", "Connection"),
+    "connect": ("mltrail.sdk.client.connection", "connect"),
     "Run": ("mltrail.sdk.tracking.run", "Run"),
     "Settings": ("mltrail.settings", "Settings"),
     "active_run": ("mltrail.sdk.tracking.start", "active_run"),
@@ -73,6 +76,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "CaptureOptions",
     "ConflictError",
+    "Connection",
     "IntegrityError",
     "InvalidFilterError",
     "InvalidInputError",
@@ -84,6 +88,7 @@ __all__ = [
     "StoreError",
     "__version__",
     "active_run",
+    "connect",
     "drift_report",
     "finish",
     "init",

@@ -11,8 +11,8 @@ from live_server import LiveServer, restart_server, start_server
 
 import mltrail
 from mltrail.entities import RunStatus
+from mltrail.sdk.tracking.embedded import embedded_transport
 from mltrail.sdk.tracking.journal_transport import JournalingTransport, close_journaling_transports
-from mltrail.sdk.tracking.transport import embedded_transport
 from mltrail.settings import Settings
 
 OFF = {"git": False, "code": False, "environment": False, "system_metrics": False, "console": False}

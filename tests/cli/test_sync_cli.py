@@ -23,9 +23,9 @@ from typer.testing import CliRunner, Result
 import mltrail
 from mltrail.cli.main import app
 from mltrail.entities import RunStatus
+from mltrail.sdk.tracking.embedded import InProcessTransport, embedded_transport
 from mltrail.sdk.tracking.journal import Journal
 from mltrail.sdk.tracking.journal_transport import close_journaling_transports
-from mltrail.sdk.tracking.transport import InProcessTransport, embedded_transport
 from mltrail.settings import Settings
 
 OFF = {"git": False, "code": False, "environment": False, "system_metrics": False, "console": False}

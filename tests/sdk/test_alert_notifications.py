@@ -1,5 +1,5 @@
 """From drifted traffic to an e-mail in a real SMTP server and a signed webhook on 127.0.0.1, through the
-notifier the SDK wires (``sdk.monitor_setup.make_notifier``)."""
+notifier the SDK and the server wire (``notify.alert_notifier``)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from mltrail.notify import verify_signature
-from mltrail.sdk.monitoring.setup import make_notifier, monitoring_services, validate_channel
+from mltrail.notify import alert_notifier, verify_signature
+from mltrail.notify import parse_channel as validate_channel
+from mltrail.services.container import Services
+from mltrail.settings import Settings
 from mltrail.stats.profile import profile_batches
-from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store
 
 DAY = 86400.0
@@ -99,13 +100,13 @@ def test_an_alert_is_mailed_and_posted_signed(
     inbox, smtp_port = smtp
     posted, http_port = receiver
     store = open_store(f"sqlite:///{tmp_path / 'mltrail.db'}")
-    notifier = make_notifier(
-        {
-            "MLTRAIL_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}?from=alerts@mltrail.test",
-            "MLTRAIL_ALERT_WEBHOOK_SECRET": SECRET,
-        }
+    settings = Settings(
+        home=tmp_path,
+        smtp_url=f"smtp://127.0.0.1:{smtp_port}?from=alerts@mltrail.test",
+        alert_webhook_secret=SECRET,
     )
-    services = monitoring_services(store, BlobStore(str(tmp_path / "blobs")), notifier=notifier)
+    notifier = alert_notifier(settings)
+    services = Services(settings, store=store, notifier=notifier)
     reference = profile_batches(_traffic(5000, 0.0, 0).drop_columns(["timestamp"]))
     mon = services.monitoring.create_monitor(
         f"m-{uuid.uuid4().hex[:6]}",
@@ -139,4 +140,5 @@ def test_an_alert_is_mailed_and_posted_signed(
     log = store.list_alert_notifications(alert.id)
     assert sorted(n.ok for n in log) == [True, True]
     services.close()
+    notifier.close()
     store.close()

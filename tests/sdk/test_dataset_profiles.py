@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 import mltrail
-from mltrail.sdk.tracking.transport import InProcessTransport
+from mltrail.sdk.tracking.embedded import InProcessTransport
 from mltrail.settings import Settings
 from mltrail.stats.profile import DatasetProfile
 

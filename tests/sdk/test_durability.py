@@ -16,10 +16,9 @@ import pytest
 import mltrail
 from mltrail.entities import MetricsBatch, RunStatus
 from mltrail.errors import StoreError
-from mltrail.sdk.tracking.transport import InProcessTransport, embedded_transport
+from mltrail.sdk.tracking.embedded import InProcessTransport, embedded_transport
+from mltrail.services.container import Services
 from mltrail.settings import Settings
-from mltrail.store.blobs import BlobStore
-from mltrail.store.factory import open_store
 
 OFF = {"git": False, "code": False, "environment": False, "system_metrics": False, "console": False}
 
@@ -192,7 +191,7 @@ def test_full_disk_is_a_clear_error_at_finish(tmp_path: Path) -> None:
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tiny tmpfs here: {done.stderr.decode().strip()}")
     settings = Settings(home=mount / "store", flush_interval=0.05)
-    transport = InProcessTransport(open_store(settings.db_url), BlobStore(settings.blobs), settings)
+    transport = InProcessTransport(Services(settings))
     try:
         run = mltrail.init(project="p", capture=OFF, settings=settings, transport=transport)
         with pytest.raises(StoreError) as info:

@@ -20,6 +20,7 @@ import pytest
 import mltrail
 from mltrail.entities import MetricsBatch, RunStatus
 from mltrail.errors import ConflictError, InvalidInputError, StoreError
+from mltrail.sdk.tracking.embedded import InProcessTransport, embedded_transport
 from mltrail.sdk.tracking.http import HttpTransport
 from mltrail.sdk.tracking.journal import Journal
 from mltrail.sdk.tracking.journal_transport import (
@@ -27,7 +28,6 @@ from mltrail.sdk.tracking.journal_transport import (
     close_journaling_transports,
     journaling_transport,
 )
-from mltrail.sdk.tracking.transport import InProcessTransport, embedded_transport
 from mltrail.settings import Settings
 
 OFF = {"git": False, "code": False, "environment": False, "system_metrics": False, "console": False}

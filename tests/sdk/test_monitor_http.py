@@ -23,7 +23,7 @@ from test_monitor import frame
 
 import mltrail
 from mltrail.errors import PermissionDeniedError, StoreError
-from mltrail.sdk.monitoring.client import HttpMonitoring
+from mltrail.sdk.monitoring.http import HttpMonitoring
 from mltrail.services.accounts.service import AccountService
 from mltrail.settings import Settings
 from mltrail.store.factory import open_store

@@ -12,7 +12,7 @@ import pytest
 import mltrail
 from mltrail.entities import RunStatus
 from mltrail.errors import InvalidInputError, NotFoundError, RunFinishedError
-from mltrail.sdk.tracking.transport import InProcessTransport
+from mltrail.sdk.tracking.embedded import InProcessTransport
 from mltrail.settings import Settings
 
 if TYPE_CHECKING:

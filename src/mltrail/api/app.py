@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
@@ -25,20 +23,12 @@ from mltrail.api.registry import versions as model_versions
 from mltrail.api.registry import webhooks as webhooks_router
 from mltrail.api.tracking import artifacts, datasets, metrics, projects, runs
 from mltrail.entities import Role
-from mltrail.notify import EmailSettings, HttpPoster, parse_channel, send_alert
-from mltrail.services.accounts.audit import COALESCED_ACTIONS, AuditService
-from mltrail.services.accounts.service import AccountService
-from mltrail.services.monitoring.alerts import AlertService, Notifier
-from mltrail.services.monitoring.service import MonitoringService
-from mltrail.services.registry.service import RegistryService
-from mltrail.services.registry.webhooks import WebhookDispatcher, WebhookService
-from mltrail.services.tracking.artifacts import ArtifactService
-from mltrail.services.tracking.datasets import DatasetService
-from mltrail.services.tracking.service import TrackingService
+from mltrail.notify import HttpPoster, alert_notifier
+from mltrail.services.accounts.audit import COALESCED_ACTIONS
+from mltrail.services.container import Services
+from mltrail.services.monitoring.alerts import Notifier
 from mltrail.settings import Settings
 from mltrail.store.base import Store
-from mltrail.store.blobs import BlobStore
-from mltrail.store.factory import open_store
 
 __all__ = ["create_app"]
 
@@ -50,21 +40,6 @@ def _version() -> str:
         return version("mltrail")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
         return "0"
-
-
-def _alert_notifier(poster: HttpPoster, environ: Mapping[str, str]) -> Notifier:
-    """Alerts sent through ``mltrail.notify``: e-mail through ``MLTRAIL_SMTP_URL`` (a malformed URL stops
-    the server at startup rather than every alert later), webhooks signed with
-    ``MLTRAIL_ALERT_WEBHOOK_SECRET``."""
-    smtp_url = environ.get("MLTRAIL_SMTP_URL", "").strip()
-    email = EmailSettings.from_url(smtp_url) if smtp_url else None
-    secret = environ.get("MLTRAIL_ALERT_WEBHOOK_SECRET") or None
-
-    def notify(spec: str, alert: Mapping[str, Any]) -> tuple[bool, int | None, str | None]:
-        report = send_alert(parse_channel(spec), alert, poster=poster, email_settings=email, secret=secret)
-        return report.ok, report.status_code, report.error
-
-    return notify
 
 
 def create_app(
@@ -92,49 +67,39 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        alert_poster: HttpPoster | None = None
+        made_notifier = None
         sender = notifier
         if sender is None:  # first: a bad MLTRAIL_SMTP_URL fails here, before anything is opened
-            alert_poster = HttpPoster()
-            try:
-                sender = _alert_notifier(alert_poster, os.environ)
-            except BaseException:
-                alert_poster.close()
-                raise
-        opened = store if store is not None else open_store(settings.db_url)
-        blobs = BlobStore(settings.blobs)
-        app.state.tracking = TrackingService(opened, heartbeat_timeout=settings.heartbeat_timeout)
-        app.state.artifacts = ArtifactService(opened, blobs)
-        app.state.datasets = DatasetService(opened)
-        app.state.accounts = AccountService(opened)
-        app.state.audit = AuditService(opened, coalesce=audit_coalesce)
+            sender = made_notifier = alert_notifier(settings)
         poster = HttpPoster() if webhooks else None
-        dispatcher = None if poster is None else WebhookDispatcher(opened, poster)
-        app.state.registry = RegistryService(
-            opened, blobs, app.state.accounts, on_event=None if dispatcher is None else dispatcher.wake
+        services = Services(
+            settings,
+            store=store,
+            notifier=sender,
+            webhook_poster=poster,
+            audit_coalesce=audit_coalesce,
+            monitoring_cache=False,  # replicas share the database: no monitor is cached between requests
         )
-        app.state.webhooks = WebhookService(opened)
-        app.state.alerts = alerts = AlertService(opened, notifier=sender)
-        app.state.monitoring = MonitoringService(opened, blobs, after_ingest=alerts.evaluate, cache=False)
-        if auth and not any(u.role == Role.ADMIN and not u.disabled for u in opened.list_users()):
-            _log.warning(
-                "authentication is on but there is no admin yet: create one with"
-                " `mltrail --db URL users create NAME --role admin` (it prints the API key once)"
-            )
-        if dispatcher is not None:
-            dispatcher.start()
         try:
+            opened = services.store
+            for name in ("tracking", "artifacts", "datasets", "accounts", "audit", "registry", "webhooks"):
+                setattr(app.state, name, getattr(services, name))
+            app.state.alerts = services.alerts
+            app.state.monitoring = services.monitoring
+            if auth and not any(u.role == Role.ADMIN and not u.disabled for u in opened.list_users()):
+                _log.warning(
+                    "authentication is on but there is no admin yet: create one with"
+                    " `mltrail --db URL users create NAME --role admin` (it prints the API key once)"
+                )
             yield
         finally:
-            if dispatcher is not None:
-                dispatcher.stop()
+            # The dispatcher stops and queued alert notifications go out (and are logged) before the
+            # store closes; then the HTTP clients that sent them.
+            services.close()
             if poster is not None:
                 poster.close()
-            alerts.close()  # the queued notifications go out (and are logged) before the store closes
-            if alert_poster is not None:
-                alert_poster.close()
-            if store is None:
-                opened.close()
+            if made_notifier is not None:
+                made_notifier.close()
 
     app = FastAPI(
         title="mltrail",

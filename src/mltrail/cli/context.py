@@ -3,37 +3,41 @@
 from __future__ import annotations
 
 import dataclasses
-from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from mltrail.errors import NotFoundError
-from mltrail.sdk.capture.git import apply_patch
-from mltrail.sdk.monitoring.setup import MonitoringServices, monitoring_services
-from mltrail.services.accounts.service import AccountService
-from mltrail.services.registry.service import RegistryService
-from mltrail.services.registry.webhooks import WebhookService
-from mltrail.services.tracking.artifacts import ArtifactService
-from mltrail.services.tracking.datasets import DatasetService
-from mltrail.services.tracking.reproduce import ReproduceService
-from mltrail.services.tracking.service import TrackingService
+from mltrail.errors import InvalidInputError, NotFoundError
+from mltrail.sdk.client.connection import Connection
+from mltrail.sdk.client.embedded import EmbeddedConnection
+from mltrail.services.container import Services
 from mltrail.settings import Settings
-from mltrail.store.base import Store
-from mltrail.store.blobs import BlobStore
-from mltrail.store.factory import open_store
+
+if TYPE_CHECKING:
+    from mltrail.services.registry.service import RegistryService
+    from mltrail.services.registry.webhooks import WebhookService
+    from mltrail.services.tracking.artifacts import ArtifactService
+    from mltrail.services.tracking.datasets import DatasetService
+    from mltrail.services.tracking.reproduce import ReproduceService
+    from mltrail.services.tracking.service import TrackingService
+    from mltrail.store.base import Store
+    from mltrail.store.blobs import BlobStore
 
 __all__ = ["CliContext", "resolve_settings", "services", "sqlite_path"]
 
 
-def resolve_settings(db: str | None = None, home: Path | None = None) -> Settings:
+def resolve_settings(db: str | None = None, home: Path | None = None, server: str | None = None) -> Settings:
     """The environment's settings; ``--dir`` replaces the home folder (and so the default database and
-    blobs under it), ``--db`` the database URL."""
+    blobs under it), ``--db`` the database URL: either means the database itself, not a server.
+    ``--server`` (else ``MLTRAIL_SERVER``, else ``mltrail login``'s server) means that team server."""
     env = Settings.from_env()
     if home is not None:
-        return dataclasses.replace(env, home=home, db_url=db or "", blobs="")
+        return dataclasses.replace(env, home=home, db_url=db or "", blobs="").with_server("", source="--dir")
     if db:
-        return dataclasses.replace(env, db_url=db)
+        return dataclasses.replace(env, db_url=db).with_server("", source="--db")
+    if server is not None:
+        return env.with_server(server, source="--server")
     return env
 
 
@@ -51,65 +55,92 @@ def sqlite_path(url: str) -> Path | None:
 
 
 class CliContext:
-    """Opens the store on first use and closes it when the command ends."""
+    """The command's services, from the one composition root, opened on first use and closed when the
+    command ends. Whoever holds the database URL acts on it directly (docs/CLI.md)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._store: Store | None = None
+        self._connection: EmbeddedConnection | None = None
+        self._http: Connection | None = None
 
-    def store(self, must_exist: bool = True) -> Store:
-        """The store; with ``must_exist`` a missing SQLite file is a NotFoundError rather than a new,
-        empty database in whatever folder the command happened to run from."""
-        if self._store is None:
+    def connection(self, must_exist: bool = True) -> Connection:
+        """Where the command acts: the team server (``--server``, ``MLTRAIL_SERVER``, ``mltrail login``), or
+        the database (``--dir``, ``--db``, ``MLTRAIL_DIR``, ``MLTRAIL_DB``, default ``./mltrail``)."""
+        if self.settings.embedded:
+            self.container(must_exist)
+            assert self._connection is not None
+            return self._connection
+        if self._http is None:
+            from mltrail.sdk.client.http import HttpConnection
+
+            self._http = HttpConnection(self.settings)
+        return self._http
+
+    def container(self, must_exist: bool = True) -> Services:
+        """Every service over the store; with ``must_exist`` a missing SQLite file is a NotFoundError rather
+        than a new, empty database in whatever folder the command happened to run from. Only for the
+        database itself: with a server configured, a command that needs the database says so."""
+        if not self.settings.embedded:
+            raise InvalidInputError(
+                f"this command works on the database directly, and {self.settings.server} "
+                f"(from {self.settings.server_source}) is a server: pass --dir or --db",
+                field="--db",
+            )
+        if self._connection is None:
             path = sqlite_path(self.settings.db_url)
             if must_exist and path is not None and not path.exists():
                 raise NotFoundError(
                     f"no mltrail database at {path}; set MLTRAIL_DIR, or pass --dir or --db "
                     "(e.g. `mltrail --dir path/to/mltrail runs list PROJECT`)"
                 )
-            self._store = open_store(self.settings.db_url)
-        return self._store
+            self._connection = EmbeddedConnection(self.settings)
+        return self._connection.services
 
-    @cached_property
+    def store(self, must_exist: bool = True) -> Store:
+        return self.container(must_exist).store
+
+    @property
     def blobs(self) -> BlobStore:
-        return BlobStore(self.settings.blobs)
+        return self.container().blobs
 
-    @cached_property
+    @property
     def tracking(self) -> TrackingService:
-        return TrackingService(self.store(), heartbeat_timeout=self.settings.heartbeat_timeout)
+        return self.container().tracking
 
-    @cached_property
+    @property
     def artifacts(self) -> ArtifactService:
-        return ArtifactService(self.store(), self.blobs)
+        return self.container().artifacts
 
-    @cached_property
+    @property
     def datasets(self) -> DatasetService:
-        return DatasetService(self.store())
+        return self.container().datasets
 
-    @cached_property
+    @property
     def reproduce(self) -> ReproduceService:
-        return ReproduceService(self.tracking, self.artifacts, self.datasets, apply_patch=apply_patch)
+        return self.container().reproduce
 
-    @cached_property
+    @property
     def registry(self) -> RegistryService:
         # No dispatcher here: deliveries are queued in the store with each event and sent by the server.
-        return RegistryService(self.store(), self.blobs, AccountService(self.store()))
+        return self.container().registry
 
-    @cached_property
+    @property
     def webhooks(self) -> WebhookService:
-        return WebhookService(self.store())
+        return self.container().webhooks
 
-    @cached_property
-    def monitoring(self) -> MonitoringServices:
-        # Alert notifications go out from the ingesting command itself; close() waits for them.
-        return monitoring_services(self.store(), self.blobs)
+    @property
+    def monitoring(self) -> Services:
+        """Monitoring, alerts and the registry; alert notifications go out from the ingesting command
+        itself, and ``close()`` waits for them."""
+        return self.container()
 
     def close(self) -> None:
-        if "monitoring" in self.__dict__:
-            self.__dict__.pop("monitoring").close()
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
 
 def services(ctx: typer.Context) -> CliContext:

@@ -82,8 +82,16 @@ def _root(
             "--dir", help="mltrail folder holding mltrail.db and blobs/ (default: MLTRAIL_DIR or ./mltrail)."
         ),
     ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            help="Team server URL (default: MLTRAIL_SERVER, or the server of `mltrail login`); "
+            "its key comes from MLTRAIL_API_KEY or `mltrail login`.",
+        ),
+    ] = None,
 ) -> None:
-    state = CliContext(resolve_settings(db=db, home=home))
+    state = CliContext(resolve_settings(db=db, home=home, server=server))
     ctx.obj = state
     ctx.call_on_close(state.close)
 

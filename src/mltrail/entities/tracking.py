@@ -10,6 +10,7 @@ __all__ = [
     "Artifact",
     "DatasetLink",
     "DatasetVersion",
+    "Fingerprint",
     "MetricHistory",
     "MetricPoint",
     "MetricSummary",
@@ -140,6 +141,24 @@ class DatasetVersion:
     schema: list[dict[str, Any]]
     summary: dict[str, Any]
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What identifies one version of a data set. ``digest`` is a sha256 hex string; the same content gives
+    the same digest. ``schema`` holds ``{name, type, nullable}`` per column; ``summary`` is per column (see
+    ``ColumnSummaryBuilder``). ``source`` is the absolute path for files and folders, None in memory."""
+
+    name: str
+    digest: str
+    kind: str  # file, folder, table
+    source: str | None
+    num_rows: int | None
+    num_bytes: int | None
+    schema: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    # The drift profile of the data (stats.DatasetProfile bytes): a monitor's default reference.
+    profile: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mltrail.notify.alerts import AlertNotifier, alert_notifier
 from mltrail.notify.channels import Channel, ChannelKind, DeliveryReport, parse_channel, send_alert
 from mltrail.notify.email import EmailSettings, SendResult, email_message, send_email, validate_address
 from mltrail.notify.http import SIGNATURE_HEADER, HttpPoster, PostResult, sign, verify_signature
@@ -9,6 +10,7 @@ from mltrail.notify.slack import Poster, alert_fields, alert_link, alert_summary
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "AlertNotifier",
     "Channel",
     "ChannelKind",
     "DeliveryReport",
@@ -19,6 +21,7 @@ __all__ = [
     "SendResult",
     "alert_fields",
     "alert_link",
+    "alert_notifier",
     "alert_summary",
     "email_message",
     "parse_channel",

@@ -13,7 +13,8 @@ from mltrail.cli.registry.common import JsonOpt, UserOpt, default_user
 from mltrail.cli.render import echo_json, stdout_console
 from mltrail.entities import ALERT_METRICS, Alert, AlertState, ModelVersion, Monitor
 from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.sdk.monitoring.setup import MonitoringServices, validate_channel
+from mltrail.notify import parse_channel as validate_channel
+from mltrail.services.container import Services as MonitoringServices
 from mltrail.services.monitoring.alerts import alert_payload
 
 __all__ = ["app"]

@@ -19,8 +19,8 @@ import typer
 from mltrail.cli.context import services
 from mltrail.entities import Alert, Monitor
 from mltrail.errors import InvalidInputError
-from mltrail.sdk.monitoring.setup import MonitoringServices
 from mltrail.services.accounts.audit import parse_time
+from mltrail.services.container import Services as MonitoringServices
 from mltrail.services.monitoring.alerts import alert_payload
 
 __all__ = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,9 +13,10 @@ from rich.text import Text
 
 from mltrail.cli.context import CliContext, services
 from mltrail.cli.render import echo_json, stderr_console, stdout_console
+from mltrail.sdk.tracking.embedded import InProcessTransport
 from mltrail.sdk.tracking.journal import Journal
 from mltrail.sdk.tracking.journal_replay import JournalResult, open_free_journals, sync_journal
-from mltrail.sdk.tracking.transport import InProcessTransport, Transport
+from mltrail.sdk.tracking.transport import Transport
 
 __all__ = ["sync"]
 
@@ -44,7 +44,7 @@ def sync(
     """
     state = services(ctx)
     folder = (journal_dir or state.settings.journal_dir).expanduser()
-    url = (server or os.environ.get("MLTRAIL_SERVER") or "").strip()
+    url = (server or state.settings.server or "").strip()
     target, where = _target(state, url)
     try:
         results = _sync_all(folder, target, show_progress=not as_json)
@@ -70,9 +70,9 @@ def _target(state: CliContext, url: str) -> tuple[Transport, str]:
     if url:
         from mltrail.sdk.tracking.http import HttpTransport
 
-        return HttpTransport(url, api_key=os.environ.get("MLTRAIL_API_KEY") or None), url
-    store = state.store(must_exist=False)
-    return InProcessTransport(store, state.blobs, state.settings), state.settings.db_url
+        settings = state.settings.with_server(url, source="--server")
+        return HttpTransport(settings.server, api_key=settings.api_key), settings.server
+    return InProcessTransport(state.container(must_exist=False)), state.settings.db_url
 
 
 def _sync_all(folder: Path, target: Transport, *, show_progress: bool) -> list[JournalResult]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
@@ -32,33 +31,24 @@ class CaptureOptions:
     console: bool = True
 
     @classmethod
-    def resolve(cls, value: bool | Mapping[str, bool] | CaptureOptions | None) -> CaptureOptions:
-        """Combine the ``capture=`` argument with the environment; the argument wins."""
-        base = cls.from_env()
+    def resolve(
+        cls,
+        value: bool | Mapping[str, bool] | CaptureOptions | None,
+        defaults: Mapping[str, bool] | None = None,
+    ) -> CaptureOptions:
+        """Combine the ``capture=`` argument with ``defaults`` (``Settings.capture``, from the environment);
+        the argument wins."""
+        known = {f.name for f in fields(cls)}
+        base = cls(**{k: bool(v) for k, v in (defaults or {}).items() if k in known})
         if value is None:
             return base
         if isinstance(value, CaptureOptions):
             return value
         if isinstance(value, bool):
             return cls(**{f.name: value for f in fields(cls)})
-        names = {f.name for f in fields(cls)}
-        unknown = set(value) - names
+        unknown = set(value) - known
         if unknown:
             raise InvalidInputError(
-                f"unknown capture option(s) {sorted(unknown)}; known: {sorted(names)}", field="capture"
+                f"unknown capture option(s) {sorted(unknown)}; known: {sorted(known)}", field="capture"
             )
         return replace(base, **{k: bool(v) for k, v in value.items()})
-
-    @classmethod
-    def from_env(cls) -> CaptureOptions:
-        everything = _env_flag("MLTRAIL_CAPTURE", True)
-        return cls(
-            **{f.name: _env_flag(f"MLTRAIL_CAPTURE_{f.name.upper()}", everything) for f in fields(cls)}
-        )
-
-
-def _env_flag(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return raw.strip().lower() not in ("0", "false", "no", "off")

@@ -8,7 +8,7 @@
     mon.report(last="30d")                              # drift, missing values, validation, accuracy
 
 The monitors live in the embedded store, or on a team server when ``server=`` or ``MLTRAIL_SERVER`` is set
-(with ``MLTRAIL_API_KEY``): the same calls through a ``MonitorClient`` (``sdk/monitor_client.py``).
+(with ``MLTRAIL_API_KEY``): the same calls through a ``MonitorClient`` (``sdk/monitoring/client.py``).
 
 ``log`` converts the batch to Arrow and queues it; the writer thread merges queued batches and ingests them
 every ``flush_interval`` seconds (or sooner past ``max_rows``), so serving never waits on profiling, the
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import time
 import weakref
 from collections.abc import Sequence
@@ -33,12 +32,11 @@ import pyarrow as pa
 
 from mltrail.entities import Alert, AlertRule, Monitor
 from mltrail.errors import ConflictError, NotFoundError
-from mltrail.sdk.monitoring.client import HttpMonitoring, InProcessMonitoring, MonitorClient
-from mltrail.sdk.monitoring.setup import MonitoringServices, monitoring_services
+from mltrail.sdk.client.connection import connect
+from mltrail.sdk.monitoring.client import MonitorClient
 from mltrail.sdk.monitoring.writer import PredictionWriter
-from mltrail.sdk.registry.models import _http_client
-from mltrail.sdk.tracking.transport import embedded_transport
 from mltrail.services.accounts.audit import parse_time
+from mltrail.services.container import Services
 from mltrail.services.monitoring.drift_report import DriftReport, drift_report
 from mltrail.services.monitoring.inputs import ID_COLUMN, SCORE_COLUMN, TIME_COLUMN, to_table
 from mltrail.services.registry.checks import parse_model_ref
@@ -62,15 +60,8 @@ def _default_name(ref: str) -> str:
 
 
 def monitor_client(*, server: str | None = None, settings: Settings | None = None) -> MonitorClient:
-    """Where monitors live: ``server`` or ``MLTRAIL_SERVER`` (with ``MLTRAIL_API_KEY``; one HTTP client
-    per server and key in the process, shared with ``mltrail.models``), else the embedded store."""
-    url = (server or os.environ.get("MLTRAIL_SERVER", "")).strip()
-    if url:
-        return HttpMonitoring(_http_client(url, os.environ.get("MLTRAIL_API_KEY") or None))
-    settings = settings or Settings.from_env()
-    transport = embedded_transport(settings)
-    services = monitoring_services(transport.store, transport.blobs)
-    return InProcessMonitoring(services, f"the embedded store in {settings.home}")
+    """Where monitors live: ``connect()``'s team server (``server``, ``MLTRAIL_SERVER``) or embedded store."""
+    return connect(server, settings=settings).monitoring
 
 
 def monitor(
@@ -147,15 +138,17 @@ class ModelMonitor:
 
     def __init__(
         self,
-        client: MonitorClient | MonitoringServices,
+        client: MonitorClient | Services,
         entity: Monitor,
         *,
         flush_interval: float = 0.5,
         max_rows: int = 200_000,
     ) -> None:
-        self.client: MonitorClient = (
-            InProcessMonitoring(client) if isinstance(client, MonitoringServices) else client
-        )
+        if isinstance(client, Services):
+            from mltrail.sdk.monitoring.embedded import InProcessMonitoring
+
+            client = InProcessMonitoring(client)
+        self.client: MonitorClient = client
         self.entity = entity
         self.writer = PredictionWriter(
             self.client, entity.name, flush_interval=flush_interval, max_rows=max_rows

@@ -13,30 +13,25 @@ format that executes code on load (pickle) loads only with ``trust=True``.
 
 from __future__ import annotations
 
-import atexit
 import os
 import tempfile
-import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from mltrail.entities import ModelVersion, RegisteredModel, TransitionRequest
 from mltrail.errors import InvalidInputError, NotFoundError
+from mltrail.sdk.client.connection import connect
 from mltrail.sdk.flavors import LoadedModel, infer_signature, load_model, save_model
 from mltrail.sdk.flavors.meta import META_FILE
-from mltrail.sdk.registry.client import HttpRegistry, InProcessRegistry, RegistryClient
-from mltrail.sdk.tracking.http import HttpTransport
-from mltrail.sdk.tracking.journal_transport import JournalingTransport
+from mltrail.sdk.registry.client import RegistryClient
 from mltrail.sdk.tracking.run import Run
 from mltrail.sdk.tracking.start import active_run
-from mltrail.sdk.tracking.transport import InProcessTransport, embedded_transport
 from mltrail.settings import Settings
 
 __all__ = [
     "approve",
     "client",
-    "close_clients",
     "get",
     "get_model",
     "infer_signature",
@@ -54,43 +49,11 @@ __all__ = [
 def client(
     *, server: str | None = None, settings: Settings | None = None, run: Run | None = None
 ) -> RegistryClient:
-    """The registry a call talks to: the run's own store or server when given, else ``server`` or
-    ``MLTRAIL_SERVER`` (with ``MLTRAIL_API_KEY``), else the embedded store of ``settings``."""
-    if run is not None and server is None:
-        transport = run._transport
-        if isinstance(transport, InProcessTransport):
-            return InProcessRegistry(transport)
-        if isinstance(transport, JournalingTransport) and isinstance(transport.target, HttpTransport):
-            return HttpRegistry(transport.target)
-    url = (server or os.environ.get("MLTRAIL_SERVER", "")).strip()
-    if url:
-        return HttpRegistry(_http_client(url, os.environ.get("MLTRAIL_API_KEY") or None))
-    return InProcessRegistry(embedded_transport(settings or Settings.from_env()))
-
-
-_clients: dict[tuple[str, str | None, int], HttpTransport] = {}
-_clients_lock = threading.Lock()
-
-
-def _http_client(url: str, api_key: str | None) -> HttpTransport:
-    """One HTTP client per server and key in this process (its connections are reused, then closed at
-    exit or by ``close_clients``)."""
-    key = (url, api_key, os.getpid())
-    with _clients_lock:
-        found = _clients.get(key)
-        if found is None:
-            found = _clients[key] = HttpTransport(url, api_key)
-        return found
-
-
-@atexit.register
-def close_clients() -> None:
-    """Close the registry's HTTP clients of this process (tests; long-lived tools switching servers)."""
-    with _clients_lock:
-        clients = list(_clients.values())
-        _clients.clear()
-    for http in clients:
-        http.close()
+    """The registry a call talks to: the run's own store or server when given, else ``connect()``'s:
+    ``server`` or ``MLTRAIL_SERVER`` (with ``MLTRAIL_API_KEY``), else the embedded store of ``settings``."""
+    if run is not None and server is None and run._connection is not None:
+        return run._connection.registry()
+    return connect(server, settings=settings).registry()
 
 
 def register(

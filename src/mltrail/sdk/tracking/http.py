@@ -24,13 +24,12 @@ import httpx
 import orjson
 
 import mltrail.errors as errors
-from mltrail.entities import Artifact, DatasetLink, MetricsBatch, Run, RunStatus
+from mltrail.entities import Artifact, DatasetLink, Fingerprint, MetricsBatch, Run, RunStatus
 from mltrail.errors import ConflictError, InvalidInputError, MltrailError, StoreError
 from mltrail.sdk.http_codec import artifact_from_json as _artifact
 from mltrail.sdk.http_codec import dataset_from_json as _dataset
 from mltrail.sdk.http_codec import encode_values as _encode_values
 from mltrail.sdk.http_codec import run_from_json as _run
-from mltrail.services.tracking.fingerprint import Fingerprint
 
 __all__ = ["HttpTransport", "close_http_transports", "http_transport"]
 

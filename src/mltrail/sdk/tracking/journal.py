@@ -37,9 +37,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from mltrail.entities import MetricsBatch
+from mltrail.entities import Fingerprint, MetricsBatch
 from mltrail.sdk.http_codec import decode_float, encode_values
-from mltrail.services.tracking.fingerprint import Fingerprint
 
 __all__ = [
     "Journal",

@@ -17,15 +17,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from mltrail.entities import Artifact, DatasetLink, DatasetVersion, MetricsBatch, Run, RunStatus
+from mltrail.entities import Artifact, DatasetLink, DatasetVersion, Fingerprint, MetricsBatch, Run, RunStatus
 from mltrail.errors import InvalidInputError, StoreError
 from mltrail.sdk.tracking.journal import Journal, encode_value, fingerprint_to_record, metrics_record
 from mltrail.sdk.tracking.journal_sender import JournalSender
 from mltrail.sdk.tracking.transport import Transport
-from mltrail.services.tracking.fingerprint import Fingerprint
-from mltrail.services.tracking.service import TrackingService
 from mltrail.services.tracking.validation import (
     DATASET_ROLES,
+    clean_tags,
     flatten_config,
     normalize_artifact_path,
     to_value,
@@ -97,7 +96,7 @@ class JournalingTransport:
         validate_key(project, "project")
         validate_key(name, "name")
         params = flatten_config(config)
-        clean_tags = TrackingService._clean_tags(tags)
+        tag_values = clean_tags(tags)
         meta = {
             "run_id": run_id,
             "project": project,
@@ -115,7 +114,7 @@ class JournalingTransport:
                 "name": name,
                 "user": user,
                 "config": encode_value(dict(config)),
-                "tags": clean_tags,
+                "tags": tag_values,
                 "notes": notes,
                 "context": encode_value(dict(context)),
                 "start_time": start_time,
@@ -130,7 +129,7 @@ class JournalingTransport:
                     name=name,
                     user=user,
                     config=config,
-                    tags=clean_tags,
+                    tags=tag_values,
                     notes=notes,
                     context=context,
                     start_time=start_time,
@@ -161,7 +160,7 @@ class JournalingTransport:
             heartbeat_at=start_time,
             notes=notes,
             params=params,
-            tags=clean_tags,
+            tags=tag_values,
             context=dict(context),
         )
 
@@ -173,7 +172,7 @@ class JournalingTransport:
         self._append(run_id, "set_params", {"config": encode_value(dict(config))})
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
-        self._append(run_id, "set_tags", {"tags": TrackingService._clean_tags(tags)})
+        self._append(run_id, "set_tags", {"tags": clean_tags(tags)})
 
     def delete_tags(self, run_id: str, keys: Sequence[str]) -> None:
         self._append(run_id, "delete_tags", {"keys": list(keys)})

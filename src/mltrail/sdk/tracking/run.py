@@ -10,15 +10,17 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltrail.entities import Artifact, DatasetLink, RunStatus
 from mltrail.errors import InvalidInputError, MltrailError, RunFinishedError, StoreError
 from mltrail.sdk.tracking.journal_transport import JournalingTransport
 from mltrail.sdk.tracking.transport import Transport
 from mltrail.sdk.tracking.writer import BackgroundWriter
-from mltrail.services.tracking.fingerprint import fingerprint
 from mltrail.services.tracking.validation import metric_float, to_value, validate_key
+
+if TYPE_CHECKING:
+    from mltrail.sdk.client.connection import Connection
 
 __all__ = ["Run", "Summary"]
 
@@ -62,6 +64,10 @@ class Summary(MutableMapping[str, Any]):
 
 class Run:
     """A live run. Create it with ``mltrail.init``; use it as a context manager or call ``finish()``."""
+
+    # The connection ``init`` made the run through (its registry and monitors are the run's); None for a
+    # run built on a transport of its own.
+    _connection: Connection | None = None
 
     def __init__(
         self,
@@ -175,6 +181,8 @@ class Run:
         The digest is computed here (streamed for files); the same data logged again is the same version.
         """
         self._ensure_open()
+        from mltrail.services.tracking.fingerprint import fingerprint  # numpy and pyarrow: only when used
+
         fp = fingerprint(data, name=name)
         return self._transport.log_dataset(self.id, fp, role)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import contextvars
-import getpass
 import logging
 import os
 import sys
@@ -25,10 +24,12 @@ from mltrail.sdk.capture.environment import capture_command, capture_environment
 from mltrail.sdk.capture.git import capture_git
 from mltrail.sdk.capture.options import CaptureOptions
 from mltrail.sdk.capture.system import SystemMetricsSampler
-from mltrail.sdk.tracking.journal_transport import journaling_transport
+from mltrail.sdk.client.connection import Connection, connect
+from mltrail.sdk.client.identity import local_user
 from mltrail.sdk.tracking.names import generate_run_name
+from mltrail.sdk.tracking.null import NullTransport
 from mltrail.sdk.tracking.run import Run
-from mltrail.sdk.tracking.transport import Transport, embedded_transport
+from mltrail.sdk.tracking.transport import Transport
 from mltrail.settings import Settings
 
 __all__ = ["active_run", "finish", "init", "log"]
@@ -64,9 +65,14 @@ def init(
     on-disk journal (``MLTRAIL_JOURNAL_DIR``), so nothing is lost while the server is unreachable.
     """
     settings = settings or Settings.from_env()
-    options = CaptureOptions.resolve(capture)
-    project = project or os.environ.get("MLTRAIL_PROJECT") or Path.cwd().name or "default"
-    transport = transport or _default_transport(settings, server)
+    connection: Connection | None = None
+    if transport is None and settings.mode == "disabled":
+        transport, capture = NullTransport(), False
+    elif transport is None:
+        connection = connect(server, settings=settings)
+        transport = connection.run_transport()
+    options = CaptureOptions.resolve(capture, settings.capture)
+    project = project or settings.project or Path.cwd().name or "default"
     run_id = uuid.uuid4().hex
     context, artifacts = _capture_context(options)
     run_tags = dict.fromkeys(tags, "") if isinstance(tags, list | tuple) else dict(tags or {})
@@ -74,7 +80,7 @@ def init(
         run_id=run_id,
         project=project,
         name=name or generate_run_name(),
-        user=_user(),
+        user=local_user(settings),
         config=config or {},
         tags={k: "" if v is None else str(v) for k, v in run_tags.items()},
         notes=notes,
@@ -91,6 +97,7 @@ def init(
         heartbeat_interval=settings.heartbeat_interval,
         sync_timeout=settings.sync_timeout,
     )
+    run._connection = connection
     for path, data in artifacts.items():
         try:
             transport.log_artifact_bytes(run_id, path, data)
@@ -107,18 +114,6 @@ def init(
     token = _active.set(run)
     run._finalizers.append(lambda: _deactivate(run, token))
     return run
-
-
-def _default_transport(settings: Settings, server: str | None) -> Transport:
-    """``server`` or ``MLTRAIL_SERVER`` (with ``MLTRAIL_API_KEY``) selects the team server, through the
-    journal; without one, the embedded store. ``MLTRAIL_MODE=offline`` journals only, whatever is set."""
-    server = (server or os.environ.get("MLTRAIL_SERVER", "")).strip()
-    api_key = os.environ.get("MLTRAIL_API_KEY") or None
-    if settings.mode == "offline":
-        return journaling_transport(settings.journal_dir, server or None, api_key, offline=True)
-    if not server:
-        return embedded_transport(settings)
-    return journaling_transport(settings.journal_dir, server, api_key)
 
 
 def active_run() -> Run | None:
@@ -149,13 +144,6 @@ def _deactivate(run: Run, token: contextvars.Token[Run | None]) -> None:
             _active.reset(token)
         except ValueError:  # finished from another context: just clear this one
             _active.set(None)
-
-
-def _user() -> str | None:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return None
 
 
 def _capture_context(options: CaptureOptions) -> tuple[dict[str, Any], dict[str, bytes]]:

@@ -6,7 +6,6 @@ import hashlib
 import io
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -14,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mltrail.entities import Fingerprint
 from mltrail.stats.columns import ColumnSummaryBuilder
 from mltrail.stats.profile import profile_batches
 
@@ -36,24 +36,6 @@ _ACCEPTED = (
     "a file or folder path (str or os.PathLike), pyarrow.Table, pyarrow.RecordBatch, pandas.DataFrame "
     "or numpy.ndarray"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    """What identifies one version of a data set. ``digest`` is a sha256 hex string; the same content gives
-    the same digest. ``schema`` holds ``{name, type, nullable}`` per column; ``summary`` is per column (see
-    ``ColumnSummaryBuilder``). ``source`` is the absolute path for files and folders, None in memory."""
-
-    name: str
-    digest: str
-    kind: str  # file, folder, table
-    source: str | None
-    num_rows: int | None
-    num_bytes: int | None
-    schema: list[dict[str, Any]] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
-    # The drift profile of the data (stats.DatasetProfile bytes): a monitor's default reference.
-    profile: bytes | None = None
 
 
 def fingerprint(obj: object, *, name: str | None = None) -> Fingerprint:

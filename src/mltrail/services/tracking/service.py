@@ -10,7 +10,7 @@ from typing import Any
 from mltrail.entities import MetricHistory, MetricsBatch, Project, Run, RunPage, RunStatus, Value
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError, RunFinishedError
 from mltrail.query_ast import Expr
-from mltrail.services.tracking.validation import flatten_config, to_value, validate_key
+from mltrail.services.tracking.validation import clean_tags, flatten_config, to_value, validate_key
 from mltrail.store.base import Store
 
 __all__ = ["TrackingService"]
@@ -45,7 +45,7 @@ class TrackingService:
         validate_key(project, "project")
         validate_key(name, "name")
         params = flatten_config(config)
-        clean_tags = self._clean_tags(tags or {})
+        tag_values = clean_tags(tags or {})
         if start_time is not None and not math.isfinite(start_time):
             raise InvalidInputError("start_time must be a finite number", field="start_time")
         now = time.time() if start_time is None else start_time
@@ -56,7 +56,7 @@ class TrackingService:
             user=user,
             start_time=now,
             params=params,
-            tags=clean_tags,
+            tags=tag_values,
             notes=notes,
             context=dict(context or {}),
         )
@@ -100,7 +100,7 @@ class TrackingService:
         self.store.set_params(run_id, flatten_config(config))
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
-        self.store.set_tags(run_id, self._clean_tags(tags))
+        self.store.set_tags(run_id, clean_tags(tags))
 
     def delete_tags(self, run_id: str, keys: Sequence[str]) -> None:
         self.store.delete_tags(run_id, list(keys))
@@ -181,14 +181,3 @@ class TrackingService:
         return self.store.get_metric_history(
             run_id, key, min_step=min_step, max_step=max_step, max_points=max_points
         )
-
-    @staticmethod
-    def _clean_tags(tags: Mapping[str, Any]) -> dict[str, str]:
-        clean: dict[str, str] = {}
-        for key, value in tags.items():
-            validate_key(key, "tags")
-            text = "" if value is None else str(value)
-            if len(text) > 5000:
-                raise InvalidInputError(f"tag {key!r} is longer than 5000 characters", field=f"tags.{key}")
-            clean[key] = text
-        return clean

@@ -13,6 +13,7 @@ from mltrail.errors import InvalidInputError
 __all__ = [
     "DATASET_ROLES",
     "MAX_KEY_LENGTH",
+    "clean_tags",
     "flatten_config",
     "metric_float",
     "normalize_artifact_path",
@@ -116,3 +117,15 @@ def normalize_artifact_path(path: str) -> str:
     if len(normalized) > 1000:
         raise InvalidInputError("artifact path is longer than 1000 characters", field="path")
     return normalized
+
+
+def clean_tags(tags: Mapping[str, Any]) -> dict[str, str]:
+    """Tags as stored: valid keys, values as text (``None`` as ``""``) of at most 5,000 characters."""
+    clean: dict[str, str] = {}
+    for key, value in tags.items():
+        validate_key(key, "tags")
+        text = "" if value is None else str(value)
+        if len(text) > 5000:
+            raise InvalidInputError(f"tag {key!r} is longer than 5000 characters", field=f"tags.{key}")
+        clean[key] = text
+    return clean

@@ -1,0 +1,190 @@
+"""The one composition root: ``Services`` opens the store and builds every service from ``Settings``.
+
+The API server, the CLI and the embedded SDK all get their services here; nothing else wires them. Each
+service is built on first use, so a command that lists runs does not pay for the registry or the alert
+machinery. What talks to the outside world (alert notifications, webhook posts, git for reproduction) is
+injected by the caller, so no service knows about HTTP or SMTP.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from mltrail.settings import Settings
+
+if TYPE_CHECKING:
+    from mltrail.services.accounts.audit import AuditService
+    from mltrail.services.accounts.service import AccountService
+    from mltrail.services.monitoring.alerts import AlertService, Notifier
+    from mltrail.services.monitoring.service import MonitoringService
+    from mltrail.services.registry.service import RegistryService
+    from mltrail.services.registry.webhooks import Poster, WebhookDispatcher, WebhookService
+    from mltrail.services.tracking.artifacts import ArtifactService
+    from mltrail.services.tracking.datasets import DatasetService
+    from mltrail.services.tracking.reproduce import PatchApplier, ReproduceService
+    from mltrail.services.tracking.service import TrackingService
+    from mltrail.store.base import Store
+    from mltrail.store.blobs import BlobStore
+
+__all__ = ["Services"]
+
+
+class Services:
+    """Every service over one store.
+
+    - ``store``: an open store to use (the caller closes it); default: ``open_store(settings.db_url)``,
+      closed by ``close()``. ``migrate`` is passed to ``open_store`` (a server refuses an old schema).
+    - ``notifier``: sends alert notifications (``mltrail.notify.alert_notifier`` in the API and the SDK);
+      without one, alerts are recorded but not sent.
+    - ``webhook_poster``: posts registry webhooks; with one, ``dispatcher`` delivers them on a thread that
+      the registry wakes after each change. Without one, deliveries wait in the store for a server.
+    - ``apply_patch``: applies a run's uncommitted diff when reproducing it (git, in the SDK's capture).
+    - ``audit_coalesce``: which high-frequency audit actions are recorded at most once per how many seconds.
+    - ``monitoring_cache``: a process that alone writes the store may cache monitors (not a server replica).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        migrate: bool = True,
+        notifier: Notifier | None = None,
+        webhook_poster: Poster | None = None,
+        apply_patch: PatchApplier | None = None,
+        audit_coalesce: Mapping[str, float] | None = None,
+        monitoring_cache: bool = True,
+        base_url: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self._given_store = store
+        self._migrate = migrate
+        self._notifier = notifier
+        self._webhook_poster = webhook_poster
+        self._apply_patch = apply_patch
+        self._audit_coalesce = audit_coalesce
+        self._monitoring_cache = monitoring_cache
+        self._base_url = base_url
+        self._lock = threading.RLock()
+        self._closed = False
+
+    # -- storage -----------------------------------------------------------------------------------------
+    @cached_property
+    def store(self) -> Store:
+        if self._given_store is not None:
+            return self._given_store
+        from mltrail.store.factory import open_store
+
+        return open_store(self.settings.db_url, migrate=self._migrate)
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        from mltrail.store.blobs import BlobStore
+
+        return BlobStore(self.settings.blobs)
+
+    # -- tracking ----------------------------------------------------------------------------------------
+    @cached_property
+    def tracking(self) -> TrackingService:
+        from mltrail.services.tracking.service import TrackingService
+
+        return TrackingService(self.store, heartbeat_timeout=self.settings.heartbeat_timeout)
+
+    @cached_property
+    def artifacts(self) -> ArtifactService:
+        from mltrail.services.tracking.artifacts import ArtifactService
+
+        return ArtifactService(self.store, self.blobs)
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        from mltrail.services.tracking.datasets import DatasetService
+
+        return DatasetService(self.store)
+
+    @cached_property
+    def reproduce(self) -> ReproduceService:
+        from mltrail.services.tracking.reproduce import ReproduceService
+
+        if self._apply_patch is None:
+            from mltrail.errors import InvalidInputError
+
+            raise InvalidInputError("reproducing a run needs a patch applier (git)", field="apply_patch")
+        return ReproduceService(self.tracking, self.artifacts, self.datasets, apply_patch=self._apply_patch)
+
+    # -- accounts ----------------------------------------------------------------------------------------
+    @cached_property
+    def accounts(self) -> AccountService:
+        from mltrail.services.accounts.service import AccountService
+
+        return AccountService(self.store)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        from mltrail.services.accounts.audit import COALESCED_ACTIONS, AuditService
+
+        coalesce = COALESCED_ACTIONS if self._audit_coalesce is None else self._audit_coalesce
+        return AuditService(self.store, coalesce=coalesce)
+
+    # -- registry ----------------------------------------------------------------------------------------
+    @cached_property
+    def dispatcher(self) -> WebhookDispatcher | None:
+        """The registry's webhook sender, started on first use; ``None`` without a poster."""
+        if self._webhook_poster is None:
+            return None
+        from mltrail.services.registry.webhooks import WebhookDispatcher
+
+        dispatcher = WebhookDispatcher(self.store, self._webhook_poster)
+        dispatcher.start()
+        return dispatcher
+
+    @cached_property
+    def registry(self) -> RegistryService:
+        from mltrail.services.registry.service import RegistryService
+
+        dispatcher = self.dispatcher
+        on_event: Callable[[], None] | None = None if dispatcher is None else dispatcher.wake
+        return RegistryService(self.store, self.blobs, self.accounts, on_event=on_event)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        from mltrail.services.registry.webhooks import WebhookService
+
+        return WebhookService(self.store)
+
+    # -- monitoring --------------------------------------------------------------------------------------
+    @cached_property
+    def alerts(self) -> AlertService:
+        from mltrail.services.monitoring.alerts import AlertService
+
+        return AlertService(self.store, notifier=self._notifier, base_url=self._base_url)
+
+    @cached_property
+    def monitoring(self) -> MonitoringService:
+        from mltrail.services.monitoring.service import MonitoringService
+
+        return MonitoringService(
+            self.store, self.blobs, after_ingest=self.alerts.evaluate, cache=self._monitoring_cache
+        )
+
+    # -- lifetime ----------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the webhook dispatcher, let queued alert notifications go out, then close the store (when
+        this object opened it). Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        built = self.__dict__
+        dispatcher = built.get("dispatcher")
+        if dispatcher is not None:
+            dispatcher.stop()
+        alerts = built.get("alerts")
+        if alerts is not None:
+            alerts.close()
+        store = built.get("store")
+        if store is not None and self._given_store is None:
+            store.close()
