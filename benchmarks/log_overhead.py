@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 
 import mltrail
-from mltrail.sdk.tracking.embedded import close_embedded_transports
+from mltrail.sdk.client.connection import close_embedded_transports
 
 
 def _settings(tmp: str) -> mltrail.Settings:

@@ -38,8 +38,8 @@ def make_batch(rng: np.random.Generator, n: int, shift: float = 0.0) -> pa.Table
 
 def setup(home: Path, rng: np.random.Generator, segments: list[str]) -> object:
     import mltrail
+    from mltrail.sdk.client.connection import embedded_transport
     from mltrail.sdk.monitoring.monitor import ModelMonitor
-    from mltrail.sdk.tracking.embedded import embedded_transport
     from mltrail.settings import Settings
     from mltrail.stats.profile import profile_batches
 

@@ -98,7 +98,7 @@ def _no_gc() -> Iterator[None]:
 
 def worker_mltrail(n: int, tmp: Path) -> dict[str, Any]:
     import mltrail
-    from mltrail.sdk.tracking.embedded import close_embedded_transports
+    from mltrail.sdk.client.connection import close_embedded_transports
 
     settings = mltrail.Settings(home=tmp / "store")
     run = mltrail.init(project="bench", capture=False, settings=settings)

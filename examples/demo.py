@@ -34,7 +34,7 @@ import mltrail
 from mltrail.entities import ApprovalPolicy
 from mltrail.errors import ConflictError
 from mltrail.query import parse_sorts
-from mltrail.sdk.tracking.embedded import embedded_transport
+from mltrail.sdk.client.connection import embedded_transport
 from mltrail.settings import Settings
 
 DEMO_MODEL = "breast-cancer-classifier"

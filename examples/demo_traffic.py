@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import mltrail
 from mltrail.errors import NotFoundError
-from mltrail.sdk.tracking.embedded import embedded_transport
+from mltrail.sdk.client.connection import embedded_transport
 from mltrail.settings import Settings
 
 DAYS = 30

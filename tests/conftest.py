@@ -16,6 +16,12 @@ from mltrail.store.factory import open_store
 
 
 @pytest.fixture(autouse=True)
+def _no_login(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's ``mltrail login`` (it would send the suite to their server)."""
+    monkeypatch.setenv("MLTRAIL_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+
+
+@pytest.fixture(autouse=True)
 def _close_embedded_stores() -> Iterator[None]:
     """Each test's embedded stores are closed after it, so no connection outlives its temp folder."""
     yield

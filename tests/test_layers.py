@@ -8,7 +8,7 @@ from pathlib import Path
 import mltrail
 
 PACKAGE = Path(mltrail.__file__).parent
-FOUNDATION = {"errors", "entities", "query_ast", "query", "settings"}
+FOUNDATION = {"errors", "entities", "channels", "query_ast", "query", "settings"}
 ALLOWED: dict[str, set[str]] = {
     "foundation": {"foundation"},
     "stats": {"stats"},

@@ -11,7 +11,7 @@ from live_server import LiveServer, restart_server, start_server
 
 import mltrail
 from mltrail.entities import RunStatus
-from mltrail.sdk.tracking.embedded import embedded_transport
+from mltrail.sdk.client.connection import embedded_transport
 from mltrail.sdk.tracking.journal_transport import JournalingTransport, close_journaling_transports
 from mltrail.settings import Settings
 

@@ -23,7 +23,8 @@ from typer.testing import CliRunner, Result
 import mltrail
 from mltrail.cli.main import app
 from mltrail.entities import RunStatus
-from mltrail.sdk.tracking.embedded import InProcessTransport, embedded_transport
+from mltrail.sdk.client.connection import embedded_transport
+from mltrail.sdk.tracking.embedded import InProcessTransport
 from mltrail.sdk.tracking.journal import Journal
 from mltrail.sdk.tracking.journal_transport import close_journaling_transports
 from mltrail.settings import Settings

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from mltrail.sdk.tracking.embedded import InProcessTransport, embedded_transport
+from mltrail.sdk.client.connection import embedded_transport
+from mltrail.sdk.tracking.embedded import InProcessTransport
 from mltrail.sdk.tracking.http import HttpTransport
 from mltrail.sdk.tracking.journal_transport import JournalingTransport, close_journaling_transports
 from mltrail.sdk.tracking.transport import Transport

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from mltrail.entities import RunStatus
-from mltrail.sdk.tracking.embedded import embedded_transport
+from mltrail.sdk.client.connection import embedded_transport
 from mltrail.settings import Settings
 
 

@@ -12,7 +12,7 @@ import pytest
 
 import mltrail
 from mltrail.errors import InvalidInputError
-from mltrail.sdk.tracking.embedded import embedded_transport
+from mltrail.sdk.client.connection import embedded_transport
 from mltrail.settings import Settings
 
 

@@ -16,7 +16,8 @@ import pytest
 import mltrail
 from mltrail.entities import MetricsBatch, RunStatus
 from mltrail.errors import StoreError
-from mltrail.sdk.tracking.embedded import InProcessTransport, embedded_transport
+from mltrail.sdk.client.connection import embedded_transport
+from mltrail.sdk.tracking.embedded import InProcessTransport
 from mltrail.services.container import Services
 from mltrail.settings import Settings
 

@@ -20,7 +20,8 @@ import pytest
 import mltrail
 from mltrail.entities import MetricsBatch, RunStatus
 from mltrail.errors import ConflictError, InvalidInputError, StoreError
-from mltrail.sdk.tracking.embedded import InProcessTransport, embedded_transport
+from mltrail.sdk.client.connection import embedded_transport
+from mltrail.sdk.tracking.embedded import InProcessTransport
 from mltrail.sdk.tracking.http import HttpTransport
 from mltrail.sdk.tracking.journal import Journal
 from mltrail.sdk.tracking.journal_transport import (

@@ -3,6 +3,7 @@ through a real server."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from pathlib import Path
 from typing import Any
@@ -40,13 +41,23 @@ def target(transport_kind: str, settings: Settings, request: pytest.FixtureReque
     return {"settings": settings}
 
 
+def _as_user(target: dict[str, Any], name: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The same target acting as ``name``: ``MLTRAIL_USER`` for settings read from the environment, the
+    ``user`` of explicit settings."""
+    monkeypatch.setenv("MLTRAIL_USER", name)
+    if "settings" in target:
+        return {**target, "settings": dataclasses.replace(target["settings"], user=name)}
+    return target
+
+
 def test_register_promote_and_load(
     data: tuple[Any, Any], settings: Settings, target: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     x, y = data
     name = f"churn-{uuid.uuid4().hex[:8]}"
     clf = linear.LogisticRegression(max_iter=500).fit(x, y)
-    monkeypatch.setenv("MLTRAIL_USER", "ana")
+    target = _as_user(target, "ana", monkeypatch)
+    settings = target.get("settings", settings)
     with mltrail.init(project="reg", capture=False, settings=settings, server=target.get("server")) as run:
         run.log({"auc": 0.93}, step=0)
         version = mltrail.models.register(name, model=clf, input_example=x[:5], **target)
@@ -59,7 +70,7 @@ def test_register_promote_and_load(
     assert req is not None and req.status is RequestStatus.PENDING
     with pytest.raises(PermissionDeniedError):
         mltrail.models.approve(name, 1, **target)  # ana requested it
-    monkeypatch.setenv("MLTRAIL_USER", "bob")
+    target = _as_user(target, "bob", monkeypatch)
     done = mltrail.models.approve(name, 1, comment="checked the segment report", **target)
     assert done.status is RequestStatus.APPROVED
     assert mltrail.models.get(f"{name}@production", **target).stage is Stage.PRODUCTION

@@ -9,7 +9,7 @@ import pytest
 
 import mltrail
 from mltrail.errors import IntegrityError, InvalidInputError, NotFoundError
-from mltrail.sdk.tracking.embedded import embedded_transport
+from mltrail.sdk.client.connection import embedded_transport
 from mltrail.settings import Settings
 
 OFF = False

@@ -327,7 +327,7 @@ def test_a_corrupted_patch_blob_fails_and_leaves_nothing(tmp_path: Path, env: di
 
 def test_hostile_git_context_is_not_executed(tmp_path: Path, env: dict[str, str]) -> None:
     """A recorded remote or commit is data from the store: never read as a git option."""
-    from mltrail.sdk.tracking.embedded import embedded_transport
+    from mltrail.sdk.client.connection import embedded_transport
     from mltrail.settings import Settings
 
     tracking = embedded_transport(Settings.from_env()).tracking

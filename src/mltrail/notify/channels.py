@@ -2,58 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 import orjson
 
+from mltrail.channels import Channel, ChannelKind, parse_channel
 from mltrail.errors import InvalidInputError
-from mltrail.notify.email import EmailSettings, send_email, validate_address
+from mltrail.notify.email import EmailSettings, send_email
 from mltrail.notify.http import SIGNATURE_HEADER, sign
 from mltrail.notify.slack import Poster, send_slack
 
 __all__ = ["Channel", "ChannelKind", "DeliveryReport", "parse_channel", "send_alert"]
 
-ChannelKind = Literal["webhook", "slack", "email"]
 WEBHOOK_USER_AGENT = "mltrail-webhooks"  # the registry webhooks' agent: receivers see one sender
-MAX_URL_LENGTH = 2048
-_FIELD = "notify"
-_MAX_RECIPIENTS = 50
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class Channel:
-    """Where an alert goes: a signed webhook ``url``, a Slack incoming-webhook ``url``, or e-mail
-    ``recipients``. ``repr`` and ``label`` hide a Slack URL's path and the secret, which are credentials."""
-
-    kind: ChannelKind
-    url: str | None = None
-    recipients: tuple[str, ...] = ()
-    secret: str | None = dataclasses.field(default=None, compare=False)
-
-    @property
-    def label(self) -> str:
-        """The spec with its secrets left out, safe to log: ``slack:https://hooks.slack.com/…``."""
-        if self.kind == "email":
-            return "email:" + ",".join(self.recipients)
-        parts = urlsplit(self.url or "")
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-        # A Slack webhook's path is its token; a generic URL's query and user info may carry one too.
-        path = "/…" if self.kind == "slack" else parts.path
-        return f"{self.kind}:{parts.scheme}://{host}{path}"
-
-    def __repr__(self) -> str:
-        return f"Channel({self.label!r})"
-
-    def __str__(self) -> str:
-        return self.label
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,52 +31,6 @@ class DeliveryReport:
     status_code: int | None
     error: str | None
     duration_ms: float
-
-
-def _url(text: str, spec_kind: str) -> str:
-    if not text:
-        raise InvalidInputError(f"the {spec_kind} channel needs a URL: {spec_kind}:https://…", field=_FIELD)
-    if len(text) > MAX_URL_LENGTH:
-        raise InvalidInputError(f"the URL is longer than {MAX_URL_LENGTH} characters", field=_FIELD)
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text):
-        raise InvalidInputError("the URL contains whitespace or control characters", field=_FIELD)
-    try:
-        parts = urlsplit(text)
-        _ = parts.port  # a non-numeric port raises only when read
-    except ValueError as exc:
-        raise InvalidInputError(f"not a URL: {exc}", field=_FIELD) from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise InvalidInputError(f"the {spec_kind} URL must be http(s)://host/…", field=_FIELD)
-    return text
-
-
-def parse_channel(spec: str, *, secret: str | None = None) -> Channel:
-    """Parse ``webhook:URL``, ``slack:URL`` or ``email:ADDR[,ADDR…]`` into a ``Channel``; anything else is
-    ``InvalidInputError(field="notify")``. ``secret`` signs a webhook channel's requests (it is not part of
-    the spec, so that specs can be listed and logged); other kinds ignore it."""
-    kind, sep, rest = spec.strip().partition(":")
-    kind = kind.lower()
-    rest = rest.strip()
-    if not sep or kind not in ("webhook", "slack", "email"):
-        raise InvalidInputError(
-            f"unknown notification channel {spec.strip()[:80]!r}: use webhook:URL, slack:URL or email:ADDR",
-            field=_FIELD,
-        )
-    if kind == "email":
-        addresses = [a.strip() for a in rest.split(",")]
-        if not any(addresses):
-            raise InvalidInputError("the email channel needs addresses: email:ana@example.com", field=_FIELD)
-        try:
-            recipients = tuple(dict.fromkeys(validate_address(a, field=_FIELD) for a in addresses))
-        except InvalidInputError as exc:
-            raise InvalidInputError(exc.message, field=_FIELD) from None
-        if len(recipients) > _MAX_RECIPIENTS:
-            raise InvalidInputError(f"more than {_MAX_RECIPIENTS} e-mail recipients", field=_FIELD)
-        return Channel("email", recipients=recipients)
-    url = _url(rest, kind)
-    if kind == "slack":
-        return Channel("slack", url=url)
-    return Channel("webhook", url=url, secret=secret or None)
 
 
 def _event(alert: Mapping[str, Any]) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import html
-import re
 import smtplib
 import ssl
 import time
@@ -16,6 +15,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from mltrail.channels import validate_address
 from mltrail.errors import InvalidInputError
 from mltrail.notify.slack import alert_fields, alert_link, alert_summary
 
@@ -26,18 +26,7 @@ _MAX_ERROR_CHARS = 500
 _MAX_RECIPIENTS = 50
 # A bare addr-spec with a dot-atom local part and an ASCII domain: deliberately narrower than RFC 5322
 # (no quoted local parts, no display names, no IDN), since these addresses go into headers verbatim.
-_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-_DOMAIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
-_ADDRESS = re.compile(rf"{_LOCAL}@{_DOMAIN}")
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
-
-
-def validate_address(address: str, field: str = "to") -> str:
-    """``address`` if it is a plain ``local@domain`` address; otherwise ``InvalidInputError(field=field)``.
-    Newlines and other control characters (header injection) are refused like any malformed address."""
-    if not isinstance(address, str) or len(address) > 254 or not _ADDRESS.fullmatch(address):
-        raise InvalidInputError(f"not an e-mail address: {address!r}", field=field)
-    return address
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,7 +120,7 @@ class Services:
     def accounts(self) -> AccountService:
         from mltrail.services.accounts.service import AccountService
 
-        return AccountService(self.store)
+        return AccountService(self.store, runs=self.store)
 
     @cached_property
     def audit(self) -> AuditService:
@@ -147,7 +147,7 @@ class Services:
 
         dispatcher = self.dispatcher
         on_event: Callable[[], None] | None = None if dispatcher is None else dispatcher.wake
-        return RegistryService(self.store, self.blobs, self.accounts, on_event=on_event)
+        return RegistryService(self.store, self.blobs, self.accounts, runs=self.store, on_event=on_event)
 
     @cached_property
     def webhooks(self) -> WebhookService:
@@ -167,7 +167,12 @@ class Services:
         from mltrail.services.monitoring.service import MonitoringService
 
         return MonitoringService(
-            self.store, self.blobs, after_ingest=self.alerts.evaluate, cache=self._monitoring_cache
+            self.store,
+            self.blobs,
+            runs=self.store,
+            registry=self.store,
+            after_ingest=self.alerts.evaluate,
+            cache=self._monitoring_cache,
         )
 
     # -- lifetime ----------------------------------------------------------------------------------------

@@ -1,306 +1,53 @@
-"""The one storage interface. Services talk to a ``Store``; the SQLAlchemy implementation serves SQLite and
-PostgreSQL. Every method is a transaction: it applies completely or not at all.
+"""The whole storage interface: one ``Store`` is every area's interface at once (``TrackingStore``,
+``AccountStore``, ``RegistryStore``, ``MonitorStore``). Services depend on the areas they use; the SQLAlchemy
+implementation serves SQLite and PostgreSQL. Every method is a transaction: it applies completely or not
+at all.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
-from typing import Any
 
-from mltrail.entities import (
-    ApiKey,
-    Artifact,
-    AuditEvent,
-    DatasetLink,
-    DatasetVersion,
-    KeyCredential,
-    Membership,
-    MetricHistory,
-    MetricsBatch,
-    Project,
-    Role,
-    Run,
-    RunPage,
-    RunStatus,
-    SortKey,
-    User,
-    Value,
-)
-from mltrail.query_ast import Expr
+from mltrail.store.accounts import AccountStore
 from mltrail.store.monitoring import MonitorStore
 from mltrail.store.registry import RegistryStore
+from mltrail.store.tracking import TrackingStore
 
-__all__ = ["Store"]
+__all__ = [
+    "AccountStore",
+    "MonitorStore",
+    "RegistryStore",
+    "Store",
+    "TrackingStore",
+    "registry_of",
+    "tracking_of",
+]
 
 
-class Store(RegistryStore, MonitorStore, abc.ABC):
-    """Projects, runs, params, tags, summaries, metrics, datasets and artifact records.
-
-    Errors: ``NotFoundError`` for a missing project/run/artifact, ``InvalidInputError`` (with ``field``) for
-    malformed input, ``StoreError`` when the database cannot be reached or written.
-    """
-
-    # -- projects ---------------------------------------------------------------------------------------
-    @abc.abstractmethod
-    def get_or_create_project(self, name: str) -> Project: ...
-
-    @abc.abstractmethod
-    def get_project(self, name: str) -> Project: ...
-
-    @abc.abstractmethod
-    def list_projects(self) -> list[Project]:
-        """All projects ordered by name, with run counts and the start time of their latest run."""
-
-    # -- runs -------------------------------------------------------------------------------------------
-    @abc.abstractmethod
-    def create_run(
-        self,
-        *,
-        run_id: str,
-        project: str,
-        name: str,
-        user: str | None,
-        start_time: float,
-        params: Mapping[str, Value] | None = None,
-        tags: Mapping[str, str] | None = None,
-        notes: str | None = None,
-        context: Mapping[str, Any] | None = None,
-    ) -> Run:
-        """Create a running run, creating the project if needed. A duplicate ``run_id``: ConflictError."""
-
-    @abc.abstractmethod
-    def get_run(self, run_id: str) -> Run:
-        """The whole run: params, tags, summary, metric summaries and context."""
-
-    @abc.abstractmethod
-    def get_run_status(self, run_id: str) -> RunStatus:
-        """Only the run's stored status: a cheap existence check (NotFoundError when there is no run)."""
-
-    @abc.abstractmethod
-    def find_run_ids(self, ref: str, project: str | None = None, limit: int = 10) -> list[str]:
-        """Ids of runs whose id equals or starts with ``ref``, or whose name equals ``ref``."""
-
-    @abc.abstractmethod
-    def update_run(
-        self,
-        run_id: str,
-        *,
-        status: RunStatus | None = None,
-        end_time: float | None = None,
-        heartbeat_at: float | None = None,
-        error: Mapping[str, str] | None = None,
-        notes: str | None = None,
-        name: str | None = None,
-    ) -> None:
-        """Change the given attributes; ``None`` leaves an attribute as it is."""
-
-    @abc.abstractmethod
-    def set_params(self, run_id: str, params: Mapping[str, Value]) -> None:
-        """Add or overwrite params; keys are already flattened (``model.depth``)."""
-
-    @abc.abstractmethod
-    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
-
-    @abc.abstractmethod
-    def delete_tags(self, run_id: str, keys: Sequence[str]) -> None: ...
-
-    @abc.abstractmethod
-    def set_summary(self, run_id: str, values: Mapping[str, Value]) -> None: ...
-
-    @abc.abstractmethod
-    def update_context(self, run_id: str, context: Mapping[str, Any]) -> None:
-        """Merge top-level keys into the run's captured context."""
-
-    @abc.abstractmethod
-    def delete_run(self, run_id: str) -> None:
-        """Delete the run with its params, tags, metrics, dataset links and artifact records.
-
-        Blobs are content-addressed and may be shared; they are not deleted here.
-        """
-
-    @abc.abstractmethod
-    def mark_stale_runs_crashed(self, heartbeat_before: float) -> int:
-        """Runs still ``running`` with a heartbeat older than ``heartbeat_before`` become ``crashed``."""
-
-    @abc.abstractmethod
-    def search_runs(
-        self,
-        project: str,
-        filter: Expr | None = None,
-        sort: Sequence[SortKey] = (),
-        offset: int = 0,
-        limit: int = 100,
-    ) -> RunPage:
-        """Runs of a project matching ``filter``, ordered by ``sort`` (then newest first), one page.
-
-        Comparisons with a missing param/metric/tag are false; runs missing a sort key sort last.
-        """
-
-    # -- metrics ----------------------------------------------------------------------------------------
-    @abc.abstractmethod
-    def log_metrics(self, run_id: str, batch: MetricsBatch) -> bool:
-        """Write a batch of points and update the metric summaries.
-
-        The same (key, step) written again keeps the last value. A batch whose (client_id, seq) was already
-        applied to this run is skipped and ``False`` returned; an empty ``client_id`` disables that check.
-        NaN and ±inf are stored and read back as such.
-        """
-
-    @abc.abstractmethod
-    def get_metric_history(
-        self,
-        run_id: str,
-        key: str,
-        min_step: int | None = None,
-        max_step: int | None = None,
-        max_points: int | None = None,
-    ) -> MetricHistory:
-        """The points of one metric ordered by step, optionally within [min_step, max_step].
-
-        With ``max_points``, a longer history is downsampled: per step bucket its min and max point are kept
-        (``stats.minmax_downsample``), so spikes survive; ``downsampled`` is then True.
-        """
-
-    # -- datasets ---------------------------------------------------------------------------------------
-    @abc.abstractmethod
-    def record_dataset_version(
-        self,
-        *,
-        project: str,
-        name: str,
-        digest: str,
-        kind: str,
-        source: str | None,
-        num_rows: int | None,
-        num_bytes: int | None,
-        schema: list[dict[str, Any]],
-        summary: dict[str, Any],
-    ) -> DatasetVersion:
-        """The version of dataset ``name`` with this digest, created (next version number) if new."""
-
-    @abc.abstractmethod
-    def link_dataset(self, run_id: str, dataset_version_id: int, role: str) -> None:
-        """Record that the run used this dataset version in this role (idempotent)."""
-
-    @abc.abstractmethod
-    def list_run_datasets(self, run_id: str) -> list[DatasetLink]: ...
-
-    @abc.abstractmethod
-    def list_dataset_versions(self, project: str, name: str | None = None) -> list[DatasetVersion]: ...
-
-    # -- artifacts --------------------------------------------------------------------------------------
-    @abc.abstractmethod
-    def add_artifact(self, run_id: str, path: str, digest: str, size: int) -> Artifact:
-        """Record (or replace) the artifact at ``path`` of a run. ``path`` is already validated."""
-
-    @abc.abstractmethod
-    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[Artifact]: ...
-
-    @abc.abstractmethod
-    def get_artifact(self, run_id: str, path: str) -> Artifact: ...
-
-    # -- accounts ---------------------------------------------------------------------------------------
-    @abc.abstractmethod
-    def create_user(self, name: str, role: Role, created_at: float) -> User:
-        """A new, enabled user. A name already taken: ConflictError."""
-
-    @abc.abstractmethod
-    def get_user(self, name: str) -> User:
-        """The user called ``name``; NotFoundError when there is none."""
-
-    @abc.abstractmethod
-    def list_users(self) -> list[User]:
-        """Every user, ordered by name."""
-
-    @abc.abstractmethod
-    def update_user(self, name: str, *, role: Role | None = None, disabled: bool | None = None) -> User:
-        """Change the server role and/or the disabled flag (``None`` leaves it); returns the stored user."""
-
-    @abc.abstractmethod
-    def create_api_key(
-        self,
-        *,
-        key_id: str,
-        user: str,
-        name: str,
-        secret_hash: str,
-        created_at: float,
-        expires_at: float | None = None,
-    ) -> ApiKey:
-        """Record a key by its public id and the sha256 of the whole key (never the key itself).
-
-        A ``key_id`` already used: ConflictError. An unknown user: NotFoundError.
-        """
-
-    @abc.abstractmethod
-    def get_api_key(self, key_id: str) -> ApiKey:
-        """The key with this public id; NotFoundError when there is none."""
-
-    @abc.abstractmethod
-    def list_api_keys(self, user: str | None = None) -> list[ApiKey]:
-        """Keys (revoked and expired ones too), of one user or of everyone, newest first."""
-
-    @abc.abstractmethod
-    def find_key_credential(self, key_id: str) -> KeyCredential | None:
-        """The key, its stored hash and its user in one read, to check a presented key; None if unknown."""
-
-    @abc.abstractmethod
-    def revoke_api_key(self, key_id: str, revoked_at: float) -> ApiKey:
-        """Revoke the key from ``revoked_at`` on; an already revoked key keeps its first revocation time."""
-
-    @abc.abstractmethod
-    def touch_api_key(self, key_id: str, used_at: float) -> None:
-        """Set the key's ``last_used_at`` (callers do it at most once a minute per key)."""
-
-    @abc.abstractmethod
-    def set_project_member(self, project: str, user: str, role: Role) -> Membership:
-        """Give ``user`` ``role`` on ``project`` (created if new), replacing any membership they had.
-
-        An unknown user: NotFoundError.
-        """
-
-    @abc.abstractmethod
-    def remove_project_member(self, project: str, user: str) -> bool:
-        """Remove the membership, so the user's server role applies again; False when there was none."""
-
-    @abc.abstractmethod
-    def list_project_members(self, project: str | None = None, user: str | None = None) -> list[Membership]:
-        """Membership rows, of one project and/or one user, ordered by project and user."""
-
-    @abc.abstractmethod
-    def get_project_role(self, project: str, user: str) -> Role:
-        """The user's effective role on the project: ``admin`` for a server admin, else the project's
-        membership row, else the server role. The project need not exist (then the server role applies);
-        an unknown user: NotFoundError."""
-
-    @abc.abstractmethod
-    def get_run_project(self, run_id: str) -> str:
-        """The name of the run's project, by exact run id: a cheap lookup for authorization.
-
-        NotFoundError (with the same message as every other method's) when there is no such run.
-        """
-
-    # -- audit ------------------------------------------------------------------------------------------
-    @abc.abstractmethod
-    def append_audit_event(self, event: AuditEvent) -> int:
-        """Append an event (its ``id`` is ignored); returns the id it was given. Events are never changed."""
-
-    @abc.abstractmethod
-    def query_audit_events(
-        self,
-        *,
-        user: str | None = None,
-        project: str | None = None,
-        action: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[AuditEvent]:
-        """Events matching every given filter (``since`` ≤ time < ``until``), newest first."""
+class Store(TrackingStore, AccountStore, RegistryStore, MonitorStore, abc.ABC):
+    """Every area's storage at once, as the SQL implementation provides it."""
 
     # -- lifecycle --------------------------------------------------------------------------------------
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+
+def _area(store: object, area: type) -> None:
+    if not isinstance(store, area):
+        raise TypeError(f"{type(store).__name__} is not a {area.__name__}: pass one explicitly")
+
+
+def tracking_of(store: object) -> TrackingStore:
+    """``store`` as tracking's interface: a service given another area's store that also reads runs (for
+    lineage) takes them from the same ``Store`` unless given a ``TrackingStore`` explicitly."""
+    _area(store, TrackingStore)
+    assert isinstance(store, TrackingStore)
+    return store
+
+
+def registry_of(store: object) -> RegistryStore:
+    """``store`` as the registry's interface (monitors of an alias look versions up)."""
+    _area(store, RegistryStore)
+    assert isinstance(store, RegistryStore)
+    return store

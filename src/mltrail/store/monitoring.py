@@ -53,14 +53,6 @@ class LabelMatch:
 
 
 class MonitorStore(abc.ABC):
-    # -- dataset profiles --------------------------------------------------------------------------------
-    @abc.abstractmethod
-    def set_dataset_profile(self, dataset_version_id: int, profile: bytes) -> None:
-        """Keep the drift profile of a dataset version (the same content always has the same profile)."""
-
-    @abc.abstractmethod
-    def get_dataset_profile(self, dataset_version_id: int) -> bytes | None: ...
-
     # -- monitors ----------------------------------------------------------------------------------------
     @abc.abstractmethod
     def create_monitor(

@@ -9,7 +9,8 @@ happened.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mltrail.entities import (
@@ -20,13 +21,28 @@ from mltrail.entities import (
     ModelVersion,
     RegisteredModel,
     RegistryEvent,
+    RequestStatus,
     Stage,
     TransitionRequest,
     Webhook,
     WebhookDelivery,
 )
 
-__all__ = ["ClaimedDelivery", "RegistryStore"]
+__all__ = ["ClaimedDelivery", "RegistryStore", "RequestOutcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOutcome:
+    """What a decision on a transition request does, as the registry's rules decided it: the decision to
+    record, the request's new status, the gate results to keep (or None), the events to append, and
+    whether to apply the transition now (with ``effect``, its ``stage_changed``/``alias_moved`` event)."""
+
+    decision: Decision
+    status: RequestStatus
+    events: tuple[RegistryEvent, ...]
+    gates: tuple[GateResult, ...] | None = None
+    apply: bool = False
+    effect: RegistryEvent | None = None
 
 
 class ClaimedDelivery:
@@ -207,20 +223,18 @@ class RegistryStore(abc.ABC):
     def decide_transition_request(
         self,
         request_id: int,
-        decision: Decision,
+        decide: Callable[[TransitionRequest], RequestOutcome],
         *,
-        expected_gates: Sequence[GateResult] | None,
         archive_previous: bool,
-        events: Sequence[RegistryEvent],
     ) -> TransitionRequest:
-        """Record an approval or rejection, atomically with its effect, under a lock on the request.
+        """Record a decision on a request, atomically with its effect, under a lock on the request.
 
-        A request that is no longer pending, or a user who already decided on it: ConflictError (so of two
-        concurrent approvers one wins and the other gets 409). A rejection closes the request. An approval
-        that brings the count to ``required_approvals`` closes it as approved and applies the transition
-        (the stage, archiving as ``set_version_stage`` does, or the alias), adding the matching
-        ``stage_changed``/``alias_moved`` events. ``expected_gates`` (re-evaluated by the caller) replace
-        the stored gate results when given.
+        ``decide`` gets the request as locked (its status and the decisions so far) and says what happens:
+        the rules (who may decide, the quorum, the events) are the caller's; the store only applies the
+        outcome. Two concurrent deciders are serialized by the lock, so the second sees the first's
+        decision. When the outcome says ``apply``, the transition is applied (the stage, archiving as
+        ``set_version_stage`` does, or the alias) with the outcome's ``effect`` event, plus the events that
+        applying it causes. ``gates`` (re-evaluated by the caller) replace the stored results when given.
         """
 
     @abc.abstractmethod

@@ -71,7 +71,7 @@ class MonitorAccess:
         return monitor, rule
 
     def alert(self, alert_id: int, minimum: Role) -> tuple[Monitor, Alert]:
-        alert = self.alerts.store.get_alert(alert_id)
+        alert = self.alerts.get(alert_id)
         monitor = self.monitoring.get_by_id(alert.monitor_id)
         self._check(monitor.project, minimum, NotFoundError(f"no alert {alert_id}"))
         return monitor, alert

@@ -96,7 +96,7 @@ def list_alerts(
 def get_alert(alert_id: AlertId, ma: MonitorAccessDep) -> AlertDetailPublic:
     """The alert, the model version and run behind its monitor, and its notification log."""
     monitor, alert = ma.alert(alert_id, Role.VIEWER)
-    notifications = ma.alerts.store.list_alert_notifications(alert.id)
+    notifications = ma.alerts.notifications(alert.id)
     return AlertDetailPublic.detail(alert, monitor, notifications)
 
 
@@ -107,7 +107,7 @@ def acknowledge_alert(
     """Open → acknowledged (member): someone is on it; a resolved alert is 409."""
     monitor, _ = ma.alert(alert_id, Role.MEMBER)
     alert = ma.alerts.acknowledge(alert_id, ma.actor(None if body is None else body.user))
-    return AlertDetailPublic.detail(alert, monitor, ma.alerts.store.list_alert_notifications(alert_id))
+    return AlertDetailPublic.detail(alert, monitor, ma.alerts.notifications(alert_id))
 
 
 @router.post("/alerts/{alert_id}/resolve")
@@ -119,4 +119,4 @@ def resolve_alert(
     if body is not None:
         ma.actor(body.user)
     alert = ma.alerts.resolve(alert_id)
-    return AlertDetailPublic.detail(alert, monitor, ma.alerts.store.list_alert_notifications(alert_id))
+    return AlertDetailPublic.detail(alert, monitor, ma.alerts.notifications(alert_id))

@@ -25,7 +25,6 @@ from mltrail.render.html_report import render_report_html
 from mltrail.services.accounts.audit import parse_time
 from mltrail.services.monitoring.alerts import alert_payload
 from mltrail.services.monitoring.alias import followed_alias
-from mltrail.services.monitoring.report import build_report
 from mltrail.services.registry.checks import parse_model_ref
 
 __all__ = ["MAX_RAW_ROWS", "router"]
@@ -139,7 +138,7 @@ def monitor_report(
     monitor: Monitor = ma.monitor(name, Role.VIEWER)
     start, end = _period(since, until, last, ma.monitoring.clock())
     granularity = None if window is None else _GRANULARITY[window]
-    report = build_report(ma.monitoring.store, monitor, granularity=granularity, since=start, until=end)
+    report = ma.monitoring.report(monitor, granularity=granularity, since=start, until=end)
     found = _alerts_of_period(ma.alerts.list(monitor, limit=1000), start, end)
     report["alerts"] = [alert_payload(a, monitor) for a in found]
     if format == "html":

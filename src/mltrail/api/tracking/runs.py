@@ -47,6 +47,7 @@ def create_run(body: RunCreate, tracking: TrackingDep, access: AccessDep) -> Run
         notes=body.notes,
         context=body.context,
         start_time=body.start_time,
+        resume=body.resume,
     )
     if access.note is not None:
         access.note.run_id = run.id

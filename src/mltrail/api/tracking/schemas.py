@@ -99,6 +99,8 @@ class RunCreate(_In):
     notes: str | None = None
     context: dict[str, Any] = Field(default_factory=dict)
     start_time: JsonFloat | None = None
+    # Continue the run ``run_id`` if it exists (``mltrail.init(id=…, resume=True)``), else start it.
+    resume: bool = False
 
 
 class MetricSummaryPublic(_Out):

@@ -19,9 +19,10 @@ from mltrail.settings import Settings
 if TYPE_CHECKING:
     from mltrail.sdk.monitoring.client import MonitorClient
     from mltrail.sdk.registry.client import RegistryClient
+    from mltrail.sdk.tracking.embedded import InProcessTransport
     from mltrail.sdk.tracking.transport import Transport
 
-__all__ = ["Connection", "close_connections", "connect"]
+__all__ = ["Connection", "close_connections", "close_embedded_transports", "connect", "embedded_transport"]
 
 
 class Connection(Protocol):
@@ -94,3 +95,18 @@ def close_connections() -> None:
         _connections.clear()
     for connection in found:
         connection.close()
+
+
+def embedded_transport(settings: Settings) -> InProcessTransport:
+    """The embedded store of ``settings`` as a run's transport (its services on ``.services``), from the
+    shared connection: tools and tests that work on the store in-process."""
+    from mltrail.sdk.client.embedded import EmbeddedConnection
+
+    found = connect(settings=settings.with_server("", source="embedded"))
+    assert isinstance(found, EmbeddedConnection)
+    return found.transport
+
+
+def close_embedded_transports() -> None:
+    """``close_connections()``, under the name the embedded tools know."""
+    close_connections()

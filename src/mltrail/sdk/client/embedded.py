@@ -5,18 +5,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mltrail.notify import alert_notifier
 from mltrail.sdk.capture.git import apply_patch
 from mltrail.sdk.client.identity import local_user
-from mltrail.sdk.monitoring.embedded import InProcessMonitoring
-from mltrail.sdk.registry.embedded import InProcessRegistry
 from mltrail.sdk.tracking.embedded import InProcessTransport
-from mltrail.sdk.tracking.journal_transport import journaling_transport
-from mltrail.sdk.tracking.transport import Transport
 from mltrail.services.container import Services
 from mltrail.settings import Settings
+
+if TYPE_CHECKING:
+    from mltrail.sdk.monitoring.embedded import InProcessMonitoring
+    from mltrail.sdk.registry.embedded import InProcessRegistry
+    from mltrail.sdk.tracking.transport import Transport
 
 __all__ = ["EmbeddedConnection"]
 
@@ -33,6 +33,8 @@ class _LazyNotifier:
     def __call__(self, spec: str, alert: Mapping[str, Any]) -> tuple[bool, int | None, str | None]:
         with self._lock:
             if self._notifier is None:
+                from mltrail.notify import alert_notifier
+
                 self._notifier = alert_notifier(self._settings)
             notifier = self._notifier
         result: tuple[bool, int | None, str | None] = notifier(spec, alert)
@@ -68,14 +70,20 @@ class EmbeddedConnection:
 
     def run_transport(self) -> Transport:
         if self.settings.mode == "offline":
+            from mltrail.sdk.tracking.journal_transport import journaling_transport
+
             return journaling_transport(self.settings.journal_dir, None, None, offline=True)
         return self.transport
 
     def registry(self, user: str | None = None) -> InProcessRegistry:
+        from mltrail.sdk.registry.embedded import InProcessRegistry
+
         return InProcessRegistry(self.services, user if user is not None else local_user(self.settings))
 
     @cached_property
     def monitoring(self) -> InProcessMonitoring:
+        from mltrail.sdk.monitoring.embedded import InProcessMonitoring
+
         return InProcessMonitoring(self.services, self.where, local_user(self.settings))
 
     def close(self) -> None:

@@ -12,7 +12,6 @@ from mltrail.notify import parse_channel
 from mltrail.render.html_report import render_report_html
 from mltrail.services.container import Services
 from mltrail.services.monitoring.alias import followed_alias
-from mltrail.services.monitoring.report import build_report
 from mltrail.stats.profile import DatasetProfile
 
 __all__ = ["InProcessMonitoring"]
@@ -77,9 +76,7 @@ class InProcessMonitoring:
     def report(
         self, name: str, *, granularity: str | None, since: float | None, until: float | None
     ) -> dict[str, Any]:
-        store = self.services.monitoring.store
-        entity = store.get_monitor(name)
-        return build_report(store, entity, granularity=granularity, since=since, until=until)
+        return self.services.monitoring.report(name, granularity=granularity, since=since, until=until)
 
     def report_html(
         self, name: str, *, granularity: str | None, since: float | None, until: float | None

@@ -22,6 +22,7 @@ from typing import Any
 from mltrail.entities import ModelVersion, RegisteredModel, TransitionRequest
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.sdk.client.connection import connect
+from mltrail.sdk.client.identity import local_user
 from mltrail.sdk.flavors import LoadedModel, infer_signature, load_model, save_model
 from mltrail.sdk.flavors.meta import META_FILE
 from mltrail.sdk.registry.client import RegistryClient
@@ -52,8 +53,10 @@ def client(
     """The registry a call talks to: the run's own store or server when given, else ``connect()``'s:
     ``server`` or ``MLTRAIL_SERVER`` (with ``MLTRAIL_API_KEY``), else the embedded store of ``settings``."""
     if run is not None and server is None and run._connection is not None:
-        return run._connection.registry()
-    return connect(server, settings=settings).registry()
+        return run._connection.registry(run._user)
+    settings = settings or Settings.from_env()
+    # The connection is shared by the process; who acts is the caller's (``MLTRAIL_USER`` as it is now).
+    return connect(server, settings=settings).registry(local_user(settings))
 
 
 def register(

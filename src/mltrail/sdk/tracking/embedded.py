@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from mltrail.entities import Artifact, DatasetLink, MetricsBatch, Run, RunStatus
 from mltrail.services.container import Services
-from mltrail.settings import Settings
 
 if TYPE_CHECKING:
     from mltrail.services.tracking.artifacts import ArtifactService
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
     from mltrail.store.base import Store
     from mltrail.store.blobs import BlobStore
 
-__all__ = ["InProcessTransport", "close_embedded_transports", "embedded_transport"]
+__all__ = ["InProcessTransport"]
 
 
 class InProcessTransport:
@@ -60,6 +59,7 @@ class InProcessTransport:
         notes: str | None,
         context: Mapping[str, Any],
         start_time: float,
+        resume: bool = False,
     ) -> Run:
         return self.tracking.start_run(
             run_id=run_id,
@@ -71,6 +71,7 @@ class InProcessTransport:
             notes=notes,
             context=context,
             start_time=start_time,
+            resume=resume,
         )
 
     def log_metrics(self, run_id: str, batch: MetricsBatch) -> None:
@@ -120,20 +121,3 @@ class InProcessTransport:
 
     def close(self) -> None:
         self.services.close()
-
-
-def embedded_transport(settings: Settings) -> InProcessTransport:
-    """The embedded store of ``settings`` as a run's transport: ``connect(settings=…).transport``, so a
-    process shares one engine per store."""
-    from mltrail.sdk.client.connection import connect
-
-    transport = connect(settings=settings.with_server("", source="embedded")).run_transport()
-    assert isinstance(transport, InProcessTransport)
-    return transport
-
-
-def close_embedded_transports() -> None:
-    """Close every connection of this process (tests; long-lived tools switching stores)."""
-    from mltrail.sdk.client.connection import close_connections
-
-    close_connections()

@@ -178,6 +178,7 @@ class HttpTransport:
         notes: str | None,
         context: Mapping[str, Any],
         start_time: float,
+        resume: bool = False,
     ) -> Run:
         body = {
             "run_id": run_id,
@@ -189,10 +190,13 @@ class HttpTransport:
             "notes": notes,
             "context": dict(context),
             "start_time": start_time,
+            "resume": resume,
         }
         try:
             return _run(self._json("POST", "/runs", body))
         except ConflictError:
+            if resume:
+                raise
             # A retry of a create whose response was lost: the run exists, and it is ours if it matches.
             existing = self.get_run(run_id)
             if existing.name != name or existing.project != project or existing.start_time != start_time:

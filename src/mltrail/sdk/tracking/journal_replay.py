@@ -108,6 +108,7 @@ def _replay_create(target: Transport, run_id: str, data: dict[str, Any]) -> Any:
             notes=data["notes"],
             context=decode_value(data["context"]),
             start_time=data["start_time"],
+            resume=bool(data.get("resume", False)),
         )
     except ConflictError:
         # Created by an earlier attempt whose answer was lost: ours if it is the same run.

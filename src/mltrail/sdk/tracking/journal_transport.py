@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mltrail.entities import Artifact, DatasetLink, DatasetVersion, Fingerprint, MetricsBatch, Run, RunStatus
-from mltrail.errors import InvalidInputError, StoreError
+from mltrail.errors import ConflictError, InvalidInputError, StoreError
 from mltrail.sdk.tracking.journal import Journal, encode_value, fingerprint_to_record, metrics_record
 from mltrail.sdk.tracking.journal_sender import JournalSender
 from mltrail.sdk.tracking.transport import Transport
@@ -91,6 +91,7 @@ class JournalingTransport:
         notes: str | None,
         context: Mapping[str, Any],
         start_time: float,
+        resume: bool = False,
     ) -> Run:
         # The checks the store would make, so bad input fails here even when nothing can be sent.
         validate_key(project, "project")
@@ -105,7 +106,13 @@ class JournalingTransport:
             "created": time.time(),
             "pid": os.getpid(),
         }
-        journal = Journal.create(self.journal_dir, run_id, meta, fsync=self.fsync)
+        try:
+            journal = Journal.create(self.journal_dir, run_id, meta, fsync=self.fsync)
+        except FileExistsError:
+            raise ConflictError(
+                f"run {run_id} still has a journal at {self.journal_dir / run_id} that the server has not"
+                " acknowledged: run `mltrail sync` first, then resume it"
+            ) from None
         record = journal.append(
             {
                 "op": "create_run",
@@ -118,6 +125,7 @@ class JournalingTransport:
                 "notes": notes,
                 "context": encode_value(dict(context)),
                 "start_time": start_time,
+                "resume": resume,
             }
         )
         created: Run | None = None
@@ -133,6 +141,7 @@ class JournalingTransport:
                     notes=notes,
                     context=context,
                     start_time=start_time,
+                    resume=resume,
                 )
             except StoreError as exc:
                 log.warning(

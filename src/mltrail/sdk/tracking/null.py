@@ -34,6 +34,7 @@ class NullTransport:
         notes: str | None,
         context: Mapping[str, Any],
         start_time: float,
+        resume: bool = False,
     ) -> Run:
         run = Run(
             id=run_id,

@@ -68,6 +68,7 @@ class Run:
     # The connection ``init`` made the run through (its registry and monitors are the run's); None for a
     # run built on a transport of its own.
     _connection: Connection | None = None
+    _user: str | None = None  # who the run is recorded as: who acts for it in the registry too
 
     def __init__(
         self,

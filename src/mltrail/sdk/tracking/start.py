@@ -6,6 +6,7 @@ import atexit
 import contextvars
 import logging
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -18,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from mltrail.entities import RunStatus
-from mltrail.errors import MltrailError, NotFoundError
+from mltrail.errors import InvalidInputError, MltrailError, NotFoundError
 from mltrail.sdk.capture.console import ConsoleCapture
 from mltrail.sdk.capture.environment import capture_command, capture_environment, entry_script_source
 from mltrail.sdk.capture.git import capture_git
@@ -35,6 +36,7 @@ from mltrail.settings import Settings
 __all__ = ["active_run", "finish", "init", "log"]
 
 log_ = logging.getLogger("mltrail")
+_RUN_ID = re.compile(r"[0-9A-Za-z_-]{8,64}")
 
 # The active run is context-local (threads and asyncio tasks started later see their own context).
 _active: contextvars.ContextVar[Run | None] = contextvars.ContextVar("mltrail_active_run", default=None)
@@ -55,6 +57,8 @@ def init(
     settings: Settings | None = None,
     transport: Transport | None = None,
     server: str | None = None,
+    id: str | None = None,
+    resume: bool = False,
 ) -> Run:
     """Start a run and make it the active one.
 
@@ -73,19 +77,27 @@ def init(
         transport = connection.run_transport()
     options = CaptureOptions.resolve(capture, settings.capture)
     project = project or settings.project or Path.cwd().name or "default"
-    run_id = uuid.uuid4().hex
+    if resume and not id:
+        raise InvalidInputError(
+            "resume=True continues a run: give its id (init(id=..., resume=True))", field="id"
+        )
+    if id is not None and not _RUN_ID.fullmatch(id):
+        raise InvalidInputError("a run id is 8-64 letters, digits, '-' or '_'", field="id")
+    run_id = id or uuid.uuid4().hex
+    user = local_user(settings)
     context, artifacts = _capture_context(options)
     run_tags = dict.fromkeys(tags, "") if isinstance(tags, list | tuple) else dict(tags or {})
     created = transport.create_run(
         run_id=run_id,
         project=project,
         name=name or generate_run_name(),
-        user=local_user(settings),
+        user=user,
         config=config or {},
         tags={k: "" if v is None else str(v) for k, v in run_tags.items()},
         notes=notes,
         context=context,
         start_time=time.time(),
+        resume=resume,
     )
     run = Run(
         transport=transport,
@@ -97,7 +109,9 @@ def init(
         heartbeat_interval=settings.heartbeat_interval,
         sync_timeout=settings.sync_timeout,
     )
-    run._connection = connection
+    run._connection, run._user = connection, user
+    if created.metrics:  # a resumed run: steps go on from the last one logged
+        run._next_step = max(m.last_step for m in created.metrics.values()) + 1
     for path, data in artifacts.items():
         try:
             transport.log_artifact_bytes(run_id, path, data)

@@ -30,6 +30,7 @@ class Transport(Protocol):
         notes: str | None,
         context: Mapping[str, Any],
         start_time: float,
+        resume: bool = False,
     ) -> Run: ...
 
     def log_metrics(self, run_id: str, batch: MetricsBatch) -> None: ...

@@ -23,7 +23,7 @@ import orjson
 from mltrail.entities import AuditEvent, RegistryEvent
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.accounts.service import parse_duration
-from mltrail.store.base import Store
+from mltrail.store.accounts import AccountStore
 
 __all__ = [
     "COALESCED_ACTIONS",
@@ -123,7 +123,7 @@ class AuditService:
 
     def __init__(
         self,
-        store: Store,
+        store: AccountStore,
         coalesce: Mapping[str, float] = COALESCED_ACTIONS,
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -18,7 +18,9 @@ from mltrail.entities import ApiKey, Membership, Project, Role, User
 from mltrail.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from mltrail.services.tracking.service import MIN_PREFIX
 from mltrail.services.tracking.validation import validate_key
-from mltrail.store.base import Store
+from mltrail.store.accounts import AccountStore
+from mltrail.store.base import tracking_of
+from mltrail.store.tracking import TrackingStore
 
 __all__ = [
     "ANONYMOUS",
@@ -121,9 +123,17 @@ def validate_user_name(name: str) -> str:
 class AccountService:
     """Users, keys and memberships, and the answers authorization needs (who is this, what may they do)."""
 
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: AccountStore,
+        clock: Callable[[], float] = time.time,
+        *,
+        runs: TrackingStore | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        # Projects and runs, to resolve run references among the projects a principal may see.
+        self.runs = runs if runs is not None else tracking_of(store)
 
     # -- users ------------------------------------------------------------------------------------------
     def create_user(
@@ -224,7 +234,7 @@ class AccountService:
 
     def members(self, project: str) -> list[Membership]:
         """The project's membership rows; NotFoundError for a project that does not exist."""
-        self.store.get_project(project)
+        self.runs.get_project(project)
         return self.store.list_project_members(project=project)
 
     def project_role(self, principal: Principal, project: str) -> Role:
@@ -256,9 +266,9 @@ class AccountService:
         ref = ref.strip()
         if not ref:
             raise InvalidInputError("run reference is empty", field="run")
-        candidates = self.store.find_run_ids(ref, limit=_REF_CANDIDATES)
+        candidates = self.runs.find_run_ids(ref, limit=_REF_CANDIDATES)
         if len(ref) < MIN_PREFIX:
-            candidates = [i for i in candidates if i == ref or self.store.get_run(i).name == ref]
+            candidates = [i for i in candidates if i == ref or self.runs.get_run(i).name == ref]
         owners = {run_id: self.store.get_run_project(run_id) for run_id in candidates}
         roles = self.project_roles(principal, set(owners.values()))
         ids = [i for i in candidates if roles[owners[i]].at_least(Role.VIEWER)]

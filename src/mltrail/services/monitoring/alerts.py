@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
+from mltrail.channels import parse_channel, redact_channel
 from mltrail.entities import (
     ALERT_METRICS,
     GRANULARITIES,
@@ -30,7 +31,7 @@ from mltrail.services.monitoring.figures import figures_for
 from mltrail.services.monitoring.performance import metrics_from
 
 if TYPE_CHECKING:
-    from mltrail.store.base import Store
+    from mltrail.store.monitoring import MonitorStore
 
 __all__ = ["AlertService", "Notifier", "alert_payload", "redact_channel"]
 
@@ -81,7 +82,7 @@ def alert_payload(
 class AlertService:
     def __init__(
         self,
-        store: Store,
+        store: MonitorStore,
         *,
         notifier: Notifier | None = None,
         clock: Callable[[], float] = time.time,
@@ -145,9 +146,11 @@ class AlertService:
                 raise InvalidInputError(f"{feature!r} is not a monitored column", field="feature")
         if segment is not None and segment not in monitor.segments and "=" not in segment:
             raise InvalidInputError(f"{segment!r} is not one of the monitor's segments", field="segment")
-        for channel in notify:
-            if validate_channel is not None:
-                validate_channel(channel)
+        # Stored in canonical form, so that every reader redacts it the same way (docs/NOTIFICATIONS.md).
+        specs = [parse_channel(channel).spec for channel in notify]
+        for spec in specs:
+            if validate_channel is not None:  # a caller's extra policy on destinations
+                validate_channel(spec)
         return self.store.create_alert_rule(
             monitor_id=monitor.id,
             metric=metric,
@@ -156,7 +159,7 @@ class AlertService:
             comparator="above" if above is not None else "below",
             threshold=threshold,
             for_windows=for_windows,
-            channels=list(notify),
+            channels=specs,
             created_at=self.clock(),
             created_by=created_by,
         )
@@ -259,6 +262,13 @@ class AlertService:
         )
         return resolved[0] if resolved else alert
 
+    def get(self, alert_id: int) -> Alert:
+        return self.store.get_alert(alert_id)
+
+    def notifications(self, alert_id: int) -> list[AlertNotification]:
+        """Where the alert was sent and how each delivery went."""
+        return self.store.list_alert_notifications(alert_id)
+
     def list(
         self, monitor: Monitor | None = None, *, state: str | None = None, limit: int = 100
     ) -> list[Alert]:
@@ -304,14 +314,3 @@ def _figure(rule: AlertRule, feature: str | None, figures: Mapping[str, Any]) ->
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-def redact_channel(channel: str) -> str:
-    """A channel as logged and shown to readers: the path of a Slack URL is its token, and a webhook's
-    path or query may carry one, so only the scheme and host are kept."""
-    kind, _, target = channel.partition(":")
-    if kind in ("slack", "webhook") and "://" in target:
-        scheme, _, rest = target.partition("://")
-        host = rest.split("/", 1)[0]
-        return f"{kind}:{scheme}://{host}/…"
-    return channel

@@ -20,7 +20,9 @@ from mltrail.entities import ModelVersion, Monitor, Run
 from mltrail.errors import MltrailError, NotFoundError
 from mltrail.services.registry.checks import parse_model_ref
 from mltrail.stats.profile import DatasetProfile
-from mltrail.store.base import Store
+from mltrail.store.monitoring import MonitorStore
+from mltrail.store.registry import RegistryStore
+from mltrail.store.tracking import TrackingStore
 
 __all__ = [
     "FOLLOW_EVERY",
@@ -55,12 +57,12 @@ def training_metrics(run: Run) -> dict[str, float]:
     return {k: s.last for k, s in run.metrics.items() if not k.startswith("sys/") and math.isfinite(s.last)}
 
 
-def training_profile(store: Store, run_id: str) -> tuple[DatasetProfile, str] | None:
+def training_profile(runs: TrackingStore, run_id: str) -> tuple[DatasetProfile, str] | None:
     """The drift profile of the run's training dataset, with where it came from; None without one."""
-    for link in store.list_run_datasets(run_id):
+    for link in runs.list_run_datasets(run_id):
         if link.role != "train":
             continue
-        raw = store.get_dataset_profile(link.dataset.id)
+        raw = runs.get_dataset_profile(link.dataset.id)
         if raw is not None:
             source = f"{LINEAGE_SOURCE} {link.dataset.name} v{link.dataset.version}"
             return DatasetProfile.from_bytes(raw), source
@@ -78,8 +80,12 @@ class AliasFollower:
     """Keeps monitors on the version their alias names. ``every``: seconds between two look-ups of one
     monitor's alias (None: on every call)."""
 
-    def __init__(self, store: Store, *, every: float | None) -> None:
+    def __init__(
+        self, store: MonitorStore, *, registry: RegistryStore, runs: TrackingStore, every: float | None
+    ) -> None:
         self.store = store
+        self.registry = registry
+        self.runs = runs
         self.every = every
         self._checked: dict[int, float] = {}
         self._lock = threading.Lock()
@@ -117,8 +123,8 @@ class AliasFollower:
         try:
             ref = parse_model_ref(f"{model}@{alias}")
             if ref.alias is not None:
-                return self.store.get_version_by_alias(model, ref.alias)
-            versions, _ = self.store.list_model_versions(model, stage=ref.stage, limit=1)
+                return self.registry.get_version_by_alias(model, ref.alias)
+            versions, _ = self.registry.list_model_versions(model, stage=ref.stage, limit=1)
         except MltrailError:  # the alias was deleted, or the model
             return None
         return versions[0] if versions else None
@@ -129,7 +135,7 @@ class AliasFollower:
         source: str | None = None
         if target.run_id is not None:
             with contextlib.suppress(NotFoundError):  # a deleted run: the version still names it
-                metrics = training_metrics(self.store.get_run(target.run_id))
+                metrics = training_metrics(self.runs.get_run(target.run_id))
             if monitor.reference_source.startswith(LINEAGE_SOURCE):
                 found = self._reference(monitor, target)
                 if found is not None:
@@ -158,7 +164,7 @@ class AliasFollower:
     def _reference(self, monitor: Monitor, target: ModelVersion) -> tuple[bytes, str] | None:
         """The new run's training profile over the watched columns; None (the current reference stays) when
         it has none or lacks a watched feature."""
-        found = training_profile(self.store, target.run_id) if target.run_id is not None else None
+        found = training_profile(self.runs, target.run_id) if target.run_id is not None else None
         if found is None:
             log.warning(
                 "monitor %s: %s:%s has no training profile", monitor.name, target.model, target.version

@@ -19,7 +19,7 @@ import threading
 from mltrail.entities import GRANULARITIES, Monitor
 from mltrail.services.monitoring.figures import figures_for
 from mltrail.stats.profile import DatasetProfile
-from mltrail.store.base import Store
+from mltrail.store.monitoring import MonitorStore
 
 __all__ = ["OutputBaseline"]
 
@@ -30,7 +30,7 @@ class OutputBaseline:
     """Adds the first whole day's output to references without one; remembers per (monitor, version)
     which references already have it, so a batch costs no profile decoding once it is there."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: MonitorStore) -> None:
         self.store = store
         self._complete: set[tuple[int, int | None]] = set()
         self._lock = threading.Lock()

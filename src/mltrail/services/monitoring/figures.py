@@ -14,7 +14,7 @@ from mltrail.stats.drift_model import ColumnTest, DriftOptions, DriftResult
 from mltrail.stats.profile import DatasetProfile
 
 if TYPE_CHECKING:
-    from mltrail.store.base import Store
+    from mltrail.store.monitoring import MonitorStore
 
 __all__ = ["drift_options", "figures_for", "refresh_figures", "window_figures"]
 
@@ -59,7 +59,7 @@ def window_figures(result: DriftResult) -> dict[str, Any]:
 
 
 def figures_for(
-    store: Store,
+    store: MonitorStore,
     monitor: Monitor,
     windows: Sequence[MonitorWindow],
     reference: DatasetProfile | None = None,
@@ -92,7 +92,7 @@ def figures_for(
     return out
 
 
-def refresh_figures(store: Store, monitor: Monitor, starts: Sequence[float]) -> None:
+def refresh_figures(store: MonitorStore, monitor: Monitor, starts: Sequence[float]) -> None:
     """Compute the figures of the monitor's windows (every segment) starting at ``starts``."""
     if not starts:
         return

@@ -12,14 +12,14 @@ import pyarrow.parquet as pq
 
 from mltrail.entities import GRANULARITIES, Monitor, PredictionBatch
 from mltrail.services.monitoring.inputs import TIME_COLUMN, epoch_seconds
-from mltrail.store.base import Store
 from mltrail.store.blobs import BlobStore
+from mltrail.store.monitoring import MonitorStore
 
 __all__ = ["keep_raw", "raw_tables"]
 
 
 def keep_raw(
-    store: Store, blobs: BlobStore, monitor: Monitor, table: pa.Table, times: np.ndarray, now: float
+    store: MonitorStore, blobs: BlobStore, monitor: Monitor, table: pa.Table, times: np.ndarray, now: float
 ) -> None:
     """The batch as Parquet, one blob per UTC day it spans (content-addressed, so a replay is free)."""
     days = np.floor(times / GRANULARITIES["day"]).astype(np.int64)
@@ -48,7 +48,7 @@ def keep_raw(
 
 
 def raw_tables(
-    store: Store,
+    store: MonitorStore,
     blobs: BlobStore,
     monitor: Monitor,
     since: float | None,

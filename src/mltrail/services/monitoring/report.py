@@ -19,7 +19,7 @@ from mltrail.stats.drift_model import DriftOptions
 from mltrail.stats.profile import ColumnProfile, DatasetProfile
 
 if TYPE_CHECKING:
-    from mltrail.store.base import Store
+    from mltrail.store.monitoring import MonitorStore
 
 __all__ = ["build_report", "distribution"]
 
@@ -72,7 +72,7 @@ def distribution(ref: ColumnProfile, cur: ColumnProfile | None) -> dict[str, Any
 
 
 def build_report(
-    store: Store,
+    store: MonitorStore,
     monitor: Monitor,
     *,
     granularity: str | None = None,
@@ -168,7 +168,7 @@ def _performance(monitor: Monitor, acc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _segments(
-    store: Store,
+    store: MonitorStore,
     monitor: Monitor,
     reference: DatasetProfile,
     options: DriftOptions,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from mltrail.entities import GRANULARITIES, AlertRule, Monitor
+from mltrail.entities import GRANULARITIES, AlertRule, Monitor, PredictionBatch
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.monitoring.alias import (
     FOLLOW_EVERY,
@@ -44,13 +44,16 @@ from mltrail.services.monitoring.inputs import (
 )
 from mltrail.services.monitoring.performance import accumulate, merge_accumulators
 from mltrail.services.monitoring.raw import keep_raw, raw_tables
+from mltrail.services.monitoring.report import build_report
 from mltrail.services.monitoring.segments import parse_segment, split_segments
 from mltrail.services.monitoring.validation import count_violations, infer_schema, validate_schema
 from mltrail.services.registry.checks import parse_model_ref, validate_model_name
 from mltrail.stats.profile import DatasetProfile, profile_batches
-from mltrail.store.base import Store
+from mltrail.store.base import registry_of, tracking_of
 from mltrail.store.blobs import BlobStore
-from mltrail.store.monitoring import WindowDelta
+from mltrail.store.monitoring import MonitorStore, WindowDelta
+from mltrail.store.registry import RegistryStore
+from mltrail.store.tracking import TrackingStore
 
 __all__ = ["IngestResult", "MonitoringService"]
 
@@ -66,14 +69,19 @@ class IngestResult:
 class MonitoringService:
     def __init__(
         self,
-        store: Store,
+        store: MonitorStore,
         blobs: BlobStore,
         *,
+        runs: TrackingStore | None = None,
+        registry: RegistryStore | None = None,
         after_ingest: Callable[[Monitor, Sequence[float]], object] | None = None,
         clock: Callable[[], float] = time.time,
         cache: bool = True,
     ) -> None:
         self.store = store
+        # Lineage: the run a version came from and its datasets; the registry for monitors of an alias.
+        self.runs = runs if runs is not None else tracking_of(store)
+        self.registry = registry if registry is not None else registry_of(store)
         self.blobs = blobs
         self.clock = clock
         self._after_ingest = after_ingest  # the alert evaluation, once a batch is stored
@@ -85,7 +93,9 @@ class MonitoringService:
         self._prediction_kinds: dict[tuple[int, int | None], str] = {}
         # Monitors of an alias move with it (services/monitor_alias.py): looked up at most every 30 s in
         # an embedded process, on every batch in a server.
-        self._follower = AliasFollower(store, every=FOLLOW_EVERY if cache else None)
+        self._follower = AliasFollower(
+            store, registry=self.registry, runs=self.runs, every=FOLLOW_EVERY if cache else None
+        )
         self._baseline = OutputBaseline(store)
 
     # -- monitors ---------------------------------------------------------------------------------------
@@ -169,10 +179,10 @@ class MonitoringService:
         source = "given"
         training: dict[str, float] = {}
         if run_id is not None:
-            run = self.store.get_run(run_id)
+            run = self.runs.get_run(run_id)
             project = options.pop("project", None) or run.project
             training = training_metrics(run)
-            if reference is None and (found := training_profile(self.store, run_id)) is not None:
+            if reference is None and (found := training_profile(self.runs, run_id)) is not None:
                 reference, source = found
         else:
             project = options.pop("project", None)
@@ -368,6 +378,24 @@ class MonitoringService:
         if self._after_ingest is not None:
             self._after_ingest(monitor, touched)
         return IngestResult(table.num_rows, touched, all_violations)
+
+    def report(
+        self,
+        monitor: Monitor | str,
+        *,
+        granularity: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> dict[str, Any]:
+        """The report of the period from the kept window figures (``monitoring/report.py``); a monitor
+        given by name is read afresh (another process may have moved it)."""
+        if isinstance(monitor, str):
+            monitor = self.store.get_monitor(monitor)
+        return build_report(self.store, monitor, granularity=granularity, since=since, until=until)
+
+    def prediction_batches(self, monitor: Monitor) -> list[PredictionBatch]:
+        """The raw batches kept for the monitor, as indexed."""
+        return self.store.list_prediction_batches(monitor.id)
 
     def read_raw(
         self,

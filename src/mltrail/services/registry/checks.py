@@ -14,7 +14,7 @@ from mltrail.entities import ApprovalPolicy, Artifact, GateResult, ModelFile, Ro
 from mltrail.errors import InvalidFilterError, InvalidInputError
 from mltrail.query import parse_filter
 from mltrail.query_ast import And, Comparison, FieldRef
-from mltrail.store.base import Store
+from mltrail.store.tracking import TrackingStore
 
 __all__ = [
     "MAX_VERSION",
@@ -163,7 +163,7 @@ def read_folder_meta(raw: bytes, source: str, artifacts: Sequence[Artifact]) -> 
 
 
 def evaluate_gates(
-    store: Store, policy: ApprovalPolicy, run: Run | None, signature: dict[str, Any] | None
+    store: TrackingStore, policy: ApprovalPolicy, run: Run | None, signature: dict[str, Any] | None
 ) -> list[GateResult]:
     """Each gate of the policy on the version's source run: a filter expression must match the run (checked
     by the store's own filter, so a gate means exactly what it means in ``runs list --filter``)."""

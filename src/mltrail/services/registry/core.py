@@ -10,8 +10,10 @@ from typing import Any
 from mltrail.entities import ModelVersion, RegistryEvent, Run, TransitionRequest
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.accounts.service import AccountService, Principal
-from mltrail.store.base import Store
+from mltrail.store.base import tracking_of
 from mltrail.store.blobs import BlobStore
+from mltrail.store.registry import RegistryStore
+from mltrail.store.tracking import TrackingStore
 
 __all__ = ["Origin", "RegistryCore", "Transition", "bounded_text"]
 
@@ -45,14 +47,17 @@ def bounded_text(value: str | None, field: str) -> str:
 class RegistryCore:
     def __init__(
         self,
-        store: Store,
+        store: RegistryStore,
         blobs: BlobStore,
         accounts: AccountService,
         *,
+        runs: TrackingStore | None = None,
         on_event: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        # Lineage: the runs versions come from, their artifacts and datasets.
+        self.runs = runs if runs is not None else tracking_of(store)
         self.blobs = blobs
         self.accounts = accounts
         self.clock = clock
@@ -88,6 +93,6 @@ class RegistryCore:
         if version.run_id is None:
             return None
         try:
-            return self.store.get_run(version.run_id)
+            return self.runs.get_run(version.run_id)
         except NotFoundError:
             return None

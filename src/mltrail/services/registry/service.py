@@ -123,8 +123,8 @@ class RegistryService(TransitionsMixin):
         is created in the run's project if it does not exist yet."""
         validate_model_name(model)
         folder = normalize_artifact_path(source).rstrip("/")
-        run = self.store.get_run(run_id)
-        artifacts = self.store.list_artifacts(run_id, prefix=folder + "/")
+        run = self.runs.get_run(run_id)
+        artifacts = self.runs.list_artifacts(run_id, prefix=folder + "/")
         meta_artifact = next((a for a in artifacts if a.path == f"{folder}/{META_FILE}"), None)
         if meta_artifact is None:
             raise InvalidInputError(
@@ -306,7 +306,7 @@ class RegistryService(TransitionsMixin):
                     "digest": link.dataset.digest,
                     "rows": link.dataset.num_rows,
                 }
-                for link in self.store.list_run_datasets(run.id)
+                for link in self.runs.list_run_datasets(run.id)
             ]
         return card
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from mltrail.entities import Decision, Role, Stage, TransitionRequest
+from collections.abc import Sequence
+from dataclasses import replace
+
+from mltrail.entities import (
+    Decision,
+    GateResult,
+    RegistryEvent,
+    RequestStatus,
+    Role,
+    Stage,
+    TransitionRequest,
+)
 from mltrail.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from mltrail.services.accounts.service import Principal
 from mltrail.services.registry.checks import (
@@ -13,8 +24,9 @@ from mltrail.services.registry.checks import (
     validate_alias,
 )
 from mltrail.services.registry.core import Origin, RegistryCore, Transition, bounded_text
+from mltrail.store.registry import RequestOutcome
 
-__all__ = ["TransitionsMixin"]
+__all__ = ["TransitionsMixin", "decision_outcome"]
 
 
 class TransitionsMixin(RegistryCore):
@@ -60,7 +72,7 @@ class TransitionsMixin(RegistryCore):
                 moved = self.store.set_alias(model, target, version, event=event)
             self._changed()
             return Transition(moved)
-        gates = evaluate_gates(self.store, policy, self._source_run(current), current.signature)
+        gates = evaluate_gates(self.runs, policy, self._source_run(current), current.signature)
         failed = [g for g in gates if not g.passed]
         if failed:
             raise ConflictError(
@@ -116,7 +128,7 @@ class TransitionsMixin(RegistryCore):
         gates = None
         if approve:
             version = self.store.get_model_version(request.model, request.version)
-            gates = evaluate_gates(self.store, policy, self._source_run(version), version.signature)
+            gates = evaluate_gates(self.runs, policy, self._source_run(version), version.signature)
             failed = [g for g in gates if not g.passed]
             if failed:
                 raise ConflictError(
@@ -124,12 +136,14 @@ class TransitionsMixin(RegistryCore):
                     + "; ".join(f"{g.gate!r} {g.detail}" for g in failed)
                 )
         action = "transition_approved" if approve else "transition_rejected"
+        decision = Decision(principal.name, approve, bounded_text(comment, "comment"), self.clock())
+        event = self._event(request.model, action, principal, origin)
+
+        def outcome(locked: TransitionRequest) -> RequestOutcome:
+            return decision_outcome(locked, decision, event, gates)
+
         decided = self.store.decide_transition_request(
-            request_id,
-            Decision(principal.name, approve, bounded_text(comment, "comment"), self.clock()),
-            expected_gates=gates,
-            archive_previous=policy.archive_previous,
-            events=[self._event(request.model, action, principal, origin)],
+            request_id, outcome, archive_previous=policy.archive_previous
         )
         self._changed()
         return decided
@@ -214,3 +228,43 @@ class TransitionsMixin(RegistryCore):
             raise PermissionDeniedError(f"alias {alias!r} is protected: only a maintainer can delete it")
         self.store.delete_alias(model, alias, event=self._event(model, "alias_deleted", principal, origin))
         self._changed()
+
+
+def decision_outcome(
+    request: TransitionRequest,
+    decision: Decision,
+    event: RegistryEvent,
+    gates: Sequence[GateResult] | None,
+) -> RequestOutcome:
+    """The registry's rule for one decision on a request, read under the store's lock on it: a request no
+    longer pending, or a second decision by the same user, is a ConflictError (so of two concurrent
+    approvers one wins and the other gets 409); a rejection closes it; the approval that brings the count
+    to ``required_approvals`` approves it and applies the transition."""
+    if request.status != RequestStatus.PENDING:
+        raise ConflictError(
+            f"request {request.id} is {request.status.value} already; it cannot be decided again"
+        )
+    if decision.user is not None and any(d.user == decision.user for d in request.decisions):
+        raise ConflictError(f"{decision.user} has already decided on request {request.id}")
+    details = {
+        **event.details,
+        "request": request.id,
+        "kind": request.kind,
+        "target": request.target,
+        "comment": decision.comment,
+    }
+    head = replace(event, version=request.version, details=details)
+    kept = None if gates is None else tuple(gates)
+    if not decision.approve:
+        return RequestOutcome(decision, RequestStatus.REJECTED, (head,), gates=kept)
+    approvals = request.approvals + 1
+    head = replace(
+        head, details={**head.details, "approvals": approvals, "required": request.required_approvals}
+    )
+    if approvals < request.required_approvals:
+        return RequestOutcome(decision, RequestStatus.PENDING, (head,), gates=kept)
+    if request.kind == "stage":
+        effect = replace(head, action="stage_changed", details={"to": request.target, "request": request.id})
+    else:
+        effect = replace(head, action="alias_moved", details={"request": request.id})
+    return RequestOutcome(decision, RequestStatus.APPROVED, (head,), gates=kept, apply=True, effect=effect)

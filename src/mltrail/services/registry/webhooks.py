@@ -24,8 +24,7 @@ from urllib.parse import urlsplit
 
 from mltrail.entities import WEBHOOK_EVENTS, Webhook, WebhookDelivery
 from mltrail.errors import InvalidInputError
-from mltrail.store.base import Store
-from mltrail.store.registry import ClaimedDelivery
+from mltrail.store.registry import ClaimedDelivery, RegistryStore
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -104,7 +103,7 @@ def _validate_events(events: Sequence[str]) -> tuple[str, ...]:
 class WebhookService:
     """Creating, listing and deleting subscriptions, and reading their delivery log."""
 
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: RegistryStore, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._clock = clock
 
@@ -159,7 +158,7 @@ class WebhookDispatcher:
 
     def __init__(
         self,
-        store: Store,
+        store: RegistryStore,
         poster: Poster,
         *,
         timeout: float = 5.0,

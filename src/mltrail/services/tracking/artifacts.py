@@ -11,8 +11,8 @@ from typing import BinaryIO
 from mltrail.entities import Artifact
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.tracking.validation import normalize_artifact_path
-from mltrail.store.base import Store
 from mltrail.store.blobs import BlobStore
+from mltrail.store.tracking import TrackingStore
 
 __all__ = ["ArtifactService"]
 
@@ -27,7 +27,7 @@ def _walk_files(folder: Path) -> Iterator[Path]:
 class ArtifactService:
     """Logs files, folders and streams as run artifacts; lists and downloads them, verifying digests."""
 
-    def __init__(self, store: Store, blobs: BlobStore) -> None:
+    def __init__(self, store: TrackingStore, blobs: BlobStore) -> None:
         self.store = store
         self.blobs = blobs
 

@@ -6,13 +6,13 @@ from mltrail.entities import DatasetLink, DatasetVersion
 from mltrail.errors import InvalidInputError
 from mltrail.services.tracking.fingerprint import Fingerprint
 from mltrail.services.tracking.validation import DATASET_ROLES, validate_key
-from mltrail.store.base import Store
+from mltrail.store.tracking import TrackingStore
 
 __all__ = ["DatasetService"]
 
 
 class DatasetService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: TrackingStore) -> None:
         self.store = store
 
     def record(self, run_id: str, fingerprint: Fingerprint, role: str = "train") -> DatasetLink:

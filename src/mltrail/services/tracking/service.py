@@ -11,7 +11,7 @@ from mltrail.entities import MetricHistory, MetricsBatch, Project, Run, RunPage,
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError, RunFinishedError
 from mltrail.query_ast import Expr
 from mltrail.services.tracking.validation import clean_tags, flatten_config, to_value, validate_key
-from mltrail.store.base import Store
+from mltrail.store.tracking import TrackingStore
 
 __all__ = ["TrackingService"]
 
@@ -24,7 +24,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 class TrackingService:
     """The tracking rules: run lifecycle, validation, crash detection, search and history downsampling."""
 
-    def __init__(self, store: Store, heartbeat_timeout: float = 60.0) -> None:
+    def __init__(self, store: TrackingStore, heartbeat_timeout: float = 60.0) -> None:
         self.store = store
         self.heartbeat_timeout = heartbeat_timeout
 
@@ -41,7 +41,10 @@ class TrackingService:
         notes: str | None = None,
         context: Mapping[str, Any] | None = None,
         start_time: float | None = None,
+        resume: bool = False,
     ) -> Run:
+        """A new run; with ``resume``, the run ``run_id`` continued if it exists (running again, the
+        config and tags merged in; its name, user and start stay), else a new one with that id."""
         validate_key(project, "project")
         validate_key(name, "name")
         params = flatten_config(config)
@@ -49,6 +52,10 @@ class TrackingService:
         if start_time is not None and not math.isfinite(start_time):
             raise InvalidInputError("start_time must be a finite number", field="start_time")
         now = time.time() if start_time is None else start_time
+        if resume:
+            resumed = self._resume(run_id, project, params, tag_values, now)
+            if resumed is not None:
+                return resumed
         return self.store.create_run(
             run_id=run_id,
             project=project,
@@ -60,6 +67,24 @@ class TrackingService:
             notes=notes,
             context=dict(context or {}),
         )
+
+    def _resume(
+        self, run_id: str, project: str, params: Mapping[str, Value], tags: Mapping[str, str], now: float
+    ) -> Run | None:
+        try:
+            existing = self.store.get_run(run_id)
+        except NotFoundError:
+            return None
+        if existing.project != project:
+            raise InvalidInputError(
+                f"run {run_id} belongs to project {existing.project!r}, not {project!r}", field="project"
+            )
+        self.store.reopen_run(run_id, at=now)
+        if params:
+            self.store.set_params(run_id, params)
+        if tags:
+            self.store.set_tags(run_id, tags)
+        return self.store.get_run(run_id)
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
         """The run is alive. A run that was marked crashed while it was silent becomes running again."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from mltrail.entities import (
     TransitionRequest,
 )
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
+from mltrail.store.registry import RequestOutcome
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.codec import dump_json, load_json
 from mltrail.store.sql.core import reads, writes
@@ -187,20 +188,13 @@ class RegistryRequestsMixin(RegistryModelsMixin):
         self,
         conn: Connection,
         request_id: int,
-        decision: Decision,
+        decide: Callable[[TransitionRequest], RequestOutcome],
         *,
-        expected_gates: Sequence[GateResult] | None,
         archive_previous: bool,
-        events: Sequence[RegistryEvent],
     ) -> TransitionRequest:
         row = self._request_row(conn, request_id, lock=True)
-        if row.status != RequestStatus.PENDING.value:
-            raise ConflictError(f"request {request_id} is {row.status} already; it cannot be decided again")
-        decided_by = conn.execute(
-            sa.select(_D.user).where(_D.request_id == request_id, _D.user == decision.user)
-        ).first()
-        if decided_by is not None and decision.user is not None:
-            raise ConflictError(f"{decision.user} has already decided on request {request_id}")
+        outcome = decide(self._load_requests(conn, [row])[0])
+        decision = outcome.decision
         conn.execute(
             t.transition_decisions.insert().values(
                 request_id=request_id,
@@ -211,47 +205,33 @@ class RegistryRequestsMixin(RegistryModelsMixin):
             )
         )
         values: dict[str, Any] = {}
-        if expected_gates is not None:
-            values["gates"] = _dump_gates(expected_gates)
+        if outcome.gates is not None:
+            values["gates"] = _dump_gates(outcome.gates)
+        if outcome.status != RequestStatus.PENDING:
+            values.update(status=outcome.status.value, decided_at=decision.time)
         caused: list[RegistryEvent] = []
-        head, *rest = events
-        base = {"request": request_id, "kind": row.kind, "target": row.target, "comment": decision.comment}
-        head = with_changes(head, version=int(row.version), details={**head.details, **base})
-        if not decision.approve:
-            values.update(status=RequestStatus.REJECTED.value, decided_at=decision.time)
-        else:
-            approvals = int(
-                conn.execute(
-                    sa.select(sa.func.count()).where(_D.request_id == request_id, _D.approve.is_(True))
-                ).scalar_one()
-            )
-            head = with_changes(
-                head, details={**head.details, "approvals": approvals, "required": row.required_approvals}
-            )
-            if approvals >= int(row.required_approvals):
-                values.update(status=RequestStatus.APPROVED.value, decided_at=decision.time)
-                effect = with_changes(head, action="stage_changed" if row.kind == "stage" else "alias_moved")
-                if row.kind == "stage":
-                    effect = with_changes(effect, details={"to": row.target, "request": request_id})
-                    caused = self._apply_stage(
-                        conn,
-                        row.model_id,
-                        row.model_name,
-                        int(row.version),
-                        Stage(row.target),
-                        archive_previous=archive_previous,
-                        event=effect,
+        if outcome.apply:
+            if outcome.effect is None:
+                raise ValueError("an applied outcome needs its effect event")
+            if row.kind == "stage":
+                caused = self._apply_stage(
+                    conn,
+                    row.model_id,
+                    row.model_name,
+                    int(row.version),
+                    Stage(row.target),
+                    archive_previous=archive_previous,
+                    event=outcome.effect,
+                )
+            else:
+                caused = [
+                    self._apply_alias(
+                        conn, row.model_id, row.model_name, row.target, int(row.version), outcome.effect
                     )
-                else:
-                    effect = with_changes(effect, details={"request": request_id})
-                    caused = [
-                        self._apply_alias(
-                            conn, row.model_id, row.model_name, row.target, int(row.version), effect
-                        )
-                    ]
+                ]
         if values:
             conn.execute(t.transition_requests.update().where(_R.id == request_id).values(**values))
-        self._append_events(conn, [head, *rest, *caused])
+        self._append_events(conn, [*outcome.events, *caused])
         return self._load_request(conn, request_id)
 
     @writes

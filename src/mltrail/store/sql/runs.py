@@ -128,6 +128,16 @@ class RunsMixin(SqlBase):
             raise NotFoundError(f"no run {run_id!r}")
         return load_runs(conn, rows)[0]
 
+    @writes
+    def reopen_run(self, conn: Connection, run_id: str, *, at: float) -> None:
+        reopened = conn.execute(
+            t.runs.update()
+            .where(t.runs.c.id == run_id)
+            .values(status=RunStatus.RUNNING.value, end_time=None, error=None, heartbeat_at=at)
+        )
+        if reopened.rowcount == 0:
+            raise NotFoundError(f"no run {run_id!r}")
+
     @reads
     def find_run_ids(
         self, conn: Connection, ref: str, project: str | None = None, limit: int = 10
