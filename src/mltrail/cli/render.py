@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from mltrail.json_floats import encode_float
+
 __all__ = [
     "STATUS_STYLES",
     "echo_json",
@@ -168,11 +170,7 @@ def json_safe(value: Any) -> Any:
     """Plain JSON data: dataclasses become dicts, enums their values, paths strings, and non-finite floats
     the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (orjson would write them as null)."""
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
+        return encode_float(value)
     if value is None or isinstance(value, bool | int | str):
         return value.value if isinstance(value, enum.Enum) else value
     if isinstance(value, enum.Enum):

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrail.entities import Artifact, DatasetVersion, MetricSummary, Run, RunStatus
+from mltrail.json_floats import decode_float, encode_float
 
 __all__ = [
     "artifact_from_json",
@@ -19,19 +20,6 @@ __all__ = [
     "encode_values",
     "run_from_json",
 ]
-
-_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def encode_float(value: float) -> float | str:
-    """A float for JSON: non-finite values as ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``."""
-    if math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-
-
-def decode_float(value: Any) -> float:
-    return _NON_FINITE[value] if isinstance(value, str) else float(value)
 
 
 def encode_values(values: list[float]) -> list[float] | list[float | str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
-import math
 from typing import Any, Literal
 
 import numpy as np
@@ -21,6 +20,7 @@ from mltrail.entities import (
     MonitorVersion,
 )
 from mltrail.errors import InvalidInputError
+from mltrail.json_floats import encode_float
 from mltrail.services.monitoring.alerts import redact_channel
 from mltrail.services.monitoring.service import IngestResult
 from mltrail.stats.profile import DatasetProfile
@@ -63,9 +63,7 @@ def json_safe(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return encode_float(value)
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

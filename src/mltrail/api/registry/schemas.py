@@ -7,7 +7,6 @@ server too; with authentication the authenticated user acts and ``user`` is igno
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 from pydantic import Field, RootModel
@@ -26,6 +25,7 @@ from mltrail.entities import (
     Stage,
     TransitionRequest,
 )
+from mltrail.json_floats import encode_floats
 from mltrail.services.registry.service import Transition
 
 __all__ = [
@@ -237,16 +237,8 @@ class VersionPublic(_Out):
         )
 
 
-def _finite_or_text(value: Any) -> Any:
-    """Non-finite floats as ``"NaN"``/``"Infinity"``/``"-Infinity"`` at any depth (pydantic writes them as
-    null inside untyped values)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {k: _finite_or_text(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite_or_text(v) for v in value]
-    return value
+# Non-finite floats inside untyped values (pydantic writes them as null there): mltrail.json_floats.
+_finite_or_text = encode_floats
 
 
 class ModelCardPublic(RootModel[dict[str, Any]]):

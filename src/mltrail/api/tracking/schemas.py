@@ -26,6 +26,7 @@ from mltrail.entities import (
     RunStatus,
 )
 from mltrail.errors import InvalidInputError
+from mltrail.json_floats import NON_FINITE
 from mltrail.services.tracking.fingerprint import Fingerprint
 from mltrail.stats.profile import DatasetProfile
 
@@ -55,9 +56,8 @@ __all__ = [
 INT64_MAX = 2**63 - 1
 # A float as it travels: a JSON number, or one of these strings for the values JSON cannot hold. The OpenAPI
 # document says so, so clients generated from it accept NaN metrics.
-NON_FINITE = ["NaN", "Infinity", "-Infinity"]
 JsonFloat = Annotated[
-    float, WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "enum": NON_FINITE}]})
+    float, WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "enum": list(NON_FINITE)}]})
 ]
 
 

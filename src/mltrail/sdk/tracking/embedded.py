@@ -117,7 +117,7 @@ class InProcessTransport:
         return self.datasets.record(run_id, fingerprint, role)
 
     def get_run(self, run_id: str) -> Run:
-        return self.services.store.get_run(run_id)
+        return self.services.tracking.get_run(run_id)
 
     def close(self) -> None:
         self.services.close()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
-import math
 import os
 import re
 import shutil
@@ -38,7 +37,8 @@ from typing import Any, BinaryIO
 import orjson
 
 from mltrail.entities import Fingerprint, MetricsBatch
-from mltrail.sdk.http_codec import decode_float, encode_values
+from mltrail.json_floats import NON_FINITE, decode_float, encode_float
+from mltrail.sdk.http_codec import encode_values
 
 __all__ = [
     "Journal",
@@ -65,7 +65,6 @@ REJECTED = "rejected.jsonl"
 _HEADER = struct.Struct("<II")
 _MAX_RECORD = 1 << 30  # a length above this is corruption, not a record
 _FLOAT_TAG = "__float__"
-_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _PEEK = re.compile(rb'^\{"op":"([a-z_]+)","t":(-?[0-9.eE+-]+)[,}]')
 
 
@@ -96,9 +95,8 @@ def read_frames(fh: BinaryIO, start: int = 0, stop: int | None = None) -> Iterat
 def encode_value(value: Any) -> Any:
     """A JSON-ready copy of a params/summary/context value; non-finite floats tagged so they survive."""
     if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        return {_FLOAT_TAG: "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
+        encoded = encode_float(value)
+        return encoded if isinstance(encoded, float) else {_FLOAT_TAG: encoded}
     if isinstance(value, Mapping):
         return {str(k): encode_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -108,8 +106,8 @@ def encode_value(value: Any) -> Any:
 
 def decode_value(value: Any) -> Any:
     if isinstance(value, dict):
-        if len(value) == 1 and value.get(_FLOAT_TAG) in _NON_FINITE:
-            return _NON_FINITE[value[_FLOAT_TAG]]
+        if len(value) == 1 and value.get(_FLOAT_TAG) in NON_FINITE:
+            return decode_float(value[_FLOAT_TAG])
         return {k: decode_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [decode_value(v) for v in value]
