@@ -31,6 +31,14 @@ _SPECIAL_RE = re.compile(r"([+-]?)(inf|infinity|nan)")
 _SPECIAL_FLOATS = {"inf": math.inf, "infinity": math.inf, "nan": math.nan}
 _HINTS = {"&": "use 'and'", "|": "use 'or'", "!": "use 'not'"}
 
+# Limits, so that no filter can exhaust the parser's stack or the database (docs/FILTERS.md): a 400 naming
+# the limit, never a 500 or a query that runs for minutes.
+MAX_FILTER_CHARS = 20_000
+MAX_DEPTH = 32  # parentheses and 'not', nested
+MAX_CONDITIONS = 100  # comparisons, 'in', 'exists' and 'contains' terms
+MAX_IN_VALUES = 1_000
+MAX_SORT_KEYS = 10
+
 
 @dataclass(frozen=True, slots=True)
 class _Token:
@@ -109,8 +117,17 @@ class _Parser:
     def __init__(self, text: str, field: str = "filter", start: int = 0) -> None:
         self.text = text
         self.field = field
+        if len(text) > MAX_FILTER_CHARS:
+            raise InvalidFilterError(
+                f"the {field} is {len(text):,} characters long; at most {MAX_FILTER_CHARS:,} are accepted",
+                text[:200],
+                0,
+                field=field,
+            )
         self.tokens = _tokenize(text, start)
         self.i = 0
+        self.depth = 0
+        self.conditions = 0
 
     def error(self, message: str, pos: int) -> InvalidFilterError:
         return InvalidFilterError(message, self.text, pos, field=self.field)
@@ -155,12 +172,20 @@ class _Parser:
             items.append(self.unary())
         return items[0] if len(items) == 1 else And(_flatten(items, And))
 
+    def nest(self, tok: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"the filter nests deeper than {MAX_DEPTH} levels of '(' and 'not'", tok.pos)
+
     def unary(self) -> Expr:
         if self.at_word("not"):
-            self.advance()
-            return Not(self.unary())
+            self.nest(self.advance())
+            inner = self.unary()
+            self.depth -= 1
+            return Not(inner)
         if self.tok.kind == "(":
             opening = self.advance()
+            self.nest(opening)
             if self.tok.kind == ")":
                 raise self.error("expected a condition inside '()'", self.tok.pos)
             expr = self.or_expr()
@@ -169,11 +194,15 @@ class _Parser:
                     raise self.error(f"missing ')' to match the '(' at offset {opening.pos}", self.tok.pos)
                 raise self.error("expected 'and', 'or' or ')'", self.tok.pos)
             self.advance()
+            self.depth -= 1
             return expr
         return self.predicate()
 
     # -- conditions -----------------------------------------------------------------------------------------
     def predicate(self) -> Expr:
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise self.error(f"the filter has more than {MAX_CONDITIONS} conditions", self.tok.pos)
         field = self.field_ref()
         tok = self.tok
         if tok.kind == "op":
@@ -223,6 +252,8 @@ class _Parser:
             value = self.value("expected a value in the list")
             self.check_value(field, "=", value, value_tok)
             values.append(_normalize(field, value))
+            if len(values) > MAX_IN_VALUES:
+                raise self.error(f"an 'in' list holds at most {MAX_IN_VALUES:,} values", value_tok.pos)
             if self.tok.kind == ")":
                 self.advance()
                 return Comparison(field, op, tuple(values))
@@ -381,7 +412,14 @@ def parse_sort(text: str) -> SortKey:
 
 
 def parse_sorts(items: list[str]) -> list[SortKey]:
-    """Parse several sort keys, the first one sorting first."""
+    """Parse several sort keys, the first one sorting first (at most ``MAX_SORT_KEYS``)."""
+    if len(items) > MAX_SORT_KEYS:
+        raise InvalidFilterError(
+            f"{len(items)} sort keys given; at most {MAX_SORT_KEYS} are accepted",
+            items[MAX_SORT_KEYS][:200],
+            0,
+            "sort",
+        )
     return [parse_sort(item) for item in items]
 
 
