@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from mltrail.api.accounts import audit, keys, me, users
 from mltrail.api.audit_log import AuditMiddleware
 from mltrail.api.deps import current_user
-from mltrail.api.errors import install_error_handlers
+from mltrail.api.errors import UnhandledErrorMiddleware, install_error_handlers
 from mltrail.api.monitoring import alerts as monitor_alerts
 from mltrail.api.monitoring import ingest as monitor_ingest
 from mltrail.api.monitoring import monitors
@@ -113,6 +113,7 @@ def create_app(
     app.state.max_upload_bytes = max_upload_bytes
     app.state.auth = auth
     install_error_handlers(app)
+    app.add_middleware(UnhandledErrorMiddleware)  # innermost: the audit sees the 500 and skips it
     app.add_middleware(AuditMiddleware)
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
     routers = (projects, runs, metrics, artifacts, datasets, me, users, keys, audit)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import mltrail.errors as mltrail_errors
 from mltrail.errors import AuthenticationError, InvalidFilterError, InvalidInputError, MltrailError
 
-__all__ = ["UploadTooLargeError", "error_body", "install_error_handlers"]
+__all__ = ["UnhandledErrorMiddleware", "UploadTooLargeError", "error_body", "install_error_handlers"]
+
+_log = logging.getLogger("mltrail.api")
 
 _PUBLIC = {getattr(mltrail_errors, name) for name in mltrail_errors.__all__}
 _STATUS_TYPES = {
@@ -85,6 +89,39 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         error_body(type_name, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
     )
+
+
+class UnhandledErrorMiddleware:
+    """Any exception no handler knows (a bug) becomes the documented JSON error with status 500, logged
+    with its traceback, and the connection stays usable: left to Starlette, it is a plain-text 500 and the
+    exception is raised on into the server, which drops the keep-alive connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            _log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:  # part of the answer is out: nothing else can be said on this response
+                raise
+            body = error_body(
+                "MltrailError",
+                f"the server failed on this request ({type(exc).__name__}); it is logged on the server",
+            )
+            await JSONResponse(body, status_code=500)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from mltrail.entities import ModelVersion, RegistryEvent, Run, TransitionRequest
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.accounts.service import AccountService, Principal
+from mltrail.services.tracking.validation import check_text
 from mltrail.store.base import tracking_of
 from mltrail.store.blobs import BlobStore
 from mltrail.store.registry import RegistryStore
@@ -41,7 +42,7 @@ def bounded_text(value: str | None, field: str) -> str:
         return ""
     if not isinstance(value, str) or len(value) > _MAX_TEXT:
         raise InvalidInputError(f"{field} must be text of at most {_MAX_TEXT} characters", field=field)
-    return value
+    return check_text(value, field)
 
 
 class RegistryCore:

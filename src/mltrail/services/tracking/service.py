@@ -10,7 +10,13 @@ from typing import Any
 from mltrail.entities import MetricHistory, MetricsBatch, Project, Run, RunPage, RunStatus, Value
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError, RunFinishedError
 from mltrail.query_ast import Expr
-from mltrail.services.tracking.validation import clean_tags, flatten_config, to_value, validate_key
+from mltrail.services.tracking.validation import (
+    check_text,
+    clean_tags,
+    flatten_config,
+    to_value,
+    validate_key,
+)
 from mltrail.store.tracking import TrackingStore
 
 __all__ = ["TrackingService"]
@@ -49,6 +55,8 @@ class TrackingService:
         validate_key(name, "name")
         params = flatten_config(config)
         tag_values = clean_tags(tags or {})
+        if notes is not None:
+            check_text(notes, "notes")
         if start_time is not None and not math.isfinite(start_time):
             raise InvalidInputError("start_time must be a finite number", field="start_time")
         now = time.time() if start_time is None else start_time
@@ -135,7 +143,7 @@ class TrackingService:
         self.store.set_summary(run_id, clean)
 
     def set_notes(self, run_id: str, notes: str) -> None:
-        self.store.update_run(run_id, notes=notes)
+        self.store.update_run(run_id, notes=check_text(notes, "notes"))
 
     def update_context(self, run_id: str, context: Mapping[str, Any]) -> None:
         self.store.update_context(run_id, context)

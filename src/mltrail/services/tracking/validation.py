@@ -13,6 +13,7 @@ from mltrail.errors import InvalidInputError
 __all__ = [
     "DATASET_ROLES",
     "MAX_KEY_LENGTH",
+    "check_text",
     "clean_tags",
     "flatten_config",
     "metric_float",
@@ -23,6 +24,20 @@ __all__ = [
 
 MAX_KEY_LENGTH = 250
 DATASET_ROLES = ("train", "validation", "test", "other")
+
+
+def check_text(value: str, field: str) -> str:
+    """``value`` if it is valid Unicode text: a lone UTF-16 surrogate (``"\\ud800"``, which JSON can carry)
+    cannot be stored in any database or encoded as UTF-8, so it is refused naming the field."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"{field} holds an unpaired surrogate {value[exc.start : exc.end]!r} at offset {exc.start}: "
+            "send valid UTF-8 text",
+            field=field,
+        ) from None
+    return value
 
 
 def validate_key(key: object, field: str) -> str:
@@ -43,7 +58,7 @@ def validate_key(key: object, field: str) -> str:
         )
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
         raise InvalidInputError(f"{field} key contains a control character: {key!r}", field=field)
-    return key
+    return check_text(key, field)
 
 
 def to_value(value: Any) -> Value:
@@ -124,7 +139,7 @@ def clean_tags(tags: Mapping[str, Any]) -> dict[str, str]:
     clean: dict[str, str] = {}
     for key, value in tags.items():
         validate_key(key, "tags")
-        text = "" if value is None else str(value)
+        text = check_text("" if value is None else str(value), f"tags.{key}")
         if len(text) > 5000:
             raise InvalidInputError(f"tag {key!r} is longer than 5000 characters", field=f"tags.{key}")
         clean[key] = text

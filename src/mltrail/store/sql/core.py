@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from mltrail.errors import NotFoundError
+from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.engine import WRITE_OPTION, is_locked_error, redact, wrap_db_error
 
@@ -57,6 +57,13 @@ class SqlBase:
                 raise wrap_db_error(exc, self._url) from exc
             except sa.exc.SQLAlchemyError as exc:
                 raise wrap_db_error(exc, self._url) from exc
+            except UnicodeEncodeError as exc:
+                # A lone UTF-16 surrogate ("\ud800") that no database encoding holds: bad input, not a
+                # failure. The services refuse it with the field's name first; this is the net below.
+                raise InvalidInputError(
+                    f"a text value holds a character no database can store ({exc.reason}: "
+                    f"{exc.object[exc.start : exc.end]!r}); send valid UTF-8 text"
+                ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _insert(self, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
