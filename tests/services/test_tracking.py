@@ -64,6 +64,17 @@ def test_stale_heartbeat_reads_crashed_and_recovers(tracking: TrackingService) -
         tracking.heartbeat(run)
 
 
+def test_a_finished_run_is_not_finished_again(tracking: TrackingService) -> None:
+    run = _start(tracking, "r")
+    tracking.finish_run(run, RunStatus.FINISHED, end_time=1_000_000.0)
+    tracking.finish_run(run, RunStatus.FINISHED, end_time=1_000_000.0)  # the same finish retried: a no-op
+    for status, end in ((RunStatus.CRASHED, 1.0), (RunStatus.FAILED, None), (RunStatus.FINISHED, 5.0)):
+        with pytest.raises(RunFinishedError):
+            tracking.finish_run(run, status, end_time=end)
+    stored = tracking.get_run(run)
+    assert stored.status == RunStatus.FINISHED and stored.end_time == 1_000_000.0
+
+
 def test_finish_cannot_set_running_and_search_bounds(tracking: TrackingService) -> None:
     run = _start(tracking, "r")
     with pytest.raises(InvalidInputError):
