@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+EXTRAS := postgres,server,stats,sklearn,pandas,models
 
 .PHONY: demo test lint typecheck pytest install postgres clean bench
 
+# --group reads pyproject's [dependency-groups] (PEP 735): pip >= 25.1, hence the upgrade first.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]' --group dev
 	touch $(STAMP)
 
 install: $(STAMP)
