@@ -27,6 +27,13 @@ PROJECT = "smoke"
 CHECKS: list[str] = []
 
 
+class Threshold:
+    """A plain Python model (no framework in a base install): 1 where the first feature is positive."""
+
+    def predict(self, x: Any) -> Any:
+        return (x[:, 0] > 0).astype(int)
+
+
 def check(name: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
     """Run the decorated function at once as one named check; the first failure ends the script."""
 
@@ -149,12 +156,29 @@ def main() -> None:
         assert "<svg" in html and size > 1000, size
         return f"drifted: {list(report.drifted_columns)}; HTML report {size:,} bytes"
 
-    @check("mltrail.models and mltrail.monitor import")
-    def _other_apis() -> None:
+    @check("mltrail.models.register a plain Python model, load it back; mltrail.monitor takes predictions")
+    def _models_and_monitor() -> str:
+        import numpy as np
+
         import mltrail
 
-        assert callable(mltrail.models.register)
-        assert callable(mltrail.monitor)
+        rng = np.random.default_rng(11)
+        train = {"x1": rng.normal(size=300), "x2": rng.normal(size=300)}
+        with mltrail.init(project=f"{PROJECT}-models", capture=False) as run:
+            run.log_dataset(np.column_stack([train["x1"], train["x2"]]), name="train")
+            version = mltrail.models.register(
+                "smoke-model", run=run, model=Threshold(), input_example=np.zeros((2, 2))
+            )
+        loaded = mltrail.models.load(f"smoke-model:{version.version}", trust=True)
+        assert list(loaded.predict(np.array([[1.0, 0.0], [-1.0, 0.0]]))) == [1, 0]
+        monitor = mltrail.monitor(f"smoke-model:{version.version}", reference=train, features=["x1", "x2"])
+        current = {"x1": rng.normal(size=100), "x2": rng.normal(size=100)}
+        monitor.log(current, predictions=Threshold().predict(np.column_stack([current["x1"], current["x2"]])))
+        monitor.flush()
+        report = monitor.report()
+        monitor.close()
+        assert report["current_rows"] == 100, report["current_rows"]
+        return f"smoke-model:{version.version} ({version.flavor}), monitor saw {report['current_rows']} rows"
 
     @check("mltrail --help")
     def _help() -> None:
