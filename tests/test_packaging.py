@@ -67,3 +67,18 @@ def test_without_the_artifact_rule_a_gitignored_folder_stays_out(tmp_path: Path)
     names = _wheel_names(project)
     assert not [n for n in names if "ui_assets" in n]
     assert "mltrail/py.typed" in names
+
+
+def test_no_module_needs_fcntl_at_import() -> None:
+    """Windows has no fcntl: the SDK, the store and the CLI must import without it (locks go through
+    filelock, which picks the platform's own)."""
+    code = (
+        "import sys\n"
+        "sys.modules['fcntl'] = None\n"
+        "import mltrail\n"
+        "mltrail.init, mltrail.models, mltrail.monitor, mltrail.drift_report\n"
+        "import mltrail.sdk.tracking.journal, mltrail.sdk.tracking.journal_transport\n"
+        "import mltrail.store.factory, mltrail.cli.main\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    assert not [p for p in (ROOT / "src").rglob("*.py") if "fcntl" in p.read_text(encoding="utf-8")]
