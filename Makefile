@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SMOKE  := build/smoke-venv
+EXTRAS := postgres,server,stats,sklearn,pandas,models
 
-.PHONY: demo test lint typecheck pytest install postgres clean bench
+.PHONY: demo test lint typecheck pytest smoke install postgres clean bench
 
+# --group reads pyproject's [dependency-groups] (PEP 735): pip >= 25.1, hence the upgrade first.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]' --group dev
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,8 +31,8 @@ demo: $(STAMP)
 	$(BIN)/mltrail monitor alerts list breast-cancer-production --state open
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples scripts
+	$(BIN)/ruff format --check src tests benchmarks examples scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -37,11 +40,20 @@ typecheck: $(STAMP)
 pytest: $(STAMP) postgres
 	MLTRAIL_TEST_POSTGRES=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/pytest -q
 
-test: lint typecheck pytest
+# The wheel as a new user gets it: built, installed with no extras into a fresh venv (pip reuses its cache),
+# then a training script, a drift report and the CLI run from an empty folder (scripts/smoke_wheel.py).
+smoke: $(STAMP)
+	rm -rf $(SMOKE) dist/mltrail-*.whl
+	$(BIN)/python -m build --quiet --wheel --outdir dist .
+	$(PYTHON) -m venv --without-pip $(SMOKE)
+	$(BIN)/python -m pip --python $(SMOKE)/bin/python install --quiet dist/mltrail-*.whl
+	$(SMOKE)/bin/python scripts/smoke_wheel.py
+
+test: lint typecheck smoke pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/log_overhead.py
 	$(BIN)/python benchmarks/store_queries.py
 
 clean:
-	rm -rf $(VENV) mltrail demo .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) mltrail demo build dist .mypy_cache .ruff_cache .pytest_cache

@@ -8,7 +8,7 @@ from pathlib import Path
 import mltrail
 
 PACKAGE = Path(mltrail.__file__).parent
-FOUNDATION = {"errors", "entities", "channels", "query_ast", "query", "settings"}
+FOUNDATION = {"errors", "entities", "channels", "json_floats", "query_ast", "query", "settings"}
 ALLOWED: dict[str, set[str]] = {
     "foundation": {"foundation"},
     "stats": {"stats"},
@@ -81,3 +81,50 @@ def test_stats_is_pure() -> None:
             continue
         used = {name.split(".")[0] for name in _imports(path)}
         assert not used & io_modules, f"{module} imports {used & io_modules}"
+
+
+def test_settings_own_the_environment() -> None:
+    # Every MLTRAIL_* variable is read in settings.py only; everything else receives a Settings.
+    readers = []
+    for module, path in _modules():
+        if module == "mltrail.settings":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value.startswith("MLTRAIL_")
+                and ("environ" in text or "getenv" in text)
+            ):
+                readers.append(f"{module}: {node.value}")
+    assert not readers, "read MLTRAIL_* through Settings:\n" + "\n".join(readers)
+
+
+def test_no_caller_outside_services_reaches_a_services_store() -> None:
+    # ``something.store.method(...)`` from api/cli/sdk goes round the service and its rules.
+    reaching = []
+    for module, path in _modules():
+        if _layer(module) not in {"api", "cli", "sdk", "root"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "store"
+                and not (isinstance(node.value.value, ast.Name) and node.value.value.id == "self")
+            ):
+                reaching.append(f"{module}:{node.lineno} .store.{node.attr}")
+    assert not reaching, "call a service method instead:\n" + "\n".join(reaching)
+
+
+def test_the_composition_root_is_the_only_place_that_builds_services() -> None:
+    built = {"TrackingService", "AccountService", "RegistryService", "MonitoringService", "AlertService"}
+    found = []
+    for module, path in _modules():
+        if _layer(module) not in {"api", "cli", "sdk", "root"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in built:
+                found.append(f"{module}:{node.lineno} {node.func.id}(…)")
+    assert not found, "get services from services.container.Services:\n" + "\n".join(found)

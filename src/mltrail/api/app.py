@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from mltrail.api.accounts import audit, keys, me, users
 from mltrail.api.audit_log import AuditMiddleware
 from mltrail.api.deps import current_user
+from mltrail.api.docs import install_docs
 from mltrail.api.errors import UnhandledErrorMiddleware, install_error_handlers
 from mltrail.api.monitoring import alerts as monitor_alerts
 from mltrail.api.monitoring import ingest as monitor_ingest
@@ -106,13 +107,14 @@ def create_app(
         version=_version(),
         summary="Experiment tracking and a model registry: projects, runs, metrics, artifacts, models.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # install_docs serves /api/docs from the package's files, not a CDN
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
     app.state.max_upload_bytes = max_upload_bytes
     app.state.auth = auth
     install_error_handlers(app)
+    install_docs(app)
     app.add_middleware(UnhandledErrorMiddleware)  # innermost: the audit sees the 500 and skips it
     app.add_middleware(AuditMiddleware)
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from rich.text import Text
 
 from mltrail.cli.context import services
+from mltrail.cli.render import stderr_console
 from mltrail.errors import InvalidInputError
 
-__all__ = ["is_loopback", "server"]
+__all__ = ["SERVER_EXTRA_HINT", "is_loopback", "server"]
+
+SERVER_EXTRA_HINT = "mltrail server needs the server extra: pip install 'mltrail[server]'"
+# What the server extra installs and the API imports; another missing module is a bug, not a missing extra.
+_SERVER_MODULES = frozenset({"fastapi", "fastapi_offline", "pydantic", "starlette", "uvicorn"})
+
+
+def _missing_server_extra(exc: ImportError) -> NoReturn:
+    if (exc.name or "").partition(".")[0] not in _SERVER_MODULES:
+        raise exc
+    stderr_console().print(Text(f"Error: {SERVER_EXTRA_HINT}", style="red"), soft_wrap=True)
+    raise typer.Exit(1) from None
 
 
 def is_loopback(host: str) -> bool:
@@ -52,6 +65,12 @@ def server(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the JSON API under /api/v1 (OpenAPI docs at /api/docs) until interrupted."""
+    try:
+        import uvicorn
+
+        from mltrail.api.app import create_app
+    except ImportError as exc:  # a base install: say which extra, not a traceback
+        _missing_server_extra(exc)
     loopback = is_loopback(host)
     use_auth = (not loopback) if auth is None else auth
     if not loopback and not use_auth and not insecure:
@@ -63,10 +82,6 @@ def server(
         )
     if max_upload_mb is not None and max_upload_mb <= 0:
         raise InvalidInputError("--max-upload-mb must be positive", field="max_upload_mb")
-    import uvicorn
-
-    from mltrail.api.app import create_app
-
     settings = services(ctx).settings
     if db:
         settings = dataclasses.replace(settings, db_url=db)

@@ -7,7 +7,8 @@ One folder per run, ``<journal_dir>/<run_id>/``:
   is ignored, and set aside in ``torn-<offset>.bin`` before anything is appended again.
 - ``acked``: the byte offset up to which the target has acknowledged the records, replaced atomically.
 - ``meta.json``: run id, project, name, server, creation time and pid of the process that wrote it.
-- ``lock``: held with ``flock`` by the live process that owns the run, so ``mltrail sync`` leaves it alone.
+- ``lock``: held by the live process that owns the run (``filelock``: ``flock`` on POSIX, ``LockFileEx`` on
+  Windows; the system frees it when the process dies), so ``mltrail sync`` leaves it alone.
 - ``files/``: copies of logged artifacts, taken when they were journaled (the originals may change or go).
 - ``rejected.jsonl``: records the target refused for good (a 4xx), one JSON line each with the error.
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import os
 import re
 import shutil
@@ -32,13 +32,16 @@ import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
 from mltrail.entities import Fingerprint, MetricsBatch
 from mltrail.json_floats import NON_FINITE, decode_float, encode_float
 from mltrail.sdk.http_codec import encode_values
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 __all__ = [
     "Journal",
@@ -216,29 +219,36 @@ def list_journals(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: (float(read_meta(p).get("created") or 0.0), p.name))
 
 
-def _try_lock(folder: Path, create: bool) -> int | None:
-    flags = os.O_RDWR | (os.O_CREAT if create else 0)
-    try:
-        fd = os.open(folder / LOCK, flags, 0o644)
-    except FileNotFoundError:
+def _try_lock(folder: Path, create: bool) -> BaseFileLock | None:
+    """The journal's lock, taken without waiting; None while a live process holds it (this one included:
+    each call opens the file anew, and ``flock`` excludes every other open file). Without ``create`` only
+    an existing lock file is taken, so taking the lock of a journal completed meanwhile does not make its
+    folder again."""
+    # Imported here: only journaling runs (a team server) and `mltrail sync` need it (~20 ms to import).
+    from filelock import FileLock, Timeout
+
+    path = folder / LOCK
+    if not create and not path.is_file():
         return None
+    # Not thread-local: the sender thread releases what the run's thread took. No soft fallback (a marker
+    # file a dead process would leave behind): the owner must be the one the system frees at its death.
+    lock = FileLock(path, thread_local=False, fallback_to_soft=False)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
+        lock.acquire(timeout=0)
+    except Timeout:
         return None
-    return fd
+    return lock
 
 
 # -- one run's journal -------------------------------------------------------------------------------------
 class Journal:
     """A run's journal folder, locked by this process. Appends may come from several threads."""
 
-    def __init__(self, folder: Path, lock_fd: int, *, fsync: bool = True) -> None:
+    def __init__(self, folder: Path, lock: BaseFileLock, *, fsync: bool = True) -> None:
         self.folder = folder
         self.run_id = folder.name
         self.fsync = fsync
-        self._lock_fd: int | None = lock_fd
+        self._lock: BaseFileLock | None = lock
         self._write_lock = threading.Lock()
         self._fd: int | None = None
         self.meta = read_meta(folder)
@@ -256,23 +266,26 @@ class Journal:
         """A new journal for a new run (the folder must not exist), locked by this process."""
         folder = root / run_id
         folder.mkdir(parents=True, mode=0o700)  # params, context and artifacts: the user's eyes only
-        fd = _try_lock(folder, create=True)
-        if fd is None:  # pragma: no cover - a folder we just made cannot be locked by anyone else
+        lock = _try_lock(folder, create=True)
+        if lock is None:  # pragma: no cover - a folder we just made cannot be locked by anyone else
             raise OSError(f"cannot lock the new journal {folder}")
         _write_atomic(folder / META, orjson.dumps(dict(meta)))
         (folder / LOG).touch()
-        return cls(folder, fd, fsync=fsync)
+        return cls(folder, lock, fsync=fsync)
 
     @classmethod
     def open(cls, folder: Path, *, fsync: bool = True) -> Journal | None:
         """An existing journal whose owner has gone; ``None`` while a live process holds its lock."""
-        fd = _try_lock(folder, create=False)
-        if fd is None:
+        lock = _try_lock(folder, create=False)
+        if lock is None:
             return None
         if not (folder / LOG).is_file():  # completed and removed while we were taking the lock
-            os.close(fd)
+            lock.release(force=True)
+            with contextlib.suppress(OSError):  # taking it made the lock file (and folder) again
+                (folder / LOCK).unlink()
+                folder.rmdir()
             return None
-        journal = cls(folder, fd, fsync=fsync)
+        journal = cls(folder, lock, fsync=fsync)
         journal._set_aside_torn_tail()
         return journal
 
@@ -390,9 +403,9 @@ class Journal:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+            if self._lock is not None:
+                self._lock.release(force=True)
+                self._lock = None
 
     def complete(self) -> Path | None:
         """Remove the journal of a delivered run; one with rejected records moves to ``rejected/`` instead,
