@@ -1,0 +1,5 @@
+import { Note } from "../components/ui";
+
+export default function RegistryPage() {
+  return <Note>Registry: not built yet.</Note>;
+}
