@@ -77,7 +77,7 @@ export function ParallelCoords({ axes, runs, width = 900, height = 300 }: {
   height?: number;
 }) {
   if (axes.length < 2) return <div className="muted">Choose at least two axes.</div>;
-  const m = { l: 30, r: 30, t: 24, b: 24 };
+  const m = { l: 70, r: 70, t: 24, b: 24 };
   const step = (width - m.l - m.r) / (axes.length - 1);
   const mapped = axes.map((a) => {
     const present = a.values.filter((v) => v !== null && v !== undefined) as (number | string)[];
@@ -97,7 +97,10 @@ export function ParallelCoords({ axes, runs, width = 900, height = 300 }: {
       {axes.map((a, i) => (
         <g key={a.label}>
           <line x1={m.l + i * step} x2={m.l + i * step} y1={m.t} y2={height - m.b} stroke="#c9ced6" />
-          <text x={m.l + i * step} y={12} fontSize="11" textAnchor="middle">{a.label}</text>
+          <text x={m.l + i * step} y={12} fontSize="11" textAnchor="middle">
+            {a.label.length > 22 ? "…" + a.label.slice(-21) : a.label}
+            <title>{a.label}</title>
+          </text>
           <text x={m.l + i * step + 3} y={m.t + 8} fontSize="9" fill="#667085">{mapped[i].hi}</text>
           <text x={m.l + i * step + 3} y={height - m.b + 12} fontSize="9" fill="#667085">{mapped[i].lo}</text>
         </g>

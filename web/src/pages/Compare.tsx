@@ -200,7 +200,7 @@ function CompareParallel({ runs }: { runs: Run[] }) {
           </label>
         ))}
       </div>
-      <ParallelCoords axes={axes} runs={runs.map((r, i) => ({ name: r.name, color: seriesColor(i) }))} width={Math.max(600, axes.length * 140)} />
+      <ParallelCoords axes={axes} runs={runs.map((r, i) => ({ name: r.name, color: seriesColor(i) }))} width={Math.max(600, axes.length * 150)} />
       <div className="muted small">Params that are the same in every run are left out. Hover a line for its run.</div>
     </div>
   );

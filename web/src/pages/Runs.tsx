@@ -45,6 +45,21 @@ export default function RunsPage() {
     [sp, setSp],
   );
 
+  const addKeys = useCallback((sample: Run[]) => {
+    const k = collectKeys(sample);
+    setKeys((old) => ({
+      params: [...new Set([...old.params, ...k.params])].sort(),
+      metrics: [...new Set([...old.metrics, ...k.metrics])].sort(),
+      tags: [...new Set([...old.tags, ...k.tags])].sort(),
+      summary: [...new Set([...old.summary, ...k.summary])].sort(),
+    }));
+  }, []);
+
+  // Keys for the column chooser and completion come from the newest runs, whatever the filter says.
+  useEffect(() => {
+    apiGet<RunPage>("/runs", { project, limit: PAGE }).then((p) => addKeys(p.runs), () => undefined);
+  }, [project, addKeys]);
+
   const fetchPage = useCallback(
     (offset: number) =>
       apiGet<RunPage>("/runs", { project, filter: filter || undefined, sort: sort ?? undefined, offset, limit: PAGE }),
@@ -61,15 +76,7 @@ export default function RunsPage() {
         setTotal(page.total);
         setError(null);
         setLoading(false);
-        if (page.runs.length) {
-          const k = collectKeys(page.runs);
-          setKeys((old) => ({
-            params: [...new Set([...old.params, ...k.params])].sort(),
-            metrics: [...new Set([...old.metrics, ...k.metrics])].sort(),
-            tags: [...new Set([...old.tags, ...k.tags])].sort(),
-            summary: [...new Set([...old.summary, ...k.summary])].sort(),
-          }));
-        }
+        if (page.runs.length) addKeys(page.runs);
       },
       (e: ApiError) => {
         if (g !== gen.current) return;
@@ -120,7 +127,7 @@ export default function RunsPage() {
           <h1>Runs</h1>
         </div>
         <span className="sub" data-testid="runs-count">
-          {loading ? "loading…" : `${total.toLocaleString()} runs${filter ? " match" : ""}`}
+          {loading ? "loading…" : filterError || sortError ? "invalid query" : `${total.toLocaleString()} runs${filter ? " match" : ""}`}
         </span>
         <Link to={`/projects/${encodeURIComponent(project)}/team`} className="small">
           team activity
