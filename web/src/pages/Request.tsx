@@ -72,6 +72,7 @@ function RequestView({ req, reload }: { req: ApprovalRequest; reload: () => void
           </div>
           <div className="panel">
             <h2 style={{ marginTop: 0 }}>Gates</h2>
+            {req.gates.length === 0 ? <div className="muted">The model's policy has no gates.</div> : null}
             <table className="t" data-testid="gates">
               <tbody>
                 {req.gates.map((g) => (
