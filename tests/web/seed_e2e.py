@@ -54,7 +54,7 @@ def main() -> None:
                 mltrail.models.register(
                     "e2e-model", run=run, model=fitted, input_example=frame[features].head(5)
                 )
-    version, request = mltrail.models.transition("e2e-model", 1, to="production", comment="ready for prod")
+    _version, request = mltrail.models.transition("e2e-model", 1, to="production", comment="ready for prod")
     assert request is not None, "production should be protected"
     assert model is not None
     reference = frame[features].assign(prediction=model.predict(frame[features]))
