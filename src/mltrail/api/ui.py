@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-
-from mltrail.api.errors import error_body
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException
 
 __all__ = ["UI_DIR", "mount_ui"]
 
 UI_DIR = Path(__file__).with_name("ui_assets")
 
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Vite names every file under assets/ by its content hash, so a browser may keep it for a year.
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _NOT_BUILT = """<!doctype html>
@@ -50,11 +50,14 @@ def mount_ui(app: FastAPI, ui_dir: Path | None = None) -> None:
             return Response("not found", status_code=404, media_type="text/plain")
         return FileResponse(target, headers={"Cache-Control": _IMMUTABLE})
 
-    @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
+    @app.api_route("/{path:path}", methods=_ALL_METHODS, include_in_schema=False)
     async def ui_page(path: str, request: Request) -> Response:
         if path == "api" or path.startswith("api/"):
-            # An unknown API path stays a JSON 404 in the API's error shape, never the app's HTML.
-            return JSONResponse(error_body("NotFoundError", f"no route {request.url.path}"), status_code=404)
+            # Unknown API paths keep the API's own JSON 404, whatever the method (never the app's HTML,
+            # never a 405 because this catch-all matched the path).
+            raise HTTPException(status_code=404)
+        if request.method not in ("GET", "HEAD"):
+            raise HTTPException(status_code=405)
         index = root / "index.html"
         if not index.is_file():
             return HTMLResponse(_NOT_BUILT, headers={"Cache-Control": "no-cache"})
