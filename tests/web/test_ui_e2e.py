@@ -116,10 +116,10 @@ def test_run_page_shows_its_diff(page: Any, e2e_server: Server) -> None:
     page.get_by_role("link", name="e2e-run-0").click()
     page.get_by_test_id("run-name").filter(has_text="e2e-run-0").wait_for()
     shot(page, "run-overview")
-    page.get_by_role("link", name="Charts").click()
+    page.get_by_role("link", name="Charts", exact=True).click()
     page.get_by_test_id("chart-loss").locator("canvas").wait_for()
     shot(page, "run-charts")
-    page.get_by_role("link", name="Code").click()
+    page.get_by_role("link", name="Code", exact=True).click()
     diff = page.get_by_test_id("diff")
     diff.wait_for()
     assert (
@@ -128,6 +128,16 @@ def test_run_page_shows_its_diff(page: Any, e2e_server: Server) -> None:
     )
     assert diff.locator("tr.del").count() >= 1
     shot(page, "run-code")
+    page.get_by_role("link", name="Artifacts", exact=True).click()
+    page.get_by_role("link", name="model/mltrail-model.json").click()
+    page.locator("pre.code", has_text='"flavor": "sklearn"').wait_for()
+    shot(page, "run-artifacts")
+    page.get_by_role("link", name="Logs", exact=True).click()
+    page.get_by_test_id("log").wait_for()
+    page.get_by_placeholder("search the log").fill("acc")
+    page.locator("[data-testid=log] mark", has_text="acc").first.wait_for()
+    assert "q=acc" in page.url
+    shot(page, "run-logs")
 
 
 def test_compare_three_runs(page: Any, e2e_server: Server) -> None:
@@ -143,10 +153,10 @@ def test_compare_three_runs(page: Any, e2e_server: Server) -> None:
     differs = params.locator("tr[data-differs=true] td:first-child").all_inner_texts()
     assert set(differs) == {"C", "lr", "opt"}
     shot(page, "compare")
-    page.get_by_role("link", name="Metrics").click()
+    page.get_by_role("link", name="Metrics", exact=True).click()
     page.get_by_test_id("chart-acc").locator("canvas").wait_for()
     shot(page, "compare-charts")
-    page.get_by_role("link", name="Parallel coordinates").click()
+    page.get_by_role("link", name="Parallel coordinates", exact=True).click()
     page.get_by_role("img", name="parallel coordinates").wait_for()
     shot(page, "compare-parallel")
 

@@ -24,6 +24,7 @@ export function Chart({
   bands,
   yRange,
   testId,
+  onZoom,
 }: {
   data: uPlot.AlignedData;
   series: ChartSeries[];
@@ -34,6 +35,8 @@ export function Chart({
   bands?: [number, number, string][];
   yRange?: [number, number];
   testId?: string;
+  /** called with the x range the user dragged over (the chart zooms there too) */
+  onZoom?: (min: number, max: number) => void;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -67,6 +70,18 @@ export function Chart({
         })),
       ],
       bands: bands?.map(([a, b, fill]) => ({ series: [a, b], fill })),
+      hooks: onZoom
+        ? {
+            setSelect: [
+              (u: uPlot) => {
+                if (u.select.width < 3) return;
+                const lo = u.posToVal(u.select.left, "x");
+                const hi = u.posToVal(u.select.left + u.select.width, "x");
+                onZoom(lo, hi);
+              },
+            ],
+          }
+        : undefined,
     };
     const u = new uPlot(opts, data, el);
     plot.current = u;
@@ -80,6 +95,6 @@ export function Chart({
       u.destroy();
       plot.current = null;
     };
-  }, [data, series, xLabel, time, logY, height, bands, yRange]);
+  }, [data, series, xLabel, time, logY, height, bands, yRange]); // eslint-disable-line react-hooks/exhaustive-deps
   return <div ref={box} data-testid={testId} style={{ width: "100%", minHeight: height }} />;
 }

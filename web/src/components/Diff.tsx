@@ -20,12 +20,12 @@ export function DiffView({ patch }: { patch: string }) {
         const lines = f.lines.slice(0, Math.max(0, budget));
         budget -= lines.length;
         return (
-          <div className="diff-file" key={i}>
-            <div className="fh">
+          <details className="diff-file" key={i} open={files.length <= 8 || f.lines.length <= 400}>
+            <summary className="fh">
               <span>{f.oldPath === f.newPath ? f.newPath : `${f.oldPath} → ${f.newPath}`}</span>
               <span className="add">+{f.added}</span>
               <span className="del">−{f.removed}</span>
-            </div>
+            </summary>
             {lines.length ? (
               <table className="diff">
                 <tbody>
@@ -46,7 +46,7 @@ export function DiffView({ patch }: { patch: string }) {
                 (not shown)
               </div>
             ) : null}
-          </div>
+          </details>
         );
       })}
       {!showAll && budget <= 0 ? (

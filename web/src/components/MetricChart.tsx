@@ -27,8 +27,13 @@ export function xValues(h: History, mode: XMode): number[] {
 
 export const X_LABEL: Record<XMode, string> = { step: "step", wall: "time", rel: "seconds since start" };
 
-export function fetchHistory(runId: string, key: string, maxPoints: number): Promise<History> {
-  return apiGet<History>(`/runs/${runId}/metrics/history`, { key, max_points: Math.max(16, Math.round(maxPoints)) });
+export function fetchHistory(runId: string, key: string, maxPoints: number, range?: [number, number] | null): Promise<History> {
+  return apiGet<History>(`/runs/${runId}/metrics/history`, {
+    key,
+    max_points: Math.max(16, Math.round(maxPoints)),
+    min_step: range ? Math.floor(range[0]) : undefined,
+    max_step: range ? Math.ceil(range[1]) : undefined,
+  });
 }
 
 /** Several runs' histories of one metric on one chart (one run: with its min/max band when downsampled). */
@@ -50,18 +55,21 @@ export function MetricChart({
   const [ref, width] = useWidth<HTMLDivElement>();
   const [hist, setHist] = useState<(History | null)[] | null>(null);
   const [err, setErr] = useState<string | null>(null);
+  // A zoom by step asks the server again for that range, so detail appears instead of stretched buckets.
+  const [range, setRange] = useState<[number, number] | null>(null);
   const ids = runs.map((r) => r.id).join(",");
+  useEffect(() => setRange(null), [xMode]);
   useEffect(() => {
     if (!width) return;
     let live = true;
-    Promise.all(runs.map((r) => fetchHistory(r.id, metric, width).catch(() => null))).then(
+    Promise.all(runs.map((r) => fetchHistory(r.id, metric, width, xMode === "step" ? range : null).catch(() => null))).then(
       (hs) => live && setHist(hs),
       (e) => live && setErr(String(e)),
     );
     return () => {
       live = false;
     };
-  }, [ids, metric, width]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [ids, metric, width, range, xMode]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const built = useMemo(() => {
     if (!hist) return null;
@@ -114,6 +122,15 @@ export function MetricChart({
             {built.total.toLocaleString()} points{built.downsampled ? " · downsampled, band = min/max" : ""}
           </span>
         ) : null}
+        {range ? (
+          <button
+            style={{ marginLeft: "auto", padding: "0 6px", fontSize: 11, whiteSpace: "nowrap" }}
+            title={`showing steps ${Math.floor(range[0])}–${Math.ceil(range[1])}, fetched again at full detail`}
+            onClick={() => setRange(null)}
+          >
+            reset zoom
+          </button>
+        ) : null}
       </div>
       {err ? <div className="error-box">{err}</div> : null}
       {built ? (
@@ -125,6 +142,7 @@ export function MetricChart({
           time={xMode === "wall"}
           logY={logY}
           height={height}
+          onZoom={xMode === "step" ? (lo, hi) => setRange([Math.max(0, lo), hi]) : undefined}
         />
       ) : (
         <div style={{ height }} className="loading">

@@ -36,7 +36,8 @@ function Cell({ run, col, commit }: { run: Run; col: Column; commit?: string | n
     return <span className="mono" title={c ?? "no commit recorded"}>{c ? c.slice(0, 8) : commit === null ? "—" : "…"}</span>;
   }
   const v = cellValue(run, col);
-  return <>{v === undefined ? <span className="muted">—</span> : fmtNum(v)}</>;
+  if (v === undefined) return <span className="muted">—</span>;
+  return typeof v === "number" ? <span style={{ display: "block", textAlign: "right" }}>{fmtNum(v)}</span> : <>{fmtNum(v)}</>;
 }
 
 export function RunsTable({
