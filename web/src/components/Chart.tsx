@@ -52,13 +52,13 @@ export function Chart({
         y: logY ? { distr: 3 } : yRange ? { range: yRange } : {},
       },
       axes: [
-        { label: xLabel, labelSize: xLabel ? 18 : 0, size: 36, font: "11px system-ui", labelFont: "11px system-ui", grid: { stroke: "#eef0f3" } },
+        { label: xLabel, labelSize: xLabel ? 18 : 0, size: time ? 48 : 36, font: "11px system-ui", labelFont: "11px system-ui", grid: { stroke: "#eef0f3" } },
         { size: 56, font: "11px system-ui", grid: { stroke: "#eef0f3" } },
       ],
       legend: { show: series.length > 0 },
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
       series: [
-        { label: xLabel ?? "x" },
+        { label: xLabel ?? (time ? "time" : "x") },
         ...series.map((s) => ({
           label: s.label,
           stroke: s.color,

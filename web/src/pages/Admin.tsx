@@ -78,7 +78,10 @@ function Users() {
       <ShownOnce secret={secret} />
       <ErrorBox error={error} />
       <Fetched state={state} what="users">
-        {(users) => (
+        {(users) =>
+          users.length === 0 ? (
+            <div className="muted">No users yet. Create the first admin here or with <code>mltrail users create NAME --role admin</code>.</div>
+          ) : (
           <table className="t">
             <thead><tr><th>user</th><th>role</th><th>state</th><th>created</th><th /></tr></thead>
             <tbody>
@@ -97,7 +100,8 @@ function Users() {
               ))}
             </tbody>
           </table>
-        )}
+          )
+        }
       </Fetched>
     </>
   );

@@ -51,7 +51,7 @@ export default function ApprovalsPage() {
                     <td><Badge kind={r.status}>{r.status}</Badge></td>
                     <td>{r.approvals} / {r.required_approvals}</td>
                     <td>
-                      {r.gates.every((g) => g.passed) ? <Badge kind="ok">{r.gates.length} pass</Badge> : <Badge kind="bad">{r.gates.filter((g) => !g.passed).length} fail</Badge>}
+                      {r.gates.length === 0 ? <span className="muted">none</span> : r.gates.every((g) => g.passed) ? <Badge kind="ok">{r.gates.length} pass</Badge> : <Badge kind="bad">{r.gates.filter((g) => !g.passed).length} fail</Badge>}
                     </td>
                     <td title={fmtTime(r.created_at)}>{fmtAgo(r.created_at)} by {r.requested_by ?? "?"}</td>
                     <td className="muted">{r.comment}</td>

@@ -44,7 +44,7 @@ export default function TeamPage() {
       <div className="page-head">
         <h1>Team activity</h1>
         <span className="sub">
-          {runs.length.toLocaleString()} runs{total > runs.length ? ` (the newest ${runs.length} of ${total})` : ""} by {users.length} users
+          {runs.length.toLocaleString()} runs{total > runs.length ? ` (the newest ${runs.length.toLocaleString()} of ${total.toLocaleString()})` : ""} by {users.length} users
         </span>
       </div>
       {runs.length === 0 ? <Note>No runs yet.</Note> : null}
@@ -57,12 +57,12 @@ export default function TeamPage() {
         </div>
         <table className="t">
           <thead>
-            <tr><th>week of</th><th style={{ width: "45%" }}>runs</th>{users.map((u) => <th key={u} className="num">{u}</th>)}</tr>
+            <tr><th>week of</th><th style={{ width: "35%" }}>runs</th>{users.map((u) => <th key={u} className="num">{u}</th>)}</tr>
           </thead>
           <tbody>
             {weeks.map((w) => (
               <tr key={w.week}>
-                <td>{fmtDate(w.week)}</td>
+                <td style={{ whiteSpace: "nowrap" }}>{fmtDate(w.week)}</td>
                 <td>
                   <div style={{ display: "flex", height: 12 }}>
                     {users.map((u, i) =>
@@ -76,7 +76,17 @@ export default function TeamPage() {
                   const c = w.byUser[u];
                   return (
                     <td key={u} className="num small">
-                      {c ? <>{c.runs} runs · {fmtDuration(c.seconds)}{c.failed ? <span style={{ color: "var(--bad)" }}> · {c.failed} failed</span> : null}</> : <span className="muted">—</span>}
+                      {c ? (
+                        <>
+                          <b>{c.runs}</b> runs
+                          <div className="muted" style={{ whiteSpace: "nowrap" }}>
+                            {fmtDuration(c.seconds)}
+                            {c.failed ? <span style={{ color: "var(--bad)" }}> · {c.failed} failed</span> : null}
+                          </div>
+                        </>
+                      ) : (
+                        <span className="muted">—</span>
+                      )}
                     </td>
                   );
                 })}
