@@ -55,7 +55,8 @@ export function Chart({
         { label: xLabel, labelSize: xLabel ? 18 : 0, size: time ? 48 : 36, font: "11px system-ui", labelFont: "11px system-ui", grid: { stroke: "#eef0f3" } },
         { size: 56, font: "11px system-ui", grid: { stroke: "#eef0f3" } },
       ],
-      legend: { show: series.length > 0 },
+      // Many runs: the page lists them with their colours, so the legend would only take room.
+      legend: { show: series.length > 0 && series.length <= 4 },
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
       series: [
         { label: xLabel ?? (time ? "time" : "x") },

@@ -34,7 +34,15 @@ export function Scatter({ points, xLabel, yLabel, width = 460, height = 280 }: {
   const sx = numeric
     ? scale(pts.map((p) => p.x as number), m.l + 8, width - m.r - 8)
     : (v: number) => m.l + ((v + 0.5) / cats.length) * (width - m.l - m.r);
-  const xOf = (p: Point) => (numeric ? sx(p.x as number) : sx(cats.indexOf(String(p.x))));
+  // Runs with the same text value are spread a little sideways so none hides another.
+  const seen = new Map<string, number>();
+  const jitter = pts.map((p) => {
+    const k = `${p.x}|${p.y}`;
+    const n = seen.get(k) ?? 0;
+    seen.set(k, n + 1);
+    return n === 0 ? 0 : (n % 2 ? 1 : -1) * Math.ceil(n / 2) * 9;
+  });
+  const xOf = (p: Point, i: number) => (numeric ? sx(p.x as number) : sx(cats.indexOf(String(p.x)))) + jitter[i];
   const yMin = Math.min(...ys), yMax = Math.max(...ys);
   const xs = numeric ? pts.map((p) => p.x as number) : [];
   return (
@@ -56,7 +64,7 @@ export function Scatter({ points, xLabel, yLabel, width = 460, height = 280 }: {
       <text x={(width + m.l) / 2} y={height - 6} fontSize="11" textAnchor="middle" fill="#1d2330">{xLabel}</text>
       <text x={12} y={(height - m.b) / 2} fontSize="11" textAnchor="middle" fill="#1d2330" transform={`rotate(-90 12 ${(height - m.b) / 2})`}>{yLabel}</text>
       {pts.map((p, i) => (
-        <circle key={i} cx={xOf(p)} cy={sy(p.y as number)} r={5} fill={p.color ?? seriesColor(i)} fillOpacity={0.8} stroke="#fff">
+        <circle key={i} cx={xOf(p, i)} cy={sy(p.y as number)} r={5} fill={p.color ?? seriesColor(i)} fillOpacity={0.8} stroke="#fff">
           <title>{`${p.label}: ${xLabel}=${fmtNum(p.x)} ${yLabel}=${fmtNum(p.y)}`}</title>
         </circle>
       ))}
