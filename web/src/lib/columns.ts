@@ -137,5 +137,7 @@ export function filterFields(keys: KeySets): string[] {
 export function wordAt(text: string, caret: number): { start: number; word: string } {
   let i = caret;
   while (i > 0 && /[A-Za-z0-9_/\-.:@()`]/.test(text[i - 1])) i--;
+  // A grouping parenthesis is not part of the key: "(params.l" completes "params.l".
+  while (text[i] === "(" && i < caret) i++;
   return { start: i, word: text.slice(i, caret) };
 }

@@ -1,6 +1,7 @@
 import { fireEvent, render, screen } from "@testing-library/react";
 import { ApiError } from "../lib/api";
 import { FilterBox, caretLine } from "../components/FilterBox";
+import { wordAt } from "../lib/columns";
 
 const err = new ApiError(400, {
   type: "InvalidFilterError",
@@ -35,6 +36,12 @@ describe("FilterBox", () => {
     fireEvent.change(input, { target: { value: 'status = "failed" ' } });
     fireEvent.keyDown(input, { key: "Enter" });
     expect(onApply).toHaveBeenCalledWith('status = "failed"');
+  });
+
+  it("finds the word at the caret, leaving a grouping parenthesis out", () => {
+    expect(wordAt("a = 1 and (params.l", 19)).toEqual({ start: 11, word: "params.l" });
+    expect(wordAt("min(metrics.lo", 14)).toEqual({ start: 0, word: "min(metrics.lo" });
+    expect(wordAt("x < 1", 5)).toEqual({ start: 4, word: "1" });
   });
 
   it("completes keys seen in the runs", () => {
