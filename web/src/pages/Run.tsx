@@ -270,6 +270,7 @@ function Environment({ run }: { run: Run }) {
 
 function Datasets({ run }: { run: Run }) {
   const state = useApi<DatasetLink[]>(`/runs/${run.id}/datasets`);
+  const [open, setOpen] = useState<number | null>(null);
   return (
     <Fetched state={state} what="datasets">
       {(links) =>
@@ -291,19 +292,56 @@ function Datasets({ run }: { run: Run }) {
               </tr>
             </thead>
             <tbody>
-              {links.map((l) => (
-                <tr key={`${l.role}-${l.dataset.id}`}>
-                  <td><Badge>{l.role}</Badge></td>
-                  <td>{l.dataset.name}</td>
-                  <td>v{l.dataset.version}</td>
-                  <td>{l.dataset.kind}</td>
-                  <td className="num">{l.dataset.num_rows?.toLocaleString() ?? "—"}</td>
-                  <td className="num">{fmtBytes(l.dataset.num_bytes)}</td>
-                  <td title={l.dataset.schema.map((c) => `${c.name}: ${c.type}`).join("\n")}>{l.dataset.schema.length}</td>
-                  <td className="mono">{l.dataset.digest.slice(0, 12)}</td>
-                  <td className="mono">{l.dataset.source ?? "—"}</td>
-                </tr>
-              ))}
+              {links.flatMap((l, i) => {
+                const d = l.dataset;
+                const rows = [
+                  <tr key={`${l.role}-${d.id}`}>
+                    <td><Badge>{l.role}</Badge></td>
+                    <td>{d.name}</td>
+                    <td>v{d.version}</td>
+                    <td>{d.kind}</td>
+                    <td className="num">{d.num_rows?.toLocaleString() ?? "—"}</td>
+                    <td className="num">{fmtBytes(d.num_bytes)}</td>
+                    <td>
+                      {d.schema.length ? (
+                        <a href="#" onClick={(e) => { e.preventDefault(); setOpen(open === i ? null : i); }}>
+                          {d.schema.length} columns {open === i ? "▾" : "▸"}
+                        </a>
+                      ) : "—"}
+                    </td>
+                    <td className="mono" title={d.digest}>{d.digest.slice(0, 12)}</td>
+                    <td className="mono">{d.source ?? "—"}</td>
+                  </tr>,
+                ];
+                if (open === i)
+                  rows.push(
+                    <tr key={`${l.role}-${d.id}-schema`}>
+                      <td colSpan={9}>
+                        <table className="t small">
+                          <thead>
+                            <tr><th>column</th><th>type</th><th className="num">missing</th><th className="num">min</th><th className="num">mean</th><th className="num">max</th></tr>
+                          </thead>
+                          <tbody>
+                            {d.schema.map((c) => {
+                              const sum = (d.summary[c.name] ?? {}) as Record<string, unknown>;
+                              return (
+                                <tr key={c.name}>
+                                  <td className="mono">{c.name}</td>
+                                  <td className="mono">{c.type}</td>
+                                  <td className="num">{fmtNum(sum.missing)}</td>
+                                  <td className="num">{fmtNum(sum.min)}</td>
+                                  <td className="num">{fmtNum(sum.mean)}</td>
+                                  <td className="num">{fmtNum(sum.max)}</td>
+                                </tr>
+                              );
+                            })}
+                          </tbody>
+                        </table>
+                      </td>
+                    </tr>,
+                  );
+                return rows;
+              })}
             </tbody>
           </table>
         )
