@@ -51,10 +51,6 @@ def sign_in(page: Any, server: Server, user: str, then: str) -> None:
     page.get_by_test_id("whoami").filter(has_text=user).wait_for()
 
 
-def rows(page: Any) -> list[str]:
-    return [r.inner_text().split("\n") for r in page.get_by_test_id("run-row").all()]  # type: ignore[misc]
-
-
 def names(page: Any) -> list[str]:
     return [a.inner_text() for a in page.locator("[data-testid=run-row] a").all()]
 
