@@ -29,6 +29,18 @@ function RequestView({ req, reload }: { req: ApprovalRequest; reload: () => void
   const mayApprove = role === "admin" || approverRoles.includes(role);
   const actor = me?.authenticated ? me.name : actingUser(me);
   const isRequester = !!actor && actor === req.requested_by;
+  const withdraw = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await apiSend("POST", `/requests/${req.id}/cancel`, !me?.authenticated && actor ? { user: actor } : {});
+      reload();
+    } catch (e) {
+      setError(e as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  };
   const decide = async (approve: boolean) => {
     setBusy(true);
     setError(null);
@@ -117,7 +129,10 @@ function RequestView({ req, reload }: { req: ApprovalRequest; reload: () => void
                   or reject.
                 </Note>
               ) : isRequester ? (
-                <Note>You requested this transition; another approver must decide.</Note>
+                <>
+                  <Note>You requested this transition; another approver must decide.</Note>
+                  <button disabled={busy} onClick={() => void withdraw()}>Withdraw the request</button>
+                </>
               ) : !actor ? (
                 <Note>The server runs without authentication: enter your name under “acting as” in the header to decide.</Note>
               ) : (
