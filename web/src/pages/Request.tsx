@@ -156,6 +156,9 @@ function RequestView({ req, reload }: { req: ApprovalRequest; reload: () => void
                   </div>
                 </>
               )}
+              {isRequester && model.data && !mayApprove ? (
+                <button disabled={busy} onClick={() => void withdraw()}>Withdraw the request</button>
+              ) : null}
               {error ? (
                 error.status === 403 ? (
                   <div className="error-box" role="alert">
