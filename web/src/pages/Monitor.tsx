@@ -16,8 +16,12 @@ import { DriftHeatmap } from "../components/Heatmap";
 export default function MonitorPage() {
   const { name = "" } = useParams();
   const [sp, setSp] = useSearchParams();
-  const last = sp.get("last") ?? "30d";
   const window = sp.get("window") ?? "1d";
+  // Hourly windows over a long period make a very large, slow report (30 days of hours: ~10 MB, ~1.5 min on
+  // the demo), so hours are offered over a week at most.
+  const periods = window === "1h" ? ["1d", "2d", "7d"] : ["1d", "7d", "14d", "30d", "90d"];
+  const asked = sp.get("last") ?? (window === "1h" ? "2d" : "30d");
+  const last = periods.includes(asked) ? asked : window === "1h" ? "2d" : "30d";
   const state = useApi<MonitorReport>(`/monitors/${encodeURIComponent(name)}/report`, { format: "json", last, window });
   const set = (k: string, v: string) => {
     const next = new URLSearchParams(sp);
@@ -34,12 +38,20 @@ export default function MonitorPage() {
         <label>
           period{" "}
           <select value={last} onChange={(e) => set("last", e.target.value)}>
-            {["1d", "7d", "14d", "30d", "90d"].map((v) => <option key={v}>{v}</option>)}
+            {periods.map((v) => <option key={v}>{v}</option>)}
           </select>
         </label>
         <label>
           window{" "}
-          <select value={window} onChange={(e) => set("window", e.target.value)}>
+          <select
+            value={window}
+            onChange={(e) => {
+              const next = new URLSearchParams(sp);
+              next.set("window", e.target.value);
+              next.delete("last");
+              setSp(next, { replace: true });
+            }}
+          >
             <option value="1d">day</option>
             <option value="1h">hour</option>
           </select>
