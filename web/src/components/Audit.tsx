@@ -70,12 +70,14 @@ export function AuditTrail({ path }: { path: string }) {
               <tbody>
                 {events.map((e, i) => (
                   <tr key={e.id ?? i}>
-                    <td>{fmtTime(e.time)}</td>
+                    <td style={{ whiteSpace: "nowrap" }}>{fmtTime(e.time)}</td>
                     <td>{e.user ?? "—"}</td>
-                    <td className="mono">{e.action}</td>
+                    <td className="mono" style={{ whiteSpace: "nowrap" }}>{e.action}</td>
                     {path.startsWith("/registry") ? <td>{e.model}</td> : null}
                     <td>{e.version ?? "—"}</td>
-                    <td className="mono small">{e.details ? JSON.stringify(e.details) : ""}</td>
+                    <td className="mono small" style={{ wordBreak: "break-all", maxWidth: 520 }}>
+                      {e.details ? JSON.stringify(e.details) : ""}
+                    </td>
                     <td className="small muted">{e.client} {e.user_agent}</td>
                   </tr>
                 ))}
