@@ -128,6 +128,17 @@ def test_run_page_shows_its_diff(page: Any, e2e_server: Server) -> None:
     page.get_by_role("link", name="model/mltrail-model.json").click()
     page.locator("pre.code", has_text='"flavor": "sklearn"').wait_for()
     shot(page, "run-artifacts")
+    page.get_by_role("link", name="eval/confusion.csv").click()
+    table = page.get_by_test_id("csv-preview")
+    table.wait_for()
+    assert table.locator("th").all_inner_texts() == ["label", "predicted_0", "predicted_1"]
+    assert table.locator("tbody tr").count() == 2
+    shot(page, "run-artifacts-csv")
+    page.get_by_role("link", name="plots/curve.png").click()
+    image = page.get_by_role("img", name="plots/curve.png")
+    image.wait_for()
+    page.wait_for_function("() => document.querySelector('img[alt=\"plots/curve.png\"]').naturalWidth === 64")
+    shot(page, "run-artifacts-image")
     page.get_by_role("link", name="Logs", exact=True).click()
     page.get_by_test_id("log").wait_for()
     page.get_by_placeholder("search the log").fill("acc")
