@@ -27,6 +27,8 @@ export default function ApprovalsPage() {
           d.requests.length === 0 ? (
             <div className="note">{status === "pending" ? "Nothing waits for a decision." : "No requests."}</div>
           ) : (
+            <>
+            {d.total > d.requests.length ? <div className="note">Showing the first {d.requests.length} of {d.total} requests.</div> : null}
             <table className="t" data-testid="requests-table">
               <thead>
                 <tr>
@@ -59,6 +61,7 @@ export default function ApprovalsPage() {
                 ))}
               </tbody>
             </table>
+            </>
           )
         }
       </Fetched>

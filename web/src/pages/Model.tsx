@@ -37,6 +37,8 @@ function ModelView({ model }: { model: Model }) {
       {tab === "versions" ? (
         <Fetched state={versions} what="versions">
           {(d) => (
+            <>
+            {d.total > d.versions.length ? <div className="note">Showing the first {d.versions.length} of {d.total} versions.</div> : null}
             <table className="t" data-testid="versions-table">
               <thead>
                 <tr>
@@ -67,6 +69,7 @@ function ModelView({ model }: { model: Model }) {
                 ))}
               </tbody>
             </table>
+            </>
           )}
         </Fetched>
       ) : null}

@@ -29,6 +29,8 @@ export default function RegistryPage() {
           d.models.length === 0 ? (
             <div className="note">No models registered yet (<code>run.register_model(…)</code> or <code>mltrail models register</code>).</div>
           ) : (
+            <>
+            {d.total > d.models.length ? <div className="note">Showing the first {d.models.length} of {d.total} models.</div> : null}
             <table className="t" data-testid="models-table">
               <thead>
                 <tr>
@@ -61,6 +63,7 @@ export default function RegistryPage() {
                 ))}
               </tbody>
             </table>
+            </>
           )
         }
       </Fetched>
