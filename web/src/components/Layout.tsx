@@ -1,7 +1,7 @@
 /** The frame: header with who you are, left navigation, and the page. */
-import { useState, type ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { NavLink, useLocation, useNavigate } from "react-router-dom";
-import { getApiKey, setApiKey } from "../lib/api";
+import { apiGet, getApiKey, setApiKey } from "../lib/api";
 import { useMe } from "../lib/me";
 
 const NAV: [string, string][] = [
@@ -33,10 +33,28 @@ function ActAs() {
   );
 }
 
+/** Counts beside Approvals and Monitoring: pending requests and open alerts, refreshed as you move around. */
+function useCounts(ready: boolean, path: string): Record<string, number> {
+  const [counts, setCounts] = useState<Record<string, number>>({});
+  useEffect(() => {
+    if (!ready) return;
+    let live = true;
+    Promise.all([
+      apiGet<{ total: number }>("/requests", { status: "pending", limit: 1 }).then((r) => r.total, () => 0),
+      apiGet<{ alerts: unknown[] }>("/alerts", { state: "open", limit: 500 }).then((r) => r.alerts.length, () => 0),
+    ]).then(([pending, open]) => live && setCounts({ "/approvals": pending, "/monitoring": open }));
+    return () => {
+      live = false;
+    };
+  }, [ready, path.split("/")[1]]); // eslint-disable-line react-hooks/exhaustive-deps
+  return counts;
+}
+
 export function Layout({ children, full }: { children: ReactNode; full?: boolean }) {
   const me = useMe();
   const nav = useNavigate();
   const loc = useLocation();
+  const counts = useCounts(me !== null, loc.pathname);
   const project = /^\/projects\/([^/]+)/.exec(loc.pathname)?.[1];
   return (
     <div className="app">
@@ -79,6 +97,11 @@ export function Layout({ children, full }: { children: ReactNode; full?: boolean
           <div key={to}>
             <NavLink to={to} className={({ isActive }) => (isActive ? "active" : "")}>
               {label}
+              {counts[to] ? (
+                <span className={`count ${to === "/monitoring" ? "bad" : ""}`} title={to === "/monitoring" ? "open alerts" : "pending requests"}>
+                  {counts[to] >= 500 ? "500+" : counts[to]}
+                </span>
+              ) : null}
             </NavLink>
             {to === "/projects" && project ? (
               <>

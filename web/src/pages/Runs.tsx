@@ -149,6 +149,11 @@ export default function RunsPage() {
       </div>
       {sortError ? <FilterError error={sortError} /> : null}
       {otherError ? <ErrorBox error={otherError} /> : null}
+      {!loading && !error && total === 0 ? (
+        <div className="note">
+          {filter ? "No run matches this filter." : <>No runs in {project} yet. Start one with <code>mltrail.init(project="{project}")</code>.</>}
+        </div>
+      ) : null}
       <RunsTable
         runs={runs}
         total={total}
