@@ -4,7 +4,15 @@ import { fmtDate, fmtNum } from "../lib/format";
 import { num } from "../lib/api";
 import type { ReportWindow } from "../lib/types";
 
-export function DriftHeatmap({ features, windows }: { features: string[]; windows: ReportWindow[] }) {
+export function DriftHeatmap({
+  features,
+  windows,
+  onPick,
+}: {
+  features: string[];
+  windows: ReportWindow[];
+  onPick?: (feature: string) => void;
+}) {
   return (
     <div className="heatmap" data-testid="heatmap">
       <table>
@@ -19,7 +27,9 @@ export function DriftHeatmap({ features, windows }: { features: string[]; window
         <tbody>
           {features.map((f) => (
             <tr key={f}>
-              <th className="feat">{f}</th>
+              <th className="feat" onClick={() => onPick?.(f)} style={{ cursor: onPick ? "pointer" : undefined }}>
+                {f}
+              </th>
               {windows.map((w) => {
                 const s = w.scores?.[f];
                 const stat = s ? num(s.statistic) : null;

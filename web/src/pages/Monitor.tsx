@@ -12,6 +12,7 @@ import { actingUser, atLeast, projectRole, useMe } from "../lib/me";
 import { Badge, ErrorBox, Fetched, Note, Tabs } from "../components/ui";
 import { Chart } from "../components/Chart";
 import { DriftHeatmap } from "../components/Heatmap";
+import { Distribution } from "../components/Distribution";
 
 export default function MonitorPage() {
   const { name = "" } = useParams();
@@ -107,14 +108,29 @@ function ReportView({ report, reload }: { report: MonitorReport; reload: () => v
 }
 
 function DriftTab({ report }: { report: MonitorReport }) {
+  const [sp, setSp] = useSearchParams();
   const cols = report.overall.columns;
+  const chosen = sp.get("feature") ?? report.overall.drifted_columns[0] ?? cols[0]?.column;
+  const pick = (f: string) => {
+    const next = new URLSearchParams(sp);
+    next.set("feature", f);
+    setSp(next, { replace: true });
+  };
   const features = [...cols].sort((a, b) => (num(b.statistic) ?? 0) / (b.threshold || 1) - (num(a.statistic) ?? 0) / (a.threshold || 1)).map((c) => c.column);
   return (
     <>
       <div className="panel">
         <h2 style={{ marginTop: 0 }}>Drift by feature and window <span className="muted small">(most drifted first)</span></h2>
-        {report.windows.length ? <DriftHeatmap features={features} windows={report.windows} /> : <Note>No windows in this period.</Note>}
+        {report.windows.length ? <DriftHeatmap features={features} windows={report.windows} onPick={pick} /> : <Note>No windows in this period.</Note>}
       </div>
+      {chosen && report.distributions?.[chosen] ? (
+        <div className="panel">
+          <h2 style={{ marginTop: 0 }}>
+            Distribution of <span className="mono">{chosen}</span> <span className="muted small">(choose a column below)</span>
+          </h2>
+          <Distribution dist={report.distributions[chosen]} />
+        </div>
+      ) : null}
       <div className="panel">
         <h2 style={{ marginTop: 0 }}>Over the whole period</h2>
         <table className="t">
@@ -124,7 +140,11 @@ function DriftTab({ report }: { report: MonitorReport }) {
           <tbody>
             {cols.map((c) => (
               <tr key={c.column} className={c.drifted ? "differs" : ""}>
-                <td>{c.column}</td>
+                <td>
+                  <a href="#" onClick={(e) => { e.preventDefault(); pick(c.column); }} style={{ fontWeight: c.column === chosen ? 600 : undefined }}>
+                    {c.column}
+                  </a>
+                </td>
                 <td>{c.test}</td>
                 <td className="num">{fmtNum(c.statistic)}</td>
                 <td className="num">{fmtNum(c.threshold)}</td>
