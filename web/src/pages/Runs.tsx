@@ -136,6 +136,20 @@ export default function RunsPage() {
       <div className="toolbar" style={{ alignItems: "flex-start" }}>
         <FilterBox value={filter} onApply={(f) => update({ filter: f || null, sel: null })} fields={fields} error={filterError} />
         {filter ? <button onClick={() => update({ filter: null })}>Clear filter</button> : null}
+        <details className="syntax">
+          <summary className="small">syntax</summary>
+          <div className="syntax-pop small">
+            <code>metrics.val/acc &gt;= 0.9 and params.optimizer in ("adam", "adamw")</code>
+            <code>status = "failed" or duration &gt; 3600</code>
+            <code>min(metrics.loss) &lt; 0.1 and not tags.baseline exists</code>
+            <code>name contains "bert" and user = "ana"</code>
+            <div className="muted">
+              Fields: params.*, metrics.* (last), min(…)/max(…), tags.*, summary.*, id, name, user, status, start_time,
+              end_time, duration. Keys with other characters go in `backquotes`. Text is quoted. A key a run lacks
+              makes its comparison false. Tab completes a key.
+            </div>
+          </div>
+        </details>
         <ColumnChooser keys={keys} selected={extra} onChange={(ids) => update({ col: ids })} />
         <button
           className="primary"
