@@ -84,7 +84,11 @@ export function Chart({
           }
         : undefined,
     };
-    const u = new uPlot(opts, data, el);
+    // A log scale cannot place zero or negative values: leave them out instead of breaking the axis.
+    const shown = logY
+      ? ([data[0], ...data.slice(1).map((col) => (col as (number | null)[]).map((v) => (v !== null && v > 0 ? v : null)))] as uPlot.AlignedData)
+      : data;
+    const u = new uPlot(opts, shown, el);
     plot.current = u;
     const ro = new ResizeObserver(() => {
       const w = Math.max(240, el.clientWidth);
