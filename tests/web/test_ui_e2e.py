@@ -1,0 +1,245 @@
+"""The web UI end to end: a real server with authentication, the built UI, and Chromium clicking through."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+Server = Any  # conftest.Server: url, home, keys (user → API key), seeded (what seed_e2e.py printed)
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def page(e2e_server: Server) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        pg = context.new_page()
+        pg.set_default_timeout(15_000)
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        yield pg
+        browser.close()
+        assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def shot(page: Any, name: str) -> None:
+    page.wait_for_timeout(300)  # let charts draw
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+
+
+def sign_in(page: Any, server: Server, user: str, then: str) -> None:
+    page.evaluate("() => sessionStorage.clear()")
+    page.goto(f"{server.url}{then}")
+    page.wait_for_url(re.compile(r"/signin\?next="))
+    page.get_by_label("API key").fill(server.keys[user])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(re.escape(then.split("?")[0])))
+    page.get_by_test_id("whoami").filter(has_text=user).wait_for()
+
+
+def names(page: Any) -> list[str]:
+    return [a.inner_text() for a in page.locator("[data-testid=run-row] a").all()]
+
+
+def test_sign_in_then_projects_and_runs(page: Any, e2e_server: Server) -> None:
+    page.goto(f"{e2e_server.url}/projects")
+    page.wait_for_url(re.compile(r"/signin\?next=%2Fprojects"))
+    shot(page, "signin")
+    page.get_by_label("API key").fill("mlt_wrong")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").filter(has_text="401").wait_for()
+    sign_in(page, e2e_server, "admin", "/projects")
+    table = page.get_by_test_id("projects-table")
+    table.get_by_role("link", name="e2e").wait_for()
+    assert "4" in table.locator("tr", has_text="e2e").first.inner_text()
+    shot(page, "projects")
+    table.get_by_role("link", name="e2e").click()
+    page.wait_for_url(re.compile(r"/projects/e2e/runs"))
+    page.get_by_test_id("runs-count").filter(has_text="4 runs").wait_for()
+    assert sorted(names(page)) == [f"e2e-run-{i}" for i in range(4)]
+    shot(page, "runs")
+
+
+def test_sort_and_filter_runs(page: Any, e2e_server: Server) -> None:
+    page.goto(f"{e2e_server.url}/projects/e2e/runs")
+    page.get_by_test_id("runs-count").filter(has_text="4 runs").wait_for()
+    page.get_by_role("columnheader", name="Name").click()
+    page.wait_for_url(re.compile(r"sort=name"))
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=run-row] a')?.textContent === 'e2e-run-0'"
+    )
+    page.get_by_role("columnheader", name=re.compile("^Name")).click()
+    page.wait_for_url(re.compile(r"sort=-name"))
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=run-row] a')?.textContent === 'e2e-run-3'"
+    )
+    assert names(page) == ["e2e-run-3", "e2e-run-2", "e2e-run-1", "e2e-run-0"]
+
+    box = page.get_by_label("filter")
+    box.fill("params.lr >= 0.1")
+    box.press("Enter")
+    page.get_by_test_id("runs-count").filter(has_text="2 runs match").wait_for()
+    assert sorted(names(page)) == ["e2e-run-0", "e2e-run-3"]
+    assert "filter=params.lr" in page.url
+    shot(page, "runs-filtered")
+
+    box.fill("parms.lr < 1")
+    box.press("Enter")
+    error = page.get_by_test_id("filter-error")
+    error.wait_for()
+    text = error.inner_text()
+    assert "did you mean 'params.lr'" in text
+    assert text.splitlines()[-1].strip() == "^"  # the caret under position 0
+    shot(page, "runs-filter-error")
+
+
+def test_run_page_shows_its_diff(page: Any, e2e_server: Server) -> None:
+    page.goto(f"{e2e_server.url}/projects/e2e/runs?sort=name")
+    page.get_by_role("link", name="e2e-run-0").click()
+    page.get_by_test_id("run-name").filter(has_text="e2e-run-0").wait_for()
+    shot(page, "run-overview")
+    page.get_by_role("link", name="Charts", exact=True).click()
+    page.get_by_test_id("chart-loss").locator("canvas").wait_for()
+    shot(page, "run-charts")
+    page.get_by_role("link", name="Code", exact=True).click()
+    diff = page.get_by_test_id("diff")
+    diff.wait_for()
+    assert (
+        "ready for production" in diff.locator("tr.add").all_inner_texts()[0]
+        or "ready for production" in diff.inner_text()
+    )
+    assert diff.locator("tr.del").count() >= 1
+    shot(page, "run-code")
+    page.get_by_role("link", name="Artifacts", exact=True).click()
+    page.get_by_role("link", name="model/mltrail-model.json").click()
+    page.locator("pre.code", has_text='"flavor": "sklearn"').wait_for()
+    shot(page, "run-artifacts")
+    page.get_by_role("link", name="eval/confusion.csv").click()
+    table = page.get_by_test_id("csv-preview")
+    table.wait_for()
+    assert table.locator("th").all_inner_texts() == ["label", "predicted_0", "predicted_1"]
+    assert table.locator("tbody tr").count() == 2
+    shot(page, "run-artifacts-csv")
+    page.get_by_role("link", name="plots/curve.png").click()
+    image = page.get_by_role("img", name="plots/curve.png")
+    image.wait_for()
+    page.wait_for_function("() => document.querySelector('img[alt=\"plots/curve.png\"]').naturalWidth === 64")
+    shot(page, "run-artifacts-image")
+    page.get_by_role("link", name="Logs", exact=True).click()
+    page.get_by_test_id("log").wait_for()
+    page.get_by_placeholder("search the log").fill("acc")
+    page.locator("[data-testid=log] mark", has_text="acc").first.wait_for()
+    assert "q=acc" in page.url
+    shot(page, "run-logs")
+
+
+def test_compare_three_runs(page: Any, e2e_server: Server) -> None:
+    page.goto(f"{e2e_server.url}/projects/e2e/runs?sort=name")
+    for i in range(3):
+        box = page.get_by_label(f"select e2e-run-{i}")
+        box.click()  # the selection lives in the URL, so the box turns checked once the URL has changed
+        page.wait_for_function(f"() => document.querySelector('[aria-label=\"select e2e-run-{i}\"]').checked")
+    page.get_by_role("button", name="Compare (3)").click()
+    page.wait_for_url(re.compile(r"/compare\?runs="))
+    params = page.get_by_test_id("compare-params")
+    params.wait_for()
+    differs = params.locator("tr[data-differs=true] td:first-child").all_inner_texts()
+    assert set(differs) == {"C", "lr", "opt"}
+    shot(page, "compare")
+    page.get_by_role("link", name="Metrics", exact=True).click()
+    page.get_by_test_id("chart-acc").locator("canvas").wait_for()
+    shot(page, "compare-charts")
+    page.get_by_role("link", name="Parallel coordinates", exact=True).click()
+    page.get_by_role("img", name="parallel coordinates").wait_for()
+    shot(page, "compare-parallel")
+
+
+def test_registry_pages(page: Any, e2e_server: Server) -> None:
+    page.goto(f"{e2e_server.url}/registry")
+    page.get_by_role("link", name="e2e-model").first.click()
+    page.get_by_test_id("versions-table").wait_for()
+    shot(page, "model")
+    page.get_by_role("link", name="v1").first.click()
+    page.get_by_test_id("lineage").wait_for()
+    shot(page, "model-version")
+    page.goto(f"{e2e_server.url}/registry/e2e-model?tab=audit")
+    page.get_by_test_id("audit-table").filter(has_text="transition_requested").wait_for()
+    shot(page, "model-audit")
+
+
+def test_viewer_sees_no_approve_buttons(page: Any, e2e_server: Server) -> None:
+    request = e2e_server.seeded["request"]
+    sign_in(page, e2e_server, "vic", f"/approvals/{request}")
+    page.get_by_text("lets only maintainer, admin approve").wait_for()
+    assert page.get_by_role("button", name="Approve").count() == 0
+
+
+def test_approve_as_second_user(page: Any, e2e_server: Server) -> None:
+    sign_in(page, e2e_server, "bob", "/approvals")
+    table = page.get_by_test_id("requests-table")
+    table.wait_for()
+    shot(page, "approvals")
+    table.get_by_role("link", name=f"#{e2e_server.seeded['request']}").click()
+    page.get_by_label("comment").wait_for()
+    page.get_by_label("comment").fill("looks good from the UI")
+    shot(page, "approval-request")
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_test_id("decisions").filter(has_text="looks good from the UI").wait_for()
+    page.locator(".page-head .badge", has_text="approved").wait_for()
+    shot(page, "approval-decided")
+
+
+def test_monitor_and_acknowledge_an_alert(page: Any, e2e_server: Server) -> None:
+    page.goto(f"{e2e_server.url}/monitoring")
+    page.get_by_role("link", name="e2e-monitor").click()
+    page.get_by_test_id("heatmap").wait_for()
+    assert page.locator("td.cell[data-drifted='1']").count() > 0
+    shot(page, "monitor")
+    page.get_by_role("link", name=re.compile(r"^Rows")).click()
+    page.locator(".chart-card canvas").first.wait_for()
+    shot(page, "monitor-traffic")
+    page.get_by_role("link", name=re.compile(r"^Alerts")).click()
+    alerts = page.get_by_test_id("alerts-table")
+    alerts.wait_for()
+    row = alerts.locator("tr", has=page.get_by_role("button", name="Acknowledge")).first
+    alert_id = row.get_attribute("data-alert")
+    row.get_by_role("button", name="Acknowledge").click()
+    page.locator(f"tr[data-alert='{alert_id}'] .badge", has_text="acknowledged").wait_for()
+    assert row.get_by_role("link", name="e2e-model:1").count() == 1
+    shot(page, "monitor-alerts")
+
+
+def test_unknown_pages_are_not_found(page: Any, e2e_server: Server) -> None:
+    page.goto(f"{e2e_server.url}/runs/no-such-run-id")
+    page.get_by_test_id("not-found").wait_for()
+    assert "no-such-run-id" in page.get_by_test_id("not-found").inner_text()
+    shot(page, "not-found-run")
+    page.goto(f"{e2e_server.url}/registry/no-such-model")
+    page.get_by_test_id("not-found").wait_for()
+    page.goto(f"{e2e_server.url}/definitely/not/a/page")
+    page.get_by_test_id("not-found").wait_for()
+    shot(page, "not-found")
+
+
+def test_team_and_admin(page: Any, e2e_server: Server) -> None:
+    sign_in(page, e2e_server, "admin", "/projects/e2e/team")
+    page.get_by_text("Runs per week").wait_for()
+    shot(page, "team")
+    page.goto(f"{e2e_server.url}/admin?tab=keys")
+    page.get_by_role("button", name="Create key").click()
+    page.get_by_test_id("new-key").filter(has_text="mlt_").wait_for()
+    shot(page, "admin-keys")

@@ -1,0 +1,190 @@
+/** A project's runs: server-side filter, sort and paging; chosen columns and selection in the URL. */
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
+import { ApiError, apiGet } from "../lib/api";
+import type { Run, RunPage } from "../lib/types";
+import { BASE_COLUMNS, collectKeys, filterFields, nextSort, parseColumn, type Column, type KeySets } from "../lib/columns";
+import { FilterBox, FilterError } from "../components/FilterBox";
+import { ColumnChooser } from "../components/ColumnChooser";
+import { RunsTable } from "../components/RunsTable";
+import { ErrorBox, NotFound } from "../components/ui";
+
+const PAGE = 200;
+
+/** Chosen extra columns: ``col`` repeated in the URL; absent means the defaults (first few metrics). */
+export function chosenColumns(sp: URLSearchParams, keys: KeySets): string[] {
+  if (sp.has("col")) return sp.getAll("col").filter((c) => c !== "");
+  return keys.metrics.filter((k) => !k.startsWith("sys/")).slice(0, 4).map((k) => parseColumn(`metrics.${k}`)?.id ?? "").filter(Boolean);
+}
+
+export default function RunsPage() {
+  const { project = "" } = useParams();
+  const [sp, setSp] = useSearchParams();
+  const nav = useNavigate();
+  const filter = sp.get("filter") ?? "";
+  const sort = sp.get("sort");
+  const selected = useMemo(() => (sp.get("sel") ?? "").split(",").filter(Boolean), [sp]);
+  const [runs, setRuns] = useState<Run[]>([]);
+  const [total, setTotal] = useState(0);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [keys, setKeys] = useState<KeySets>({ params: [], metrics: [], tags: [], summary: [] });
+  const gen = useRef(0);
+  const loadingMore = useRef(false);
+
+  const update = useCallback(
+    (changes: Record<string, string | string[] | null>) => {
+      const next = new URLSearchParams(sp);
+      for (const [k, v] of Object.entries(changes)) {
+        next.delete(k);
+        if (Array.isArray(v)) (v.length ? v : [""]).forEach((x) => next.append(k, x));
+        else if (v !== null && v !== "") next.set(k, v);
+      }
+      setSp(next, { replace: true });
+    },
+    [sp, setSp],
+  );
+
+  const addKeys = useCallback((sample: Run[]) => {
+    const k = collectKeys(sample);
+    setKeys((old) => ({
+      params: [...new Set([...old.params, ...k.params])].sort(),
+      metrics: [...new Set([...old.metrics, ...k.metrics])].sort(),
+      tags: [...new Set([...old.tags, ...k.tags])].sort(),
+      summary: [...new Set([...old.summary, ...k.summary])].sort(),
+    }));
+  }, []);
+
+  // Keys for the column chooser and completion come from the newest runs, whatever the filter says.
+  useEffect(() => {
+    apiGet<RunPage>("/runs", { project, limit: PAGE }).then((p) => addKeys(p.runs), () => undefined);
+  }, [project, addKeys]);
+
+  const fetchPage = useCallback(
+    (offset: number) =>
+      apiGet<RunPage>("/runs", { project, filter: filter || undefined, sort: sort ?? undefined, offset, limit: PAGE }),
+    [project, filter, sort],
+  );
+
+  useEffect(() => {
+    const g = ++gen.current;
+    setLoading(true);
+    fetchPage(0).then(
+      (page) => {
+        if (g !== gen.current) return;
+        setRuns(page.runs);
+        setTotal(page.total);
+        setError(null);
+        setLoading(false);
+        if (page.runs.length) addKeys(page.runs);
+      },
+      (e: ApiError) => {
+        if (g !== gen.current) return;
+        setError(e);
+        setLoading(false);
+        if (e.status !== 400) {
+          setRuns([]);
+          setTotal(0);
+        }
+      },
+    );
+  }, [fetchPage]);
+
+  const needMore = useCallback(() => {
+    if (loadingMore.current || error) return;
+    loadingMore.current = true;
+    const g = gen.current;
+    fetchPage(runs.length)
+      .then((page) => {
+        if (g !== gen.current) return;
+        setRuns((old) => {
+          const seen = new Set(old.map((r) => r.id));
+          return [...old, ...page.runs.filter((r) => !seen.has(r.id))];
+        });
+        setTotal(page.total);
+      })
+      .catch((e: ApiError) => setError(e))
+      .finally(() => {
+        loadingMore.current = false;
+      });
+  }, [fetchPage, runs.length, error]);
+
+  const extra = chosenColumns(sp, keys);
+  const columns: Column[] = [...BASE_COLUMNS, ...extra.map(parseColumn).filter((c): c is Column => c !== null)];
+  const fields = useMemo(() => filterFields(keys), [keys]);
+  const filterError = error && error.status === 400 && error.field === "filter" ? error : null;
+  const sortError = error && error.status === 400 && error.field === "sort" ? error : null;
+  const otherError = error && !filterError && !sortError ? error : null;
+
+  if (otherError?.status === 404) return <NotFound what={`Project ${project}: ${otherError.message}`} />;
+  return (
+    <div className="runs-wrap">
+      <div className="page-head">
+        <div>
+          <div className="crumbs">
+            <Link to="/projects">Projects</Link> / {project}
+          </div>
+          <h1>Runs</h1>
+        </div>
+        <span className="sub" data-testid="runs-count">
+          {loading ? "loading…" : filterError || sortError ? "invalid query" : `${total.toLocaleString()} runs${filter ? " match" : ""}`}
+        </span>
+        <Link to={`/projects/${encodeURIComponent(project)}/team`} className="small">
+          team activity
+        </Link>
+      </div>
+      <div className="toolbar" style={{ alignItems: "flex-start" }}>
+        <FilterBox value={filter} onApply={(f) => update({ filter: f || null, sel: null })} fields={fields} error={filterError} />
+        {filter ? <button onClick={() => update({ filter: null })}>Clear filter</button> : null}
+        <details className="syntax">
+          <summary className="small">syntax</summary>
+          <div className="syntax-pop small">
+            <code>metrics.val/acc &gt;= 0.9 and params.optimizer in ("adam", "adamw")</code>
+            <code>status = "failed" or duration &gt; 3600</code>
+            <code>min(metrics.loss) &lt; 0.1 and not tags.baseline exists</code>
+            <code>name contains "bert" and user = "ana"</code>
+            <div className="muted">
+              Fields: params.*, metrics.* (last), min(…)/max(…), tags.*, summary.*, id, name, user, status, start_time,
+              end_time, duration. Keys with other characters go in `backquotes`. Text is quoted. A key a run lacks
+              makes its comparison false. Tab completes a key.
+            </div>
+          </div>
+        </details>
+        <ColumnChooser keys={keys} selected={extra} onChange={(ids) => update({ col: ids })} />
+        <button
+          className="primary"
+          disabled={selected.length < 2 || selected.length > 50}
+          title={selected.length < 2 ? "select 2 to 50 runs" : ""}
+          onClick={() => nav(`/compare?runs=${selected.join(",")}`)}
+        >
+          Compare{selected.length ? ` (${selected.length})` : ""}
+        </button>
+        {selected.length ? <button onClick={() => update({ sel: null })}>Clear selection</button> : null}
+      </div>
+      {sortError ? <FilterError error={sortError} /> : null}
+      {otherError ? <ErrorBox error={otherError} /> : null}
+      {!loading && !error && total === 0 ? (
+        <div className="note">
+          {filter ? "No run matches this filter." : <>No runs in {project} yet. Start one with <code>mltrail.init(project="{project}")</code>.</>}
+        </div>
+      ) : null}
+      <RunsTable
+        runs={runs}
+        total={total}
+        columns={columns}
+        sort={sort}
+        onSort={(id) => update({ sort: nextSort(sort, id) })}
+        selected={selected}
+        onSelect={(ids) => update({ sel: ids.join(",") || null })}
+        onNeedMore={needMore}
+      />
+      <div className="statusbar">
+        <span>
+          {runs.length.toLocaleString()} of {total.toLocaleString()} loaded
+        </span>
+        {sort ? <span>sorted by <code>{sort}</code></span> : null}
+        <span>Sort: click a header (ascending, descending, off). Filter: Enter applies, Tab completes a key.</span>
+      </div>
+    </div>
+  );
+}

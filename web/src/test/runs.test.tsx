@@ -1,0 +1,97 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { MemoryRouter, Route, Routes, useLocation } from "react-router-dom";
+import RunsPage from "../pages/Runs";
+import { columnId, nextSort, parseColumn, quoteKey } from "../lib/columns";
+import type { Run } from "../lib/types";
+
+function run(id: string, lr: number, acc: number): Run {
+  return {
+    id, project: "p", name: `run-${id}`, status: "finished", user: "ana", start_time: 1_700_000_000, end_time: 1_700_000_100,
+    heartbeat_at: null, duration: 100, notes: null, error: null, params: { lr, "learning rate": lr }, tags: { team: "a" },
+    summary: {}, metrics: { "val/acc": { key: "val/acc", last: acc, last_step: 3, min: 0.1, max: acc, count: 4 } }, context: null,
+  };
+}
+
+let lastUrl = "";
+beforeEach(() => {
+  global.ResizeObserver = class { observe() {} unobserve() {} disconnect() {} } as unknown as typeof ResizeObserver;
+  global.fetch = vi.fn(async (url: RequestInfo | URL) => {
+    lastUrl = String(url);
+    const body = { runs: [run("a1", 0.1, 0.9), run("b2", 0.01, 0.95)], total: 2, offset: 0, limit: 200 };
+    return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
+  }) as typeof fetch;
+});
+
+function Where() {
+  const loc = useLocation();
+  return <div data-testid="where">{loc.search}</div>;
+}
+
+function renderAt(url: string) {
+  return render(
+    <MemoryRouter initialEntries={[url]}>
+      <Routes>
+        <Route path="/projects/:project/runs" element={<><RunsPage /><Where /></>} />
+      </Routes>
+    </MemoryRouter>,
+  );
+}
+
+const search = () => new URLSearchParams(screen.getByTestId("where").textContent ?? "");
+
+describe("runs table state in the URL", () => {
+  it("clicking a header sorts on the server and writes the sort to the URL", async () => {
+    renderAt("/projects/p/runs");
+    await screen.findByText("2 runs");
+    fireEvent.click(screen.getByText("Name"));
+    expect(search().get("sort")).toBe("name");
+    await waitFor(() => expect(lastUrl).toContain("sort=name"));
+    fireEvent.click(screen.getByText(/^Name/));
+    expect(search().get("sort")).toBe("-name");
+    fireEvent.click(screen.getByText(/^Name/));
+    expect(search().has("sort")).toBe(false);
+  });
+
+  it("the column chooser writes chosen columns to the URL and the table shows them", async () => {
+    renderAt("/projects/p/runs?filter=params.lr%20%3E%200");
+    await screen.findByText("2 runs match");
+    expect(lastUrl).toContain("filter=params.lr+%3E+0");
+    fireEvent.click(screen.getByRole("button", { name: /Columns/ }));
+    const chooser = screen.getByTestId("column-chooser");
+    fireEvent.click(chooser.querySelector("input[type=checkbox]") as HTMLInputElement); // metrics val/acc last: on by default
+    fireEvent.click(screen.getByLabelText("val/acc max"));
+    fireEvent.click(screen.getByText("learning rate").previousSibling as HTMLInputElement);
+    expect(search().getAll("col")).toEqual(["max(metrics.val/acc)", "params.`learning rate`"]);
+    expect(screen.getAllByRole("columnheader").map((h) => h.textContent)).toContain("max(val/acc)");
+    expect(search().get("filter")).toBe("params.lr > 0");
+  });
+
+  it("reads columns, sort and selection back from a shared link", async () => {
+    renderAt("/projects/p/runs?col=params.lr&sort=-metrics.val/acc&sel=a1,b2");
+    await screen.findByText("2 runs");
+    const headers = screen.getAllByRole("columnheader");
+    expect(headers.map((h) => h.textContent)).toContain("lr");
+    expect(screen.getByRole("button", { name: "Compare (2)" })).toBeEnabled();
+    await waitFor(() => expect(lastUrl).toContain("sort=-metrics.val%2Facc"));
+  });
+});
+
+describe("column ids", () => {
+  it("round-trip through the filter language's field syntax", () => {
+    expect(columnId("metrics", "loss", "min")).toBe("min(metrics.loss)");
+    expect(columnId("params", "learning rate")).toBe("params.`learning rate`");
+    expect(quoteKey("a`b c")).toBe("`a``b c`");
+    const c = parseColumn("params.`a``b c`")!;
+    expect(c.key).toBe("a`b c");
+    expect(parseColumn("max(metrics.val/acc)")).toMatchObject({ kind: "metrics", key: "val/acc", agg: "max" });
+    expect(parseColumn("max(params.x)")).toBeNull();
+    expect(parseColumn("bogus")).toBeNull();
+  });
+
+  it("cycles a header's sort: metrics start descending, text ascending", () => {
+    expect(nextSort(null, "metrics.acc")).toBe("-metrics.acc");
+    expect(nextSort("-metrics.acc", "metrics.acc")).toBe("metrics.acc");
+    expect(nextSort("metrics.acc", "metrics.acc")).toBeNull();
+    expect(nextSort("-metrics.acc", "name")).toBe("name");
+  });
+});
