@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SMOKE  := build/smoke-venv
 EXTRAS := postgres,server,stats,sklearn,pandas,models
 
-.PHONY: demo test lint typecheck pytest smoke install postgres clean bench
+.PHONY: demo test lint typecheck pytest smoke install postgres chromium web webtest clean bench
 
 # --group reads pyproject's [dependency-groups] (PEP 735): pip >= 25.1, hence the upgrade first.
 $(STAMP): pyproject.toml
@@ -20,7 +20,21 @@ install: $(STAMP)
 postgres:
 	bash scripts/ensure-postgres.sh
 
-demo: $(STAMP)
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser of its own).
+chromium:
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+# The web UI (web/, React + Vite) built into the package: src/mltrail/api/ui_assets/, served by mltrail server.
+WEB_STAMP := src/mltrail/api/ui_assets/index.html
+$(WEB_STAMP): web/package.json web/package-lock.json $(shell find web/src web/index.html web/vite.config.ts -type f 2>/dev/null)
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+web: $(WEB_STAMP)
+
+webtest: web
+	cd web && npm test --silent && npm run typecheck --silent
+
+demo: $(STAMP) web
 	$(BIN)/python examples/demo.py
 	$(BIN)/mltrail projects list
 	$(BIN)/mltrail runs list demo-breast-cancer --sort=-metrics.val/acc --limit 12
@@ -29,6 +43,7 @@ demo: $(STAMP)
 	$(BIN)/mltrail models audit breast-cancer-classifier --limit 8
 	$(BIN)/mltrail monitor report breast-cancer-production --window 1d --last 31d
 	$(BIN)/mltrail monitor alerts list breast-cancer-production --state open
+	$(BIN)/mltrail ui --port 5500 --no-browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples scripts
@@ -37,7 +52,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) postgres
+pytest: $(STAMP) postgres chromium web
 	MLTRAIL_TEST_POSTGRES=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/pytest -q
 
 # The wheel as a new user gets it: built, installed with no extras into a fresh venv (pip reuses its cache),
@@ -49,11 +64,11 @@ smoke: $(STAMP)
 	$(BIN)/python -m pip --python $(SMOKE)/bin/python install --quiet dist/mltrail-*.whl
 	$(SMOKE)/bin/python scripts/smoke_wheel.py
 
-test: lint typecheck smoke pytest
+test: lint typecheck webtest smoke pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/log_overhead.py
 	$(BIN)/python benchmarks/store_queries.py
 
 clean:
-	rm -rf $(VENV) mltrail demo build dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) mltrail demo build dist .mypy_cache .ruff_cache .pytest_cache web/node_modules src/mltrail/api/ui_assets

@@ -9,7 +9,6 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 from mltrail.api.app import create_app
-from mltrail.api.ui import mount_ui
 from mltrail.settings import Settings
 
 with warnings.catch_warnings():
@@ -19,9 +18,7 @@ with warnings.catch_warnings():
 
 
 def _client(tmp_path: Path, ui: Path) -> TestClient:
-    app = create_app(Settings(home=tmp_path / "store"), webhooks=False)
-    mount_ui(app, ui)
-    return TestClient(app)
+    return TestClient(create_app(Settings(home=tmp_path / "store"), webhooks=False, ui_dir=ui))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
 
@@ -23,6 +24,7 @@ from mltrail.api.registry import requests as model_requests
 from mltrail.api.registry import versions as model_versions
 from mltrail.api.registry import webhooks as webhooks_router
 from mltrail.api.tracking import artifacts, datasets, metrics, projects, runs
+from mltrail.api.ui import mount_ui
 from mltrail.entities import Role
 from mltrail.notify import HttpPoster, alert_notifier
 from mltrail.services.accounts.audit import COALESCED_ACTIONS
@@ -52,6 +54,7 @@ def create_app(
     audit_coalesce: Mapping[str, float] = COALESCED_ACTIONS,
     webhooks: bool = True,
     notifier: Notifier | None = None,
+    ui_dir: Path | None = None,
 ) -> FastAPI:
     """The API on ``settings.db_url`` and ``settings.blobs`` (or on ``store``, which the caller closes).
 
@@ -63,6 +66,7 @@ def create_app(
     share nothing else (but that coalescing memory), so replicas can run side by side. With ``webhooks``
     a ``WebhookDispatcher`` thread delivers registry events to webhooks while the app runs; without it
     deliveries are queued in the store but not sent (for tests). Monitoring alerts go out through
+    The web UI's built files are served from ``ui_dir`` (default: the package's ``api/ui_assets``).
     ``notifier`` (default: ``mltrail.notify`` configured from the environment as it is at startup).
     """
 
@@ -130,4 +134,5 @@ def create_app(
         """Readiness: the app has started and opened its store."""
         return {"status": "ok", "version": app.version}
 
+    mount_ui(app, ui_dir)  # last: the UI answers every path the API does not
     return app

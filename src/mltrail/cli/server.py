@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import threading
+import time
+import webbrowser
 from typing import Annotated, NoReturn
 
 import typer
 from rich.text import Text
 
-from mltrail.cli.context import services
+from mltrail.cli.context import services, sqlite_path
 from mltrail.cli.render import stderr_console
-from mltrail.errors import InvalidInputError
+from mltrail.errors import InvalidInputError, NotFoundError
 
-__all__ = ["SERVER_EXTRA_HINT", "is_loopback", "server"]
+__all__ = ["SERVER_EXTRA_HINT", "is_loopback", "server", "ui"]
 
 SERVER_EXTRA_HINT = "mltrail server needs the server extra: pip install 'mltrail[server]'"
 # What the server extra installs and the API imports; another missing module is a bug, not a missing extra.
@@ -64,7 +67,7 @@ def server(
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the JSON API under /api/v1 (OpenAPI docs at /api/docs) until interrupted."""
+    """Serve the web UI at / and the JSON API under /api/v1 (OpenAPI docs at /api/docs) until interrupted."""
     try:
         import uvicorn
 
@@ -92,3 +95,54 @@ def server(
     max_bytes = None if max_upload_mb is None else int(max_upload_mb * (1 << 20))
     app = create_app(settings, max_upload_bytes=max_bytes, auth=use_auth)
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+
+
+def ui(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1.")] = 5500,
+    browser: Annotated[
+        bool, typer.Option("--browser/--no-browser", help="Open the UI in the default web browser.")
+    ] = True,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Open the embedded store (./mltrail, MLTRAIL_DIR or --dir) in the web UI, on 127.0.0.1 only and
+    without sign-in, until interrupted. A team server serves the same UI itself at its own address."""
+    try:
+        import uvicorn
+
+        from mltrail.api.app import create_app
+    except ImportError as exc:  # a base install: say which extra, not a traceback
+        _missing_server_extra(exc)
+    state = services(ctx)
+    settings = state.settings
+    if not settings.embedded:
+        raise InvalidInputError(
+            f"{settings.server} (from {settings.server_source}) is a team server: open it in a browser."
+            " `mltrail ui` shows a store on this machine: pass --dir or --db",
+            field="--server",
+        )
+    path = sqlite_path(settings.db_url)
+    if path is not None and not path.exists():
+        raise NotFoundError(
+            f"no mltrail store at {path.parent}: run a training script with mltrail.init() here first,"
+            " or pass --dir path/to/mltrail"
+        )
+    app = create_app(settings, auth=False)
+    url = f"http://127.0.0.1:{port}"
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level))
+    stderr_console().print(
+        f"mltrail UI on {url} over {path.parent if path else settings.db_url} (Ctrl+C stops it)"
+    )
+    if browser:
+        threading.Thread(target=_open_when_up, args=(server, url), daemon=True).start()
+    server.run()
+
+
+def _open_when_up(server: object, url: str) -> None:
+    """Open the browser once uvicorn listens (it sets ``started``), within 30 s."""
+    deadline = time.monotonic() + 30
+    while not getattr(server, "started", False):
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+    webbrowser.open(url)
