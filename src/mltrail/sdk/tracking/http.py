@@ -30,6 +30,7 @@ from mltrail.sdk.http_codec import artifact_from_json as _artifact
 from mltrail.sdk.http_codec import dataset_from_json as _dataset
 from mltrail.sdk.http_codec import encode_values as _encode_values
 from mltrail.sdk.http_codec import run_from_json as _run
+from mltrail.services.tracking.validation import artifact_files
 
 __all__ = ["HttpTransport", "close_http_transports", "http_transport"]
 
@@ -93,14 +94,6 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK_SIZE):
             yield chunk
-
-
-def _walk_files(folder: Path) -> list[Path]:
-    found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        found.extend(Path(root) / name for name in sorted(files))
-    return found
 
 
 class HttpTransport:
@@ -259,14 +252,12 @@ class HttpTransport:
     def log_artifact(self, run_id: str, local: Path, name: str | None) -> list[Artifact]:
         """Upload a file (as ``name`` or its file name) or a folder's files (under ``name``/folder name)."""
         source = Path(local)
-        if not source.exists():
-            raise InvalidInputError(f"no such file or folder: {source}", field="path")
+        files = artifact_files(source)
         base = name if name is not None else source.name
-        if source.is_file():
+        if files == [source]:
             return [self._upload_file(run_id, base, source)]
         return [
-            self._upload_file(run_id, f"{base}/{file.relative_to(source).as_posix()}", file)
-            for file in _walk_files(source)
+            self._upload_file(run_id, f"{base}/{file.relative_to(source).as_posix()}", file) for file in files
         ]
 
     def _upload_file(self, run_id: str, path: str, file: Path) -> Artifact:

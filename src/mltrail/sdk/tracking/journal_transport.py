@@ -24,6 +24,7 @@ from mltrail.sdk.tracking.journal_sender import JournalSender
 from mltrail.sdk.tracking.transport import Transport
 from mltrail.services.tracking.validation import (
     DATASET_ROLES,
+    artifact_files,
     clean_tags,
     flatten_config,
     normalize_artifact_path,
@@ -226,20 +227,19 @@ class JournalingTransport:
     def log_artifact(self, run_id: str, local: Path, name: str | None) -> list[Artifact]:
         """Copy the file or folder into the journal now (the original may change) and journal the copy."""
         source = Path(local)
-        if not source.exists():
-            raise InvalidInputError(f"no such file or folder: {source}", field="path")
+        files = artifact_files(source)
         base = normalize_artifact_path(name if name is not None else source.name)
         journal = self._sender.get(run_id).journal
         relative, slot = journal.new_file()
         copy = slot / (source.name or "artifact")
         now = time.time()
         artifacts: list[Artifact] = []
-        if source.is_file():
+        if files == [source]:
             digest, size = _copy_hashing(source, copy)
             artifacts.append(Artifact(run_id, base, digest, size, now))
         else:
             copy.mkdir()
-            for file in _walk_files(source):
+            for file in files:
                 rel = file.relative_to(source)
                 digest, size = _copy_hashing(file, copy / rel)
                 path = normalize_artifact_path(f"{base}/{rel.as_posix()}")
@@ -324,14 +324,6 @@ class JournalingTransport:
         self._sender.close()
         for owned in self._owned:
             owned.close()
-
-
-def _walk_files(folder: Path) -> list[Path]:
-    found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        found.extend(Path(root) / name for name in sorted(files))
-    return found
 
 
 def _copy_hashing(source: Path, dest: Path) -> tuple[str, int]:

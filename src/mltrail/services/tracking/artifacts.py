@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from mltrail.entities import Artifact
-from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.services.tracking.validation import normalize_artifact_path
+from mltrail.errors import NotFoundError
+from mltrail.services.tracking.validation import artifact_files, normalize_artifact_path
 from mltrail.store.blobs import BlobStore
 from mltrail.store.tracking import TrackingStore
 
 __all__ = ["ArtifactService"]
-
-
-def _walk_files(folder: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            yield Path(root) / name
 
 
 class ArtifactService:
@@ -43,15 +35,14 @@ class ArtifactService:
     def log_path(self, run_id: str, local: str | os.PathLike[str], name: str | None = None) -> list[Artifact]:
         """Log a file (as ``name`` or its file name) or a folder (its files under ``name``/folder name)."""
         source = Path(local)
-        if not source.exists():
-            raise InvalidInputError(f"no such file or folder: {source}", field="path")
+        files = artifact_files(source)
         base = normalize_artifact_path(name if name is not None else source.name)
         self.store.get_run_status(run_id)  # once, not per file
-        if source.is_file():
+        if files == [source]:
             with source.open("rb") as fh:
                 return [self._store(run_id, base, fh)]
         logged: list[Artifact] = []
-        for file in _walk_files(source):
+        for file in files:
             rel = normalize_artifact_path(f"{base}/{file.relative_to(source).as_posix()}")
             with file.open("rb") as fh:
                 logged.append(self._store(run_id, rel, fh))

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import posixpath
+import stat
 from collections.abc import Mapping
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from mltrail.entities import Value
 from mltrail.errors import InvalidInputError
 
+_log = logging.getLogger("mltrail")
+
 __all__ = [
     "DATASET_ROLES",
     "MAX_KEY_LENGTH",
+    "artifact_files",
     "check_text",
     "clean_tags",
     "flatten_config",
@@ -144,3 +150,52 @@ def clean_tags(tags: Mapping[str, Any]) -> dict[str, str]:
             raise InvalidInputError(f"tag {key!r} is longer than 5000 characters", field=f"tags.{key}")
         clean[key] = text
     return clean
+
+
+def artifact_files(source: Path) -> list[Path]:
+    """The regular files to log for ``source``: the file itself, or a folder's files in order (without
+    ``__pycache__``). Inside a folder, symbolic links are skipped with a warning (a link to ``/etc/passwd``
+    must not upload the password file; one that points nowhere must not abort the folder), and so are named
+    pipes, sockets and devices (reading a pipe would hang). Errors name the path."""
+    try:
+        mode = source.lstat().st_mode
+    except OSError as exc:
+        raise InvalidInputError(f"no such file or folder: {source} ({exc.strerror})", field="path") from None
+    if stat.S_ISLNK(mode):  # a link named explicitly is what the caller asked for: follow it, once
+        try:
+            mode = source.stat().st_mode
+        except OSError as exc:
+            raise InvalidInputError(f"{source} is a link to nothing ({exc.strerror})", field="path") from None
+    if stat.S_ISREG(mode):
+        return [source]
+    if not stat.S_ISDIR(mode):
+        raise InvalidInputError(f"{source} is not a regular file or a folder", field="path")
+    found: list[Path] = []
+    for root, dirs, files in os.walk(source, onerror=_walk_error):
+        here = Path(root)
+        kept = []
+        for name in sorted(dirs):
+            if name == "__pycache__":
+                continue
+            if (here / name).is_symlink():
+                _log.warning("mltrail: skipped %s: a link to a folder (links are not followed)", here / name)
+                continue
+            kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            path = here / name
+            try:
+                mode = path.lstat().st_mode
+            except OSError as exc:
+                raise InvalidInputError(f"cannot read {path}: {exc.strerror}", field="path") from None
+            if stat.S_ISLNK(mode):
+                _log.warning("mltrail: skipped %s: a symbolic link (links are not followed)", path)
+            elif not stat.S_ISREG(mode):
+                _log.warning("mltrail: skipped %s: not a regular file", path)
+            else:
+                found.append(path)
+    return found
+
+
+def _walk_error(exc: OSError) -> None:
+    raise InvalidInputError(f"cannot read {exc.filename}: {exc.strerror}", field="path") from None
