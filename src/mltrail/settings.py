@@ -48,6 +48,10 @@ def _env_text(env: Mapping[str, str], name: str) -> str | None:
     return raw or None
 
 
+def _env_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
 def _home_or(fallback: Path, *parts: str) -> Path:
     try:
         return Path.home().joinpath(*parts)
@@ -160,6 +164,9 @@ class Settings:
       how alert notifications are sent.
     - ``capture`` (``MLTRAIL_CAPTURE`` and ``MLTRAIL_CAPTURE_<PART>``): which parts of a run's context are
       captured by default.
+    - ``webhook_allow`` / ``webhook_deny`` (``MLTRAIL_WEBHOOK_ALLOW`` / ``MLTRAIL_WEBHOOK_DENY``, hosts or
+      networks, comma-separated): where a team server with accounts may post webhooks and Slack alerts
+      besides public addresses, and where it may not (``notify/destinations.py``).
     - ``config_dir`` (``MLTRAIL_CONFIG_DIR``, ``~/.config/mltrail``): where ``mltrail login`` keeps keys.
     """
 
@@ -180,6 +187,8 @@ class Settings:
     smtp_url: str | None = field(default=None, repr=False)
     alert_webhook_secret: str | None = field(default=None, repr=False)
     capture: Mapping[str, bool] = field(default_factory=lambda: dict.fromkeys(CAPTURE_PARTS, True))
+    webhook_allow: tuple[str, ...] = ()
+    webhook_deny: tuple[str, ...] = ()
     config_dir: Path = field(default_factory=default_config_dir)
     # Where ``server`` came from, for messages: "MLTRAIL_SERVER", "mltrail login", "--server", "server=".
     server_source: str = field(default="", metadata={"env": None})
@@ -252,4 +261,6 @@ class Settings:
             },
             config_dir=config_dir,
             server_source=source,
+            webhook_allow=_env_list(env, "MLTRAIL_WEBHOOK_ALLOW"),
+            webhook_deny=_env_list(env, "MLTRAIL_WEBHOOK_DENY"),
         )

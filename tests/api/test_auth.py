@@ -299,3 +299,21 @@ def test_without_auth_every_request_is_anonymous_with_full_access(settings: Sett
         assert client.get(f"{API}/me", headers={"Authorization": f"Bearer {key}"}).json()["name"] is None
         assert client.post(f"{API}/keys", json={}).status_code == 400  # whose key? name the user
         assert client.post(f"{API}/keys", json={"user": "ana"}).status_code == 201
+
+
+# -- server-side request forgery --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/x",
+        "http://10.1.2.3/",
+    ],
+)
+def test_webhooks_cannot_aim_at_the_servers_own_network(team: Team, url: str) -> None:
+    response = team.post("ana", "/webhooks", json={"url": url, "events": ["version_created"]})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["field"] == "url" and "MLTRAIL_WEBHOOK_ALLOW" in error["message"]
+    assert team.get("ana", "/webhooks").json() == []

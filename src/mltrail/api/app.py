@@ -27,6 +27,7 @@ from mltrail.api.tracking import artifacts, datasets, metrics, projects, runs
 from mltrail.api.ui import mount_ui
 from mltrail.entities import Role
 from mltrail.notify import HttpPoster, alert_notifier
+from mltrail.notify.destinations import DestinationPolicy
 from mltrail.services.accounts.audit import COALESCED_ACTIONS
 from mltrail.services.container import Services
 from mltrail.services.monitoring.alerts import Notifier
@@ -72,18 +73,21 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # With accounts, members may not aim webhooks or alerts at the server's own network (SSRF).
+        policy = DestinationPolicy.from_settings(settings) if auth else None
         made_notifier = None
         sender = notifier
         if sender is None:  # first: a bad MLTRAIL_SMTP_URL fails here, before anything is opened
-            sender = made_notifier = alert_notifier(settings)
-        poster = HttpPoster() if webhooks else None
+            sender = made_notifier = alert_notifier(settings, HttpPoster(policy=policy))
+        poster = HttpPoster(policy=policy) if webhooks else None
         services = Services(
             settings,
             store=store,
             notifier=sender,
             webhook_poster=poster,
             audit_coalesce=audit_coalesce,
-            monitoring_cache=False,  # replicas share the database: no monitor is cached between requests
+            monitoring_cache=False,
+            destinations=policy,  # replicas share the database: no monitor is cached between requests
         )
         try:
             opened = services.store

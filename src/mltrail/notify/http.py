@@ -7,8 +7,15 @@ import hmac
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+
+from mltrail.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from mltrail.notify.destinations import DestinationPolicy
 
 __all__ = ["SIGNATURE_HEADER", "HttpPoster", "PostResult", "sign", "verify_signature"]
 
@@ -79,7 +86,12 @@ class HttpPoster:
     ``HTTP(S)_PROXY`` variables.
     """
 
-    def __init__(self, *, trust_env: bool = True, max_connections: int = 20) -> None:
+    def __init__(
+        self, *, trust_env: bool = True, max_connections: int = 20, policy: DestinationPolicy | None = None
+    ) -> None:
+        # With a policy (a team server with accounts), a destination is resolved and checked before each
+        # POST, which then goes to the checked address: docs/NOTIFICATIONS.md, "Where a server may post".
+        self._policy = policy
         self._client = httpx.Client(
             follow_redirects=False,
             trust_env=trust_env,
@@ -90,8 +102,18 @@ class HttpPoster:
         """POST ``body`` to ``url``; never raises: connection errors and timeouts come back as ``error``.
         ``timeout`` bounds connecting and each read and write (httpx has no overall deadline)."""
         started = time.perf_counter()
+        extensions: dict[str, Any] = {}
+        target, sent_headers = url, dict(headers)
+        if self._policy is not None:
+            try:
+                address = self._policy.resolve(url)[0]
+            except InvalidInputError as exc:
+                return PostResult(None, exc.message, (time.perf_counter() - started) * 1000.0)
+            target, sent_headers, extensions = _pinned(url, address, sent_headers)
         try:
-            with self._client.stream("POST", url, content=body, headers=dict(headers), timeout=timeout) as r:
+            with self._client.stream(
+                "POST", target, content=body, headers=sent_headers, timeout=timeout, extensions=extensions
+            ) as r:
                 status: int | None = r.status_code
             error = None
         # Never raise is the contract: the dispatcher logs whatever went wrong as the attempt's error.
@@ -107,6 +129,17 @@ class HttpPoster:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _pinned(url: str, address: str, headers: dict[str, str]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """``url`` aimed at ``address`` (the one the policy checked), with the original host in ``Host`` and, for
+    HTTPS, as the TLS server name (SNI and certificate check)."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    original = parts.netloc.rpartition("@")[2]
+    extensions: dict[str, Any] = {"sni_hostname": parts.hostname} if parts.scheme == "https" else {}
+    return urlunsplit(parts._replace(netloc=netloc)), {**headers, "Host": original}, extensions
 
 
 def _describe(exc: BaseException) -> str:

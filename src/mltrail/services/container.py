@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from mltrail.settings import Settings
 
@@ -29,7 +29,15 @@ if TYPE_CHECKING:
     from mltrail.store.base import Store
     from mltrail.store.blobs import BlobStore
 
-__all__ = ["Services"]
+__all__ = ["Destinations", "Services"]
+
+
+class Destinations(Protocol):
+    """The destination policy of a team server (``notify.destinations.DestinationPolicy``)."""
+
+    def check_url(self, url: str) -> None: ...
+
+    def check_channel(self, spec: str) -> None: ...
 
 
 class Services:
@@ -43,6 +51,8 @@ class Services:
       the registry wakes after each change. Without one, deliveries wait in the store for a server.
     - ``apply_patch``: applies a run's uncommitted diff when reproducing it (git, in the SDK's capture).
     - ``audit_coalesce``: which high-frequency audit actions are recorded at most once per how many seconds.
+    - ``destinations``: where a team server with accounts may post (``check_url`` for registry webhooks,
+      ``check_channel`` for alert channels): a new webhook or rule aimed elsewhere is refused.
     - ``monitoring_cache``: a process that alone writes the store may cache monitors (not a server replica).
     """
 
@@ -58,8 +68,10 @@ class Services:
         audit_coalesce: Mapping[str, float] | None = None,
         monitoring_cache: bool = True,
         base_url: str | None = None,
+        destinations: Destinations | None = None,
     ) -> None:
         self.settings = settings
+        self._destinations = destinations
         self._given_store = store
         self._migrate = migrate
         self._notifier = notifier
@@ -153,14 +165,18 @@ class Services:
     def webhooks(self) -> WebhookService:
         from mltrail.services.registry.webhooks import WebhookService
 
-        return WebhookService(self.store)
+        check = None if self._destinations is None else self._destinations.check_url
+        return WebhookService(self.store, check_destination=check)
 
     # -- monitoring --------------------------------------------------------------------------------------
     @cached_property
     def alerts(self) -> AlertService:
         from mltrail.services.monitoring.alerts import AlertService
 
-        return AlertService(self.store, notifier=self._notifier, base_url=self._base_url)
+        check = None if self._destinations is None else self._destinations.check_channel
+        return AlertService(
+            self.store, notifier=self._notifier, base_url=self._base_url, check_destination=check
+        )
 
     @cached_property
     def monitoring(self) -> MonitoringService:

@@ -87,8 +87,11 @@ class AlertService:
         notifier: Notifier | None = None,
         clock: Callable[[], float] = time.time,
         base_url: str | None = None,
+        check_destination: Callable[[str], object] | None = None,
     ) -> None:
         self.store = store
+        # A team server's destination policy for channel specs (no private or loopback targets): injected.
+        self._check_destination = check_destination
         self.clock = clock
         self.notifier = notifier
         self.base_url = base_url
@@ -149,7 +152,9 @@ class AlertService:
         # Stored in canonical form, so that every reader redacts it the same way (docs/NOTIFICATIONS.md).
         specs = [parse_channel(channel).spec for channel in notify]
         for spec in specs:
-            if validate_channel is not None:  # a caller's extra policy on destinations
+            if self._check_destination is not None:
+                self._check_destination(spec)
+            if validate_channel is not None:  # a caller's extra check
                 validate_channel(spec)
         return self.store.create_alert_rule(
             monitor_id=monitor.id,

@@ -103,9 +103,17 @@ def _validate_events(events: Sequence[str]) -> tuple[str, ...]:
 class WebhookService:
     """Creating, listing and deleting subscriptions, and reading their delivery log."""
 
-    def __init__(self, store: RegistryStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: RegistryStore,
+        clock: Callable[[], float] = time.time,
+        *,
+        check_destination: Callable[[str], object] | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
+        # A team server's destination policy (no private, loopback or link-local targets): injected.
+        self._check_destination = check_destination
 
     def create(
         self, url: str, events: Sequence[str], model: str | None = None, created_by: str | None = None
@@ -113,6 +121,8 @@ class WebhookService:
         """A new webhook and its signing secret, which is returned this once and never again. No ``events``
         means all of ``WEBHOOK_EVENTS``; a ``model`` must exist (NotFoundError)."""
         url = _validate_url(url)
+        if self._check_destination is not None:
+            self._check_destination(url)
         chosen = _validate_events(events)
         if model is not None:
             self._store.get_registered_model(model)
