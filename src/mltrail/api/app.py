@@ -15,6 +15,7 @@ from mltrail.api.audit_log import AuditMiddleware
 from mltrail.api.deps import current_user
 from mltrail.api.docs import install_docs
 from mltrail.api.errors import UnhandledErrorMiddleware, install_error_handlers
+from mltrail.api.limits import BodyLimitMiddleware
 from mltrail.api.monitoring import alerts as monitor_alerts
 from mltrail.api.monitoring import ingest as monitor_ingest
 from mltrail.api.monitoring import monitors
@@ -89,6 +90,10 @@ def create_app(
             monitoring_cache=False,
             destinations=policy,  # replicas share the database: no monitor is cached between requests
         )
+        if not getattr(app.state, "ui_mounted", False):
+            # At start-up, so that its catch-all comes after every route, those added to the app later too.
+            mount_ui(app, ui_dir)
+            app.state.ui_mounted = True
         try:
             opened = services.store
             for name in ("tracking", "artifacts", "datasets", "accounts", "audit", "registry", "webhooks"):
@@ -125,6 +130,7 @@ def create_app(
     install_docs(app)
     app.add_middleware(UnhandledErrorMiddleware)  # innermost: the audit sees the 500 and skips it
     app.add_middleware(AuditMiddleware)
+    app.add_middleware(BodyLimitMiddleware)  # outermost: no byte of a refused body is read
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
     routers = (projects, runs, metrics, artifacts, datasets, me, users, keys, audit)
     registry = (models, model_versions, model_requests, registry_audit, webhooks_router)
@@ -138,5 +144,4 @@ def create_app(
         """Readiness: the app has started and opened its store."""
         return {"status": "ok", "version": app.version}
 
-    mount_ui(app, ui_dir)  # last: the UI answers every path the API does not
     return app
