@@ -8,12 +8,14 @@ from functools import cached_property
 from typing import Any
 
 from mltrail.notify import alert_notifier
+from mltrail.sdk.accounts.embedded import EmbeddedAccounts
 from mltrail.sdk.capture.git import apply_patch
 from mltrail.sdk.client.identity import local_user
 from mltrail.sdk.monitoring.embedded import InProcessMonitoring
 from mltrail.sdk.registry.embedded import InProcessRegistry
 from mltrail.sdk.tracking.embedded import InProcessTransport
 from mltrail.sdk.tracking.journal_transport import journaling_transport
+from mltrail.sdk.tracking.reader_embedded import EmbeddedRunReader
 from mltrail.sdk.tracking.transport import Transport
 from mltrail.services.container import Services
 from mltrail.settings import Settings
@@ -49,6 +51,8 @@ class EmbeddedConnection:
     """``./mltrail`` (or ``MLTRAIL_DIR``/``MLTRAIL_DB``): every client calls the services in-process."""
 
     embedded = True
+    # How account changes are audited: ``CLI`` when the ``mltrail`` command opened the store.
+    audit_method = "SDK"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -77,6 +81,14 @@ class EmbeddedConnection:
     @cached_property
     def monitoring(self) -> InProcessMonitoring:
         return InProcessMonitoring(self.services, self.where, local_user(self.settings))
+
+    @cached_property
+    def runs(self) -> EmbeddedRunReader:
+        return EmbeddedRunReader(self.services, self.where)
+
+    @cached_property
+    def accounts(self) -> EmbeddedAccounts:
+        return EmbeddedAccounts(self.services, self.where, local_user(self.settings), self.audit_method)
 
     def close(self) -> None:
         self.services.close()
