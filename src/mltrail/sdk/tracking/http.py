@@ -66,6 +66,17 @@ def _error_from(response: httpx.Response) -> MltrailError:
     return cls(message)
 
 
+def _is_mltrail_error(response: httpx.Response) -> bool:
+    """Whether an error response is one of ours (``{"error": {"type": …, "message": …}}``)."""
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("error"), dict)
+
+
 def _retryable(response: httpx.Response) -> bool:
     """503 (store busy), gateway errors, and a 500 that is not one of ours (a crash, not IntegrityError)."""
     if response.status_code in _RETRY_STATUS:
@@ -155,7 +166,9 @@ class HttpTransport:
                 f"the mltrail server at {self.base_url} refused the API key: {error.message}. "
                 f"Run `mltrail login {self.base_url}` or set MLTRAIL_API_KEY to a key of this server"
             )
-        if not response.headers.get("content-type", "").startswith("application/json"):
+        # A route the server does not have (Starlette's own "Not Found"): the URL has a wrong path in it.
+        route_missing = isinstance(error, errors.NotFoundError) and error.message == "Not Found"
+        if route_missing or not _is_mltrail_error(response):
             what = f"{response.request.method} {response.request.url.path}"
             message = (
                 f"{self.base_url} did not answer as an mltrail server (HTTP {response.status_code} for "
