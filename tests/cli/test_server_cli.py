@@ -271,7 +271,9 @@ def test_users_commands_need_an_admin(team: Team) -> None:
     created = ok(cli(team, "users", "create", "carl", "--role", "viewer", "--json", user="ana"))
     payload = json.loads(created.stdout)
     assert payload["user"]["role"] == "viewer" and payload["api_key"]["key"].startswith("mlt_")
-    assert "carl" in ok(cli(team, "users", "list", user="ana")).stdout
+    listed = ok(cli(team, "users", "list", user="ana")).stdout
+    carl = next(line for line in listed.splitlines() if line.strip().startswith("carl"))
+    assert "viewer" in carl and "1 active / 1" in carl  # every user's keys, not only the admin's own
     assert "carl is member" in ok(cli(team, "users", "set-role", "carl", "member", user="ana")).stdout
     assert "Disabled" in ok(cli(team, "users", "disable", "carl", user="ana")).stdout
     assert "Enabled" in ok(cli(team, "users", "enable", "carl", user="ana")).stdout
@@ -395,3 +397,6 @@ def test_a_key_of_another_server_says_how_to_log_in(team: Team) -> None:
     assert result.exit_code == 1
     assert f"mltrail login {team.url}" in result.stderr and "MLTRAIL_API_KEY" in result.stderr
     assert "Traceback" not in result.stderr
+    no_key = CliRunner().invoke(app, ["--server", team.url, "runs", "list", "vision"], catch_exceptions=False)
+    assert no_key.exit_code == 1 and "needs an API key and none was given" in no_key.stderr
+    assert f"mltrail login {team.url}" in no_key.stderr

@@ -96,13 +96,12 @@ def list_users(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if not users:
         console.print("No users yet. Create the first admin with `mltrail users create NAME --role admin`.")
         return
-    keys = service.list_keys()
     now = time.time()
     table = Table(box=None, header_style="bold")
     for column in ("user", "role", "status", "keys", "last used", "created"):
         table.add_column(column, no_wrap=column != "created")
     for user in users:
-        mine = [k for k in keys if k.user == user.name]
+        mine = service.list_keys(user.name)  # through a server, an admin's listing is their own keys
         usable = [k for k in mine if k.usable_at(now)]
         used = [k.last_used_at for k in mine if k.last_used_at is not None]
         table.add_row(

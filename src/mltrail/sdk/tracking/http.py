@@ -132,6 +132,7 @@ class HttpTransport:
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self.base_url = base_url.rstrip("/")
+        self.has_key = bool(api_key)
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -162,8 +163,9 @@ class HttpTransport:
         """``error`` with what to do about it where the server's message cannot know: a refused key (the
         key of another server, or none), or an answer that is not from an mltrail server at all."""
         if isinstance(error, errors.AuthenticationError):
+            what = "refused the API key" if self.has_key else "needs an API key and none was given"
             return errors.AuthenticationError(
-                f"the mltrail server at {self.base_url} refused the API key: {error.message}. "
+                f"the mltrail server at {self.base_url} {what}: {error.message}. "
                 f"Run `mltrail login {self.base_url}` or set MLTRAIL_API_KEY to a key of this server"
             )
         # A route the server does not have (Starlette's own "Not Found"): the URL has a wrong path in it.
