@@ -183,3 +183,15 @@ def test_reading_from_a_server_loads_no_store(module_server: Any) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_reading_a_database_that_does_not_exist_creates_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MLTRAIL_SERVER", "MLTRAIL_API_KEY", "MLTRAIL_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLTRAIL_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("MLTRAIL_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(NotFoundError, match="no mltrail database"):
+        mltrail.runs("churn")
+    assert not (tmp_path / "nowhere").exists()

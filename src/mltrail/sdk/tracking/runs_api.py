@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
 from mltrail.entities import Artifact, DatasetLink, MetricHistory, MetricSummary, Run, RunStatus, Value
-from mltrail.errors import InvalidInputError
+from mltrail.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
     import pandas
@@ -216,9 +216,20 @@ class Runs(Sequence[RunView]):
 
 
 def _reader(server: str | None, api_key: str | None) -> RunReader:
+    """The runs of ``connect(server, api_key)``; an embedded SQLite file that does not exist is a
+    ``NotFoundError`` rather than a new, empty database in the working directory."""
     from mltrail.sdk.client.connection import connect
 
-    return connect(server, api_key).runs
+    connection = connect(server, api_key)
+    url = connection.settings.db_url
+    if connection.embedded and url.startswith("sqlite:///") and ":memory:" not in url:
+        path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+        if not path.exists():
+            raise NotFoundError(
+                f"no mltrail database at {path}: set MLTRAIL_DIR (or MLTRAIL_DB), or MLTRAIL_SERVER or "
+                "server= for a team server"
+            )
+    return connection.runs
 
 
 def runs(
