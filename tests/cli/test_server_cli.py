@@ -400,3 +400,17 @@ def test_a_key_of_another_server_says_how_to_log_in(team: Team) -> None:
     no_key = CliRunner().invoke(app, ["--server", team.url, "runs", "list", "vision"], catch_exceptions=False)
     assert no_key.exit_code == 1 and "needs an API key and none was given" in no_key.stderr
     assert f"mltrail login {team.url}" in no_key.stderr
+
+
+def test_login_asks_for_the_key_without_echo_on_a_terminal(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mltrail.cli import login as login_cli
+
+    monkeypatch.setenv("MLTRAIL_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setattr(login_cli, "_interactive", lambda: True)
+    result = ok(cli(team, "login", team.url, input=team.keys["ana"] + "\n", user=None))
+    assert "API key" in result.stderr and "as ana (admin" in result.stdout
+    assert team.keys["ana"] not in result.stdout + result.stderr  # the prompt does not echo it
+    stored = json.loads((tmp_path / "cfg" / "credentials.json").read_text())
+    assert stored["servers"][team.url]["api_key"] == team.keys["ana"]

@@ -22,11 +22,15 @@ from mltrail.settings import Credentials, normalize_server
 __all__ = ["login", "logout"]
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def _read_key(given: str | None) -> str:
     """The key: ``--key``, else piped stdin, else a hidden prompt."""
     if given is not None:
         key = given
-    elif not sys.stdin.isatty():
+    elif not _interactive():
         key = sys.stdin.readline()
     else:
         key = typer.prompt("API key", hide_input=True, err=True)
