@@ -36,6 +36,7 @@ if typing.TYPE_CHECKING:
     from mltrail.sdk.monitoring.monitor import monitor
     from mltrail.sdk.registry import models
     from mltrail.sdk.tracking.run import Run
+    from mltrail.sdk.tracking.runs_api import Runs, RunView, run, runs
     from mltrail.sdk.tracking.start import active_run, finish, init, log
     from mltrail.settings import Settings
 
@@ -47,6 +48,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Connection": ("mltrail.sdk.client.connection", "Connection"),
     "connect": ("mltrail.sdk.client.connection", "connect"),
     "Run": ("mltrail.sdk.tracking.run", "Run"),
+    "RunView": ("mltrail.sdk.tracking.runs_api", "RunView"),
+    "Runs": ("mltrail.sdk.tracking.runs_api", "Runs"),
     "Settings": ("mltrail.settings", "Settings"),
     "active_run": ("mltrail.sdk.tracking.start", "active_run"),
     "drift_report": ("mltrail.sdk.monitoring.drift", "drift_report"),
@@ -55,6 +58,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "log": ("mltrail.sdk.tracking.start", "log"),
     "models": ("mltrail.sdk.registry.models", None),
     "monitor": ("mltrail.sdk.monitoring.monitor", "monitor"),
+    "run": ("mltrail.sdk.tracking.runs_api", "run"),
+    "runs": ("mltrail.sdk.tracking.runs_api", "runs"),
 }
 
 
@@ -84,6 +89,8 @@ __all__ = [
     "NotFoundError",
     "Run",
     "RunFinishedError",
+    "RunView",
+    "Runs",
     "Settings",
     "StoreError",
     "__version__",
@@ -95,4 +102,6 @@ __all__ = [
     "log",
     "models",
     "monitor",
+    "run",
+    "runs",
 ]

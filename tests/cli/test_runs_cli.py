@@ -212,3 +212,53 @@ def test_real_console_script(three_runs: dict[str, str], home: Path) -> None:
         check=False,
     )
     assert missing.returncode == 1 and "Error: no run" in missing.stderr
+
+
+def test_artifacts_and_download_on_the_database(
+    home: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mltrail
+    from mltrail.cli.tracking import runs as runs_cli
+
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(os.urandom(50_000))
+    with mltrail.init(project="demo", name="art", capture=False) as run:
+        run.log_artifact(weights, name="model/weights.bin")
+        run.log_text("model/README.md", "hello")
+    listed = invoke("runs", "artifacts", "art")
+    assert listed.exit_code == 0, listed.output
+    assert "model/weights.bin" in listed.stdout and "2 artifacts" in listed.stdout
+    monkeypatch.setattr(runs_cli, "PROGRESS_BYTES", 1)  # a progress bar even for small files
+    got = invoke("runs", "download", "art", "model", "--to", str(tmp_path / "out"))
+    assert got.exit_code == 0, got.output + got.stderr
+    assert (tmp_path / "out" / "model" / "weights.bin").read_bytes() == weights.read_bytes()
+    assert (tmp_path / "out" / "model" / "README.md").read_text() == "hello"
+    data = json.loads(
+        invoke("runs", "download", "art", "model/README.md", "--to", str(tmp_path), "--json").stdout
+    )
+    assert data["to"] == str(tmp_path / "README.md") and data["files"] == 1
+    refused = invoke("runs", "download", "art", "../x", "--to", str(tmp_path / "never"))
+    assert refused.exit_code == 2 and not (tmp_path / "never").exists()
+    missing = invoke("runs", "download", "art", "nothing", "--to", str(tmp_path))
+    assert missing.exit_code == 1 and "no artifact" in missing.stderr
+
+
+def test_tracking_and_account_commands_load_no_store_until_used() -> None:
+    # A command against a server must not pay for SQLAlchemy and the store (nor need them).
+    modules = [
+        "mltrail.cli.tracking.runs",
+        "mltrail.cli.tracking.projects",
+        "mltrail.cli.tracking.sync",
+        "mltrail.cli.accounts.users",
+        "mltrail.cli.accounts.keys",
+        "mltrail.cli.accounts.audit",
+        "mltrail.cli.login",
+    ]
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "heavy = ('sqlalchemy', 'alembic', 'pyarrow', 'mltrail.store', 'mltrail.services.container')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

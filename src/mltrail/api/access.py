@@ -5,9 +5,12 @@ The principal's effective role on a project (see ``AccountService.project_role``
 - ``none``: the project and its runs do not exist for them — 404 with the very message a missing one gets;
 - at least ``viewer`` but below what the route needs: 403 (``PermissionDeniedError``).
 
-Routes take ``RunViewer``/``RunMember``/``RunMaintainer`` for a run in the path (the dependency reads the
-run's project) or call ``Access.project`` with the project of the query or body. Without authentication the
-anonymous principal may do everything, and only deleting a run costs a lookup (for the audit).
+Routes take ``RunViewer``/``RunMember``/``RunMaintainer`` for a run in the path or call ``Access.project``
+with the project of the query or body. The run dependencies resolve the reference in the path once — a run
+id, a unique id prefix (4+ characters) or a unique name, narrowed by an optional ``?project=`` — among the
+runs the principal may see, check the role on the run's project, and hand the route the run id. An exact id
+costs one primary-key read (the common case: the SDK always sends ids); anything else one search. Without
+authentication the anonymous principal may do everything.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from mltrail.api.audit_log import AuditNote, audit_note
-from mltrail.api.deps import AccountsDep, CurrentUser
+from mltrail.api.deps import AccountsDep, CurrentUser, TrackingDep
 from mltrail.entities import Project, Role
 from mltrail.errors import NotFoundError, PermissionDeniedError
 from mltrail.services.accounts.service import AccountService, Principal
+from mltrail.services.tracking.service import TrackingService
 
 __all__ = [
     "Access",
@@ -40,12 +44,18 @@ class Access:
     """The current principal's permissions, for one request."""
 
     def __init__(
-        self, principal: Principal, accounts: AccountService, note: AuditNote | None, action: str = "this"
+        self,
+        principal: Principal,
+        accounts: AccountService,
+        note: AuditNote | None,
+        action: str = "this",
+        tracking: TrackingService | None = None,
     ) -> None:
         self.principal = principal
         self.accounts = accounts
         self.note = note
         self.action = action
+        self.tracking = tracking
 
     @property
     def unrestricted(self) -> bool:
@@ -70,20 +80,34 @@ class Access:
         self._check(role, minimum, NotFoundError(f"no project {project!r}"), f"project {project!r}")
         return role
 
-    def needs_run_lookup(self, method: str) -> bool:
-        """Whether ``run`` reads the database: to check a restricted principal, or, for anyone, to learn the
-        project of a run about to be deleted (the audit cannot look it up afterwards)."""
-        return not self.unrestricted or method == "DELETE"
-
-    def run(self, run_id: str, minimum: Role) -> str:
-        """``run_id`` after checking the principal's role on the run's project (looked up by exact id)."""
-        project = self.accounts.run_project(run_id)
+    def run(self, run_id: str, minimum: Role, project: str | None = None) -> str:
+        """``run_id`` after checking the principal's role on the run's project (looked up by exact id
+        unless given)."""
+        if project is None:
+            project = self.accounts.run_project(run_id)
         if self.note is not None:
             self.note.project, self.note.run_id = project, run_id
         if not self.unrestricted:
             role = self.accounts.project_role(self.principal, project)
             self._check(role, minimum, NotFoundError(f"no run {run_id!r}"), f"project {project!r}")
         return run_id
+
+    def resolve_run(self, ref: str, minimum: Role, project: str | None = None) -> str:
+        """The id of the run ``ref`` names (id, unique prefix or unique name; within ``project`` if given)
+        among the runs the principal may see, after checking their role on its project."""
+        ref = ref.strip()
+        try:
+            owner: str | None = self.accounts.run_project(ref)  # an exact id: one primary-key read
+        except NotFoundError:
+            owner = None
+        if owner is not None and (project is None or owner == project):
+            return self.run(ref, minimum, owner)
+        if self.unrestricted:
+            assert self.tracking is not None
+            run_id = self.tracking.resolve_run(ref, project)
+        else:
+            run_id = self.accounts.resolve_run(self.principal, ref, project)
+        return self.run(run_id, minimum)
 
     def visible(self, projects: list[Project]) -> list[Project]:
         return projects if self.unrestricted else self.accounts.visible_projects(self.principal, projects)
@@ -95,31 +119,26 @@ class Access:
             )
 
 
-async def _access(principal: CurrentUser, accounts: AccountsDep, request: Request) -> Access:
+async def _access(
+    principal: CurrentUser, accounts: AccountsDep, tracking: TrackingDep, request: Request
+) -> Access:
     # async: no I/O here, so no worker-thread hop on every request
     action = str(getattr(request.scope.get("route"), "name", None) or "this request")
-    return Access(principal, accounts, audit_note(request.scope), action)
+    return Access(principal, accounts, audit_note(request.scope), action, tracking)
 
 
 AccessDep = Annotated[Access, Depends(_access)]
+ProjectQuery = Annotated[
+    str | None,
+    Query(description="the run's project, to tell apart runs of different projects with the same name"),
+]
 
 
-def _run_access(minimum: Role) -> Callable[[str, Access, Request], Awaitable[str]]:
-    async def dependency(run_id: str, access: AccessDep, request: Request) -> str:
-        if access.needs_run_lookup(request.method):
-            return await run_in_threadpool(access.run, run_id, minimum)
-        if access.note is not None:  # the audit finds the project by the run id if it records the event
-            access.note.run_id = run_id
-        return run_id
+def _run_access(minimum: Role) -> Callable[[str, Access, str | None], Awaitable[str]]:
+    async def dependency(run_id: str, access: AccessDep, project: ProjectQuery = None) -> str:
+        return await run_in_threadpool(access.resolve_run, run_id, minimum, project)
 
     return dependency
-
-
-async def _run_ref(run_id: str, access: AccessDep) -> str:
-    """A run reference (id, unique prefix or unique name), resolved among the runs the principal may see."""
-    if access.unrestricted:
-        return run_id  # TrackingService resolves it over every run
-    return await run_in_threadpool(access.accounts.resolve_run, access.principal, run_id)
 
 
 async def require_admin(access: AccessDep) -> None:
@@ -129,5 +148,5 @@ async def require_admin(access: AccessDep) -> None:
 RunViewer = Annotated[str, Depends(_run_access(Role.VIEWER))]
 RunMember = Annotated[str, Depends(_run_access(Role.MEMBER))]
 RunMaintainer = Annotated[str, Depends(_run_access(Role.MAINTAINER))]
-RunRef = Annotated[str, Depends(_run_ref)]
+RunRef = RunViewer  # the run a reference names, for routes that only read it
 AdminOnly = Depends(require_admin)

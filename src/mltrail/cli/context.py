@@ -7,14 +7,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.text import Text
 
+from mltrail.cli.render import stderr_console
 from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.sdk.client.connection import Connection
-from mltrail.sdk.client.embedded import EmbeddedConnection
-from mltrail.services.container import Services
 from mltrail.settings import Settings
 
 if TYPE_CHECKING:
+    from mltrail.sdk.accounts.client import AccountsClient
+    from mltrail.sdk.client.connection import Connection
+    from mltrail.sdk.client.embedded import EmbeddedConnection
+    from mltrail.sdk.tracking.reader import RunReader
+    from mltrail.services.container import Services
     from mltrail.services.registry.service import RegistryService
     from mltrail.services.registry.webhooks import WebhookService
     from mltrail.services.tracking.artifacts import ArtifactService
@@ -55,8 +59,10 @@ def sqlite_path(url: str) -> Path | None:
 
 
 class CliContext:
-    """The command's services, from the one composition root, opened on first use and closed when the
-    command ends. Whoever holds the database URL acts on it directly (docs/CLI.md)."""
+    """The command's connection, from the one client seam, opened on first use and closed when the command
+    ends: a team server, or the database itself (whoever holds the database URL acts on it directly, as an
+    admin: docs/CLI.md). The embedded store and the services are imported only when used, so a command
+    against a server loads no store."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -74,7 +80,26 @@ class CliContext:
             from mltrail.sdk.client.http import HttpConnection
 
             self._http = HttpConnection(self.settings)
+            self._say_where()
         return self._http
+
+    def _say_where(self) -> None:
+        """On stderr, where the command reads when the command line does not say: a server from the
+        environment or from ``mltrail login`` (nothing for ``--server`` or the default ``./mltrail``)."""
+        source = self.settings.server_source
+        if source in ("mltrail login", "MLTRAIL_SERVER"):
+            stderr_console().print(
+                Text(f"mltrail: using the server at {self.settings.server} (from {source})", style="dim"),
+                soft_wrap=True,
+            )
+
+    def runs(self, must_exist: bool = True) -> RunReader:
+        """Reading runs, on the server or the database."""
+        return self.connection(must_exist).runs
+
+    def accounts(self, must_exist: bool = True) -> AccountsClient:
+        """Users, keys, memberships and the audit log, on the server or the database."""
+        return self.connection(must_exist).accounts
 
     def container(self, must_exist: bool = True) -> Services:
         """Every service over the store; with ``must_exist`` a missing SQLite file is a NotFoundError rather
@@ -91,9 +116,13 @@ class CliContext:
             if must_exist and path is not None and not path.exists():
                 raise NotFoundError(
                     f"no mltrail database at {path}; set MLTRAIL_DIR, or pass --dir or --db "
-                    "(e.g. `mltrail --dir path/to/mltrail runs list PROJECT`)"
+                    "(e.g. `mltrail --dir path/to/mltrail runs list PROJECT`), or --server URL "
+                    "(or `mltrail login URL`) for a team server"
                 )
+            from mltrail.sdk.client.embedded import EmbeddedConnection
+
             self._connection = EmbeddedConnection(self.settings)
+            self._connection.audit_method = "CLI"
         return self._connection.services
 
     def store(self, must_exist: bool = True) -> Store:

@@ -11,6 +11,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from mltrail.cli import db as db_cli
+from mltrail.cli import login as login_cli
 from mltrail.cli import server as server_cli
 from mltrail.cli.accounts import audit as audit_cli
 from mltrail.cli.accounts import keys as keys_cli
@@ -63,6 +64,8 @@ app.add_typer(db_cli.app, name="db")
 app.command("server")(server_cli.server)
 app.command("ui")(server_cli.ui)
 app.command("sync")(sync_cli.sync)
+app.command("login")(login_cli.login)
+app.command("logout")(login_cli.logout)
 app.add_typer(users_cli.app, name="users")
 app.add_typer(keys_cli.app, name="keys")
 app.command("audit")(audit_cli.audit)

@@ -10,7 +10,6 @@ from rich.table import Table
 from mltrail.cli.context import services
 from mltrail.cli.render import echo_json, format_timestamp, stdout_console
 from mltrail.errors import InvalidInputError
-from mltrail.services.accounts.audit import AuditService, events_to_csv, parse_time
 
 __all__ = ["audit"]
 
@@ -30,24 +29,18 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV on stdout.")] = False,
 ) -> None:
-    """Who did what, where and when on the team server (and account changes made here)."""
+    """Who did what, where and when on the team server (and account changes made on the database); through
+    a server, needs an admin's key."""
     if as_json and as_csv:
         raise InvalidInputError("choose one of --json and --csv", field="csv")
-    service = AuditService(services(ctx).store())
-    now = service.clock()
-    events = service.query(
-        user=user,
-        project=project,
-        action=action,
-        since=parse_time(since, now, "since"),
-        until=parse_time(until, now, "until"),
-        limit=limit,
-    )
+    service = services(ctx).accounts()
+    query = {"user": user, "project": project, "action": action, "since": since, "until": until}
+    if as_csv:
+        typer.echo(service.audit_csv(**query, limit=limit), nl=False)
+        return
+    events = service.audit(**query, limit=limit)
     if as_json:
         echo_json({"events": events})
-        return
-    if as_csv:
-        typer.echo(events_to_csv(events), nl=False)
         return
     console = stdout_console()
     if not events:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from mltrail.cli.accounts.users import ExpiresOpt, JsonOpt, accounts, print_new_key, record_cli_change
+from mltrail.cli.accounts.users import ExpiresOpt, JsonOpt, accounts, print_new_key
 from mltrail.cli.render import echo_json, format_relative, format_timestamp, stdout_console
 from mltrail.entities import ApiKey
-from mltrail.services.accounts.service import KEY_ID_LENGTH, parse_duration
+from mltrail.sdk.accounts.client import KEY_ID_LENGTH
 
 __all__ = ["app"]
 
@@ -29,15 +30,16 @@ def key_state(key: ApiKey, now: float) -> Text:
 @app.command("create")
 def create_key(
     ctx: typer.Context,
-    user: Annotated[str, typer.Argument(help="Whose key.")],
+    user: Annotated[
+        str | None,
+        typer.Argument(help="Whose key (through a server: default yourself; another user's needs admin)."),
+    ] = None,
     name: Annotated[str, typer.Option(help="A label, e.g. the machine or job using it.")] = "default",
     expires: ExpiresOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an API key for USER and print it, once."""
-    lifetime = None if expires is None else parse_duration(expires, "expires")
-    new = accounts(ctx).create_key(user, name, lifetime)
-    record_cli_change(ctx, "create_key")
+    new = accounts(ctx).create_key(user, name, expires)
     print_new_key(new, as_json)
 
 
@@ -57,7 +59,7 @@ def list_keys(
     if not keys:
         console.print("No API keys.")
         return
-    now = service.clock()
+    now = time.time()
     table = Table(box=None, header_style="bold")
     table.add_column("key id", no_wrap=True, min_width=KEY_ID_LENGTH)
     for column in ("user", "name", "state", "created", "expires", "last used"):
@@ -83,7 +85,6 @@ def revoke_key(
 ) -> None:
     """Revoke a key: it stops working at once; its record stays for the audit trail."""
     key = accounts(ctx).revoke_key(key_id.strip()[:KEY_ID_LENGTH])  # the whole key works too
-    record_cli_change(ctx, "revoke_key")
     if as_json:
         echo_json({"key": key})
     else:

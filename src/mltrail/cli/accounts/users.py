@@ -1,15 +1,15 @@
-"""``mltrail users``: accounts of the team server, managed on the database directly.
+"""``mltrail users``: accounts of the team server — through the server with an admin's key, or on the
+database directly.
 
-Like ``mltrail db upgrade``, these commands work on the store itself: whoever has the database URL is
-trusted (that is how the first admin is made). Each change is written to the audit log with the command line
-and the operating-system user who ran it.
+On the database (``--dir``/``--db``), like ``mltrail db upgrade``, whoever has the database URL is trusted
+as an admin (that is how the first admin is made), and each change is written to the audit log with the
+command line and the operating-system user who ran it. Through a server, the server checks the key's role
+and audits the request.
 """
 
 from __future__ import annotations
 
-import getpass
-import shlex
-import sys
+import time
 from typing import Annotated
 
 import typer
@@ -18,11 +18,10 @@ from rich.text import Text
 
 from mltrail.cli.context import services
 from mltrail.cli.render import echo_json, format_relative, format_timestamp, stderr_console, stdout_console
-from mltrail.entities import AuditEvent, User
-from mltrail.services.accounts.audit import AuditService
-from mltrail.services.accounts.service import AccountService, NewKey, parse_duration
+from mltrail.entities import User
+from mltrail.sdk.accounts.client import AccountsClient, CreatedKey
 
-__all__ = ["accounts", "app", "print_new_key", "record_cli_change"]
+__all__ = ["accounts", "app", "print_new_key"]
 
 app = typer.Typer(help="Users of the team server and their server roles.", no_args_is_help=True)
 
@@ -32,35 +31,13 @@ ExpiresOpt = Annotated[
 ]
 
 
-def accounts(ctx: typer.Context, must_exist: bool = True) -> AccountService:
-    """The account service on the command's store; ``must_exist=False`` may create a new SQLite file."""
-    return AccountService(services(ctx).store(must_exist=must_exist))
+def accounts(ctx: typer.Context, must_exist: bool = True) -> AccountsClient:
+    """The accounts client of the command's server or database; ``must_exist=False`` may create a new
+    SQLite file (the first admin)."""
+    return services(ctx).accounts(must_exist)
 
 
-def record_cli_change(ctx: typer.Context, action: str, project: str | None = None) -> None:
-    """Audit a change made from the command line: no mltrail user, the OS user as the client."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):  # pragma: no cover - no user name in this environment
-        who = "unknown"
-    store = services(ctx).store()
-    audit = AuditService(store)
-    audit.record(
-        AuditEvent(
-            time=audit.clock(),
-            user=None,
-            action=action,
-            method="CLI",
-            path=shlex.join(["mltrail", *sys.argv[1:]])[:2000],
-            project=project,
-            status=0,
-            client=f"cli:{who}",
-            user_agent="mltrail-cli",
-        )
-    )
-
-
-def print_new_key(new: NewKey, as_json: bool, user: User | None = None) -> None:
+def print_new_key(new: CreatedKey, as_json: bool, user: User | None = None) -> None:
     """The key, this once: on stdout alone (or in the JSON), with the warning on stderr."""
     if as_json:
         payload: dict[str, object] = {"api_key": {**_key_dict(new), "key": new.secret}}
@@ -81,7 +58,7 @@ def print_new_key(new: NewKey, as_json: bool, user: User | None = None) -> None:
     )
 
 
-def _key_dict(new: NewKey) -> dict[str, object]:
+def _key_dict(new: CreatedKey) -> dict[str, object]:
     key = new.key
     return {
         "key_id": key.key_id,
@@ -103,9 +80,7 @@ def create_user(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a user and print their first API key, once."""
-    lifetime = None if expires is None else parse_duration(expires, "expires")
-    user, key = accounts(ctx, must_exist=False).create_user(name, role, lifetime)
-    record_cli_change(ctx, "create_user")
+    user, key = accounts(ctx, must_exist=False).create_user(name, role, expires)
     print_new_key(key, as_json, user)
 
 
@@ -121,13 +96,13 @@ def list_users(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if not users:
         console.print("No users yet. Create the first admin with `mltrail users create NAME --role admin`.")
         return
-    keys = service.list_keys()
+    now = time.time()
     table = Table(box=None, header_style="bold")
     for column in ("user", "role", "status", "keys", "last used", "created"):
         table.add_column(column, no_wrap=column != "created")
     for user in users:
-        mine = [k for k in keys if k.user == user.name]
-        usable = [k for k in mine if k.usable_at(service.clock())]
+        mine = service.list_keys(user.name)  # through a server, an admin's listing is their own keys
+        usable = [k for k in mine if k.usable_at(now)]
         used = [k.last_used_at for k in mine if k.last_used_at is not None]
         table.add_row(
             user.name,
@@ -157,7 +132,6 @@ def set_role(
 ) -> None:
     """Change a user's server role (their role on projects without a membership row)."""
     user = accounts(ctx).set_role(name, role)
-    record_cli_change(ctx, "update_user")
     _show(user, as_json, "Role set")
 
 
@@ -167,7 +141,6 @@ def disable_user(
 ) -> None:
     """Disable a user: every key of theirs stops working at once (until enabled again)."""
     user = accounts(ctx).set_disabled(name, True)
-    record_cli_change(ctx, "update_user")
     _show(user, as_json, "Disabled")
 
 
@@ -177,5 +150,4 @@ def enable_user(
 ) -> None:
     """Enable a disabled user again."""
     user = accounts(ctx).set_disabled(name, False)
-    record_cli_change(ctx, "update_user")
     _show(user, as_json, "Enabled")

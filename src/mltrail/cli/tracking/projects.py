@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mltrail.cli.accounts.users import accounts, record_cli_change
+from mltrail.cli.accounts.users import accounts
 from mltrail.cli.context import services
 from mltrail.cli.render import echo_json, format_relative, format_timestamp, stdout_console
+from mltrail.errors import PermissionDeniedError
 
 __all__ = ["app"]
 
@@ -22,7 +23,7 @@ def list_projects(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """List projects with their run counts and latest run."""
-    projects = services(ctx).tracking.list_projects()
+    projects = services(ctx).runs().list_projects()
     if as_json:
         echo_json({"projects": projects})
         return
@@ -78,7 +79,6 @@ def grant(
 ) -> None:
     """Give USER ROLE on PROJECT, overriding their server role there."""
     membership = accounts(ctx).set_member(project, user, role)
-    record_cli_change(ctx, "set_member", project=project)
     if as_json:
         echo_json({"membership": membership})
     else:
@@ -95,9 +95,12 @@ def revoke(
     """Remove USER's membership row on PROJECT, so their server role applies there again."""
     service = accounts(ctx)
     service.remove_member(project, user)
-    record_cli_change(ctx, "remove_member", project=project)
-    role = service.get_user(user).role
+    try:
+        role = service.get_user(user).role.value
+    except PermissionDeniedError:  # a maintainer, not an admin: users' server roles are not theirs to see
+        role = None
     if as_json:
         echo_json({"project": project, "user": user, "role": role})
     else:
-        typer.echo(f"Removed {user}'s membership on {project}; their server role ({role.value}) applies.")
+        applies = f"their server role ({role}) applies" if role else "their server role applies"
+        typer.echo(f"Removed {user}'s membership on {project}; {applies}.")

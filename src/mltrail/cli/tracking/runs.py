@@ -1,4 +1,5 @@
-"""``mltrail runs``: list, show, diff, reproduce, delete runs and print a metric's history."""
+"""``mltrail runs``: list, show, diff, reproduce, delete runs, print a metric's history, list and download
+artifacts — on the database or a team server alike (``CliContext.runs``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 from mltrail.cli.context import services
 from mltrail.cli.render import (
     echo_json,
+    format_bytes,
     format_number,
     format_timestamp,
     sparkline,
@@ -29,7 +32,8 @@ from mltrail.cli.tracking.run_views import (
 )
 from mltrail.entities import Run
 from mltrail.query import parse_filter, parse_sorts
-from mltrail.services.tracking.run_diff import compare_runs
+from mltrail.sdk.tracking.reader import artifact_path
+from mltrail.services.tracking.run_diff import compare_runs_from
 
 __all__ = ["app", "run_to_dict"]
 
@@ -82,11 +86,13 @@ def list_runs(
     ] = False,
 ) -> None:
     """List a project's runs, filtered and sorted, newest first by default."""
-    expr = parse_filter(filter_text) if filter_text else None
+    expr = parse_filter(filter_text) if filter_text else None  # a bad filter is refused before any request
     sort_keys = parse_sorts(list(sort or []))
     chosen = parse_columns(columns) if columns else None
-    page = services(ctx).tracking.search_runs(
-        project, filter=expr, sort=sort_keys, offset=offset, limit=limit
+    page = (
+        services(ctx)
+        .runs()
+        .search(project, filter=filter_text or None, sort=list(sort or []), offset=offset, limit=limit)
     )
     if as_json:
         echo_json(
@@ -118,10 +124,10 @@ def list_runs(
 @app.command("show")
 def show_run(ctx: typer.Context, run: RunArg, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     """Show one run: overview, params, metrics, tags, summary, datasets, artifacts, code and environment."""
-    state = services(ctx)
-    found = state.tracking.get_run(run, project)
-    datasets = state.datasets.for_run(found.id)
-    artifacts = state.artifacts.list(found.id)
+    runs = services(ctx).runs()
+    found = runs.get(run, project)
+    datasets = runs.datasets(found.id)
+    artifacts = runs.artifacts(found.id)
     if as_json:
         echo_json({"run": run_to_dict(found), "datasets": datasets, "artifacts": artifacts})
         return
@@ -138,8 +144,7 @@ def diff_runs(
 ) -> None:
     """Compare two runs: params, metrics, code (commit and uncommitted changes), packages, datasets and
     environment."""
-    state = services(ctx)
-    diff = compare_runs(state.tracking, state.datasets, state.artifacts, run_a, run_b, project)
+    diff = compare_runs_from(services(ctx).runs(), run_a, run_b, project)
     if as_json:
         echo_json(diff.to_dict())
         return
@@ -155,8 +160,11 @@ def reproduce_run(
     as_json: JsonOpt = False,
 ) -> None:
     """Rebuild a run's code (commit + uncommitted diff + entry script), run.sh, requirements.txt,
-    config.json and REPRODUCE.md in a folder."""
-    result = services(ctx).reproduce.reproduce(run, into, project)
+    config.json and REPRODUCE.md in a folder (over a server: from the run's context and code/ artifacts)."""
+    from mltrail.sdk.capture.git import apply_patch
+    from mltrail.services.tracking.reproduce import Reproducer
+
+    result = Reproducer(services(ctx).runs(), apply_patch).reproduce(run, into, project)
     if as_json:
         echo_json(result)
         return
@@ -186,13 +194,13 @@ def delete_run(
 ) -> None:
     """Delete a run with its params, metrics, dataset links and artifact records (blobs are kept, as other
     runs may share them)."""
-    tracking = services(ctx).tracking
-    found = tracking.get_run(run, project)
+    runs = services(ctx).runs()
+    found = runs.get(run, project)
     if not yes:
         typer.confirm(
             f"Delete run {found.id[:8]} ({found.name}) of project {found.project}?", abort=True, err=True
         )
-    tracking.delete_run(found.id)
+    runs.delete(found.id)
     stdout_console().print(f"Deleted run {found.id[:8]} ({found.name}).")
 
 
@@ -211,9 +219,9 @@ def metric_history(
     as_json: JsonOpt = False,
 ) -> None:
     """Print a metric's points (step, value, time) with a sparkline."""
-    tracking = services(ctx).tracking
-    run_id = tracking.resolve_run(run, project)
-    history = tracking.metric_history(run_id, key, max_points=max_points)
+    runs = services(ctx).runs()
+    run_id = runs.get(run, project).id
+    history = runs.history(run_id, key, max_points=max_points)
     if as_json:
         points = [
             {"step": s, "value": v, "wall_time": w}
@@ -244,3 +252,75 @@ def metric_history(
     for step, value, wall in zip(history.steps, history.values, history.wall_times, strict=True):
         table.add_row(str(step), format_number(value), format_timestamp(wall))
     console.print(table)
+
+
+# Files at least this large get a progress bar while they download.
+PROGRESS_BYTES = 8 << 20
+
+
+@app.command("artifacts")
+def list_artifacts(
+    ctx: typer.Context,
+    run: RunArg,
+    prefix: Annotated[str | None, typer.Option("--prefix", help="Only artifacts under this folder.")] = None,
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List a run's artifacts: path, size and the start of the sha256 they are verified against."""
+    runs = services(ctx).runs()
+    found = runs.get(run, project)
+    artifacts = runs.artifacts(found.id, prefix)
+    if as_json:
+        echo_json({"run_id": found.id, "artifacts": artifacts})
+        return
+    console = stdout_console()
+    if not artifacts:
+        console.print(
+            f"Run {found.id[:8]} ({found.name}) has no artifacts" + (f" under {prefix}." if prefix else ".")
+        )
+        return
+    table = Table(box=None, header_style="bold")
+    table.add_column("path")
+    table.add_column("size", justify="right")
+    table.add_column("sha256")
+    for artifact in artifacts:
+        table.add_row(artifact.path, format_bytes(artifact.size), artifact.digest[:12])
+    console.print(table)
+    total = sum(a.size for a in artifacts)
+    console.print(Text(f"{len(artifacts)} artifacts, {format_bytes(total)}", style="dim"))
+
+
+@app.command("download")
+def download_artifact(
+    ctx: typer.Context,
+    run: RunArg,
+    path: Annotated[str, typer.Argument(help="An artifact path, or a folder of artifacts (e.g. model).")],
+    to: Annotated[
+        Path, typer.Option("--to", help="The folder to download into (created if missing).")
+    ] = Path(),
+    project: ProjectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Download an artifact or a folder of them into --to, each file verified against its sha256 (a file
+    that does not match is refused and nothing is left of it)."""
+    clean = artifact_path(path)  # a path outside the run is refused before anything is asked
+    runs = services(ctx).runs()
+    found = runs.get(run, project)
+    matching = [
+        a for a in runs.artifacts(found.id, clean) if a.path == clean or a.path.startswith(clean + "/")
+    ]
+    total = sum(a.size for a in matching)
+    to.mkdir(parents=True, exist_ok=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    show = not as_json and total >= PROGRESS_BYTES
+    progress = Progress(*columns, console=stderr_console(), transient=True, disable=not show)
+    with progress:
+        task = progress.add_task(clean, total=total)
+        written = runs.download(found.id, clean, to, progress=lambda n: progress.advance(task, n))
+    if as_json:
+        echo_json(
+            {"run_id": found.id, "path": clean, "to": str(written), "files": len(matching), "bytes": total}
+        )
+        return
+    what = f"{len(matching)} files" if len(matching) != 1 else "1 file"
+    stdout_console().print(f"Downloaded {what} ({format_bytes(total)}, verified) to {written}")

@@ -13,7 +13,6 @@ from rich.text import Text
 
 from mltrail.cli.context import CliContext, services
 from mltrail.cli.render import echo_json, stderr_console, stdout_console
-from mltrail.sdk.tracking.embedded import InProcessTransport
 from mltrail.sdk.tracking.journal import Journal
 from mltrail.sdk.tracking.journal_replay import JournalResult, open_free_journals, sync_journal
 from mltrail.sdk.tracking.transport import Transport
@@ -72,6 +71,8 @@ def _target(state: CliContext, url: str) -> tuple[Transport, str]:
 
         settings = state.settings.with_server(url, source="--server")
         return HttpTransport(settings.server, api_key=settings.api_key), settings.server
+    from mltrail.sdk.tracking.embedded import InProcessTransport  # the store: only when syncing into it
+
     return InProcessTransport(state.container(must_exist=False)), state.settings.db_url
 
 

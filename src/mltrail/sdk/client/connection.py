@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Protocol
 from mltrail.settings import Settings
 
 if TYPE_CHECKING:
+    from mltrail.sdk.accounts.client import AccountsClient
     from mltrail.sdk.monitoring.client import MonitorClient
     from mltrail.sdk.registry.client import RegistryClient
     from mltrail.sdk.tracking.embedded import InProcessTransport
+    from mltrail.sdk.tracking.reader import RunReader
     from mltrail.sdk.tracking.transport import Transport
 
 __all__ = ["Connection", "close_connections", "close_embedded_transports", "connect", "embedded_transport"]
@@ -50,6 +52,17 @@ class Connection(Protocol):
 
     @property
     def monitoring(self) -> MonitorClient: ...
+
+    @property
+    def runs(self) -> RunReader:
+        """Reading runs: projects, search, one run, metric histories, datasets, artifacts (verified
+        downloads), delete."""
+        ...
+
+    @property
+    def accounts(self) -> AccountsClient:
+        """Users, API keys, memberships and the audit log (on the database itself: as an admin)."""
+        ...
 
     def close(self) -> None: ...
 

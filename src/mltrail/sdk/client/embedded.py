@@ -14,8 +14,10 @@ from mltrail.services.container import Services
 from mltrail.settings import Settings
 
 if TYPE_CHECKING:
+    from mltrail.sdk.accounts.embedded import EmbeddedAccounts
     from mltrail.sdk.monitoring.embedded import InProcessMonitoring
     from mltrail.sdk.registry.embedded import InProcessRegistry
+    from mltrail.sdk.tracking.reader_embedded import EmbeddedRunReader
     from mltrail.sdk.tracking.transport import Transport
 
 __all__ = ["EmbeddedConnection"]
@@ -51,6 +53,8 @@ class EmbeddedConnection:
     """``./mltrail`` (or ``MLTRAIL_DIR``/``MLTRAIL_DB``): every client calls the services in-process."""
 
     embedded = True
+    # How account changes are audited: ``CLI`` when the ``mltrail`` command opened the store.
+    audit_method = "SDK"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -85,6 +89,18 @@ class EmbeddedConnection:
         from mltrail.sdk.monitoring.embedded import InProcessMonitoring
 
         return InProcessMonitoring(self.services, self.where, local_user(self.settings))
+
+    @cached_property
+    def runs(self) -> EmbeddedRunReader:
+        from mltrail.sdk.tracking.reader_embedded import EmbeddedRunReader
+
+        return EmbeddedRunReader(self.services, self.where)
+
+    @cached_property
+    def accounts(self) -> EmbeddedAccounts:
+        from mltrail.sdk.accounts.embedded import EmbeddedAccounts
+
+        return EmbeddedAccounts(self.services, self.where, local_user(self.settings), self.audit_method)
 
     def close(self) -> None:
         self.services.close()

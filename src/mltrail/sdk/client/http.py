@@ -9,9 +9,11 @@ from mltrail.sdk.client.identity import local_user
 from mltrail.settings import Settings
 
 if TYPE_CHECKING:
+    from mltrail.sdk.accounts.http import HttpAccounts
     from mltrail.sdk.monitoring.http import HttpMonitoring
     from mltrail.sdk.registry.http import HttpRegistry
     from mltrail.sdk.tracking.http import HttpTransport
+    from mltrail.sdk.tracking.reader_http import HttpRunReader
     from mltrail.sdk.tracking.transport import Transport
 
 __all__ = ["HttpConnection"]
@@ -55,6 +57,18 @@ class HttpConnection:
         from mltrail.sdk.monitoring.http import HttpMonitoring
 
         return HttpMonitoring(self.http, local_user(self.settings))
+
+    @cached_property
+    def runs(self) -> HttpRunReader:
+        from mltrail.sdk.tracking.reader_http import HttpRunReader
+
+        return HttpRunReader(self.http)
+
+    @cached_property
+    def accounts(self) -> HttpAccounts:
+        from mltrail.sdk.accounts.http import HttpAccounts
+
+        return HttpAccounts(self.http)
 
     def close(self) -> None:
         if "http" in self.__dict__:

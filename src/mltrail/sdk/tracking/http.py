@@ -9,6 +9,7 @@ values travel as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import os
@@ -66,6 +67,17 @@ def _error_from(response: httpx.Response) -> MltrailError:
     return cls(message)
 
 
+def _is_mltrail_error(response: httpx.Response) -> bool:
+    """Whether an error response is one of ours (``{"error": {"type": …, "message": …}}``)."""
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("error"), dict)
+
+
 def _retryable(response: httpx.Response) -> bool:
     """503 (store busy), gateway errors, and a 500 that is not one of ours (a crash, not IntegrityError)."""
     if response.status_code in _RETRY_STATUS:
@@ -113,6 +125,7 @@ class HttpTransport:
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self.base_url = base_url.rstrip("/")
+        self.has_key = bool(api_key)
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -134,16 +147,75 @@ class HttpTransport:
                 if response.status_code < 400:
                     return response
                 if not _retryable(response) or attempt + 1 >= self.attempts:
-                    raise _error_from(response)
+                    raise self._explained(_error_from(response), response)
             # Full jitter: sleep a random time up to the exponential bound, so clients spread out.
             time.sleep(random.uniform(0, min(self.max_backoff, self.backoff * 2**attempt)))  # noqa: S311
         raise StoreError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    def _json(self, method: str, url: str, body: Any = None) -> Any:
+    def _explained(self, error: MltrailError, response: httpx.Response) -> MltrailError:
+        """``error`` with what to do about it where the server's message cannot know: a refused key (the
+        key of another server, or none), or an answer that is not from an mltrail server at all."""
+        if isinstance(error, errors.AuthenticationError):
+            what = "refused the API key" if self.has_key else "needs an API key and none was given"
+            return errors.AuthenticationError(
+                f"the mltrail server at {self.base_url} {what}: {error.message}. "
+                f"Run `mltrail login {self.base_url}` or set MLTRAIL_API_KEY to a key of this server"
+            )
+        # A route the server does not have (Starlette's own "Not Found"): the URL has a wrong path in it.
+        route_missing = isinstance(error, errors.NotFoundError) and error.message == "Not Found"
+        if route_missing or not _is_mltrail_error(response):
+            what = f"{response.request.method} {response.request.url.path}"
+            message = (
+                f"{self.base_url} did not answer as an mltrail server (HTTP {response.status_code} for "
+                f"{what}); check the server URL (--server, MLTRAIL_SERVER or `mltrail login`)"
+            )
+            if response.status_code >= 500:
+                return StoreError(message)
+            return type(error)(message) if not isinstance(error, InvalidInputError) else error
+        return error
+
+    @contextlib.contextmanager
+    def stream(self, url: str, params: Mapping[str, Any] | None = None) -> Iterator[httpx.Response]:
+        """A streamed ``GET``: the response, whose body is read with ``iter_bytes``; errors as ``_request``
+        (connection errors and 5xx before the body starts are retried, a failure mid-body is a
+        ``StoreError``)."""
+        response: httpx.Response | None = None
+        for attempt in range(self.attempts):
+            try:
+                request = self._client.build_request("GET", url, params=params)
+                response = self._client.send(request, stream=True)
+            except httpx.TransportError as exc:
+                if attempt + 1 >= self.attempts:
+                    raise StoreError(f"cannot reach the mltrail server at {self.base_url}: {exc}") from exc
+            else:
+                if response.status_code < 400:
+                    break
+                response.read()
+                response.close()
+                if not _retryable(response) or attempt + 1 >= self.attempts:
+                    raise self._explained(_error_from(response), response)
+            time.sleep(random.uniform(0, min(self.max_backoff, self.backoff * 2**attempt)))  # noqa: S311
+        assert response is not None
+        try:
+            yield response
+        except httpx.TransportError as exc:
+            raise StoreError(f"the download from {self.base_url} broke off: {exc}") from exc
+        finally:
+            response.close()
+
+    def _json(self, method: str, url: str, body: Any = None, params: Any = None) -> Any:
         content = None if body is None else orjson.dumps(body)
         headers = {"Content-Type": "application/json"} if content is not None else None
-        response = self._request(method, url, content=content, headers=headers)
-        return response.json() if response.content else None
+        response = self._request(method, url, content=content, headers=headers, params=params)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise StoreError(
+                f"{self.base_url} did not answer {method} {url} with JSON: is it an mltrail server? "
+                "Check the server URL (--server, MLTRAIL_SERVER or `mltrail login`)"
+            ) from exc
 
     @staticmethod
     def _run_url(run_id: str, suffix: str = "") -> str:

@@ -260,20 +260,21 @@ class AccountService:
     def run_project(self, run_id: str) -> str:
         return self.store.get_run_project(run_id)
 
-    def resolve_run(self, principal: Principal, ref: str) -> str:
+    def resolve_run(self, principal: Principal, ref: str, project: str | None = None) -> str:
         """A run id from a full id, a unique id prefix (4+ characters) or a unique name, among the runs of
-        projects the principal may view — so neither the answer nor an ambiguity reveals a hidden run."""
+        projects the principal may view (and of ``project`` only, if given) — so neither the answer nor an
+        ambiguity reveals a hidden run."""
         ref = ref.strip()
         if not ref:
             raise InvalidInputError("run reference is empty", field="run")
-        candidates = self.runs.find_run_ids(ref, limit=_REF_CANDIDATES)
+        candidates = self.runs.find_run_ids(ref, project=project, limit=_REF_CANDIDATES)
         if len(ref) < MIN_PREFIX:
             candidates = [i for i in candidates if i == ref or self.runs.get_run(i).name == ref]
         owners = {run_id: self.store.get_run_project(run_id) for run_id in candidates}
         roles = self.project_roles(principal, set(owners.values()))
         ids = [i for i in candidates if roles[owners[i]].at_least(Role.VIEWER)]
         if not ids:
-            raise NotFoundError(f"no run {ref!r}")
+            raise NotFoundError(f"no run {ref!r}" + (f" in project {project!r}" if project else ""))
         if ref in ids:
             return ref
         if len(ids) > 1:

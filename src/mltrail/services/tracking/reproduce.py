@@ -7,15 +7,12 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltrail.entities import DatasetLink, Run
 from mltrail.errors import IntegrityError, InvalidInputError, MltrailError, NotFoundError
-from mltrail.services.tracking.artifacts import ArtifactService
-from mltrail.services.tracking.datasets import DatasetService
 from mltrail.services.tracking.reproduce_files import (
     ReproduceResult,
     as_dict,
@@ -25,9 +22,14 @@ from mltrail.services.tracking.reproduce_files import (
     run_script,
     unflatten_params,
 )
-from mltrail.services.tracking.service import TrackingService
+from mltrail.services.tracking.run_source import RunSource, ServiceRunSource
 
-__all__ = ["PatchApplier", "ReproduceService"]
+if TYPE_CHECKING:  # only for annotations: a reproduction over a team server loads no store
+    from mltrail.services.tracking.artifacts import ArtifactService
+    from mltrail.services.tracking.datasets import DatasetService
+    from mltrail.services.tracking.service import TrackingService
+
+__all__ = ["PatchApplier", "ReproduceService", "Reproducer"]
 
 # Applies a stored ``git diff`` to a checkout (``mltrail.sdk.capture.git.apply_patch``), injected so that
 # this layer does not import the SDK.
@@ -69,20 +71,13 @@ def _empty_folder(folder: Path) -> None:
             child.unlink()
 
 
-class ReproduceService:
+class Reproducer:
     """Clones the run's commit, applies its uncommitted diff and restores its entry script, then writes
-    ``requirements.txt``, ``config.json``, ``params.json``, ``run.sh`` and ``REPRODUCE.md``."""
+    ``requirements.txt``, ``config.json``, ``params.json``, ``run.sh`` and ``REPRODUCE.md``; reads the run
+    and its files from any ``RunSource`` (the embedded services, or a team server through the SDK)."""
 
-    def __init__(
-        self,
-        tracking: TrackingService,
-        artifacts: ArtifactService,
-        datasets: DatasetService,
-        apply_patch: PatchApplier,
-    ) -> None:
-        self.tracking = tracking
-        self.artifacts = artifacts
-        self.datasets = datasets
+    def __init__(self, source: RunSource, apply_patch: PatchApplier) -> None:
+        self.source = source
         self.apply_patch = apply_patch
 
     def reproduce(
@@ -96,7 +91,7 @@ class ReproduceService:
         target = Path(into)
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise InvalidInputError(f"{target} must not exist or must be an empty folder", field="into")
-        run = self.tracking.get_run(run_ref, project)
+        run = self.source.get(run_ref, project)
         created = not target.exists()
         target.mkdir(parents=True, exist_ok=True)
         try:
@@ -116,7 +111,7 @@ class ReproduceService:
         else:
             result.not_restored.append(f"git: {git.get('skipped') or 'not captured'}; only the entry script")
         self._restore_entry_script(run, git, result)
-        self._write_files(run, git, result, self.datasets.for_run(run.id))
+        self._write_files(run, git, result, self.source.datasets(run.id))
         return result
 
     # -- code -------------------------------------------------------------------------------------------
@@ -208,16 +203,13 @@ class ReproduceService:
         result.patch = "applied"
 
     def _artifact_bytes(self, run_id: str, path: str) -> bytes | None:
-        """An artifact's content, downloaded through the blob store so its sha256 is verified."""
-        with tempfile.TemporaryDirectory(prefix="mltrail-reproduce-") as tmp:
-            out = Path(tmp) / "artifact"
-            try:
-                self.artifacts.download(run_id, path, out)
-            except NotFoundError:
-                return None
-            except IntegrityError as exc:
-                raise IntegrityError(f"the stored {path} of run {run_id} is corrupt: {exc}") from exc
-            return out.read_bytes()
+        """An artifact's content, its sha256 verified by the source; ``None`` when it was not stored."""
+        try:
+            return self.source.read_artifact(run_id, path)
+        except NotFoundError:
+            return None
+        except IntegrityError as exc:
+            raise IntegrityError(f"the stored {path} of run {run_id} is corrupt: {exc}") from exc
 
     def _restore_entry_script(self, run: Run, git: dict[str, Any], result: ReproduceResult) -> None:
         code = as_dict(run.context.get("code"))
@@ -288,7 +280,7 @@ class ReproduceService:
             result.datasets.append(f"{link.role}: {ds.name} v{ds.version} {digest}{rows}{where}")
         if result.datasets:
             result.not_restored.append("dataset files (see the versions below)")
-        others = [a.path for a in self.artifacts.list(run.id) if not a.path.startswith("code/")]
+        others = [a.path for a in self.source.artifacts(run.id) if not a.path.startswith("code/")]
         if others:
             result.not_restored.append(f"{len(others)} other artifact(s), e.g. {', '.join(others[:5])}")
         result.files.append(names["REPRODUCE.md"])
@@ -309,3 +301,16 @@ class ReproduceService:
         if executable:
             path.chmod(0o755)
         result.files.append(name)
+
+
+class ReproduceService(Reproducer):
+    """``Reproducer`` over the embedded services (the composition root builds it)."""
+
+    def __init__(
+        self,
+        tracking: TrackingService,
+        artifacts: ArtifactService,
+        datasets: DatasetService,
+        apply_patch: PatchApplier,
+    ) -> None:
+        super().__init__(ServiceRunSource(tracking, artifacts, datasets), apply_patch)

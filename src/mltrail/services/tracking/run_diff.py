@@ -5,17 +5,18 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltrail.entities import DatasetLink, MetricSummary, Run, Value
 from mltrail.errors import IntegrityError, NotFoundError
-from mltrail.services.tracking.artifacts import ArtifactService
-from mltrail.services.tracking.datasets import DatasetService
-from mltrail.services.tracking.service import TrackingService
+from mltrail.services.tracking.run_source import RunSource, ServiceRunSource
+
+if TYPE_CHECKING:  # only for annotations: a comparison over a team server loads no store
+    from mltrail.services.tracking.artifacts import ArtifactService
+    from mltrail.services.tracking.datasets import DatasetService
+    from mltrail.services.tracking.service import TrackingService
 
 __all__ = [
     "MAX_PATCH_DIFF_BYTES",
@@ -27,6 +28,7 @@ __all__ = [
     "ParamsDiff",
     "RunDiff",
     "compare_runs",
+    "compare_runs_from",
     "diff_runs",
     "load_patch",
 ]
@@ -289,21 +291,32 @@ def diff_runs(
     )
 
 
-def load_patch(artifacts: ArtifactService, run: Run) -> bytes | None:
-    """The run's stored uncommitted-change patch, downloaded (so its sha256 is verified), or ``None``."""
-    git = _git(run)
-    path = git.get("patch_artifact")
+def load_patch(source: RunSource, run: Run) -> bytes | None:
+    """The run's stored uncommitted-change patch (its sha256 verified by the source), or ``None``."""
+    path = _git(run).get("patch_artifact")
     if not isinstance(path, str):
         return None
-    with tempfile.TemporaryDirectory(prefix="mltrail-patch-") as tmp:
-        target = Path(tmp) / "diff.patch"
-        try:
-            artifacts.download(run.id, path, target)
-        except NotFoundError:
-            return None
-        except IntegrityError as exc:
-            raise IntegrityError(f"the stored {path} of run {run.id} is corrupt: {exc}") from exc
-        return target.read_bytes()
+    try:
+        return source.read_artifact(run.id, path)
+    except NotFoundError:
+        return None
+    except IntegrityError as exc:
+        raise IntegrityError(f"the stored {path} of run {run.id} is corrupt: {exc}") from exc
+
+
+def compare_runs_from(source: RunSource, ref_a: str, ref_b: str, project: str | None = None) -> RunDiff:
+    """Resolve two run references (id, id prefix or name) in ``source``, load what they recorded and diff
+    them (the embedded services or a team server alike)."""
+    run_a = source.get(ref_a, project)
+    run_b = source.get(ref_b, project)
+    return diff_runs(
+        run_a,
+        run_b,
+        source.datasets(run_a.id),
+        source.datasets(run_b.id),
+        load_patch(source, run_a),
+        load_patch(source, run_b),
+    )
 
 
 def compare_runs(
@@ -314,14 +327,5 @@ def compare_runs(
     ref_b: str,
     project: str | None = None,
 ) -> RunDiff:
-    """Resolve two run references (id, id prefix or name), load what they recorded and diff them."""
-    run_a = tracking.get_run(ref_a, project)
-    run_b = tracking.get_run(ref_b, project)
-    return diff_runs(
-        run_a,
-        run_b,
-        datasets.for_run(run_a.id),
-        datasets.for_run(run_b.id),
-        load_patch(artifacts, run_a),
-        load_patch(artifacts, run_b),
-    )
+    """``compare_runs_from`` over the embedded services."""
+    return compare_runs_from(ServiceRunSource(tracking, artifacts, datasets), ref_a, ref_b, project)

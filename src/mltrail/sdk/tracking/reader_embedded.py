@@ -1,0 +1,86 @@
+"""``EmbeddedRunReader``: reading runs through the services of the embedded store (or a database URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from mltrail.entities import Artifact, DatasetLink, MetricHistory, Project, Run, RunPage
+from mltrail.query import parse_filter, parse_sorts
+from mltrail.sdk.tracking.reader import Progress, artifact_path, download_artifacts, verified_bytes
+from mltrail.services.container import Services
+
+__all__ = ["EmbeddedRunReader"]
+
+CHUNK = 1 << 20
+
+
+class EmbeddedRunReader:
+    """``RunReader`` over ``Services``; whoever opens the database may read and delete every run."""
+
+    def __init__(self, services: Services, where: str) -> None:
+        self.services = services
+        self._where = where
+
+    @property
+    def where(self) -> str:
+        return self._where
+
+    def list_projects(self) -> list[Project]:
+        return self.services.tracking.list_projects()
+
+    def search(
+        self,
+        project: str,
+        filter: str | None = None,
+        sort: Sequence[str] = (),
+        offset: int = 0,
+        limit: int = 100,
+    ) -> RunPage:
+        expr = parse_filter(filter) if filter else None
+        return self.services.tracking.search_runs(
+            project, filter=expr, sort=parse_sorts(list(sort)), offset=offset, limit=limit
+        )
+
+    def get(self, ref: str, project: str | None = None) -> Run:
+        return self.services.tracking.get_run(ref, project)
+
+    def history(
+        self,
+        run_id: str,
+        key: str,
+        max_points: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> MetricHistory:
+        tracking = self.services.tracking
+        return tracking.metric_history(
+            tracking.resolve_run(run_id), key, max_points, min_step=min_step, max_step=max_step
+        )
+
+    def artifacts(self, run_id: str, prefix: str | None = None) -> list[Artifact]:
+        return self.services.artifacts.list(self.services.tracking.resolve_run(run_id), prefix)
+
+    def _chunks(self, artifact: Artifact) -> Iterator[bytes]:
+        with self.services.blobs.open(artifact.digest) as stream:
+            while chunk := stream.read(CHUNK):
+                yield chunk
+
+    def download(self, run_id: str, path: str, dest: str | Path, *, progress: Progress | None = None) -> Path:
+        run_id = self.services.tracking.resolve_run(run_id)
+        artifacts = self.services.artifacts
+        return download_artifacts(
+            run_id, path, dest, lambda prefix: artifacts.list(run_id, prefix), self._chunks, progress
+        )
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        run_id = self.services.tracking.resolve_run(run_id)
+        artifact = self.services.store.get_artifact(run_id, artifact_path(path))
+        return verified_bytes(self._chunks(artifact), artifact.digest, f"{artifact.path} of run {run_id}")
+
+    def datasets(self, run_id: str) -> list[DatasetLink]:
+        return self.services.datasets.for_run(self.services.tracking.resolve_run(run_id))
+
+    def delete(self, run_id: str) -> None:
+        tracking = self.services.tracking
+        tracking.delete_run(tracking.resolve_run(run_id))
