@@ -11,6 +11,7 @@ from mltrail.notify import alert_notifier
 from mltrail.sdk.capture.git import apply_patch
 from mltrail.sdk.client.identity import local_user
 from mltrail.sdk.monitoring.embedded import InProcessMonitoring
+from mltrail.sdk.registry.client import registry_user
 from mltrail.sdk.registry.embedded import InProcessRegistry
 from mltrail.sdk.tracking.embedded import InProcessTransport
 from mltrail.sdk.tracking.journal_transport import journaling_transport
@@ -72,7 +73,7 @@ class EmbeddedConnection:
         return self.transport
 
     def registry(self, user: str | None = None) -> InProcessRegistry:
-        return InProcessRegistry(self.services, user if user is not None else local_user(self.settings))
+        return InProcessRegistry(self.services, user if user is not None else registry_user(self.settings))
 
     @cached_property
     def monitoring(self) -> InProcessMonitoring:

@@ -10,6 +10,7 @@ authentication uses it).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,8 +25,17 @@ from mltrail.entities import (
     Webhook,
     WebhookDelivery,
 )
+from mltrail.sdk.client.identity import os_user
+from mltrail.settings import Settings
 
-__all__ = ["RegistryClient"]
+__all__ = ["RegistryClient", "registry_user"]
+
+
+def registry_user(settings: Settings) -> str | None:
+    """Who acts on the registry where no server account decides: ``settings.user``; for settings made in
+    code without one, ``MLTRAIL_USER`` as the environment says at the call (a script may switch it between
+    requesting and approving); else the OS user."""
+    return settings.user or os.environ.get("MLTRAIL_USER", "").strip() or os_user()
 
 
 class RegistryClient(Protocol):
