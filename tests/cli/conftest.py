@@ -83,6 +83,12 @@ def _live_server_module() -> Any:
     return module
 
 
+@pytest.fixture(scope="session")
+def live_server() -> Any:
+    """tests/api/live_server.py: ``start_server``, ``restart_server``, ``free_port``."""
+    return _live_server_module()
+
+
 @dataclass
 class TeamServer:
     """A real ``mltrail server --auth`` on 127.0.0.1: ``keys`` by user (ana member, bob maintainer, vic
@@ -95,8 +101,8 @@ class TeamServer:
 
 
 @pytest.fixture(scope="module")
-def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamServer]:
-    live = _live_server_module()
+def team_server(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> Iterator[TeamServer]:
+    live = live_server
     home = tmp_path_factory.mktemp("cli-team-server") / "mltrail"
     store = open_store(f"sqlite:///{home / 'mltrail.db'}")
     accounts = AccountService(store)

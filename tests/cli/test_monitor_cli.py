@@ -17,6 +17,7 @@ import pytest
 from typer.testing import Result
 
 import mltrail
+from mltrail.sdk.tracking.journal_transport import close_journaling_transports
 
 linear = pytest.importorskip("sklearn.linear_model")
 
@@ -343,3 +344,30 @@ def test_monitor_against_a_team_server(
     act_as("bob")  # removing a rule needs a maintainer
     _ok(invoke("monitor", "alerts", "remove", str(rules[0]["id"])))
     assert "no alert rules" in _ok(invoke("monitor", "alerts", "rules", "churn-team")).stdout
+
+
+def test_ingest_to_a_server_splits_batches_over_its_upload_limit(
+    live_server: Any, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = live_server.start_server(tmp_path / "server", "--max-upload-mb", "0.25")
+    try:
+        monkeypatch.setenv("MLTRAIL_SERVER", server.url)
+        monkeypatch.setenv("MLTRAIL_JOURNAL_DIR", str(tmp_path / "journal"))
+        monkeypatch.delenv("MLTRAIL_API_KEY", raising=False)
+        train = _frame(3000, 1)
+        clf = linear.LogisticRegression(max_iter=500).fit(train[FEATURES], train["churned"])
+        with mltrail.init(project="shop", capture=OFF) as run:
+            run.log_dataset(train, name="train", role="train")
+            mltrail.models.register("churn-big", run=run, model=clf, input_example=train[FEATURES].head(5))
+        _ok(invoke("monitor", "create", "big", "--model", "churn-big:1"))
+        big = tmp_path / "big.parquet"
+        ids = _traffic(big, clf, [(1, 0.0)], n=60_000)  # 50,000-row batches of about 2 MB as Arrow
+        done = json.loads(_ok(invoke("monitor", "ingest", "big", str(big), "--json")).stdout)
+        assert done["rows"] == 60_000 and len(done["windows"]) == 1
+        assert json.loads(_ok(invoke("monitor", "report", "big", "--json")).stdout)["current_rows"] == 60_000
+        labels = tmp_path / "labels.parquet"
+        pd.DataFrame({"id": [ids[0], ids[-1]], "label": [1, 0]}).to_parquet(labels)
+        assert "2 labels matched" in _ok(invoke("monitor", "labels", "big", str(labels))).stdout
+    finally:
+        close_journaling_transports()
+        server.stop()
