@@ -318,6 +318,15 @@ def test_a_given_reference_keeps_its_source(loopback: World) -> None:
     assert [(m["name"], m["last_window"], m["open_alerts"]) for m in listed] == [("given", None, 0)]
 
 
+def test_only_a_maintainer_deletes_a_monitor(team: World) -> None:
+    team.monitor()
+    for user, status in (("vic", 403), ("bob", 403), ("eve", 404)):
+        assert team.call("DELETE", user, "/monitors/churn-prod").status_code == status, user
+    assert team.call("DELETE", "mia", "/monitors/churn-prod").status_code == 204
+    assert team.get("mia", "/monitors/churn-prod").status_code == 404
+    assert team.call("DELETE", "mia", "/monitors/churn-prod").status_code == 404
+
+
 def test_a_version_without_a_training_dataset_is_a_400_naming_reference(loopback: World) -> None:
     loopback.version(dataset=False)
     response = loopback.post(None, "/monitors", json={"name": "m", "model": "churn:1"})

@@ -227,6 +227,11 @@ def test_create_from_a_reference_file(trained: tuple[str, Any], invoke: Invoke, 
     assert [w["rows"] for w in hours] == [200, 200, 200]
     assert invoke("monitor", "create", "x", "--model", "churn:1", "--granularity", "week").exit_code == 2
     assert invoke("monitor", "create", "y", "--model", "churn:7").exit_code == 1
+    assert invoke("monitor", "delete", "from-file", input="n\n").exit_code == 1  # not confirmed
+    assert "from-file" in _ok(invoke("monitor", "list")).stdout
+    deleted = json.loads(_ok(invoke("monitor", "delete", "from-file", "--yes", "--json")).stdout)
+    assert deleted == {"monitor": "from-file", "deleted": True}
+    assert invoke("monitor", "report", "from-file").exit_code == 1
 
 
 def test_a_monitor_of_a_stage_follows_it(trained: tuple[str, Any], invoke: Invoke, tmp_path: Path) -> None:
@@ -344,6 +349,12 @@ def test_monitor_against_a_team_server(
     act_as("bob")  # removing a rule needs a maintainer
     _ok(invoke("monitor", "alerts", "remove", str(rules[0]["id"])))
     assert "no alert rules" in _ok(invoke("monitor", "alerts", "rules", "churn-team")).stdout
+    act_as("ana")
+    refused_delete = invoke("monitor", "delete", "churn-team", "--yes")
+    assert refused_delete.exit_code == 1 and "needs the maintainer role" in refused_delete.stderr
+    act_as("bob")
+    assert "Deleted monitor churn-team" in _ok(invoke("monitor", "delete", "churn-team", "--yes")).stdout
+    assert invoke("monitor", "show", "churn-team").exit_code == 1
 
 
 def test_ingest_to_a_server_splits_batches_over_its_upload_limit(

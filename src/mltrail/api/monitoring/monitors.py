@@ -130,6 +130,15 @@ def update_monitor(name: str, body: MonitorPatch, ma: MonitorAccessDep) -> Monit
     return MonitorPublic.of(updated)
 
 
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_monitor(name: str, ma: MonitorAccessDep) -> Response:
+    """Delete the monitor with its windows, kept predictions, raw-batch index, rules and alerts
+    (maintainer); the raw batches' blobs are kept, as the blob store shares content."""
+    ma.monitor(name, Role.MAINTAINER)
+    ma.monitoring.delete(name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 def _alerts_of_period(alerts: list[Alert], since: float | None, until: float | None) -> list[Alert]:
     """The alerts still open or acknowledged, and the resolved ones of a window in the period."""
     return [

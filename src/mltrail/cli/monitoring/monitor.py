@@ -171,6 +171,29 @@ def show(ctx: typer.Context, name: MonitorArg, as_json: JsonOpt = False) -> None
         console.print(Text("No alert rules; add one with `mltrail monitor alerts add`.", style="dim"))
 
 
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: MonitorArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a monitor with its windows, rules and alerts (the registry's model is not touched)."""
+    client = monitoring(ctx)
+    monitor = client.get(name)
+    if not yes:
+        typer.confirm(
+            f"Delete monitor {monitor.name} of {monitor.model or '-'} with its windows, rules and alerts?",
+            abort=True,
+            err=True,
+        )
+    client.delete(monitor.name)
+    if as_json:
+        echo_json({"monitor": monitor.name, "deleted": True})
+        return
+    stdout_console().print(f"Deleted monitor {monitor.name}.")
+
+
 @app.command("ingest")
 def ingest(ctx: typer.Context, name: MonitorArg, file: FileArg, as_json: JsonOpt = False) -> None:
     """Ingest a file of predictions (features, prediction, optional timestamp, id and score columns); to a

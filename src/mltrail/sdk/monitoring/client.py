@@ -124,6 +124,10 @@ class MonitorClient(Protocol):
         ``reference_source`` says where a given reference came from (e.g. ``file reference.csv``)."""
         ...
 
+    def delete(self, name: str) -> None:
+        """Delete the monitor with its windows, rules and alerts."""
+        ...
+
     def ingest(self, name: str, table: pa.Table, key: str | None = None) -> int:
         """Profile and store one batch of predictions; the rows stored. ``key``: the batch's idempotency
         key, the same on every retry of it, so a retry after a lost response lands once."""

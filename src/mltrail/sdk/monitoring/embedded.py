@@ -92,6 +92,9 @@ class InProcessMonitoring:
             monitor = self.services.monitoring.update(monitor.name, reference_source=reference_source)
         return monitor
 
+    def delete(self, name: str) -> None:
+        self.services.monitoring.delete(name)
+
     def ingest(self, name: str, table: pa.Table, key: str | None = None) -> int:
         return self.services.monitoring.ingest(name, table, batch_key=key).rows
 

@@ -149,6 +149,9 @@ class HttpMonitoring:
                 ) from exc
             raise
 
+    def delete(self, name: str) -> None:
+        self._request("DELETE", f"/monitors/{_q(name)}")
+
     def _post_predictions(self, name: str, table: pa.Table, key: str | None) -> dict[str, Any]:
         headers = {"Content-Type": ARROW_STREAM}
         if key is not None:
