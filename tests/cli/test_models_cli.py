@@ -331,6 +331,8 @@ def test_models_bad_keys_and_a_server_that_is_down(
     assert wrong.exit_code == 1 and "invalid API key" in wrong.stderr
     assert "MLTRAIL_API_KEY" in wrong.stderr and "mltrail login" in wrong.stderr
     assert "Traceback" not in wrong.output
+    also = invoke("monitor", "list")
+    assert also.exit_code == 1 and "MLTRAIL_API_KEY" in also.stderr and "mltrail login" in also.stderr
 
     down = f"http://127.0.0.1:{team_server.free_port()}"
     monkeypatch.setenv("MLTRAIL_SERVER", down)
