@@ -124,7 +124,10 @@ class HttpRegistry:
                 field="model",
             )
         if not selector:
-            selector = str(self.get_model(name).latest_version)
+            latest = self.get_model(name).latest_version
+            if latest < 1:
+                raise NotFoundError(f"model {name!r} has no version")
+            selector = str(latest)
         return version_from_json(self._json("GET", f"/models/{_q(name)}/versions/{_q(selector)}"))
 
     def get_model(self, name: str) -> RegisteredModel:
