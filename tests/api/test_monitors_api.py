@@ -7,6 +7,7 @@ vic (viewer), mia (maintainer of alpha), eve (``none`` on alpha). Alert notifica
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
@@ -34,6 +35,7 @@ from mltrail.services.tracking.datasets import DatasetService
 from mltrail.services.tracking.fingerprint import fingerprint
 from mltrail.services.tracking.service import TrackingService
 from mltrail.settings import Settings
+from mltrail.stats.profile import profile_batches
 from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store
 from mltrail.store.sql import SqlStore
@@ -237,6 +239,7 @@ def test_create_ingest_three_ways_label_and_report(loopback: World) -> None:
     assert len(day4["rows"]) == 1500 and not day4["truncated"]
     listed = loopback.get(None, "/monitors", params={"project": "alpha"}).json()["monitors"]
     assert [m["name"] for m in listed] == ["churn-prod"]
+    assert listed[0]["last_window"] == T0 + 4 * DAY and listed[0]["open_alerts"] == 0
     assert loopback.get(None, "/monitors", params={"project": "other"}).json() == {"monitors": []}
 
 
@@ -296,6 +299,32 @@ def test_patch_a_monitor_and_a_report_with_nan_figures(loopback: World) -> None:
     # a single window of 50 rows: figures that are undefined come back as strings, never a broken body
     report = loopback.get(None, "/monitors/churn-prod/report")
     assert report.status_code == 200 and "NaN" not in report.text.replace('"NaN"', "")
+
+
+def test_a_given_reference_keeps_its_source(loopback: World) -> None:
+    loopback.version()
+    table = pa.Table.from_pandas(traffic(500, 3)[["age", "income", "prediction"]], preserve_index=False)
+    profile = profile_batches(table.to_batches(), columns=table.column_names)
+    body = {
+        "name": "given",
+        "model": "churn:1",
+        "reference": base64.b64encode(profile.to_bytes()).decode("ascii"),
+        "reference_source": "file reference.csv",
+    }
+    created = loopback.post(None, "/monitors", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["reference_source"] == "file reference.csv"
+    listed = loopback.get(None, "/monitors").json()["monitors"]
+    assert [(m["name"], m["last_window"], m["open_alerts"]) for m in listed] == [("given", None, 0)]
+
+
+def test_only_a_maintainer_deletes_a_monitor(team: World) -> None:
+    team.monitor()
+    for user, status in (("vic", 403), ("bob", 403), ("eve", 404)):
+        assert team.call("DELETE", user, "/monitors/churn-prod").status_code == status, user
+    assert team.call("DELETE", "mia", "/monitors/churn-prod").status_code == 204
+    assert team.get("mia", "/monitors/churn-prod").status_code == 404
+    assert team.call("DELETE", "mia", "/monitors/churn-prod").status_code == 404
 
 
 def test_a_version_without_a_training_dataset_is_a_400_naming_reference(loopback: World) -> None:

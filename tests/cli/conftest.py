@@ -1,8 +1,12 @@
-"""Fixtures for CLI tests: a temp MLTRAIL_DIR, runs made through the real SDK, the CLI through CliRunner."""
+"""Fixtures for CLI tests: a temp MLTRAIL_DIR, runs made through the real SDK, the CLI through CliRunner, and
+a real ``mltrail server --auth`` with one user per role for the commands that also work against a server."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +15,9 @@ from typer.testing import CliRunner, Result
 
 import mltrail
 from mltrail.cli.main import app
+from mltrail.sdk.tracking.journal_transport import close_journaling_transports
+from mltrail.services.accounts.service import AccountService
+from mltrail.store.factory import open_store
 
 OFF = {"git": False, "code": False, "environment": False, "system_metrics": False, "console": False}
 
@@ -64,3 +71,64 @@ def invoke(home: Path) -> Invoke:
         return CliRunner().invoke(app, list(args), input=input, catch_exceptions=False)
 
     return run
+
+
+def _live_server_module() -> Any:
+    path = Path(__file__).parents[1] / "api" / "live_server.py"
+    spec = importlib.util.spec_from_file_location("mltrail_tests_live_server", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Any:
+    """tests/api/live_server.py: ``start_server``, ``restart_server``, ``free_port``."""
+    return _live_server_module()
+
+
+@dataclass
+class TeamServer:
+    """A real ``mltrail server --auth`` on 127.0.0.1: ``keys`` by user (ana member, bob maintainer, vic
+    viewer, root admin, all as server roles); ``home`` holds its database and blobs."""
+
+    url: str
+    home: Path
+    keys: dict[str, str]
+    free_port: Callable[[], int]
+
+
+@pytest.fixture(scope="module")
+def team_server(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> Iterator[TeamServer]:
+    live = live_server
+    home = tmp_path_factory.mktemp("cli-team-server") / "mltrail"
+    store = open_store(f"sqlite:///{home / 'mltrail.db'}")
+    accounts = AccountService(store)
+    roles = [("ana", "member"), ("bob", "maintainer"), ("vic", "viewer"), ("root", "admin")]
+    keys = {name: accounts.create_user(name, role)[1].secret for name, role in roles}
+    store.close()
+    server = live.start_server(home, "--auth")
+    yield TeamServer(server.url, home, keys, live.free_port)
+    server.stop()
+
+
+ActAs = Callable[[str], None]
+
+
+@pytest.fixture
+def act_as(
+    team_server: TeamServer, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ActAs]:
+    """``act_as("bob")``: the SDK and the CLI use the team server with bob's key from then on."""
+    monkeypatch.setenv("MLTRAIL_SERVER", team_server.url)
+    monkeypatch.setenv("MLTRAIL_JOURNAL_DIR", str(tmp_path / "journal"))
+    for name in ("MLTRAIL_MODE", "MLTRAIL_USER"):
+        monkeypatch.delenv(name, raising=False)
+
+    def act(user: str) -> None:
+        monkeypatch.setenv("MLTRAIL_API_KEY", team_server.keys[user])
+
+    yield act
+    close_journaling_transports()

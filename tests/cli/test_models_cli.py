@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -208,3 +210,133 @@ def test_webhooks_add_list_deliveries_remove(trained: str, invoke: Invoke) -> No
     assert invoke("models", "webhooks", "add", "ftp://x", "--event", "nope").exit_code == 2
     _ok(invoke("models", "webhooks", "remove", str(hooks[0]["id"])))
     assert "No webhooks." in _ok(invoke("models", "webhooks", "list")).stdout
+
+
+# -- against a team server -------------------------------------------------------------------------------
+def test_models_against_a_team_server_act_as_the_keys_user(
+    team_server: Any, act_as: Callable[[str], None], invoke: Invoke, tmp_path: Path
+) -> None:
+    act_as("ana")  # a member: registers (through the SDK) and requests
+    x = np.arange(40, dtype=float).reshape(20, 2)
+    y = (x[:, 0] > 19).astype(int)
+    with mltrail.init(project="team", name="good", config={"C": 1.0}, capture=OFF) as run:
+        run.log({"auc": 0.91}, step=0)
+        run.log_dataset(x, name="train-x")
+        clf = sklearn_linear.LogisticRegression().fit(x, y)
+        mltrail.models.register("churn-srv", run=run, model=clf, input_example=x[:3])
+    assert not (Path(os.environ["MLTRAIL_DIR"]) / "mltrail.db").exists()  # nothing went to a local store
+
+    listed = json.loads(_ok(invoke("models", "list", "--json")).stdout)
+    assert [(m["name"], m["project"], m["latest_version"]) for m in listed["models"]] == [
+        ("churn-srv", "team", 1)
+    ]
+    assert "churn-srv" in _ok(invoke("models", "list")).stdout
+    card = _ok(invoke("models", "show", "churn-srv:1")).stdout
+    for visible in (run.id, "good", "auc", "0.91", "train-x", "Model card"):
+        assert visible in card, visible
+    assert "ana" in _ok(invoke("models", "show", "churn-srv")).stdout  # registered by the key's user
+
+    requested = _ok(invoke("models", "request", "churn-srv", "1", "--to", "production", "-m", "AUC +2"))
+    assert "request" in requested.stdout and "opened" in requested.stdout
+    own = invoke("models", "approve", "churn-srv", "1", "--user", "bob")  # --user does not make ana bob
+    assert own.exit_code == 1 and "ana requested this transition" in own.stderr
+    assert "Traceback" not in own.output
+
+    act_as("vic")  # a viewer reads, but is no approver
+    inbox = json.loads(_ok(invoke("models", "requests", "--json")).stdout)["requests"]
+    assert [(r["model"], r["requested_by"], r["status"]) for r in inbox] == [("churn-srv", "ana", "pending")]
+    refused = invoke("models", "approve", "churn-srv", "1")
+    assert refused.exit_code == 1 and "needs one of the roles maintainer, admin" in refused.stderr
+    assert "vic is viewer" in refused.stderr
+    assert invoke("models", "request", "churn-srv", "1", "--to", "staging").exit_code == 1  # member needed
+
+    act_as("bob")  # a maintainer approves
+    approved = _ok(invoke("models", "approve", "churn-srv", "1", "--comment", "checked"))
+    assert "churn-srv:1 → production" in approved.stdout
+    shown = json.loads(_ok(invoke("models", "show", "churn-srv@production", "--json")).stdout)
+    assert shown["version"]["stage"] == "production" and shown["card"]["metrics"] == {"auc": 0.91}
+    _ok(invoke("models", "policy", "churn-srv", "--approvals", "1", "--gate", "metrics.auc >= 0.85"))
+    assert "metrics.auc >= 0.85" in _ok(invoke("models", "policy", "churn-srv")).stdout
+    _ok(invoke("models", "alias", "churn-srv", "challenger", "1"))
+    assert json.loads(_ok(invoke("models", "show", "churn-srv@challenger", "--json")).stdout)["version"][
+        "aliases"
+    ] == ["challenger"]
+    _ok(invoke("models", "alias", "churn-srv", "challenger", "--delete"))
+
+    added = _ok(invoke("models", "webhooks", "add", "https://hooks.example.com/x", "--model", "churn-srv"))
+    assert added.stdout.strip().startswith("whsec_") and "only this once" in added.stderr
+    hooks = json.loads(_ok(invoke("models", "webhooks", "list", "--json")).stdout)["webhooks"]
+    assert [(h["url"], h["model"], h["created_by"]) for h in hooks] == [
+        ("https://hooks.example.com/x", "churn-srv", "bob")
+    ]
+    assert "hooks.example.com" in _ok(invoke("models", "webhooks", "list")).stdout
+    deliveries = json.loads(
+        _ok(invoke("models", "webhooks", "deliveries", str(hooks[0]["id"]), "--json")).stdout
+    )["deliveries"]
+    assert {d["action"] for d in deliveries} <= {"alias_moved"}
+    act_as("ana")
+    assert (
+        invoke("models", "webhooks", "add", "https://hooks.example.com/y", "--model", "churn-srv").exit_code
+        == 1
+    )
+    act_as("bob")
+    _ok(invoke("models", "webhooks", "remove", str(hooks[0]["id"])))
+
+    act_as("vic")  # a viewer may download; the server records who did
+    into = tmp_path / "out"
+    downloaded = _ok(invoke("models", "download", "churn-srv@production", "--into", str(into)))
+    version = shown["version"]
+    assert version["digest"] in downloaded.stdout
+    for entry in version["files"]:
+        assert (into / entry["path"]).read_bytes(), entry["path"]
+
+    rows = list(
+        csv.DictReader(io.StringIO(_ok(invoke("models", "audit", "churn-srv", "--format", "csv")).stdout))
+    )
+    by_action = {(r["action"], r["user"]) for r in rows}
+    assert {
+        ("version_created", "ana"),
+        ("transition_requested", "ana"),
+        ("transition_approved", "bob"),
+        ("stage_changed", "bob"),
+        ("policy_changed", "bob"),
+        ("alias_moved", "bob"),
+        ("downloaded", "vic"),
+    } <= by_action
+    by_sdk = {"model_created", "version_created"}  # registered through the SDK
+    assert {r["user_agent"] for r in rows if r["action"] not in by_sdk} == {"mltrail-cli"}
+    by_bob = json.loads(_ok(invoke("models", "audit", "--user", "bob", "--since", "1h", "--json")).stdout)
+    assert "transition_approved" in [e["action"] for e in by_bob["events"]]
+
+    # A tampered model file on the server: refused, nothing left in the destination.
+    weights = next(f for f in version["files"] if f["path"].endswith(".skops"))
+    blob = Path(BlobStore(str(team_server.home / "blobs")).path(weights["digest"]))
+    data = blob.read_bytes()
+    blob.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
+    try:
+        spoiled = tmp_path / "spoiled"
+        tampered = invoke("models", "download", "churn-srv:1", "--into", str(spoiled))
+        assert tampered.exit_code == 1 and "corrupt" in tampered.stderr
+        assert not spoiled.exists() and not list(tmp_path.glob(".spoiled*"))
+    finally:
+        blob.write_bytes(data)
+
+
+def test_models_bad_keys_and_a_server_that_is_down(
+    team_server: Any, act_as: Callable[[str], None], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    act_as("ana")
+    monkeypatch.setenv("MLTRAIL_API_KEY", "mlt_" + "x" * 43)
+    wrong = invoke("models", "list")
+    assert wrong.exit_code == 1 and "invalid API key" in wrong.stderr
+    assert "MLTRAIL_API_KEY" in wrong.stderr and "mltrail login" in wrong.stderr
+    assert "Traceback" not in wrong.output
+    also = invoke("monitor", "list")
+    assert also.exit_code == 1 and "MLTRAIL_API_KEY" in also.stderr and "mltrail login" in also.stderr
+
+    down = f"http://127.0.0.1:{team_server.free_port()}"
+    monkeypatch.setenv("MLTRAIL_SERVER", down)
+    unreachable = invoke("models", "requests")
+    assert unreachable.exit_code == 1 and f"cannot reach the mltrail server at {down}" in unreachable.stderr
+    assert "Traceback" not in unreachable.output
+    assert invoke("--server", down, "models", "show", "churn").exit_code == 1

@@ -17,6 +17,7 @@ import pytest
 from typer.testing import Result
 
 import mltrail
+from mltrail.sdk.tracking.journal_transport import close_journaling_transports
 
 linear = pytest.importorskip("sklearn.linear_model")
 
@@ -226,6 +227,11 @@ def test_create_from_a_reference_file(trained: tuple[str, Any], invoke: Invoke, 
     assert [w["rows"] for w in hours] == [200, 200, 200]
     assert invoke("monitor", "create", "x", "--model", "churn:1", "--granularity", "week").exit_code == 2
     assert invoke("monitor", "create", "y", "--model", "churn:7").exit_code == 1
+    assert invoke("monitor", "delete", "from-file", input="n\n").exit_code == 1  # not confirmed
+    assert "from-file" in _ok(invoke("monitor", "list")).stdout
+    deleted = json.loads(_ok(invoke("monitor", "delete", "from-file", "--yes", "--json")).stdout)
+    assert deleted == {"monitor": "from-file", "deleted": True}
+    assert invoke("monitor", "report", "from-file").exit_code == 1
 
 
 def test_a_monitor_of_a_stage_follows_it(trained: tuple[str, Any], invoke: Invoke, tmp_path: Path) -> None:
@@ -255,3 +261,124 @@ def test_a_monitor_of_a_stage_follows_it(trained: tuple[str, Any], invoke: Invok
     assert [(v["version"], v["run_id"]) for v in data["versions"]] == [(1, first_run), (2, run.id)]
     listed = json.loads(_ok(invoke("monitor", "list", "--json")).stdout)["monitors"]
     assert [m["alias"] for m in listed] == ["staging"]
+
+
+# -- against a team server -------------------------------------------------------------------------------
+def test_monitor_against_a_team_server(
+    team_server: Any, act_as: Callable[[str], None], invoke: Invoke, tmp_path: Path
+) -> None:
+    act_as("ana")  # a member: registers (through the SDK), creates, ingests, adds rules, acknowledges
+    train = _frame(3000, 1)
+    clf = linear.LogisticRegression(max_iter=500).fit(train[FEATURES], train["churned"])
+    with mltrail.init(project="team-shop", name="baseline", config={"C": 1.0}, capture=OFF) as run:
+        run.log({"val/acc": 0.91}, step=0)
+        run.log_dataset(train, name="train", role="train")
+        mltrail.models.register("churn-mon", run=run, model=clf, input_example=train[FEATURES].head(5))
+
+    act_as("vic")
+    refused = invoke("monitor", "create", "churn-team", "--model", "churn-mon:1")
+    assert refused.exit_code == 1 and "needs the member role" in refused.stderr and "vic" in refused.stderr
+    act_as("ana")
+    created = _ok(
+        invoke("monitor", "create", "churn-team", "--model", "churn-mon:1", "--segment", "age < 30")
+    )
+    assert "churn-mon:1" in created.stdout and "train dataset train v1" in created.stdout
+    assert "3 features" in created.stdout
+
+    calm = tmp_path / "calm.parquet"
+    ids = _traffic(calm, clf, [(6, 0.0), (5, 0.0), (4, 0.0)])
+    ingested = _ok(invoke("monitor", "ingest", "churn-team", str(calm))).stdout
+    assert "Ingested 4,500 rows" in ingested and "3 day windows" in ingested
+    drifted = tmp_path / "drifted.parquet"
+    _traffic(drifted, clf, [(3, 25.0)])
+    out = json.loads(_ok(invoke("monitor", "ingest", "churn-team", str(drifted), "--json")).stdout)
+    assert out["rows"] == 1500 and any("age" in rule for rule in out["violations"])
+
+    added = _ok(
+        invoke(
+            "monitor",
+            "alerts",
+            "add",
+            "churn-team",
+            "--metric",
+            "drift.psi",
+            "--feature",
+            "*",
+            "--above",
+            "0.2",
+        )
+    ).stdout
+    assert "drift.psi" in added
+    rules = json.loads(_ok(invoke("monitor", "alerts", "rules", "churn-team", "--json")).stdout)["rules"]
+    assert [(r["metric"], r["feature"], r["created_by"]) for r in rules] == [("drift.psi", "*", "ana")]
+    more = tmp_path / "more.parquet"
+    _traffic(more, clf, [(2, 25.0)], n=800)
+    assert "opened" in _ok(invoke("monitor", "ingest", "churn-team", str(more))).stdout
+
+    act_as("vic")  # a viewer reads everything
+    report = _ok(invoke("monitor", "report", "churn-team", "--last", "30d")).stdout
+    for visible in ("churn-mon:1", run.id, "Windows", "age < 30", "0.91", "Open alerts"):
+        assert visible in report, visible
+    html = tmp_path / "report.html"
+    _ok(invoke("monitor", "report", "churn-team", "--html", str(html)))
+    assert "<svg" in html.read_text(encoding="utf-8")
+    data = json.loads(_ok(invoke("monitor", "report", "churn-team", "--json")).stdout)
+    assert data["current_rows"] == 6800 and "age" in data["windows"][-1]["drifted"]
+    assert data["alerts"] and data["alerts"][0]["monitor"] == "churn-team"
+    listing = _ok(invoke("monitor", "list")).stdout
+    assert "churn-team" in listing and "churn-mon:1" in listing
+    listed = json.loads(_ok(invoke("monitor", "list", "--json")).stdout)["monitors"]
+    assert listed[0]["open_alerts"] >= 1 and listed[0]["last_window"] is not None
+    assert "Validation schema" in _ok(invoke("monitor", "show", "churn-team")).stdout
+    alerts = json.loads(_ok(invoke("monitor", "alerts", "list", "--json")).stdout)["alerts"]
+    age = next(a for a in alerts if a["feature"] == "age")
+    assert age["state"] == "open" and age["run_id"] == run.id and age["version"] == 1
+    assert invoke("monitor", "alerts", "ack", str(age["id"])).exit_code == 1  # a viewer cannot
+
+    act_as("ana")
+    acked = _ok(invoke("monitor", "alerts", "ack", str(age["id"]), "--user", "zed")).stdout
+    assert "acknowledged by ana" in acked  # the key's user, whatever --user says
+    detail = _ok(invoke("monitor", "alerts", "show", str(age["id"]))).stdout
+    for visible in ("acknowledged", "churn-mon:1", run.id, "baseline", "Params"):
+        assert visible in detail, visible
+
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame({"id": [*ids[:1000], "never-seen"], "label": [1] * 1001}).to_csv(labels, index=False)
+    assert "1,000 labels matched" in _ok(invoke("monitor", "labels", "churn-team", str(labels))).stdout
+    _ok(invoke("monitor", "alerts", "resolve", str(age["id"])))
+    act_as("bob")  # removing a rule needs a maintainer
+    _ok(invoke("monitor", "alerts", "remove", str(rules[0]["id"])))
+    assert "no alert rules" in _ok(invoke("monitor", "alerts", "rules", "churn-team")).stdout
+    act_as("ana")
+    refused_delete = invoke("monitor", "delete", "churn-team", "--yes")
+    assert refused_delete.exit_code == 1 and "needs the maintainer role" in refused_delete.stderr
+    act_as("bob")
+    assert "Deleted monitor churn-team" in _ok(invoke("monitor", "delete", "churn-team", "--yes")).stdout
+    assert invoke("monitor", "show", "churn-team").exit_code == 1
+
+
+def test_ingest_to_a_server_splits_batches_over_its_upload_limit(
+    live_server: Any, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = live_server.start_server(tmp_path / "server", "--max-upload-mb", "0.25")
+    try:
+        monkeypatch.setenv("MLTRAIL_SERVER", server.url)
+        monkeypatch.setenv("MLTRAIL_JOURNAL_DIR", str(tmp_path / "journal"))
+        monkeypatch.delenv("MLTRAIL_API_KEY", raising=False)
+        train = _frame(3000, 1)
+        clf = linear.LogisticRegression(max_iter=500).fit(train[FEATURES], train["churned"])
+        with mltrail.init(project="shop", capture=OFF) as run:
+            run.log_dataset(train, name="train", role="train")
+            mltrail.models.register("churn-big", run=run, model=clf, input_example=train[FEATURES].head(5))
+        _ok(invoke("monitor", "create", "big", "--model", "churn-big:1"))
+        big = tmp_path / "big.parquet"
+        ids = _traffic(big, clf, [(1, 0.0)], n=60_000)  # 50,000-row batches of about 2 MB as Arrow
+        done = json.loads(_ok(invoke("monitor", "ingest", "big", str(big), "--json")).stdout)
+        assert done["rows"] == 60_000 and len(done["windows"]) == 1
+        assert json.loads(_ok(invoke("monitor", "report", "big", "--json")).stdout)["current_rows"] == 60_000
+        labels = tmp_path / "labels.parquet"
+        pd.DataFrame({"id": [ids[0], ids[-1]], "label": [1, 0]}).to_parquet(labels)
+        assert "2 labels matched" in _ok(invoke("monitor", "labels", "big", str(labels))).stdout
+    finally:
+        close_journaling_transports()
+        server.stop()

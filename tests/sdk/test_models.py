@@ -13,7 +13,13 @@ import pytest
 
 import mltrail
 from mltrail.entities import RequestStatus, Stage
-from mltrail.errors import IntegrityError, InvalidInputError, PermissionDeniedError, UntrustedModelError
+from mltrail.errors import (
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    UntrustedModelError,
+)
 from mltrail.settings import Settings
 
 linear = pytest.importorskip("sklearn.linear_model")
@@ -127,3 +133,68 @@ def test_register_needs_a_run_and_a_model_folder(settings: Settings) -> None:
         with pytest.raises(InvalidInputError) as info:
             mltrail.models.register("x", run=run, path="not-logged", settings=settings)
         assert info.value.field == "path"
+
+
+def test_the_registry_client_makes_the_same_calls_both_ways(
+    data: tuple[Any, Any],
+    settings: Settings,
+    target: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    x, y = data
+    name = f"client-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("MLTRAIL_USER", "ana")
+    with mltrail.init(project="reg", capture=False, settings=settings, server=target.get("server")) as run:
+        run.log({"auc": 0.93}, step=0)
+        clf = linear.LogisticRegression(max_iter=300).fit(x, y)
+        mltrail.models.register(name, model=clf, input_example=x[:5], **target)
+    registry = mltrail.models.client(**target)
+
+    assert registry.run_id(run.id[:8]) == run.id and registry.run_id(run.id, "reg") == run.id
+    with pytest.raises(NotFoundError):
+        registry.run_id(run.id, "elsewhere")
+    models, total = registry.models_page("reg", 1000)
+    assert name in [m.name for m in models] and total >= 1
+    assert registry.update_model(name, description="churn", tags={"team": "growth"}).tags == {
+        "team": "growth"
+    }
+    assert registry.update_version(name, 1, description="first").description == "first"
+    versions, count = registry.versions_page(name, stage=Stage.NONE)
+    assert [v.version for v in versions] == [1] and count == 1
+    version = registry.get_version(name, 1)
+    card = registry.model_card(version)
+    assert card["metrics"] == {"auc": 0.93} and card["run"]["id"] == run.id
+    policy = dataclasses.replace(registry.get_model(name).policy, gates=("metrics.auc >= 0.9",))
+    assert registry.set_policy(name, policy).policy.gates == ("metrics.auc >= 0.9",)
+
+    _, opened = registry.set_alias(name, "champion", 1, "the best")  # protected: a request
+    assert opened is not None and registry.get_request(opened.id).target == "champion"
+    assert registry.cancel(opened.id).status is RequestStatus.CANCELLED
+    moved, none = registry.set_alias(name, "challenger", f"{name}:1", None)
+    assert none is None and "challenger" in moved.aliases
+    registry.delete_alias(name, "challenger")
+    with pytest.raises(NotFoundError):
+        registry.resolve(f"{name}@challenger")
+    requests, all_requests = registry.requests_page(name, "all", 10)
+    assert [r.status for r in requests] == [RequestStatus.CANCELLED] and all_requests == 1
+
+    actions = [e.action for e in registry.events(model=name, since="1h")]
+    assert {"version_created", "policy_changed", "transition_cancelled", "alias_moved"} <= set(actions)
+    assert {e.user for e in registry.events(model=name, action="alias_deleted")} == {"ana"}
+    with pytest.raises(InvalidInputError):
+        registry.events(model=name, since="last tuesday")
+
+    hook, secret = registry.create_webhook("https://hooks.example.com/x", ["stage_changed"], name)
+    assert secret.startswith("whsec_") and hook.events == ("stage_changed",)
+    assert hook.id in [h.id for h in registry.list_webhooks(name)]
+    assert registry.get_webhook(hook.id).url == "https://hooks.example.com/x"
+    assert registry.deliveries(hook.id, 10) == []
+    registry.delete_webhook(hook.id)
+    assert hook.id not in [h.id for h in registry.list_webhooks(name)]
+    with pytest.raises(InvalidInputError):
+        registry.create_webhook("ftp://x", [], name)
+
+    dest = tmp_path / "files"
+    assert list(registry.download_files(version, dest)) == [f.path for f in version.files]
+    assert all((dest / f.path).stat().st_size == f.size for f in version.files)

@@ -5,13 +5,15 @@ Ingestion and labels are in ``monitor_ingest.py``, alert rules and alerts in ``m
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from mltrail.api.monitoring.access import MonitorAccessDep
+from mltrail.api.monitoring.access import MonitorAccess, MonitorAccessDep
 from mltrail.api.monitoring.schemas import (
     MonitorCreate,
+    MonitorListItemPublic,
     MonitorListPublic,
     MonitorPatch,
     MonitorPublic,
@@ -19,7 +21,7 @@ from mltrail.api.monitoring.schemas import (
     ReportPublic,
     json_safe,
 )
-from mltrail.entities import Alert, Monitor, Role
+from mltrail.entities import GRANULARITIES, Alert, Monitor, Role
 from mltrail.errors import InvalidInputError
 from mltrail.render.html_report import render_report_html
 from mltrail.services.accounts.audit import parse_time
@@ -83,6 +85,8 @@ def create_monitor(body: MonitorCreate, ma: MonitorAccessDep) -> MonitorPublic:
         drift=body.drift,
         created_by=ma.actor(body.user),
     )
+    if body.reference is not None and body.reference_source:
+        monitor = ma.monitoring.update(monitor.name, reference_source=body.reference_source)
     return MonitorPublic.of(monitor)
 
 
@@ -90,12 +94,24 @@ def create_monitor(body: MonitorCreate, ma: MonitorAccessDep) -> MonitorPublic:
 def list_monitors(
     ma: MonitorAccessDep, project: Annotated[str | None, Query(max_length=500)] = None
 ) -> MonitorListPublic:
-    """The monitors of the projects you may view (of ``project`` when given), by name."""
+    """The monitors of the projects you may view (of ``project`` when given), by name, each with the start
+    of its last window that received traffic and its number of open alerts."""
     projects = ma.visible_projects()
     if project is not None:
         projects = [project] if projects is None or project in projects else []
     return MonitorListPublic(
-        monitors=[MonitorPublic.of(m) for m in ma.monitoring.list_monitors(projects=projects)]
+        monitors=[_listed(m, ma) for m in ma.monitoring.list_monitors(projects=projects)]
+    )
+
+
+def _listed(monitor: Monitor, ma: MonitorAccess) -> MonitorListItemPublic:
+    width = GRANULARITIES[monitor.granularity]
+    batches = ma.monitoring.store.list_prediction_batches(monitor.id)
+    newest = max((b.max_time for b in batches), default=None)
+    return MonitorListItemPublic(
+        **MonitorPublic.of(monitor).model_dump(by_alias=True),
+        last_window=None if newest is None else math.floor(newest / width) * width,
+        open_alerts=len(ma.alerts.list(monitor, state="open", limit=1000)),
     )
 
 
@@ -111,6 +127,15 @@ def update_monitor(name: str, body: MonitorPatch, ma: MonitorAccessDep) -> Monit
     ma.monitor(name, Role.MAINTAINER)
     updated = ma.monitoring.update(name, schema=body.schema_, drift=body.drift, segments=body.segments)
     return MonitorPublic.of(updated)
+
+
+@router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_monitor(name: str, ma: MonitorAccessDep) -> Response:
+    """Delete the monitor with its windows, kept predictions, raw-batch index, rules and alerts
+    (maintainer); the raw batches' blobs are kept, as the blob store shares content."""
+    ma.monitor(name, Role.MAINTAINER)
+    ma.monitoring.delete(name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def _alerts_of_period(alerts: list[Alert], since: float | None, until: float | None) -> list[Alert]:

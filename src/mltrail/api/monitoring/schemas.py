@@ -38,6 +38,7 @@ __all__ = [
     "LabelsIn",
     "LabelsPublic",
     "MonitorCreate",
+    "MonitorListItemPublic",
     "MonitorListPublic",
     "MonitorPatch",
     "MonitorPublic",
@@ -103,6 +104,9 @@ class MonitorCreate(_In):
         max_length=64 << 20,
         description="the reference profile (base64 of a DatasetProfile's bytes, as the SDK sends for"
         " reference=); default: the training dataset's profile from the version's run",
+    )
+    reference_source: str | None = Field(
+        None, max_length=500, description="where the given reference came from, e.g. file reference.csv"
     )
     user: str | None = _USER
 
@@ -189,8 +193,16 @@ class MonitorPublic(_Out):
         )
 
 
+class MonitorListItemPublic(MonitorPublic):
+    """A monitor in a listing: ``last_window`` is the start of the last window that received traffic (null
+    before any), ``open_alerts`` how many of its alerts are open."""
+
+    last_window: JsonFloat | None = None
+    open_alerts: int = 0
+
+
 class MonitorListPublic(_Out):
-    monitors: list[MonitorPublic]
+    monitors: list[MonitorListItemPublic]
 
 
 # -- ingestion and labels -----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""``mltrail monitor alerts``: alert rules of a monitor, and alerts from open to resolved with their trail."""
+"""``mltrail monitor alerts``: alert rules of a monitor, and alerts from open to resolved with their trail; on
+the database directly or on a team server, through the SDK's ``MonitorClient``."""
 
 from __future__ import annotations
 
@@ -9,29 +10,16 @@ from rich.text import Text
 
 from mltrail.cli.monitoring.common import MonitorArg, monitoring
 from mltrail.cli.monitoring.views import alert_detail, alerts_table, model_ref, rules_table
-from mltrail.cli.registry.common import JsonOpt, UserOpt, default_user
+from mltrail.cli.registry.common import JsonOpt, UserOpt, registry
 from mltrail.cli.render import echo_json, stdout_console
 from mltrail.entities import ALERT_METRICS, Alert, AlertState, ModelVersion, Monitor
 from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.notify import parse_channel as validate_channel
-from mltrail.services.container import Services as MonitoringServices
 from mltrail.services.monitoring.alerts import alert_payload
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Alert rules on monitored figures, and the alerts they raise.", no_args_is_help=True)
 AlertArg = Annotated[int, typer.Argument(metavar="ALERT_ID", help="The alert's id.", min=1)]
-
-
-def _monitors_by_id(service: MonitoringServices) -> dict[int, Monitor]:
-    return {m.id: m for m in service.monitoring.store.list_monitors()}
-
-
-def _monitor_of(service: MonitoringServices, alert: Alert) -> Monitor:
-    monitor = _monitors_by_id(service).get(alert.monitor_id)
-    if monitor is None:
-        raise NotFoundError(f"the monitor of alert {alert.id} no longer exists")
-    return monitor
 
 
 @app.command("add")
@@ -56,9 +44,9 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add an alert rule to a monitor (evaluated whenever traffic or labels land)."""
-    service = monitoring(ctx)
-    monitor = service.monitoring.require(name)
-    rule = service.alerts.add_rule(
+    client = monitoring(ctx, user)
+    monitor = client.get(name)
+    rule = client.add_rule(
         monitor,
         metric=metric,
         feature=feature,
@@ -67,8 +55,6 @@ def add(
         below=below,
         for_windows=for_windows,
         notify=list(notify or []),
-        created_by=(user or "").strip() or default_user(),
-        validate_channel=validate_channel,
     )
     if as_json:
         echo_json({"rule": rule})
@@ -81,9 +67,9 @@ def add(
 @app.command("rules")
 def rules(ctx: typer.Context, name: MonitorArg, as_json: JsonOpt = False) -> None:
     """List a monitor's active alert rules."""
-    service = monitoring(ctx)
-    monitor = service.monitoring.require(name)
-    found = service.alerts.rules(monitor)
+    client = monitoring(ctx)
+    monitor = client.get(name)
+    found = client.rules(monitor)
     if as_json:
         echo_json({"monitor": monitor.name, "rules": found})
         return
@@ -100,7 +86,7 @@ def remove(
     as_json: JsonOpt = False,
 ) -> None:
     """Deactivate an alert rule; the alerts it raised are kept."""
-    monitoring(ctx).alerts.delete_rule(rule_id)
+    monitoring(ctx).delete_rule(rule_id)
     if as_json:
         echo_json({"rule": rule_id, "removed": True})
         return
@@ -118,10 +104,10 @@ def list_alerts(
     """Alerts newest first, each with its model version and the run that trained it."""
     if state is not None and state not in {s.value for s in AlertState}:
         raise InvalidInputError("--state must be open, acknowledged or resolved", field="state")
-    service = monitoring(ctx)
-    monitor = service.monitoring.require(name) if name else None
-    found = service.alerts.list(monitor, state=state, limit=limit)
-    monitors = _monitors_by_id(service)
+    client = monitoring(ctx)
+    monitor = client.get(name) if name else None
+    found = client.list_alerts(monitor, state, limit)
+    monitors = {monitor.id: monitor} if monitor is not None else {m.id: m for m in client.monitors()}
     if as_json:
         echo_json({"alerts": [_alert_json(a, monitors.get(a.monitor_id)) for a in found]})
         return
@@ -142,10 +128,10 @@ def acknowledge(
     ctx: typer.Context, alert_id: AlertArg, user: UserOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Acknowledge an open alert (it stays until its figure is back within the threshold)."""
-    service = monitoring(ctx)
-    alert = service.alerts.acknowledge(alert_id, (user or "").strip() or default_user())
+    detail = monitoring(ctx, user).acknowledge(alert_id)
+    alert = detail.alert
     if as_json:
-        echo_json({"alert": _alert_json(alert, _monitor_of(service, alert))})
+        echo_json({"alert": _alert_json(alert, detail.monitor)})
         return
     stdout_console().print(f"Alert {alert.id} acknowledged by {alert.acknowledged_by}.")
 
@@ -153,10 +139,10 @@ def acknowledge(
 @app.command("resolve")
 def resolve(ctx: typer.Context, alert_id: AlertArg, as_json: JsonOpt = False) -> None:
     """Resolve an alert by hand."""
-    service = monitoring(ctx)
-    alert = service.alerts.resolve(alert_id)
+    detail = monitoring(ctx).resolve(alert_id)
+    alert = detail.alert
     if as_json:
-        echo_json({"alert": _alert_json(alert, _monitor_of(service, alert))})
+        echo_json({"alert": _alert_json(alert, detail.monitor)})
         return
     stdout_console().print(f"Alert {alert.id} is {alert.state.value}.")
 
@@ -164,19 +150,18 @@ def resolve(ctx: typer.Context, alert_id: AlertArg, as_json: JsonOpt = False) ->
 @app.command("show")
 def show(ctx: typer.Context, alert_id: AlertArg, as_json: JsonOpt = False) -> None:
     """An alert with its monitor, the model version, its training run and the notifications sent."""
-    service = monitoring(ctx)
-    alert = service.monitoring.store.get_alert(alert_id)
-    monitor = _monitor_of(service, alert)
+    detail = monitoring(ctx).alert(alert_id)
+    alert, monitor, log = detail.alert, detail.monitor, list(detail.notifications)
     version: ModelVersion | None = None
     run: dict[str, Any] | None = None
     number, run_id = monitor.binding_at(alert.opened_at)  # a monitor of an alias may have moved on since
     if monitor.model is not None and number is not None:
+        models = registry(ctx)
         try:
-            version = service.registry.get_version(monitor.model, number)
-            run = service.registry.model_card(version).get("run") or None
+            version = models.get_version(monitor.model, number)
+            run = models.model_card(version).get("run") or None
         except NotFoundError:
             version = None  # the version was deleted; the monitor still names it
-    log = service.monitoring.store.list_alert_notifications(alert.id)
     if as_json:
         echo_json(
             {

@@ -1,4 +1,5 @@
-"""What the ``mltrail monitor`` commands share: the services, data files read in batches, periods, JSON."""
+"""What the ``mltrail monitor`` commands share: the monitoring client, data files read in batches, periods,
+JSON."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ import pyarrow.parquet as pq
 import typer
 
 from mltrail.cli.context import services
+from mltrail.cli.registry.common import default_user
 from mltrail.entities import Alert, Monitor
 from mltrail.errors import InvalidInputError
+from mltrail.sdk.monitoring.client import MonitorClient
+from mltrail.sdk.monitoring.client import alerts_of_period as _of_period
 from mltrail.services.accounts.audit import parse_time
-from mltrail.services.container import Services as MonitoringServices
 from mltrail.services.monitoring.alerts import alert_payload
 
 __all__ = [
@@ -41,8 +44,10 @@ _BATCH_ROWS = 50_000
 _GRANULARITY = {"1d": "day", "d": "day", "day": "day", "1h": "hour", "h": "hour", "hour": "hour"}
 
 
-def monitoring(ctx: typer.Context) -> MonitoringServices:
-    return services(ctx).monitoring
+def monitoring(ctx: typer.Context, user: str | None = None) -> MonitorClient:
+    """The monitors where the command acts: the database directly (as ``user``, default ``MLTRAIL_USER`` or
+    the operating-system user) or the team server (as the API key's user)."""
+    return services(ctx).connection().monitoring.as_user((user or "").strip() or default_user())
 
 
 @dataclass(frozen=True)
@@ -132,17 +137,10 @@ def utc_window(start: float | None, granularity: str) -> str:
 
 
 def alerts_of_period(
-    service: MonitoringServices, monitor: Monitor, since: float | None, until: float | None
+    client: MonitorClient, monitor: Monitor, since: float | None, until: float | None
 ) -> list[Alert]:
     """The monitor's alerts still open or acknowledged, and the resolved ones of a window in the period."""
-    found = []
-    for alert in service.alerts.list(monitor, limit=1000):
-        in_period = (since is None or alert.window_start >= since) and (
-            until is None or alert.window_start < until
-        )
-        if in_period or alert.state.value != "resolved":
-            found.append(alert)
-    return found
+    return _of_period(client.list_alerts(monitor, None, 1000), since, until)
 
 
 def with_alerts(report: dict[str, Any], alerts: Sequence[Alert], monitor: Monitor) -> dict[str, Any]:

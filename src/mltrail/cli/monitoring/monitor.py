@@ -1,13 +1,15 @@
-"""``mltrail monitor``: production monitoring on the store directly — create, ingest, labels, reports."""
+"""``mltrail monitor``: production monitoring — create, ingest, labels, reports — on the database directly or
+on a team server (``CliContext.connection()``), through the SDK's ``MonitorClient``."""
 
 from __future__ import annotations
 
-import math
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
+import pyarrow as pa
 import typer
 from rich.progress import (
     BarColumn,
@@ -19,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from mltrail.cli.context import services
 from mltrail.cli.monitoring import alerts as monitor_alerts
 from mltrail.cli.monitoring.common import (
     MonitorArg,
@@ -28,17 +31,15 @@ from mltrail.cli.monitoring.common import (
     monitoring,
     open_data,
     period,
-    with_alerts,
 )
 from mltrail.cli.monitoring.report_views import render_report
 from mltrail.cli.monitoring.views import monitor_panel, monitors_table, rules_table, schema_table
-from mltrail.cli.registry.common import JsonOpt, UserOpt, default_user
+from mltrail.cli.registry.common import JsonOpt, UserOpt, registry
 from mltrail.cli.render import echo_json, json_safe, stderr_console, stdout_console
-from mltrail.entities import GRANULARITIES, Monitor
+from mltrail.entities import Monitor
 from mltrail.errors import InvalidInputError
 from mltrail.render.html_report import render_report_html
-from mltrail.services.monitoring.alias import followed_alias
-from mltrail.services.monitoring.report import build_report
+from mltrail.sdk.monitoring.client import IngestOutcome
 from mltrail.stats.profile import profile_batches
 
 __all__ = ["app"]
@@ -80,8 +81,8 @@ def create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a monitor of a registered model version against its training data."""
-    service = monitoring(ctx)
-    version = service.registry.resolve(model)
+    client = monitoring(ctx, user)
+    version = registry(ctx, user).resolve(model)
     features = list(feature or [])
     ref_profile = None
     if reference is not None:
@@ -89,23 +90,18 @@ def create(
         wanted = features or _signature_inputs(version.signature)
         columns = [c for c in [*wanted, prediction] if c in data.columns] if wanted else None
         ref_profile = profile_batches(data.batches(columns), columns=columns)
-    monitor = service.monitoring.create_for_version(
+    monitor = client.create(
         name,
-        model=version.model,
-        version=version.version,
-        run_id=version.run_id,
-        signature=version.signature,
-        alias=followed_alias(model),
+        model,
         reference=ref_profile,
         features=features or None,
         prediction=prediction,
         task=task,
         granularity=granularity,
         segments=list(segment or []),
-        created_by=(user or "").strip() or default_user(),
+        drift=None,
+        reference_source=None if reference is None else f"file {reference.name}",
     )
-    if reference is not None:
-        monitor = service.monitoring.update(monitor.name, reference_source=f"file {reference.name}")
     if as_json:
         echo_json({"monitor": _monitor_json(monitor)})
         return
@@ -135,16 +131,10 @@ def _monitor_json(monitor: Monitor) -> dict[str, Any]:
 @app.command("list")
 def list_monitors(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List monitors with their model version, last window and open alerts."""
-    service = monitoring(ctx)
-    monitors = service.monitoring.store.list_monitors()
-    last: dict[int, float | None] = {}
-    open_alerts: dict[int, int] = {}
-    for m in monitors:
-        batches = service.monitoring.store.list_prediction_batches(m.id)
-        width = GRANULARITIES[m.granularity]
-        newest = max((b.max_time for b in batches), default=None)
-        last[m.id] = None if newest is None else math.floor(newest / width) * width
-        open_alerts[m.id] = len(service.alerts.list(m, state="open", limit=1000))
+    summaries = monitoring(ctx).summaries()
+    monitors = [s.monitor for s in summaries]
+    last = {s.monitor.id: s.last_window for s in summaries}
+    open_alerts = {s.monitor.id: s.open_alerts for s in summaries}
     if as_json:
         echo_json(
             {
@@ -165,9 +155,9 @@ def list_monitors(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @app.command("show")
 def show(ctx: typer.Context, name: MonitorArg, as_json: JsonOpt = False) -> None:
     """Show a monitor's configuration, validation schema and alert rules."""
-    service = monitoring(ctx)
-    monitor = service.monitoring.require(name)
-    rules = service.alerts.rules(monitor)
+    client = monitoring(ctx)
+    monitor = client.get(name)
+    rules = client.rules(monitor)
     if as_json:
         echo_json({"monitor": _monitor_json(monitor), "rules": rules})
         return
@@ -181,17 +171,39 @@ def show(ctx: typer.Context, name: MonitorArg, as_json: JsonOpt = False) -> None
         console.print(Text("No alert rules; add one with `mltrail monitor alerts add`.", style="dim"))
 
 
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: MonitorArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a monitor with its windows, rules and alerts (the registry's model is not touched)."""
+    client = monitoring(ctx)
+    monitor = client.get(name)
+    if not yes:
+        typer.confirm(
+            f"Delete monitor {monitor.name} of {monitor.model or '-'} with its windows, rules and alerts?",
+            abort=True,
+            err=True,
+        )
+    client.delete(monitor.name)
+    if as_json:
+        echo_json({"monitor": monitor.name, "deleted": True})
+        return
+    stdout_console().print(f"Deleted monitor {monitor.name}.")
+
+
 @app.command("ingest")
 def ingest(ctx: typer.Context, name: MonitorArg, file: FileArg, as_json: JsonOpt = False) -> None:
-    """Ingest a file of predictions (features, prediction, optional timestamp, id and score columns)."""
-    service = monitoring(ctx)
-    monitor = service.monitoring.require(name)
+    """Ingest a file of predictions (features, prediction, optional timestamp, id and score columns); to a
+    server each batch goes as one Arrow upload under its own idempotency key, so a retry lands once."""
+    client = monitoring(ctx)
+    monitor = client.get(name)
     data = open_data(file)
-    started_wall = time.time()
+    open_before = {a.id for a in client.list_alerts(monitor, "open", 1000)}
     started = time.perf_counter()
-    rows = 0
-    violations: dict[str, int] = {}
-    windows: set[float] = set()
+    done = IngestOutcome(0)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -202,15 +214,13 @@ def ingest(ctx: typer.Context, name: MonitorArg, file: FileArg, as_json: JsonOpt
     with Progress(*columns, console=stderr_console(), transient=True) as progress:
         task = progress.add_task(f"ingesting {file.name}", total=data.rows)
         for batch in data.batches():
-            result = service.monitoring.ingest(monitor.name, batch)
-            rows += result.rows
-            windows.update(result.windows)
-            for rule, n in result.violations.items():
-                violations[rule] = violations.get(rule, 0) + n
+            table = pa.Table.from_batches([batch])
+            done += client.ingest_batch(monitor.name, table, key=f"cli-{uuid.uuid4().hex}")
             progress.update(task, advance=batch.num_rows)
+    rows, windows, violations = done.rows, done.windows, done.violations
     elapsed = max(time.perf_counter() - started, 1e-9)
-    service.alerts.flush()
-    opened = [a for a in service.alerts.list(monitor, state="open") if a.opened_at >= started_wall]
+    client.flush()  # embedded: the notifications of the alerts this command opened go out before it exits
+    opened = [a for a in client.list_alerts(monitor, "open", 1000) if a.id not in open_before]
     if as_json:
         echo_json(
             {
@@ -254,8 +264,8 @@ def labels(
     as_json: JsonOpt = False,
 ) -> None:
     """Log delayed labels (ground truth), joined to earlier predictions by request id."""
-    service = monitoring(ctx)
-    monitor = service.monitoring.require(name)
+    client = monitoring(ctx)
+    monitor = client.get(name)
     data = open_data(file)
     for column in (id_column, label_column):
         if column not in data.columns:
@@ -264,9 +274,9 @@ def labels(
     for batch in data.batches([id_column, label_column]):
         ids = batch.column(id_column).to_pylist()
         values = batch.column(label_column).to_pylist()
-        m, u = service.monitoring.log_labels(monitor.name, ids, values)
+        m, u = client.log_labels(monitor.name, ids, values)
         matched, unknown = matched + m, unknown + u
-    service.alerts.flush()
+    client.flush()
     if as_json:
         echo_json({"monitor": monitor.name, "matched": matched, "unknown": unknown})
         return
@@ -288,18 +298,20 @@ def report(
     as_json: JsonOpt = False,
 ) -> None:
     """Drift, missing values, validation and performance per window, per feature and per segment."""
-    service = monitoring(ctx)
-    monitor = service.monitoring.require(name)
+    client = monitoring(ctx)
+    monitor = client.get(name)
     start, end = period(last, since, until)
-    data = build_report(
-        service.monitoring.store, monitor, granularity=granularity_of(window), since=start, until=end
-    )
-    alerts = alerts_of_period(service, monitor, start, end)
-    data = with_alerts(data, alerts, monitor)
+    granularity = granularity_of(window)
+    data = client.report(monitor.name, granularity=granularity, since=start, until=end)
+    alerts = alerts_of_period(client, monitor, start, end)
     if html is not None:
+        if services(ctx).connection().embedded:
+            page = render_report_html(data)
+        else:  # rendered by the server, from the same report
+            page = client.report_html(monitor.name, granularity=granularity, since=start, until=end)
         target = html.expanduser()
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(render_report_html(data), encoding="utf-8")
+        target.write_text(page, encoding="utf-8")
     if as_json:
         echo_report_json(data)
         return

@@ -1,4 +1,4 @@
-"""What the ``mltrail models`` commands share: the acting user, the registry, options and the audit origin."""
+"""What the ``mltrail models`` commands share: the acting user, the registry client, options."""
 
 from __future__ import annotations
 
@@ -9,17 +9,15 @@ from typing import Annotated
 import typer
 
 from mltrail.cli.context import services
-from mltrail.entities import Role
-from mltrail.services.accounts.service import Principal
-from mltrail.services.registry.service import Origin, RegistryService
+from mltrail.sdk.registry.client import RegistryClient
 
 __all__ = [
+    "CLI_AGENT",
     "JsonOpt",
     "ModelArg",
     "UserOpt",
     "VersionArg",
-    "acting_principal",
-    "cli_origin",
+    "cli_client",
     "default_user",
     "registry",
 ]
@@ -31,10 +29,12 @@ UserOpt = Annotated[
     str | None,
     typer.Option(
         "--user",
-        help="Who acts (recorded in the trail; a requester cannot approve their own request). "
-        "Default: MLTRAIL_USER, else the operating-system user.",
+        help="Who acts on the database directly (recorded in the trail; a requester cannot approve their "
+        "own request). Default: MLTRAIL_USER, else the operating-system user. Against a server with "
+        "authentication the API key's user acts.",
     ),
 ]
+CLI_AGENT = "mltrail-cli"
 
 
 def _os_user() -> str:
@@ -48,15 +48,13 @@ def default_user() -> str:
     return os.environ.get("MLTRAIL_USER", "").strip() or _os_user()
 
 
-def acting_principal(user: str | None) -> Principal:
-    """The local CLI is trusted like ``mltrail users`` (whoever has the database URL), so the acting user is
-    an admin; the service's own rules, such as no self-approval, still hold between two names."""
-    return Principal(name=(user or "").strip() or default_user(), role=Role.ADMIN)
+def cli_client() -> str:
+    """The trail's ``client`` of a change made on the database directly."""
+    return f"cli:{_os_user()}"
 
 
-def cli_origin() -> Origin:
-    return Origin(client=f"cli:{_os_user()}", user_agent="mltrail-cli")
-
-
-def registry(ctx: typer.Context) -> RegistryService:
-    return services(ctx).registry
+def registry(ctx: typer.Context, user: str | None = None) -> RegistryClient:
+    """The registry where the command acts: the database directly (as ``user``, default ``MLTRAIL_USER`` or
+    the operating-system user, with full rights) or the team server (as the API key's user)."""
+    acting = (user or "").strip() or default_user()
+    return services(ctx).connection().registry(acting).with_origin(cli_client(), CLI_AGENT)

@@ -1,4 +1,5 @@
-"""``mltrail models``: the model registry on the store directly — list, show, register, alias, download."""
+"""``mltrail models``: the model registry — list, show, register, alias, download — on the database directly
+or on a team server (``CliContext.connection()``), through the SDK's ``RegistryClient``."""
 
 from __future__ import annotations
 
@@ -11,18 +12,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
-from mltrail.cli.context import services
 from mltrail.cli.registry import review as models_review
 from mltrail.cli.registry import trail as models_trail
 from mltrail.cli.registry import webhooks as models_webhooks
-from mltrail.cli.registry.common import (
-    JsonOpt,
-    ModelArg,
-    UserOpt,
-    acting_principal,
-    cli_origin,
-    registry,
-)
+from mltrail.cli.registry.common import JsonOpt, ModelArg, UserOpt, registry
 from mltrail.cli.registry.views import (
     models_table,
     render_card,
@@ -56,11 +49,13 @@ def list_models(
     as_json: JsonOpt = False,
 ) -> None:
     """List registered models with their latest and production versions and aliases."""
-    service = registry(ctx)
-    models, total = service.list_models(projects=[project] if project else None, limit=limit)
+    if not 1 <= limit <= 1000:
+        raise InvalidInputError(f"--limit must be 1-1000, got {limit}", field="limit")
+    client = registry(ctx)
+    models, total = client.models_page(project, limit)
     production: dict[str, int | None] = {}
     for model in models:
-        versions, _ = service.list_versions(model.name, stage=Stage.PRODUCTION, limit=1)
+        versions, _ = client.versions_page(model.name, stage=Stage.PRODUCTION, limit=1)
         production[model.name] = versions[0].version if versions else None
     if as_json:
         echo_json(
@@ -82,12 +77,12 @@ def list_models(
 def show_model(ctx: typer.Context, ref: RefArg, as_json: JsonOpt = False) -> None:
     """Show a model and its versions, or one version with its model card (lineage, params, metrics,
     datasets)."""
-    service = registry(ctx)
+    client = registry(ctx)
     parsed = parse_model_ref(ref)
-    model = service.get_model(parsed.model)
+    model = client.get_model(parsed.model)
     console = stdout_console()
     if parsed.version is None and parsed.alias is None and parsed.stage is None:
-        versions, total = service.list_versions(model.name, limit=1000)
+        versions, total = client.versions_page(model.name, limit=1000)
         if as_json:
             echo_json({"model": model, "versions": versions, "total_versions": total})
             return
@@ -97,8 +92,8 @@ def show_model(ctx: typer.Context, ref: RefArg, as_json: JsonOpt = False) -> Non
         else:
             console.print(f"{model.name} has no versions yet.")
         return
-    version = service.resolve(ref)
-    card = service.model_card(version)
+    version = client.resolve(ref)
+    card = client.model_card(version)
     if as_json:
         echo_json({"model": model, "version": version, "card": card})
         return
@@ -130,16 +125,9 @@ def register_version(
         if not sep or not key.strip():
             raise InvalidInputError(f"a tag is KEY=VALUE, got {item!r}", field="tag")
         tags[key.strip()] = value
-    run_id = services(ctx).tracking.resolve_run(run, project)
-    version = registry(ctx).register_version(
-        name,
-        run_id=run_id,
-        source=path,
-        principal=acting_principal(user),
-        description=description,
-        tags=tags,
-        origin=cli_origin(),
-    )
+    client = registry(ctx, user)
+    run_id = client.run_id(run, project)
+    version = client.register(name, run_id, path, description, tags)
     if as_json:
         echo_json({"version": version})
         return
@@ -163,29 +151,26 @@ def alias(
     as_json: JsonOpt = False,
 ) -> None:
     """Point an alias at a version (a protected alias opens a request), or delete it."""
-    service = registry(ctx)
-    principal = acting_principal(user)
     if delete == (version is not None):
         raise InvalidInputError("give either VERSION or --delete", field="version")
+    client = registry(ctx, user)
     console = stdout_console()
     if version is None:
-        service.delete_alias(name, alias_name, principal=principal, origin=cli_origin())
+        client.delete_alias(name, alias_name)
         if as_json:
             echo_json({"model": name, "alias": alias_name, "deleted": True})
         else:
             console.print(f"Deleted alias {name}@{alias_name}.")
         return
-    moved = service.set_alias(
-        name, alias_name, version, principal=principal, comment=comment, origin=cli_origin()
-    )
+    moved, opened = client.set_alias(name, alias_name, version, comment)
     if as_json:
-        echo_json({"applied": moved.request is None, "version": moved.version, "request": moved.request})
+        echo_json({"applied": opened is None, "version": moved, "request": opened})
         return
-    if moved.request is None:
-        console.print(f"{name}@{alias_name} → version {moved.version.version}.")
+    if opened is None:
+        console.print(f"{name}@{alias_name} → version {moved.version}.")
     else:
         console.print(Text(f"{name}@{alias_name} is protected: a request was opened.", style="bold"))
-        console.print(request_summary(moved.request))
+        console.print(request_summary(opened))
 
 
 @app.command("download")
@@ -196,9 +181,11 @@ def download(
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Copy a version's files into a folder, each checked against its sha256, and record the download."""
-    service = registry(ctx)
-    version = service.resolve(ref)
+    """Copy a version's files into a folder, each checked against its sha256, and record the download
+    (a server records each file it serves)."""
+    parse_model_ref(ref)  # a malformed reference is bad input (exit 2) wherever the registry is
+    client = registry(ctx, user)
+    version = client.resolve(ref)
     target = into.expanduser().resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InvalidInputError(f"{target} exists and is not an empty folder", field="into")
@@ -209,14 +196,14 @@ def download(
     try:
         with Progress(*columns, console=stderr_console(), transient=True) as progress:
             task = progress.add_task(f"downloading {version.ref}", total=len(version.files))
-            for path in service.copy_files(version, staging):
+            for path in client.download_files(version, staging):
                 progress.update(task, advance=1, description=path)
         if target.exists():
             target.rmdir()
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    service.record_download(version, principal=acting_principal(user), origin=cli_origin())
+    client.record_download(version)
     if as_json:
         echo_json({"version": version.ref, "into": target, "digest": version.digest, "files": version.files})
         return
@@ -230,6 +217,7 @@ app.command("request")(models_review.request)
 app.command("approve")(models_review.approve)
 app.command("reject")(models_review.reject)
 app.command("requests")(models_review.list_requests)
+app.command("cancel")(models_review.cancel)
 app.command("policy")(models_review.policy)
 app.command("audit")(models_trail.audit)
 app.add_typer(models_webhooks.app, name="webhooks")

@@ -1,4 +1,5 @@
-"""``mltrail models request/approve/reject/requests/policy``: transitions, the approvals inbox, policies."""
+"""``mltrail models request/approve/reject/cancel/requests/policy``: transitions, the approvals inbox,
+policies; on the database directly or on a team server, through the SDK's ``RegistryClient``."""
 
 from __future__ import annotations
 
@@ -8,23 +9,16 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from mltrail.cli.registry.common import (
-    JsonOpt,
-    ModelArg,
-    UserOpt,
-    VersionArg,
-    acting_principal,
-    cli_origin,
-    registry,
-)
+from mltrail.cli.context import services
+from mltrail.cli.registry.common import JsonOpt, ModelArg, UserOpt, VersionArg, registry
 from mltrail.cli.registry.views import gates_table, policy_table, request_summary, requests_table
 from mltrail.cli.render import echo_json, stdout_console
 from mltrail.entities import RequestStatus, Stage, TransitionRequest
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
+from mltrail.sdk.registry.client import RegistryClient
 from mltrail.services.accounts.service import parse_role
-from mltrail.services.registry.service import RegistryService
 
-__all__ = ["approve", "list_requests", "policy", "reject", "request"]
+__all__ = ["approve", "cancel", "list_requests", "policy", "reject", "request"]
 
 CommentOpt = Annotated[str | None, typer.Option("--comment", "-m", help="Why (kept with the request).")]
 RequestOpt = Annotated[
@@ -49,21 +43,18 @@ def request(
     a request for approval (the policy's gates are checked now)."""
     target = to.strip()
     is_stage = target.lower() in _STAGES
-    moved = registry(ctx).transition(
+    moved, opened = registry(ctx, user).transition(
         name,
         version,
-        principal=acting_principal(user),
         stage=target.lower() if is_stage else None,
         alias=None if is_stage else target,
         comment=comment,
-        origin=cli_origin(),
     )
-    opened = moved.request
     if as_json:
         echo_json(
             {
                 "applied": opened is None,
-                "version": moved.version,
+                "version": moved,
                 "request": opened,
                 "gates": [] if opened is None else opened.gates,
             }
@@ -80,11 +71,14 @@ def request(
         console.print(gates_table(opened.gates))
     else:
         console.print(Text("The policy has no gates.", style="dim"))
-    console.print(f"Approve with: mltrail models approve {name} {version} --user APPROVER")
+    if services(ctx).connection().embedded:
+        console.print(f"Approve with: mltrail models approve {name} {version} --user APPROVER")
+    else:
+        console.print(f"An approver approves with: mltrail models approve {name} {version}")
 
 
 def _pending_request(
-    service: RegistryService, name: str, version: int, request_id: int | None
+    service: RegistryClient, name: str, version: int, request_id: int | None
 ) -> TransitionRequest:
     """The request to decide: the one given (it must be of this version), or the version's only pending."""
     if request_id is not None:
@@ -96,7 +90,7 @@ def _pending_request(
             )
         return found
     service.get_version(name, version)  # a missing model or version says so, not "no request"
-    pending, _ = service.list_requests(model=name, status=RequestStatus.PENDING.value, limit=1000)
+    pending = service.list_requests(name, RequestStatus.PENDING.value)
     mine = [r for r in pending if r.version == version]
     if not mine:
         raise NotFoundError(f"{name}:{version} has no pending request")
@@ -118,11 +112,9 @@ def _decide(
     user: str | None,
     as_json: bool,
 ) -> None:
-    service = registry(ctx)
+    service = registry(ctx, user)
     pending = _pending_request(service, name, version, request_id)
-    decided = service.decide(
-        pending.id, approve=approve, principal=acting_principal(user), comment=comment, origin=cli_origin()
-    )
+    decided = service.decide(pending.id, approve=approve, comment=comment)
     applied = decided.status is RequestStatus.APPROVED
     if as_json:
         echo_json({"request": decided, "applied": applied})
@@ -162,6 +154,24 @@ def reject(
     _decide(ctx, name, version, request_id, False, comment, user, as_json)
 
 
+def cancel(
+    ctx: typer.Context,
+    name: ModelArg,
+    version: VersionArg,
+    request_id: RequestOpt = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw the version's pending request (its requester, or a maintainer of the model's project)."""
+    service = registry(ctx, user)
+    pending = _pending_request(service, name, version, request_id)
+    cancelled = service.cancel(pending.id)
+    if as_json:
+        echo_json({"request": cancelled})
+        return
+    stdout_console().print(request_summary(cancelled))
+
+
 def list_requests(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Option("--model", help="Only this model's requests.")] = None,
@@ -177,9 +187,9 @@ def list_requests(
         raise InvalidInputError(
             f"status must be pending, approved, rejected, cancelled or all, got {status!r}", field="status"
         )
-    found, total = registry(ctx).list_requests(
-        model=model, status=None if chosen == "all" else chosen, limit=limit
-    )
+    if not 1 <= limit <= 1000:
+        raise InvalidInputError(f"--limit must be 1-1000, got {limit}", field="limit")
+    found, total = registry(ctx).requests_page(model, chosen, limit)
     if as_json:
         echo_json({"total": total, "requests": found})
         return
@@ -247,7 +257,7 @@ def policy(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a model's approval policy, or change the fields given (each list option replaces the list)."""
-    service = registry(ctx)
+    service = registry(ctx, user)
     current = service.get_model(name).policy
     changes: dict[str, Any] = {
         "required_approvals": approvals,
@@ -265,9 +275,7 @@ def policy(
     updated = current
     if changes:
         updated = dataclasses.replace(current, **changes)
-        updated = service.update_model(
-            name, principal=acting_principal(user), policy=updated, origin=cli_origin()
-        ).policy
+        updated = service.set_policy(name, updated).policy
     if as_json:
         echo_json({"model": name, "policy": updated.to_dict(), "changed": sorted(changes)})
         return

@@ -11,7 +11,7 @@ from mltrail.cli.registry.views import events_table
 from mltrail.cli.render import echo_json, stdout_console
 from mltrail.entities import REGISTRY_ACTIONS
 from mltrail.errors import InvalidInputError
-from mltrail.services.accounts.audit import parse_time, registry_events_to_csv
+from mltrail.services.accounts.audit import registry_events_to_csv
 
 __all__ = ["audit"]
 
@@ -44,15 +44,10 @@ def audit(
         raise InvalidInputError(
             f"unknown action {action!r}; known: {', '.join(REGISTRY_ACTIONS)}", field="action"
         )
-    service = registry(ctx)
-    now = service.clock()
-    events = service.events(
-        model=model,
-        user=user,
-        action=action,
-        since=parse_time(since, now, "since"),
-        until=parse_time(until, now, "until"),
-        limit=limit,
+    if not 1 <= limit <= 10_000:
+        raise InvalidInputError(f"--limit must be 1-10000, got {limit}", field="limit")
+    events = registry(ctx).events(
+        model=model, user=user, action=action, since=since, until=until, limit=limit
     )
     if chosen == "json":
         echo_json({"events": events})

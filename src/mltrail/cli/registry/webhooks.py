@@ -1,4 +1,5 @@
-"""``mltrail models webhooks``: subscriptions to registry events and their delivery log."""
+"""``mltrail models webhooks``: subscriptions to registry events and their delivery log (on the database
+directly, or on a team server: a maintainer of the model's project, or an admin for every model)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from mltrail.cli.context import services
-from mltrail.cli.registry.common import JsonOpt, UserOpt, acting_principal
+from mltrail.cli.registry.common import JsonOpt, UserOpt, registry
 from mltrail.cli.render import echo_json, format_timestamp, stderr_console, stdout_console
 from mltrail.entities import WEBHOOK_EVENTS
+from mltrail.errors import InvalidInputError
 
 __all__ = ["app"]
 
@@ -29,7 +30,7 @@ def list_webhooks(
     as_json: JsonOpt = False,
 ) -> None:
     """Active webhooks (never their secrets)."""
-    hooks = services(ctx).webhooks.list(model=model)
+    hooks = registry(ctx).list_webhooks(model)
     if as_json:
         echo_json({"webhooks": hooks})
         return
@@ -69,9 +70,7 @@ def add_webhook(
     as_json: JsonOpt = False,
 ) -> None:
     """Subscribe a URL to registry events and print its signing secret, once."""
-    hook, secret = services(ctx).webhooks.create(
-        url, list(event or []), model=model, created_by=acting_principal(user).name
-    )
+    hook, secret = registry(ctx, user).create_webhook(url, list(event or []), model)
     if as_json:
         echo_json({"webhook": hook, "secret": secret})
     else:
@@ -89,7 +88,7 @@ def add_webhook(
 @app.command("remove")
 def remove_webhook(ctx: typer.Context, webhook_id: IdArg, as_json: JsonOpt = False) -> None:
     """Deactivate a webhook: what it still had queued is dropped, its delivery log kept."""
-    services(ctx).webhooks.delete(webhook_id)
+    registry(ctx).delete_webhook(webhook_id)
     if as_json:
         echo_json({"id": webhook_id, "deleted": True})
     else:
@@ -104,9 +103,9 @@ def list_deliveries(
     as_json: JsonOpt = False,
 ) -> None:
     """A webhook's deliveries, newest first, with their attempts."""
-    service = services(ctx).webhooks
-    service.get(webhook_id)
-    found = service.deliveries(webhook_id, limit=limit)
+    if not 1 <= limit <= 1000:
+        raise InvalidInputError(f"--limit must be 1-1000, got {limit}", field="limit")
+    found = registry(ctx).deliveries(webhook_id, limit)
     if as_json:
         echo_json({"deliveries": found})
         return

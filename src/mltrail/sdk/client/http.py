@@ -6,6 +6,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from mltrail.sdk.client.identity import local_user
+from mltrail.sdk.registry.client import registry_user
 from mltrail.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class HttpConnection:
     def registry(self, user: str | None = None) -> HttpRegistry:
         from mltrail.sdk.registry.http import HttpRegistry
 
-        return HttpRegistry(self.http, user if user is not None else local_user(self.settings))
+        return HttpRegistry(self.http, user if user is not None else registry_user(self.settings))
 
     @cached_property
     def monitoring(self) -> HttpMonitoring:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 
-from mltrail.entities import Alert, AlertRule, Monitor
+from mltrail.entities import GRANULARITIES, Alert, AlertRule, Monitor
 from mltrail.notify import parse_channel
 from mltrail.render.html_report import render_report_html
+from mltrail.sdk.monitoring.client import AlertDetail, IngestOutcome, MonitorSummary, alerts_of_period
 from mltrail.services.container import Services
+from mltrail.services.monitoring.alerts import alert_payload
 from mltrail.services.monitoring.alias import followed_alias
 from mltrail.stats.profile import DatasetProfile
 
@@ -33,8 +36,25 @@ class InProcessMonitoring:
         self.where = where
         self.user = user
 
+    def as_user(self, user: str | None) -> InProcessMonitoring:
+        return InProcessMonitoring(self.services, self.where, user)
+
     def get(self, name: str) -> Monitor:
         return self.services.monitoring.get(name)
+
+    def monitors(self) -> list[Monitor]:
+        return self.services.monitoring.list_monitors()
+
+    def summaries(self) -> list[MonitorSummary]:
+        store = self.services.monitoring.store
+        found = []
+        for monitor in self.services.monitoring.list_monitors():
+            width = GRANULARITIES[monitor.granularity]
+            newest = max((b.max_time for b in store.list_prediction_batches(monitor.id)), default=None)
+            last = None if newest is None else math.floor(newest / width) * width
+            opened = len(self.services.alerts.list(monitor, state="open", limit=1000))
+            found.append(MonitorSummary(monitor, last, opened))
+        return found
 
     def create(
         self,
@@ -48,9 +68,10 @@ class InProcessMonitoring:
         granularity: str,
         segments: Sequence[str],
         drift: Mapping[str, Any] | None,
+        reference_source: str | None = None,
     ) -> Monitor:
         version = self.services.registry.resolve(ref)
-        return self.services.monitoring.create_for_version(
+        monitor = self.services.monitoring.create_for_version(
             name,
             model=version.model,
             version=version.version,
@@ -66,9 +87,19 @@ class InProcessMonitoring:
             alias=followed_alias(ref),
             created_by=self.user,
         )
+        if reference is not None and reference_source:
+            monitor = self.services.monitoring.update(monitor.name, reference_source=reference_source)
+        return monitor
+
+    def delete(self, name: str) -> None:
+        self.services.monitoring.delete(name)
 
     def ingest(self, name: str, table: pa.Table, key: str | None = None) -> int:
         return self.services.monitoring.ingest(name, table, batch_key=key).rows
+
+    def ingest_batch(self, name: str, table: pa.Table, key: str | None = None) -> IngestOutcome:
+        done = self.services.monitoring.ingest(name, table, batch_key=key)
+        return IngestOutcome(done.rows, tuple(done.windows), dict(done.violations), done.duplicate)
 
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         return self.services.monitoring.log_labels(name, list(ids), list(labels))
@@ -76,7 +107,12 @@ class InProcessMonitoring:
     def report(
         self, name: str, *, granularity: str | None, since: float | None, until: float | None
     ) -> dict[str, Any]:
-        return self.services.monitoring.report(name, granularity=granularity, since=since, until=until)
+        monitoring = self.services.monitoring
+        report = monitoring.report(name, granularity=granularity, since=since, until=until)
+        entity = monitoring.get(name)
+        found = alerts_of_period(self.services.alerts.list(entity, limit=1000), since, until)
+        report["alerts"] = [alert_payload(a, entity) for a in found]
+        return report
 
     def report_html(
         self, name: str, *, granularity: str | None, since: float | None, until: float | None
@@ -110,6 +146,29 @@ class InProcessMonitoring:
 
     def alerts(self, monitor: Monitor, state: str | None) -> list[Alert]:
         return self.services.alerts.list(monitor, state=state)
+
+    def rules(self, monitor: Monitor) -> list[AlertRule]:
+        return self.services.alerts.rules(monitor)
+
+    def delete_rule(self, rule_id: int) -> None:
+        self.services.alerts.delete_rule(rule_id)
+
+    def list_alerts(self, monitor: Monitor | None, state: str | None, limit: int) -> list[Alert]:
+        return self.services.alerts.list(monitor, state=state, limit=limit)
+
+    def _detail(self, alert: Alert) -> AlertDetail:
+        monitor = self.services.monitoring.get_by_id(alert.monitor_id)
+        log = self.services.alerts.store.list_alert_notifications(alert.id)
+        return AlertDetail(alert, monitor, tuple(log))
+
+    def alert(self, alert_id: int) -> AlertDetail:
+        return self._detail(self.services.alerts.store.get_alert(alert_id))
+
+    def acknowledge(self, alert_id: int) -> AlertDetail:
+        return self._detail(self.services.alerts.acknowledge(alert_id, self.user))
+
+    def resolve(self, alert_id: int) -> AlertDetail:
+        return self._detail(self.services.alerts.resolve(alert_id))
 
     def flush(self) -> None:
         self.services.alerts.flush()

@@ -7,14 +7,24 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import httpx
 import numpy as np
+import orjson
 import pyarrow as pa
 
-from mltrail.entities import Alert, AlertRule, Monitor
-from mltrail.errors import InvalidInputError, StoreError
-from mltrail.sdk.http_codec import encode_float
-from mltrail.sdk.monitoring.client import ARROW_STREAM, HTTP_BATCH_BYTES, LABELS_PER_REQUEST
+from mltrail.entities import Alert, AlertNotification, AlertRule, Monitor
+from mltrail.errors import AuthenticationError, InvalidInputError, StoreError
+from mltrail.sdk.http_codec import decode_float, encode_float
+from mltrail.sdk.monitoring.client import (
+    ARROW_STREAM,
+    HTTP_BATCH_BYTES,
+    LABELS_PER_REQUEST,
+    AlertDetail,
+    IngestOutcome,
+    MonitorSummary,
+)
 from mltrail.sdk.monitoring.codec import alert_from_json, monitor_from_json, rule_from_json
+from mltrail.sdk.registry.http import decode_floats, with_key_hint
 from mltrail.sdk.tracking.http import HttpTransport
 from mltrail.stats.profile import DatasetProfile
 
@@ -59,8 +69,44 @@ class HttpMonitoring:
         self.where = f"the mltrail server at {http.base_url}"
         self.user = user  # sent as ``user``; only a server without authentication uses it
 
+    def as_user(self, user: str | None) -> HttpMonitoring:
+        return HttpMonitoring(self.http, user)
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.http._request(method, url, **kwargs)
+        except AuthenticationError as exc:
+            raise with_key_hint(exc, self.http.base_url) from None
+
+    def _json(self, method: str, url: str, body: Any = None) -> Any:
+        content = None if body is None else orjson.dumps(body)
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        response = self._request(method, url, content=content, headers=headers)
+        return response.json() if response.content else None
+
+    # -- monitors -----------------------------------------------------------------------------------------
     def get(self, name: str) -> Monitor:
-        return monitor_from_json(self.http._json("GET", f"/monitors/{_q(name)}"))
+        return monitor_from_json(self._json("GET", f"/monitors/{_q(name)}"))
+
+    def monitors(self) -> list[Monitor]:
+        return [monitor_from_json(m) for m in self._json("GET", "/monitors")["monitors"]]
+
+    def summaries(self) -> list[MonitorSummary]:
+        found = []
+        for item in self._json("GET", "/monitors")["monitors"]:
+            last = item.get("last_window")
+            found.append(
+                MonitorSummary(
+                    monitor_from_json(item),
+                    None if last is None else decode_float(last),
+                    int(item.get("open_alerts") or 0),
+                )
+            )
+        return found
+
+    def _monitors_by_name(self) -> dict[str, Monitor]:
+        return {m.name: m for m in self.monitors()}
 
     def create(
         self,
@@ -74,6 +120,7 @@ class HttpMonitoring:
         granularity: str,
         segments: Sequence[str],
         drift: Mapping[str, Any] | None,
+        reference_source: str | None = None,
     ) -> Monitor:
         body: dict[str, Any] = {
             "name": name,
@@ -88,8 +135,10 @@ class HttpMonitoring:
         }
         if reference is not None:  # profiled here: the raw reference data never leaves the process
             body["reference"] = base64.b64encode(reference.to_bytes()).decode("ascii")
+            if reference_source:
+                body["reference_source"] = reference_source
         try:
-            return monitor_from_json(self.http._json("POST", "/monitors", body))
+            return monitor_from_json(self._json("POST", "/monitors", body))
         except InvalidInputError as exc:
             if reference is not None and exc.field == "reference" and "extra" in exc.message.lower():
                 raise InvalidInputError(
@@ -100,24 +149,53 @@ class HttpMonitoring:
                 ) from exc
             raise
 
-    def ingest(self, name: str, table: pa.Table, key: str | None = None) -> int:
-        stream = arrow_stream(table)
+    def delete(self, name: str) -> None:
+        self._request("DELETE", f"/monitors/{_q(name)}")
+
+    def _post_predictions(self, name: str, table: pa.Table, key: str | None) -> dict[str, Any]:
         headers = {"Content-Type": ARROW_STREAM}
         if key is not None:
             headers["Idempotency-Key"] = key
+        response = self._request(
+            "POST", f"/monitors/{_q(name)}/predictions", content=arrow_stream(table), headers=headers
+        )
+        data: dict[str, Any] = response.json()
+        return data
+
+    @staticmethod
+    def _too_large(exc: InvalidInputError) -> bool:
+        """A 413: above the server's batch limit (``--max-upload-mb``); nothing was stored."""
+        return exc.field == "body" and "limited to" in exc.message
+
+    def ingest(self, name: str, table: pa.Table, key: str | None = None) -> int:
         try:
-            response = self.http._request(
-                "POST", f"/monitors/{_q(name)}/predictions", content=stream, headers=headers
-            )
+            data = self._post_predictions(name, table, key)
         except InvalidInputError as exc:
-            # Above the server's batch limit (``--max-upload-mb``, 413): nothing was stored, so the rows
-            # can go again in smaller batches. The writer keeps them queued on a StoreError and splits by
-            # ``max_batch_bytes``; a single row too large stays refused.
-            if exc.field != "body" or "limited to" not in exc.message or table.num_rows < 2:
+            # The rows can go again in smaller batches: the writer keeps them queued on a StoreError and
+            # splits by ``max_batch_bytes``; a single row too large stays refused.
+            if not self._too_large(exc) or table.num_rows < 2:
                 raise
-            self.max_batch_bytes = max(1, min(self.max_batch_bytes or len(stream), table.nbytes) // 2)
+            self.max_batch_bytes = max(1, min(self.max_batch_bytes or table.nbytes, table.nbytes) // 2)
             raise StoreError(f"{exc.message}: sending {table.num_rows} rows in smaller batches") from exc
-        return int(response.json()["rows"])
+        return int(data["rows"])
+
+    def ingest_batch(self, name: str, table: pa.Table, key: str | None = None) -> IngestOutcome:
+        """One upload; a batch over the server's limit is sent again in halves (each under a key derived
+        from ``key``, so a retried piece lands once too)."""
+        try:
+            data = self._post_predictions(name, table, key)
+        except InvalidInputError as exc:
+            if not self._too_large(exc) or table.num_rows < 2:
+                raise
+            half = table.num_rows // 2
+            first = self.ingest_batch(name, table.slice(0, half), None if key is None else f"{key}.0")
+            return first + self.ingest_batch(name, table.slice(half), None if key is None else f"{key}.1")
+        return IngestOutcome(
+            rows=int(data["rows"]),
+            windows=tuple(decode_float(w) for w in data.get("windows") or ()),
+            violations={str(k): int(v) for k, v in (data.get("violations") or {}).items()},
+            duplicate=bool(data.get("duplicate", False)),
+        )
 
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         if len(ids) != len(labels):
@@ -128,7 +206,7 @@ class HttpMonitoring:
                 "ids": [str(_plain(i)) for i in ids[start : start + LABELS_PER_REQUEST]],
                 "labels": [_plain(v) for v in labels[start : start + LABELS_PER_REQUEST]],
             }
-            data = self.http._json("POST", f"/monitors/{_q(name)}/labels", body)
+            data = self._json("POST", f"/monitors/{_q(name)}/labels", body)
             matched += int(data["matched"])
             unknown += int(data["unknown"])
         return matched, unknown
@@ -150,16 +228,16 @@ class HttpMonitoring:
         self, name: str, *, granularity: str | None, since: float | None, until: float | None
     ) -> dict[str, Any]:
         params = self._report_query(granularity, since, until, "json")
-        report: dict[str, Any] = self.http._request(
-            "GET", f"/monitors/{_q(name)}/report", params=params
-        ).json()
+        report: dict[str, Any] = decode_floats(
+            self._request("GET", f"/monitors/{_q(name)}/report", params=params).json()
+        )
         return report
 
     def report_html(
         self, name: str, *, granularity: str | None, since: float | None, until: float | None
     ) -> str:
         params = self._report_query(granularity, since, until, "html")
-        return self.http._request("GET", f"/monitors/{_q(name)}/report", params=params).text
+        return self._request("GET", f"/monitors/{_q(name)}/report", params=params).text
 
     def add_rule(
         self,
@@ -183,15 +261,56 @@ class HttpMonitoring:
             "notify": list(notify),
             "user": self.user,
         }
-        data = self.http._json("POST", f"/monitors/{_q(monitor.name)}/alert-rules", body)
+        data = self._json("POST", f"/monitors/{_q(monitor.name)}/alert-rules", body)
         return rule_from_json(data, monitor)
 
     def alerts(self, monitor: Monitor, state: str | None) -> list[Alert]:
-        params = {"monitor": monitor.name, "limit": "100"}
+        return self.list_alerts(monitor, state, 100)
+
+    def rules(self, monitor: Monitor) -> list[AlertRule]:
+        data = self._json("GET", f"/monitors/{_q(monitor.name)}/alert-rules")
+        return [rule_from_json(r, monitor) for r in data["rules"]]
+
+    def delete_rule(self, rule_id: int) -> None:
+        self._request("DELETE", f"/alert-rules/{int(rule_id)}")
+
+    def list_alerts(self, monitor: Monitor | None, state: str | None, limit: int) -> list[Alert]:
+        params = {"limit": str(limit)}
+        if monitor is not None:
+            params["monitor"] = monitor.name
         if state is not None:
             params["state"] = state
-        data = self.http._request("GET", "/alerts", params=params).json()
-        return [alert_from_json(a, monitor) for a in data["alerts"]]
+        data = self._request("GET", "/alerts", params=params).json()
+        if monitor is not None:
+            return [alert_from_json(a, monitor) for a in data["alerts"]]
+        monitors = self._monitors_by_name() if data["alerts"] else {}
+        return [
+            alert_from_json(a, monitors[a["monitor"]]) for a in data["alerts"] if a["monitor"] in monitors
+        ]
+
+    def _detail(self, data: dict[str, Any]) -> AlertDetail:
+        monitor = self.get(data["monitor"])
+        log = tuple(
+            AlertNotification(
+                alert_id=int(data["id"]),
+                channel=n["channel"],
+                time=decode_float(n["time"]),
+                ok=bool(n["ok"]),
+                status_code=n.get("status_code"),
+                error=n.get("error"),
+            )
+            for n in data.get("notifications") or ()
+        )
+        return AlertDetail(alert_from_json(data, monitor), monitor, log)
+
+    def alert(self, alert_id: int) -> AlertDetail:
+        return self._detail(self._json("GET", f"/alerts/{int(alert_id)}"))
+
+    def acknowledge(self, alert_id: int) -> AlertDetail:
+        return self._detail(self._json("POST", f"/alerts/{int(alert_id)}/acknowledge", {"user": self.user}))
+
+    def resolve(self, alert_id: int) -> AlertDetail:
+        return self._detail(self._json("POST", f"/alerts/{int(alert_id)}/resolve", {"user": self.user}))
 
     def flush(self) -> None:
         """Nothing to wait for: the server evaluates alerts and sends notifications."""
