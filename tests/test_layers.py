@@ -83,21 +83,28 @@ def test_stats_is_pure() -> None:
         assert not used & io_modules, f"{module} imports {used & io_modules}"
 
 
+def _reads_environ(node: ast.AST) -> bool:
+    """``os.environ.get(…)``, ``os.environ[…]``, ``environ.get(…)`` or ``os.getenv(…)``."""
+    target = (
+        node.func if isinstance(node, ast.Call) else node.value if isinstance(node, ast.Subscript) else None
+    )
+    if isinstance(target, ast.Attribute) and target.attr in ("get", "getenv", "pop", "setdefault"):
+        target = target.value if target.attr != "getenv" else target
+    text = ast.unparse(target) if target is not None else ""
+    return text.endswith(("environ", "getenv"))
+
+
 def test_settings_own_the_environment() -> None:
     # Every MLTRAIL_* variable is read in settings.py only; everything else receives a Settings.
     readers = []
     for module, path in _modules():
         if module == "mltrail.settings":
             continue
-        text = path.read_text(encoding="utf-8")
-        for node in ast.walk(ast.parse(text)):
-            if (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and node.value.startswith("MLTRAIL_")
-                and ("environ" in text or "getenv" in text)
-            ):
-                readers.append(f"{module}: {node.value}")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call | ast.Subscript) or not _reads_environ(node):
+                continue
+            keys = [a for a in ast.walk(node) if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            readers += [f"{module}:{node.lineno} {k.value}" for k in keys if k.value.startswith("MLTRAIL_")]
     assert not readers, "read MLTRAIL_* through Settings:\n" + "\n".join(readers)
 
 

@@ -106,7 +106,7 @@ def list_monitors(
 
 def _listed(monitor: Monitor, ma: MonitorAccess) -> MonitorListItemPublic:
     width = GRANULARITIES[monitor.granularity]
-    batches = ma.monitoring.store.list_prediction_batches(monitor.id)
+    batches = ma.monitoring.prediction_batches(monitor)
     newest = max((b.max_time for b in batches), default=None)
     return MonitorListItemPublic(
         **MonitorPublic.of(monitor).model_dump(by_alias=True),

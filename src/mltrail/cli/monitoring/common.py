@@ -47,7 +47,7 @@ _GRANULARITY = {"1d": "day", "d": "day", "day": "day", "1h": "hour", "h": "hour"
 def monitoring(ctx: typer.Context, user: str | None = None) -> MonitorClient:
     """The monitors where the command acts: the database directly (as ``user``, default ``MLTRAIL_USER`` or
     the operating-system user) or the team server (as the API key's user)."""
-    return services(ctx).connection().monitoring.as_user((user or "").strip() or default_user())
+    return services(ctx).connection().monitoring.as_user((user or "").strip() or default_user(ctx))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import os
 from typing import Annotated
 
 import typer
@@ -44,8 +43,8 @@ def _os_user() -> str:
         return "unknown"
 
 
-def default_user() -> str:
-    return os.environ.get("MLTRAIL_USER", "").strip() or _os_user()
+def default_user(ctx: typer.Context) -> str:
+    return services(ctx).settings.user or _os_user()
 
 
 def cli_client() -> str:
@@ -56,5 +55,5 @@ def cli_client() -> str:
 def registry(ctx: typer.Context, user: str | None = None) -> RegistryClient:
     """The registry where the command acts: the database directly (as ``user``, default ``MLTRAIL_USER`` or
     the operating-system user, with full rights) or the team server (as the API key's user)."""
-    acting = (user or "").strip() or default_user()
+    acting = (user or "").strip() or default_user(ctx)
     return services(ctx).connection().registry(acting).with_origin(cli_client(), CLI_AGENT)

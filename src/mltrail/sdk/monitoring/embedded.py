@@ -158,11 +158,11 @@ class InProcessMonitoring:
 
     def _detail(self, alert: Alert) -> AlertDetail:
         monitor = self.services.monitoring.get_by_id(alert.monitor_id)
-        log = self.services.alerts.store.list_alert_notifications(alert.id)
+        log = self.services.alerts.notifications(alert.id)
         return AlertDetail(alert, monitor, tuple(log))
 
     def alert(self, alert_id: int) -> AlertDetail:
-        return self._detail(self.services.alerts.store.get_alert(alert_id))
+        return self._detail(self.services.alerts.get(alert_id))
 
     def acknowledge(self, alert_id: int) -> AlertDetail:
         return self._detail(self.services.alerts.acknowledge(alert_id, self.user))

@@ -75,7 +75,7 @@ class EmbeddedRunReader:
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
         run_id = self.services.tracking.resolve_run(run_id)
-        artifact = self.services.store.get_artifact(run_id, artifact_path(path))
+        artifact = self.services.artifacts.get(run_id, artifact_path(path))
         return verified_bytes(self._chunks(artifact), artifact.digest, f"{artifact.path} of run {run_id}")
 
     def datasets(self, run_id: str) -> list[DatasetLink]:

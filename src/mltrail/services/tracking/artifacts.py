@@ -74,6 +74,10 @@ class ArtifactService:
         self.blobs.copy_to(artifact.digest, out)
         return [out]
 
+    def get(self, run_id: str, path: str) -> Artifact:
+        """The artifact record (path, digest, size) at ``path``; NotFoundError when there is none."""
+        return self.store.get_artifact(run_id, normalize_artifact_path(path))
+
     def open(self, run_id: str, path: str) -> tuple[Artifact, BinaryIO]:
         artifact = self.store.get_artifact(run_id, normalize_artifact_path(path))
         return artifact, self.blobs.open(artifact.digest)
