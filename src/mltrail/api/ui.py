@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from starlette.exceptions import HTTPException
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
 
 __all__ = ["UI_DIR", "mount_ui"]
 
 UI_DIR = Path(__file__).with_name("ui_assets")
 
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Vite names every file under assets/ by its content hash, so a browser may keep it for a year.
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _NOT_BUILT = """<!doctype html>
@@ -50,14 +51,7 @@ def mount_ui(app: FastAPI, ui_dir: Path | None = None) -> None:
             return Response("not found", status_code=404, media_type="text/plain")
         return FileResponse(target, headers={"Cache-Control": _IMMUTABLE})
 
-    @app.api_route("/{path:path}", methods=_ALL_METHODS, include_in_schema=False)
-    async def ui_page(path: str, request: Request) -> Response:
-        if path == "api" or path.startswith("api/"):
-            # Unknown API paths keep the API's own JSON 404, whatever the method (never the app's HTML,
-            # never a 405 because this catch-all matched the path).
-            raise HTTPException(status_code=404)
-        if request.method not in ("GET", "HEAD"):
-            raise HTTPException(status_code=405)
+    async def ui_page(path: str) -> Response:
         index = root / "index.html"
         if not index.is_file():
             return HTMLResponse(_NOT_BUILT, headers={"Cache-Control": "no-cache"})
@@ -66,3 +60,17 @@ def mount_ui(app: FastAPI, ui_dir: Path | None = None) -> None:
         if path and "/" not in path and path != "index.html" and _inside(root, direct) and direct.is_file():
             return FileResponse(direct, headers={"Cache-Control": "no-cache"})
         return FileResponse(index, media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+    # Never for /api paths, so that those keep the API's answers (its JSON 404, and 405 with Allow for a
+    # method a route does not take); other paths answer GET and HEAD, and 405 to the other methods.
+    app.router.routes.append(
+        _UIRoute("/{path:path}", ui_page, methods=["GET", "HEAD"], include_in_schema=False)
+    )
+
+
+class _UIRoute(APIRoute):
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if path == "/api" or path.startswith("/api/"):
+            return Match.NONE, {}
+        return super().matches(scope)
