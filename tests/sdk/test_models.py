@@ -144,7 +144,8 @@ def test_the_registry_client_makes_the_same_calls_both_ways(
 ) -> None:
     x, y = data
     name = f"client-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("MLTRAIL_USER", "ana")
+    target = _as_user(target, "ana", monkeypatch)
+    settings = target.get("settings", settings)
     with mltrail.init(project="reg", capture=False, settings=settings, server=target.get("server")) as run:
         run.log({"auc": 0.93}, step=0)
         clf = linear.LogisticRegression(max_iter=300).fit(x, y)

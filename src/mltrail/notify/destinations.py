@@ -11,6 +11,7 @@ name that resolves elsewhere a moment later (DNS rebinding) changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -22,6 +23,11 @@ from mltrail.errors import InvalidInputError
 from mltrail.settings import Settings
 
 __all__ = ["DestinationPolicy"]
+
+
+class _UnresolvedError(InvalidInputError):
+    """A destination's host name does not resolve: at delivery a failed attempt, at creation no harm."""
+
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -104,7 +110,7 @@ class DestinationPolicy:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError:
-            raise InvalidInputError(f"the host {host!r} does not resolve", field=field) from None
+            raise _UnresolvedError(f"the host {host!r} does not resolve", field=field) from None
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if host in self.allowed_hosts:
             return addresses
@@ -113,11 +119,16 @@ class DestinationPolicy:
         return addresses
 
     def check_url(self, url: str) -> None:
-        """A registry webhook's URL (field ``url``)."""
-        self.resolve(url, field="url")
+        """A registry webhook's URL (field ``url``), when it is created. A name that does not resolve
+        (yet, or from here) is accepted: it reaches nothing, and every delivery resolves and checks again."""
+        self._check(url, "url")
 
     def check_channel(self, spec: str) -> None:
         """An alert rule's channel (field ``notify``): e-mail goes through the configured SMTP server."""
         channel = parse_channel(spec)
         if channel.url is not None:
-            self.resolve(channel.url, field="notify")
+            self._check(channel.url, "notify")
+
+    def _check(self, url: str, field: str) -> None:
+        with contextlib.suppress(_UnresolvedError):
+            self.resolve(url, field=field)

@@ -213,8 +213,8 @@ class HttpTransport:
             return response.json()
         except ValueError as exc:
             raise StoreError(
-                f"{self.base_url} did not answer {method} {url} with JSON: is it an mltrail server? "
-                "Check the server URL (--server, MLTRAIL_SERVER or `mltrail login`)"
+                f"{self.base_url} did not answer as an mltrail server ({method} {url} gave no JSON); "
+                "check the server URL (--server, MLTRAIL_SERVER or `mltrail login`)"
             ) from exc
 
     @staticmethod
