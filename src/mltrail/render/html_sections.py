@@ -30,7 +30,7 @@ from mltrail.render.html_values import (
 )
 from mltrail.render.svg_charts import category_bars, histogram
 
-__all__ = ["feature_table", "header", "primary_metric", "summary_strip"]
+__all__ = ["feature_table", "header", "primary_metric", "sketch_note", "summary_strip"]
 
 _P_VALUE_TESTS = frozenset({"ks", "chisquare"})
 
@@ -304,3 +304,17 @@ def feature_table(report: Mapping[str, Any]) -> str:
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
     return card("Features", legend + body, sub)
+
+
+def sketch_note(report: Mapping[str, Any]) -> str:
+    """How far the sketch-based figures may be from exact ones (KLL's normalized rank error)."""
+    sketch = as_mapping(report.get("sketch"))
+    rank, pmf, k = as_float(sketch.get("rank_error")), as_float(sketch.get("pmf_error")), sketch.get("kll_k")
+    if rank is None or pmf is None:
+        return ""
+    return (
+        f'<p class="dim">Numeric distributions are KLL sketches (k = {esc(as_text(k) or DASH)}):'
+        f" a quantile's rank is within ±{fmt_pct(rank, 2)} of the exact one,"
+        f" a bin's mass within ±{fmt_pct(pmf, 2)}"
+        " (99 % confidence); figures are the same on every read of the same windows.</p>"
+    )

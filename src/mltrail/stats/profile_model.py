@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from mltrail.stats.profile_categorical import CategoryCounts
@@ -96,6 +96,35 @@ class ColumnProfile:
             )
         return out
 
+    @classmethod
+    def merge_all(cls, parts: list[ColumnProfile]) -> ColumnProfile:
+        """``merged`` over all ``parts`` (at least one) at once, deterministically (numeric sketches by
+        ``NumericSummary.merge_all``; label counts and frequent items merge deterministically anyway)."""
+        first = parts[0]
+        kind = first.kind
+        for part in parts[1:]:
+            kind = merge_kind(first.name, kind, part.kind)
+        out = ColumnProfile(
+            first.name,
+            kind,
+            types=tuple(t for p in parts for t in p.types),
+            count=sum(p.count for p in parts),
+            nulls=sum(p.nulls for p in parts),
+            nan=sum(p.nan for p in parts),
+            infinite=sum(p.infinite for p in parts),
+            absent=sum(p.absent for p in parts),
+        )
+        if kind == "numeric":
+            nums = [p.numeric for p in parts if p.numeric is not None]
+            out.numeric = NumericSummary.merge_all(nums)
+        elif kind == "categorical":
+            cats = [p.categories for p in parts if p.categories is not None]
+            merged = cats[0].merged(CategoryCounts(cats[0].cap, cats[0].lg_k))
+            for other in cats[1:]:
+                merged = merged.merged(other)
+            out.categories = merged
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
@@ -165,6 +194,24 @@ class DatasetProfile:
             theirs = other.columns.get(name) or ColumnProfile(name, "null", absent=other.rows)
             columns[name] = mine.merged(theirs)
         return DatasetProfile(self.rows + other.rows, columns)
+
+    @classmethod
+    def merge_all(cls, profiles: Sequence[DatasetProfile]) -> DatasetProfile | None:
+        """The profile of all ``profiles`` (None for none), the same every time for the same profiles in
+        the same order — what a report reads, so that reading it twice gives the same figures (``merge``
+        goes through datasketches' KLL merge, whose random bits are seeded per process)."""
+        if not profiles:
+            return None
+        names: dict[str, None] = {}
+        for profile in profiles:
+            names.update(dict.fromkeys(profile.columns))
+        columns = {
+            name: ColumnProfile.merge_all(
+                [p.columns.get(name) or ColumnProfile(name, "null", absent=p.rows) for p in profiles]
+            )
+            for name in names
+        }
+        return DatasetProfile(sum(p.rows for p in profiles), columns)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (sketches as base64); ``from_dict`` gives back an equal profile."""

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from datasketches import kll_doubles_sketch
 
 from mltrail.entities import GRANULARITIES, Monitor, MonitorWindow
 from mltrail.services.monitoring.alerts import alert_payload
@@ -16,21 +17,32 @@ from mltrail.services.monitoring.inputs import training_reference
 from mltrail.services.monitoring.performance import merge_accumulators, metrics_from
 from mltrail.stats.drift import compare_profiles
 from mltrail.stats.drift_model import DriftOptions
-from mltrail.stats.profile import ColumnProfile, DatasetProfile
+from mltrail.stats.profile import DEFAULT_KLL_K, ColumnProfile, DatasetProfile
 
 if TYPE_CHECKING:
     from mltrail.store.monitoring import MonitorStore
 
-__all__ = ["build_report", "distribution"]
+__all__ = ["build_report", "distribution", "sketch_error"]
 
 _TOP_CATEGORIES = 12
 
 
 def _merge_all(profiles: Sequence[DatasetProfile]) -> DatasetProfile | None:
-    merged: DatasetProfile | None = None
-    for profile in profiles:
-        merged = profile if merged is None else merged.merge(profile)
-    return merged
+    """The period's profile, the same on every read of the same windows (``DatasetProfile.merge_all``:
+    sketches pooled in window order with a fixed seed)."""
+    return DatasetProfile.merge_all(profiles)
+
+
+def sketch_error(profile: DatasetProfile) -> dict[str, Any]:
+    """How far a sketch-based value may be from the exact one: KLL's normalized rank error (99 %
+    confidence) for the smallest ``k`` the numeric columns use, for one rank and for a PMF or CDF."""
+    ks = [c.numeric.kll.k for c in profile.columns.values() if c.numeric is not None]
+    k = min(ks, default=DEFAULT_KLL_K)
+    return {
+        "kll_k": k,
+        "rank_error": float(kll_doubles_sketch.get_normalized_rank_error(k, False)),
+        "pmf_error": float(kll_doubles_sketch.get_normalized_rank_error(k, True)),
+    }
 
 
 def _finite(x: float | None) -> float | None:
@@ -138,6 +150,7 @@ def build_report(
             "windows": len(windows),
         },
         "reference": {"rows": reference.rows, "source": monitor.reference_source},
+        "sketch": sketch_error(reference),
         "current_rows": sum(w.rows for w in windows),
         "overall": overall.to_dict() if overall is not None else None,
         "windows": rows_out,

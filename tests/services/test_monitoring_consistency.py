@@ -1,0 +1,148 @@
+"""Issue 13: reports that answer the same way every time and agree with themselves, segments compared with
+the same segment of the reference, and alert rules that see the data already in."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from mltrail.entities import Monitor
+from mltrail.services.monitoring.alerts import AlertService
+from mltrail.services.monitoring.service import MonitoringService
+from mltrail.stats.profile import profile_batches
+from mltrail.store.blobs import BlobStore
+from mltrail.store.factory import open_store
+from mltrail.store.sql import SqlStore
+
+DAY = 86400.0
+T0 = 1_764_547_200.0  # 2025-12-01 00:00 UTC
+
+
+def month(
+    days: int,
+    rows: int,
+    *,
+    drift_from: int | None = None,
+    shift: float = 0.0,
+    missing_from: int | None = None,
+    missing: float = 0.0,
+) -> Iterator[pa.Table]:
+    """A day of traffic per batch: from ``drift_from`` on, three of four features move by ``shift`` std;
+    from ``missing_from`` on, ``income`` is missing in a share ``missing`` of the rows."""
+    for day in range(days):
+        yield traffic(
+            rows,
+            100 + day,
+            day=day,
+            shift=shift if drift_from is not None and day >= drift_from else 0.0,
+            missing=missing if missing_from is not None and day >= missing_from else 0.0,
+        )
+
+
+def traffic(
+    n: int, seed: int, *, day: int = 0, shift: float = 0.0, missing: float = 0.0, times: bool = True
+) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    age = rng.normal(40 + shift * 10, 10, n)
+    radius = rng.normal(14 + shift * 3, 3, n)
+    income = rng.normal(50 + shift * 20, 20, n)
+    tenure = rng.normal(5, 2, n)
+    country = rng.choice(["DE", "FR", "ES"], n, p=[0.5, 0.3, 0.2])
+    cols: dict[str, Any] = {
+        "age": age,
+        "radius": radius,
+        "income": pa.array(income, mask=rng.random(n) < missing) if missing else income,
+        "tenure": tenure,
+        "country": country,
+        "prediction": (age > 40).astype(np.int64),
+    }
+    if times:
+        cols["timestamp"] = T0 + day * DAY + rng.uniform(0, DAY - 1, n)
+    return pa.table(cols)
+
+
+@dataclass
+class World:
+    url: str
+    store: SqlStore
+    blobs: BlobStore
+    monitoring: MonitoringService
+    alerts: AlertService
+    sent: list[tuple[str, dict[str, Any]]]
+
+    def monitor(self, **options: Any) -> Monitor:
+        reference = traffic(20_000, 1, times=False)
+        return self.monitoring.create_monitor(
+            f"mon-{uuid.uuid4().hex[:8]}",
+            project=f"p-{uuid.uuid4().hex[:6]}",
+            reference=profile_batches(reference),
+            reference_source="test",
+            features=["age", "radius", "income", "tenure"],
+            **options,
+        )
+
+
+@pytest.fixture
+def world(db_url: str, tmp_path: Path) -> Iterator[World]:
+    store = open_store(db_url)
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def notifier(channel: str, payload: Any) -> tuple[bool, int | None, str | None]:
+        sent.append((channel, dict(payload)))
+        return True, 200, None
+
+    blobs = BlobStore(str(tmp_path / "blobs"))
+    alerts = AlertService(store, notifier=notifier, clock=lambda: T0 + 31 * DAY)
+    monitoring = MonitoringService(store, blobs, after_ingest=alerts.evaluate, clock=lambda: T0 + 31 * DAY)
+    yield World(db_url, store, blobs, monitoring, alerts, sent)
+    alerts.close()
+    store.close()
+
+
+def _figures(report: dict[str, Any]) -> str:
+    """The report's figures as canonical JSON (the alerts list aside: it reads alerts, not windows)."""
+    return json.dumps({k: v for k, v in report.items() if k != "alerts"}, sort_keys=True)
+
+
+_READ_IN_A_PROCESS = """
+import json, sys
+from mltrail.services.monitoring.report import build_report
+from mltrail.store.factory import open_store
+store = open_store(sys.argv[1])
+report = build_report(store, store.get_monitor(sys.argv[2]))
+print(json.dumps({k: v for k, v in report.items() if k != "alerts"}, sort_keys=True))
+"""
+
+
+def test_the_same_windows_read_again_give_the_same_report(world: World, tmp_path: Path) -> None:
+    mon = world.monitor(segments=["country"])
+    for batch in month(30, 3000, drift_from=20, shift=0.15):
+        world.monitoring.ingest(mon.name, batch)
+    reads = set()
+    for _ in range(6):  # a new service each time, as six requests to a server would
+        service = MonitoringService(world.store, world.blobs)
+        reads.add(_figures(service.report(mon.name)))
+    assert len(reads) == 1
+    for _ in range(2):  # and in other processes, whose sketch libraries seed their randomness afresh
+        out = subprocess.run(
+            [sys.executable, "-c", _READ_IN_A_PROCESS, world.url, mon.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        reads.add(out.stdout.strip())
+    assert len(reads) == 1
+    report = json.loads(reads.pop())
+    sketch = report["sketch"]  # how far a sketch value may be from the exact one
+    assert sketch["kll_k"] == 200
+    assert 0.01 < sketch["rank_error"] < 0.02 and sketch["rank_error"] <= sketch["pmf_error"] < 0.02
