@@ -146,3 +146,39 @@ def test_the_same_windows_read_again_give_the_same_report(world: World, tmp_path
     sketch = report["sketch"]  # how far a sketch value may be from the exact one
     assert sketch["kll_k"] == 200
     assert 0.01 < sketch["rank_error"] < 0.02 and sketch["rank_error"] <= sketch["pmf_error"] < 0.02
+
+
+def test_a_rule_added_after_the_data_is_in_is_evaluated_at_once(world: World) -> None:
+    mon = world.monitor()
+    for batch in month(14, 2000, drift_from=0, shift=1.0):  # 14 days of blatant drift, no rule yet
+        world.monitoring.ingest(mon.name, batch)
+    assert world.alerts.list(mon) == []
+    rule = world.alerts.add_rule(
+        mon,
+        metric="drift.score",
+        feature="age",
+        above=0.1,
+        for_windows=3,
+        notify=["webhook:https://h.example/x"],
+    )
+    opened = world.alerts.list(mon, state="open")
+    assert [(a.rule_id, a.feature, a.window_start) for a in opened] == [(rule.id, "age", T0 + 13 * DAY)]
+    assert world.alerts.flush(10)
+    assert [p["feature"] for _, p in world.sent] == ["age"]  # notified like any other alert
+    # evaluated again on demand: nothing new, nothing sent twice
+    assert world.alerts.evaluate_rules(mon) == [] and world.alerts.evaluate_rules(mon, rule_id=rule.id) == []
+    assert world.alerts.flush(10) and len(world.sent) == 1
+    # a rule whose condition does not hold opens nothing; one over a longer look-back than the data: nothing
+    world.alerts.add_rule(mon, metric="drift.score", feature="tenure", above=0.1)
+    world.alerts.add_rule(mon, metric="drift.score", feature="age", above=0.1, for_windows=20)
+    assert len(world.alerts.list(mon)) == 1
+
+
+def test_old_windows_beyond_the_horizon_raise_nothing(world: World) -> None:
+    mon = world.monitor()
+    for batch in month(3, 1000, drift_from=0, shift=1.0):
+        world.monitoring.ingest(mon.name, batch)
+    late = AlertService(world.store, clock=lambda: T0 + 90 * DAY)  # two months later: stale data
+    late.add_rule(mon, metric="drift.score", feature="age", above=0.1)
+    assert late.list(mon) == []
+    late.close()
