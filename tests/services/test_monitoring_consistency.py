@@ -4,6 +4,7 @@ the same segment of the reference, and alert rules that see the data already in.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pytest
 
 from mltrail.entities import Monitor
+from mltrail.render.html_report import render_report_html
 from mltrail.services.monitoring.alerts import AlertService
 from mltrail.services.monitoring.service import MonitoringService
 from mltrail.stats.profile import profile_batches
@@ -182,3 +184,37 @@ def test_old_windows_beyond_the_horizon_raise_nothing(world: World) -> None:
     late.add_rule(mon, metric="drift.score", feature="age", above=0.1)
     assert late.list(mon) == []
     late.close()
+
+
+def _tile(html: str, label: str) -> str:
+    """The value shown on the summary card ``label``."""
+    match = re.search(rf'<div class="label">{re.escape(label)}</div><div class="value">(.*?)</div>', html)
+    assert match is not None, label
+    return re.sub(r"<[^>]+>", "", match.group(1))
+
+
+def test_summary_cards_tables_charts_and_alerts_agree(world: World) -> None:
+    mon = world.monitor()
+    world.alerts.add_rule(mon, metric="missing_rate", feature="income", above=0.05)
+    for batch in month(30, 3000, drift_from=20, shift=0.15, missing_from=20, missing=0.1):
+        world.monitoring.ingest(mon.name, batch)
+    report = world.monitoring.report(mon.name)
+    windows = report["windows"]
+    drifted_windows = [w["start"] for w in windows if w["dataset_drifted"]]
+    assert drifted_windows == [T0 + d * DAY for d in range(20, 30)]  # what the drift chart marks
+    summary = report["summary"]
+    assert summary["drift"]["dataset_drifted"] is True
+    assert summary["drift"]["windows_drifted"] == 10 and summary["drift"]["first_drifted"] == T0 + 20 * DAY
+    for name in ("age", "radius", "income", "tenure"):
+        assert summary["features"][name]["windows_drifted"] == sum(name in w["drifted"] for w in windows)
+    assert {"age", "radius", "income"} <= set(summary["drifted_features"])
+    assert "tenure" not in summary["drifted_features"]
+    assert set(summary["drifted_features"]) == {n for w in windows for n in w["drifted"]}
+    open_alerts = [a for a in report["alerts"] if a["state"] == "open"]
+    assert [(a["metric"], a["feature"]) for a in open_alerts] == [("missing_rate", "income")]
+    assert summary["missing_changed"] == ["income"] and summary["open_alerts"] == 1
+    html = render_report_html(report)
+    assert _tile(html, "Dataset drift") == "Yes"
+    assert _tile(html, "Missing-rate changes") == "1"
+    assert _tile(html, "Drifted features") == f"{len(summary['drifted_features'])} / {summary['tested']}"
+    assert _tile(html, "Open alerts") == "1"

@@ -22,7 +22,7 @@ from mltrail.stats.profile import DEFAULT_KLL_K, ColumnProfile, DatasetProfile
 if TYPE_CHECKING:
     from mltrail.store.monitoring import MonitorStore
 
-__all__ = ["build_report", "distribution", "sketch_error"]
+__all__ = ["build_report", "distribution", "sketch_error", "summarize"]
 
 _TOP_CATEGORIES = 12
 
@@ -159,6 +159,7 @@ def build_report(
         "unmatched_labels": monitor.unmatched_labels,
         "alerts": [alert_payload(a, monitor) for a in store.list_alerts(monitor_id=monitor.id, limit=100)],
     }
+    report["summary"] = summarize(rows_out, report["alerts"], options, [*reference.columns])
     if distributions and current is not None:
         report["distributions"] = {
             name: d
@@ -168,6 +169,57 @@ def build_report(
     if include_segments and monitor.segments:
         report["segments"] = _segments(store, monitor, reference, options, gran, since, until)
     return report
+
+
+_MISSING_METRICS = ("missing_rate", "missing_rate.delta")
+
+
+def summarize(
+    windows: Sequence[Mapping[str, Any]],
+    alerts: Sequence[Mapping[str, Any]],
+    options: DriftOptions,
+    columns: Sequence[str],
+) -> dict[str, Any]:
+    """What the summary cards say, counted from the per-window figures the charts draw and the alert rules
+    read (never from a second comparison of the merged period, which can disagree with every window):
+    the windows whose data set drifted, each column's drifted and missing-rate-changed windows, and the
+    columns whose missing rate an unresolved alert is about."""
+    features: dict[str, dict[str, Any]] = {}
+    tested: set[str] = set()
+    for name in columns:
+        drifted = [w["start"] for w in windows if name in w.get("drifted", ())]
+        missing = [w["start"] for w in windows if name in w.get("missing_drifted", ())]
+        scores = [w.get("scores", {}).get(name) or {} for w in windows]
+        if any(score.get("test") is not None for score in scores):
+            tested.add(name)
+        features[name] = {
+            "windows_drifted": len(drifted),
+            "first_drifted": drifted[0] if drifted else None,
+            "latest_drifted": bool(windows) and name in windows[-1].get("drifted", ()),
+            "windows_missing_changed": len(missing),
+        }
+    dataset = [w["start"] for w in windows if w.get("dataset_drifted")]
+    unresolved = [a for a in alerts if a.get("state") in ("open", "acknowledged")]
+    missing_alerts = {str(a["feature"]) for a in unresolved if a.get("metric") in _MISSING_METRICS}
+    return {
+        "windows": len(windows),
+        "drift": {
+            "dataset_drifted": bool(dataset),
+            "windows_drifted": len(dataset),
+            "first_drifted": dataset[0] if dataset else None,
+            "latest_drifted": bool(windows) and bool(windows[-1].get("dataset_drifted")),
+            "drift_share": options.drift_share,
+        },
+        "tested": len(tested),
+        "features": features,
+        "drifted_features": [n for n in columns if features[n]["windows_drifted"]],
+        "missing_changed": [
+            n for n in columns if features[n]["windows_missing_changed"] or n in missing_alerts
+        ],
+        "missing_alerts": sorted(missing_alerts),
+        "open_alerts": sum(a.get("state") == "open" for a in alerts),
+        "unresolved_alerts": len(unresolved),
+    }
 
 
 def _performance(monitor: Monitor, acc: Mapping[str, Any]) -> dict[str, Any]:
