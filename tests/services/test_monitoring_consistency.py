@@ -20,6 +20,7 @@ import pytest
 from mltrail.entities import Monitor
 from mltrail.render.html_report import render_report_html
 from mltrail.services.monitoring.alerts import AlertService
+from mltrail.services.monitoring.segments import profile_reference
 from mltrail.services.monitoring.service import MonitoringService
 from mltrail.stats.profile import profile_batches
 from mltrail.store.blobs import BlobStore
@@ -57,9 +58,9 @@ def traffic(
     rng = np.random.default_rng(seed)
     age = rng.normal(40 + shift * 10, 10, n)
     radius = rng.normal(14 + shift * 3, 3, n)
-    income = rng.normal(50 + shift * 20, 20, n)
     tenure = rng.normal(5, 2, n)
     country = rng.choice(["DE", "FR", "ES"], n, p=[0.5, 0.3, 0.2])
+    income = rng.normal(50 + shift * 20, 20, n) + np.where(country == "DE", 15.0, 0.0)  # richer in DE
     cols: dict[str, Any] = {
         "age": age,
         "radius": radius,
@@ -218,3 +219,84 @@ def test_summary_cards_tables_charts_and_alerts_agree(world: World) -> None:
     assert _tile(html, "Missing-rate changes") == "1"
     assert _tile(html, "Drifted features") == f"{len(summary['drifted_features'])} / {summary['tested']}"
     assert _tile(html, "Open alerts") == "1"
+
+
+SEGMENTS = ["country", "age < 25"]
+
+
+def _segmented(world: World, reference: Any) -> Monitor:
+    return world.monitoring.create_monitor(
+        f"mon-{uuid.uuid4().hex[:8]}",
+        project=f"p-{uuid.uuid4().hex[:6]}",
+        reference=reference,
+        reference_source="test",
+        features=["age", "radius", "income", "tenure", "country"],
+        segments=SEGMENTS,
+    )
+
+
+def _no_drift_and_own_column_untested(world: World, mon: Monitor, report: dict[str, Any]) -> None:
+    segments = report["segments"]
+    for name, column in [("country=DE", "country"), ("country=FR", "country"), ("age < 25", "age")]:
+        assert segments[name]["drifted_columns"] == [], name
+        assert segments[name]["not_tested"] == column
+        assert all(w["drifted"] == [] for w in segments[name]["windows"]), name
+    for window in world.store.list_windows(mon.id, "day", segment=None):
+        figures = window.fresh_figures
+        assert figures is not None
+        if figures["reference"] == "new":
+            assert figures["scores"] == {} and figures["share_drifted"] is None
+        elif window.segment.startswith("country="):
+            assert "country" not in figures["scores"] and "age" in figures["scores"]
+        if window.segment == "age < 25":
+            assert "age" not in figures["scores"] and "country" in figures["scores"]
+
+
+def test_segments_are_compared_with_the_same_segment_of_the_reference(world: World) -> None:
+    reference = traffic(40_000, 1, times=False)
+    mon = _segmented(world, profile_reference(reference, SEGMENTS))
+    for batch in month(3, 20_000):  # no drift at all (segments big enough for the tests to be quiet)
+        world.monitoring.ingest(mon.name, batch)
+    newcomers = traffic(300, 7, day=2)
+    newcomers = newcomers.set_column(
+        newcomers.column_names.index("country"), "country", pa.array(["IT"] * 300)
+    )
+    world.monitoring.ingest(mon.name, newcomers)
+    report = world.monitoring.report(mon.name)
+    assert report["segment_reference"] == "segment"
+    segments = report["segments"]
+    for name in ("country=DE", "country=FR", "country=ES", "age < 25"):
+        assert segments[name]["reference"] == "segment" and not segments[name]["new"]
+    _no_drift_and_own_column_untested(world, mon, report)
+    # a segment the reference never had is new: no drift figures, not drift
+    italy = segments["country=IT"]
+    assert italy["new"] is True and italy["reference"] == "new" and italy["rows"] == 300
+    assert italy["drifted_columns"] == [] and italy["share_drifted"] is None
+    assert italy["windows"] == [{"start": T0 + 2 * DAY, "rows": 300, "drifted": [], "share_drifted": None}]
+    # a rule on segment drift raises nothing for it
+    world.alerts.add_rule(mon, metric="drift.share", segment="country=IT", above=0.0)
+    world.alerts.add_rule(mon, metric="drift.score", feature="income", segment="country=IT", above=0.0)
+    assert world.alerts.list(mon) == []
+    html = render_report_html(report)
+    assert "each compared with the same segment of the reference" in html
+    assert "not in the reference: no drift figures" in html
+
+
+def test_without_segment_references_segments_meet_the_whole_reference_but_never_their_own_column(
+    world: World,
+) -> None:
+    # a lineage reference (a training dataset's profile) has no per-segment profiles
+    mon = _segmented(world, profile_batches(traffic(40_000, 1, times=False)))
+    for batch in month(3, 20_000):
+        world.monitoring.ingest(mon.name, batch)
+    report = world.monitoring.report(mon.name)
+    assert report["segment_reference"] == "whole"
+    assert {s["reference"] for s in report["segments"].values()} == {"whole"}
+    segments = report["segments"]
+    for name, column in [("country=DE", "country"), ("age < 25", "age")]:
+        assert column not in segments[name]["drifted_columns"]
+        assert segments[name]["not_tested"] == column
+    # against the whole reference DE's income differs (it is richer there): that much is said, not hidden
+    assert "income" in segments["country=DE"]["drifted_columns"]
+    html = render_report_html(report)
+    assert "compared with the whole reference" in html and "own column is never tested" in html

@@ -175,13 +175,24 @@ class ColumnProfile:
 
 
 class DatasetProfile:
-    """Profiles of the columns of a data set, and its total row count."""
+    """Profiles of the columns of a data set, and its total row count.
 
-    __slots__ = ("columns", "rows")
+    ``segments`` (a reference built for a monitor with segments): per segment spec (``country``,
+    ``age < 25``), each segment's profile of the same rows (``country=DE`` → its profile), or None for a
+    value too rare to be kept on its own; a spec listed there with a segment missing means the data had
+    no row of that segment. Kept in the bytes, so it travels with the profile to a server."""
 
-    def __init__(self, rows: int, columns: dict[str, ColumnProfile]) -> None:
+    __slots__ = ("columns", "rows", "segments")
+
+    def __init__(
+        self,
+        rows: int,
+        columns: dict[str, ColumnProfile],
+        segments: dict[str, dict[str, DatasetProfile | None]] | None = None,
+    ) -> None:
         self.rows = rows
         self.columns = columns
+        self.segments = segments or {}
 
     def __getitem__(self, name: str) -> ColumnProfile:
         return self.columns[name]
@@ -220,6 +231,16 @@ class DatasetProfile:
             "version": _VERSION,
             "rows": self.rows,
             "columns": [c.to_dict() for c in self.columns.values()],
+            **(
+                {
+                    "segments": {
+                        spec: {name: None if p is None else p.to_dict() for name, p in parts.items()}
+                        for spec, parts in self.segments.items()
+                    }
+                }
+                if self.segments
+                else {}
+            ),
         }
 
     @classmethod
@@ -229,7 +250,11 @@ class DatasetProfile:
                 f"not a version {_VERSION} {_FORMAT}: {data.get('format')!r} {data.get('version')!r}"
             )
         columns = [ColumnProfile.from_dict(c) for c in data["columns"]]
-        return cls(int(data["rows"]), {c.name: c for c in columns})
+        segments = {
+            str(spec): {str(name): None if p is None else cls.from_dict(p) for name, p in dict(parts).items()}
+            for spec, parts in dict(data.get("segments") or {}).items()
+        }
+        return cls(int(data["rows"]), {c.name: c for c in columns}, segments)
 
     def to_bytes(self) -> bytes:
         # allow_nan=False: no NaN or inf can be stored (moments are of finite values), so strict JSON holds.
@@ -245,6 +270,7 @@ class DatasetProfile:
             isinstance(other, DatasetProfile)
             and self.rows == other.rows
             and list(self.columns.items()) == list(other.columns.items())
+            and self.segments == other.segments
         )
 
     __hash__ = None  # type: ignore[assignment]

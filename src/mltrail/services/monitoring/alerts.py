@@ -317,8 +317,9 @@ def _figure(rule: AlertRule, feature: str | None, figures: Mapping[str, Any]) ->
     metric = rule.metric
     if metric == "rows":
         return float(window.rows)
-    if metric == "drift.share":
-        return float(drift["share_drifted"])
+    if metric == "drift.share":  # None for a segment new to the reference: no drift figures
+        share = drift.get("share_drifted")
+        return None if share is None else float(share)
     if metric.startswith("performance."):
         value = figures["performance"].get(metric.split(".", 1)[1])
         return None if value is None else float(value)

@@ -12,9 +12,17 @@ from datasketches import kll_doubles_sketch
 
 from mltrail.entities import GRANULARITIES, Monitor, MonitorWindow
 from mltrail.services.monitoring.alerts import alert_payload
-from mltrail.services.monitoring.figures import drift_options, figures_for
+from mltrail.services.monitoring.figures import (
+    NEW_SEGMENT,
+    SEGMENT,
+    WHOLE,
+    References,
+    drift_options,
+    figures_for,
+)
 from mltrail.services.monitoring.inputs import training_reference
 from mltrail.services.monitoring.performance import merge_accumulators, metrics_from
+from mltrail.services.monitoring.segments import segment_spec
 from mltrail.stats.drift import compare_profiles
 from mltrail.stats.drift_model import DriftOptions
 from mltrail.stats.profile import DEFAULT_KLL_K, ColumnProfile, DatasetProfile
@@ -167,7 +175,9 @@ def build_report(
             if (d := distribution(col, current.columns.get(name))) is not None
         }
     if include_segments and monitor.segments:
-        report["segments"] = _segments(store, monitor, reference, options, gran, since, until)
+        report["segments"], report["segment_reference"] = _segments(
+            store, monitor, reference, options, gran, since, until
+        )
     return report
 
 
@@ -240,7 +250,11 @@ def _segments(
     gran: str,
     since: float | None,
     until: float | None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], str]:
+    """Each segment over the period and per window, compared with the same segment of the reference
+    (``figures.References``); and how segments were compared: ``segment`` (each with its own reference),
+    ``whole`` (the reference has no per-segment profiles) or ``mixed``."""
+    references = References(store, monitor, reference, options)
     by_segment: dict[str, list[MonitorWindow]] = {}
     for window in store.list_windows(monitor.id, gran, segment=None, since=since, until=until):
         if window.segment:
@@ -250,11 +264,16 @@ def _segments(
         merged = _merge_all([DatasetProfile.from_bytes(w.profile) for w in windows])
         if merged is None:
             continue
-        result = compare_profiles(reference, merged, options)
+        how, _, _ = references.for_segment(segment)
+        period = references.compare(segment, merged)
+        spec = segment_spec(segment, monitor.segments)
         out[segment] = {
             "rows": merged.rows,
-            "drifted_columns": list(result.drifted_columns),
-            "share_drifted": result.share_drifted,
+            "reference": how,
+            "new": how == NEW_SEGMENT,
+            "not_tested": None if spec is None else spec.column,  # the column the segment is defined by
+            "drifted_columns": list(period["drifted"]),
+            "share_drifted": period["share_drifted"],
             "windows": [
                 {
                     "start": w.start,
@@ -267,7 +286,10 @@ def _segments(
                 )
             ],
         }
-    return out
+    hows = {seg["reference"] for seg in out.values() if not seg["new"]}
+    if not hows:
+        hows = {SEGMENT if references.per_segment else WHOLE}
+    return out, hows.pop() if len(hows) == 1 else "mixed"
 
 
 def _rule_names(schema: Mapping[str, Any]) -> list[str]:
