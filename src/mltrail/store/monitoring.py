@@ -95,8 +95,11 @@ class MonitorStore(abc.ABC):
         stage it follows; ``segment_references`` the reference's profile of each segment, kept with it."""
 
     @abc.abstractmethod
-    def get_segment_references(self, monitor_id: int) -> SegmentReferences:
-        """The segment references kept with the monitor (empty when it was created without)."""
+    def get_segment_references(
+        self, monitor_id: int, segments: Sequence[str] | None = None
+    ) -> SegmentReferences:
+        """The segment references kept with the monitor (empty when it was created without): every spec,
+        and the profiles of ``segments`` only when given (a batch touches a few of them)."""
 
     @abc.abstractmethod
     def get_monitor(self, name: str) -> Monitor: ...

@@ -98,12 +98,18 @@ class References:
         self.whole = whole if whole is not None else DatasetProfile.from_bytes(monitor.reference)
         self.options = options if options is not None else drift_options(monitor.drift)
         self._kept: SegmentReferences | None = None
+        self._only: list[str] | None = None
         self._seen: dict[str, tuple[str, DatasetProfile | None, DriftOptions]] = {}
+
+    def only(self, segments: Sequence[str]) -> References:
+        """Read the profiles of these segments only (the windows of one batch), not all the monitor's."""
+        self._only = [s for s in segments if s]
+        return self
 
     @property
     def kept(self) -> SegmentReferences:
         if self._kept is None:
-            self._kept = self.store.get_segment_references(self.monitor.id)
+            self._kept = self.store.get_segment_references(self.monitor.id, self._only)
         return self._kept
 
     @property
@@ -175,7 +181,9 @@ def figures_for(
             figures = None  # kept before segments had their own reference: compared again, once
         if figures is None:
             if references is None:
-                references = References(store, monitor, reference, options)
+                references = References(store, monitor, reference, options).only(
+                    sorted({w.segment for w in windows})
+                )
             figures = references.compare(window.segment, DatasetProfile.from_bytes(window.profile))
             if keep:
                 store.set_window_figures(

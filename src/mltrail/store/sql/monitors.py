@@ -128,13 +128,16 @@ class MonitorsMixin(SqlBase):
         return self._load_monitor(conn, name)
 
     @reads
-    def get_segment_references(self, conn: Connection, monitor_id: int) -> SegmentReferences:
+    def get_segment_references(
+        self, conn: Connection, monitor_id: int, segments: Sequence[str] | None = None
+    ) -> SegmentReferences:
         refs = t.monitor_segment_references.c
         specs: set[str] = set()
         profiles: dict[str, bytes | None] = {}
-        for row in conn.execute(
-            sa.select(refs.spec, refs.segment, refs.profile).where(refs.monitor_id == monitor_id)
-        ):
+        query = sa.select(refs.spec, refs.segment, refs.profile).where(refs.monitor_id == monitor_id)
+        if segments is not None:
+            query = query.where(refs.segment.in_(["", *segments]))
+        for row in conn.execute(query):
             if row.segment == "":
                 specs.add(row.spec)
             else:
