@@ -219,6 +219,7 @@ def test_summary_cards_tables_charts_and_alerts_agree(world: World) -> None:
     assert _tile(html, "Missing-rate changes") == "1"
     assert _tile(html, "Drifted features") == f"{len(summary['drifted_features'])} / {summary['tested']}"
     assert _tile(html, "Open alerts") == "1"
+    assert "KLL sketches (k = 200): a quantile's rank is within ±1.3" in html  # the sketch's stated error
 
 
 SEGMENTS = ["country", "age < 25"]
