@@ -160,10 +160,10 @@ def test_a_monitor_of_production_moves_to_the_new_version(world: World) -> None:
     assert world.store.get_monitor(mon.name).version == 1
     world.clock.now += 2
     moved_at = world.clock.now
+    world.monitoring.ingest(mon.name, traffic(500, 12, day=2))
     after = world.alerts.add_rule(
         mon, metric="drift.share", above=-1, notify=["webhook:http://hooks.example/b"]
-    )  # fires on every window: opened by the first batch after the move
-    world.monitoring.ingest(mon.name, traffic(500, 12, day=2))
+    )  # fires on every window: opened at once, over the windows stored, after the move
 
     now = world.store.get_monitor(mon.name)
     assert (now.alias, now.version, now.run_id) == ("production", 2, v2.run_id)

@@ -30,7 +30,7 @@ from mltrail.render.html_values import (
 )
 from mltrail.render.svg_charts import category_bars, histogram
 
-__all__ = ["feature_table", "header", "primary_metric", "summary_strip"]
+__all__ = ["feature_table", "header", "primary_metric", "sketch_note", "summary_strip"]
 
 _P_VALUE_TESTS = frozenset({"ks", "chisquare"})
 
@@ -125,6 +125,30 @@ def _names(names: list[str], limit: int = 3) -> str:
 
 
 def summary_strip(report: Mapping[str, Any]) -> str:
+    summary = as_mapping(report.get("summary"))
+    tiles = _drift_tiles(report, summary) if summary else _overall_tiles(report)
+    violations = _violation_totals(report)
+    total = sum(violations.values())
+    broken = sum(v > 0 for v in violations.values())
+    tiles.append(
+        _tile(
+            "Validation violations",
+            fmt_int(total) if violations else DASH,
+            f"{broken} of {len(violations)} rules broken" if violations else "no rules",
+            "bad" if total else "good" if violations else "",
+        )
+    )
+    alerts = [as_mapping(a) for a in as_list(report.get("alerts"))]
+    open_count = sum(a.get("state") == "open" for a in alerts)
+    tiles.append(
+        _tile("Open alerts", str(open_count), f"of {len(alerts)} in the period", "bad" if open_count else "")
+    )
+    tiles.append(_metric_tile(report))
+    return f'<div class="tiles">{"".join(tiles)}</div>'
+
+
+def _overall_tiles(report: Mapping[str, Any]) -> list[str]:
+    """The drift tiles of a report dict without ``summary`` (older reports): from the merged period."""
     overall = as_mapping(report.get("overall"))
     columns = columns_by_name(report)
     drifted = [str(c) for c in as_list(overall.get("drifted_columns"))]
@@ -150,24 +174,54 @@ def summary_strip(report: Mapping[str, Any]) -> str:
     )
     missing = [str(c) for c in as_list(overall.get("missing_drifted_columns"))]
     tiles.append(_tile("Missing-rate changes", str(len(missing)), _names(missing), "warn" if missing else ""))
-    violations = _violation_totals(report)
-    total = sum(violations.values())
-    broken = sum(v > 0 for v in violations.values())
+    return tiles
+
+
+def _drift_tiles(report: Mapping[str, Any], summary: Mapping[str, Any]) -> list[str]:
+    """The drift tiles from ``summary``: counted from the per-window figures the charts draw and the alert
+    rules read, so a card cannot say "no drift" beside windows marked drifted."""
+    drift = as_mapping(summary.get("drift"))
+    count = as_int(summary.get("windows")) or 0
+    pattern = time_format(as_mapping(report.get("monitor")).get("granularity"))
+    drifted = [str(c) for c in as_list(summary.get("drifted_features"))]
+    latest = [
+        str(name)
+        for name, feature in as_mapping(summary.get("features")).items()
+        if as_mapping(feature).get("latest_drifted") is True
+    ]
+    tiles = [
+        _tile(
+            "Drifted features",
+            f"{len(drifted)}<small> / {fmt_int(summary.get('tested'))}</small>",
+            f"in any window · {_names(drifted)}; latest window: {_names(latest)}",
+            "bad" if drifted else "good" if count else "",
+        )
+    ]
+    windows_drifted = as_int(drift.get("windows_drifted")) or 0
+    threshold = as_float(drift.get("drift_share"))
+    when = f"when ≥ {fmt_pct(threshold, 0)} of features drift" if threshold is not None else ""
+    if windows_drifted:
+        note = (
+            f"in {windows_drifted} of {count} windows, from {fmt_time(drift.get('first_drifted'), pattern)}"
+            f" · {when}"
+        )
+    else:
+        note = f"in none of {count} windows · {when}" if count else "no windows"
     tiles.append(
         _tile(
-            "Validation violations",
-            fmt_int(total) if violations else DASH,
-            f"{broken} of {len(violations)} rules broken" if violations else "no rules",
-            "bad" if total else "good" if violations else "",
+            "Dataset drift",
+            ("Yes" if windows_drifted else "No") if count else DASH,
+            esc(note),
+            ("bad" if windows_drifted else "good") if count else "",
         )
     )
-    alerts = [as_mapping(a) for a in as_list(report.get("alerts"))]
-    open_count = sum(a.get("state") == "open" for a in alerts)
-    tiles.append(
-        _tile("Open alerts", str(open_count), f"of {len(alerts)} in the period", "bad" if open_count else "")
-    )
-    tiles.append(_metric_tile(report))
-    return f'<div class="tiles">{"".join(tiles)}</div>'
+    missing = [str(c) for c in as_list(summary.get("missing_changed"))]
+    alerted = as_list(summary.get("missing_alerts"))
+    note = _names(missing)
+    if alerted:
+        note += f" · {len(alerted)} missing-rate alert{'s' * (len(alerted) != 1)} open"
+    tiles.append(_tile("Missing-rate changes", str(len(missing)), note, "warn" if missing else ""))
+    return tiles
 
 
 def _metric_tile(report: Mapping[str, Any]) -> str:
@@ -228,7 +282,14 @@ def _threshold(column: Mapping[str, Any]) -> str:
     return f"p &lt; {value}" if column.get("test") in _P_VALUE_TESTS else f"≥ {value}"
 
 
-def _status(column: Mapping[str, Any]) -> str:
+def _status(column: Mapping[str, Any], per_window: Mapping[str, Any] | None = None, count: int = 0) -> str:
+    """The feature's status: from its per-window figures when the report has a summary (the windows the
+    charts mark), else from the merged period (older report dicts)."""
+    if per_window is not None and (column.get("test") is not None or not column):
+        drifted = as_int(per_window.get("windows_drifted")) or 0
+        if drifted:
+            return f'{badge("drifted", "bad")}<div class="dim">in {drifted} of {count} windows</div>'
+        return badge("no drift", "good")
     if not column:
         return badge("no result", "muted")
     if column.get("test") is None:
@@ -251,10 +312,19 @@ def feature_table(report: Mapping[str, Any]) -> str:
     columns = columns_by_name(report)
     scores = feature_scores(report)
     dists = as_mapping(report.get("distributions"))
+    summary = as_mapping(report.get("summary"))
+    per_feature = as_mapping(summary.get("features")) if summary else None
+    count = as_int(summary.get("windows")) or 0
+
+    def drifted_in_windows(name: str) -> bool:
+        if per_feature is None:
+            return columns.get(name, {}).get("drifted") is True
+        return (as_int(as_mapping(per_feature.get(name)).get("windows_drifted")) or 0) > 0
+
     order = sorted(
         range(len(names)),
         key=lambda i: (
-            columns.get(names[i], {}).get("drifted") is not True,
+            not drifted_in_windows(names[i]),
             columns.get(names[i], {}).get("missing_drifted") is not True,
             i,
         ),
@@ -273,11 +343,13 @@ def feature_table(report: Mapping[str, Any]) -> str:
         stat = fmt_num(column.get("statistic")) + (
             f'<div class="dim">p = {fmt_num(p_value)}</div>' if p_value is not None else ""
         )
-        drifted = "drifted" if column.get("drifted") is True else ""
+        drifted = "drifted" if drifted_in_windows(name) else ""
+        feature_windows = None if per_feature is None else as_mapping(per_feature.get(name))
         rows.append(
             f'<tr class="{drifted}"><td class="name">{esc(name)}{extra}</td><td>{esc(kind)}</td>'
             f"<td>{esc(as_text(column.get('test')) or DASH)}</td><td class='num'>{stat}</td>"
-            f"<td class='num'>{_threshold(column)}</td><td>{_status(column)}</td><td>{_missing(column)}</td>"
+            f"<td class='num'>{_threshold(column)}</td><td>{_status(column, feature_windows, count)}</td>"
+            f"<td>{_missing(column)}</td>"
             f"<td>{trend(scores.get(name, []), name)}</td><td>{_distribution(name, dist)}</td></tr>"
         )
     head = "".join(
@@ -299,8 +371,27 @@ def feature_table(report: Mapping[str, Any]) -> str:
         '<span><i class="box" style="background:#2563eb"></i>current</span></div>'
     )
     sub = f"{len(names)} features, drifted first; charts compare the reference with the whole period"
+    if per_feature is not None:
+        sub = (
+            f"{len(names)} features, drifted first; status from the {count} windows (as charted and alerted),"
+            " statistic and charts for the whole period against the reference"
+        )
     body = (
         f'<div class="table-wrap"><table class="features"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
     return card("Features", legend + body, sub)
+
+
+def sketch_note(report: Mapping[str, Any]) -> str:
+    """How far the sketch-based figures may be from exact ones (KLL's normalized rank error)."""
+    sketch = as_mapping(report.get("sketch"))
+    rank, pmf, k = as_float(sketch.get("rank_error")), as_float(sketch.get("pmf_error")), sketch.get("kll_k")
+    if rank is None or pmf is None:
+        return ""
+    return (
+        f'<p class="dim">Numeric distributions are KLL sketches (k = {esc(as_text(k) or DASH)}):'
+        f" a quantile's rank is within ±{fmt_pct(rank, 2)} of the exact one,"
+        f" a bin's mass within ±{fmt_pct(pmf, 2)}"
+        " (99 % confidence); figures are the same on every read of the same windows.</p>"
+    )

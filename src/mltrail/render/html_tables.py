@@ -59,14 +59,30 @@ def segments_table(report: Mapping[str, Any]) -> str:
         width = 0.0 if share is None else min(max(share, 0.0), 1.0) * 100
         meter = f'<span class="meter"><i style="width:{width:.0f}%"></i></span> {fmt_pct(share)}'
         drifted = [str(c) for c in as_list(seg.get("drifted_columns"))]
+        found = _chips(drifted)
+        if seg.get("new") is True:
+            meter = badge("new", "warn")
+            found = '<span class="dim">not in the reference: no drift figures</span>'
+        elif seg.get("reference") == "whole":
+            found += '<div class="dim">against the whole reference</div>'
         rows.append(
             f'<tr><td class="name">{esc(name)}</td><td class="num">{fmt_int(seg.get("rows"))}</td>'
-            f"<td>{meter}</td><td>{_chips(drifted)}</td></tr>"
+            f"<td>{meter}</td><td>{found}</td></tr>"
         )
+    how = as_text(report.get("segment_reference"))
+    sub = {
+        "segment": "each compared with the same segment of the reference",
+        "whole": "compared with the whole reference: it has no per-segment profiles (a training dataset's"
+        " profile); pass reference= rows to compare each with its own",
+        "mixed": "compared with the same segment of the reference where it has one, else the whole reference",
+    }.get(how or "", "")
+    sub = f"{len(items)} segments" + (f", {sub}" if sub else "")
+    if how:
+        sub += "; a segment's own column is never tested"
     return card(
         "Segments",
         _table("segments", ["Segment", "Rows", "Share drifted", "Drifted features"], rows),
-        f"{len(items)} segments, each compared with the same slice of the reference",
+        sub,
     )
 
 

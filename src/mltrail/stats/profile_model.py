@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from mltrail.stats.profile_categorical import CategoryCounts
@@ -96,6 +96,35 @@ class ColumnProfile:
             )
         return out
 
+    @classmethod
+    def merge_all(cls, parts: list[ColumnProfile]) -> ColumnProfile:
+        """``merged`` over all ``parts`` (at least one) at once, deterministically (numeric sketches by
+        ``NumericSummary.merge_all``; label counts and frequent items merge deterministically anyway)."""
+        first = parts[0]
+        kind = first.kind
+        for part in parts[1:]:
+            kind = merge_kind(first.name, kind, part.kind)
+        out = ColumnProfile(
+            first.name,
+            kind,
+            types=tuple(t for p in parts for t in p.types),
+            count=sum(p.count for p in parts),
+            nulls=sum(p.nulls for p in parts),
+            nan=sum(p.nan for p in parts),
+            infinite=sum(p.infinite for p in parts),
+            absent=sum(p.absent for p in parts),
+        )
+        if kind == "numeric":
+            nums = [p.numeric for p in parts if p.numeric is not None]
+            out.numeric = NumericSummary.merge_all(nums)
+        elif kind == "categorical":
+            cats = [p.categories for p in parts if p.categories is not None]
+            merged = cats[0].merged(CategoryCounts(cats[0].cap, cats[0].lg_k))
+            for other in cats[1:]:
+                merged = merged.merged(other)
+            out.categories = merged
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
@@ -146,13 +175,24 @@ class ColumnProfile:
 
 
 class DatasetProfile:
-    """Profiles of the columns of a data set, and its total row count."""
+    """Profiles of the columns of a data set, and its total row count.
 
-    __slots__ = ("columns", "rows")
+    ``segments`` (a reference built for a monitor with segments): per segment spec (``country``,
+    ``age < 25``), each segment's profile of the same rows (``country=DE`` → its profile), or None for a
+    value too rare to be kept on its own; a spec listed there with a segment missing means the data had
+    no row of that segment. Kept in the bytes, so it travels with the profile to a server."""
 
-    def __init__(self, rows: int, columns: dict[str, ColumnProfile]) -> None:
+    __slots__ = ("columns", "rows", "segments")
+
+    def __init__(
+        self,
+        rows: int,
+        columns: dict[str, ColumnProfile],
+        segments: dict[str, dict[str, DatasetProfile | None]] | None = None,
+    ) -> None:
         self.rows = rows
         self.columns = columns
+        self.segments = segments or {}
 
     def __getitem__(self, name: str) -> ColumnProfile:
         return self.columns[name]
@@ -166,6 +206,24 @@ class DatasetProfile:
             columns[name] = mine.merged(theirs)
         return DatasetProfile(self.rows + other.rows, columns)
 
+    @classmethod
+    def merge_all(cls, profiles: Sequence[DatasetProfile]) -> DatasetProfile | None:
+        """The profile of all ``profiles`` (None for none), the same every time for the same profiles in
+        the same order — what a report reads, so that reading it twice gives the same figures (``merge``
+        goes through datasketches' KLL merge, whose random bits are seeded per process)."""
+        if not profiles:
+            return None
+        names: dict[str, None] = {}
+        for profile in profiles:
+            names.update(dict.fromkeys(profile.columns))
+        columns = {
+            name: ColumnProfile.merge_all(
+                [p.columns.get(name) or ColumnProfile(name, "null", absent=p.rows) for p in profiles]
+            )
+            for name in names
+        }
+        return DatasetProfile(sum(p.rows for p in profiles), columns)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (sketches as base64); ``from_dict`` gives back an equal profile."""
         return {
@@ -173,6 +231,16 @@ class DatasetProfile:
             "version": _VERSION,
             "rows": self.rows,
             "columns": [c.to_dict() for c in self.columns.values()],
+            **(
+                {
+                    "segments": {
+                        spec: {name: None if p is None else p.to_dict() for name, p in parts.items()}
+                        for spec, parts in self.segments.items()
+                    }
+                }
+                if self.segments
+                else {}
+            ),
         }
 
     @classmethod
@@ -182,7 +250,11 @@ class DatasetProfile:
                 f"not a version {_VERSION} {_FORMAT}: {data.get('format')!r} {data.get('version')!r}"
             )
         columns = [ColumnProfile.from_dict(c) for c in data["columns"]]
-        return cls(int(data["rows"]), {c.name: c for c in columns})
+        segments = {
+            str(spec): {str(name): None if p is None else cls.from_dict(p) for name, p in dict(parts).items()}
+            for spec, parts in dict(data.get("segments") or {}).items()
+        }
+        return cls(int(data["rows"]), {c.name: c for c in columns}, segments)
 
     def to_bytes(self) -> bytes:
         # allow_nan=False: no NaN or inf can be stored (moments are of finite values), so strict JSON holds.
@@ -198,6 +270,7 @@ class DatasetProfile:
             isinstance(other, DatasetProfile)
             and self.rows == other.rows
             and list(self.columns.items()) == list(other.columns.items())
+            and self.segments == other.segments
         )
 
     __hash__ = None  # type: ignore[assignment]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from datasketches import kll_doubles_sketch
 
+from mltrail.stats.kll_merge import merge_kll
 from mltrail.stats.kll_sorted import sample_shift, sorted_sketch_bytes
 
 __all__ = ["NumericSummary"]
@@ -112,6 +113,17 @@ class NumericSummary:
             out._add_moments(part.count, part.mean, part.m2, part.min, part.max)
             if not part.kll.is_empty():
                 out.kll.merge(part.kll)
+        return out
+
+    @classmethod
+    def merge_all(cls, parts: list[NumericSummary]) -> NumericSummary:
+        """One summary of all ``parts`` (at least one), the same every time for the same parts in the same
+        order: the sketches are pooled by :func:`mltrail.stats.kll_merge.merge_kll` (a fixed seed), not
+        merged by datasketches (random bits seeded per process). For reads: reports and segments."""
+        out = NumericSummary.empty(min(p.kll.k for p in parts))
+        for part in parts:
+            out._add_moments(part.count, part.mean, part.m2, part.min, part.max)
+        out.kll = merge_kll([p.kll for p in parts], out.kll.k)
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mltrail.entities import (
@@ -17,7 +17,7 @@ from mltrail.entities import (
     PredictionBatch,
 )
 
-__all__ = ["LabelMatch", "MonitorStore", "PredictionRow", "WindowDelta"]
+__all__ = ["LabelMatch", "MonitorStore", "PredictionRow", "SegmentReferences", "WindowDelta"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,18 @@ class WindowDelta:
     rows: int
     profile: bytes
     violations: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentReferences:
+    """The reference's own profile of each segment, built when the monitor was created from reference rows.
+
+    ``specs``: the segment specs (``country``, ``age < 25``) the reference rows were split by; a segment of
+    one of them that ``profiles`` lacks was not in the reference (a new segment). ``profiles``: segment
+    name → its profile's bytes, or None for a value in the reference too rare to keep its own profile."""
+
+    specs: frozenset[str] = frozenset()
+    profiles: Mapping[str, bytes | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +88,18 @@ class MonitorStore(abc.ABC):
         created_at: float,
         created_by: str | None,
         alias: str | None = None,
+        segment_references: SegmentReferences | None = None,
     ) -> Monitor:
         """A new monitor (its project is created if new); a monitor of that name: ConflictError. Its
         version history starts with ``version`` (when given) since ``created_at``; ``alias`` is the alias or
-        stage it follows."""
+        stage it follows; ``segment_references`` the reference's profile of each segment, kept with it."""
+
+    @abc.abstractmethod
+    def get_segment_references(
+        self, monitor_id: int, segments: Sequence[str] | None = None
+    ) -> SegmentReferences:
+        """The segment references kept with the monitor (empty when it was created without): every spec,
+        and the profiles of ``segments`` only when given (a batch touches a few of them)."""
 
     @abc.abstractmethod
     def get_monitor(self, name: str) -> Monitor: ...

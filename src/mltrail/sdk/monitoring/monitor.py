@@ -113,10 +113,11 @@ def _create(
     segments: Sequence[str],
     drift: dict[str, Any] | None,
 ) -> Monitor:
-    from mltrail.stats.profile import profile_batches
+    from mltrail.services.monitoring.segments import profile_reference
 
     parse_model_ref(ref)
-    ref_profile = None if reference is None else profile_batches(to_table(reference))
+    # with each segment's own profile, so that segments are compared with the same segment of the reference
+    ref_profile = None if reference is None else profile_reference(to_table(reference), segments)
     try:
         return client.create(
             name,

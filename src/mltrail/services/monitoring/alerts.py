@@ -4,6 +4,8 @@ resolved, de-duplicated per (rule, feature, segment); notifications sent off the
 A rule fires when its figure passes the threshold in each of ``for_windows`` consecutive windows ending at
 the newest window a batch touched; it resolves when that newest window is back within the threshold.
 Notifications go out when an alert opens (never again while it stays open) and when it resolves.
+A rule just added is evaluated at once over the windows already stored (``evaluate_rules``, also on demand),
+so days of drift ingested before it existed raise its alert now, not at the next batch.
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ from mltrail.entities import (
     Monitor,
     MonitorWindow,
 )
-from mltrail.errors import InvalidInputError
+from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.monitoring.figures import figures_for
 from mltrail.services.monitoring.performance import metrics_from
 
 if TYPE_CHECKING:
     from mltrail.store.monitoring import MonitorStore
 
-__all__ = ["AlertService", "Notifier", "alert_payload", "redact_channel"]
+__all__ = ["HORIZON_WINDOWS", "AlertService", "Notifier", "alert_payload", "redact_channel"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,9 @@ _SCORE_KEYS = {
     "drift.chi2": "chisquare",
 }
 _FEATURELESS = ("drift.share", "rows")
+# Rules evaluated over stored windows (a new rule, ``evaluate_rules``) look no further back than this many
+# windows: a monitor whose traffic stopped long ago raises nothing from its old data.
+HORIZON_WINDOWS = 30
 
 
 def alert_payload(
@@ -156,7 +161,7 @@ class AlertService:
                 self._check_destination(spec)
             if validate_channel is not None:  # a caller's extra check
                 validate_channel(spec)
-        return self.store.create_alert_rule(
+        rule = self.store.create_alert_rule(
             monitor_id=monitor.id,
             metric=metric,
             feature=feature if needs_feature or metric == "validation.violations" else None,
@@ -168,6 +173,9 @@ class AlertService:
             created_at=self.clock(),
             created_by=created_by,
         )
+        # The data already in counts: a rule added after days of drift fires now, not at the next batch.
+        self.evaluate_rules(monitor, rule_id=rule.id)
+        return rule
 
     def rules(self, monitor: Monitor) -> list[AlertRule]:
         return self.store.list_alert_rules(monitor.id)
@@ -182,8 +190,30 @@ class AlertService:
         rules = self.store.list_alert_rules(monitor.id)
         if not rules or not touched:
             return []
+        return self._evaluate_at(monitor, rules, max(touched))
+
+    def evaluate_rules(self, monitor: Monitor, rule_id: int | None = None) -> list[Alert]:
+        """Evaluate the monitor's rules (or rule ``rule_id`` only) over the windows already stored, as if
+        their newest batch had just landed: each rule looks at its ``for_windows`` consecutive windows
+        ending at the newest stored window, provided that window is one of the last ``HORIZON_WINDOWS``
+        before now (older data raises nothing). Opens, updates or resolves alerts and notifies as ingestion
+        does; returns the alerts opened. Called when a rule is added; ``mltrail monitor alerts evaluate``."""
+        monitor = self.store.get_monitor(monitor.name)  # as it is now: the version its alerts will name
+        rules = self.store.list_alert_rules(monitor.id)
+        if rule_id is not None:
+            rules = [r for r in rules if r.id == rule_id]
+            if not rules:
+                raise NotFoundError(f"no alert rule {rule_id} on monitor {monitor.name!r}")
         width = GRANULARITIES[monitor.granularity]
-        newest = max(touched)
+        recent = self.store.list_windows(
+            monitor.id, monitor.granularity, since=self.clock() - HORIZON_WINDOWS * width
+        )
+        if not rules or not recent:
+            return []
+        return self._evaluate_at(monitor, rules, recent[-1].start)
+
+    def _evaluate_at(self, monitor: Monitor, rules: Sequence[AlertRule], newest: float) -> list[Alert]:
+        width = GRANULARITIES[monitor.granularity]
         cache: dict[tuple[str, float], dict[str, Any]] = {}
         opened: list[Alert] = []
         for rule in rules:
@@ -292,8 +322,9 @@ def _figure(rule: AlertRule, feature: str | None, figures: Mapping[str, Any]) ->
     metric = rule.metric
     if metric == "rows":
         return float(window.rows)
-    if metric == "drift.share":
-        return float(drift["share_drifted"])
+    if metric == "drift.share":  # None for a segment new to the reference: no drift figures
+        share = drift.get("share_drifted")
+        return None if share is None else float(share)
     if metric.startswith("performance."):
         value = figures["performance"].get(metric.split(".", 1)[1])
         return None if value is None else float(value)

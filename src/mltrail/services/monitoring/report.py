@@ -8,29 +8,49 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from datasketches import kll_doubles_sketch
 
 from mltrail.entities import GRANULARITIES, Monitor, MonitorWindow
 from mltrail.services.monitoring.alerts import alert_payload
-from mltrail.services.monitoring.figures import drift_options, figures_for
+from mltrail.services.monitoring.figures import (
+    NEW_SEGMENT,
+    SEGMENT,
+    WHOLE,
+    References,
+    drift_options,
+    figures_for,
+)
 from mltrail.services.monitoring.inputs import training_reference
 from mltrail.services.monitoring.performance import merge_accumulators, metrics_from
+from mltrail.services.monitoring.segments import segment_spec
 from mltrail.stats.drift import compare_profiles
 from mltrail.stats.drift_model import DriftOptions
-from mltrail.stats.profile import ColumnProfile, DatasetProfile
+from mltrail.stats.profile import DEFAULT_KLL_K, ColumnProfile, DatasetProfile
 
 if TYPE_CHECKING:
     from mltrail.store.monitoring import MonitorStore
 
-__all__ = ["build_report", "distribution"]
+__all__ = ["build_report", "distribution", "sketch_error", "summarize"]
 
 _TOP_CATEGORIES = 12
 
 
 def _merge_all(profiles: Sequence[DatasetProfile]) -> DatasetProfile | None:
-    merged: DatasetProfile | None = None
-    for profile in profiles:
-        merged = profile if merged is None else merged.merge(profile)
-    return merged
+    """The period's profile, the same on every read of the same windows (``DatasetProfile.merge_all``:
+    sketches pooled in window order with a fixed seed)."""
+    return DatasetProfile.merge_all(profiles)
+
+
+def sketch_error(profile: DatasetProfile) -> dict[str, Any]:
+    """How far a sketch-based value may be from the exact one: KLL's normalized rank error (99 %
+    confidence) for the smallest ``k`` the numeric columns use, for one rank and for a PMF or CDF."""
+    ks = [c.numeric.kll.k for c in profile.columns.values() if c.numeric is not None]
+    k = min(ks, default=DEFAULT_KLL_K)
+    return {
+        "kll_k": k,
+        "rank_error": float(kll_doubles_sketch.get_normalized_rank_error(k, False)),
+        "pmf_error": float(kll_doubles_sketch.get_normalized_rank_error(k, True)),
+    }
 
 
 def _finite(x: float | None) -> float | None:
@@ -138,6 +158,7 @@ def build_report(
             "windows": len(windows),
         },
         "reference": {"rows": reference.rows, "source": monitor.reference_source},
+        "sketch": sketch_error(reference),
         "current_rows": sum(w.rows for w in windows),
         "overall": overall.to_dict() if overall is not None else None,
         "windows": rows_out,
@@ -146,6 +167,7 @@ def build_report(
         "unmatched_labels": monitor.unmatched_labels,
         "alerts": [alert_payload(a, monitor) for a in store.list_alerts(monitor_id=monitor.id, limit=100)],
     }
+    report["summary"] = summarize(rows_out, report["alerts"], options, [*reference.columns])
     if distributions and current is not None:
         report["distributions"] = {
             name: d
@@ -153,8 +175,61 @@ def build_report(
             if (d := distribution(col, current.columns.get(name))) is not None
         }
     if include_segments and monitor.segments:
-        report["segments"] = _segments(store, monitor, reference, options, gran, since, until)
+        report["segments"], report["segment_reference"] = _segments(
+            store, monitor, reference, options, gran, since, until
+        )
     return report
+
+
+_MISSING_METRICS = ("missing_rate", "missing_rate.delta")
+
+
+def summarize(
+    windows: Sequence[Mapping[str, Any]],
+    alerts: Sequence[Mapping[str, Any]],
+    options: DriftOptions,
+    columns: Sequence[str],
+) -> dict[str, Any]:
+    """What the summary cards say, counted from the per-window figures the charts draw and the alert rules
+    read (never from a second comparison of the merged period, which can disagree with every window):
+    the windows whose data set drifted, each column's drifted and missing-rate-changed windows, and the
+    columns whose missing rate an unresolved alert is about."""
+    features: dict[str, dict[str, Any]] = {}
+    tested: set[str] = set()
+    for name in columns:
+        drifted = [w["start"] for w in windows if name in w.get("drifted", ())]
+        missing = [w["start"] for w in windows if name in w.get("missing_drifted", ())]
+        scores = [w.get("scores", {}).get(name) or {} for w in windows]
+        if any(score.get("test") is not None for score in scores):
+            tested.add(name)
+        features[name] = {
+            "windows_drifted": len(drifted),
+            "first_drifted": drifted[0] if drifted else None,
+            "latest_drifted": bool(windows) and name in windows[-1].get("drifted", ()),
+            "windows_missing_changed": len(missing),
+        }
+    dataset = [w["start"] for w in windows if w.get("dataset_drifted")]
+    unresolved = [a for a in alerts if a.get("state") in ("open", "acknowledged")]
+    missing_alerts = {str(a["feature"]) for a in unresolved if a.get("metric") in _MISSING_METRICS}
+    return {
+        "windows": len(windows),
+        "drift": {
+            "dataset_drifted": bool(dataset),
+            "windows_drifted": len(dataset),
+            "first_drifted": dataset[0] if dataset else None,
+            "latest_drifted": bool(windows) and bool(windows[-1].get("dataset_drifted")),
+            "drift_share": options.drift_share,
+        },
+        "tested": len(tested),
+        "features": features,
+        "drifted_features": [n for n in columns if features[n]["windows_drifted"]],
+        "missing_changed": [
+            n for n in columns if features[n]["windows_missing_changed"] or n in missing_alerts
+        ],
+        "missing_alerts": sorted(missing_alerts),
+        "open_alerts": sum(a.get("state") == "open" for a in alerts),
+        "unresolved_alerts": len(unresolved),
+    }
 
 
 def _performance(monitor: Monitor, acc: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,7 +250,11 @@ def _segments(
     gran: str,
     since: float | None,
     until: float | None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], str]:
+    """Each segment over the period and per window, compared with the same segment of the reference
+    (``figures.References``); and how segments were compared: ``segment`` (each with its own reference),
+    ``whole`` (the reference has no per-segment profiles) or ``mixed``."""
+    references = References(store, monitor, reference, options)
     by_segment: dict[str, list[MonitorWindow]] = {}
     for window in store.list_windows(monitor.id, gran, segment=None, since=since, until=until):
         if window.segment:
@@ -185,11 +264,16 @@ def _segments(
         merged = _merge_all([DatasetProfile.from_bytes(w.profile) for w in windows])
         if merged is None:
             continue
-        result = compare_profiles(reference, merged, options)
+        how, _, _ = references.for_segment(segment)
+        period = references.compare(segment, merged)
+        spec = segment_spec(segment, monitor.segments)
         out[segment] = {
             "rows": merged.rows,
-            "drifted_columns": list(result.drifted_columns),
-            "share_drifted": result.share_drifted,
+            "reference": how,
+            "new": how == NEW_SEGMENT,
+            "not_tested": None if spec is None else spec.column,  # the column the segment is defined by
+            "drifted_columns": list(period["drifted"]),
+            "share_drifted": period["share_drifted"],
             "windows": [
                 {
                     "start": w.start,
@@ -202,7 +286,10 @@ def _segments(
                 )
             ],
         }
-    return out
+    hows = {seg["reference"] for seg in out.values() if not seg["new"]}
+    if not hows:
+        hows = {SEGMENT if references.per_segment else WHOLE}
+    return out, hows.pop() if len(hows) == 1 else "mixed"
 
 
 def _rule_names(schema: Mapping[str, Any]) -> list[str]:

@@ -10,8 +10,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mltrail.errors import InvalidInputError
+from mltrail.stats.profile import DatasetProfile, profile_batches
 
-__all__ = ["MAX_SEGMENT_VALUES", "SegmentSpec", "parse_segment", "split_segments"]
+__all__ = [
+    "MAX_SEGMENT_VALUES",
+    "SegmentSpec",
+    "parse_segment",
+    "profile_reference",
+    "segment_spec",
+    "split_segments",
+]
 
 # A column segment keeps at most this many distinct values per batch (the most frequent): a high-cardinality
 # column (a user id) must not turn into thousands of windows.
@@ -72,8 +80,11 @@ def _mask(table: pa.Table, seg: SegmentSpec) -> pa.ChunkedArray | None:
     return pc.fill_null(mask, False)
 
 
-def split_segments(table: pa.Table, specs: Sequence[SegmentSpec]) -> Iterator[tuple[str, pa.Table]]:
-    """Each segment's rows: ``("age < 25", rows)`` for a rule, ``("country=DE", rows)`` per value."""
+def split_segments(
+    table: pa.Table, specs: Sequence[SegmentSpec], *, rare: list[str] | None = None
+) -> Iterator[tuple[str, pa.Table]]:
+    """Each segment's rows: ``("age < 25", rows)`` for a rule, ``("country=DE", rows)`` per value (the
+    ``MAX_SEGMENT_VALUES`` most frequent; the names of the others are appended to ``rare`` when given)."""
     for seg in specs:
         if seg.op is not None:
             mask = _mask(table, seg)
@@ -95,8 +106,44 @@ def split_segments(table: pa.Table, specs: Sequence[SegmentSpec]) -> Iterator[tu
             ),
             key=lambda vc: -int(vc[1]),
         )
+        if rare is not None:
+            rare.extend(f"{seg.column}={v}" for v, _ in pairs[MAX_SEGMENT_VALUES:] if v is not None)
         for value, _ in pairs[:MAX_SEGMENT_VALUES]:
             if value is None:
                 continue
             part = table.filter(pc.fill_null(pc.equal(column, pa.scalar(value, column.type)), False))
             yield f"{seg.column}={value}", part
+
+
+def profile_reference(
+    table: pa.Table, segments: Sequence[str], *, columns: Sequence[str] | None = None
+) -> DatasetProfile:
+    """The reference's profile with, in ``segments``, each segment's own profile of the same rows, so that
+    a monitor compares each segment with the same segment of the reference. A spec whose column the
+    reference lacks is left out (its segments are then compared with the whole reference); values beyond
+    the ``MAX_SEGMENT_VALUES`` most frequent are listed without a profile."""
+    profile = profile_batches(table, columns=columns)
+    for spec in segments:
+        seg = parse_segment(spec)
+        if seg.column not in table.column_names:
+            continue
+        rare: list[str] = []
+        parts: dict[str, DatasetProfile | None] = {
+            name: profile_batches(rows, columns=columns)
+            for name, rows in split_segments(table, [seg], rare=rare)
+        }
+        parts.update(dict.fromkeys(rare))
+        profile.segments[seg.spec] = parts
+    return profile
+
+
+def segment_spec(segment: str, specs: Sequence[str]) -> SegmentSpec | None:
+    """The spec a segment name comes from: ``age < 25`` itself, ``country`` for ``country=DE``."""
+    parsed = [parse_segment(s) for s in specs]
+    for seg in parsed:
+        if seg.op is not None and seg.spec == segment:
+            return seg
+    for seg in parsed:
+        if seg.op is None and segment.startswith(f"{seg.column}="):
+            return seg
+    return None

@@ -51,7 +51,7 @@ from mltrail.services.registry.checks import parse_model_ref, validate_model_nam
 from mltrail.stats.profile import DatasetProfile, profile_batches
 from mltrail.store.base import registry_of, tracking_of
 from mltrail.store.blobs import BlobStore
-from mltrail.store.monitoring import MonitorStore, WindowDelta
+from mltrail.store.monitoring import MonitorStore, SegmentReferences, WindowDelta
 from mltrail.store.registry import RegistryStore
 from mltrail.store.tracking import TrackingStore
 
@@ -157,6 +157,7 @@ class MonitoringService:
             created_at=self.clock(),
             created_by=created_by,
             alias=alias,
+            segment_references=_segment_references(reference, segments, watched, prediction),
         )
 
     def create_for_version(
@@ -463,3 +464,20 @@ class MonitoringService:
             return self.get(name)
         except NotFoundError:
             raise NotFoundError(f"no monitor {name!r}") from None
+
+
+def _segment_references(
+    reference: DatasetProfile, segments: Sequence[str], watched: Sequence[str], prediction: str
+) -> SegmentReferences | None:
+    """The reference's own profiles of the monitor's segments (``DatasetProfile.segments``, built by
+    ``segments.profile_reference`` from reference rows), restricted to the watched columns; None when the
+    reference has none (a training dataset's profile from lineage)."""
+    specs = [parse_segment(s).spec for s in segments]
+    covered = [s for s in specs if s in reference.segments]
+    if not covered:
+        return None
+    profiles: dict[str, bytes | None] = {}
+    for spec in covered:
+        for name, part in reference.segments[spec].items():
+            profiles[name] = None if part is None else watched_reference(part, watched, prediction).to_bytes()
+    return SegmentReferences(frozenset(covered), profiles)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from mltrail.entities import Monitor, MonitorVersion, MonitorWindow, PredictionBatch
 from mltrail.errors import ConflictError, NotFoundError
-from mltrail.store.monitoring import LabelMatch, PredictionRow, WindowDelta
+from mltrail.store.monitoring import LabelMatch, PredictionRow, SegmentReferences, WindowDelta
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.codec import dump_json, load_json
 from mltrail.store.sql.core import SqlBase, chunks, reads, writes
@@ -76,6 +76,7 @@ class MonitorsMixin(SqlBase):
         created_at: float,
         created_by: str | None,
         alias: str | None = None,
+        segment_references: SegmentReferences | None = None,
     ) -> Monitor:
         project_id = self._ensure_project(conn, project)
         history = [] if version is None else [MonitorVersion(version, run_id, created_at, reference_source)]
@@ -109,9 +110,39 @@ class MonitorsMixin(SqlBase):
             .on_conflict_do_nothing(index_elements=["name"])
             .returning(_MON.id)
         )
-        if conn.execute(stmt).first() is None:
+        created = conn.execute(stmt).first()
+        if created is None:
             raise ConflictError(f"a monitor named {name!r} exists already")
+        if segment_references is not None:
+            rows: list[dict[str, Any]] = [
+                {"monitor_id": created.id, "spec": spec, "segment": "", "profile": None}
+                for spec in sorted(segment_references.specs)
+            ]
+            owner = _spec_of(segment_references.specs)
+            rows += [
+                {"monitor_id": created.id, "spec": owner(segment), "segment": segment, "profile": profile}
+                for segment, profile in segment_references.profiles.items()
+            ]
+            for chunk in chunks(rows, 200):
+                conn.execute(t.monitor_segment_references.insert(), chunk)
         return self._load_monitor(conn, name)
+
+    @reads
+    def get_segment_references(
+        self, conn: Connection, monitor_id: int, segments: Sequence[str] | None = None
+    ) -> SegmentReferences:
+        refs = t.monitor_segment_references.c
+        specs: set[str] = set()
+        profiles: dict[str, bytes | None] = {}
+        query = sa.select(refs.spec, refs.segment, refs.profile).where(refs.monitor_id == monitor_id)
+        if segments is not None:
+            query = query.where(refs.segment.in_(["", *segments]))
+        for row in conn.execute(query):
+            if row.segment == "":
+                specs.add(row.spec)
+            else:
+                profiles[row.segment] = None if row.profile is None else bytes(row.profile)
+        return SegmentReferences(frozenset(specs), profiles)
 
     @reads
     def get_monitor(self, conn: Connection, name: str) -> Monitor:
@@ -165,6 +196,7 @@ class MonitorsMixin(SqlBase):
             t.monitor_predictions,
             t.monitor_batches,
             t.monitor_ingest_keys,
+            t.monitor_segment_references,
         ):
             conn.execute(table.delete().where(table.c.monitor_id == monitor.id))
         conn.execute(t.monitors.delete().where(_MON.id == monitor.id))
@@ -419,3 +451,15 @@ class MonitorsMixin(SqlBase):
             )
             for r in conn.execute(query.order_by(b.min_time, b.id))
         ]
+
+
+def _spec_of(specs: frozenset[str]) -> Callable[[str], str]:
+    """The spec a segment name belongs to: ``age < 25`` itself, ``country`` for ``country=DE``."""
+
+    def owner(segment: str) -> str:
+        if segment in specs:
+            return segment
+        column = segment.split("=", 1)[0]
+        return column if column in specs else segment
+
+    return owner

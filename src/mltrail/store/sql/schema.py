@@ -23,6 +23,7 @@ __all__ = [
     "monitor_batches",
     "monitor_ingest_keys",
     "monitor_predictions",
+    "monitor_segment_references",
     "monitor_windows",
     "monitors",
     "params",
@@ -503,6 +504,19 @@ monitor_ingest_keys = sa.Table(
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("at", Double, nullable=False),
     sa.Index(None, "monitor_id", "at"),
+)
+
+# Migration 0008: the reference's profile of each segment, built when the monitor was created from reference
+# rows, so a segment is compared with the same segment of the reference. One row per segment of a spec the
+# reference was split by (profile NULL: in the reference but too rare to keep its own), and one row with
+# segment "" per such spec (so a spec whose segments the reference lacks is still known as split).
+monitor_segment_references = sa.Table(
+    "monitor_segment_references",
+    metadata,
+    sa.Column("monitor_id", sa.Integer, sa.ForeignKey("monitors.id"), primary_key=True),
+    sa.Column("spec", sa.Text, primary_key=True),
+    sa.Column("segment", sa.Text, primary_key=True),
+    sa.Column("profile", sa.LargeBinary, nullable=True),
 )
 
 # A dataset version's drift profile (stats.DatasetProfile bytes): a monitor's default reference.
