@@ -59,6 +59,14 @@ def list_alert_rules(name: str, ma: MonitorAccessDep) -> AlertRuleListPublic:
     return AlertRuleListPublic(rules=[AlertRulePublic.of(r, monitor) for r in ma.alerts.rules(monitor)])
 
 
+@router.post("/monitors/{name}/alert-rules/evaluate")
+def evaluate_alert_rules(name: str, ma: MonitorAccessDep) -> AlertListPublic:
+    """Evaluate the monitor's rules now over the windows already stored (member): the alerts this opened,
+    notified like any other. A rule is also evaluated so when it is added."""
+    monitor = ma.monitor(name, Role.MEMBER)
+    return AlertListPublic(alerts=[AlertPublic.of(a, monitor) for a in ma.alerts.evaluate_rules(monitor)])
+
+
 @router.delete("/alert-rules/{rule_id}", status_code=NO_CONTENT)
 def delete_alert_rule(rule_id: RuleId, ma: MonitorAccessDep) -> Response:
     """Deactivate the rule (maintainer); its alerts are kept."""

@@ -93,6 +93,22 @@ def remove(
     stdout_console().print(f"Removed alert rule {rule_id}.")
 
 
+@app.command("evaluate")
+def evaluate(ctx: typer.Context, name: MonitorArg, as_json: JsonOpt = False) -> None:
+    """Evaluate the monitor's rules now over the windows already stored (a rule is also evaluated when it
+    is added); prints the alerts this opened, which are notified like any other."""
+    client = monitoring(ctx)
+    monitor = client.get(name)
+    opened = client.evaluate_rules(monitor)
+    if as_json:
+        echo_json({"alerts": [_alert_json(a, monitor) for a in opened]})
+        return
+    if not opened:
+        stdout_console().print("No new alerts: every rule's condition is as its alerts say.")
+        return
+    stdout_console().print(alerts_table(opened, {monitor.id: monitor}))
+
+
 @app.command("list")
 def list_alerts(
     ctx: typer.Context,

@@ -169,6 +169,10 @@ class MonitorClient(Protocol):
 
     def delete_rule(self, rule_id: int) -> None: ...
 
+    def evaluate_rules(self, monitor: Monitor) -> list[Alert]:
+        """Evaluate the monitor's rules now over its stored windows; the alerts this opened."""
+        ...
+
     def list_alerts(self, monitor: Monitor | None, state: str | None, limit: int) -> list[Alert]:
         """Alerts newest first, of ``monitor`` or of every monitor (one may see)."""
         ...

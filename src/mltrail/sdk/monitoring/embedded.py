@@ -153,6 +153,11 @@ class InProcessMonitoring:
     def delete_rule(self, rule_id: int) -> None:
         self.services.alerts.delete_rule(rule_id)
 
+    def evaluate_rules(self, monitor: Monitor) -> list[Alert]:
+        opened = self.services.alerts.evaluate_rules(monitor)
+        self.services.alerts.flush()  # the notifications of what opened go out before the command ends
+        return opened
+
     def list_alerts(self, monitor: Monitor | None, state: str | None, limit: int) -> list[Alert]:
         return self.services.alerts.list(monitor, state=state, limit=limit)
 

@@ -274,6 +274,10 @@ class HttpMonitoring:
     def delete_rule(self, rule_id: int) -> None:
         self._request("DELETE", f"/alert-rules/{int(rule_id)}")
 
+    def evaluate_rules(self, monitor: Monitor) -> list[Alert]:
+        data = self._json("POST", f"/monitors/{_q(monitor.name)}/alert-rules/evaluate")
+        return [alert_from_json(a, monitor) for a in data["alerts"]]
+
     def list_alerts(self, monitor: Monitor | None, state: str | None, limit: int) -> list[Alert]:
         params = {"limit": str(limit)}
         if monitor is not None:
