@@ -53,8 +53,12 @@ def _header(report: Mapping[str, Any]) -> Panel:
     model = mon.get("model")
     version = mon.get("version")
     ref_text = "-" if model is None else (str(model) if version is None else f"{model}:{version}")
-    overall = report.get("overall") or {}
-    drifted = list(overall.get("drifted_columns") or [])
+    # The same figures as the windows table and the alerts: features that drifted in some window.
+    summary = report.get("summary")
+    if isinstance(summary, Mapping):
+        drifted = list(summary.get("drifted_features") or [])
+    else:  # a report from a server without the summary
+        drifted = list((report.get("overall") or {}).get("drifted_columns") or [])
     rows: list[tuple[str, RenderableType | str]] = [
         ("model version", ref_text),
         ("run", str(mon.get("run_id") or "-")),
@@ -71,7 +75,9 @@ def _header(report: Mapping[str, Any]) -> Panel:
         (
             "drift",
             Text(
-                f"{len(drifted)} drifted: {_names(drifted, 8)}" if drifted else "no feature drifted",
+                f"{len(drifted)} drifted in some window: {_names(drifted, 8)}"
+                if drifted
+                else "no feature drifted in any window",
                 style="bold red" if drifted else "green",
             ),
         ),
