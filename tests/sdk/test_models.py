@@ -109,6 +109,7 @@ def test_a_tampered_blob_is_refused_and_nothing_is_loaded(
     target: dict[str, Any],
     transport_kind: str,
     request: pytest.FixtureRequest,
+    tmp_path: Path,
 ) -> None:
     x, y = data
     name = f"tamper-{uuid.uuid4().hex[:8]}"
@@ -123,6 +124,15 @@ def test_a_tampered_blob_is_refused_and_nothing_is_loaded(
     blob.write_bytes(raw[:-1] + bytes([raw[-1] ^ 0xFF]))
     with pytest.raises(IntegrityError):
         mltrail.models.load(f"{name}:1", **target)
+    # Into a folder: nothing is left there (nor beside it), so a retry after the fix is not "not empty".
+    dest = tmp_path / "kept"
+    with pytest.raises(IntegrityError):
+        mltrail.models.load(f"{name}:1", dest=dest, **target)
+    assert not dest.exists() or not any(dest.iterdir())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kept")] == []
+    blob.write_bytes(raw)
+    assert mltrail.models.load(f"{name}:1", dest=dest, **target).digest == version.digest
+    assert (dest / "model.skops").is_file()
 
 
 def test_register_needs_a_run_and_a_model_folder(settings: Settings) -> None:

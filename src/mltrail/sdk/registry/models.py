@@ -145,9 +145,17 @@ def load(
         folder = Path(dest)
         if folder.exists() and any(folder.iterdir()):
             raise InvalidInputError(f"{folder} is not empty", field="dest")
-        folder.mkdir(parents=True, exist_ok=True)
-        registry.download(version, folder)
-        return _load(folder, version, trust, trusted_types, check_signature)
+        # Downloaded, verified and loaded in a staging folder beside ``dest``, then moved in: a tampered
+        # file leaves nothing behind, so a retry does not fail on "not empty".
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f".{folder.name}-", dir=folder.parent) as tmp:
+            staging = Path(tmp)
+            registry.download(version, staging)
+            loaded = _load(staging, version, trust, trusted_types, check_signature)
+            folder.mkdir(exist_ok=True)
+            for entry in staging.iterdir():
+                entry.rename(folder / entry.name)
+        return loaded
     with tempfile.TemporaryDirectory(prefix="mltrail-load-") as tmp:
         registry.download(version, Path(tmp))
         return _load(Path(tmp), version, trust, trusted_types, check_signature)
