@@ -5,23 +5,24 @@ from __future__ import annotations
 import dataclasses
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from mltrail.errors import NotFoundError
-from mltrail.sdk.capture.git import apply_patch
-from mltrail.sdk.monitoring.setup import MonitoringServices, monitoring_services
-from mltrail.services.accounts.service import AccountService
-from mltrail.services.registry.service import RegistryService
-from mltrail.services.registry.webhooks import WebhookService
-from mltrail.services.tracking.artifacts import ArtifactService
-from mltrail.services.tracking.datasets import DatasetService
-from mltrail.services.tracking.reproduce import ReproduceService
-from mltrail.services.tracking.service import TrackingService
 from mltrail.settings import Settings
-from mltrail.store.base import Store
-from mltrail.store.blobs import BlobStore
-from mltrail.store.factory import open_store
+
+# Services load with the property that builds them: a command imports only what it uses (see cli.main).
+if TYPE_CHECKING:
+    from mltrail.sdk.monitoring.setup import MonitoringServices
+    from mltrail.services.registry.service import RegistryService
+    from mltrail.services.registry.webhooks import WebhookService
+    from mltrail.services.tracking.artifacts import ArtifactService
+    from mltrail.services.tracking.datasets import DatasetService
+    from mltrail.services.tracking.reproduce import ReproduceService
+    from mltrail.services.tracking.service import TrackingService
+    from mltrail.store.base import Store
+    from mltrail.store.blobs import BlobStore
 
 __all__ = ["CliContext", "resolve_settings", "services", "sqlite_path"]
 
@@ -67,40 +68,60 @@ class CliContext:
                     f"no mltrail database at {path}; set MLTRAIL_DIR, or pass --dir or --db "
                     "(e.g. `mltrail --dir path/to/mltrail runs list PROJECT`)"
                 )
+            from mltrail.store.factory import open_store
+
             self._store = open_store(self.settings.db_url)
         return self._store
 
     @cached_property
     def blobs(self) -> BlobStore:
+        from mltrail.store.blobs import BlobStore
+
         return BlobStore(self.settings.blobs)
 
     @cached_property
     def tracking(self) -> TrackingService:
+        from mltrail.services.tracking.service import TrackingService
+
         return TrackingService(self.store(), heartbeat_timeout=self.settings.heartbeat_timeout)
 
     @cached_property
     def artifacts(self) -> ArtifactService:
+        from mltrail.services.tracking.artifacts import ArtifactService
+
         return ArtifactService(self.store(), self.blobs)
 
     @cached_property
     def datasets(self) -> DatasetService:
+        from mltrail.services.tracking.datasets import DatasetService
+
         return DatasetService(self.store())
 
     @cached_property
     def reproduce(self) -> ReproduceService:
+        from mltrail.sdk.capture.git import apply_patch
+        from mltrail.services.tracking.reproduce import ReproduceService
+
         return ReproduceService(self.tracking, self.artifacts, self.datasets, apply_patch=apply_patch)
 
     @cached_property
     def registry(self) -> RegistryService:
+        from mltrail.services.accounts.service import AccountService
+        from mltrail.services.registry.service import RegistryService
+
         # No dispatcher here: deliveries are queued in the store with each event and sent by the server.
         return RegistryService(self.store(), self.blobs, AccountService(self.store()))
 
     @cached_property
     def webhooks(self) -> WebhookService:
+        from mltrail.services.registry.webhooks import WebhookService
+
         return WebhookService(self.store())
 
     @cached_property
     def monitoring(self) -> MonitoringServices:
+        from mltrail.sdk.monitoring.setup import monitoring_services
+
         # Alert notifications go out from the ingesting command itself; close() waits for them.
         return monitoring_services(self.store(), self.blobs)
 
