@@ -1,4 +1,6 @@
-"""Dataset fingerprints: a content digest, schema, row count and column summary of a file, folder or table."""
+"""Computing dataset fingerprints (``services.tracking.fingerprint``): files are hashed in chunks, tables
+canonicalized and hashed, and every tabular input is summarized and profiled. numpy and pyarrow load here,
+only when a data set is actually fingerprinted."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ import hashlib
 import io
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -14,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mltrail.services.tracking.fingerprint import CHUNK_SIZE, Fingerprint
 from mltrail.stats.columns import ColumnSummaryBuilder
 from mltrail.stats.profile import profile_batches
 
@@ -21,9 +23,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from typing_extensions import Buffer
 
-__all__ = ["CHUNK_SIZE", "Fingerprint", "fingerprint"]
+__all__ = ["fingerprint"]
 
-CHUNK_SIZE = 1 << 20  # files are hashed 1 MiB at a time, never read whole
 _TABULAR = {
     ".parquet": "parquet",
     ".csv": "csv",
@@ -36,24 +37,6 @@ _ACCEPTED = (
     "a file or folder path (str or os.PathLike), pyarrow.Table, pyarrow.RecordBatch, pandas.DataFrame "
     "or numpy.ndarray"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    """What identifies one version of a data set. ``digest`` is a sha256 hex string; the same content gives
-    the same digest. ``schema`` holds ``{name, type, nullable}`` per column; ``summary`` is per column (see
-    ``ColumnSummaryBuilder``). ``source`` is the absolute path for files and folders, None in memory."""
-
-    name: str
-    digest: str
-    kind: str  # file, folder, table
-    source: str | None
-    num_rows: int | None
-    num_bytes: int | None
-    schema: list[dict[str, Any]] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
-    # The drift profile of the data (stats.DatasetProfile bytes): a monitor's default reference.
-    profile: bytes | None = None
 
 
 def fingerprint(obj: object, *, name: str | None = None) -> Fingerprint:
