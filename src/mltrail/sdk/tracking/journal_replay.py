@@ -24,7 +24,7 @@ from mltrail.sdk.tracking.journal import (
     list_journals,
     read_meta,
 )
-from mltrail.sdk.tracking.transport import Transport
+from mltrail.sdk.tracking.protocol import Transport
 
 __all__ = [
     "FatalSendError",

@@ -14,7 +14,7 @@ from typing import Any
 from mltrail.errors import MltrailError, NotFoundError
 from mltrail.sdk.tracking.journal import Journal
 from mltrail.sdk.tracking.journal_replay import FatalSendError, open_free_journals, record_crash, send_record
-from mltrail.sdk.tracking.transport import Transport
+from mltrail.sdk.tracking.protocol import Transport
 
 __all__ = ["JournalSender", "RunJournal"]
 

@@ -21,7 +21,7 @@ from mltrail.entities import Artifact, DatasetLink, DatasetVersion, MetricsBatch
 from mltrail.errors import InvalidInputError, StoreError
 from mltrail.sdk.tracking.journal import Journal, encode_value, fingerprint_to_record, metrics_record
 from mltrail.sdk.tracking.journal_sender import JournalSender
-from mltrail.sdk.tracking.transport import Transport
+from mltrail.sdk.tracking.protocol import Transport
 from mltrail.services.tracking.fingerprint import Fingerprint
 from mltrail.services.tracking.service import TrackingService
 from mltrail.services.tracking.validation import (

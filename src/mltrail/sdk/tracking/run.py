@@ -15,7 +15,7 @@ from typing import Any
 from mltrail.entities import Artifact, DatasetLink, RunStatus
 from mltrail.errors import InvalidInputError, MltrailError, RunFinishedError, StoreError
 from mltrail.sdk.tracking.journal_transport import JournalingTransport
-from mltrail.sdk.tracking.transport import Transport
+from mltrail.sdk.tracking.protocol import Transport
 from mltrail.sdk.tracking.writer import BackgroundWriter
 from mltrail.services.tracking.fingerprint import fingerprint
 from mltrail.services.tracking.validation import metric_float, to_value, validate_key

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltrail.entities import RunStatus
 from mltrail.errors import MltrailError, NotFoundError
@@ -27,9 +27,12 @@ from mltrail.sdk.capture.options import CaptureOptions
 from mltrail.sdk.capture.system import SystemMetricsSampler
 from mltrail.sdk.tracking.journal_transport import journaling_transport
 from mltrail.sdk.tracking.names import generate_run_name
+from mltrail.sdk.tracking.protocol import Transport
 from mltrail.sdk.tracking.run import Run
-from mltrail.sdk.tracking.transport import Transport, embedded_transport
 from mltrail.settings import Settings
+
+if TYPE_CHECKING:
+    from mltrail.sdk.tracking.transport import InProcessTransport
 
 __all__ = ["active_run", "finish", "init", "log"]
 
@@ -119,6 +122,14 @@ def _default_transport(settings: Settings, server: str | None) -> Transport:
     if not server:
         return embedded_transport(settings)
     return journaling_transport(settings.journal_dir, server, api_key)
+
+
+def embedded_transport(settings: Settings) -> InProcessTransport:
+    """``transport.embedded_transport``, imported on first use: the embedded store (SQLAlchemy, ~0.2 s of
+    imports) loads only in processes that log to it, not in those that log to a server."""
+    from mltrail.sdk.tracking.transport import embedded_transport as shared
+
+    return shared(settings)
 
 
 def active_run() -> Run | None:

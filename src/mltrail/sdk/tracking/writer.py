@@ -17,7 +17,7 @@ from typing import Any
 
 from mltrail.entities import MetricsBatch
 from mltrail.errors import MltrailError, StoreError
-from mltrail.sdk.tracking.transport import Transport
+from mltrail.sdk.tracking.protocol import Transport
 
 __all__ = ["BackgroundWriter"]
 

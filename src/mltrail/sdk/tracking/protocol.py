@@ -1,0 +1,68 @@
+"""The ``Transport`` protocol: everything a run sends, whichever way it travels (embedded, HTTP, journal).
+
+Kept apart from the implementations so the run, the writer and the journal depend on the protocol alone:
+a run against a server never imports the embedded store (SQLAlchemy) to learn a type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from mltrail.entities import Artifact, DatasetLink, MetricsBatch, Run, RunStatus
+from mltrail.services.tracking.fingerprint import Fingerprint
+
+__all__ = ["Transport"]
+
+
+class Transport(Protocol):
+    """Everything a run sends. Implementations raise ``mltrail.errors`` types, never transport details."""
+
+    def create_run(
+        self,
+        *,
+        run_id: str,
+        project: str,
+        name: str,
+        user: str | None,
+        config: Mapping[str, Any],
+        tags: Mapping[str, str],
+        notes: str | None,
+        context: Mapping[str, Any],
+        start_time: float,
+    ) -> Run: ...
+
+    def log_metrics(self, run_id: str, batch: MetricsBatch) -> None: ...
+
+    def set_params(self, run_id: str, config: Mapping[str, Any]) -> None: ...
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
+
+    def delete_tags(self, run_id: str, keys: Sequence[str]) -> None: ...
+
+    def set_summary(self, run_id: str, values: Mapping[str, Any]) -> None: ...
+
+    def set_notes(self, run_id: str, notes: str) -> None: ...
+
+    def update_context(self, run_id: str, context: Mapping[str, Any]) -> None: ...
+
+    def heartbeat(self, run_id: str) -> None: ...
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        error: Mapping[str, str] | None,
+        end_time: float | None = None,
+    ) -> None:
+        """``end_time`` defaults to now; a run replayed later from a journal passes the time it ended."""
+        ...
+
+    def log_artifact(self, run_id: str, local: Path, name: str | None) -> list[Artifact]: ...
+
+    def log_artifact_bytes(self, run_id: str, path: str, data: bytes) -> Artifact: ...
+
+    def log_dataset(self, run_id: str, fingerprint: Fingerprint, role: str) -> DatasetLink: ...
+
+    def get_run(self, run_id: str) -> Run: ...
