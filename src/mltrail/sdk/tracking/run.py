@@ -193,10 +193,8 @@ class Run:
         Through a server, that means acknowledged by it (at most ``timeout`` seconds in all)."""
         deadline = time.monotonic() + timeout
         while (self._writer.pending_points or self._writer.ops) and time.monotonic() < deadline:
-            if self._writer.failures:
+            if not self._writer.flush():  # sent from this thread; a failing store ends the wait
                 break
-            self._writer._wake.set()
-            time.sleep(0.005)
         if isinstance(self._transport, JournalingTransport):
             self._transport.wait_delivered(self.id, max(0.0, deadline - time.monotonic()))
 
