@@ -5,15 +5,20 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from mltrail.errors import NotFoundError
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.engine import WRITE_OPTION, is_locked_error, redact, wrap_db_error
+
+if TYPE_CHECKING:
+    # Imported when a PostgreSQL store first writes: the dialect costs ~40 ms of imports an SQLite
+    # process never needs.
+    from sqlalchemy.dialects import postgresql
 
 __all__ = ["IN_CHUNK", "SqlBase", "chunks", "reads", "writes"]
 
@@ -61,7 +66,11 @@ class SqlBase:
 
     def _insert(self, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
         """An INSERT that supports ON CONFLICT on this dialect."""
-        return postgresql.insert(table) if self._dialect == "postgresql" else sqlite.insert(table)
+        if self._dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(table)
+        return sqlite.insert(table)
 
     # -- lookups shared by every part -------------------------------------------------------------------
     @staticmethod
@@ -83,6 +92,10 @@ class SqlBase:
         return int(found)
 
     def _ensure_project(self, conn: Connection, name: str) -> int:
+        """The project's id; the project is created first if it does not exist (one SELECT when it does)."""
+        found = conn.execute(sa.select(t.projects.c.id).where(t.projects.c.name == name)).scalar_one_or_none()
+        if found is not None:
+            return int(found)
         stmt = (
             self._insert(t.projects)
             .values(name=name, created_at=time.time())
