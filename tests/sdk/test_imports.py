@@ -47,3 +47,11 @@ def test_an_embedded_run_imports_no_arrow(tmp_path: Path) -> None:
     env = {"MLTRAIL_DIR": str(tmp_path / "store")}
     code = "import mltrail\nrun = mltrail.init(project='p')\nrun.log({'loss': 1.0})\nrun.finish()\n"
     assert "pyarrow" not in _loaded(code, tmp_path, env)
+
+
+def test_an_embedded_run_that_logs_nothing_imports_no_numpy(tmp_path: Path) -> None:
+    # numpy loads with the first metric batch (store.sql.metrics), not with the store.
+    env = {"MLTRAIL_DIR": str(tmp_path / "store")}
+    code = "import mltrail\nmltrail.init(project='p', capture=False).finish()\n"
+    probe = f"{code}import sys\nassert 'numpy' not in sys.modules, 'numpy imported'\n"
+    assert "pyarrow" not in _loaded(probe, tmp_path, env)  # the probe itself asserts numpy is absent

@@ -6,19 +6,22 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mltrail.entities import MetricHistory, MetricsBatch
 from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.stats.downsample import minmax_downsample
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.core import SqlBase, chunks, reads, writes
-from mltrail.store.sql.rollups import fetch_tuples, read_downsampled, write_rollups
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+# numpy, the rollups and the downsampling load with the first metric written or read, not with the store:
+# a process that only opens runs (the CLI listing them, a run with nothing logged) never imports numpy.
 
 __all__ = ["MetricsMixin"]
 
@@ -77,6 +80,8 @@ class _Prepared:
     """A batch as deduplicated numpy columns grouped by key."""
 
     def __init__(self, batch: MetricsBatch) -> None:
+        import numpy as np
+
         n = len(batch.keys)
         if not (len(batch.steps) == len(batch.values) == len(batch.wall_times) == n):
             raise InvalidInputError("metric batch columns differ in length", field="metrics")
@@ -132,6 +137,10 @@ class MetricsMixin(SqlBase):
 
     @writes
     def log_metrics(self, conn: Connection, run_id: str, batch: MetricsBatch) -> bool:
+        import numpy as np
+
+        from mltrail.store.sql.rollups import write_rollups
+
         prepared = _Prepared(batch)
         self._require_run(conn, run_id)
         if batch.client_id:
@@ -187,6 +196,8 @@ class MetricsMixin(SqlBase):
         self, conn: Connection, prepared: _Prepared, ids: npt.NDArray[np.int64], overwrite: bool
     ) -> None:
         """Insert the points; ``overwrite`` (some step may exist already) makes it an upsert."""
+        import numpy as np
+
         values: list[float | None] = prepared.values.tolist()
         if np.isnan(prepared.values).any():
             values = [None if v != v else v for v in values]  # NaN is stored as NULL
@@ -313,6 +324,8 @@ class MetricsMixin(SqlBase):
         where, args = self._point_range(key_id, min_step, max_step)
         ranged = min_step is not None or max_step is not None
         if max_points is not None and (ranged or count > max_points):
+            from mltrail.store.sql.rollups import read_downsampled
+
             sampled = read_downsampled(conn, key_id, min_step, max_step, max_points)
             if sampled is not None and sampled.total > max_points:
                 return MetricHistory(
@@ -363,6 +376,8 @@ class MetricsMixin(SqlBase):
 
     @staticmethod
     def _fetch(conn: Connection, sql: str, args: Sequence[Any]) -> Sequence[Any]:
+        from mltrail.store.sql.rollups import fetch_tuples
+
         return fetch_tuples(conn, sql, args)
 
     def _downsampled(
@@ -375,6 +390,10 @@ class MetricsMixin(SqlBase):
         args: Sequence[Any],
         max_points: int,
     ) -> MetricHistory:
+        import numpy as np
+
+        from mltrail.stats.downsample import minmax_downsample
+
         n = len(rows)
         steps = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
         values = np.fromiter(
