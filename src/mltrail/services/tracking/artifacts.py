@@ -6,13 +6,15 @@ import builtins
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from mltrail.entities import Artifact
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.tracking.validation import normalize_artifact_path
 from mltrail.store.base import Store
-from mltrail.store.blobs import BlobStore
+
+if TYPE_CHECKING:
+    from mltrail.store.blobs import BlobStore
 
 __all__ = ["ArtifactService"]
 

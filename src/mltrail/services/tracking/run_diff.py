@@ -9,13 +9,15 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltrail.entities import DatasetLink, MetricSummary, Run, Value
 from mltrail.errors import IntegrityError, NotFoundError
-from mltrail.services.tracking.artifacts import ArtifactService
-from mltrail.services.tracking.datasets import DatasetService
-from mltrail.services.tracking.service import TrackingService
+
+if TYPE_CHECKING:  # types only: the runs CLI imports this module without the blob store (fsspec)
+    from mltrail.services.tracking.artifacts import ArtifactService
+    from mltrail.services.tracking.datasets import DatasetService
+    from mltrail.services.tracking.service import TrackingService
 
 __all__ = [
     "MAX_PATCH_DIFF_BYTES",
