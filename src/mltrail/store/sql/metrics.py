@@ -16,6 +16,26 @@ from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.core import SqlBase, chunks, reads, writes
 
+_mk = t.metric_keys
+# Built once: every batch runs them (see core._RUN_STATUS).
+_KEY_STATES = (
+    sa.select(_mk.c.id, _mk.c.key, _mk.c.last, _mk.c.last_step, _mk.c.min, _mk.c.max, _mk.c.count)
+    .where(_mk.c.run_id == sa.bindparam("b_run_id"), _mk.c.key.in_(sa.bindparam("b_keys", expanding=True)))
+    .order_by(_mk.c.key)  # one lock order for every writer: no deadlocks between batches
+    .with_for_update()
+)
+_UPDATE_SUMMARY = (
+    _mk.update()
+    .where(_mk.c.id == sa.bindparam("b_id"))
+    .values(
+        last=sa.bindparam("b_last"),
+        last_step=sa.bindparam("b_last_step"),
+        min=sa.bindparam("b_min"),
+        max=sa.bindparam("b_max"),
+        count=sa.bindparam("b_count"),
+    )
+)
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -144,15 +164,12 @@ class MetricsMixin(SqlBase):
         prepared = _Prepared(batch)
         self._require_run(conn, run_id)
         if batch.client_id:
-            stmt = (
-                self._insert(t.batches)
-                .values(run_id=run_id, client_id=batch.client_id, seq=batch.seq)
-                .on_conflict_do_nothing(index_elements=["run_id", "client_id", "seq"])
-            )
+            stmt = self._statement("record_batch", self._record_batch)
+            row = {"run_id": run_id, "client_id": batch.client_id, "seq": batch.seq}
             if self._sqlite:  # RETURNING needs SQLite 3.35; rowcount is exact there
-                applied = conn.execute(stmt).rowcount > 0
+                applied = conn.execute(stmt, row).rowcount > 0
             else:  # psycopg's rowcount is not reliable here; RETURNING says whether the row was new
-                applied = conn.execute(stmt.returning(t.batches.c.seq)).first() is not None
+                applied = conn.execute(stmt, row).first() is not None
             if not applied:
                 return False
         if not prepared.groups:
@@ -168,26 +185,27 @@ class MetricsMixin(SqlBase):
         write_rollups(conn, ids, prepared.steps, prepared.values, prepared.walls, rewrites)
         return True
 
+    def _record_batch(self) -> Any:
+        stmt = self._insert(t.batches).on_conflict_do_nothing(index_elements=["run_id", "client_id", "seq"])
+        return stmt if self._sqlite else stmt.returning(t.batches.c.seq)
+
     def _lock_keys(self, conn: Connection, run_id: str, keys: list[str]) -> dict[str, _KeyState]:
         """The summary row of every key, created if new and locked (on PostgreSQL) until commit."""
-        mk = t.metric_keys.c
         states: dict[str, _KeyState] = {}
 
         def load(names: list[str]) -> None:
             for part in chunks(names):
-                query = (
-                    sa.select(mk.id, mk.key, mk.last, mk.last_step, mk.min, mk.max, mk.count)
-                    .where(mk.run_id == run_id, mk.key.in_(part))
-                    .order_by(mk.key)  # one lock order for every writer: no deadlocks between batches
-                    .with_for_update()
-                )
-                for key_id, key, last, last_step, low, high, count in conn.execute(query):
+                params = {"b_run_id": run_id, "b_keys": list(part)}
+                for key_id, key, last, last_step, low, high, count in conn.execute(_KEY_STATES, params):
                     states[key] = _KeyState(key_id, last, last_step, low, high, count)
 
         load(keys)
         missing = [k for k in keys if k not in states]
         if missing:
-            stmt = self._insert(t.metric_keys).on_conflict_do_nothing(index_elements=["run_id", "key"])
+            stmt = self._statement(
+                "insert_keys",
+                lambda: self._insert(t.metric_keys).on_conflict_do_nothing(index_elements=["run_id", "key"]),
+            )
             conn.execute(stmt, [{"run_id": run_id, "key": k, "count": 0} for k in missing])
             load(missing)
         return states
@@ -267,18 +285,7 @@ class MetricsMixin(SqlBase):
             )
         mk = t.metric_keys
         if incremental:
-            stmt = (
-                mk.update()
-                .where(mk.c.id == sa.bindparam("b_id"))
-                .values(
-                    last=sa.bindparam("b_last"),
-                    last_step=sa.bindparam("b_last_step"),
-                    min=sa.bindparam("b_min"),
-                    max=sa.bindparam("b_max"),
-                    count=sa.bindparam("b_count"),
-                )
-            )
-            conn.execute(stmt, incremental)
+            conn.execute(_UPDATE_SUMMARY, incremental)
         p = t.metric_points.c
         for part in chunks(recompute):
 

@@ -18,6 +18,8 @@ from mltrail.store.sql.loading import RUN_COLUMNS, load_runs
 __all__ = ["RunsMixin"]
 
 MAX_RUN_ID = 64
+_RUN_EXISTS = sa.select(t.runs.c.id).where(t.runs.c.id == sa.bindparam("b_run_id"))
+_INSERT_RUN = t.runs.insert()
 
 
 def _projects_query() -> sa.Select[Any]:
@@ -90,20 +92,21 @@ class RunsMixin(SqlBase):
                 f"a run id has 1 to {MAX_RUN_ID} characters, got {run_id!r}", field="run_id"
             )
         project_id = self._ensure_project(conn, project)
-        if conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id)).first() is not None:
+        if conn.execute(_RUN_EXISTS, {"b_run_id": run_id}).first() is not None:
             raise ConflictError(f"a run with id {run_id!r} already exists")
         context_json = dump_json(dict(context or {}))
         conn.execute(
-            t.runs.insert().values(
-                id=run_id,
-                project_id=project_id,
-                name=name,
-                status=RunStatus.RUNNING.value,
-                user=user,
-                start_time=start_time,
-                notes=notes,
-                context=context_json,
-            )
+            _INSERT_RUN,
+            {
+                "id": run_id,
+                "project_id": project_id,
+                "name": name,
+                "status": RunStatus.RUNNING.value,
+                "user": user,
+                "start_time": start_time,
+                "notes": notes,
+                "context": context_json,
+            },
         )
         param_rows = self._upsert_values(conn, t.params, run_id, params or {}, "params")
         tag_rows = self._upsert_tags(conn, run_id, tags or {})
@@ -187,7 +190,16 @@ class RunsMixin(SqlBase):
         if not changes:
             self._require_run(conn, run_id)
             return
-        updated = conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**changes))
+        columns = tuple(changes)
+        stmt = self._statement(
+            f"update_run:{','.join(columns)}",
+            lambda: (
+                t.runs.update()
+                .where(t.runs.c.id == sa.bindparam("b_run_id"))
+                .values({c: sa.bindparam(c) for c in columns})
+            ),
+        )
+        updated = conn.execute(stmt, {"b_run_id": run_id, **changes})
         if updated.rowcount == 0:
             raise NotFoundError(f"no run {run_id!r}")
 
