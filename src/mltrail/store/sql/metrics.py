@@ -15,6 +15,7 @@ from mltrail.entities import MetricHistory, MetricsBatch
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.core import SqlBase, chunks, reads, writes
+from mltrail.store.sql.small_batches import SmallBatch, SmallGroup, rollup_columns
 
 _mk = t.metric_keys
 # Built once: every batch runs them (see core._RUN_STATUS).
@@ -65,18 +66,8 @@ class _KeyState:
     count: int
 
 
-@dataclass(slots=True)
-class _Group:
-    """The points of one key in a batch, deduplicated (last write wins) and sorted by step."""
-
-    key: str
-    start: int
-    end: int
-    first_step: int
-    last_step: int
-    last: float | None
-    min: float | None
-    max: float | None
+# One key's points in a batch; the same record for the numpy path and the small one.
+_Group = SmallGroup
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -155,13 +146,13 @@ class _Prepared:
 class MetricsMixin(SqlBase):
     """Logging metric batches and reading metric histories."""
 
+    # Small appending batches skip numpy (``small_batches``); tests switch it off to compare both paths.
+    _small_batches = True
+
     @writes
     def log_metrics(self, conn: Connection, run_id: str, batch: MetricsBatch) -> bool:
-        import numpy as np
-
-        from mltrail.store.sql.rollups import write_rollups
-
-        prepared = _Prepared(batch)
+        small = SmallBatch.of(batch) if self._small_batches else None
+        prepared = _Prepared(batch) if small is None else None
         self._require_run(conn, run_id)
         if batch.client_id:
             stmt = self._statement("record_batch", self._record_batch)
@@ -172,9 +163,40 @@ class MetricsMixin(SqlBase):
                 applied = conn.execute(stmt, row).first() is not None
             if not applied:
                 return False
-        if not prepared.groups:
+        groups = small.groups if small is not None else prepared.groups if prepared is not None else []
+        if not groups:
             return True
-        states = self._lock_keys(conn, run_id, [g.key for g in prepared.groups])
+        states = self._lock_keys(conn, run_id, [g.key for g in groups])
+        if small is not None:
+            if not any(_overlaps(g, states[g.key]) for g in small.groups):
+                self._write_small(conn, small, states)
+                return True
+            prepared = _Prepared(batch)  # may overwrite stored steps: the rollups need recomputing
+        assert prepared is not None
+        self._write_prepared(conn, prepared, states)
+        return True
+
+    def _write_small(self, conn: Connection, small: SmallBatch, states: dict[str, _KeyState]) -> None:
+        """An appending batch without numpy (``small_batches``): points, summaries, rollups."""
+        from mltrail.store.sql.rollup_rows import MERGE, insert_rollups
+
+        ids: list[int] = []
+        for group in small.groups:
+            ids += [states[group.key].id] * (group.end - group.start)
+        values = [None if v != v else v for v in small.values]  # NaN is stored as NULL
+        rows = list(zip(ids, small.steps, values, small.walls, strict=True))
+        if self._sqlite:
+            self._write_sqlite(conn, rows, False)
+        else:
+            self._write_postgres(conn, rows, False)
+        self._update_summaries(conn, small, states)
+        insert_rollups(conn, rollup_columns(ids, small.steps, small.values, small.walls), MERGE)
+
+    def _write_prepared(self, conn: Connection, prepared: _Prepared, states: dict[str, _KeyState]) -> None:
+        import numpy as np
+
+        from mltrail.store.sql.rollups import write_rollups
+
         ids = np.empty(len(prepared.kidx), dtype=np.int64)
         rewrites = np.zeros(len(prepared.kidx), dtype=bool)
         for group in prepared.groups:
@@ -183,7 +205,6 @@ class MetricsMixin(SqlBase):
         self._write_points(conn, prepared, ids, overwrite=bool(rewrites.any()))
         self._update_summaries(conn, prepared, states)
         write_rollups(conn, ids, prepared.steps, prepared.values, prepared.walls, rewrites)
-        return True
 
     def _record_batch(self) -> Any:
         stmt = self._insert(t.batches).on_conflict_do_nothing(index_elements=["run_id", "client_id", "seq"])
@@ -265,7 +286,9 @@ class MetricsMixin(SqlBase):
             conn.exec_driver_sql(f"DROP TABLE {target}")
 
     @staticmethod
-    def _update_summaries(conn: Connection, prepared: _Prepared, states: dict[str, _KeyState]) -> None:
+    def _update_summaries(
+        conn: Connection, prepared: _Prepared | SmallBatch, states: dict[str, _KeyState]
+    ) -> None:
         incremental: list[dict[str, Any]] = []
         recompute: list[int] = []
         for group in prepared.groups:
