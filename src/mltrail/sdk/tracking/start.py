@@ -25,13 +25,13 @@ from mltrail.sdk.capture.environment import capture_command, capture_environment
 from mltrail.sdk.capture.git import capture_git
 from mltrail.sdk.capture.options import CaptureOptions
 from mltrail.sdk.capture.system import SystemMetricsSampler
-from mltrail.sdk.tracking.journal_transport import journaling_transport
 from mltrail.sdk.tracking.names import generate_run_name
 from mltrail.sdk.tracking.protocol import Transport
 from mltrail.sdk.tracking.run import Run
 from mltrail.settings import Settings
 
 if TYPE_CHECKING:
+    from mltrail.sdk.tracking.journal_transport import JournalingTransport
     from mltrail.sdk.tracking.transport import InProcessTransport
 
 __all__ = ["active_run", "finish", "init", "log"]
@@ -130,6 +130,16 @@ def embedded_transport(settings: Settings) -> InProcessTransport:
     from mltrail.sdk.tracking.transport import embedded_transport as shared
 
     return shared(settings)
+
+
+def journaling_transport(
+    journal_dir: Path, server: str | None, api_key: str | None = None, *, offline: bool = False
+) -> JournalingTransport:
+    """``journal_transport.journaling_transport``, imported on first use: a process that logs to the
+    embedded store never loads the journal, the sender or the HTTP client."""
+    from mltrail.sdk.tracking.journal_transport import journaling_transport as shared
+
+    return shared(journal_dir, server, api_key, offline=offline)
 
 
 def active_run() -> Run | None:
