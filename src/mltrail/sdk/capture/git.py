@@ -302,9 +302,23 @@ def capture_git(
         return GitCapture({"skipped": f"git could not run: {exc}"}, None)
 
 
+def _inside_work_tree(path: Path) -> bool:
+    """False only when certainly not in a repository: no ``.git`` in ``path`` or above it and no
+    ``GIT_DIR``. Saves starting git (four processes) in every run outside a repository."""
+    if os.environ.get("GIT_DIR"):
+        return True
+    try:
+        here = path.resolve()
+    except (OSError, RuntimeError):
+        return True
+    return any((folder / ".git").exists() for folder in (here, *here.parents))
+
+
 def _capture(path: Path, max_untracked: int, max_diff: int, timeout: float) -> GitCapture:
     if path.is_file():
         path = path.parent
+    if path.is_dir() and not _inside_work_tree(path):
+        return GitCapture({"skipped": f"not a git repository: {path}"}, None)
     # Round one, side by side from ``path`` (git finds the same repository from anywhere inside it).
     calls: list[_Started] = []
     try:
