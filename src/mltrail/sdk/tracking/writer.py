@@ -74,7 +74,11 @@ class _Flusher:
             now = time.monotonic()
             next_due = now + _IDLE_POLL
             for writer in writers:
-                next_due = min(next_due, writer._service(now))
+                try:
+                    next_due = min(next_due, writer._service(now))
+                except Exception as exc:  # noqa: BLE001 - one run's failure must not stop the others' flushing
+                    writer._record_failure(exc)
+                    next_due = min(next_due, now + writer.flush_interval)
             timeout = next_due - time.monotonic()
             if timeout > 0:
                 self.wake.wait(timeout)
