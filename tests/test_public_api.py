@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import mltrail
-from mltrail.cli.main import app
+from mltrail.cli.main import iter_command_paths
 from mltrail.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,26 +30,8 @@ def test_no_undeclared_public_names() -> None:
     assert public - modules <= set(mltrail.__all__)
 
 
-def _commands(group: object, prefix: str = "mltrail") -> list[str]:
-    import typer.main
-
-    click_group = typer.main.get_command(group)  # type: ignore[arg-type]
-    found: list[str] = []
-
-    def walk(cmd: object, path: str) -> None:
-        sub = getattr(cmd, "commands", None)
-        if not sub:
-            found.append(path)
-            return
-        for name, child in sub.items():
-            walk(child, f"{path} {name}")
-
-    walk(click_group, prefix)
-    return found
-
-
 def test_every_cli_command_is_documented() -> None:
-    commands = _commands(app)
+    commands = list(iter_command_paths())
     assert "mltrail runs list" in commands
     missing = [c for c in commands if c not in DOCS]
     assert not missing, f"undocumented commands: {missing}"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from mltrail.cli.tracking.run_views import fit_columns
+import itertools
+
+from rich.console import Console
+
+from mltrail.cli.tracking.run_views import column_widths, fit_columns, runs_table, table_width
 from mltrail.entities import MetricSummary, Run, RunStatus
 
 
@@ -38,3 +42,19 @@ def test_narrow_terminals_hide_params_before_metrics_and_keep_the_sort_key() -> 
         assert all(c.startswith("metrics.") for c in kept)
     wide, none_hidden = fit_columns(runs, columns, 1000)
     assert wide == columns and none_hidden == 0
+
+
+def test_summed_column_widths_equal_the_measured_table() -> None:
+    # fit_columns measures each column once and adds; it must agree with rich measuring the whole table.
+    runs = [_run(i) for i in range(1, 6)]
+    runs[0].params["a_rather_long_parameter_name_0"] = "[red]markup-looking[/red] text"
+    runs[1].params["a_rather_long_parameter_name_1"] = float("nan")
+    runs[2].tags["note"] = "wide 漢字 and emoji 🚀"
+    columns = ["params.a_rather_long_parameter_name_0", "params.a_rather_long_parameter_name_1"]
+    columns += ["metrics.metric_0", "min(metrics.metric_1)", "tags.note", "summary.missing"]
+    widths = column_widths(runs, columns)
+    measure = Console(width=100_000)
+    for size in range(len(columns) + 1):
+        for subset in itertools.combinations(columns, size):
+            expected = measure.measure(runs_table(runs, subset)).maximum
+            assert table_width(widths, subset) == expected, subset

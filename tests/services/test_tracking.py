@@ -114,3 +114,13 @@ def test_metric_batch_with_ragged_columns_is_rejected(tracking: TrackingService)
     bad = MetricsBatch(keys=["x", "y"], steps=[0], values=[1.0, 2.0], wall_times=[0.0, 0.0])
     with pytest.raises(InvalidInputError):
         tracking.log_metrics(run, bad)
+
+
+def test_keys_with_control_characters_are_refused_and_unicode_is_kept() -> None:
+    from mltrail.services.tracking.validation import validate_key
+
+    for bad in ("a\x00b", "tab\there", "new\nline", "del\x7f", "a\x1fb"):
+        with pytest.raises(InvalidInputError, match="control character"):
+            validate_key(bad, "metrics")
+    for good in ("val/loss", "top 5 acc", "точность", "ü\u00a0x", "~"):
+        assert validate_key(good, "metrics") == good

@@ -419,3 +419,63 @@ def test_migration_backfills_existing_points(empty_db_url: str) -> None:
         check(store, "old", steps, values, 200)
     finally:
         store.close()
+
+
+def _points(store: SqlStore, run_id: str, key: str) -> list[tuple[Any, ...]]:
+    got = store.get_metric_history(run_id, key)
+    return [(*as_point(s, v), w) for s, v, w in zip(got.steps, got.values, got.wall_times, strict=True)]
+
+
+_small_values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.sampled_from([0.0, -0.0, 1.0, float("nan")]),
+)
+_small_batches = st.lists(  # batches of (key, step, value) appended in order; steps may repeat in a batch
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "sys/c"]), st.integers(0, 700), _small_values), max_size=60
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=_small_batches)
+def test_small_batches_store_what_the_numpy_path_stores(
+    store: SqlStore, project: str, batches: list[list[tuple[str, int, float]]]
+) -> None:
+    # Small batches skip numpy (store/sql/small_batches.py); the numpy path must store exactly the same
+    # points, summaries and rollups, whether a batch appends or overwrites (the latter falls back to numpy).
+    runs = {}
+    for small in (False, True):
+        store._small_batches = small  # type: ignore[misc]
+        run_id = new_run(store, project)
+        for batch in batches:
+            keys = [k for k, _, _ in batch]
+            steps = [s for _, s, _ in batch]
+            values = [v for _, _, v in batch]
+            store.log_metrics(run_id, MetricsBatch(keys, steps, values, [1000.0 + s for s in steps]))
+        runs[small] = run_id
+    store._small_batches = True  # type: ignore[misc]
+    numpy_run, small_run = store.get_run(runs[False]), store.get_run(runs[True])
+    assert repr(numpy_run.metrics) == repr(small_run.metrics)
+    for key in numpy_run.metrics:
+        assert _points(store, runs[False], key) == _points(store, runs[True], key)
+        assert repr(rollups(store, runs[False], key)) == repr(rollups(store, runs[True], key))
+
+
+def test_appending_small_batches_do_not_use_the_numpy_path(
+    store: SqlStore, project: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mltrail.store.sql.metrics as metrics
+
+    def refuse(batch: MetricsBatch) -> None:
+        raise AssertionError("numpy path used")
+
+    monkeypatch.setattr(metrics, "_Prepared", refuse)
+    run_id = new_run(store, project)
+    log(store, run_id, range(100), [float(i) for i in range(100)])
+    log(store, run_id, range(100, 200), [float("nan")] * 100)
+    assert store.get_run(run_id).metrics["x"].count == 200
+    with pytest.raises(AssertionError, match="numpy path used"):  # an overwrite recomputes with numpy
+        log(store, run_id, [150], [1.0])

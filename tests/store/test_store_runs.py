@@ -246,3 +246,24 @@ def test_get_run_status(store: SqlStore, project: str) -> None:
     assert store.get_run_status(run_id) == RunStatus.FAILED
     with pytest.raises(NotFoundError):
         store.get_run_status(new_id())
+
+
+def test_create_run_returns_the_run_as_get_run_reads_it(store: SqlStore, project: str) -> None:
+    # create_run builds its answer from what it wrote instead of reading the run back: the two must agree.
+    params = {"b": True, "i": 3, "f": 0.25, "nan": float("nan"), "s": "adam", "l": [1, 2], "d": {"x": 1}}
+    params |= {"none": None, "big": 10**30, "a": -1.5e300}
+    run = store.create_run(
+        run_id=new_id(),
+        project=project,
+        name="twin",
+        user=None,
+        start_time=1234.5678901234,
+        params=params,  # type: ignore[arg-type]
+        tags={"z": "1", "a": ""},
+        notes=None,
+        context={"git": {"commit": "abc", "dirty": False}, "nested": {"list": (1, "two")}},
+    )
+    got = store.get_run(run.id)
+    assert repr(run) == repr(got)  # repr: NaN compares unequal to itself
+    assert list(run.params) == sorted(params)
+    assert list(run.tags) == ["a", "z"]

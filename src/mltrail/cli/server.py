@@ -105,8 +105,9 @@ def ui(
     ] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
-    """Open the embedded store (./mltrail, MLTRAIL_DIR or --dir) in the web UI, on 127.0.0.1 only and
-    without sign-in, until interrupted. A team server serves the same UI itself at its own address."""
+    """Open the embedded store (./mltrail, MLTRAIL_DIR or --dir) in the web UI on 127.0.0.1.
+
+    No sign-in; it serves until interrupted. A team server serves the same UI itself at its own address."""
     try:
         import uvicorn
 

@@ -7,12 +7,14 @@ import hashlib
 import os
 import re
 import uuid
+from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO, cast
-
-import fsspec
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from mltrail.errors import IntegrityError, InvalidInputError, NotFoundError, StoreError
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 __all__ = ["CHUNK_SIZE", "BlobStore"]
 
@@ -24,15 +26,31 @@ class BlobStore:
     """Blobs under ``<root>/sha256/ab/cd/<digest>``; identical content is stored once.
 
     ``root`` is a local folder or an fsspec URL (``s3://bucket/prefix``). Nothing is created until the first
-    blob is written. ``max_size`` (bytes) rejects bigger blobs with InvalidInputError.
+    blob is written. ``max_size`` (bytes) rejects bigger blobs with InvalidInputError. fsspec (~60 ms of
+    imports) loads with the first use, so a run that stores no artifact never imports it.
     """
 
     def __init__(
         self, root: str | os.PathLike[str], *, max_size: int | None = None, **storage_options: Any
     ) -> None:
-        self._fs, path = fsspec.core.url_to_fs(str(root), **storage_options)
-        self._root = str(path).rstrip("/")
+        self._url = str(root)
+        self._storage_options = storage_options
         self.max_size = max_size
+
+    @cached_property
+    def _filesystem(self) -> tuple[AbstractFileSystem, str]:
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(self._url, **self._storage_options)
+        return fs, str(path).rstrip("/")
+
+    @property
+    def _fs(self) -> AbstractFileSystem:
+        return self._filesystem[0]
+
+    @property
+    def _root(self) -> str:
+        return self._filesystem[1]
 
     @property
     def root(self) -> str:

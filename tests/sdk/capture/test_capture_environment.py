@@ -199,3 +199,38 @@ def test_entry_script_source(tmp_path: Path) -> None:
     assert entry_script_source(script, max_bytes=5) is None
     assert entry_script_source(tmp_path / "missing.py") is None
     assert entry_script_source(tmp_path) is None  # a directory
+
+
+def test_packages_match_importlib_metadata() -> None:
+    # The listing reads dist-info folder names instead of every METADATA file; it must say the same.
+    expected: dict[str, str] = {}
+    for dist in importlib.metadata.distributions():
+        expected.setdefault(normalize_package_name(dist.metadata["Name"]), dist.version)
+    assert capture_environment()["packages"] == dict(sorted(expected.items()))
+
+
+def test_packages_from_egg_info_and_odd_folders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "Fancy_Pkg-1.2.post3.dist-info").mkdir(parents=True)
+    egg = site / "legacy.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: Legacy.Thing\nVersion: 0.9\n")
+    odd = site / "odd.dist-info"  # no version in the folder name: read from its METADATA
+    odd.mkdir()
+    (odd / "METADATA").write_text("Metadata-Version: 2.1\nName: odd\nVersion: 4.5\n")
+    (site / "empty.egg-info").mkdir()  # unreadable: counted in the note
+    monkeypatch.setattr(sys, "path", [str(site)])
+    env = capture_environment()
+    assert env["packages"] == {"fancy-pkg": "1.2.post3", "legacy-thing": "0.9", "odd": "4.5"}
+    assert "1 distribution(s) without a readable name or version" in env["note"]
+
+
+def test_packages_are_listed_once_per_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "first-1.0.dist-info").mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(site)])
+    assert capture_environment()["packages"] == {"first": "1.0"}
+    (site / "second-2.0.dist-info").mkdir()
+    assert capture_environment()["packages"] == {"first": "1.0"}  # cached for this sys.path
+    monkeypatch.setattr(sys, "path", [str(site), str(tmp_path)])
+    assert capture_environment()["packages"] == {"first": "1.0", "second": "2.0"}

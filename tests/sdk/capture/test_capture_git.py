@@ -221,6 +221,27 @@ def test_not_a_repository(tmp_path: Path) -> None:
     assert captured.info == {"skipped": f"not a git repository: {tmp_path}"}
 
 
+def test_outside_a_repository_no_git_process_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("started git")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    assert capture_git(tmp_path).info == {"skipped": f"not a git repository: {tmp_path}"}
+
+
+def test_git_dir_in_the_environment_still_asks_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = init_repo(tmp_path / "repo")
+    (repo / "f.txt").write_text("x\n")
+    git(repo, "add", "f.txt")
+    git(repo, "commit", "-qm", "one")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(repo))
+    assert capture_git(elsewhere).info["commit"] is not None
+
+
 def test_missing_directory(tmp_path: Path) -> None:
     captured = capture_git(tmp_path / "nope")
     assert captured.patch is None

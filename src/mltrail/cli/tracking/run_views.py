@@ -82,11 +82,12 @@ def fit_columns(
     """Drop automatic columns (params first, from the right) until the table fits ``width``.
 
     Returns the columns kept and how many were hidden; columns in ``keep`` (e.g. the sort key) stay.
+    Each column is measured once; the table's width is then a sum (see ``table_width``).
     """
     kept = list(columns)
     hidden = 0
-    measure = Console(width=100_000)
-    while kept and measure.measure(runs_table(runs, kept)).maximum > width:
+    widths = column_widths(runs, kept)
+    while kept and table_width(widths, kept) > width:
         droppable = [c for c in kept if c not in keep]
         if not droppable:
             break
@@ -94,6 +95,29 @@ def fit_columns(
         kept.remove((params or droppable)[-1])
         hidden += 1
     return kept, hidden
+
+
+def column_widths(runs: Sequence[Run], columns: Sequence[str]) -> dict[str | int, int]:
+    """The widest cell (header included) of each column of ``runs_table(runs, columns)``, unpadded: the
+    fixed columns by position (0…5), the others by name."""
+    table = runs_table(runs, columns)
+    measure = Console(width=100_000)
+    widths: dict[str | int, int] = {}
+    names: list[str | int] = [*range(len(table.columns) - len(columns)), *columns]
+    for name, column in zip(names, table.columns, strict=True):
+        alone = Table(box=None, padding=0, pad_edge=False)
+        alone.add_column(column.header, no_wrap=column.no_wrap)
+        for cell in column.cells:
+            alone.add_row(cell)
+        widths[name] = measure.measure(alone).maximum
+    return widths
+
+
+def table_width(widths: Mapping[str | int, int], columns: Sequence[str]) -> int:
+    """The width ``runs_table`` needs for ``columns``: every cell's width plus one space each side of every
+    column boundary (``box=None``, padding 1, no padding at the outer edges)."""
+    fixed = [w for name, w in widths.items() if isinstance(name, int)]
+    return sum(fixed) + sum(widths[c] for c in columns) + 2 * (len(fixed) + len(columns) - 1)
 
 
 NAMESPACE_STYLES = {"params": "cyan", "metrics": "magenta", "tags": "yellow", "summary": "yellow"}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import getpass
-import importlib.metadata
+import os
 import platform
 import re
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -54,27 +55,82 @@ def capture_environment() -> dict[str, Any]:
     return env
 
 
+# One listing per process and sys.path: reading every distribution's metadata costs 40-90 ms, and a sweep
+# of short runs would pay it per run. A package installed by this process after its first run is missed.
+_packages_cache: dict[tuple[str, ...], tuple[dict[str, str], list[str]]] = {}
+_packages_lock = threading.Lock()
+
+
 def _packages(notes: list[str]) -> dict[str, str]:
     """{normalized name: version} of every installed distribution; the first on ``sys.path`` wins."""
+    key = tuple(sys.path)
+    with _packages_lock:
+        cached = _packages_cache.get(key)
+        if cached is None:
+            cached = _packages_cache[key] = _list_packages(key)
+    packages, found_notes = cached
+    notes.extend(found_notes)
+    return dict(packages)
+
+
+def _list_packages(path: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """Name and version of a wheel-installed distribution come from its ``<name>-<version>.dist-info``
+    folder name (what installers write, PEP 427/491), so no metadata file is read; other kinds (egg-info,
+    zipped eggs, an oddly named folder) are read through ``importlib.metadata``."""
     packages: dict[str, str] = {}
+    notes: list[str] = []
     broken = 0
     try:
-        for dist in importlib.metadata.distributions():
+        for entry in path:
+            names: list[str] | None
             try:
-                name = dist.metadata["Name"]
-                version = dist.version
-            except (OSError, KeyError, ValueError, UnicodeDecodeError):
-                broken += 1
+                with os.scandir(entry or ".") as found:
+                    names = [item.name for item in found]
+            except NotADirectoryError:
+                names = None
+            except OSError:
                 continue
-            if not name or not version:
-                broken += 1
+            if names is None:  # a zip file on sys.path: let importlib.metadata look inside
+                broken += _from_metadata(packages, entry, None)
                 continue
-            packages.setdefault(normalize_package_name(name), version)
+            for name in names:
+                if name.endswith(".dist-info"):
+                    dist, sep, version = name[: -len(".dist-info")].partition("-")
+                    if sep and dist and version and "-" not in version:
+                        packages.setdefault(normalize_package_name(dist), version)
+                        continue
+                elif not name.endswith(".egg-info"):
+                    continue
+                broken += _from_metadata(packages, entry, name)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         notes.append(f"packages: listing stopped early: {exc}")
     if broken:
         notes.append(f"packages: {broken} distribution(s) without a readable name or version")
-    return dict(sorted(packages.items()))
+    return dict(sorted(packages.items())), notes
+
+
+def _from_metadata(packages: dict[str, str], entry: str, name: str | None) -> int:
+    """Add the distribution(s) at ``entry/name`` (all of ``entry`` when ``name`` is None) read through
+    ``importlib.metadata``; returns how many had no readable name or version."""
+    import importlib.metadata
+
+    if name is None:
+        dists = list(importlib.metadata.distributions(path=[entry]))
+    else:
+        dists = [importlib.metadata.PathDistribution(Path(entry or ".") / name)]
+    broken = 0
+    for dist in dists:
+        try:
+            dist_name = dist.metadata["Name"]
+            version = dist.version
+        except (OSError, KeyError, ValueError, UnicodeDecodeError):
+            broken += 1
+            continue
+        if not dist_name or not version:
+            broken += 1
+            continue
+        packages.setdefault(normalize_package_name(dist_name), version)
+    return broken
 
 
 def _os_info(notes: list[str]) -> dict[str, Any]:

@@ -84,6 +84,50 @@ def _git(
     return proc
 
 
+class _Started:
+    """A git call started now and collected later, so independent calls run side by side (a run's capture
+    makes six; one after another they cost six process start-ups of waiting)."""
+
+    def __init__(self, args: list[str], cwd: Path, *, stdout: Any = subprocess.PIPE) -> None:
+        self.args = args
+        self.done = False
+        self.proc = subprocess.Popen(
+            ["git", *args],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            env=_git_env(),
+        )
+
+    def result(self, timeout: float, ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[bytes]:
+        """Wait for the call, as ``_git`` would have run it (the same timeout and exit-code check)."""
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.discard()
+            raise
+        self.done = True
+        code = self.proc.returncode
+        if code not in ok_codes:
+            raise _GitFailedError(_first_line(err) or f"git {self.args[0]} exited with {code}")
+        return subprocess.CompletedProcess(["git", *self.args], code, out or b"", err or b"")
+
+    def discard(self) -> None:
+        """Kill the call if it still runs and reap it; nothing for a call already collected."""
+        if self.done:
+            return
+        self.done = True
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
+def _discard(calls: list[_Started]) -> None:
+    for call in calls:
+        call.discard()
+
+
 def _first_line(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace").strip()
     return text.splitlines()[0] if text else ""
@@ -110,8 +154,11 @@ def strip_credentials(url: str) -> str:
     return f"{scheme}{user}@{rest}" if user else scheme + rest
 
 
-def _remote_url(root: Path, timeout: float) -> str | None:
-    proc = _git(["config", "-z", "--get-regexp", r"^remote\..*\.url$"], root, timeout, ok_codes=(0, 1))
+_REMOTE_URLS = ["config", "-z", "--get-regexp", r"^remote\..*\.url$"]
+
+
+def _remote_url(proc: subprocess.CompletedProcess[bytes]) -> str | None:
+    """``origin``'s URL (else the first remote's) from ``git config --get-regexp``, credentials stripped."""
     urls: dict[str, str] = {}
     for entry in proc.stdout.split(b"\0"):
         if not entry:
@@ -196,27 +243,21 @@ def _untracked_patch(root: Path, rel: bytes, max_bytes: int) -> tuple[bytes | No
     return _new_file_patch(rel, content, mode), None
 
 
-def _tracked_diff(root: Path, base: str, timeout: float, max_bytes: int) -> bytes | None:
-    """``git diff <base>``: staged and unstaged changes of tracked files; None when over ``max_bytes``."""
+def _start_tracked_diff(root: Path, base: str, out: Any) -> _Started:
+    """``git diff <base>``: staged and unstaged changes of tracked files, written to the file ``out``."""
     # Output goes to a temporary file, so a giant diff is measured on disk instead of held in memory.
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.run(
-            ["git", "diff", *_DIFF_OPTIONS, base, "--"],
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.PIPE,
-            timeout=timeout,
-            env=_git_env(),
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise _GitFailedError(_first_line(proc.stderr) or f"git diff exited with {proc.returncode}")
-        size = out.tell()
-        if size > max_bytes:
-            return None
-        out.seek(0)
-        return out.read()
+    return _Started(["diff", *_DIFF_OPTIONS, base, "--"], root, stdout=out)
+
+
+def _tracked_diff(call: _Started, out: Any, timeout: float, max_bytes: int) -> bytes | None:
+    """The diff ``call`` wrote to ``out``; None when over ``max_bytes``."""
+    call.result(timeout)
+    size = out.tell()
+    if size > max_bytes:
+        return None
+    out.seek(0)
+    data: bytes = out.read()
+    return data
 
 
 def _capped(items: list[Any], what: str, notes: list[str]) -> list[Any]:
@@ -261,26 +302,54 @@ def capture_git(
         return GitCapture({"skipped": f"git could not run: {exc}"}, None)
 
 
+def _inside_work_tree(path: Path) -> bool:
+    """False only when certainly not in a repository: no ``.git`` in ``path`` or above it and no
+    ``GIT_DIR``. Saves starting git (four processes) in every run outside a repository."""
+    if os.environ.get("GIT_DIR"):
+        return True
+    try:
+        here = path.resolve()
+    except (OSError, RuntimeError):
+        return True
+    return any((folder / ".git").exists() for folder in (here, *here.parents))
+
+
 def _capture(path: Path, max_untracked: int, max_diff: int, timeout: float) -> GitCapture:
     if path.is_file():
         path = path.parent
+    if path.is_dir() and not _inside_work_tree(path):
+        return GitCapture({"skipped": f"not a git repository: {path}"}, None)
+    # Round one, side by side from ``path`` (git finds the same repository from anywhere inside it).
+    calls: list[_Started] = []
     try:
-        top = _git(["rev-parse", "--show-toplevel"], path, timeout)
-    except _GitFailedError as exc:
-        reason = str(exc)
-        if "not a git repository" in reason:
-            return GitCapture({"skipped": f"not a git repository: {path}"}, None)
-        return GitCapture({"skipped": f"not a git work tree: {reason}"}, None)
+        for args in (
+            ["rev-parse", "--show-toplevel"],
+            ["rev-parse", "--verify", "-q", "HEAD^{commit}"],
+            ["symbolic-ref", "-q", "--short", "HEAD"],
+            _REMOTE_URLS,
+        ):
+            calls.append(_Started(args, path))
     except FileNotFoundError:
+        _discard(calls)
         return GitCapture({"skipped": f"no such directory: {path}"}, None)
+    except BaseException:
+        _discard(calls)
+        raise
+    try:
+        try:
+            top = calls[0].result(timeout)
+        except _GitFailedError as exc:
+            reason = str(exc)
+            if "not a git repository" in reason:
+                return GitCapture({"skipped": f"not a git repository: {path}"}, None)
+            return GitCapture({"skipped": f"not a git work tree: {reason}"}, None)
+        commit = calls[1].result(timeout, (0, 1)).stdout.decode().strip() or None
+        branch = calls[2].result(timeout, (0, 1)).stdout.decode("utf-8", "replace").strip() or None
+        remote = _remote_url(calls[3].result(timeout, (0, 1)))
+    finally:
+        _discard(calls)
     root = Path(os.fsdecode(top.stdout.rstrip(b"\n"))).resolve()
     notes: list[str] = []
-
-    head = _git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], root, timeout, ok_codes=(0, 1))
-    commit = head.stdout.decode().strip() or None
-    ref = _git(["symbolic-ref", "-q", "--short", "HEAD"], root, timeout, ok_codes=(0, 1))
-    branch = ref.stdout.decode("utf-8", "replace").strip() or None
-    remote = _remote_url(root, timeout)
 
     if commit is not None:
         base = commit
@@ -288,7 +357,19 @@ def _capture(path: Path, max_untracked: int, max_diff: int, timeout: float) -> G
         notes.append("no commits yet: the patch creates every file from an empty repository")
         empty = _git(["hash-object", "-t", "tree", "--stdin"], root, timeout, stdin=b"")
         base = empty.stdout.decode().strip() or _EMPTY_TREE_SHA1
-    tracked = _tracked_diff(root, base, timeout, max_diff)
+    # Round two, side by side from the root: the tracked diff and the untracked files.
+    with tempfile.TemporaryFile() as out:
+        diff_call = _start_tracked_diff(root, base, out)
+        try:
+            listing_call = _Started(["ls-files", "--others", "--exclude-standard", "-z"], root)
+        except BaseException:
+            _discard([diff_call])
+            raise
+        try:
+            tracked = _tracked_diff(diff_call, out, timeout, max_diff)
+            listing = listing_call.result(timeout)
+        finally:
+            _discard([diff_call, listing_call])
     if tracked is None:
         notes.append(f"tracked changes exceed max_diff_bytes={max_diff}: not stored")
         budget = max_diff
@@ -297,7 +378,6 @@ def _capture(path: Path, max_untracked: int, max_diff: int, timeout: float) -> G
         budget = max_diff - len(tracked)
         tracked_dirty = bool(tracked)
 
-    listing = _git(["ls-files", "--others", "--exclude-standard", "-z"], root, timeout)
     untracked = [p for p in listing.stdout.split(b"\0") if p]
     included: list[str] = []
     skipped: list[dict[str, Any]] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 import traceback
@@ -14,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from mltrail.entities import Artifact, DatasetLink, RunStatus
 from mltrail.errors import InvalidInputError, MltrailError, RunFinishedError, StoreError
-from mltrail.sdk.tracking.journal_transport import JournalingTransport
 from mltrail.sdk.tracking.transport import Transport
 from mltrail.sdk.tracking.writer import BackgroundWriter
 from mltrail.services.tracking.validation import metric_float, to_value, validate_key
 
 if TYPE_CHECKING:
     from mltrail.sdk.client.connection import Connection
+    from mltrail.sdk.tracking.journal_transport import JournalingTransport
 
 __all__ = ["Run", "Summary"]
 
@@ -202,12 +203,11 @@ class Run:
         Through a server, that means acknowledged by it (at most ``timeout`` seconds in all)."""
         deadline = time.monotonic() + timeout
         while (self._writer.pending_points or self._writer.ops) and time.monotonic() < deadline:
-            if self._writer.failures:
+            if not self._writer.flush():  # sent from this thread; a failing store ends the wait
                 break
-            self._writer._wake.set()
-            time.sleep(0.005)
-        if isinstance(self._transport, JournalingTransport):
-            self._transport.wait_delivered(self.id, max(0.0, deadline - time.monotonic()))
+        journal = _journaling(self._transport)
+        if journal is not None:
+            journal.wait_delivered(self.id, max(0.0, deadline - time.monotonic()))
 
     # -- ending ------------------------------------------------------------------------------------------
     def _ensure_open(self) -> None:
@@ -241,8 +241,9 @@ class Run:
             except StoreError as exc:
                 write_error = exc
             self._transport.finish_run(self.id, final, err)
-            if isinstance(self._transport, JournalingTransport):
-                self._transport.settle(self.id, self._sync_timeout)
+            journal = _journaling(self._transport)
+            if journal is not None:
+                journal.settle(self.id, self._sync_timeout)
             if write_error is not None:
                 raise write_error
 
@@ -256,6 +257,16 @@ class Run:
             self.finish()
         else:
             self.finish(RunStatus.FAILED, error=exc)
+
+
+def _journaling(transport: Transport) -> JournalingTransport | None:
+    """The transport if it journals; the journal module is not imported for that (if it was never
+    imported, no transport of this process journals)."""
+    module = sys.modules.get("mltrail.sdk.tracking.journal_transport")
+    if module is None or not isinstance(transport, module.JournalingTransport):
+        return None
+    journal: JournalingTransport = transport
+    return journal
 
 
 def _describe(exc: BaseException) -> dict[str, str]:

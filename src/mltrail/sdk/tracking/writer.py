@@ -1,4 +1,9 @@
-"""The background writer: ``run.log`` only appends to a queue; this thread batches points into the transport.
+"""The background writer: ``run.log`` only appends to a queue; a shared thread batches it into the transport.
+
+One daemon thread per transport and process (``_Flusher``) serves every live run on that transport: it
+flushes each run's queue every ``flush_interval`` and sends its heartbeat every ``heartbeat_interval``. A
+run therefore starts no thread of its own, and ``close`` (at ``finish``) flushes what is left in the
+caller's thread instead of waking a thread and joining it: a sweep of short runs pays neither.
 
 Memory stays bounded: when more than ``max_pending_points`` are waiting, ``wait_for_room`` makes the training
 loop wait (backpressure) instead of growing the queue. A failed batch is kept and retried with the same
@@ -8,16 +13,19 @@ sequence number, so a store that applies batches at most once never duplicates a
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltrail.entities import MetricsBatch
 from mltrail.errors import MltrailError, StoreError
-from mltrail.sdk.tracking.transport import Transport
+
+if TYPE_CHECKING:
+    from mltrail.sdk.tracking.transport import Transport
 
 __all__ = ["BackgroundWriter"]
 
@@ -28,10 +36,83 @@ Op = tuple[str, Callable[[], Any]]  # (description, call)
 
 MAX_BATCH_POINTS = 100_000
 MAX_BACKOFF = 5.0
+# Longest pause at close between two failed attempts.
+CLOSE_BACKOFF = 0.5
+# A flusher thread with no run to serve for this long ends; the next run on its transport starts another.
+IDLE_EXIT = 2.0
+_IDLE_POLL = 0.5
+
+
+class _Flusher:
+    """The thread that flushes every live writer of one transport in this process."""
+
+    def __init__(self, key: tuple[int, int]) -> None:
+        self.key = key
+        self.writers: list[BackgroundWriter] = []
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def alive(self) -> bool:
+        thread = self.thread
+        return thread is not None and thread.is_alive()
+
+    def _loop(self) -> None:
+        idle_since: float | None = None
+        while True:
+            with _registry_lock:
+                writers = list(self.writers)
+                if not writers:
+                    now = time.monotonic()
+                    idle_since = idle_since or now
+                    if now - idle_since >= IDLE_EXIT:
+                        self.thread = None
+                        if _flushers.get(self.key) is self:
+                            del _flushers[self.key]
+                        return
+                else:
+                    idle_since = None
+            now = time.monotonic()
+            next_due = now + _IDLE_POLL
+            for writer in writers:
+                try:
+                    next_due = min(next_due, writer._service(now))
+                except Exception as exc:  # noqa: BLE001 - one run's failure must not stop the others' flushing
+                    writer._record_failure(exc)
+                    next_due = min(next_due, now + writer.flush_interval)
+            timeout = next_due - time.monotonic()
+            if timeout > 0:
+                self.wake.wait(timeout)
+            self.wake.clear()
+
+
+_flushers: dict[tuple[int, int], _Flusher] = {}
+_registry_lock = threading.Lock()
+
+
+def _attach(writer: BackgroundWriter) -> _Flusher:
+    """Register ``writer`` with its transport's flusher, starting the flusher's thread if needed."""
+    key = (id(writer.transport), os.getpid())  # a forked child starts its own thread
+    with _registry_lock:
+        flusher = _flushers.get(key)
+        if flusher is None:
+            flusher = _flushers[key] = _Flusher(key)
+        flusher.writers.append(writer)
+        if not flusher.alive():
+            flusher.thread = threading.Thread(
+                target=flusher._loop, name=f"mltrail-writer-{len(_flushers)}", daemon=True
+            )
+            flusher.thread.start()
+    return flusher
+
+
+def _detach(writer: BackgroundWriter, flusher: _Flusher) -> None:
+    with _registry_lock:
+        if writer in flusher.writers:
+            flusher.writers.remove(writer)
 
 
 class BackgroundWriter:
-    """One daemon thread per run that sends queued points and updates, and the run's heartbeat."""
+    """One run's queue of points and updates, flushed by its transport's shared thread, and its heartbeat."""
 
     def __init__(
         self,
@@ -50,8 +131,9 @@ class BackgroundWriter:
         self.max_pending_points = max_pending_points
         self.attempts_at_close = attempts_at_close
         self.client_id = uuid.uuid4().hex
-        # The training thread appends to these deques and bumps `produced`; only the writer thread pops
-        # and bumps `consumed`. deque.append/popleft are atomic, so the hot path takes no lock.
+        # The training thread appends to these deques and bumps `produced`; only the thread holding `_lock`
+        # (the flusher, or the caller of close/flush) pops and bumps `consumed`. deque.append/popleft are
+        # atomic, so the hot path takes no lock.
         self.points: deque[Point] = deque()
         self.ops: deque[Op] = deque()
         self.produced = 0
@@ -61,20 +143,33 @@ class BackgroundWriter:
         self.dropped = 0
         self._seq = 0
         self._retry: MetricsBatch | None = None
-        self._wake = threading.Event()
+        self._lock = threading.Lock()  # held while sending: one sender at a time keeps batches in order
         self._room = threading.Condition()
         self._stopping = False
-        self._last_heartbeat = time.monotonic()
-        self._thread = threading.Thread(target=self._loop, name=f"mltrail-writer-{run_id[:8]}", daemon=True)
+        self._closed = False
+        self._woken = False
+        self._backoff = flush_interval
+        now = time.monotonic()
+        self._next_due = now + flush_interval
+        self._last_heartbeat = now
+        self._flusher: _Flusher | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        if self._flusher is None:
+            self._flusher = _attach(self)
 
     # -- called from the training thread -----------------------------------------------------------------
+    def wake(self) -> None:
+        """Ask the flusher to send this run's queue now rather than at the next interval."""
+        self._woken = True
+        flusher = self._flusher
+        if flusher is not None:
+            flusher.wake.set()
+
     def submit(self, description: str, call: Callable[[], Any]) -> None:
         """Queue a rare update (tags, summary, params…) to be sent in order by the writer."""
         self.ops.append((description, call))
-        self._wake.set()
+        self.wake()
 
     def wait_for_room(self) -> bool:
         """Backpressure: block until the writer has drained to half the limit.
@@ -83,10 +178,11 @@ class BackgroundWriter:
         (counted in ``dropped`` and reported by ``close``) rather than grow memory without bound or stall
         training until the store comes back.
         """
-        self._wake.set()
+        self.wake()
         with self._room:
             while self.produced - self.consumed > self.max_pending_points // 2:
-                if self.failures or not self._thread.is_alive():
+                flusher = self._flusher
+                if self.failures or flusher is None or not flusher.alive():
                     if not self.dropped:
                         log.warning(
                             "mltrail: the store is failing and %d points are waiting; further points are"
@@ -96,53 +192,89 @@ class BackgroundWriter:
                         )
                     return False
                 self._room.wait(0.5)
-                self._wake.set()
+                self.wake()
         return True
 
     @property
     def pending_points(self) -> int:
         return self.produced - self.consumed
 
+    def flush(self) -> bool:
+        """Send everything queued so far from the calling thread; False if the transport failed."""
+        with self._lock:
+            ok = self._attempt()
+        self._notify_room()
+        return ok
+
     def close(self, timeout: float = 120.0) -> None:
-        """Flush everything and stop. Raises ``StoreError`` when something could not be written."""
+        """Flush everything and stop. Raises ``StoreError`` when something could not be written.
+
+        The rest of the queue is sent from the calling thread (the shared thread is not woken or joined);
+        a failing transport is tried ``attempts_at_close`` times, with short pauses, within ``timeout``.
+        """
         self._stopping = True
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            attempts_left = self.attempts_at_close
+            pause = self.flush_interval
+            while True:
+                ok = self._attempt()
+                if ok and self._idle():
+                    break
+                if not ok:
+                    attempts_left -= 1
+                    if attempts_left <= 0 or time.monotonic() + pause > deadline:
+                        break
+                    time.sleep(pause)
+                    pause = min(CLOSE_BACKOFF, max(self.flush_interval, pause * 2))
+            self._closed = True
+        if self._flusher is not None:
+            _detach(self, self._flusher)
+        self._notify_room()
         lost_points = self.produced - self.consumed
         lost_ops = len(self.ops)
-        if lost_points or lost_ops or self.dropped or self._thread.is_alive():
+        if lost_points or lost_ops or self.dropped:
             dropped = f" ({self.dropped} more were dropped while the queue was full)" if self.dropped else ""
             raise StoreError(
                 f"run {self.run_id}: {lost_points} metric points{dropped} and {lost_ops} updates could not be"
                 f" written after {self.failures} failed attempts: {self.last_error}"
             )
 
-    # -- the writer thread --------------------------------------------------------------------------------
-    def _loop(self) -> None:
-        attempts_left = self.attempts_at_close
-        backoff = self.flush_interval
-        while True:
-            self._wake.wait(self.flush_interval if self.failures == 0 else backoff)
-            self._wake.clear()
-            ok = self._flush_once()
-            if ok:
-                self.failures = 0
-                backoff = self.flush_interval
+    # -- the flusher thread -------------------------------------------------------------------------------
+    def _service(self, now: float) -> float:
+        """Flush if due (or woken) and send the heartbeat if due; returns when this writer is next due.
+
+        Skips a writer whose ``close`` or ``flush`` is sending from another thread right now."""
+        if not (self._woken or now >= self._next_due):
+            return self._next_due
+        if not self._lock.acquire(blocking=False):
+            return now + self.flush_interval
+        try:
+            if self._closed:  # closed by its run (and detached) since the flusher listed it
+                return now + _IDLE_POLL
+            self._woken = False
+            if self._attempt():
                 self._heartbeat_if_due()
-            else:
-                self.failures += 1
-                backoff = min(MAX_BACKOFF, max(self.flush_interval, backoff * 2))
-            with self._room:
-                self._room.notify_all()
-            if self._stopping:
-                if self._idle():
-                    return
-                if not ok:
-                    attempts_left -= 1
-                    if attempts_left <= 0:
-                        return
-                    backoff = min(backoff, 0.5)
+        finally:
+            self._lock.release()
+        self._notify_room()
+        return self._next_due
+
+    def _attempt(self) -> bool:
+        """One flush under ``_lock``, with the failure count and backoff it implies."""
+        ok = self._flush_once()
+        if ok:
+            self.failures = 0
+            self._backoff = self.flush_interval
+        else:
+            self.failures += 1
+            self._backoff = min(MAX_BACKOFF, max(self.flush_interval, self._backoff * 2))
+        self._next_due = time.monotonic() + self._backoff
+        return ok
+
+    def _notify_room(self) -> None:
+        with self._room:
+            self._room.notify_all()
 
     def _idle(self) -> bool:
         return not self.ops and not self.points and self._retry is None

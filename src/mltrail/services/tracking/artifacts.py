@@ -5,13 +5,15 @@ from __future__ import annotations
 import builtins
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from mltrail.entities import Artifact
 from mltrail.errors import NotFoundError
 from mltrail.services.tracking.validation import artifact_files, normalize_artifact_path
-from mltrail.store.blobs import BlobStore
 from mltrail.store.tracking import TrackingStore
+
+if TYPE_CHECKING:
+    from mltrail.store.blobs import BlobStore
 
 __all__ = ["ArtifactService"]
 

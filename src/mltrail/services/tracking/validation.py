@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
+import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path, PurePath
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 MAX_KEY_LENGTH = 250
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # what the check looks for: ord < 32 or 127 (DEL)
 DATASET_ROLES = ("train", "validation", "test", "other")
 
 
@@ -62,7 +64,7 @@ def validate_key(key: object, field: str) -> str:
             f"{field} key is {len(key)} characters long; the limit is {MAX_KEY_LENGTH}: {key[:40]!r}…",
             field=f"{field}.{key[:40]}",
         )
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
+    if _CONTROL.search(key):
         raise InvalidInputError(f"{field} key contains a control character: {key!r}", field=field)
     return check_text(key, field)
 

@@ -6,19 +6,43 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mltrail.entities import MetricHistory, MetricsBatch
 from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.stats.downsample import minmax_downsample
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.core import SqlBase, chunks, reads, writes
-from mltrail.store.sql.rollups import fetch_tuples, read_downsampled, write_rollups
+from mltrail.store.sql.small_batches import SmallBatch, SmallGroup, rollup_columns
+
+_mk = t.metric_keys
+# Built once: every batch runs them (see core._RUN_STATUS).
+_KEY_STATES = (
+    sa.select(_mk.c.id, _mk.c.key, _mk.c.last, _mk.c.last_step, _mk.c.min, _mk.c.max, _mk.c.count)
+    .where(_mk.c.run_id == sa.bindparam("b_run_id"), _mk.c.key.in_(sa.bindparam("b_keys", expanding=True)))
+    .order_by(_mk.c.key)  # one lock order for every writer: no deadlocks between batches
+    .with_for_update()
+)
+_UPDATE_SUMMARY = (
+    _mk.update()
+    .where(_mk.c.id == sa.bindparam("b_id"))
+    .values(
+        last=sa.bindparam("b_last"),
+        last_step=sa.bindparam("b_last_step"),
+        min=sa.bindparam("b_min"),
+        max=sa.bindparam("b_max"),
+        count=sa.bindparam("b_count"),
+    )
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+# numpy, the rollups and the downsampling load with the first metric written or read, not with the store:
+# a process that only opens runs (the CLI listing them, a run with nothing logged) never imports numpy.
 
 __all__ = ["MetricsMixin"]
 
@@ -42,18 +66,8 @@ class _KeyState:
     count: int
 
 
-@dataclass(slots=True)
-class _Group:
-    """The points of one key in a batch, deduplicated (last write wins) and sorted by step."""
-
-    key: str
-    start: int
-    end: int
-    first_step: int
-    last_step: int
-    last: float | None
-    min: float | None
-    max: float | None
+# One key's points in a batch; the same record for the numpy path and the small one.
+_Group = SmallGroup
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -77,6 +91,8 @@ class _Prepared:
     """A batch as deduplicated numpy columns grouped by key."""
 
     def __init__(self, batch: MetricsBatch) -> None:
+        import numpy as np
+
         n = len(batch.keys)
         if not (len(batch.steps) == len(batch.values) == len(batch.wall_times) == n):
             raise InvalidInputError("metric batch columns differ in length", field="metrics")
@@ -130,25 +146,57 @@ class _Prepared:
 class MetricsMixin(SqlBase):
     """Logging metric batches and reading metric histories."""
 
+    # Small appending batches skip numpy (``small_batches``); tests switch it off to compare both paths.
+    _small_batches = True
+
     @writes
     def log_metrics(self, conn: Connection, run_id: str, batch: MetricsBatch) -> bool:
-        prepared = _Prepared(batch)
+        small = SmallBatch.of(batch) if self._small_batches else None
+        prepared = _Prepared(batch) if small is None else None
         self._require_run(conn, run_id)
         if batch.client_id:
-            stmt = (
-                self._insert(t.batches)
-                .values(run_id=run_id, client_id=batch.client_id, seq=batch.seq)
-                .on_conflict_do_nothing(index_elements=["run_id", "client_id", "seq"])
-            )
+            stmt = self._statement("record_batch", self._record_batch)
+            row = {"run_id": run_id, "client_id": batch.client_id, "seq": batch.seq}
             if self._sqlite:  # RETURNING needs SQLite 3.35; rowcount is exact there
-                applied = conn.execute(stmt).rowcount > 0
+                applied = conn.execute(stmt, row).rowcount > 0
             else:  # psycopg's rowcount is not reliable here; RETURNING says whether the row was new
-                applied = conn.execute(stmt.returning(t.batches.c.seq)).first() is not None
+                applied = conn.execute(stmt, row).first() is not None
             if not applied:
                 return False
-        if not prepared.groups:
+        groups = small.groups if small is not None else prepared.groups if prepared is not None else []
+        if not groups:
             return True
-        states = self._lock_keys(conn, run_id, [g.key for g in prepared.groups])
+        states = self._lock_keys(conn, run_id, [g.key for g in groups])
+        if small is not None:
+            if not any(_overlaps(g, states[g.key]) for g in small.groups):
+                self._write_small(conn, small, states)
+                return True
+            prepared = _Prepared(batch)  # may overwrite stored steps: the rollups need recomputing
+        assert prepared is not None
+        self._write_prepared(conn, prepared, states)
+        return True
+
+    def _write_small(self, conn: Connection, small: SmallBatch, states: dict[str, _KeyState]) -> None:
+        """An appending batch without numpy (``small_batches``): points, summaries, rollups."""
+        from mltrail.store.sql.rollup_rows import MERGE, insert_rollups
+
+        ids: list[int] = []
+        for group in small.groups:
+            ids += [states[group.key].id] * (group.end - group.start)
+        values = [None if v != v else v for v in small.values]  # NaN is stored as NULL
+        rows = list(zip(ids, small.steps, values, small.walls, strict=True))
+        if self._sqlite:
+            self._write_sqlite(conn, rows, False)
+        else:
+            self._write_postgres(conn, rows, False)
+        self._update_summaries(conn, small, states)
+        insert_rollups(conn, rollup_columns(ids, small.steps, small.values, small.walls), MERGE)
+
+    def _write_prepared(self, conn: Connection, prepared: _Prepared, states: dict[str, _KeyState]) -> None:
+        import numpy as np
+
+        from mltrail.store.sql.rollups import write_rollups
+
         ids = np.empty(len(prepared.kidx), dtype=np.int64)
         rewrites = np.zeros(len(prepared.kidx), dtype=bool)
         for group in prepared.groups:
@@ -157,28 +205,28 @@ class MetricsMixin(SqlBase):
         self._write_points(conn, prepared, ids, overwrite=bool(rewrites.any()))
         self._update_summaries(conn, prepared, states)
         write_rollups(conn, ids, prepared.steps, prepared.values, prepared.walls, rewrites)
-        return True
+
+    def _record_batch(self) -> Any:
+        stmt = self._insert(t.batches).on_conflict_do_nothing(index_elements=["run_id", "client_id", "seq"])
+        return stmt if self._sqlite else stmt.returning(t.batches.c.seq)
 
     def _lock_keys(self, conn: Connection, run_id: str, keys: list[str]) -> dict[str, _KeyState]:
         """The summary row of every key, created if new and locked (on PostgreSQL) until commit."""
-        mk = t.metric_keys.c
         states: dict[str, _KeyState] = {}
 
         def load(names: list[str]) -> None:
             for part in chunks(names):
-                query = (
-                    sa.select(mk.id, mk.key, mk.last, mk.last_step, mk.min, mk.max, mk.count)
-                    .where(mk.run_id == run_id, mk.key.in_(part))
-                    .order_by(mk.key)  # one lock order for every writer: no deadlocks between batches
-                    .with_for_update()
-                )
-                for key_id, key, last, last_step, low, high, count in conn.execute(query):
+                params = {"b_run_id": run_id, "b_keys": list(part)}
+                for key_id, key, last, last_step, low, high, count in conn.execute(_KEY_STATES, params):
                     states[key] = _KeyState(key_id, last, last_step, low, high, count)
 
         load(keys)
         missing = [k for k in keys if k not in states]
         if missing:
-            stmt = self._insert(t.metric_keys).on_conflict_do_nothing(index_elements=["run_id", "key"])
+            stmt = self._statement(
+                "insert_keys",
+                lambda: self._insert(t.metric_keys).on_conflict_do_nothing(index_elements=["run_id", "key"]),
+            )
             conn.execute(stmt, [{"run_id": run_id, "key": k, "count": 0} for k in missing])
             load(missing)
         return states
@@ -187,6 +235,8 @@ class MetricsMixin(SqlBase):
         self, conn: Connection, prepared: _Prepared, ids: npt.NDArray[np.int64], overwrite: bool
     ) -> None:
         """Insert the points; ``overwrite`` (some step may exist already) makes it an upsert."""
+        import numpy as np
+
         values: list[float | None] = prepared.values.tolist()
         if np.isnan(prepared.values).any():
             values = [None if v != v else v for v in values]  # NaN is stored as NULL
@@ -236,7 +286,9 @@ class MetricsMixin(SqlBase):
             conn.exec_driver_sql(f"DROP TABLE {target}")
 
     @staticmethod
-    def _update_summaries(conn: Connection, prepared: _Prepared, states: dict[str, _KeyState]) -> None:
+    def _update_summaries(
+        conn: Connection, prepared: _Prepared | SmallBatch, states: dict[str, _KeyState]
+    ) -> None:
         incremental: list[dict[str, Any]] = []
         recompute: list[int] = []
         for group in prepared.groups:
@@ -256,18 +308,7 @@ class MetricsMixin(SqlBase):
             )
         mk = t.metric_keys
         if incremental:
-            stmt = (
-                mk.update()
-                .where(mk.c.id == sa.bindparam("b_id"))
-                .values(
-                    last=sa.bindparam("b_last"),
-                    last_step=sa.bindparam("b_last_step"),
-                    min=sa.bindparam("b_min"),
-                    max=sa.bindparam("b_max"),
-                    count=sa.bindparam("b_count"),
-                )
-            )
-            conn.execute(stmt, incremental)
+            conn.execute(_UPDATE_SUMMARY, incremental)
         p = t.metric_points.c
         for part in chunks(recompute):
 
@@ -313,6 +354,8 @@ class MetricsMixin(SqlBase):
         where, args = self._point_range(key_id, min_step, max_step)
         ranged = min_step is not None or max_step is not None
         if max_points is not None and (ranged or count > max_points):
+            from mltrail.store.sql.rollups import read_downsampled
+
             sampled = read_downsampled(conn, key_id, min_step, max_step, max_points)
             if sampled is not None and sampled.total > max_points:
                 return MetricHistory(
@@ -363,6 +406,8 @@ class MetricsMixin(SqlBase):
 
     @staticmethod
     def _fetch(conn: Connection, sql: str, args: Sequence[Any]) -> Sequence[Any]:
+        from mltrail.store.sql.rollups import fetch_tuples
+
         return fetch_tuples(conn, sql, args)
 
     def _downsampled(
@@ -375,6 +420,10 @@ class MetricsMixin(SqlBase):
         args: Sequence[Any],
         max_points: int,
     ) -> MetricHistory:
+        import numpy as np
+
+        from mltrail.stats.downsample import minmax_downsample
+
         n = len(rows)
         steps = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
         values = np.fromiter(

@@ -11,13 +11,15 @@ from sqlalchemy.engine import Connection
 from mltrail.entities import Project, Run, RunStatus, Value
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
 from mltrail.store.sql import schema as t
-from mltrail.store.sql.codec import dump_json, encode_value, load_json
+from mltrail.store.sql.codec import decode_value, dump_json, encode_value, load_json
 from mltrail.store.sql.core import SqlBase, reads, writes
 from mltrail.store.sql.loading import RUN_COLUMNS, load_runs
 
 __all__ = ["RunsMixin"]
 
 MAX_RUN_ID = 64
+_RUN_EXISTS = sa.select(t.runs.c.id).where(t.runs.c.id == sa.bindparam("b_run_id"))
+_INSERT_RUN = t.runs.insert()
 
 
 def _projects_query() -> sa.Select[Any]:
@@ -90,23 +92,39 @@ class RunsMixin(SqlBase):
                 f"a run id has 1 to {MAX_RUN_ID} characters, got {run_id!r}", field="run_id"
             )
         project_id = self._ensure_project(conn, project)
-        if conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id)).first() is not None:
+        if conn.execute(_RUN_EXISTS, {"b_run_id": run_id}).first() is not None:
             raise ConflictError(f"a run with id {run_id!r} already exists")
+        context_json = dump_json(dict(context or {}))
         conn.execute(
-            t.runs.insert().values(
-                id=run_id,
-                project_id=project_id,
-                name=name,
-                status=RunStatus.RUNNING.value,
-                user=user,
-                start_time=start_time,
-                notes=notes,
-                context=dump_json(dict(context or {})),
-            )
+            _INSERT_RUN,
+            {
+                "id": run_id,
+                "project_id": project_id,
+                "name": name,
+                "status": RunStatus.RUNNING.value,
+                "user": user,
+                "start_time": start_time,
+                "notes": notes,
+                "context": context_json,
+            },
         )
-        self._upsert_values(conn, t.params, run_id, params or {}, "params")
-        self._upsert_tags(conn, run_id, tags or {})
-        return self._get_run(conn, run_id)
+        param_rows = self._upsert_values(conn, t.params, run_id, params or {}, "params")
+        tag_rows = self._upsert_tags(conn, run_id, tags or {})
+        # The new run as get_run would read it back, built from what was written (no second round trip):
+        # values decoded from their stored form, keys sorted.
+        decoded = {r["key"]: decode_value(r["value_type"], r["value_json"]) for r in sorted_rows(param_rows)}
+        return Run(
+            id=run_id,
+            project=project,
+            name=name,
+            status=RunStatus.RUNNING,
+            user=user,
+            start_time=start_time,
+            notes=notes,
+            params=decoded,
+            tags={r["key"]: r["value"] for r in sorted_rows(tag_rows)},
+            context=load_json(context_json) or {},
+        )
 
     @reads
     def get_run(self, conn: Connection, run_id: str) -> Run:
@@ -182,7 +200,16 @@ class RunsMixin(SqlBase):
         if not changes:
             self._require_run(conn, run_id)
             return
-        updated = conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**changes))
+        columns = tuple(changes)
+        stmt = self._statement(
+            f"update_run:{','.join(columns)}",
+            lambda: (
+                t.runs.update()
+                .where(t.runs.c.id == sa.bindparam("b_run_id"))
+                .values({c: sa.bindparam(c) for c in columns})
+            ),
+        )
+        updated = conn.execute(stmt, {"b_run_id": run_id, **changes})
         if updated.rowcount == 0:
             raise NotFoundError(f"no run {run_id!r}")
 
@@ -240,9 +267,10 @@ class RunsMixin(SqlBase):
     # -- helpers ----------------------------------------------------------------------------------------
     def _upsert_values(
         self, conn: Connection, table: sa.Table, run_id: str, values: Mapping[str, Value], field: str
-    ) -> None:
+    ) -> list[dict[str, Any]]:
+        """Insert or replace keyed values; returns the rows written."""
         if not values:
-            return
+            return []
         rows = []
         for key, value in values.items():
             value_type, value_json, num_value, str_value = encode_value(value, f"{field}.{key}")
@@ -256,20 +284,29 @@ class RunsMixin(SqlBase):
                     "str_value": str_value,
                 }
             )
-        stmt = self._insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["run_id", "key"],
-            set_={
-                name: stmt.excluded[name] for name in ("value_type", "value_json", "num_value", "str_value")
-            },
-        )
-        conn.execute(stmt, rows)
+        conn.execute(self._upsert_statement(table), rows)
+        return rows
 
-    def _upsert_tags(self, conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
+    def _upsert_tags(self, conn: Connection, run_id: str, tags: Mapping[str, str]) -> list[dict[str, Any]]:
         if not tags:
-            return
-        stmt = self._insert(t.tags)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["run_id", "key"], set_={"value": stmt.excluded.value}
-        )
-        conn.execute(stmt, [{"run_id": run_id, "key": k, "value": str(v)} for k, v in tags.items()])
+            return []
+        rows = [{"run_id": run_id, "key": k, "value": str(v)} for k, v in tags.items()]
+        conn.execute(self._upsert_statement(t.tags), rows)
+        return rows
+
+    def _upsert_statement(self, table: sa.Table) -> Any:
+        """INSERT … ON CONFLICT (run_id, key) DO UPDATE for a keyed-value table, built once per store."""
+        cache: dict[str, Any] = self.__dict__.setdefault("_upserts", {})
+        stmt = cache.get(table.name)
+        if stmt is None:
+            insert = self._insert(table)
+            columns = [c.name for c in table.columns if c.name not in ("run_id", "key")]
+            stmt = cache[table.name] = insert.on_conflict_do_update(
+                index_elements=["run_id", "key"], set_={name: insert.excluded[name] for name in columns}
+            )
+        return stmt
+
+
+def sorted_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows by key, the last of equal keys winning, as a reader sees them."""
+    return sorted({row["key"]: row for row in rows}.values(), key=lambda row: str(row["key"]))
