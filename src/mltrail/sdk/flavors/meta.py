@@ -7,31 +7,18 @@ digest can detect any later change of any file, the metadata included.
 
 from __future__ import annotations
 
-import hashlib
 import platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import PurePosixPath
 from typing import Any
 
 import orjson
 
 from mltrail.errors import InvalidInputError
+from mltrail.model_meta import META_FILE, META_VERSION, FileEntry, check_relative_path, parse_meta
 from mltrail.sdk.flavors.signature import Signature
 
 __all__ = ["META_FILE", "META_VERSION", "FileEntry", "ModelMeta", "check_relative_path"]
-
-META_FILE = "mltrail-model.json"
-META_VERSION = 1
-
-
-@dataclass(frozen=True)
-class FileEntry:
-    """One file of a saved model: its path inside the folder, sha256 and size in bytes."""
-
-    path: str
-    sha256: str
-    size: int
 
 
 @dataclass(frozen=True)
@@ -70,83 +57,25 @@ class ModelMeta:
 
     @classmethod
     def from_json(cls, raw: bytes) -> ModelMeta:
-        """Parse and validate the file's bytes; ``digest`` is their sha256."""
+        """Parse and validate the file's bytes (``mltrail.model_meta``); ``digest`` is their sha256."""
+        doc = parse_meta(raw)
         try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInputError(f"{META_FILE} is not valid JSON: {exc}", field=META_FILE) from exc
-        if not isinstance(data, dict):
-            raise InvalidInputError(f"{META_FILE} must hold a JSON object", field=META_FILE)
-        version = data.get("mltrail_model_version")
-        if not isinstance(version, int) or version > META_VERSION:
-            raise InvalidInputError(
-                f"{META_FILE} has format version {version!r}; this mltrail reads up to {META_VERSION} "
-                "(upgrade mltrail to load this model)",
-                field=META_FILE,
-            )
-        try:
-            files = tuple(_file_entry(f) for f in data["files"])
-            meta = cls(
-                flavor=_str(data["flavor"]),
-                format=_str(data["format"]),
-                executes_code=_bool(data["executes_code"]),
-                model_class=_str(data["model_class"]),
-                files=files,
-                info=_dict(data.get("info", {})),
-                libraries={_str(k): _str(v) for k, v in _dict(data.get("libraries", {})).items()},
-                python_version=_str(data.get("python_version", "")),
-                signature=None if data.get("signature") is None else Signature.from_dict(data["signature"]),
-                input_example=None if data.get("input_example") is None else _str(data["input_example"]),
-                digest=hashlib.sha256(raw).hexdigest(),
-            )
+            signature = None if doc.signature is None else Signature.from_dict(doc.signature)
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(f"{META_FILE} is malformed: {exc!r}", field=META_FILE) from exc
-        paths = [f.path for f in files]
-        if len(set(paths)) != len(paths):
-            raise InvalidInputError(f"{META_FILE} lists a file twice", field=META_FILE)
-        if meta.input_example is not None and meta.input_example not in paths:
-            raise InvalidInputError(f"{META_FILE}: the input example is not a listed file", field=META_FILE)
-        return meta
+        return cls(
+            flavor=doc.flavor,
+            format=doc.format,
+            executes_code=doc.executes_code,
+            model_class=doc.model_class,
+            files=doc.files,
+            info=doc.info,
+            libraries=doc.libraries,
+            python_version=doc.python_version,
+            signature=signature,
+            input_example=doc.input_example,
+            digest=doc.digest,
+        )
 
     def with_digest(self, digest: str) -> ModelMeta:
         return replace(self, digest=digest)
-
-
-def check_relative_path(path: str) -> str:
-    """``path`` if it is a plain relative path inside the folder (no ``..``, no absolute, no backslash)."""
-    pure = PurePosixPath(path)
-    if (
-        not path
-        or "\\" in path
-        or "\x00" in path
-        or pure.is_absolute()
-        or any(part in ("..", ".", "") for part in path.split("/"))
-        or path == META_FILE
-    ):
-        raise InvalidInputError(f"{META_FILE} lists an unsafe file path {path!r}", field=META_FILE)
-    return path
-
-
-def _file_entry(data: Any) -> FileEntry:
-    sha, size = data["sha256"], data["size"]
-    if not isinstance(sha, str) or len(sha) != 64 or not isinstance(size, int) or size < 0:
-        raise ValueError(f"bad file entry {data!r}")
-    return FileEntry(check_relative_path(_str(data["path"])), sha, size)
-
-
-def _str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {value!r}")
-    return value
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"expected true or false, got {value!r}")
-    return value
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise TypeError(f"expected an object, got {value!r}")
-    return value

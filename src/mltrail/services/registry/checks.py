@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from mltrail.entities import ApprovalPolicy, Artifact, GateResult, ModelFile, Role, Run, Stage
 from mltrail.errors import InvalidFilterError, InvalidInputError
+from mltrail.model_meta import META_FILE, parse_meta
 from mltrail.query import parse_filter
 from mltrail.query_ast import And, Comparison, FieldRef
 from mltrail.store.tracking import TrackingStore
@@ -30,7 +28,6 @@ __all__ = [
     "validate_policy",
 ]
 
-META_FILE = "mltrail-model.json"  # written by mltrail.sdk.flavors.save_model
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 STAGES = tuple(s.value for s in Stage)
@@ -136,14 +133,11 @@ def read_folder_meta(raw: bytes, source: str, artifacts: Sequence[Artifact]) -> 
     """Parse the metadata file and check that every file it lists is among the run's artifacts under
     ``source`` with the same sha256 and size, so a registered version is complete and pinned."""
     try:
-        data = orjson.loads(raw)
-        files = [(str(f["path"]), str(f["sha256"]), int(f["size"])) for f in data["files"]]
-        flavor, fmt, executes = str(data["flavor"]), str(data["format"]), data["executes_code"]
-        signature = data.get("signature")
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{source}/{META_FILE} is not model metadata: {exc!r}", field="path") from exc
-    if not isinstance(executes, bool) or not (signature is None or isinstance(signature, dict)):
-        raise InvalidInputError(f"{source}/{META_FILE} is malformed", field="path")
+        doc = parse_meta(raw)  # the one reader of the format, shared with the SDK's flavors
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{source}/{exc.message}", field="path") from exc
+    flavor, fmt, executes, signature = doc.flavor, doc.format, doc.executes_code, doc.signature
+    files = [(f.path, f.sha256, f.size) for f in doc.files]
     present = {a.path: a for a in artifacts}
     pinned: list[ModelFile] = []
     for path, sha, size in files:
@@ -157,9 +151,8 @@ def read_folder_meta(raw: bytes, source: str, artifacts: Sequence[Artifact]) -> 
                 field="path",
             )
         pinned.append(ModelFile(path, sha, size))
-    digest = hashlib.sha256(raw).hexdigest()
-    pinned.append(ModelFile(META_FILE, digest, len(raw)))
-    return FolderMeta(digest, flavor, fmt, executes, signature, tuple(pinned))
+    pinned.append(ModelFile(META_FILE, doc.digest, len(raw)))
+    return FolderMeta(doc.digest, flavor, fmt, executes, signature, tuple(pinned))
 
 
 def evaluate_gates(
