@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, BinaryIO, cast
@@ -17,13 +18,17 @@ from mltrail.api.access import RunMember, RunViewer
 from mltrail.api.deps import ArtifactsDep, MaxUploadDep
 from mltrail.api.errors import UploadTooLargeError
 from mltrail.api.tracking.schemas import ArtifactPublic
-from mltrail.errors import InvalidInputError
+from mltrail.errors import IntegrityError, InvalidInputError
+from mltrail.services.tracking.artifacts import ArtifactService
 
 __all__ = ["SHA256_HEADER", "router"]
 
 router = APIRouter(prefix="/runs/{run_id}/artifacts", tags=["artifacts"])
+_log = logging.getLogger("mltrail.api")
 SHA256_HEADER = "X-Content-SHA256"
 CHUNK = 1 << 20
+# Files up to this size are read and checked whole before they are sent; larger ones as they stream.
+CHECK_FIRST_BELOW = 16 << 20
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -149,6 +154,35 @@ def _chunks(stream: BinaryIO, start: int, length: int) -> Iterator[bytes]:
         stream.close()
 
 
+def _verified(chunks: Iterator[bytes], digest: str, what: str) -> Iterator[bytes]:
+    """``chunks`` hashed as they go; the last one is held back until the whole is checked, so a blob
+    changed in the store never reaches the client complete: on a mismatch the response stops short (its
+    Content-Length unmet) and the server logs the corruption for its admins."""
+    sha = hashlib.sha256()
+    held: bytes | None = None
+    for chunk in chunks:
+        sha.update(chunk)
+        if held is not None:
+            yield held
+        held = chunk
+    if sha.hexdigest() != digest:
+        _log.error(
+            "integrity: %s does not match its sha256 %s in the blob store (changed on disk?)", what, digest
+        )
+        raise IntegrityError(f"{what} does not match its recorded sha256: the blob store was changed")
+    if held is not None:
+        yield held
+
+
+def _whole_matches(artifacts: ArtifactService, run_id: str, path: str, digest: str) -> bool:
+    _, stream = artifacts.open(run_id, path)
+    sha = hashlib.sha256()
+    with stream:
+        while chunk := stream.read(CHUNK):
+            sha.update(chunk)
+    return sha.hexdigest() == digest
+
+
 @router.get("/{path:path}", response_class=StreamingResponse, responses={206: {}, 304: {}, 416: {}})
 def download_artifact(
     run_id: RunViewer,
@@ -175,13 +209,23 @@ def download_artifact(
         return Response(status_code=416, headers=headers)
     code = status.HTTP_200_OK
     start, end = 0, artifact.size - 1
+    what = f"artifact {artifact.path} of run {run_id}"
     if byte_range is not None:
         start, end = byte_range
         code = status.HTTP_206_PARTIAL_CONTENT
         headers["Content-Range"] = f"bytes {start}-{end}/{artifact.size}"
+    body = _chunks(stream, start, end - start + 1)
+    if byte_range is None and artifact.size > CHECK_FIRST_BELOW:
+        body = _verified(body, artifact.digest, what)  # a large file: checked as it streams
+    elif not _whole_matches(artifacts, run_id, artifact.path, artifact.digest):
+        # A small file, or a part (which cannot be checked on its own): the whole blob is checked before
+        # any of it goes, so the client gets a clean IntegrityError.
+        stream.close()
+        _log.error("integrity: %s does not match its sha256 %s in the blob store", what, artifact.digest)
+        raise IntegrityError(f"{what} does not match its recorded sha256: the blob store was changed")
     headers["Content-Length"] = str(end - start + 1)
     return StreamingResponse(
-        _chunks(stream, start, end - start + 1),
+        body,
         status_code=code,
         headers=headers,
         media_type="application/octet-stream",
