@@ -150,6 +150,10 @@ class RegistryStore(abc.ABC):
     def get_version_by_alias(self, model: str, alias: str) -> ModelVersion: ...
 
     @abc.abstractmethod
+    def versions_of_run(self, run_id: str) -> list[ModelVersion]:
+        """Every version registered from the run (of any model), oldest first."""
+
+    @abc.abstractmethod
     def list_model_versions(
         self, model: str, *, stage: Stage | None = None, offset: int = 0, limit: int = 100
     ) -> tuple[list[ModelVersion], int]:

@@ -15,10 +15,11 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from mltrail.api.access import RunMember, RunViewer
-from mltrail.api.deps import ArtifactsDep, MaxUploadDep
+from mltrail.api.deps import ArtifactsDep, CurrentUser, MaxUploadDep, RegistryDep
 from mltrail.api.errors import UploadTooLargeError
 from mltrail.api.tracking.schemas import ArtifactPublic
 from mltrail.errors import IntegrityError, InvalidInputError
+from mltrail.services.registry.core import Origin
 from mltrail.services.tracking.artifacts import ArtifactService
 
 __all__ = ["SHA256_HEADER", "router"]
@@ -188,6 +189,9 @@ def download_artifact(
     run_id: RunViewer,
     path: str,
     artifacts: ArtifactsDep,
+    registry: RegistryDep,
+    principal: CurrentUser,
+    request: Request,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -224,6 +228,10 @@ def download_artifact(
         _log.error("integrity: %s does not match its sha256 %s in the blob store", what, artifact.digest)
         raise IntegrityError(f"{what} does not match its recorded sha256: the blob store was changed")
     headers["Content-Length"] = str(end - start + 1)
+    # A file of a registered model version is a model download, whichever route delivers it: audited.
+    agent = request.headers.get("user-agent")
+    origin = Origin(request.client.host if request.client else None, agent[:200] if agent else None)
+    registry.record_artifact_download(run_id, artifact.path, principal=principal, origin=origin)
     return StreamingResponse(
         body,
         status_code=code,

@@ -239,6 +239,22 @@ class RegistryService(TransitionsMixin):
         )
         self._changed()
 
+    def record_artifact_download(
+        self, run_id: str, path: str, *, principal: Principal, origin: Origin | None = None
+    ) -> list[ModelVersion]:
+        """A run's artifact delivered by the run's own route: when it is a file of a registered version, the
+        download is audited as that version's (a registered model's bytes never leave unrecorded)."""
+        holding = [
+            v
+            for v in self.store.versions_of_run(run_id)
+            if any(f"{v.source}/{f.path}" == path for f in v.files)
+        ]
+        for version in holding:
+            self.record_download(
+                version, principal=principal, origin=origin, path=path[len(version.source) + 1 :]
+            )
+        return holding
+
     def open_file(self, version: ModelVersion, path: str) -> tuple[int, str, BinaryIO]:
         """(size, sha256, stream) of one file of a version; the caller verifies while streaming."""
         entry = next((f for f in version.files if f.path == path), None)

@@ -173,6 +173,23 @@ class RegistryModelsMixin(RegistryEventsMixin):
             by_version.setdefault(int(version), []).append(alias)
         return [self._to_version(r, model, by_version.get(int(r.version), [])) for r in rows], total
 
+    @reads
+    def versions_of_run(self, conn: Connection, run_id: str) -> list[ModelVersion]:
+        names = t.registered_models.c.name
+        rows = conn.execute(
+            sa.select(t.model_versions, names.label("model_name"))
+            .select_from(t.model_versions.join(t.registered_models, t.registered_models.c.id == _V.model_id))
+            .where(_V.run_id == run_id)
+            .order_by(_V.created_at, _V.version)
+        ).all()
+        found: list[ModelVersion] = []
+        for r in rows:
+            aliases = conn.execute(
+                sa.select(_A.alias).where(_A.model_id == r.model_id, _A.version == r.version)
+            ).scalars()
+            found.append(self._to_version(r, str(r.model_name), [str(a) for a in aliases]))
+        return found
+
     # -- writing ----------------------------------------------------------------------------------------
     @writes
     def create_registered_model(
