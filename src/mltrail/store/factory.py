@@ -103,8 +103,10 @@ def _prepare(engine: Engine, url: str, migrate: bool) -> None:
                     f"needs {head}: run `mltrail db upgrade`"
                 )
             return
+        if _current(engine) == head:  # the common case: no lock (nor the lock's import) needed
+            return
         with _file_lock(path):
-            if _current(engine) != head:
+            if _current(engine) != head:  # another process may have migrated it meanwhile
                 _upgrade(engine)
 
 

@@ -28,7 +28,6 @@ from mltrail.sdk.capture.system import SystemMetricsSampler
 from mltrail.sdk.client.connection import Connection, connect
 from mltrail.sdk.client.identity import local_user
 from mltrail.sdk.tracking.names import generate_run_name
-from mltrail.sdk.tracking.null import NullTransport
 from mltrail.sdk.tracking.run import Run
 from mltrail.sdk.tracking.transport import Transport
 from mltrail.settings import Settings
@@ -71,6 +70,8 @@ def init(
     settings = settings or Settings.from_env()
     connection: Connection | None = None
     if transport is None and settings.mode == "disabled":
+        from mltrail.sdk.tracking.null import NullTransport
+
         transport, capture = NullTransport(), False
     elif transport is None:
         connection = connect(server, settings=settings)
