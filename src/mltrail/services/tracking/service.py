@@ -114,12 +114,12 @@ class TrackingService:
         if end_time is not None and not math.isfinite(end_time):
             raise InvalidInputError("end_time must be a finite number", field="end_time")
         end = time.time() if end_time is None else end_time
-        current = self.store.get_run(run_id)
-        if current.status in (RunStatus.FINISHED, RunStatus.FAILED):
-            if end_time is not None and current.status == status and current.end_time == end_time:
+        current = self.store.get_run_status(run_id)  # one indexed read: a finish happens once per run
+        if current in (RunStatus.FINISHED, RunStatus.FAILED):
+            if end_time is not None and current == status and self.store.get_run(run_id).end_time == end_time:
                 return  # the same finish again (a retry whose answer was lost): already done
             raise RunFinishedError(
-                f"run {run_id} has already {current.status.value}; its status and times no longer change"
+                f"run {run_id} has already {current.value}; its status and times no longer change"
                 " (init(id=..., resume=True) continues it)"
             )
         self.store.update_run(run_id, status=status, end_time=end, heartbeat_at=end, error=error)
