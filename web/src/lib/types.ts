@@ -286,6 +286,15 @@ export interface MonitorReport {
     rows_cur: number;
   };
   windows: ReportWindow[];
+  /** The counts the cards show, from the same per-window figures as the charts and the alert rules. */
+  summary?: {
+    windows: number;
+    drift: { dataset_drifted: boolean; windows_drifted: number; first_drifted: number | null; latest_drifted: boolean; drift_share: number };
+    tested: number;
+    drifted_features: string[];
+    missing_changed: string[];
+    open_alerts: number;
+  };
   validation: { rules: string[]; totals: Record<string, number> };
   performance: { task: string; training: Record<string, number>; overall: Record<string, number> } | null;
   unmatched_labels: number;

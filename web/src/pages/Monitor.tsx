@@ -70,19 +70,32 @@ function ReportView({ report, reload }: { report: MonitorReport; reload: () => v
   const tab = sp.get("tab") ?? "drift";
   const m = report.monitor;
   const openAlerts = report.alerts.filter((a) => a.state !== "resolved").length;
+  // The cards count from the report's summary: the per-window figures the heatmap and the alerts use.
+  const summary = report.summary;
+  const drifted = summary ? summary.drifted_features : report.overall.drifted_columns;
   return (
     <>
       <div className="panel">
         <span className="stat"><span className="v">{report.current_rows.toLocaleString()}</span><span className="k">rows</span></span>
         <span className="stat"><span className="v">{report.windows.length}</span><span className="k">windows</span></span>
-        <span className="stat"><span className="v">{report.overall.drifted_columns.length} / {report.overall.columns.length}</span><span className="k">columns drifted</span></span>
-        <span className="stat"><span className="v">{(report.overall.share_drifted * 100).toFixed(1)}%</span><span className="k">drift share (dataset at {(report.overall.drift_share * 100).toFixed(0)}%)</span></span>
+        {summary ? (
+          <>
+            <span className="stat"><span className="v">{summary.drifted_features.length} / {summary.tested}</span><span className="k">columns drifted in a window</span></span>
+            <span className="stat"><span className="v">{summary.drift.windows_drifted} / {summary.windows}</span><span className="k">windows with dataset drift (at {(summary.drift.drift_share * 100).toFixed(0)}%)</span></span>
+            <span className="stat"><span className="v">{summary.missing_changed.length}</span><span className="k">missing-rate changes</span></span>
+          </>
+        ) : (
+          <>
+            <span className="stat"><span className="v">{report.overall.drifted_columns.length} / {report.overall.columns.length}</span><span className="k">columns drifted</span></span>
+            <span className="stat"><span className="v">{(report.overall.share_drifted * 100).toFixed(1)}%</span><span className="k">drift share (dataset at {(report.overall.drift_share * 100).toFixed(0)}%)</span></span>
+          </>
+        )}
         <span className="stat"><span className="v">{openAlerts}</span><span className="k">open alerts</span></span>
         <div className="small muted" style={{ marginTop: 6 }}>
           Watches <Link to={`/registry/${encodeURIComponent(m.model)}/versions/${m.version}`}>{m.model}:{m.version}</Link>
           {m.alias ? ` (@${m.alias})` : ""} from run <Link to={`/runs/${m.run_id}`} className="mono">{m.run_id.slice(0, 8)}</Link> · reference{" "}
           {report.reference.rows} rows ({report.reference.source}) · {fmtTime(report.period.start)} → {fmtTime(report.period.end)}
-          {report.overall.drifted_columns.length ? <> · drifted: <b>{report.overall.drifted_columns.join(", ")}</b></> : null}
+          {drifted.length ? <> · drifted: <b>{drifted.join(", ")}</b></> : null}
         </div>
       </div>
       <Tabs
