@@ -486,3 +486,34 @@ def test_roles_decide_who_reads_ingests_and_manages_rules(team: World) -> None:
     assert team.call("DELETE", "mia", f"/alert-rules/{rule_id}").status_code == 204
     actions = [e.action for e in team.store.query_audit_events(limit=100)]
     assert {"create_monitor", "ingest_predictions", "create_alert_rule", "delete_alert_rule"} <= set(actions)
+
+
+def test_batches_are_bounded_in_rows_and_json_in_size(
+    loopback: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mltrail.api.monitoring import ingest
+
+    loopback.monitor()
+    url = "/monitors/churn-prod/predictions"
+    monkeypatch.setattr(ingest, "MAX_BATCH_ROWS", 1_000)
+    many = traffic(1_001, 3)
+    for media, body in ((PARQUET, _parquet(many)), (ARROW, _arrow_stream(many))):
+        refused = loopback.post(None, url, content=body, headers={"Content-Type": media})
+        assert refused.status_code == 400 and "at most 1,000 rows" in refused.json()["error"]["message"], (
+            media
+        )
+    rows = loopback.post(None, url, json={"rows": _rows(many)})
+    assert rows.status_code == 400 and rows.json()["error"]["field"] == "body"
+    assert (
+        loopback.post(
+            None, url, content=_parquet(traffic(1_000, 3)), headers={"Content-Type": PARQUET}
+        ).status_code
+        == 200
+    )
+    # A small gzip body that inflates past the JSON bound stops there (the bound, not the upload limit).
+    monkeypatch.setattr(ingest, "MAX_JSON_BATCH_BYTES", 1 << 20)
+    bomb = gzip.compress(b" " * (8 << 20))
+    inflated = loopback.post(
+        None, url, content=bomb, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    )
+    assert inflated.status_code == 413 and "JSON batch" in inflated.json()["error"]["message"]

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mltrail.api.bodies import read_body
 from mltrail.api.deps import MaxUploadDep
+from mltrail.api.errors import UploadTooLargeError
 from mltrail.api.monitoring.access import MonitorAccess, MonitorAccessDep
 from mltrail.api.monitoring.schemas import IngestPublic, LabelsIn, LabelsPublic, PredictionsJsonIn
 from mltrail.entities import Role
@@ -36,6 +37,10 @@ ARROW_STREAM = "application/vnd.apache.arrow.stream"
 PARQUET = ("application/vnd.apache.parquet", "application/x-parquet")
 # Without an upload limit on the server, a batch is still bounded (it is decoded in memory), gzip or not.
 DEFAULT_MAX_BATCH_BYTES = 256 << 20
+# JSON costs ~10x its size to parse into Python objects: its own, smaller bound (after gunzipping too).
+MAX_JSON_BATCH_BYTES = 32 << 20
+# Rows of one batch, whatever its encoding: a small Parquet file can hold tens of millions of rows.
+MAX_BATCH_ROWS = 2_000_000
 IDEMPOTENCY_KEY = "Idempotency-Key"
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 
@@ -88,14 +93,48 @@ def _from_json(body: bytes) -> Any:
     return batch.rows if batch.rows is not None else batch.columns
 
 
+def _too_many_rows(rows: int) -> InvalidInputError:
+    return InvalidInputError(
+        f"a batch holds at most {MAX_BATCH_ROWS:,} rows, this one {rows:,}: send it in parts", field="body"
+    )
+
+
+def _read_stream(body: bytes) -> pa.Table:
+    """An Arrow IPC stream read batch by batch, stopping at ``MAX_BATCH_ROWS``."""
+    reader = pa.ipc.open_stream(pa.py_buffer(body))
+    batches, rows = [], 0
+    for batch in reader:
+        rows += batch.num_rows
+        if rows > MAX_BATCH_ROWS:
+            raise _too_many_rows(rows)
+        batches.append(batch)
+    return pa.Table.from_batches(batches, schema=reader.schema)
+
+
+def _read_parquet(body: bytes) -> pa.Table:
+    """A Parquet file whose row count (from its footer) is checked before any column is read."""
+    source = pq.ParquetFile(pa.BufferReader(body))
+    if source.metadata.num_rows > MAX_BATCH_ROWS:
+        raise _too_many_rows(source.metadata.num_rows)
+    return source.read()
+
+
 def _decode(media: str, body: bytes) -> pa.Table:
     """The batch as an Arrow table; a body that does not parse is a 400 naming ``body``."""
     try:
         if media == JSON:
-            return to_table(_from_json(body))
+            if len(body) > MAX_JSON_BATCH_BYTES:
+                raise UploadTooLargeError(
+                    f"a JSON batch is limited to {MAX_JSON_BATCH_BYTES} bytes: send Arrow, Parquet or parts",
+                    field="body",
+                )
+            table = to_table(_from_json(body))
+            if table.num_rows > MAX_BATCH_ROWS:
+                raise _too_many_rows(table.num_rows)
+            return table
         if media == ARROW_STREAM:
-            return pa.ipc.open_stream(pa.py_buffer(body)).read_all()
-        return pq.read_table(pa.BufferReader(body))
+            return _read_stream(body)
+        return _read_parquet(body)
     except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
         if isinstance(exc, InvalidInputError | RequestValidationError):
             raise
@@ -130,7 +169,10 @@ async def ingest_predictions(
     await run_in_threadpool(ma.monitor, name, Role.MEMBER)
     key = _batch_key(request)
     media = _media_type(request)
-    body = await read_body(request, DEFAULT_MAX_BATCH_BYTES if max_upload is None else max_upload)
+    limit = DEFAULT_MAX_BATCH_BYTES if max_upload is None else max_upload
+    if media == JSON:  # bounded before it is parsed, and while a gzip body inflates
+        limit = min(limit, MAX_JSON_BATCH_BYTES)
+    body = await read_body(request, limit, what="a JSON batch" if media == JSON else "a batch")
     result = await run_in_threadpool(_ingest, ma, name, media, body, key)
     return IngestPublic.of(result)
 
