@@ -164,6 +164,8 @@ class Settings:
       how alert notifications are sent.
     - ``capture`` (``MLTRAIL_CAPTURE`` and ``MLTRAIL_CAPTURE_<PART>``): which parts of a run's context are
       captured by default.
+    - ``statement_timeout`` (``MLTRAIL_STATEMENT_TIMEOUT``, 60 s): how long a team server on PostgreSQL lets
+      one statement run before stopping it (0: no limit).
     - ``webhook_allow`` / ``webhook_deny`` (``MLTRAIL_WEBHOOK_ALLOW`` / ``MLTRAIL_WEBHOOK_DENY``, hosts or
       networks, comma-separated): where a team server with accounts may post webhooks and Slack alerts
       besides public addresses, and where it may not (``notify/destinations.py``).
@@ -187,6 +189,7 @@ class Settings:
     smtp_url: str | None = field(default=None, repr=False)
     alert_webhook_secret: str | None = field(default=None, repr=False)
     capture: Mapping[str, bool] = field(default_factory=lambda: dict.fromkeys(CAPTURE_PARTS, True))
+    statement_timeout: float = 60.0
     webhook_allow: tuple[str, ...] = ()
     webhook_deny: tuple[str, ...] = ()
     config_dir: Path = field(default_factory=default_config_dir)
@@ -261,6 +264,7 @@ class Settings:
             },
             config_dir=config_dir,
             server_source=source,
+            statement_timeout=_env_float(env, "MLTRAIL_STATEMENT_TIMEOUT", 60.0),
             webhook_allow=_env_list(env, "MLTRAIL_WEBHOOK_ALLOW"),
             webhook_deny=_env_list(env, "MLTRAIL_WEBHOOK_DENY"),
         )

@@ -267,3 +267,17 @@ def test_create_run_returns_the_run_as_get_run_reads_it(store: SqlStore, project
     assert repr(run) == repr(got)  # repr: NaN compares unequal to itself
     assert list(run.params) == sorted(params)
     assert list(run.tags) == ["a", "z"]
+
+
+@pytest.mark.postgres
+def test_a_statement_past_the_timeout_is_stopped_and_a_400(postgres_url: str) -> None:
+    from mltrail.errors import InvalidInputError
+    from mltrail.store.factory import open_store
+
+    store = open_store(postgres_url, statement_timeout=0.2)
+    try:
+        with pytest.raises(InvalidInputError, match="statement timeout"):
+            store._transaction(lambda conn: conn.exec_driver_sql("SELECT pg_sleep(3)"), write=False)
+        assert store.list_projects() is not None  # the connection is usable again
+    finally:
+        store.close()

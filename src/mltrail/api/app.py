@@ -88,6 +88,7 @@ def create_app(
             webhook_poster=poster,
             audit_coalesce=audit_coalesce,
             monitoring_cache=False,
+            statement_timeout=settings.statement_timeout or None,
             destinations=policy,  # replicas share the database: no monitor is cached between requests
         )
         if not getattr(app.state, "ui_mounted", False):

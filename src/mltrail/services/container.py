@@ -44,7 +44,8 @@ class Services:
     """Every service over one store.
 
     - ``store``: an open store to use (the caller closes it); default: ``open_store(settings.db_url)``,
-      closed by ``close()``. ``migrate`` is passed to ``open_store`` (a server refuses an old schema).
+      closed by ``close()``. ``migrate`` and ``statement_timeout`` are passed to ``open_store`` (the team
+      server sets the timeout from ``Settings.statement_timeout``).
     - ``notifier``: sends alert notifications (``mltrail.notify.alert_notifier`` in the API and the SDK);
       without one, alerts are recorded but not sent.
     - ``webhook_poster``: posts registry webhooks; with one, ``dispatcher`` delivers them on a thread that
@@ -62,6 +63,7 @@ class Services:
         *,
         store: Store | None = None,
         migrate: bool = True,
+        statement_timeout: float | None = None,
         notifier: Notifier | None = None,
         webhook_poster: Poster | None = None,
         apply_patch: PatchApplier | None = None,
@@ -74,6 +76,7 @@ class Services:
         self._destinations = destinations
         self._given_store = store
         self._migrate = migrate
+        self._statement_timeout = statement_timeout
         self._notifier = notifier
         self._webhook_poster = webhook_poster
         self._apply_patch = apply_patch
@@ -90,7 +93,9 @@ class Services:
             return self._given_store
         from mltrail.store.factory import open_store
 
-        return open_store(self.settings.db_url, migrate=self._migrate)
+        return open_store(
+            self.settings.db_url, migrate=self._migrate, statement_timeout=self._statement_timeout
+        )
 
     @cached_property
     def blobs(self) -> BlobStore:

@@ -58,6 +58,7 @@ def _upgrade(engine: Engine) -> None:
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # a migration may take its time
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
@@ -110,9 +111,10 @@ def _prepare(engine: Engine, url: str, migrate: bool) -> None:
                 _upgrade(engine)
 
 
-def open_store(url: str, *, migrate: bool = True) -> SqlStore:
-    """A store on ``url``; with ``migrate`` the schema is created or brought to the newest revision first."""
-    engine = create_engine(url)
+def open_store(url: str, *, migrate: bool = True, statement_timeout: float | None = None) -> SqlStore:
+    """A store on ``url``; with ``migrate`` the schema is created or brought to the newest revision first.
+    ``statement_timeout``: seconds after which PostgreSQL stops a statement (a 400 saying so)."""
+    engine = create_engine(url, statement_timeout=statement_timeout)
     try:
         _prepare(engine, url, migrate)
     except BaseException:

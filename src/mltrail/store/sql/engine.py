@@ -63,8 +63,10 @@ def _on_sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
-def create_engine(url: str | URL) -> Engine:
-    """An engine for ``url``; for a SQLite file its folder is created. Raises StoreError when that fails."""
+def create_engine(url: str | URL, *, statement_timeout: float | None = None) -> Engine:
+    """An engine for ``url``; for a SQLite file its folder is created. Raises StoreError when that fails.
+    ``statement_timeout`` (seconds, PostgreSQL) ends any statement that runs longer, so a query that went
+    wrong cannot keep running after its client gave up (the team server sets it)."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = sqlite_path(parsed)
@@ -78,7 +80,10 @@ def create_engine(url: str | URL) -> Engine:
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        connect_args: dict[str, object] = {"connect_timeout": 10}
+        if statement_timeout:
+            connect_args["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
+        return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     raise InvalidInputError(
         f"unsupported database URL {redact(parsed)}: use sqlite:///path or postgresql+psycopg://…", field="db"
     )
@@ -99,6 +104,11 @@ def wrap_db_error(exc: sa.exc.SQLAlchemyError, url: str) -> MltrailError:
         return ConflictError(f"the change conflicts with stored data: {detail}")
     if isinstance(exc, sa.exc.DataError):
         return InvalidInputError(f"a value does not fit the database: {detail}")
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) == "57014":  # query_canceled: the timeout
+        return InvalidInputError(
+            "the query ran past the server's statement timeout (MLTRAIL_STATEMENT_TIMEOUT) and was stopped:"
+            " narrow the filter or the range"
+        )
     lowered = detail.lower()
     if "readonly" in lowered or "read-only" in lowered:
         reason = "the database is read-only"
