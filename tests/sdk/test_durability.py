@@ -226,7 +226,7 @@ def test_failing_store_keeps_memory_bounded_and_training_moving(settings: Settin
     inner = embedded_transport(settings)
     failing = FailingTransport(inner, ok_batches=0)
     run = mltrail.init(project="p", capture=OFF, settings=settings, transport=failing)  # type: ignore[arg-type]
-    run._max_pending = run._writer.max_pending_points = 1_000
+    run._writer.pending_limit = run._writer.max_pending_points = 1_000
     run.log({"x": 0.0}, step=0)
     deadline = time.monotonic() + 5
     while not run._writer.failures and time.monotonic() < deadline:

@@ -217,7 +217,7 @@ def test_backpressure_keeps_the_queue_bounded(
     settings: Settings, make_transport: MakeTransport, embedded: InProcessTransport
 ) -> None:
     run = mltrail.init(project="p", capture=OFF, settings=settings, transport=make_transport())
-    run._max_pending = run._writer.max_pending_points = 5_000
+    run._writer.pending_limit = run._writer.max_pending_points = 5_000
     peak = 0
     for step in range(60_000):
         run.log({"x": float(step)}, step=step)

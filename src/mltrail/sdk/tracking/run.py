@@ -102,7 +102,6 @@ class Run:
         self._finish_lock = threading.Lock()
         self._next_step = 0
         self._known_keys: set[str] = set()
-        self._max_pending = max_pending_points
         self._sync_timeout = sync_timeout
         self._system_step = 0
         # Called at finish, before the writer closes (console log upload, sampler stop…), set by init.
@@ -136,7 +135,7 @@ class Run:
                 known.add(key)
             values[key] = value if type(value) is float else metric_float(key, value)
         writer = self._writer
-        if writer.produced - writer.consumed >= self._max_pending and not writer.wait_for_room():
+        if writer.produced - writer.consumed >= writer.pending_limit and not writer.wait_for_room():
             writer.dropped += len(values)
             return
         writer.points.append((step, _time(), values))

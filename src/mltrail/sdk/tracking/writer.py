@@ -34,7 +34,11 @@ log = logging.getLogger("mltrail")
 Point = tuple[int, float, dict[str, float]]  # (step, wall_time, {key: value})
 Op = tuple[str, Callable[[], Any]]  # (description, call)
 
-MAX_BATCH_POINTS = 100_000
+# A batch is one transaction: small enough that a commit lands every few tens of milliseconds under load.
+MAX_BATCH_POINTS = 25_000
+# Backpressure keeps the queue to what the writer sends in one flush interval (never fewer than this), so a
+# process killed while logging as fast as it can loses the last fraction of a second, not the whole queue.
+MIN_PENDING_POINTS = 20_000
 MAX_BACKOFF = 5.0
 # Longest pause at close between two failed attempts.
 CLOSE_BACKOFF = 0.5
@@ -129,6 +133,10 @@ class BackgroundWriter:
         self.flush_interval = flush_interval
         self.heartbeat_interval = heartbeat_interval
         self.max_pending_points = max_pending_points
+        # What ``run.log`` lets wait before it waits itself: the points the writer sends in one flush
+        # interval at the rate it has shown (within MIN_PENDING_POINTS..max_pending_points).
+        self.pending_limit = min(max_pending_points, 2 * MIN_PENDING_POINTS)  # until a rate is known
+        self._rate = 0.0  # points per second the transport has taken, smoothed
         self.attempts_at_close = attempts_at_close
         self.client_id = uuid.uuid4().hex
         # The training thread appends to these deques and bumps `produced`; only the thread holding `_lock`
@@ -180,7 +188,7 @@ class BackgroundWriter:
         """
         self.wake()
         with self._room:
-            while self.produced - self.consumed > self.max_pending_points // 2:
+            while self.produced - self.consumed > self.pending_limit // 2:
                 flusher = self._flusher
                 if self.failures or flusher is None or not flusher.alive():
                     if not self.dropped:
@@ -291,12 +299,25 @@ class BackgroundWriter:
                 if batch is None:
                     return True
                 self._retry = batch
+                started = time.monotonic()
                 self.transport.log_metrics(self.run_id, batch)
                 self._retry = None
                 self.consumed += len(batch)
+                self._learn_rate(len(batch), time.monotonic() - started)
         except Exception as exc:  # noqa: BLE001 - the writer must survive any transport failure and report it
             self._record_failure(exc)
             return False
+
+    def _learn_rate(self, points: int, seconds: float) -> None:
+        """Keep ``pending_limit`` at one flush interval's worth of what the transport takes (a journal
+        takes points fast; a busy store slowly), so the queue never holds much more than that."""
+        if points < 1000 or seconds <= 0:
+            return
+        rate = points / seconds
+        self._rate = rate if not self._rate else 0.7 * self._rate + 0.3 * rate
+        # Half an interval of queue, plus the batch in flight, keeps what a kill loses under one interval.
+        wanted = int(self._rate * self.flush_interval / 2)
+        self.pending_limit = min(self.max_pending_points, max(MIN_PENDING_POINTS, wanted))
 
     def _record_failure(self, exc: BaseException) -> None:
         if self.last_error is None or type(exc) is not type(self.last_error):
