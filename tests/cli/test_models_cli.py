@@ -72,11 +72,16 @@ def test_register_review_promote_alias_download_audit(
     inbox = json.loads(_ok(invoke("models", "requests", "--json")).stdout)
     assert [(r["id"], r["target"], r["status"]) for r in inbox["requests"]] == [(1, "production", "pending")]
 
-    own = invoke("models", "approve", "churn", "1", "--user", "ana")
+    # On the database, deciding as another user than the OS user is admin access: said explicitly.
+    unsaid = invoke("models", "approve", "churn", "1", "--user", "bob")
+    assert unsaid.exit_code == 2 and "--as-admin" in unsaid.stderr
+    own = invoke("models", "approve", "churn", "1", "--user", "ana", "--as-admin")
     assert own.exit_code == 1 and "cannot approve" in own.stderr
-    approved = _ok(invoke("models", "approve", "churn", "1", "--user", "bob", "--comment", "checked"))
+    approved = _ok(
+        invoke("models", "approve", "churn", "1", "--user", "bob", "--as-admin", "--comment", "checked")
+    )
     assert "approved" in approved.stdout and "churn:1 → production" in approved.stdout
-    assert invoke("models", "approve", "churn", "1", "--user", "carol").exit_code == 1  # nothing pending
+    assert invoke("models", "approve", "churn", "1", "--user", "carol", "--as-admin").exit_code == 1
 
     production = json.loads(_ok(invoke("models", "show", "churn@production", "--json")).stdout)
     assert production["version"]["version"] == 1 and production["version"]["stage"] == "production"
@@ -139,9 +144,12 @@ def test_reject_gates_and_mistakes(trained: str, invoke: Invoke, tmp_path: Path)
     assert staged["applied"] is True and staged["version"]["stage"] == "staging"
     _ok(invoke("models", "request", "churn", "1", "--to", "production", "--user", "ana"))
     _ok(invoke("models", "request", "churn", "1", "--to", "champion", "--user", "ana"))
-    several = invoke("models", "approve", "churn", "1", "--user", "bob")
+    several = invoke("models", "approve", "churn", "1", "--user", "bob", "--as-admin")
     assert several.exit_code == 1 and "--request" in several.stderr
-    assert invoke("models", "reject", "churn", "1", "--request", "1", "--user", "bob").exit_code == 2
+    assert (
+        invoke("models", "reject", "churn", "1", "--request", "1", "--user", "bob", "--as-admin").exit_code
+        == 2
+    )
     rejected = json.loads(
         _ok(
             invoke(
@@ -155,13 +163,17 @@ def test_reject_gates_and_mistakes(trained: str, invoke: Invoke, tmp_path: Path)
                 "no report",
                 "--user",
                 "bob",
+                "--as-admin",
                 "--json",
             )
         ).stdout
     )
     assert rejected["request"]["status"] == "rejected" and rejected["applied"] is False
-    assert invoke("models", "approve", "churn", "2", "--request", "2", "--user", "bob").exit_code == 2
-    _ok(invoke("models", "approve", "churn", "1", "--user", "bob"))  # the champion request is the only one
+    assert (
+        invoke("models", "approve", "churn", "2", "--request", "2", "--user", "bob", "--as-admin").exit_code
+        == 2
+    )
+    _ok(invoke("models", "approve", "churn", "1", "--user", "bob", "--as-admin"))  # the champion request only
     assert "rejected" in _ok(invoke("models", "requests", "--status", "all")).stdout
     assert invoke("models", "requests", "--status", "maybe").exit_code == 2
     shown = json.loads(_ok(invoke("models", "show", "churn:1", "--json")).stdout)

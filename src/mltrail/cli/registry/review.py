@@ -15,6 +15,7 @@ from mltrail.cli.registry.views import gates_table, policy_table, request_summar
 from mltrail.cli.render import echo_json, stdout_console
 from mltrail.entities import RequestStatus, Stage, TransitionRequest
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
+from mltrail.sdk.client.identity import os_user
 from mltrail.sdk.registry.client import RegistryClient
 from mltrail.services.accounts.service import parse_role
 
@@ -111,7 +112,9 @@ def _decide(
     comment: str | None,
     user: str | None,
     as_json: bool,
+    as_admin: bool = False,
 ) -> None:
+    _check_acting_user(ctx, user, as_admin)
     service = registry(ctx, user)
     pending = _pending_request(service, name, version, request_id)
     decided = service.decide(pending.id, approve=approve, comment=comment)
@@ -126,6 +129,30 @@ def _decide(
         console.print(Text(f"Applied: {name}:{version} → {shown}.", style="green"))
 
 
+def _check_acting_user(ctx: typer.Context, user: str | None, as_admin: bool) -> None:
+    """On the database directly, deciding as another user than the one at the keyboard is what only an admin
+    may do: whoever holds the database URL could otherwise approve as anyone. ``--as-admin`` says so."""
+    settings = services(ctx).settings
+    if not settings.embedded or not user or user.strip() == os_user() or as_admin:
+        return
+    raise InvalidInputError(
+        f"deciding as {user!r} on the database directly is admin access (you are {os_user()!r} here):"
+        " add --as-admin to do it anyway (the trail records the operating-system user beside it),"
+        " or decide through the team server with your own API key",
+        field="--user",
+    )
+
+
+AsAdminOpt = Annotated[
+    bool,
+    typer.Option(
+        "--as-admin",
+        help="On the database directly, decide as --user although you are another operating-system user "
+        "(database access is admin access; the trail records both).",
+    ),
+]
+
+
 def approve(
     ctx: typer.Context,
     name: ModelArg,
@@ -133,10 +160,11 @@ def approve(
     request_id: RequestOpt = None,
     comment: CommentOpt = None,
     user: UserOpt = None,
+    as_admin: AsAdminOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Approve the version's pending request (the requester cannot approve their own)."""
-    _decide(ctx, name, version, request_id, True, comment, user, as_json)
+    _decide(ctx, name, version, request_id, True, comment, user, as_json, as_admin)
 
 
 def reject(
@@ -146,12 +174,13 @@ def reject(
     comment: Annotated[str, typer.Option("--comment", "-m", help="Why it is rejected (required).")],
     request_id: RequestOpt = None,
     user: UserOpt = None,
+    as_admin: AsAdminOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Reject the version's pending request, saying why."""
     if not comment.strip():
         raise InvalidInputError("a rejection needs a --comment saying why", field="comment")
-    _decide(ctx, name, version, request_id, False, comment, user, as_json)
+    _decide(ctx, name, version, request_id, False, comment, user, as_json, as_admin)
 
 
 def cancel(
