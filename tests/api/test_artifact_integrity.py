@@ -35,3 +35,7 @@ def test_a_tampered_blob_is_not_served_whole(tmp_path: Path) -> None:
 
         part = client.get(url, headers={"Range": "bytes=0-99"})
         assert part.status_code == 500 and part.json()["error"]["type"] == "IntegrityError"
+        # Each time, the admins find it in the audit log: the store was changed behind mltrail's back.
+        alarms = client.get("/api/v1/audit", params={"action": "blob_integrity_error"}).json()
+        events = alarms["events"] if isinstance(alarms, dict) else alarms
+        assert len(events) == 2 and {e["run_id"] for e in events} == {run["id"]}

@@ -318,6 +318,9 @@ def test_a_tampered_blob_is_a_500_integrity_error_and_nothing_is_served(team: Wo
     response = team.get("vic", f"/models/churn/versions/1/files/{weights['path']}")
     assert response.status_code == 500 and response.json()["error"]["type"] == "IntegrityError"
     assert team.get("vic", "/models/churn/audit", params={"action": "downloaded"}).json() == []
+    # The admins find the corruption in the audit log, with who met it.
+    alarms = team.get("ana", "/audit", params={"action": "blob_integrity_error"}).json()
+    assert [(e["user"], e["status"], e["run_id"]) for e in alarms] == [("vic", 500, version["run_id"])]
 
 
 def test_the_trail_is_exported_as_csv_and_filtered(team: World) -> None:

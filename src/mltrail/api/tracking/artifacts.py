@@ -6,7 +6,8 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, BinaryIO, cast
 
 import anyio.from_thread
@@ -15,9 +16,10 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from mltrail.api.access import RunMember, RunViewer
-from mltrail.api.deps import ArtifactsDep, CurrentUser, MaxUploadDep, RegistryDep
+from mltrail.api.deps import ArtifactsDep, AuditDep, CurrentUser, MaxUploadDep, RegistryDep
 from mltrail.api.errors import UploadTooLargeError
 from mltrail.api.tracking.schemas import ArtifactPublic
+from mltrail.entities import AuditEvent
 from mltrail.errors import IntegrityError, InvalidInputError
 from mltrail.services.registry.core import Origin
 from mltrail.services.tracking.artifacts import ArtifactService
@@ -155,7 +157,9 @@ def _chunks(stream: BinaryIO, start: int, length: int) -> Iterator[bytes]:
         stream.close()
 
 
-def _verified(chunks: Iterator[bytes], digest: str, what: str) -> Iterator[bytes]:
+def _verified(
+    chunks: Iterator[bytes], digest: str, what: str, on_mismatch: Callable[[], object]
+) -> Iterator[bytes]:
     """``chunks`` hashed as they go; the last one is held back until the whole is checked, so a blob
     changed in the store never reaches the client complete: on a mismatch the response stops short (its
     Content-Length unmet) and the server logs the corruption for its admins."""
@@ -167,6 +171,7 @@ def _verified(chunks: Iterator[bytes], digest: str, what: str) -> Iterator[bytes
             yield held
         held = chunk
     if sha.hexdigest() != digest:
+        on_mismatch()
         _log.error(
             "integrity: %s does not match its sha256 %s in the blob store (changed on disk?)", what, digest
         )
@@ -190,6 +195,7 @@ def download_artifact(
     path: str,
     artifacts: ArtifactsDep,
     registry: RegistryDep,
+    audit: AuditDep,
     principal: CurrentUser,
     request: Request,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
@@ -219,12 +225,31 @@ def download_artifact(
         code = status.HTTP_206_PARTIAL_CONTENT
         headers["Content-Range"] = f"bytes {start}-{end}/{artifact.size}"
     body = _chunks(stream, start, end - start + 1)
+
+    def alarm() -> None:
+        # The store was changed behind mltrail's back: the admins see it in the audit log.
+        agent = request.headers.get("user-agent")
+        audit.append(
+            AuditEvent(
+                time=time.time(),
+                user=principal.name,
+                action="blob_integrity_error",
+                method="GET",
+                path=request.url.path[:1000],
+                run_id=run_id,
+                status=500,
+                client=request.client.host if request.client else None,
+                user_agent=agent[:200] if agent else None,
+            )
+        )
+
     if byte_range is None and artifact.size > CHECK_FIRST_BELOW:
-        body = _verified(body, artifact.digest, what)  # a large file: checked as it streams
+        body = _verified(body, artifact.digest, what, alarm)  # a large file: checked as it streams
     elif not _whole_matches(artifacts, run_id, artifact.path, artifact.digest):
         # A small file, or a part (which cannot be checked on its own): the whole blob is checked before
         # any of it goes, so the client gets a clean IntegrityError.
         stream.close()
+        alarm()
         _log.error("integrity: %s does not match its sha256 %s in the blob store", what, artifact.digest)
         raise IntegrityError(f"{what} does not match its recorded sha256: the blob store was changed")
     headers["Content-Length"] = str(end - start + 1)
