@@ -122,6 +122,13 @@ def test_no_caller_outside_services_reaches_a_services_store() -> None:
                 and not (isinstance(node.value.value, ast.Name) and node.value.value.id == "self")
             ):
                 reaching.append(f"{module}:{node.lineno} .store.{node.attr}")
+            elif (  # ``x.monitoring.store``: a service's store taken out to be used elsewhere
+                isinstance(node, ast.Attribute)
+                and node.attr == "store"
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr != "services"  # the container's own store (the tracking transport)
+            ):
+                reaching.append(f"{module}:{node.lineno} .{node.value.attr}.store")
     assert not reaching, "call a service method instead:\n" + "\n".join(reaching)
 
 

@@ -5,7 +5,6 @@ Ingestion and labels are in ``monitor_ingest.py``, alert rules and alerts in ``m
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -21,7 +20,7 @@ from mltrail.api.monitoring.schemas import (
     ReportPublic,
     json_safe,
 )
-from mltrail.entities import GRANULARITIES, Alert, Monitor, Role
+from mltrail.entities import Alert, Monitor, Role
 from mltrail.errors import InvalidInputError
 from mltrail.render.html_report import render_report_html
 from mltrail.services.accounts.audit import parse_time
@@ -105,12 +104,9 @@ def list_monitors(
 
 
 def _listed(monitor: Monitor, ma: MonitorAccess) -> MonitorListItemPublic:
-    width = GRANULARITIES[monitor.granularity]
-    batches = ma.monitoring.prediction_batches(monitor)
-    newest = max((b.max_time for b in batches), default=None)
     return MonitorListItemPublic(
         **MonitorPublic.of(monitor).model_dump(by_alias=True),
-        last_window=None if newest is None else math.floor(newest / width) * width,
+        last_window=ma.monitoring.last_window(monitor),
         open_alerts=len(ma.alerts.list(monitor, state="open", limit=1000)),
     )
 

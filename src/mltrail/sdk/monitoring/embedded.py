@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 
-from mltrail.entities import GRANULARITIES, Alert, AlertRule, Monitor
+from mltrail.entities import Alert, AlertRule, Monitor
 from mltrail.notify import parse_channel
 from mltrail.render.html_report import render_report_html
 from mltrail.sdk.monitoring.client import AlertDetail, IngestOutcome, MonitorSummary, alerts_of_period
@@ -46,15 +45,11 @@ class InProcessMonitoring:
         return self.services.monitoring.list_monitors()
 
     def summaries(self) -> list[MonitorSummary]:
-        store = self.services.monitoring.store
-        found = []
-        for monitor in self.services.monitoring.list_monitors():
-            width = GRANULARITIES[monitor.granularity]
-            newest = max((b.max_time for b in store.list_prediction_batches(monitor.id)), default=None)
-            last = None if newest is None else math.floor(newest / width) * width
-            opened = len(self.services.alerts.list(monitor, state="open", limit=1000))
-            found.append(MonitorSummary(monitor, last, opened))
-        return found
+        monitoring, alerts = self.services.monitoring, self.services.alerts
+        return [
+            MonitorSummary(m, monitoring.last_window(m), len(alerts.list(m, state="open", limit=1000)))
+            for m in monitoring.list_monitors()
+        ]
 
     def create(
         self,

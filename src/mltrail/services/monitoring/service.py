@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from mltrail.entities import GRANULARITIES, AlertRule, Monitor, PredictionBatch
+from mltrail.entities import GRANULARITIES, AlertRule, Monitor
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.monitoring.alias import (
     FOLLOW_EVERY,
@@ -394,9 +394,13 @@ class MonitoringService:
             monitor = self.store.get_monitor(monitor)
         return build_report(self.store, monitor, granularity=granularity, since=since, until=until)
 
-    def prediction_batches(self, monitor: Monitor) -> list[PredictionBatch]:
-        """The raw batches kept for the monitor, as indexed."""
-        return self.store.list_prediction_batches(monitor.id)
+    def last_window(self, monitor: Monitor) -> float | None:
+        """The start of the monitor's last window that received traffic (None before any)."""
+        newest = max((b.max_time for b in self.store.list_prediction_batches(monitor.id)), default=None)
+        if newest is None:
+            return None
+        width = GRANULARITIES[monitor.granularity]
+        return math.floor(newest / width) * width
 
     def read_raw(
         self,
