@@ -214,9 +214,7 @@ def approve(
     settings: Settings | None = None,
 ) -> TransitionRequest:
     """Approve the pending request of a version (as someone other than its requester)."""
-    registry = client(server=server, settings=settings)
-    request_id = request if request is not None else _pending(registry, name, version).id
-    return registry.decide(request_id, approve=True, comment=comment)
+    return _decide(name, version, True, comment, request, client(server=server, settings=settings))
 
 
 def reject(
@@ -228,9 +226,16 @@ def reject(
     server: str | None = None,
     settings: Settings | None = None,
 ) -> TransitionRequest:
-    registry = client(server=server, settings=settings)
+    """Reject the pending request of a version, saying why in ``comment``."""
+    return _decide(name, version, False, comment, request, client(server=server, settings=settings))
+
+
+def _decide(
+    name: str, version: int, approve: bool, comment: str | None, request: int | None, registry: RegistryClient
+) -> TransitionRequest:
+    """Decide the request given, else the version's one pending request."""
     request_id = request if request is not None else _pending(registry, name, version).id
-    return registry.decide(request_id, approve=False, comment=comment)
+    return registry.decide(request_id, approve=approve, comment=comment)
 
 
 def requests(
