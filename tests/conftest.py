@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -69,3 +72,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'store' / 'mltrail.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+def _live_server_module() -> Any:
+    path = Path(__file__).parent / "api" / "live_server.py"
+    spec = importlib.util.spec_from_file_location("mltrail_tests_live_server", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Any:
+    """tests/api/live_server.py: ``start_server``, ``restart_server``, ``free_port``."""
+    return _live_server_module()

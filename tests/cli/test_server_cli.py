@@ -10,7 +10,6 @@ not an mltrail server, a key of another server, a bad key at login, a tampered b
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import os
@@ -51,16 +50,6 @@ with mltrail.init(project="vision", name=name, config={"lr": lr, "opt": "adam"})
 """
 
 
-def _live_server_module() -> Any:
-    path = Path(__file__).parents[1] / "api" / "live_server.py"
-    spec = importlib.util.spec_from_file_location("mltrail_tests_live_server", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _git(repo: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
     return done.stdout.strip()
@@ -78,7 +67,7 @@ class Team:
 
 
 @pytest.fixture(scope="module")
-def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
+def team(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> Iterator[Team]:
     root = tmp_path_factory.mktemp("team-cli")
     home = root / "server" / "mltrail"
     store = open_store(f"sqlite:///{home / 'mltrail.db'}")
@@ -88,7 +77,7 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Team]:
         for name, role in [("ana", "admin"), ("bob", "member"), ("vic", "viewer")]
     }
     store.close()
-    live = _live_server_module().start_server(home, "--auth")
+    live = live_server.start_server(home, "--auth")
 
     repo = root / "repo"
     repo.mkdir()
@@ -366,8 +355,8 @@ def test_login_stores_the_key_and_makes_the_server_the_default(team: Team) -> No
     assert again.exit_code == 1 and "not logged in" in again.stderr
 
 
-def test_login_to_a_server_that_is_down_names_it(team: Team) -> None:
-    port = _live_server_module().free_port()
+def test_login_to_a_server_that_is_down_names_it(team: Team, live_server: Any) -> None:
+    port = live_server.free_port()
     url = f"http://127.0.0.1:{port}"
     result = cli(team, "login", url, "--key", team.keys["bob"], user=None)
     assert result.exit_code == 1 and f"cannot reach the mltrail server at {url}" in result.stderr
@@ -378,8 +367,8 @@ def test_login_to_a_server_that_is_down_names_it(team: Team) -> None:
     )
 
 
-def test_a_server_that_is_down_or_wrong_is_named(team: Team) -> None:
-    port = _live_server_module().free_port()
+def test_a_server_that_is_down_or_wrong_is_named(team: Team, live_server: Any) -> None:
+    port = live_server.free_port()
     down = f"http://127.0.0.1:{port}"
     result = CliRunner().invoke(app, ["--server", down, "runs", "list", "vision"], catch_exceptions=False)
     assert result.exit_code == 1 and f"cannot reach the mltrail server at {down}" in result.stderr

@@ -4,7 +4,6 @@ alone; an unreachable server leaves everything and exits 1."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import signal
@@ -33,19 +32,9 @@ OFF = {"git": False, "code": False, "environment": False, "system_metrics": Fals
 STEPS = 25_000  # two keys: 50,000 points
 
 
-def _live_server_module() -> Any:
-    path = Path(__file__).parents[1] / "api" / "live_server.py"
-    spec = importlib.util.spec_from_file_location("mltrail_tests_live_server", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    live = _live_server_module().start_server(tmp_path_factory.mktemp("sync-server") / "mltrail")
+def server(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> Iterator[Any]:
+    live = live_server.start_server(tmp_path_factory.mktemp("sync-server") / "mltrail")
     yield live
     live.stop()
 
@@ -186,7 +175,9 @@ def test_a_killed_training_process_is_synced_up_to_its_last_point_and_crashed(tm
     assert not (journal_dir / run_id).exists()
 
 
-def test_a_journal_in_use_is_left_alone_and_an_unreachable_server_exits_1(tmp_path: Path) -> None:
+def test_a_journal_in_use_is_left_alone_and_an_unreachable_server_exits_1(
+    tmp_path: Path, live_server: Any
+) -> None:
     journal_dir = tmp_path / "journal"
     settings = Settings(home=tmp_path / "never", journal_dir=journal_dir, mode="offline", flush_interval=0.05)
     live = mltrail.init(project="busy", capture=OFF, settings=settings)
@@ -196,7 +187,7 @@ def test_a_journal_in_use_is_left_alone_and_an_unreachable_server_exits_1(tmp_pa
     done.log({"x": 1.0})
     done.finish()
 
-    port = _live_server_module().free_port()
+    port = live_server.free_port()
     result = _sync(
         "sync", "--server", f"http://127.0.0.1:{port}", "--journal-dir", str(journal_dir), "--json"
     )

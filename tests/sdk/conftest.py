@@ -7,8 +7,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,22 +21,6 @@ from mltrail.sdk.tracking.transport import Transport
 from mltrail.settings import Settings
 
 MakeTransport = Callable[[], Transport]
-
-
-def _live_server_module() -> Any:
-    path = Path(__file__).parents[1] / "api" / "live_server.py"
-    spec = importlib.util.spec_from_file_location("mltrail_tests_live_server", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="session")
-def live_server() -> Any:
-    """tests/api/live_server.py: ``start_server``, ``restart_server``, ``free_port``."""
-    return _live_server_module()
 
 
 @pytest.fixture(scope="session")
