@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mltrail.entities import AuditEvent
 from mltrail.errors import MltrailError
 from mltrail.services.accounts.audit import AuditService
+from mltrail.services.registry.core import Origin
 
 __all__ = ["WRITE_METHODS", "AuditMiddleware", "AuditNote", "audit_note"]
 
@@ -41,12 +43,44 @@ def audit_note(scope: Scope) -> AuditNote | None:
     return note if isinstance(note, AuditNote) else None
 
 
+_MAX_USER_AGENT = 500
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
             text: str = value.decode("latin-1")
-            return text[:500]
+            return text[:_MAX_USER_AGENT]
     return None
+
+
+def request_origin(request: Request) -> Origin:
+    """Where a request came from, as the registry's trail and the audit log record it."""
+    return Origin(
+        client=None if request.client is None else request.client.host,
+        user_agent=_header(request.scope, b"user-agent"),
+    )
+
+
+def record_integrity_error(
+    audit: AuditService, request: Request, user: str | None, run_id: str | None
+) -> None:
+    """A blob met on a download route no longer matches its sha256: the store was changed behind mltrail's
+    back. Recorded as ``blob_integrity_error`` (status 500) so the admins see it in the audit log."""
+    origin = request_origin(request)
+    audit.append(
+        AuditEvent(
+            time=audit.clock(),
+            user=user,
+            action="blob_integrity_error",
+            method=request.method,
+            path=request.url.path[:1000],
+            run_id=run_id,
+            status=500,
+            client=origin.client,
+            user_agent=origin.user_agent,
+        )
+    )
 
 
 class AuditMiddleware:

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from mltrail.api.access import Access, AccessDep
+from mltrail.api.audit_log import request_origin
 from mltrail.api.deps import RegistryDep, TrackingDep, WebhooksDep
 from mltrail.api.tracking.schemas import INT64_MAX
 from mltrail.entities import ModelVersion, RegisteredModel, Role, TransitionRequest, Webhook
@@ -26,7 +27,6 @@ from mltrail.services.tracking.service import TrackingService
 __all__ = ["ActingUser", "Limit", "Offset", "RegistryAccess", "RegistryAccessDep"]
 
 _NUMBER = re.compile(r"^[0-9]{1,30}$")
-_MAX_USER_AGENT = 500
 
 Offset = Annotated[int, Query(ge=0, le=2**31)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -150,12 +150,7 @@ class RegistryAccess:
 
     @property
     def origin(self) -> Origin:
-        client = self._request.client
-        agent = self._request.headers.get("user-agent")
-        return Origin(
-            client=None if client is None else client.host,
-            user_agent=None if agent is None else agent[:_MAX_USER_AGENT],
-        )
+        return request_origin(self._request)
 
 
 async def _registry_access(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterator
 from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from mltrail.api.audit_log import record_integrity_error
 from mltrail.api.deps import AuditDep
 from mltrail.api.registry.access import Limit, Offset, RegistryAccessDep
 from mltrail.api.registry.schemas import (
@@ -22,7 +22,7 @@ from mltrail.api.registry.schemas import (
     VersionPublic,
 )
 from mltrail.api.tracking.schemas import INT64_MAX
-from mltrail.entities import AuditEvent, Role, Stage
+from mltrail.entities import Role, Stage
 from mltrail.errors import IntegrityError
 from mltrail.services.tracking.validation import normalize_artifact_path
 
@@ -178,21 +178,7 @@ def download_model_file(
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     actual = _digest_of(stream)
     if actual != digest:
-        # The store was changed behind mltrail's back: the admins see it in the audit log.
-        origin = ra.origin
-        audit.append(
-            AuditEvent(
-                time=time.time(),
-                user=ra.principal.name,
-                action="blob_integrity_error",
-                method="GET",
-                path=request.url.path[:1000],
-                run_id=version.run_id,
-                status=500,
-                client=origin.client,
-                user_agent=origin.user_agent,
-            )
-        )
+        record_integrity_error(audit, request, ra.principal.name, version.run_id)
         raise IntegrityError(
             f"{version.ref} file {file_path!r} is corrupt: its blob hashes to {actual}, the version pinned"
             f" {digest}; nothing was sent"

@@ -6,7 +6,6 @@ import hashlib
 import io
 import logging
 import re
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, BinaryIO, cast
 
@@ -16,12 +15,11 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from mltrail.api.access import RunMember, RunViewer
+from mltrail.api.audit_log import record_integrity_error, request_origin
 from mltrail.api.deps import ArtifactsDep, AuditDep, CurrentUser, MaxUploadDep, RegistryDep
 from mltrail.api.errors import UploadTooLargeError
 from mltrail.api.tracking.schemas import ArtifactPublic
-from mltrail.entities import AuditEvent
 from mltrail.errors import IntegrityError, InvalidInputError
-from mltrail.services.registry.core import Origin
 from mltrail.services.tracking.artifacts import ArtifactService
 
 __all__ = ["SHA256_HEADER", "router"]
@@ -227,21 +225,7 @@ def download_artifact(
     body = _chunks(stream, start, end - start + 1)
 
     def alarm() -> None:
-        # The store was changed behind mltrail's back: the admins see it in the audit log.
-        agent = request.headers.get("user-agent")
-        audit.append(
-            AuditEvent(
-                time=time.time(),
-                user=principal.name,
-                action="blob_integrity_error",
-                method="GET",
-                path=request.url.path[:1000],
-                run_id=run_id,
-                status=500,
-                client=request.client.host if request.client else None,
-                user_agent=agent[:200] if agent else None,
-            )
-        )
+        record_integrity_error(audit, request, principal.name, run_id)
 
     if byte_range is None and artifact.size > CHECK_FIRST_BELOW:
         body = _verified(body, artifact.digest, what, alarm)  # a large file: checked as it streams
@@ -254,8 +238,7 @@ def download_artifact(
         raise IntegrityError(f"{what} does not match its recorded sha256: the blob store was changed")
     headers["Content-Length"] = str(end - start + 1)
     # A file of a registered model version is a model download, whichever route delivers it: audited.
-    agent = request.headers.get("user-agent")
-    origin = Origin(request.client.host if request.client else None, agent[:200] if agent else None)
+    origin = request_origin(request)
     registry.record_artifact_download(run_id, artifact.path, principal=principal, origin=origin)
     return StreamingResponse(
         body,
