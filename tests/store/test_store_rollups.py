@@ -74,7 +74,8 @@ def reference(
     # The finest level whose buckets over the range are at most 8x the budget; `group` of its buckets merge.
     spans = [(w, last // w - first // w + 1) for w in WIDTHS]
     fitting = [(w, span) for w, span in spans if span <= 8 * n_buckets]
-    if not fitting:
+    finest = spans[0][1]
+    if not fitting or (fitting[0][0] == WIDTHS[0] and finest < n_buckets and finest * WIDTHS[0] <= 262_144):
         keep = minmax_downsample(
             np.array([s for s, _ in inside]), np.array([v for _, v in inside]), max_points
         )
@@ -184,6 +185,18 @@ def test_downsampling_uses_most_of_the_budget(store: SqlStore, project: str) -> 
     assert 900 <= len(got.steps) <= 1000
     for max_points in (2, 4, 20, 200, 5000):
         check(store, run_id, steps, values, max_points)
+
+
+def test_a_short_history_uses_the_budget_too(store: SqlStore, project: str) -> None:
+    # 1,000 steps are 16 buckets of 64: the rollups alone gave 32 points where 200 were asked.
+    run_id = new_run(store, project)
+    steps = list(range(1000))
+    values = np.random.default_rng(5).normal(size=len(steps)).tolist()
+    log(store, run_id, steps, values)
+    got = check(store, run_id, steps, values, 200)
+    assert 180 <= len(got.steps) <= 200
+    assert 90 <= len(check(store, run_id, steps, values, 100).steps) <= 100
+    assert len(check(store, run_id, steps, values, 40).steps) > 32
 
 
 @pytest.mark.parametrize(

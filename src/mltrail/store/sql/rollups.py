@@ -35,6 +35,10 @@ LEVELS = (1, 2, 3, 4, 5)
 _BASE_WIDTH = 64
 _FANOUT = 8
 
+# A range this many steps long or shorter, whose finest rollups are coarser than asked, is downsampled from
+# its points (it holds at most this many).
+_FINER_THAN_ROLLUPS = 262_144
+
 # Recomputing after an overwrite reads whole buckets; affected buckets at most this many buckets apart
 # are read as one range (reading a few unaffected buckets costs less than another query).
 _MERGE_GAP = 4
@@ -364,7 +368,8 @@ def read_downsampled(
     that allows it (a group spans 1 to 8 buckets); each group gives its minimum and maximum point, and the
     range's first and last points are kept too. Buckets cut by the range's
     ends are computed from their points inside the range, so no point outside it leaks in. ``None`` when
-    even the coarsest level has too many buckets (the caller downsamples the points themselves).
+    even the coarsest level has too many buckets, or the finest has fewer than the budget and the range is
+    short (the caller downsamples the points themselves).
     ``Sampled.total`` can be ≤ ``max_points``: the caller then returns the points as they are.
     """
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
@@ -388,6 +393,10 @@ def read_downsampled(
     # so the result comes close to max_points instead of as low as an eighth of it.
     level = next((n for n in LEVELS if span(n) <= _FANOUT * n_buckets), None)
     if level is None:
+        return None
+    if level == LEVELS[0] and span(level) < n_buckets and span(level) * _BASE_WIDTH <= _FINER_THAN_ROLLUPS:
+        # Even the finest buckets are fewer than the budget asks for (1,000 steps are 16 buckets of 64: 32
+        # points where 200 were asked): the range holds few enough points to downsample them directly.
         return None
     group = -(-span(level) // n_buckets)
     width = bucket_width(level)
