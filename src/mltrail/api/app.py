@@ -68,8 +68,8 @@ def create_app(
     share nothing else (but that coalescing memory), so replicas can run side by side. With ``webhooks``
     a ``WebhookDispatcher`` thread delivers registry events to webhooks while the app runs; without it
     deliveries are queued in the store but not sent (for tests). Monitoring alerts go out through
-    The web UI's built files are served from ``ui_dir`` (default: the package's ``api/ui_assets``).
     ``notifier`` (default: ``mltrail.notify`` configured from the environment as it is at startup).
+    The web UI's built files are served from ``ui_dir`` (default: the package's ``api/ui_assets``).
     """
 
     @asynccontextmanager
