@@ -18,6 +18,7 @@ from mltrail.settings import Settings
 if TYPE_CHECKING:
     from mltrail.services.accounts.audit import AuditService
     from mltrail.services.accounts.service import AccountService
+    from mltrail.services.deployments.service import DeploymentService
     from mltrail.services.monitoring.alerts import AlertService, Notifier
     from mltrail.services.monitoring.service import MonitoringService
     from mltrail.services.registry.service import RegistryService
@@ -195,6 +196,13 @@ class Services:
             after_ingest=self.alerts.evaluate,
             cache=self._monitoring_cache,
         )
+
+    # -- deployments -------------------------------------------------------------------------------------
+    @cached_property
+    def deployments(self) -> DeploymentService:
+        from mltrail.services.deployments.service import DeploymentService
+
+        return DeploymentService(self.store, self.registry, self.monitoring)
 
     # -- lifetime ----------------------------------------------------------------------------------------
     def close(self) -> None:

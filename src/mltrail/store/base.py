@@ -1,7 +1,7 @@
 """The whole storage interface: one ``Store`` is every area's interface at once (``TrackingStore``,
-``AccountStore``, ``RegistryStore``, ``MonitorStore``). Services depend on the areas they use; the SQLAlchemy
-implementation serves SQLite and PostgreSQL. Every method is a transaction: it applies completely or not
-at all.
+``AccountStore``, ``RegistryStore``, ``MonitorStore``, ``DeploymentStore``). Services depend on the areas
+they use; the SQLAlchemy implementation serves SQLite and PostgreSQL. Every method is a transaction: it
+applies completely or not at all.
 """
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ from __future__ import annotations
 import abc
 
 from mltrail.store.accounts import AccountStore
+from mltrail.store.deployments import DeploymentStore
 from mltrail.store.monitoring import MonitorStore
 from mltrail.store.registry import RegistryStore
 from mltrail.store.tracking import TrackingStore
 
 __all__ = [
     "AccountStore",
+    "DeploymentStore",
     "MonitorStore",
     "RegistryStore",
     "Store",
@@ -24,7 +26,7 @@ __all__ = [
 ]
 
 
-class Store(TrackingStore, AccountStore, RegistryStore, MonitorStore, abc.ABC):
+class Store(TrackingStore, AccountStore, RegistryStore, MonitorStore, DeploymentStore, abc.ABC):
     """Every area's storage at once, as the SQL implementation provides it."""
 
     # -- lifecycle --------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from mltrail.entities import GRANULARITIES, AlertRule, Monitor
+from mltrail.entities import GATEWAY_COLUMNS, GRANULARITIES, AlertRule, Monitor
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.monitoring.alias import (
     FOLLOW_EVERY,
@@ -312,7 +312,15 @@ class MonitoringService:
         watched = [*monitor.features, monitor.prediction]
         segments = [parse_segment(s) for s in monitor.segments]
         # Columns that only segment traffic (a country the model does not read) are expected, not extra.
-        ignore = (TIME_COLUMN, ID_COLUMN, SCORE_COLUMN, monitor.prediction, *(s.column for s in segments))
+        # The deployment gateway's own columns (variant, latency, guards…) describe serving, not input.
+        ignore = (
+            TIME_COLUMN,
+            ID_COLUMN,
+            SCORE_COLUMN,
+            monitor.prediction,
+            *(s.column for s in segments),
+            *GATEWAY_COLUMNS,
+        )
         hour, day = GRANULARITIES["hour"], GRANULARITIES["day"]
         hour_starts = np.floor(times / hour) * hour
         deltas: dict[tuple[str, str, float], WindowDelta] = {}

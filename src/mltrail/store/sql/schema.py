@@ -14,6 +14,8 @@ __all__ = [
     "batches",
     "dataset_profiles",
     "dataset_versions",
+    "deployment_versions",
+    "deployments",
     "metadata",
     "metric_keys",
     "metric_points",
@@ -51,7 +53,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+metadata: sa.MetaData = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 # Times are epoch seconds; floats are IEEE doubles on both SQLite and PostgreSQL.
 Double: sa.Double[float] = sa.Double()
@@ -584,3 +586,6 @@ alert_notifications = sa.Table(
     sa.Index(None, "alert_id"),
     sqlite_autoincrement=True,
 )
+
+# The deployment gateway's tables live in their own module; importing it here registers them on ``metadata``.
+from mltrail.store.sql.schema_deployments import deployment_versions, deployments  # noqa: E402

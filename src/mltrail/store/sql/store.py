@@ -10,6 +10,7 @@ from mltrail.store.sql.alerts import AlertsMixin
 from mltrail.store.sql.artifacts import ArtifactsMixin
 from mltrail.store.sql.audit import AuditMixin
 from mltrail.store.sql.datasets import DatasetsMixin
+from mltrail.store.sql.deployments import DeploymentsMixin
 from mltrail.store.sql.metrics import MetricsMixin
 from mltrail.store.sql.monitor_versions import MonitorVersionsMixin
 from mltrail.store.sql.monitors import MonitorsMixin
@@ -34,6 +35,7 @@ class SqlStore(
     MonitorVersionsMixin,
     MonitorsMixin,
     AlertsMixin,
+    DeploymentsMixin,
     Store,
 ):
     """The SQL store. It is given an engine whose database is already migrated (see ``store.factory``);

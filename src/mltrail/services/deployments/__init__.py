@@ -1,0 +1,1 @@
+"""Deployment specs: validated, resolved through the registry, versioned and audited (``service.py``)."""
