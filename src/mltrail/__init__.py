@@ -32,6 +32,7 @@ from mltrail.errors import (
 if typing.TYPE_CHECKING:
     from mltrail.sdk.capture.options import CaptureOptions
     from mltrail.sdk.client.connection import Connection, connect
+    from mltrail.sdk.deployments import api as deployments
     from mltrail.sdk.monitoring.drift import drift_report
     from mltrail.sdk.monitoring.monitor import monitor
     from mltrail.sdk.registry import models
@@ -47,6 +48,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "CaptureOptions": ("mltrail.sdk.capture.options", "CaptureOptions"),
     "Connection": ("mltrail.sdk.client.connection", "Connection"),
     "connect": ("mltrail.sdk.client.connection", "connect"),
+    "deployments": ("mltrail.sdk.deployments.api", None),
     "Run": ("mltrail.sdk.tracking.run", "Run"),
     "RunView": ("mltrail.sdk.tracking.runs_api", "RunView"),
     "Runs": ("mltrail.sdk.tracking.runs_api", "Runs"),
@@ -96,6 +98,7 @@ __all__ = [
     "__version__",
     "active_run",
     "connect",
+    "deployments",
     "drift_report",
     "finish",
     "init",

@@ -170,6 +170,8 @@ class Settings:
       networks, comma-separated): where a team server with accounts may post webhooks and Slack alerts
       besides public addresses, and where it may not (``notify/destinations.py``).
     - ``config_dir`` (``MLTRAIL_CONFIG_DIR``, ``~/.config/mltrail``): where ``mltrail login`` keeps keys.
+    - ``gateway`` (``MLTRAIL_GATEWAY``): set by ``mltrail serve --workers N`` for its worker processes (the
+      deployment and options as JSON); not for users to set.
     """
 
     home: Path = field(default_factory=lambda: Path("mltrail"))
@@ -193,6 +195,7 @@ class Settings:
     webhook_allow: tuple[str, ...] = ()
     webhook_deny: tuple[str, ...] = ()
     config_dir: Path = field(default_factory=default_config_dir)
+    gateway: str | None = field(default=None, repr=False)
     # Where ``server`` came from, for messages: "MLTRAIL_SERVER", "mltrail login", "--server", "server=".
     server_source: str = field(default="", metadata={"env": None})
 
@@ -267,4 +270,5 @@ class Settings:
             statement_timeout=_env_float(env, "MLTRAIL_STATEMENT_TIMEOUT", 60.0),
             webhook_allow=_env_list(env, "MLTRAIL_WEBHOOK_ALLOW"),
             webhook_deny=_env_list(env, "MLTRAIL_WEBHOOK_DENY"),
+            gateway=_env_text(env, "MLTRAIL_GATEWAY"),
         )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from mltrail.api.accounts import audit, keys, me, users
 from mltrail.api.audit_log import AuditMiddleware
+from mltrail.api.deployments import routes as deployment_routes
 from mltrail.api.deps import current_user
 from mltrail.api.docs import install_docs
 from mltrail.api.errors import UnhandledErrorMiddleware, install_error_handlers
@@ -99,6 +100,7 @@ def create_app(
             opened = services.store
             for name in ("tracking", "artifacts", "datasets", "accounts", "audit", "registry", "webhooks"):
                 setattr(app.state, name, getattr(services, name))
+            app.state.deployments = services.deployments
             app.state.alerts = services.alerts
             app.state.monitoring = services.monitoring
             if auth and not any(u.role == Role.ADMIN and not u.disabled for u in opened.list_users()):
@@ -136,7 +138,7 @@ def create_app(
     routers = (projects, runs, metrics, artifacts, datasets, me, users, keys, audit)
     registry = (models, model_versions, model_requests, registry_audit, webhooks_router)
     monitoring = (monitors, monitor_ingest, monitor_alerts)
-    for module in (*routers, *registry, *monitoring):
+    for module in (*routers, *registry, *monitoring, deployment_routes):
         api.include_router(module.router)
     app.include_router(api)
 

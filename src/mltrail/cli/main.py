@@ -65,6 +65,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "ui",
         "Open the embedded store (./mltrail, MLTRAIL_DIR or --dir) in the web UI on 127.0.0.1.",
     ),
+    "serve": LazyCommand(
+        "mltrail.cli.serve",
+        "serve",
+        "Serve DEPLOYMENT: POST /v1/deployments/DEPLOYMENT/predict, /healthz, /readyz and /metrics.",
+    ),
     "login": LazyCommand(
         "mltrail.cli.login",
         "login",
@@ -101,6 +106,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "mltrail.cli.registry.models",
         "app",
         "The model registry: versions from runs, stages, aliases, approvals, downloads and the trail.",
+    ),
+    "deploy": LazyCommand(
+        "mltrail.cli.deployments.deploy",
+        "app",
+        "Deployment specs for `mltrail serve`: primary, canary, shadow, fallback, guards; versioned.",
     ),
     "monitor": LazyCommand(
         "mltrail.cli.monitoring.monitor",

@@ -18,6 +18,7 @@ from mltrail.settings import Settings
 
 if TYPE_CHECKING:
     from mltrail.sdk.accounts.client import AccountsClient
+    from mltrail.sdk.deployments.client import DeploymentsClient
     from mltrail.sdk.monitoring.client import MonitorClient
     from mltrail.sdk.registry.client import RegistryClient
     from mltrail.sdk.tracking.embedded import InProcessTransport
@@ -52,6 +53,10 @@ class Connection(Protocol):
 
     @property
     def monitoring(self) -> MonitorClient: ...
+
+    def deployments(self, user: str | None = None) -> DeploymentsClient:
+        """Deployment specs, acting as ``user`` where no server account decides."""
+        ...
 
     @property
     def runs(self) -> RunReader:

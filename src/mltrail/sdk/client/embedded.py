@@ -15,6 +15,7 @@ from mltrail.settings import Settings
 
 if TYPE_CHECKING:
     from mltrail.sdk.accounts.embedded import EmbeddedAccounts
+    from mltrail.sdk.deployments.embedded import InProcessDeployments
     from mltrail.sdk.monitoring.embedded import InProcessMonitoring
     from mltrail.sdk.registry.embedded import InProcessRegistry
     from mltrail.sdk.tracking.reader_embedded import EmbeddedRunReader
@@ -83,6 +84,11 @@ class EmbeddedConnection:
         from mltrail.sdk.registry.embedded import InProcessRegistry
 
         return InProcessRegistry(self.services, user if user is not None else local_user(self.settings))
+
+    def deployments(self, user: str | None = None) -> InProcessDeployments:
+        from mltrail.sdk.deployments.embedded import InProcessDeployments
+
+        return InProcessDeployments(self.services, user if user is not None else local_user(self.settings))
 
     @cached_property
     def monitoring(self) -> InProcessMonitoring:

@@ -11,6 +11,7 @@ from mltrail.settings import Settings
 
 if TYPE_CHECKING:
     from mltrail.sdk.accounts.http import HttpAccounts
+    from mltrail.sdk.deployments.http import HttpDeployments
     from mltrail.sdk.monitoring.http import HttpMonitoring
     from mltrail.sdk.registry.http import HttpRegistry
     from mltrail.sdk.tracking.http import HttpTransport
@@ -52,6 +53,11 @@ class HttpConnection:
         from mltrail.sdk.registry.http import HttpRegistry
 
         return HttpRegistry(self.http, user if user is not None else registry_user(self.settings))
+
+    def deployments(self, user: str | None = None) -> HttpDeployments:
+        from mltrail.sdk.deployments.http import HttpDeployments
+
+        return HttpDeployments(self.http, user if user is not None else registry_user(self.settings))
 
     @cached_property
     def monitoring(self) -> HttpMonitoring:

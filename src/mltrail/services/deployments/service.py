@@ -61,7 +61,13 @@ class DeploymentService:
         """The project a new deployment of ``spec`` would belong to: its primary model's (for the API's
         role check before anything is written)."""
         parsed = parse_spec(spec)
-        return self._registry.get_model(parse_model_ref(parsed.primary, field="spec.primary").model).project
+        model = parse_model_ref(parsed.primary, field="spec.primary").model
+        try:
+            return self._registry.get_model(model).project
+        except NotFoundError:
+            raise InvalidInputError(
+                f"spec.primary: no registered model {model!r}", field="spec.primary"
+            ) from None
 
     # -- changing ---------------------------------------------------------------------------------------
     def _checked(self, spec: SpecInput, project: str | None) -> tuple[DeploymentSpec, str, dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""``/api/v1/deployments``: the deployment gateway's specs, versioned and audited."""

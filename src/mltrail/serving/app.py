@@ -1,0 +1,105 @@
+"""``create_gateway_app``: the gateway's FastAPI app for one deployment.
+
+- ``POST /v1/deployments/{name}/predict``: ``{"rows": [...]}`` or ``{"columns": {...}}``, optional ``key``
+  (sticky canary) and ``ids``; answers predictions, the variant, the model version and a request id.
+- ``GET /healthz``: the process is up. ``GET /readyz``: the models are loaded (with their versions).
+- ``GET /metrics``: Prometheus text.
+
+Errors use the API's shape, ``{"error": {"type", "message", "field"}}``: 400 for a malformed body,
+wrong columns or a rejected input, 404 for another deployment's name, 413 above the body limit, 503 when
+the model failed and no fallback answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from mltrail.errors import InvalidInputError, MltrailError
+from mltrail.serving.gateway import Gateway
+
+__all__ = ["DEFAULT_MAX_BODY", "create_gateway_app"]
+
+log = logging.getLogger("mltrail.serving")
+DEFAULT_MAX_BODY = 8 << 20  # 8 MiB of JSON
+
+
+def _error(status: int, exc: MltrailError) -> Response:
+    field = getattr(exc, "field", None)
+    body = {"error": {"type": type(exc).__name__, "message": exc.message, "field": field}}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def create_gateway_app(build: Callable[[], Gateway], *, max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
+    """The app; ``build`` makes the ``Gateway`` at start-up (loading every model) and it is closed at
+    shutdown, after the monitor rows still queued are written."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gateway = await run_in_threadpool(build)
+        app.state.gateway = gateway
+        try:
+            yield
+        finally:
+            await run_in_threadpool(gateway.close)
+
+    app = FastAPI(title="mltrail gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.post("/v1/deployments/{name}/predict")
+    async def predict(name: str, request: Request) -> Response:
+        gateway: Gateway = request.app.state.gateway
+        if name != gateway.name:
+            gateway.metrics.inc("mltrail_gateway_rejected_total", reason="deployment")
+            return _error(
+                404, InvalidInputError(f"this gateway serves {gateway.name!r}, not {name!r}", "name")
+            )
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+            return _too_large(gateway, max_body_bytes)
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_body_bytes:
+                return _too_large(gateway, max_body_bytes)
+            chunks.append(chunk)
+        try:
+            result = await run_in_threadpool(gateway.predict, b"".join(chunks))
+        except MltrailError as exc:
+            return _error(exc.http_status, exc)
+        return Response(
+            orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
+        )
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> dict[str, Any]:
+        gateway: Gateway = request.app.state.gateway
+        return {
+            "status": "ready",
+            "deployment": gateway.name,
+            "version": gateway.deployment.version,
+            "models": gateway.variants(),
+        }
+
+    @app.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        gateway: Gateway = request.app.state.gateway
+        return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _too_large(gateway: Gateway, limit: int) -> Response:
+    gateway.metrics.inc("mltrail_gateway_rejected_total", reason="too_large")
+    exc = InvalidInputError(f"the body is larger than {limit} bytes: send fewer rows per request", "body")
+    return _error(413, exc)
