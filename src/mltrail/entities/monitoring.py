@@ -25,7 +25,8 @@ __all__ = [
 
 GRANULARITIES = {"hour": 3600.0, "day": 86400.0}
 # The figures an alert rule can watch (docs/MONITORING.md). ``drift.*`` and ``missing_rate`` are per feature
-# (``*`` for every one, ``prediction`` for the model output); ``performance.*`` need delayed labels.
+# (``*`` for every one, ``prediction`` for the model output); ``performance.*`` need delayed labels;
+# ``estimated.*`` are estimated from predicted probabilities and need a calibration (stats/estimation.py).
 ALERT_METRICS = (
     "drift.score",
     "drift.psi",
@@ -46,6 +47,11 @@ ALERT_METRICS = (
     "performance.mae",
     "performance.rmse",
     "performance.r2",
+    "estimated.accuracy",
+    "estimated.precision",
+    "estimated.recall",
+    "estimated.f1",
+    "estimated.roc_auc",
     "rows",
 )
 
@@ -92,6 +98,8 @@ class Monitor:
     unmatched_labels: int = 0
     alias: str | None = None  # the alias or stage followed (the part of the reference after "@")
     versions: tuple[MonitorVersion, ...] = ()
+    # performance estimation's calibration, fitted on a labelled reference (JSON, ``stats.estimation``)
+    calibration: dict[str, Any] | None = None
 
     def binding_at(self, when: float) -> tuple[int | None, str | None]:
         """(version, run id) the monitor watched at ``when``: the newest entry of ``versions`` since then
@@ -118,6 +126,8 @@ class MonitorWindow:
     violations: dict[str, int] = field(default_factory=dict)
     performance: dict[str, Any] = field(default_factory=dict)
     updated_at: float = 0.0
+    # probability histograms from which performance is estimated before labels (``stats.estimation``)
+    estimation: dict[str, Any] = field(default_factory=dict)
     # The window's drift against the reference, computed once after it last changed (``figures_at`` is the
     # ``updated_at`` it was computed for), so reports and alert rules do not re-test every window.
     figures: dict[str, Any] | None = None

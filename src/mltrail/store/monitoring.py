@@ -30,6 +30,8 @@ class WindowDelta:
     rows: int
     profile: bytes
     violations: Mapping[str, int]
+    # probability histograms for performance estimation (``stats.estimation``); None without probabilities
+    estimation: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +91,12 @@ class MonitorStore(abc.ABC):
         created_by: str | None,
         alias: str | None = None,
         segment_references: SegmentReferences | None = None,
+        calibration: Mapping[str, Any] | None = None,
     ) -> Monitor:
         """A new monitor (its project is created if new); a monitor of that name: ConflictError. Its
         version history starts with ``version`` (when given) since ``created_at``; ``alias`` is the alias or
-        stage it follows; ``segment_references`` the reference's profile of each segment, kept with it."""
+        stage it follows; ``segment_references`` the reference's profile of each segment, kept with it;
+        ``calibration`` the performance estimation's calibration (JSON), kept in its config."""
 
     @abc.abstractmethod
     def get_segment_references(
@@ -117,7 +121,10 @@ class MonitorStore(abc.ABC):
         segments: Sequence[str] | None = None,
         reference: bytes | None = None,
         reference_source: str | None = None,
-    ) -> Monitor: ...
+        calibration: Mapping[str, Any] | None = None,
+    ) -> Monitor:
+        """Change what is given; ``calibration`` (a JSON document, ``stats.estimation``) replaces the one
+        kept, an empty mapping removes it."""
 
     @abc.abstractmethod
     def rebind_monitor(
@@ -153,9 +160,11 @@ class MonitorStore(abc.ABC):
         *,
         now: float,
         batch_key: str | None = None,
+        merge_estimation: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]] | None = None,
     ) -> bool:
         """Add each delta to its window (created when new), under a lock on the window rows, so concurrent
-        ingesters never lose a batch: ``merge(stored, delta)`` combines two profiles. With ``batch_key``
+        ingesters never lose a batch: ``merge(stored, delta)`` combines two profiles, ``merge_estimation``
+        two estimation accumulators (a delta's ``estimation`` is kept only with it). With ``batch_key``
         (a client's idempotency key) the key is recorded in the same transaction, and a key seen before
         (kept a week) merges nothing: False. True when the deltas were merged."""
 

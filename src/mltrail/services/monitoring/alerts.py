@@ -29,6 +29,7 @@ from mltrail.entities import (
     MonitorWindow,
 )
 from mltrail.errors import InvalidInputError, NotFoundError
+from mltrail.services.monitoring.estimation import window_estimate
 from mltrail.services.monitoring.figures import figures_for
 from mltrail.services.monitoring.performance import metrics_from
 
@@ -232,6 +233,7 @@ class AlertService:
                         "window": w,
                         "drift": drift,
                         "performance": metrics_from(w.performance, monitor.task),
+                        "estimated": window_estimate(w, monitor),
                     }
                 per_window.append(cache[key])
             for feature in self._features(rule, monitor):
@@ -328,6 +330,9 @@ def _figure(rule: AlertRule, feature: str | None, figures: Mapping[str, Any]) ->
     if metric.startswith("performance."):
         value = figures["performance"].get(metric.split(".", 1)[1])
         return None if value is None else float(value)
+    if metric.startswith("estimated."):  # CBPE's estimate before labels (a dict with its band)
+        estimated = figures["estimated"].get(metric.split(".", 1)[1])
+        return None if estimated is None else float(estimated["value"])
     if metric == "validation.violations":
         if not window.rows:
             return None

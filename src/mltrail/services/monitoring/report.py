@@ -12,6 +12,7 @@ from datasketches import kll_doubles_sketch
 
 from mltrail.entities import GRANULARITIES, Monitor, MonitorWindow
 from mltrail.services.monitoring.alerts import alert_payload
+from mltrail.services.monitoring.estimation import estimation_section, window_estimate
 from mltrail.services.monitoring.figures import (
     NEW_SEGMENT,
     SEGMENT,
@@ -126,6 +127,7 @@ def build_report(
                 **figures,
                 "violations": dict(window.violations),
                 "performance": performance,
+                "estimated": window_estimate(window, monitor),  # before labels (estimation.py)
             }
         )
     current = _merge_all(profiles)
@@ -164,6 +166,7 @@ def build_report(
         "windows": rows_out,
         "validation": {"rules": sorted(_rule_names(monitor.schema)), "totals": totals},
         "performance": _performance(monitor, performance_acc),
+        "estimation": estimation_section(monitor, windows, rows_out),
         "unmatched_labels": monitor.unmatched_labels,
         "alerts": [alert_payload(a, monitor) for a in store.list_alerts(monitor_id=monitor.id, limit=100)],
     }

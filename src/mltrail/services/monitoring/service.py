@@ -27,6 +27,13 @@ from mltrail.services.monitoring.alias import (
     watched_reference,
 )
 from mltrail.services.monitoring.baseline import OutputBaseline
+from mltrail.services.monitoring.estimation import (
+    calibration_from_table,
+    check_calibration,
+    estimation_histograms,
+    merge_estimation,
+    probability_columns,
+)
 from mltrail.services.monitoring.figures import drift_options, refresh_figures
 from mltrail.services.monitoring.inputs import (
     ID_COLUMN,
@@ -48,6 +55,7 @@ from mltrail.services.monitoring.report import build_report
 from mltrail.services.monitoring.segments import parse_segment, split_segments
 from mltrail.services.monitoring.validation import count_violations, infer_schema, validate_schema
 from mltrail.services.registry.checks import parse_model_ref, validate_model_name
+from mltrail.stats.estimation import validate_calibration
 from mltrail.stats.profile import DatasetProfile, profile_batches
 from mltrail.store.base import registry_of, tracking_of
 from mltrail.store.blobs import BlobStore
@@ -119,6 +127,7 @@ class MonitoringService:
         training_metrics: Mapping[str, float] | None = None,
         created_by: str | None = None,
         alias: str | None = None,
+        calibration: Mapping[str, Any] | None = None,
     ) -> Monitor:
         validate_model_name(name)
         if granularity not in GRANULARITIES:
@@ -138,6 +147,8 @@ class MonitoringService:
         kept = DatasetProfile(reference.rows, {c: reference.columns[c] for c in watched})
         rules = validate_schema(schema) if schema is not None else infer_schema(kept)
         compared = watched_reference(reference, watched, prediction)
+        if calibration is not None and task != "classification":
+            raise InvalidInputError("only classifiers are calibrated for estimation", field="calibration")
         return self.store.create_monitor(
             name=name,
             project=project,
@@ -158,6 +169,7 @@ class MonitoringService:
             created_by=created_by,
             alias=alias,
             segment_references=_segment_references(reference, segments, watched, prediction),
+            calibration=None if calibration is None else _validated(calibration),
         )
 
     def create_for_version(
@@ -245,6 +257,25 @@ class MonitoringService:
         self._forget(name)
         return self.store.update_monitor(name, **changes)
 
+    def calibrate(self, name: str, calibration: Mapping[str, Any]) -> Monitor:
+        """Keep a calibration for performance estimation (``stats.estimation``, fitted from a labelled
+        reference by ``calibration_from_table``); it replaces the one kept. Every stored window is then
+        estimated under it, from its histograms: nothing is re-read."""
+        monitor = self.require(name)
+        doc = check_calibration(calibration, monitor)
+        self._forget(name)
+        return self.store.update_monitor(name, calibration=doc)
+
+    def calibrate_from(self, name: str, data: Any, *, label: str, prediction: str | None = None) -> Monitor:
+        """Fit the calibration on reference rows with labels (``label``), predicted classes (the monitor's
+        prediction column unless ``prediction``) and probabilities (``score`` or ``score_<class>``), and
+        keep it: the one call for anything that replaces a monitor's reference with labelled rows."""
+        monitor = self.require(name)
+        doc = calibration_from_table(
+            to_table(data), label=label, prediction=prediction or monitor.prediction, task=monitor.task
+        )
+        return self.calibrate(name, doc)
+
     def _forget(self, name: str) -> None:
         monitor = self._cache.pop(name, None)
         if monitor is not None:
@@ -317,6 +348,7 @@ class MonitoringService:
             TIME_COLUMN,
             ID_COLUMN,
             SCORE_COLUMN,
+            *probability_columns(table.column_names),
             monitor.prediction,
             *(s.column for s in segments),
             *GATEWAY_COLUMNS,
@@ -333,11 +365,14 @@ class MonitoringService:
             rows: int,
             profile: bytes,
             violations: Mapping[str, int],
+            estimation: Mapping[str, Any] | None,
         ) -> None:
             key = (granularity, segment, start)
             old = deltas.get(key)
             if old is None:
-                deltas[key] = WindowDelta(segment, granularity, start, rows, profile, dict(violations))
+                deltas[key] = WindowDelta(
+                    segment, granularity, start, rows, profile, dict(violations), estimation
+                )
             else:
                 merged_v = dict(old.violations)
                 for rule, n in violations.items():
@@ -349,6 +384,7 @@ class MonitoringService:
                     old.rows + rows,
                     merge_profiles(old.profile, profile),
                     merged_v,
+                    _merged(old.estimation, estimation),
                 )
 
         starts = np.unique(hour_starts)
@@ -362,7 +398,9 @@ class MonitoringService:
             for segment, rows in pieces:
                 profile = profile_batches(rows, columns=watched).to_bytes()
                 seg_violations = violations if segment == "" else {}
-                add("hour", segment, float(start), rows.num_rows, profile, seg_violations)
+                # probability histograms for estimation (conform() leaves probability columns alone)
+                histograms = estimation_histograms(rows, monitor.prediction)
+                add("hour", segment, float(start), rows.num_rows, profile, seg_violations, histograms)
                 add(
                     "day",
                     segment,
@@ -370,9 +408,15 @@ class MonitoringService:
                     rows.num_rows,
                     profile,
                     seg_violations,
+                    histograms,
                 )
         if not self.store.merge_windows(
-            monitor.id, list(deltas.values()), merge_profiles, now=current, batch_key=batch_key
+            monitor.id,
+            list(deltas.values()),
+            merge_profiles,
+            now=current,
+            batch_key=batch_key,
+            merge_estimation=merge_estimation,
         ):
             return IngestResult(table.num_rows, (), all_violations, duplicate=True)
         completed = self._baseline.ensure(monitor)  # the output's reference, once a whole day is in
@@ -476,6 +520,19 @@ class MonitoringService:
             return self.get(name)
         except NotFoundError:
             raise NotFoundError(f"no monitor {name!r}") from None
+
+
+def _merged(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return merge_estimation(a, b)
+
+
+def _validated(calibration: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return validate_calibration(calibration)
+    except ValueError as exc:
+        raise InvalidInputError(f"calibration: {exc}", field="calibration") from None
 
 
 def _segment_references(

@@ -20,6 +20,7 @@ CONFIG_KEYS = (
     "schema",
     "drift",
     "training_metrics",
+    "calibration",
 )
 
 
@@ -74,6 +75,7 @@ def monitor_of(row: Any) -> Monitor:
         unmatched_labels=int(m["unmatched_labels"]),
         alias=m["alias"],
         versions=_history(m["versions"]),
+        calibration=config.get("calibration") or None,
     )
 
 
@@ -88,6 +90,7 @@ def window_of(row: Any) -> MonitorWindow:
         profile=bytes(m["profile"]),
         violations=load_json(m["violations"]) or {},
         performance=load_json(m["performance"]) or {},
+        estimation=load_json(m["estimation"]) or {},
         updated_at=float(m["updated_at"]),
         figures=load_json(m["figures"]),
         figures_at=None if m["figures_at"] is None else float(m["figures_at"]),

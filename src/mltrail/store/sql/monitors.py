@@ -77,6 +77,7 @@ class MonitorsMixin(SqlBase):
         created_by: str | None,
         alias: str | None = None,
         segment_references: SegmentReferences | None = None,
+        calibration: Mapping[str, Any] | None = None,
     ) -> Monitor:
         project_id = self._ensure_project(conn, project)
         history = [] if version is None else [MonitorVersion(version, run_id, created_at, reference_source)]
@@ -90,6 +91,8 @@ class MonitorsMixin(SqlBase):
             "drift": dict(drift),
             "training_metrics": dict(training_metrics),
         }
+        if calibration:
+            config["calibration"] = dict(calibration)
         stmt = (
             self._insert(t.monitors)
             .values(
@@ -166,6 +169,7 @@ class MonitorsMixin(SqlBase):
         segments: Sequence[str] | None = None,
         reference: bytes | None = None,
         reference_source: str | None = None,
+        calibration: Mapping[str, Any] | None = None,
     ) -> Monitor:
         current = self._load_monitor(conn, name, lock=True)
         row = conn.execute(sa.select(_MON.config).where(_MON.id == current.id)).scalar_one()
@@ -176,6 +180,8 @@ class MonitorsMixin(SqlBase):
             config["drift"] = dict(drift)
         if segments is not None:
             config["segments"] = list(segments)
+        if calibration is not None:
+            config["calibration"] = dict(calibration) or None
         values: dict[str, Any] = {"config": dump_json({k: config[k] for k in CONFIG_KEYS if k in config})}
         if reference is not None:
             values["reference"] = reference
@@ -212,6 +218,7 @@ class MonitorsMixin(SqlBase):
         *,
         now: float,
         batch_key: str | None = None,
+        merge_estimation: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]] | None = None,
     ) -> bool:
         if batch_key is not None:
             keys = t.monitor_ingest_keys.c
@@ -237,7 +244,7 @@ class MonitorsMixin(SqlBase):
                 & (_W.start == delta.start)
             )
             row = conn.execute(
-                sa.select(_W.rows, _W.profile, _W.violations).where(key).with_for_update()
+                sa.select(_W.rows, _W.profile, _W.violations, _W.estimation).where(key).with_for_update()
             ).one_or_none()
             if row is None:
                 inserted = conn.execute(
@@ -251,6 +258,7 @@ class MonitorsMixin(SqlBase):
                         profile=delta.profile,
                         violations=dump_json(dict(delta.violations)),
                         performance="{}",
+                        estimation=dump_json(dict(delta.estimation or {})),
                         updated_at=now,
                     )
                     .on_conflict_do_nothing()
@@ -261,21 +269,23 @@ class MonitorsMixin(SqlBase):
                     continue
                 # a concurrent ingester created it first: merge into theirs
                 row = conn.execute(
-                    sa.select(_W.rows, _W.profile, _W.violations).where(key).with_for_update()
+                    sa.select(_W.rows, _W.profile, _W.violations, _W.estimation).where(key).with_for_update()
                 ).one()
             violations = dict(load_json(row.violations) or {})
             for rule, count in delta.violations.items():
                 violations[rule] = violations.get(rule, 0) + int(count)
-            conn.execute(
-                t.monitor_windows.update()
-                .where(key)
-                .values(
-                    rows=int(row.rows) + delta.rows,
-                    profile=merge(bytes(row.profile), delta.profile),
-                    violations=dump_json(violations),
-                    updated_at=now,
-                )
-            )
+            values: dict[str, Any] = {
+                "rows": int(row.rows) + delta.rows,
+                "profile": merge(bytes(row.profile), delta.profile),
+                "violations": dump_json(violations),
+                "updated_at": now,
+            }
+            if delta.estimation:
+                stored = load_json(row.estimation) or {}
+                if merge_estimation is None:
+                    raise ValueError("merge_windows needs merge_estimation for deltas with estimation")
+                values["estimation"] = dump_json(merge_estimation(stored, delta.estimation))
+            conn.execute(t.monitor_windows.update().where(key).values(**values))
         return True
 
     @writes

@@ -465,6 +465,8 @@ monitor_windows = sa.Table(
     sa.Column("updated_at", Double, nullable=False),
     sa.Column("figures", sa.Text, nullable=True),  # JSON drift figures, valid while figures_at = updated_at
     sa.Column("figures_at", Double, nullable=True),
+    # migration 0010: JSON probability histograms for performance estimation (stats/estimation.py)
+    sa.Column("estimation", sa.Text, nullable=False, server_default="{}"),
 )
 
 # Narrow on purpose: only what the delayed-label join needs; the whole rows are in Parquet batches.

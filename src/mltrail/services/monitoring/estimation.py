@@ -1,0 +1,225 @@
+"""Performance estimated before labels arrive (CBPE, ``stats/estimation.py``): the probability histograms
+a batch adds to its windows, the calibration fitted on a labelled reference, and the estimates a report
+and the alert rules read.
+
+Probability columns of a batch: ``score`` is a binary classifier's probability of the positive class
+(``1``, ``true``, ``yes``); ``score_<class>`` (one per class, e.g. ``score_cat``, ``score_dog``) are a
+multiclass classifier's. The predicted class is the monitor's prediction column. Windows keep the
+histograms whether or not the monitor is calibrated yet, so a calibration fitted later (or replaced)
+estimates every stored window at once, from the histograms, without re-reading rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mltrail.entities import Monitor, MonitorWindow
+from mltrail.errors import InvalidInputError
+from mltrail.services.monitoring.inputs import SCORE_COLUMN
+from mltrail.stats.estimation import (
+    BAND_SIGMAS,
+    ESTIMATED_METRICS,
+    POSITIVE_LABELS,
+    bin_counts,
+    estimate,
+    fit_calibration,
+    merge_histograms,
+    validate_calibration,
+)
+
+__all__ = [
+    "BAND_NOTE",
+    "SCORE_PREFIX",
+    "calibration_from_table",
+    "check_calibration",
+    "estimation_histograms",
+    "estimation_section",
+    "merge_estimation",
+    "probability_columns",
+    "window_estimate",
+]
+
+SCORE_PREFIX = "score_"
+BAND_NOTE = (
+    f"The band is ± {BAND_SIGMAS:g} standard errors of sampling: the reference's spread of each metric scaled"
+    " by the window's size. Realized performance falls outside it by chance about 3 times in 1,000 while"
+    " the relation between probabilities and outcomes stays as on the reference; a change in that relation"
+    " (concept drift) is not covered, and shows only once labels arrive."
+)
+
+
+def probability_columns(names: Sequence[str]) -> list[str]:
+    """The columns holding predicted probabilities: ``score`` (binary) and ``score_<class>``."""
+    return [n for n in names if n == SCORE_COLUMN or (n.startswith(SCORE_PREFIX) and len(n) > 6)]
+
+
+def _texts(column: pa.ChunkedArray) -> npt.NDArray[Any]:
+    """Class labels as text, as ``inputs.label_text`` writes them (True → ``1``, 2.0 → ``2``), vectorized;
+    None where missing."""
+    kind = column.type
+    if pa.types.is_boolean(kind):
+        column = pc.cast(column, pa.int8())
+    elif pa.types.is_floating(kind):
+        values = column.to_numpy(zero_copy_only=False).astype(np.float64)
+        whole = np.isfinite(values) & (values == np.floor(values))
+        out = np.where(whole, np.where(whole, values, 0).astype(np.int64).astype(str), values.astype(str))
+        texts: npt.NDArray[Any] = out.astype(object)
+        texts[np.isnan(values)] = None
+        return texts
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        try:
+            column = pc.cast(column, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return np.array([None if v is None else str(v) for v in column.to_pylist()], dtype=object)
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _probabilities(column: pa.ChunkedArray) -> npt.NDArray[np.float64] | None:
+    if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
+        return None  # not numbers: no histogram (the raw rows keep what was sent)
+    values: npt.NDArray[np.float64] = (
+        pc.fill_null(pc.cast(column, pa.float64()), math.nan).to_numpy(zero_copy_only=False)
+    ).astype(np.float64)
+    return values
+
+
+def _predicted(texts: npt.NDArray[Any], column: str) -> npt.NDArray[np.bool_]:
+    if column == SCORE_COLUMN:
+        return np.isin(texts, POSITIVE_LABELS)
+    flags: npt.NDArray[np.bool_] = texts == column[len(SCORE_PREFIX) :]
+    return flags
+
+
+def estimation_histograms(table: pa.Table, prediction: str) -> dict[str, Any] | None:
+    """What a batch (or one window's part of it) adds to its window's estimation accumulator: per
+    probability column, its histograms over the rows predicted as that class and over the rest. None
+    when the batch has no probability columns or no prediction column."""
+    columns = probability_columns(table.column_names)
+    if not columns or prediction not in table.column_names or table.num_rows == 0:
+        return None
+    texts = _texts(table.column(prediction))
+    out: dict[str, Any] = {}
+    for name in columns:
+        values = _probabilities(table.column(name))
+        if values is not None:
+            out[name] = bin_counts(values, _predicted(texts, name))
+    return out or None
+
+
+def merge_estimation(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    return merge_histograms(a, b)
+
+
+def calibration_from_table(table: pa.Table, *, label: str, prediction: str, task: str) -> dict[str, Any]:
+    """The calibration fitted on a labelled reference table: its ``label`` column (the truth), the
+    ``prediction`` column (the predicted class) and its probability columns (``score``, or one
+    ``score_<class>`` per class)."""
+    if task != "classification":
+        raise InvalidInputError(
+            "performance estimation from probabilities is for classifiers; this monitor's task is"
+            f" {task} (direct loss estimation for regression is not available yet)",
+            field="task",
+        )
+    for column, what in ((label, "label"), (prediction, "prediction")):
+        if column not in table.column_names:
+            raise InvalidInputError(f"the reference has no {what} column {column!r}", field=what)
+    columns = probability_columns(table.column_names)
+    labels = _texts(table.column(label))
+    if SCORE_COLUMN in columns:
+        seen = set(labels.tolist())
+        classes = {SCORE_COLUMN: next((p for p in POSITIVE_LABELS if p in seen), POSITIVE_LABELS[0])}
+    else:
+        classes = {c: c[len(SCORE_PREFIX) :] for c in columns}
+        if len(classes) < 2:
+            raise InvalidInputError(
+                "the reference needs predicted probabilities: a score column (the positive class's,"
+                " binary) or one score_<class> column per class (multiclass)",
+                field="score",
+            )
+    known = np.array([v is not None for v in labels], dtype=bool)
+    if not known.any():
+        raise InvalidInputError(f"the label column {label!r} has no values", field="label")
+    predicted = _texts(table.column(prediction))[known]
+    probabilities = {}
+    for column in classes:
+        values = _probabilities(table.column(column))
+        if values is None:
+            raise InvalidInputError(f"{column} must hold numbers (probabilities)", field=column)
+        probabilities[column] = values[known]
+    try:
+        return fit_calibration(list(labels[known]), list(predicted), probabilities, classes)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), field="score") from None
+
+
+def check_calibration(doc: Any, monitor: Monitor) -> dict[str, Any]:
+    """A calibration document sent by a client, checked before it is kept (InvalidInputError)."""
+    if monitor.task != "classification":
+        raise InvalidInputError(
+            f"monitor {monitor.name!r} is a {monitor.task} monitor: estimation from probabilities is for"
+            " classifiers",
+            field="calibration",
+        )
+    try:
+        return validate_calibration(doc)
+    except ValueError as exc:
+        raise InvalidInputError(f"calibration: {exc}", field="calibration") from None
+
+
+def window_estimate(window: MonitorWindow, monitor: Monitor) -> dict[str, Any]:
+    """A window's estimated metrics (each ``{value, lower, upper}``, plus ``rows``); empty before the
+    monitor is calibrated or without probabilities."""
+    if not monitor.calibration or not window.estimation:
+        return {}
+    return estimate(window.estimation, monitor.calibration)
+
+
+def estimation_section(
+    monitor: Monitor, windows: Sequence[MonitorWindow], rows: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The report's ``estimation``: whether and how the monitor is calibrated, the period's estimate
+    from the merged histograms, what the band means, and — for windows with labels too — how far the
+    estimate was from realized performance (mean absolute error, windows within the band)."""
+    calibration = monitor.calibration
+    section: dict[str, Any] = {
+        "calibrated": bool(calibration),
+        "method": "CBPE",
+        "metrics": list(ESTIMATED_METRICS),
+        "band": BAND_NOTE,
+    }
+    if not calibration:
+        section["note"] = (
+            "not calibrated: give a reference with labels and probabilities (mltrail monitor calibrate)"
+            if monitor.task == "classification"
+            else "estimation without labels is for classifiers only"
+        )
+        return section
+    section["kind"] = calibration.get("kind")
+    section["reference_rows"] = calibration.get("rows")
+    section["classes"] = [c.get("class") for c in calibration.get("classes", [])]
+    merged: dict[str, Any] = {}
+    for window in windows:
+        merged = merge_histograms(merged, window.estimation)
+    section["overall"] = estimate(merged, calibration) if merged else {}
+    error: dict[str, Any] = {}
+    for metric in ESTIMATED_METRICS:
+        gaps, inside = [], 0
+        for row in rows:
+            est = row.get("estimated", {}).get(metric)
+            real = row.get("performance", {}).get(metric)
+            if est is None or real is None:
+                continue
+            gaps.append(abs(est["value"] - real))
+            lower, upper = est.get("lower"), est.get("upper")
+            inside += lower is not None and upper is not None and lower <= real <= upper
+        if gaps:
+            error[metric] = {"mae": sum(gaps) / len(gaps), "windows": len(gaps), "within_band": inside}
+    section["error"] = error
+    return section
