@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from mltrail.api.monitoring.access import MonitorAccess, MonitorAccessDep
 from mltrail.api.monitoring.schemas import (
+    CalibrationIn,
     MonitorCreate,
     MonitorListItemPublic,
     MonitorListPublic,
@@ -83,6 +84,7 @@ def create_monitor(body: MonitorCreate, ma: MonitorAccessDep) -> MonitorPublic:
         segments=body.segments,
         drift=body.drift,
         created_by=ma.actor(body.user),
+        calibration=body.calibration,
     )
     if body.reference is not None and body.reference_source:
         monitor = ma.monitoring.update(monitor.name, reference_source=body.reference_source)
@@ -123,6 +125,16 @@ def update_monitor(name: str, body: MonitorPatch, ma: MonitorAccessDep) -> Monit
     ma.monitor(name, Role.MAINTAINER)
     updated = ma.monitoring.update(name, schema=body.schema_, drift=body.drift, segments=body.segments)
     return MonitorPublic.of(updated)
+
+
+@router.put("/{name}/calibration")
+def calibrate_monitor(name: str, body: CalibrationIn, ma: MonitorAccessDep) -> MonitorPublic:
+    """Keep a calibration for performance estimation before labels (maintainer): it replaces the one kept,
+    and every stored window is estimated under it from its probability histograms. The SDK and the CLI
+    fit it from labelled reference rows (``monitor.calibrate``, ``mltrail monitor calibrate``); a
+    malformed one is a 400 naming ``calibration``."""
+    ma.monitor(name, Role.MAINTAINER)
+    return MonitorPublic.of(ma.monitoring.calibrate(name, body.calibration))
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)

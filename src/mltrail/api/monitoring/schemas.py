@@ -34,6 +34,7 @@ __all__ = [
     "AlertRuleIn",
     "AlertRuleListPublic",
     "AlertRulePublic",
+    "CalibrationIn",
     "IngestPublic",
     "LabelsIn",
     "LabelsPublic",
@@ -108,6 +109,11 @@ class MonitorCreate(_In):
     reference_source: str | None = Field(
         None, max_length=500, description="where the given reference came from, e.g. file reference.csv"
     )
+    calibration: dict[str, Any] | None = Field(
+        None,
+        description="performance estimation's calibration (a CBPE document fitted on labelled reference"
+        " rows, as the SDK sends for reference= with label=); default: none",
+    )
     user: str | None = _USER
 
     def reference_profile(self) -> DatasetProfile | None:
@@ -126,6 +132,14 @@ class MonitorPatch(_In):
     schema_: dict[str, Any] | None = Field(None, alias="schema", description="validation rules per column")
     drift: dict[str, Any] | None = None
     segments: list[str] | None = None
+
+
+class CalibrationIn(_In):
+    """A calibration for performance estimation, fitted on a labelled reference (``stats/estimation.py``):
+    ``method`` cbpe, ``version``, ``kind``, ``bins``, ``rows``, ``sd`` and one entry per probability column
+    in ``classes`` (its ``column``, ``class``, bin ``map`` and ``sd``)."""
+
+    calibration: dict[str, Any]
 
 
 class MonitorVersionPublic(_Out):
@@ -166,6 +180,9 @@ class MonitorPublic(_Out):
     created_at: JsonFloat
     created_by: str | None
     unmatched_labels: int
+    calibration: dict[str, Any] | None = Field(
+        None, description="performance estimation's calibration (null: not calibrated)"
+    )
 
     @classmethod
     def of(cls, m: Monitor) -> MonitorPublic:
@@ -190,6 +207,7 @@ class MonitorPublic(_Out):
             created_at=m.created_at,
             created_by=m.created_by,
             unmatched_labels=m.unmatched_labels,
+            calibration=None if m.calibration is None else json_safe(m.calibration),
         )
 
 

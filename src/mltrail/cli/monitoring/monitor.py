@@ -23,6 +23,7 @@ from rich.text import Text
 
 from mltrail.cli.context import services
 from mltrail.cli.monitoring import alerts as monitor_alerts
+from mltrail.cli.monitoring.calibrate import calibrate
 from mltrail.cli.monitoring.common import (
     MonitorArg,
     alerts_of_period,
@@ -40,6 +41,7 @@ from mltrail.entities import Monitor
 from mltrail.errors import InvalidInputError
 from mltrail.render.html_report import render_report_html
 from mltrail.sdk.monitoring.client import IngestOutcome
+from mltrail.services.monitoring.estimation import calibration_from_table, probability_columns
 from mltrail.stats.profile import profile_batches
 
 __all__ = ["app"]
@@ -77,6 +79,13 @@ def create(
         typer.Option("--feature", "-f", help="A watched input column; repeatable (default: the signature)."),
     ] = None,
     prediction: Annotated[str, typer.Option(help="The column holding the model's output.")] = "prediction",
+    label: Annotated[
+        str | None,
+        typer.Option(
+            help="The reference's column of true classes: calibrate performance estimation on it and the"
+            " reference's probabilities (score or score_<class>), as `monitor calibrate` does."
+        ),
+    ] = None,
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -85,10 +94,18 @@ def create(
     version = registry(ctx, user).resolve(model)
     features = list(feature or [])
     ref_profile = None
+    calibration = None
+    if label is not None and reference is None:
+        raise InvalidInputError("--label needs a --reference file with labels", field="label")
     if reference is not None:
         data = open_data(reference, field="reference")
         wanted = features or _signature_inputs(version.signature)
         columns = [c for c in [*wanted, prediction] if c in data.columns] if wanted else None
+        if label is not None:
+            table = pa.Table.from_batches(list(data.batches()))
+            calibration = calibration_from_table(table, label=label, prediction=prediction, task=task)
+            skip = {label, *probability_columns(data.columns)}
+            columns = [c for c in (columns or data.columns) if c not in skip]
         ref_profile = profile_batches(data.batches(columns), columns=columns)
     monitor = client.create(
         name,
@@ -101,6 +118,7 @@ def create(
         segments=list(segment or []),
         drift=None,
         reference_source=None if reference is None else f"file {reference.name}",
+        calibration=calibration,
     )
     if as_json:
         echo_json({"monitor": _monitor_json(monitor)})
@@ -321,4 +339,5 @@ def report(
         console.print(f"HTML report written to {html.expanduser().resolve()}")
 
 
+app.command("calibrate")(calibrate)
 app.add_typer(monitor_alerts.app, name="alerts")

@@ -119,9 +119,16 @@ class MonitorClient(Protocol):
         segments: Sequence[str],
         drift: Mapping[str, Any] | None,
         reference_source: str | None = None,
+        calibration: Mapping[str, Any] | None = None,
     ) -> Monitor:
         """A monitor of the version ``ref`` names, against ``reference`` (default: its training data's);
-        ``reference_source`` says where a given reference came from (e.g. ``file reference.csv``)."""
+        ``reference_source`` says where a given reference came from (e.g. ``file reference.csv``);
+        ``calibration`` performance estimation's (``services.monitoring.estimation``), when given."""
+        ...
+
+    def calibrate(self, name: str, calibration: Mapping[str, Any]) -> Monitor:
+        """Keep ``calibration`` (fitted on labelled reference rows) for performance estimation: every
+        window, stored or to come, is estimated under it."""
         ...
 
     def delete(self, name: str) -> None:

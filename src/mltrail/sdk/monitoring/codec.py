@@ -50,6 +50,7 @@ def monitor_from_json(d: Mapping[str, Any]) -> Monitor:
             )
             for v in d.get("versions") or ()
         ),
+        calibration=d.get("calibration") or None,
     )
 
 

@@ -64,6 +64,7 @@ class InProcessMonitoring:
         segments: Sequence[str],
         drift: Mapping[str, Any] | None,
         reference_source: str | None = None,
+        calibration: Mapping[str, Any] | None = None,
     ) -> Monitor:
         version = self.services.registry.resolve(ref)
         monitor = self.services.monitoring.create_for_version(
@@ -81,10 +82,14 @@ class InProcessMonitoring:
             drift=None if drift is None else dict(drift),
             alias=followed_alias(ref),
             created_by=self.user,
+            calibration=calibration,
         )
         if reference is not None and reference_source:
             monitor = self.services.monitoring.update(monitor.name, reference_source=reference_source)
         return monitor
+
+    def calibrate(self, name: str, calibration: Mapping[str, Any]) -> Monitor:
+        return self.services.monitoring.calibrate(name, calibration)
 
     def delete(self, name: str) -> None:
         self.services.monitoring.delete(name)

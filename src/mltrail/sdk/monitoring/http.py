@@ -121,6 +121,7 @@ class HttpMonitoring:
         segments: Sequence[str],
         drift: Mapping[str, Any] | None,
         reference_source: str | None = None,
+        calibration: Mapping[str, Any] | None = None,
     ) -> Monitor:
         body: dict[str, Any] = {
             "name": name,
@@ -133,6 +134,8 @@ class HttpMonitoring:
             "drift": None if drift is None else dict(drift),
             "user": self.user,
         }
+        if calibration is not None:  # fitted here, like the profile: labelled rows never leave the process
+            body["calibration"] = dict(calibration)
         if reference is not None:  # profiled here: the raw reference data never leaves the process
             body["reference"] = base64.b64encode(reference.to_bytes()).decode("ascii")
             if reference_source:
@@ -148,6 +151,10 @@ class HttpMonitoring:
                     field="reference",
                 ) from exc
             raise
+
+    def calibrate(self, name: str, calibration: Mapping[str, Any]) -> Monitor:
+        body = {"calibration": dict(calibration)}
+        return monitor_from_json(self._json("PUT", f"/monitors/{_q(name)}/calibration", body))
 
     def delete(self, name: str) -> None:
         self._request("DELETE", f"/monitors/{_q(name)}")

@@ -7,6 +7,13 @@
     mon.log_labels(ids=request_ids, labels=y_true)      # days later
     mon.report(last="30d")                              # drift, missing values, validation, accuracy
 
+Performance before labels (CBPE): give the predicted probabilities when logging (``scores=`` the positive
+class's for a binary classifier, or ``score_<class>`` columns, one per class, for a multiclass one) and
+calibrate once on labelled reference rows holding the same columns — at creation
+(``mltrail.monitor(ref, reference=df, label="churned")``) or later (``mon.calibrate(df, label="churned")``).
+Reports then show accuracy, precision, recall, F1 and ROC AUC estimated per window with a confidence band,
+beside the realized figures once labels arrive, and alert rules can watch ``estimated.accuracy`` etc.
+
 The monitors live in the embedded store, or on a team server when ``server=`` or ``MLTRAIL_SERVER`` is set
 (with ``MLTRAIL_API_KEY``): the same calls through a ``MonitorClient`` (``sdk/monitoring/client.py``).
 
@@ -38,6 +45,7 @@ from mltrail.sdk.monitoring.writer import PredictionWriter
 from mltrail.services.accounts.audit import parse_time
 from mltrail.services.container import Services
 from mltrail.services.monitoring.drift_report import DriftReport, drift_report
+from mltrail.services.monitoring.estimation import calibration_from_table, probability_columns
 from mltrail.services.monitoring.inputs import ID_COLUMN, SCORE_COLUMN, TIME_COLUMN, to_table
 from mltrail.services.registry.checks import parse_model_ref
 from mltrail.settings import Settings
@@ -78,13 +86,17 @@ def monitor(
     server: str | None = None,
     settings: Settings | None = None,
     flush_interval: float = 0.5,
+    label: str | None = None,
 ) -> ModelMonitor:
     """The monitor of a registered model version (``churn@production``, ``churn:3``), created on first use.
 
     The reference is the profile of the training dataset the version's run logged (``reference=`` a
     DataFrame or table overrides it: profiled here, only the profile is stored or sent); the features are
     the signature's inputs unless given. ``server`` (or ``MLTRAIL_SERVER``) puts the monitor on a team
-    server, else it lives in the embedded store of ``settings``.
+    server, else it lives in the embedded store of ``settings``. With ``label`` (the reference's column of
+    true classes) and probability columns in the reference (``score``, or ``score_<class>`` per class), a
+    new monitor is also calibrated for performance estimation before labels (``ModelMonitor.calibrate``);
+    those columns are not profiled as features.
     """
     client = monitor_client(server=server, settings=settings)
     monitor_name = name or _default_name(ref)
@@ -93,7 +105,17 @@ def monitor(
             entity = client.get(monitor_name)
         except NotFoundError:
             entity = _create(
-                client, monitor_name, ref, reference, features, prediction, task, granularity, segments, drift
+                client,
+                monitor_name,
+                ref,
+                reference,
+                features,
+                prediction,
+                task,
+                granularity,
+                segments,
+                drift,
+                label,
             )
     except BaseException:
         client.close()
@@ -112,12 +134,18 @@ def _create(
     granularity: str,
     segments: Sequence[str],
     drift: dict[str, Any] | None,
+    label: str | None = None,
 ) -> Monitor:
     from mltrail.services.monitoring.segments import profile_reference
 
     parse_model_ref(ref)
+    table = None if reference is None else to_table(reference)
+    calibration = None
+    if table is not None and label is not None:
+        calibration = calibration_from_table(table, label=label, prediction=prediction, task=task)
+        table = table.drop_columns([label, *probability_columns(table.column_names)])
     # with each segment's own profile, so that segments are compared with the same segment of the reference
-    ref_profile = None if reference is None else profile_reference(to_table(reference), segments)
+    ref_profile = None if table is None else profile_reference(table, segments)
     try:
         return client.create(
             name,
@@ -129,6 +157,7 @@ def _create(
             granularity=granularity,
             segments=segments,
             drift=drift,
+            calibration=calibration,
         )
     except ConflictError:
         return client.get(name)  # another serving process created it first
@@ -180,7 +209,8 @@ class ModelMonitor:
         timestamps: Sequence[float] | npt.NDArray[Any] | None = None,
     ) -> None:
         """Queue a batch: the features (DataFrame, Arrow, dict of columns or rows), the model's outputs,
-        request ids for delayed labels, the positive class's probability and the times (default now)."""
+        request ids for delayed labels, the positive class's probability and the times (default now).
+        A multiclass classifier's probabilities go in ``features`` as ``score_<class>`` columns."""
         table = to_table(features)
         n = table.num_rows
         extra = {
@@ -202,6 +232,22 @@ class ModelMonitor:
         if TIME_COLUMN not in table.column_names:
             table = table.append_column(TIME_COLUMN, pa.array([time.time()] * n, pa.float64()))
         self.writer.put(table)
+
+    def calibrate(self, reference: Any, *, label: str, prediction: str | None = None) -> Monitor:
+        """Calibrate performance estimation on labelled reference rows (a DataFrame, Arrow table, dict of
+        columns or rows): ``label`` names the column of true classes, ``prediction`` the predicted class
+        (default: the monitor's prediction column), and the probabilities are ``score`` (binary: the
+        positive class's) or one ``score_<class>`` column per class (multiclass). Fitted here (only the
+        fitted calibration is stored or sent); it replaces any before, and every window already stored is
+        estimated under it."""
+        doc = calibration_from_table(
+            to_table(reference),
+            label=label,
+            prediction=prediction or self.entity.prediction,
+            task=self.entity.task,
+        )
+        self.entity = self.client.calibrate(self.name, doc)
+        return self.entity
 
     def log_labels(self, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         """Attach ground truth to earlier predictions: (matched, unknown ids). Pending batches are written
