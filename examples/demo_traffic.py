@@ -2,8 +2,11 @@
 
 Requests are resampled from the training split. From day 20 two features drift for
 everyone (``mean radius`` and ``mean texture`` grow by 1.5 standard deviations: a new imaging device),
-and ``worst area`` drifts at one site only (segment ``site=C``). Ground truth arrives three days late.
-Alert rules watch feature drift, the site-C segment, missing values and accuracy.
+and ``worst area`` drifts at one site only (segment ``site=C``). Ground truth arrives three days late, so
+the monitor is calibrated on the rows traffic is drawn from (their labels and the model's probabilities)
+and its report estimates accuracy, precision, recall, F1 and ROC AUC of every day before the labels come
+(CBPE). In real use calibrate on labelled data like production's that the model did not train on.
+Alert rules watch feature drift, the site-C segment, missing values, accuracy and estimated accuracy.
 """
 
 from __future__ import annotations
@@ -73,11 +76,18 @@ def simulate(model_ref: str, pool: pd.DataFrame, settings: Settings, console: Co
         drift={"small_sample": 0},
         settings=settings,
     )
+    # Performance estimation before labels: the model's probabilities against the true classes.
+    x = pool[features]
+    mon.calibrate(
+        x.assign(prediction=model.predict(x), score=_positive_proba(model, x), target=pool["target"]),
+        label="target",
+    )
     rules = [
         mon.add_alert("drift.score", feature="*", above=0.1, for_windows=2),
         mon.add_alert("drift.score", feature=SEGMENT_DRIFTED, segment="site=C", above=0.1, for_windows=2),
         mon.add_alert("missing_rate", feature="*", above=0.05),
         mon.add_alert("performance.accuracy", below=0.96, for_windows=2),
+        mon.add_alert("estimated.accuracy", below=0.9, for_windows=2),
     ]
     rng = np.random.default_rng(20)
     start = (time.time() // DAY - DAYS) * DAY

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrail.render.html_charts import drift_over_time, performance_over_time
+from mltrail.render.html_estimation import estimated_performance
 from mltrail.render.html_sections import feature_table, header, sketch_note, summary_strip
 from mltrail.render.html_tables import alerts_table, segments_table, validation_table
 from mltrail.render.html_values import as_mapping, as_text, esc
@@ -78,6 +79,7 @@ def render_report_html(report: Mapping[str, Any]) -> str:
             summary_strip(report),
             drift_over_time(report),
             performance_over_time(report),
+            estimated_performance(report),
             feature_table(report),
             alerts_table(report),
             validation_table(report),

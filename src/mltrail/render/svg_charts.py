@@ -14,6 +14,7 @@ __all__ = [
     "MUTED_COLOR",
     "PALETTE",
     "REFERENCE_COLOR",
+    "Band",
     "RefLine",
     "Series",
     "bar_strip",
@@ -43,6 +44,16 @@ class Series:
     color: str
     alert: Sequence[bool] = ()
     notes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Band:
+    """A shaded range per window (a confidence band): None where there is none."""
+
+    lower: Sequence[float | None]
+    upper: Sequence[float | None]
+    color: str
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,13 +124,15 @@ def line_chart(
     width: int = 620,
     height: int = 240,
     label: str = "line chart",
+    bands: Sequence[Band] = (),
 ) -> str:
-    """Lines over windows with y grid, x labels, dashed reference lines and a tooltip on every point
-    (naming its window by ``tips``, else by ``x_labels``)."""
+    """Lines over windows with y grid, x labels, dashed reference lines, shaded ``bands`` and a tooltip on
+    every point (naming its window by ``tips``, else by ``x_labels``)."""
     left, right, top, bottom = 46, 14, 12, 26
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max([len(x_labels), *(len(s.values) for s in series)])
     values = [v for s in series for v in _finite(s.values)] + _finite([r.value for r in refs])
+    values += [v for b in bands for v in _finite([*b.lower, *b.upper])]
     lo, hi = y_range or ((min(values), max(values)) if values else (0.0, 1.0))
     ticks = nice_ticks(lo, hi)
     y0, y1 = ticks[0], ticks[-1]
@@ -156,10 +169,41 @@ def line_chart(
                 f'<text x="{width - right - 2}" y="{_c(y(ref.value) - 4)}" text-anchor="end" '
                 f'fill="{ref.color}">{_e(ref.label)}</text>'
             )
+    for band in bands:
+        out.extend(_band_svg(band, x, y))
     for s in series:
         out.extend(_series_svg(s, tips or x_labels, x, y, y_format))
     out.append("</svg>")
     return "".join(out)
+
+
+def _band_svg(band: Band, x: Callable[[int], float], y: Callable[[float], float]) -> list[str]:
+    """One polygon per run of windows that have both edges (a lone window: a short bar)."""
+    edges: list[tuple[float, float] | None] = [
+        (lo, hi) if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi) else None
+        for lo, hi in zip(band.lower, band.upper, strict=False)
+    ]
+    out: list[str] = []
+    run: list[tuple[int, float, float]] = []
+    for i, edge in enumerate([*edges, None]):
+        if edge is not None:
+            run.append((i, *edge))
+            continue
+        if len(run) == 1:
+            j, lo, hi = run[0]
+            out.append(
+                f'<line x1="{_c(x(j))}" x2="{_c(x(j))}" y1="{_c(y(lo))}" y2="{_c(y(hi))}" '
+                f'stroke="{band.color}" stroke-opacity="0.3" stroke-width="8"/>'
+            )
+        elif run:
+            points = [f"{_c(x(j))},{_c(y(hi))}" for j, _, hi in run]
+            points += [f"{_c(x(j))},{_c(y(lo))}" for j, lo, _ in reversed(run)]
+            out.append(
+                f'<polygon points="{" ".join(points)}" fill="{band.color}" fill-opacity="0.15" '
+                f'stroke="none"><title>{_e(band.label)}</title></polygon>'
+            )
+        run = []
+    return out
 
 
 def _series_svg(

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mltrail.cli.monitoring.common import utc_window
+from mltrail.cli.monitoring.estimation_view import estimation_table
 from mltrail.cli.monitoring.views import alerts_table, pairs
 from mltrail.cli.render import format_number
 from mltrail.entities import Alert, Monitor
@@ -192,6 +193,8 @@ def render_report(report: Mapping[str, Any], alerts: Sequence[Alert], monitor: M
         parts.append(Text("No traffic in this period.", style="dim"))
         return Group(*parts)
     parts += [_windows_table(report), Text(""), _features_table(report)]
+    if (estimated := estimation_table(report)) is not None:
+        parts += [Text(""), estimated]
     if report.get("segments"):
         parts += [Text(""), _segments_table(report["segments"])]
     unresolved = [a for a in alerts if a.state.value != "resolved"]
