@@ -131,7 +131,7 @@ def test_histograms_merge_the_same_in_any_order() -> None:
 
 def test_out_of_range_probabilities_are_left_out() -> None:
     counts = bin_counts(np.array([0.2, np.nan, 1.5, -0.1, 1.0]), np.array([True, True, False, False, True]))
-    assert counts == {"predicted": {"40": 1, str(BINS - 1): 1}, "other": {}}
+    assert counts == {"predicted": [[40, BINS - 1], [1, 1]], "other": [[], []]}
 
 
 def test_calibration_maps_are_monotone_and_documents_are_checked() -> None:

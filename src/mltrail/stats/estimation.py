@@ -51,8 +51,9 @@ ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 POSITIVE_LABELS = ("1", "true", "True", "1.0", "yes")
 CALIBRATION_VERSION = 1
 
-# {probability column: {"predicted": {bin: count}, "other": {bin: count}}}; bins as decimal strings (JSON).
-Histograms = dict[str, dict[str, dict[str, int]]]
+# {probability column: {"predicted": [[bin, ...], [count, ...]], "other": [[...], [...]]}}: the non-empty
+# bins ascending and their counts (sparse: an hour window of a segment fills few bins).
+Histograms = dict[str, dict[str, list[list[int]]]]
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -63,18 +64,20 @@ def _bins(probabilities: FloatArray) -> tuple[npt.NDArray[np.int64], npt.NDArray
     return index, ok
 
 
-def _sparse(counts: npt.NDArray[np.int64]) -> dict[str, int]:
-    return {str(int(i)): int(counts[i]) for i in np.flatnonzero(counts)}
+def _sparse(counts: npt.NDArray[np.int64]) -> list[list[int]]:
+    filled = np.flatnonzero(counts)
+    return [filled.tolist(), counts[filled].tolist()]
 
 
-def dense(counts: Mapping[str, int] | None) -> FloatArray:
+def dense(part: Sequence[Sequence[int]] | None) -> FloatArray:
+    """A sparse histogram ``[bins, counts]`` as BINS counts."""
     out = np.zeros(BINS, dtype=np.float64)
-    for key, n in (counts or {}).items():
-        out[int(key)] += n
+    if part and len(part[0]):
+        np.add.at(out, np.asarray(part[0], dtype=np.int64), np.asarray(part[1], dtype=np.float64))
     return out
 
 
-def bin_counts(probabilities: FloatArray, predicted: npt.NDArray[np.bool_]) -> dict[str, dict[str, int]]:
+def bin_counts(probabilities: FloatArray, predicted: npt.NDArray[np.bool_]) -> dict[str, list[list[int]]]:
     """One column's two histograms: over the rows where its class was predicted, and over the rest."""
     index, ok = _bins(np.asarray(probabilities, dtype=np.float64))
     hit = np.bincount(index[ok & predicted], minlength=BINS)
@@ -84,13 +87,12 @@ def bin_counts(probabilities: FloatArray, predicted: npt.NDArray[np.bool_]) -> d
 
 def merge_histograms(a: Mapping[str, Any], b: Mapping[str, Any]) -> Histograms:
     """The sum of two windows' histograms (exact, so the order of merges never changes a figure)."""
-    out: Histograms = {col: {part: dict(c) for part, c in parts.items()} for col, parts in a.items()}
+    out: Histograms = {col: dict(parts) for col, parts in a.items()}
     for column, parts in b.items():
         mine = out.setdefault(column, {})
         for part, counts in parts.items():
-            into = mine.setdefault(part, {})
-            for key, n in counts.items():
-                into[key] = into.get(key, 0) + int(n)
+            total = dense(mine.get(part)) + dense(counts)  # counts below 2**53: exact in float64
+            mine[part] = _sparse(total.astype(np.int64))
     return out
 
 

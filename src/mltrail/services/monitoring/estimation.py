@@ -90,11 +90,19 @@ def _probabilities(column: pa.ChunkedArray) -> npt.NDArray[np.float64] | None:
     return values
 
 
-def _predicted(texts: npt.NDArray[Any], column: str) -> npt.NDArray[np.bool_]:
-    if column == SCORE_COLUMN:
-        return np.isin(texts, POSITIVE_LABELS)
-    flags: npt.NDArray[np.bool_] = texts == column[len(SCORE_PREFIX) :]
-    return flags
+def _positive(column: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    """Which predictions are the positive class (``1``, ``true``, ``yes``), without text for numbers."""
+    kind = column.type
+    if pa.types.is_boolean(kind):
+        flags = column
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        flags = pc.equal(column, 1)
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        flags = pc.is_in(column, value_set=pa.array(POSITIVE_LABELS, type=kind))
+    else:
+        return np.isin(_texts(column), POSITIVE_LABELS)
+    out: npt.NDArray[np.bool_] = pc.fill_null(flags, False).to_numpy(zero_copy_only=False).astype(bool)
+    return out
 
 
 def estimation_histograms(table: pa.Table, prediction: str) -> dict[str, Any] | None:
@@ -104,12 +112,19 @@ def estimation_histograms(table: pa.Table, prediction: str) -> dict[str, Any] | 
     columns = probability_columns(table.column_names)
     if not columns or prediction not in table.column_names or table.num_rows == 0:
         return None
-    texts = _texts(table.column(prediction))
+    predicted = table.column(prediction)
+    texts = None
     out: dict[str, Any] = {}
     for name in columns:
         values = _probabilities(table.column(name))
-        if values is not None:
-            out[name] = bin_counts(values, _predicted(texts, name))
+        if values is None:
+            continue
+        if name == SCORE_COLUMN:
+            flags = _positive(predicted)
+        else:
+            texts = _texts(predicted) if texts is None else texts
+            flags = texts == name[len(SCORE_PREFIX) :]
+        out[name] = bin_counts(values, flags)
     return out or None
 
 
