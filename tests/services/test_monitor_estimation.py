@@ -147,11 +147,69 @@ def test_an_alert_rule_on_an_estimate_fires_over_stored_windows(
     assert len(alerts.list(mon, state="open")) == 1  # accuracy stays high: no second alert
 
 
-def test_regression_monitors_are_not_calibrated_from_probabilities(
+def test_a_classifiers_calibration_is_refused_for_a_regression_monitor(
     services: tuple[SqlStore, MonitoringService, AlertService],
 ) -> None:
     _, monitoring, _ = services
     mon = _create(monitoring, calibrated=False, task="regression")
+    cbpe = calibration_from_table(
+        _reference(), label="churned", prediction="prediction", task="classification"
+    )
     with pytest.raises(InvalidInputError) as info:
-        monitoring.calibrate_from(mon.name, _reference(), label="churned")
-    assert info.value.field == "task"
+        monitoring.calibrate(mon.name, cbpe)
+    assert info.value.field == "calibration" and "dle" in info.value.message
+
+
+def _regression_traffic(
+    n: int, seed: int, *, shift: float = 0.0, day: int = 0
+) -> tuple[pa.Table, np.ndarray]:
+    """A price model whose errors grow with |x2|: moving x2 moves its MAE and RMSE."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(0, 1, n), rng.normal(shift, 1, n)
+    y = 2 * x1 + rng.normal(0, 1, n) * (0.2 + np.abs(x2))
+    table = pa.table(
+        {
+            "x1": x1,
+            "x2": x2,
+            "prediction": 2 * x1,
+            "id": [f"{seed}-{i}" for i in range(n)],
+            "timestamp": T0 + day * DAY + rng.uniform(0, DAY - 1, n),
+        }
+    )
+    return table, y
+
+
+def test_direct_loss_estimation_for_a_regression_monitor(
+    services: tuple[SqlStore, MonitoringService, AlertService],
+) -> None:
+    pytest.importorskip("sklearn")
+    store, monitoring, alerts = services
+    reference, y = _regression_traffic(20_000, 1)
+    mon = monitoring.create_monitor(
+        f"mon-{uuid.uuid4().hex[:8]}",
+        project=f"p-{uuid.uuid4().hex[:6]}",
+        reference=profile_batches(reference.select(["x1", "x2", "prediction"])),
+        reference_source="test",
+        features=["x1", "x2"],
+        task="regression",
+    )
+    labelled = reference.drop_columns(["id", "timestamp"]).append_column("price", pa.array(y))
+    mon = monitoring.calibrate_from(mon.name, labelled, label="price")
+    assert mon.calibration is not None and mon.calibration["inputs"] == ["x1", "x2", "prediction"]
+    truth = []
+    now = T0 + 2 * DAY
+    alerts.clock = monitoring.clock = lambda: now
+    for day, shift in enumerate([0.0, 1.0]):
+        table, label = _regression_traffic(5000, 20 + day, shift=shift, day=day)
+        monitoring.ingest(mon.name, table)
+        truth.append(float(np.abs(label - table.column("prediction").to_numpy()).mean()))
+        monitoring.log_labels(mon.name, table.column("id").to_pylist(), label.tolist())
+    report = build_report(store, store.get_monitor(mon.name))
+    assert report["estimation"]["method"] == "DLE" and report["estimation"]["metrics"] == ["mae", "rmse"]
+    for window, true in zip(report["windows"], truth, strict=True):
+        assert window["estimated"]["mae"]["value"] == pytest.approx(true, rel=0.06)
+        assert window["performance"]["mae"] == pytest.approx(true)
+    assert report["estimation"]["error"]["mae"]["windows"] == 2
+    rule = alerts.add_rule(mon, metric="estimated.mae", above=0.95)  # day 1's errors are larger
+    opened = alerts.list(mon, state="open")
+    assert [a.rule_id for a in opened] == [rule.id] and opened[0].window_start == T0 + DAY

@@ -26,7 +26,8 @@ __all__ = [
 GRANULARITIES = {"hour": 3600.0, "day": 86400.0}
 # The figures an alert rule can watch (docs/MONITORING.md). ``drift.*`` and ``missing_rate`` are per feature
 # (``*`` for every one, ``prediction`` for the model output); ``performance.*`` need delayed labels;
-# ``estimated.*`` are estimated from predicted probabilities and need a calibration (stats/estimation.py).
+# ``estimated.*`` are estimated before labels and need a calibration (CBPE for classifiers, DLE for
+# regression: services/monitoring/estimation.py).
 ALERT_METRICS = (
     "drift.score",
     "drift.psi",
@@ -52,6 +53,8 @@ ALERT_METRICS = (
     "estimated.recall",
     "estimated.f1",
     "estimated.roc_auc",
+    "estimated.mae",
+    "estimated.rmse",
     "rows",
 )
 

@@ -29,6 +29,8 @@ _TITLES = {
     "recall": "Recall",
     "f1": "F1",
     "roc_auc": "ROC AUC",
+    "mae": "MAE",
+    "rmse": "RMSE",
 }
 _REALIZED = "#111827"
 
@@ -106,8 +108,14 @@ def estimated_performance(report: Mapping[str, Any]) -> str:
     sub = (  # card() escapes it
         f"CBPE: {as_text(section.get('kind'))} classifier calibrated on"
         f" {fmt_int(section.get('reference_rows'))} labelled reference rows (classes {classes})."
-        f" {as_text(section.get('band')) or ''}"
     )
+    if section.get("method") == "DLE":
+        inputs = ", ".join(str(c) for c in as_list(section.get("inputs")))
+        sub = (
+            f"Direct loss estimation: models of the absolute and squared error fitted on"
+            f" {fmt_int(section.get('reference_rows'))} labelled reference rows (inputs {inputs})."
+        )
+    sub += f" {as_text(section.get('band')) or ''}"
     body = (
         f'<div class="grid2">{"".join(charts)}</div>'
         + legend(items)

@@ -35,27 +35,39 @@ def calibrate(
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Calibrate performance estimation before labels (CBPE) on a labelled reference file."""
+    """Calibrate performance estimation before labels (CBPE; DLE for regression) on a labelled file."""
     client = monitoring(ctx, user)
     monitor = client.get(name)
     data = open_data(file, field="file")
     table = pa.Table.from_batches(list(data.batches()))
     doc = calibration_from_table(
-        table, label=label, prediction=prediction or monitor.prediction, task=monitor.task
+        table,
+        label=label,
+        prediction=prediction or monitor.prediction,
+        task=monitor.task,
+        features=monitor.features,
     )
     monitor = client.calibrate(name, doc)
+    regression = doc["method"] == "dle"
+    columns = doc["inputs"] if regression else [c["column"] for c in doc["classes"]]
     summary = {
         "monitor": monitor.name,
-        "kind": doc["kind"],
+        "method": doc["method"],
+        "kind": "regression" if regression else doc["kind"],
         "rows": doc["rows"],
-        "classes": [c["class"] for c in doc["classes"]],
-        "columns": [c["column"] for c in doc["classes"]],
+        "columns": columns,
     }
     if as_json:
         echo_json({"calibration": json_safe(summary)})
         return
+    if regression:
+        stdout_console().print(
+            f"Fitted the loss models of {monitor.name} on {doc['rows']:,} labelled rows (inputs"
+            f" {', '.join(columns)}): batches ingested from now on get MAE and RMSE estimated before labels."
+        )
+        return
     stdout_console().print(
         f"Calibrated {monitor.name} on {doc['rows']:,} labelled rows ({doc['kind']},"
-        f" probabilities from {', '.join(summary['columns'])}): its reports now estimate accuracy,"
+        f" probabilities from {', '.join(columns)}): its reports now estimate accuracy,"
         " precision, recall, F1 and ROC AUC per window before labels arrive."
     )

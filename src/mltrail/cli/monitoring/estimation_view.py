@@ -38,19 +38,20 @@ def estimation_table(report: Mapping[str, Any]) -> Table | Text | None:
         return Text(f"Estimated performance: {section.get('note') or 'not calibrated'}", style="dim")
     gran = str((report.get("monitor") or {}).get("granularity") or "day")
     table = Table(
-        title="Estimated performance (CBPE; [band] ± 3 sampling SE · realized once labelled)",
+        title=f"Estimated performance ({section.get('method')}; \\[band] ± 3 SE · realized once labelled)",
         title_justify="left",
         title_style="bold",
         box=None,
         header_style="bold",
     )
     table.add_column("window (UTC)", no_wrap=True)
-    for metric in _SHOWN:
+    shown = _SHOWN if section.get("method") != "DLE" else ("mae", "rmse")
+    for metric in shown:
         table.add_column(metric)
     for w in report.get("windows") or []:
         estimated, realized = w.get("estimated") or {}, w.get("performance") or {}
         table.add_row(
             utc_window(w.get("start"), gran),
-            *(_cell(estimated.get(m), realized.get(m)) for m in _SHOWN),
+            *(_cell(estimated.get(m), realized.get(m)) for m in shown),
         )
     return table

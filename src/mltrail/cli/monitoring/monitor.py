@@ -103,7 +103,10 @@ def create(
         columns = [c for c in [*wanted, prediction] if c in data.columns] if wanted else None
         if label is not None:
             table = pa.Table.from_batches(list(data.batches()))
-            calibration = calibration_from_table(table, label=label, prediction=prediction, task=task)
+            inputs = wanted or [c for c in data.columns if c not in (label, prediction)]
+            calibration = calibration_from_table(
+                table, label=label, prediction=prediction, task=task, features=inputs
+            )
             skip = {label, *probability_columns(data.columns)}
             columns = [c for c in (columns or data.columns) if c not in skip]
         ref_profile = profile_batches(data.batches(columns), columns=columns)

@@ -142,7 +142,10 @@ def _create(
     table = None if reference is None else to_table(reference)
     calibration = None
     if table is not None and label is not None:
-        calibration = calibration_from_table(table, label=label, prediction=prediction, task=task)
+        inputs = features or [c for c in table.column_names if c not in (label, prediction)]
+        calibration = calibration_from_table(
+            table, label=label, prediction=prediction, task=task, features=inputs
+        )
         table = table.drop_columns([label, *probability_columns(table.column_names)])
     # with each segment's own profile, so that segments are compared with the same segment of the reference
     ref_profile = None if table is None else profile_reference(table, segments)
@@ -239,12 +242,15 @@ class ModelMonitor:
         (default: the monitor's prediction column), and the probabilities are ``score`` (binary: the
         positive class's) or one ``score_<class>`` column per class (multiclass). Fitted here (only the
         fitted calibration is stored or sent); it replaces any before, and every window already stored is
-        estimated under it."""
+        estimated under it. A regression monitor gets a loss model instead (direct loss estimation of MAE
+        and RMSE from its numeric features and the prediction; needs scikit-learn), which applies to the
+        batches logged after it."""
         doc = calibration_from_table(
             to_table(reference),
             label=label,
             prediction=prediction or self.entity.prediction,
             task=self.entity.task,
+            features=self.entity.features,
         )
         self.entity = self.client.calibrate(self.name, doc)
         return self.entity

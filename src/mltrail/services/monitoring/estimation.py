@@ -1,12 +1,16 @@
-"""Performance estimated before labels arrive (CBPE, ``stats/estimation.py``): the probability histograms
-a batch adds to its windows, the calibration fitted on a labelled reference, and the estimates a report
-and the alert rules read.
+"""Performance estimated before labels arrive: CBPE for classifiers (``stats/estimation.py``) and direct
+loss estimation for regression (``stats/loss_estimation.py``, ``loss_model.py``) — what a batch adds to its
+windows, the calibration fitted on a labelled reference, and the estimates a report and alert rules read.
 
 Probability columns of a batch: ``score`` is a binary classifier's probability of the positive class
 (``1``, ``true``, ``yes``); ``score_<class>`` (one per class, e.g. ``score_cat``, ``score_dog``) are a
 multiclass classifier's. The predicted class is the monitor's prediction column. Windows keep the
 histograms whether or not the monitor is calibrated yet, so a calibration fitted later (or replaced)
 estimates every stored window at once, from the histograms, without re-reading rows.
+
+A regression monitor's "calibration" is its loss model (``method`` dle): each batch ingested while it is kept
+adds its rows' predicted absolute and squared errors to the window (key ``loss``). Windows ingested before
+it have no such sums; a new model applies to the batches after it (the trees need the rows' features).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import pyarrow.compute as pc
 from mltrail.entities import Monitor, MonitorWindow
 from mltrail.errors import InvalidInputError
 from mltrail.services.monitoring.inputs import SCORE_COLUMN
+from mltrail.services.monitoring.loss_model import fit_loss_model, window_loss_sums
 from mltrail.stats.estimation import (
     BAND_SIGMAS,
     ESTIMATED_METRICS,
@@ -33,12 +38,19 @@ from mltrail.stats.estimation import (
     merge_histograms,
     validate_calibration,
 )
+from mltrail.stats.loss_estimation import (
+    LOSS_METRICS,
+    estimate_losses,
+    merge_loss_sums,
+    validate_loss_model,
+)
 
 __all__ = [
     "BAND_NOTE",
     "SCORE_PREFIX",
     "calibration_from_table",
     "check_calibration",
+    "estimation_delta",
     "estimation_histograms",
     "estimation_section",
     "merge_estimation",
@@ -128,20 +140,36 @@ def estimation_histograms(table: pa.Table, prediction: str) -> dict[str, Any] | 
     return out or None
 
 
+def estimation_delta(table: pa.Table, monitor: Monitor) -> dict[str, Any] | None:
+    """What a batch (or one window's part of it) adds to its window's ``estimation``: a classifier's
+    probability histograms, or a regression's loss sums under its loss model."""
+    if monitor.task == "regression":
+        sums = window_loss_sums(table, monitor.calibration)
+        return None if sums is None else {"loss": sums}
+    return estimation_histograms(table, monitor.prediction)
+
+
 def merge_estimation(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
-    return merge_histograms(a, b)
+    loss = [part["loss"] for part in (a, b) if "loss" in part]
+    out: dict[str, Any] = merge_histograms(
+        {k: v for k, v in a.items() if k != "loss"}, {k: v for k, v in b.items() if k != "loss"}
+    )
+    if loss:
+        out["loss"] = merge_loss_sums(loss[0], loss[1]) if len(loss) == 2 else dict(loss[0])
+    return out
 
 
-def calibration_from_table(table: pa.Table, *, label: str, prediction: str, task: str) -> dict[str, Any]:
+def calibration_from_table(
+    table: pa.Table, *, label: str, prediction: str, task: str, features: Sequence[str] = ()
+) -> dict[str, Any]:
     """The calibration fitted on a labelled reference table: its ``label`` column (the truth), the
     ``prediction`` column (the predicted class) and its probability columns (``score``, or one
-    ``score_<class>`` per class)."""
+    ``score_<class>`` per class). For a regression, the loss model (DLE) of its numeric ``features`` and
+    the prediction (scikit-learn needed)."""
+    if task == "regression":
+        return fit_loss_model(table, label=label, prediction=prediction, features=features)
     if task != "classification":
-        raise InvalidInputError(
-            "performance estimation from probabilities is for classifiers; this monitor's task is"
-            f" {task} (direct loss estimation for regression is not available yet)",
-            field="task",
-        )
+        raise InvalidInputError("task must be classification or regression", field="task")
     for column, what in ((label, "label"), (prediction, "prediction")):
         if column not in table.column_names:
             raise InvalidInputError(f"the reference has no {what} column {column!r}", field=what)
@@ -174,26 +202,37 @@ def calibration_from_table(table: pa.Table, *, label: str, prediction: str, task
         raise InvalidInputError(str(exc), field="score") from None
 
 
-def check_calibration(doc: Any, monitor: Monitor) -> dict[str, Any]:
-    """A calibration document sent by a client, checked before it is kept (InvalidInputError)."""
-    if monitor.task != "classification":
-        raise InvalidInputError(
-            f"monitor {monitor.name!r} is a {monitor.task} monitor: estimation from probabilities is for"
-            " classifiers",
-            field="calibration",
-        )
+def validated_calibration(doc: Any, *, task: str, features: Sequence[str], prediction: str) -> dict[str, Any]:
+    """A calibration document checked for a monitor of ``task`` before it is kept (InvalidInputError):
+    CBPE's for a classifier, a loss model reading only watched columns for a regression."""
     try:
+        if task == "regression":
+            return validate_loss_model(doc, [*features, prediction])
         return validate_calibration(doc)
     except ValueError as exc:
         raise InvalidInputError(f"calibration: {exc}", field="calibration") from None
 
 
+def check_calibration(doc: Any, monitor: Monitor) -> dict[str, Any]:
+    """A calibration document sent by a client for ``monitor``, checked before it is kept."""
+    return validated_calibration(
+        doc, task=monitor.task, features=monitor.features, prediction=monitor.prediction
+    )
+
+
+def _estimate(estimation: Mapping[str, Any], calibration: Mapping[str, Any]) -> dict[str, Any]:
+    if calibration.get("method") == "dle":
+        loss = estimation.get("loss")
+        return estimate_losses(loss, calibration) if loss else {}
+    return estimate(estimation, calibration)
+
+
 def window_estimate(window: MonitorWindow, monitor: Monitor) -> dict[str, Any]:
     """A window's estimated metrics (each ``{value, lower, upper}``, plus ``rows``); empty before the
-    monitor is calibrated or without probabilities."""
+    monitor is calibrated or without probabilities (loss sums for a regression)."""
     if not monitor.calibration or not window.estimation:
         return {}
-    return estimate(window.estimation, monitor.calibration)
+    return _estimate(window.estimation, monitor.calibration)
 
 
 def estimation_section(
@@ -203,28 +242,30 @@ def estimation_section(
     from the merged histograms, what the band means, and — for windows with labels too — how far the
     estimate was from realized performance (mean absolute error, windows within the band)."""
     calibration = monitor.calibration
+    regression = monitor.task == "regression"
+    metrics = LOSS_METRICS if regression else ESTIMATED_METRICS
     section: dict[str, Any] = {
         "calibrated": bool(calibration),
-        "method": "CBPE",
-        "metrics": list(ESTIMATED_METRICS),
+        "method": "DLE" if regression else "CBPE",
+        "metrics": list(metrics),
         "band": BAND_NOTE,
     }
     if not calibration:
-        section["note"] = (
-            "not calibrated: give a reference with labels and probabilities (mltrail monitor calibrate)"
-            if monitor.task == "classification"
-            else "estimation without labels is for classifiers only"
-        )
+        what = "inputs, predictions and labels" if regression else "labels and probabilities"
+        section["note"] = f"not calibrated: give a reference with {what} (mltrail monitor calibrate)"
         return section
-    section["kind"] = calibration.get("kind")
+    section["kind"] = "regression" if regression else calibration.get("kind")
     section["reference_rows"] = calibration.get("rows")
-    section["classes"] = [c.get("class") for c in calibration.get("classes", [])]
+    if regression:
+        section["inputs"] = list(calibration.get("inputs", []))
+    else:
+        section["classes"] = [c.get("class") for c in calibration.get("classes", [])]
     merged: dict[str, Any] = {}
     for window in windows:
-        merged = merge_histograms(merged, window.estimation)
-    section["overall"] = estimate(merged, calibration) if merged else {}
+        merged = merge_estimation(merged, window.estimation)
+    section["overall"] = _estimate(merged, calibration) if merged else {}
     error: dict[str, Any] = {}
-    for metric in ESTIMATED_METRICS:
+    for metric in metrics:
         gaps, inside = [], 0
         for row in rows:
             est = row.get("estimated", {}).get(metric)

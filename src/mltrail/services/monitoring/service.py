@@ -30,9 +30,10 @@ from mltrail.services.monitoring.baseline import OutputBaseline
 from mltrail.services.monitoring.estimation import (
     calibration_from_table,
     check_calibration,
-    estimation_histograms,
+    estimation_delta,
     merge_estimation,
     probability_columns,
+    validated_calibration,
 )
 from mltrail.services.monitoring.figures import drift_options, refresh_figures
 from mltrail.services.monitoring.inputs import (
@@ -55,7 +56,6 @@ from mltrail.services.monitoring.report import build_report
 from mltrail.services.monitoring.segments import parse_segment, split_segments
 from mltrail.services.monitoring.validation import count_violations, infer_schema, validate_schema
 from mltrail.services.registry.checks import parse_model_ref, validate_model_name
-from mltrail.stats.estimation import validate_calibration
 from mltrail.stats.profile import DatasetProfile, profile_batches
 from mltrail.store.base import registry_of, tracking_of
 from mltrail.store.blobs import BlobStore
@@ -147,8 +147,10 @@ class MonitoringService:
         kept = DatasetProfile(reference.rows, {c: reference.columns[c] for c in watched})
         rules = validate_schema(schema) if schema is not None else infer_schema(kept)
         compared = watched_reference(reference, watched, prediction)
-        if calibration is not None and task != "classification":
-            raise InvalidInputError("only classifiers are calibrated for estimation", field="calibration")
+        if calibration is not None:
+            calibration = validated_calibration(
+                calibration, task=task, features=watched, prediction=prediction
+            )
         return self.store.create_monitor(
             name=name,
             project=project,
@@ -169,7 +171,7 @@ class MonitoringService:
             created_by=created_by,
             alias=alias,
             segment_references=_segment_references(reference, segments, watched, prediction),
-            calibration=None if calibration is None else _validated(calibration),
+            calibration=calibration,
         )
 
     def create_for_version(
@@ -260,7 +262,8 @@ class MonitoringService:
     def calibrate(self, name: str, calibration: Mapping[str, Any]) -> Monitor:
         """Keep a calibration for performance estimation (``stats.estimation``, fitted from a labelled
         reference by ``calibration_from_table``); it replaces the one kept. Every stored window is then
-        estimated under it, from its histograms: nothing is re-read."""
+        estimated under it, from its histograms: nothing is re-read. (A regression's loss model applies to
+        the batches ingested after it.)"""
         monitor = self.require(name)
         doc = check_calibration(calibration, monitor)
         self._forget(name)
@@ -272,7 +275,11 @@ class MonitoringService:
         keep it: the one call for anything that replaces a monitor's reference with labelled rows."""
         monitor = self.require(name)
         doc = calibration_from_table(
-            to_table(data), label=label, prediction=prediction or monitor.prediction, task=monitor.task
+            to_table(data),
+            label=label,
+            prediction=prediction or monitor.prediction,
+            task=monitor.task,
+            features=monitor.features,
         )
         return self.calibrate(name, doc)
 
@@ -398,8 +405,8 @@ class MonitoringService:
             for segment, rows in pieces:
                 profile = profile_batches(rows, columns=watched).to_bytes()
                 seg_violations = violations if segment == "" else {}
-                # probability histograms for estimation (conform() leaves probability columns alone)
-                histograms = estimation_histograms(rows, monitor.prediction)
+                # for estimation: probability histograms, or a regression's loss sums (estimation.py)
+                histograms = estimation_delta(rows, monitor)
                 add("hour", segment, float(start), rows.num_rows, profile, seg_violations, histograms)
                 add(
                     "day",
@@ -526,13 +533,6 @@ def _merged(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> Mapping
     if a is None or b is None:
         return a if b is None else b
     return merge_estimation(a, b)
-
-
-def _validated(calibration: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        return validate_calibration(calibration)
-    except ValueError as exc:
-        raise InvalidInputError(f"calibration: {exc}", field="calibration") from None
 
 
 def _segment_references(
