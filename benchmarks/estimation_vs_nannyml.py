@@ -1,9 +1,10 @@
-"""Performance estimated before labels (mltrail's CBPE) against the truth and against NannyML's CBPE, on
-the same generated data with known labels.
+"""Performance estimated before labels (mltrail's CBPE and DLE) against the truth and against NannyML's
+CBPE and DLE, on the same generated data with known labels.
 
-Two classifiers whose probabilities are miscalibrated (so both estimators must calibrate): a binary one
-and a three-class one. A labelled reference of 20,000 rows, then 8 windows of 5,000 rows whose inputs
-shift (covariate shift only: P(y | x) is fixed), which moves true performance up and down. For every
+Two classifiers whose probabilities are miscalibrated (so both estimators must calibrate), a binary one
+and a three-class one, and a regression whose errors grow with one input (direct loss estimation). A
+labelled reference of 20,000 rows, then 8 windows of 5,000 rows whose inputs shift (covariate shift
+only: P(y | x) is fixed), which moves true performance up and down. For every
 window the script prints the true metric (from the labels, which neither estimator sees), mltrail's
 estimate, NannyML's, and at the end each one's mean absolute estimation error per metric, and how often
 the truth fell inside each one's confidence band.
@@ -32,7 +33,9 @@ import pandas as pd
 import pyarrow as pa
 
 from mltrail.services.monitoring.estimation import calibration_from_table, estimation_histograms
+from mltrail.services.monitoring.loss_model import loss_inputs
 from mltrail.stats.estimation import ESTIMATED_METRICS, estimate
+from mltrail.stats.loss_estimation import LOSS_METRICS, estimate_losses, loss_sums
 
 REFERENCE_ROWS = 20_000
 WINDOW_ROWS = 5_000
@@ -46,15 +49,19 @@ import pandas as pd, nannyml as nml
 spec = json.loads(sys.argv[1])
 reference = pd.read_csv(spec["reference"])
 analysis = pd.read_csv(spec["analysis"])
-if spec["kind"] == "binary":
+if spec["kind"] == "regression":
+    est = nml.DLE(feature_column_names=["x1", "x2"], y_pred="prediction", y_true="label",
+                  metrics=spec["metrics"], chunk_size=spec["chunk"])
+elif spec["kind"] == "binary":
     kw = dict(problem_type="classification_binary", y_pred_proba="score")
 else:
     for df in (reference, analysis):
         df["prediction"] = df["prediction"].astype(str); df["label"] = df["label"].astype(str)
     kw = dict(problem_type="classification_multiclass",
               y_pred_proba={c: f"score_{c}" for c in spec["classes"]})
-est = nml.CBPE(y_pred="prediction", y_true="label", metrics=spec["metrics"],
-               chunk_size=spec["chunk"], **kw)
+if spec["kind"] != "regression":
+    est = nml.CBPE(y_pred="prediction", y_true="label", metrics=spec["metrics"],
+                   chunk_size=spec["chunk"], **kw)
 est.fit(reference)
 df = est.estimate(analysis.drop(columns=["label"])).filter(period="analysis").to_df()
 out = {m: {"value": df[(m, "value")].tolist(),
@@ -102,6 +109,15 @@ def multiclass_frame(n: int, shift: float, seed: int) -> pd.DataFrame:
     return frame
 
 
+def regression_frame(n: int, shift: float, seed: int) -> pd.DataFrame:
+    """y = 2·x1 + noise whose spread is 0.2 + |x2|; the model predicts 2·x1, so moving x2 moves its
+    errors (a shift past the reference's range of x2 is extrapolation for both estimators' trees)."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(0, 1, n), rng.normal(shift, 1, n)
+    label = 2 * x1 + rng.normal(0, 1, n) * (0.2 + np.abs(x2))
+    return pd.DataFrame({"x1": x1, "x2": x2, "prediction": 2 * x1, "label": label})
+
+
 def _auc(y: np.ndarray, p: np.ndarray) -> float:
     order = np.argsort(p, kind="stable")
     ranks = np.empty(len(p))
@@ -120,6 +136,9 @@ def _class_truth(y: np.ndarray, pred: np.ndarray, p: np.ndarray) -> dict[str, fl
 
 def truth(frame: pd.DataFrame, kind: str) -> dict[str, float]:
     """The realized metrics from the labels (binary: the positive class's; multiclass: macro)."""
+    if kind == "regression":
+        error = (frame["label"] - frame["prediction"]).to_numpy()
+        return {"mae": float(np.abs(error).mean()), "rmse": float(np.sqrt((error**2).mean()))}
     out = {"accuracy": float((frame["prediction"].astype(str) == frame["label"].astype(str)).mean())}
     if kind == "binary":
         y, pred = frame["label"].to_numpy() == 1, frame["prediction"].to_numpy() == 1
@@ -135,11 +154,21 @@ def truth(frame: pd.DataFrame, kind: str) -> dict[str, float]:
     return out | {m: float(np.mean([p[m] for p in per])) for m in ("precision", "recall", "f1", "roc_auc")}
 
 
-def ours(reference: pd.DataFrame, windows: list[pd.DataFrame]) -> tuple[list[dict[str, Any]], float]:
+def ours(
+    kind: str, reference: pd.DataFrame, windows: list[pd.DataFrame]
+) -> tuple[list[dict[str, Any]], float]:
     started = time.perf_counter()
     table = pa.Table.from_pandas(reference, preserve_index=False)
-    calibration = calibration_from_table(table, label="label", prediction="prediction", task="classification")
+    task = "regression" if kind == "regression" else "classification"
+    calibration = calibration_from_table(
+        table, label="label", prediction="prediction", task=task, features=["x1", "x2"]
+    )
     results = []
+    if kind == "regression":
+        for window in windows:
+            x = loss_inputs(pa.Table.from_pandas(window, preserve_index=False), calibration["inputs"])
+            results.append(estimate_losses(loss_sums(calibration, x), calibration))
+        return results, time.perf_counter() - started
     for window in windows:
         unlabelled = pa.Table.from_pandas(window.drop(columns=["label"]), preserve_index=False)
         histograms = estimation_histograms(unlabelled, "prediction")
@@ -161,7 +190,7 @@ def nannyml(
             "kind": kind,
             "reference": str(ref_path),
             "analysis": str(ana_path),
-            "metrics": list(ESTIMATED_METRICS),
+            "metrics": list(LOSS_METRICS if kind == "regression" else ESTIMATED_METRICS),
             "chunk": WINDOW_ROWS,
             "classes": list(CLASSES),
         }
@@ -179,19 +208,20 @@ def nannyml(
 
 
 def run(kind: str, python: str) -> dict[str, Any]:
-    make = binary_frame if kind == "binary" else multiclass_frame
+    make = {"binary": binary_frame, "multiclass": multiclass_frame, "regression": regression_frame}[kind]
+    metrics = LOSS_METRICS if kind == "regression" else ESTIMATED_METRICS
     reference = make(REFERENCE_ROWS, 0.0, 1)
     windows = [make(WINDOW_ROWS, shift, 100 + i) for i, shift in enumerate(SHIFTS)]
     true = [truth(w, kind) for w in windows]
-    mine, my_seconds = ours(reference, windows)
+    mine, my_seconds = ours(kind, reference, windows)
     theirs, their_seconds = nannyml(python, kind, reference, windows)
     print(f"\n## {kind}: reference {REFERENCE_ROWS:,} rows, {len(windows)} windows of {WINDOW_ROWS:,}\n")
     header = "| window | shift | metric | true | mltrail | NannyML |"
     print(header + "\n|---:|---:|---|---:|---:|---:|")
-    errors: dict[str, dict[str, list[float]]] = {m: {"mltrail": [], "nannyml": []} for m in ESTIMATED_METRICS}
-    covered: dict[str, dict[str, int]] = {m: {"mltrail": 0, "nannyml": 0} for m in ESTIMATED_METRICS}
+    errors: dict[str, dict[str, list[float]]] = {m: {"mltrail": [], "nannyml": []} for m in metrics}
+    covered: dict[str, dict[str, int]] = {m: {"mltrail": 0, "nannyml": 0} for m in metrics}
     for i, shift in enumerate(SHIFTS):
-        for metric in ESTIMATED_METRICS:
+        for metric in metrics:
             t = true[i][metric]
             m = mine[i][metric]
             errors[metric]["mltrail"].append(abs(m["value"] - t))
@@ -209,7 +239,7 @@ def run(kind: str, python: str) -> dict[str, Any]:
     )
     print("|---|---:|---:|---:|---:|---|")
     summary: dict[str, Any] = {}
-    for metric in ESTIMATED_METRICS:
+    for metric in metrics:
         mine_e, their_e = errors[metric]["mltrail"], errors[metric]["nannyml"]
         summary[metric] = {
             "mltrail_mae": float(np.mean(mine_e)),
@@ -240,7 +270,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every figure here too")
     args = parser.parse_args()
     print(f"# estimation vs NannyML · python {sys.version.split()[0]} · {os.cpu_count()} CPUs")
-    results = [run(kind, args.nannyml) for kind in ("binary", "multiclass")]
+    results = [run(kind, args.nannyml) for kind in ("binary", "multiclass", "regression")]
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float))
 
