@@ -96,7 +96,8 @@ def monitor(
     server, else it lives in the embedded store of ``settings``. With ``label`` (the reference's column of
     true classes) and probability columns in the reference (``score``, or ``score_<class>`` per class), a
     new monitor is also calibrated for performance estimation before labels (``ModelMonitor.calibrate``);
-    those columns are not profiled as features.
+    those columns are not profiled as features. For ``task="regression"``, ``label`` is the true value and
+    the loss models of direct loss estimation are fitted instead.
     """
     client = monitor_client(server=server, settings=settings)
     monitor_name = name or _default_name(ref)
