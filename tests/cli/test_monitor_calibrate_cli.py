@@ -56,3 +56,25 @@ def test_create_with_a_labelled_reference_calibrates(
     created = json.loads(_ok(invoke(*args, "--label", "churned", "--json")).stdout)["monitor"]
     assert created["calibration"]["kind"] == "binary" and created["calibration"]["rows"] == 4000
     assert "churned" not in created["features"] and "score" not in created["features"]
+
+
+def test_calibrate_a_regression_monitor_fits_loss_models(
+    trained: tuple[str, Any], invoke: Invoke, tmp_path: Path
+) -> None:
+    _, clf = trained
+    _ok(invoke("monitor", "create", "churn-reg", "--model", "churn:1", "--task", "regression"))
+    reference = _frame(3000, 9)
+    reference["prediction"] = clf.predict_proba(reference[FEATURES])[:, 1]  # a "regression" output
+    path = tmp_path / "reference.parquet"
+    pq.write_table(pa.Table.from_pandas(reference, preserve_index=False), path)
+    done = _ok(invoke("monitor", "calibrate", "churn-reg", str(path), "--label", "churned", "--json")).stdout
+    summary = json.loads(done)["calibration"]
+    assert summary["method"] == "dle" and summary["columns"] == [*FEATURES, "prediction"]
+    traffic = _frame(2000, 10)
+    traffic["prediction"] = clf.predict_proba(traffic[FEATURES])[:, 1]
+    traffic = traffic.drop(columns="churned")
+    batch = tmp_path / "traffic.parquet"
+    pq.write_table(pa.Table.from_pandas(traffic, preserve_index=False), batch)
+    _ok(invoke("monitor", "ingest", "churn-reg", str(batch)))
+    shown = _ok(invoke("monitor", "report", "churn-reg", "--last", "2d")).stdout
+    assert "Estimated performance (DLE" in shown and "rmse" in shown
