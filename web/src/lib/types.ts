@@ -269,6 +269,25 @@ export interface ReportWindow {
   missing_rate: Record<string, number>;
   violations: Record<string, number>;
   performance: Record<string, number>;
+  /** performance estimated before labels: each metric's value and band, and `rows` */
+  estimated?: Record<string, EstimatedValue | number>;
+}
+
+export interface EstimatedValue {
+  value: number;
+  lower: number | null;
+  upper: number | null;
+}
+
+export interface Estimation {
+  calibrated: boolean;
+  method: string;
+  metrics: string[];
+  band: string;
+  note?: string;
+  kind?: string;
+  reference_rows?: number;
+  error?: Record<string, { mae: number; windows: number; within_band: number }>;
 }
 
 export interface MonitorReport {
@@ -297,6 +316,7 @@ export interface MonitorReport {
   };
   validation: { rules: string[]; totals: Record<string, number> };
   performance: { task: string; training: Record<string, number>; overall: Record<string, number> } | null;
+  estimation?: Estimation;
   unmatched_labels: number;
   alerts: Alert[];
   distributions: Record<string, { kind: string; edges?: number[]; categories?: string[]; reference: number[]; current: number[] }>;

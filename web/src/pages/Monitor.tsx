@@ -5,7 +5,7 @@ import type uPlot from "uplot";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { ApiError, apiSend, num } from "../lib/api";
 import { useApi } from "../lib/useApi";
-import type { Alert, MonitorReport } from "../lib/types";
+import type { Alert, EstimatedValue, MonitorReport } from "../lib/types";
 import { fmtNum, fmtTime } from "../lib/format";
 import { seriesColor } from "../lib/colors";
 import { actingUser, atLeast, projectRole, useMe } from "../lib/me";
@@ -282,9 +282,16 @@ function PerformanceTab({ report }: { report: MonitorReport }) {
     report.windows.forEach((w) => Object.keys(w.performance ?? {}).forEach((k) => k !== "labeled" && s.add(k)));
     return [...s].sort();
   }, [report]);
-  if (!perf || keys.length === 0) return <Note>No labels have arrived for this period, so there is no performance yet.</Note>;
+  if (!perf || keys.length === 0)
+    return (
+      <>
+        <Note>No labels have arrived for this period, so there is no realized performance yet.</Note>
+        <EstimatedPerformance report={report} />
+      </>
+    );
   return (
     <>
+      <EstimatedPerformance report={report} />
       <div className="panel">
         <table className="t">
           <thead><tr><th>metric</th><th className="num">training</th><th className="num">production (period)</th></tr></thead>
@@ -308,6 +315,58 @@ function PerformanceTab({ report }: { report: MonitorReport }) {
         ))}
       </div>
     </>
+  );
+}
+
+/** Performance estimated before labels (CBPE; DLE for regression): per metric the estimate, its band, and
+ * the realized value once labels arrived. */
+function EstimatedPerformance({ report }: { report: MonitorReport }) {
+  const est = report.estimation;
+  if (!est) return null;
+  if (!est.calibrated) return <Note>Estimated performance: {est.note ?? "not calibrated"}.</Note>;
+  const pick = (w: MonitorReport["windows"][number], k: string): EstimatedValue | undefined => {
+    const v = w.estimated?.[k];
+    return typeof v === "object" ? v : undefined;
+  };
+  const xs = report.windows.map((w) => w.start);
+  const metrics = est.metrics.filter((k) => report.windows.some((w) => pick(w, k)));
+  if (!metrics.length) return <Note>Estimated performance: no predicted probabilities in this period.</Note>;
+  return (
+    <div className="panel" data-testid="estimated-performance">
+      <div className="title">
+        Estimated performance ({est.method}) <span className="muted">{est.band}</span>
+      </div>
+      <div className="grid3">
+        {metrics.map((k, i) => {
+          const err = est.error?.[k];
+          return (
+            <div className="chart-card" key={k}>
+              <div className="title">
+                {k} estimated{err ? <span className="muted"> · mean error {fmtNum(err.mae)} over {err.windows} labelled windows</span> : null}
+              </div>
+              <Chart
+                data={[
+                  xs,
+                  report.windows.map((w) => pick(w, k)?.lower ?? null),
+                  report.windows.map((w) => pick(w, k)?.upper ?? null),
+                  report.windows.map((w) => pick(w, k)?.value ?? null),
+                  report.windows.map((w) => w.performance?.[k] ?? null),
+                ] as uPlot.AlignedData}
+                series={[
+                  { label: "lower", color: "rgba(47,95,208,0.25)", width: 0.5 },
+                  { label: "upper", color: "rgba(47,95,208,0.25)", width: 0.5 },
+                  { label: "estimated", color: seriesColor(i), width: 1.8, points: true },
+                  { label: "realized", color: "#111827", width: 1.5, points: true },
+                ]}
+                bands={[[2, 1, "rgba(47,95,208,0.12)"]]}
+                time
+                height={180}
+              />
+            </div>
+          );
+        })}
+      </div>
+    </div>
   );
 }
 

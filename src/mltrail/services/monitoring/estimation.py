@@ -117,11 +117,14 @@ def _positive(column: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
     return out
 
 
-def estimation_histograms(table: pa.Table, prediction: str) -> dict[str, Any] | None:
+def estimation_histograms(
+    table: pa.Table, prediction: str, features: Sequence[str] = ()
+) -> dict[str, Any] | None:
     """What a batch (or one window's part of it) adds to its window's estimation accumulator: per
     probability column, its histograms over the rows predicted as that class and over the rest. None
-    when the batch has no probability columns or no prediction column."""
-    columns = probability_columns(table.column_names)
+    when the batch has no probability columns or no prediction column. A watched feature that happens to
+    be named ``score…`` is an input, not a probability."""
+    columns = [c for c in probability_columns(table.column_names) if c not in features]
     if not columns or prediction not in table.column_names or table.num_rows == 0:
         return None
     predicted = table.column(prediction)
@@ -146,7 +149,7 @@ def estimation_delta(table: pa.Table, monitor: Monitor) -> dict[str, Any] | None
     if monitor.task == "regression":
         sums = window_loss_sums(table, monitor.calibration)
         return None if sums is None else {"loss": sums}
-    return estimation_histograms(table, monitor.prediction)
+    return estimation_histograms(table, monitor.prediction, monitor.features)
 
 
 def merge_estimation(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
