@@ -129,7 +129,7 @@ class MonitorWindow:
     violations: dict[str, int] = field(default_factory=dict)
     performance: dict[str, Any] = field(default_factory=dict)
     updated_at: float = 0.0
-    # probability histograms from which performance is estimated before labels (``stats.estimation``)
+    # what performance is estimated from before labels: probability histograms or loss sums (estimation.py)
     estimation: dict[str, Any] = field(default_factory=dict)
     # The window's drift against the reference, computed once after it last changed (``figures_at`` is the
     # ``updated_at`` it was computed for), so reports and alert rules do not re-test every window.

@@ -30,7 +30,8 @@ class WindowDelta:
     rows: int
     profile: bytes
     violations: Mapping[str, int]
-    # probability histograms for performance estimation (``stats.estimation``); None without probabilities
+    # what performance estimation keeps (probability histograms, or loss sums: services/monitoring/
+    # estimation.py), merged by merge_windows' ``merge_estimation``; None when the batch adds nothing
     estimation: Mapping[str, Any] | None = None
 
 

@@ -130,9 +130,10 @@ def update_monitor(name: str, body: MonitorPatch, ma: MonitorAccessDep) -> Monit
 @router.put("/{name}/calibration")
 def calibrate_monitor(name: str, body: CalibrationIn, ma: MonitorAccessDep) -> MonitorPublic:
     """Keep a calibration for performance estimation before labels (maintainer): it replaces the one kept,
-    and every stored window is estimated under it from its probability histograms. The SDK and the CLI
-    fit it from labelled reference rows (``monitor.calibrate``, ``mltrail monitor calibrate``); a
-    malformed one is a 400 naming ``calibration``."""
+    and every stored window is estimated under it from its probability histograms (a regression's loss
+    model: the batches ingested after it). The SDK and the CLI fit it from labelled reference rows
+    (``monitor.calibrate``, ``mltrail monitor calibrate``); a malformed one, or one of the other task's
+    kind, is a 400 naming ``calibration``."""
     ma.monitor(name, Role.MAINTAINER)
     return MonitorPublic.of(ma.monitoring.calibrate(name, body.calibration))
 

@@ -111,8 +111,8 @@ class MonitorCreate(_In):
     )
     calibration: dict[str, Any] | None = Field(
         None,
-        description="performance estimation's calibration (a CBPE document fitted on labelled reference"
-        " rows, as the SDK sends for reference= with label=); default: none",
+        description="performance estimation's calibration (a CBPE document, or a DLE one for regression,"
+        " fitted on labelled reference rows, as the SDK sends for reference= with label=); default: none",
     )
     user: str | None = _USER
 
@@ -135,9 +135,10 @@ class MonitorPatch(_In):
 
 
 class CalibrationIn(_In):
-    """A calibration for performance estimation, fitted on a labelled reference (``stats/estimation.py``):
-    ``method`` cbpe, ``version``, ``kind``, ``bins``, ``rows``, ``sd`` and one entry per probability column
-    in ``classes`` (its ``column``, ``class``, bin ``map`` and ``sd``)."""
+    """A calibration for performance estimation, fitted on a labelled reference: for a classifier
+    (``stats/estimation.py``) ``method`` cbpe, ``version``, ``kind``, ``bins``, ``rows``, ``sd`` and one entry
+    per probability column in ``classes`` (its ``column``, ``class``, bin ``map`` and ``sd``); for a
+    regression (``stats/loss_estimation.py``) ``method`` dle, ``inputs``, ``sd`` and two tree ensembles."""
 
     calibration: dict[str, Any]
 

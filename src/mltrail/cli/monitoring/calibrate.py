@@ -28,7 +28,9 @@ def calibrate(
             " (score, or one score_<class> column per class).",
         ),
     ],
-    label: Annotated[str, typer.Option("--label", help="The column of true classes.")],
+    label: Annotated[
+        str, typer.Option("--label", help="The column of true classes (true values for regression).")
+    ],
     prediction: Annotated[
         str | None, typer.Option(help="The column of predicted classes (default: the monitor's).")
     ] = None,

@@ -330,7 +330,7 @@ def _figure(rule: AlertRule, feature: str | None, figures: Mapping[str, Any]) ->
     if metric.startswith("performance."):
         value = figures["performance"].get(metric.split(".", 1)[1])
         return None if value is None else float(value)
-    if metric.startswith("estimated."):  # CBPE's estimate before labels (a dict with its band)
+    if metric.startswith("estimated."):  # estimated before labels, CBPE or DLE (a dict with its band)
         estimated = figures["estimated"].get(metric.split(".", 1)[1])
         return None if estimated is None else float(estimated["value"])
     if metric == "validation.violations":

@@ -1,5 +1,5 @@
-"""Probability histograms per monitor window, from which performance is estimated before labels arrive
-(CBPE, issue 13). A monitor's calibration lives in its JSON config and needs no column.
+"""Per-window accumulators from which performance is estimated before labels arrive (issue 13): probability
+histograms (CBPE) or predicted-loss sums (DLE). A monitor's calibration lives in its JSON config.
 
 Revision ID: 0010
 Revises: 0009
