@@ -145,3 +145,19 @@ def test_calibration_maps_are_monotone_and_documents_are_checked() -> None:
         validate_calibration(broken)
     with pytest.raises(ValueError, match="method"):
         validate_calibration({"method": "pickle"})
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        None,
+        [],
+        {"method": "cbpe", "version": 1, "bins": BINS, "classes": [None], "sd": {"accuracy": 0.1}},
+        {"method": "cbpe", "version": 1, "bins": BINS, "classes": ["x"], "sd": {"accuracy": 0.1}},
+        {"method": "cbpe", "version": 1, "bins": BINS, "classes": [{"map": [True] * BINS, "column": "s"}]},
+        {"method": "cbpe", "version": 1, "bins": BINS, "classes": [], "sd": {"accuracy": "x"}},
+    ],
+)
+def test_malformed_calibrations_are_value_errors(doc: object) -> None:
+    with pytest.raises(ValueError):
+        validate_calibration(doc)

@@ -77,3 +77,22 @@ def test_sums_merge_and_documents_are_checked(model: dict[str, object]) -> None:
     looped["abs_model"]["trees"][0]["left"][0] = 0  # a node that is its own child would never end
     with pytest.raises(ValueError, match="follow their parent"):
         validate_loss_model(looped, ["x1", "x2", "prediction"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["abs_model"]["trees"][0]["feature"].__setitem__(0, "x1"),
+        lambda d: d["abs_model"]["trees"][0]["value"].__setitem__(0, None),
+        lambda d: d["abs_model"]["trees"][0]["leaf"].__setitem__(0, 1),
+        lambda d: d["sq_model"].__setitem__("baseline", "0"),
+        lambda d: d["sd"].__setitem__("abs", -1.0),
+        lambda d: d.__setitem__("inputs", []),
+        lambda d: d["abs_model"]["trees"].__setitem__(0, [1, 2]),
+    ],
+)
+def test_malformed_loss_models_are_value_errors(model: dict[str, object], change: object) -> None:
+    doc = json.loads(json.dumps(model))
+    change(doc)  # type: ignore[operator]
+    with pytest.raises(ValueError):
+        validate_loss_model(doc, ["x1", "x2", "prediction"])

@@ -194,9 +194,9 @@ def validate_calibration(doc: Any) -> dict[str, Any]:
         raise ValueError("calibration classes must be a non-empty list")
     for entry in entries:
         cal = entry.get("map") if isinstance(entry, Mapping) else None
-        if not isinstance(entry.get("column"), str) or not isinstance(cal, list) or len(cal) != BINS:
+        if not isinstance(cal, list) or len(cal) != BINS or not isinstance(entry.get("column"), str):
             raise ValueError(f"each calibration class needs a column and a map of {BINS} probabilities")
-        if not all(isinstance(v, int | float) and 0.0 <= v <= 1.0 for v in cal):
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) and 0.0 <= v <= 1.0 for v in cal):
             raise ValueError("calibration maps hold probabilities between 0 and 1")
         sd = entry.get("sd")
         if not isinstance(sd, Mapping) or not all(
@@ -204,8 +204,9 @@ def validate_calibration(doc: Any) -> dict[str, Any]:
         ):
             raise ValueError("each calibration class needs finite sd.precision, sd.recall and sd.f1")
     sd = doc.get("sd")
-    if not isinstance(sd, Mapping) or not isinstance(sd.get("accuracy"), int | float):
-        raise ValueError("a calibration needs sd.accuracy")
+    accuracy_sd = sd.get("accuracy") if isinstance(sd, Mapping) else None
+    if not isinstance(accuracy_sd, int | float) or not math.isfinite(accuracy_sd):
+        raise ValueError("a calibration needs a finite sd.accuracy")
     kind = "binary" if len(entries) == 1 else "multiclass"
     if doc.get("kind") != kind:
         raise ValueError(f"a calibration with {len(entries)} classes is {kind}")

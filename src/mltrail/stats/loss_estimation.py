@@ -114,12 +114,26 @@ def estimate_losses(sums: Mapping[str, Any], model: Mapping[str, Any]) -> dict[s
     }
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _check_tree(tree: Any) -> None:
     if not isinstance(tree, Mapping) or any(not isinstance(tree.get(k), list) for k in _TREE_KEYS):
         raise ValueError(f"each tree needs lists {', '.join(_TREE_KEYS)}")
     size = len(tree["value"])
     if size == 0 or any(len(tree[k]) != size for k in _TREE_KEYS):
         raise ValueError("a tree's lists must have one entry per node")
+    kinds = {"feature": _is_int, "left": _is_int, "right": _is_int, "value": _is_number}
+    kinds |= {"threshold": lambda v: isinstance(v, int | float) and not isinstance(v, bool)}
+    kinds |= {"missing_left": lambda v: isinstance(v, bool), "leaf": lambda v: isinstance(v, bool)}
+    for key, ok in kinds.items():
+        if not all(ok(v) for v in tree[key]):
+            raise ValueError(f"a tree's {key} holds values of the wrong type")
     for key in ("left", "right"):
         children = tree[key]
         if not all(isinstance(c, int) and 0 <= c < size for c in children):
@@ -146,11 +160,15 @@ def validate_loss_model(doc: Any, features: Sequence[str]) -> dict[str, Any]:
         ensemble = doc.get(key)
         if not isinstance(ensemble, Mapping) or not isinstance(ensemble.get("trees"), list):
             raise ValueError(f"{key} needs a baseline and trees")
-        if not isinstance(ensemble.get("baseline"), int | float):
-            raise ValueError(f"{key} needs a numeric baseline")
+        if not _is_number(ensemble.get("baseline")):
+            raise ValueError(f"{key} needs a finite numeric baseline")
         for tree in ensemble["trees"]:
             _check_tree(tree)
-            if any(f >= len(inputs) or f < 0 for f in tree["feature"]):
+            if any(
+                f >= len(inputs) or f < 0
+                for f, leaf in zip(tree["feature"], tree["leaf"], strict=True)
+                if not leaf
+            ):
                 raise ValueError("a tree reads a column the model does not have")
     sd = doc.get("sd")
     if not isinstance(sd, Mapping) or not all(
