@@ -16,6 +16,8 @@ from typing import Any
 __all__ = ["CAPTURE_PARTS", "MODES", "Credentials", "Settings", "default_config_dir"]
 
 MODES = ("online", "offline", "disabled")
+# When the web UI's session cookie carries ``Secure`` (MLTRAIL_COOKIE_SECURE).
+COOKIE_SECURE = ("auto", "always")
 # The parts of a run's context that can be switched off one by one (MLTRAIL_CAPTURE_<PART>).
 CAPTURE_PARTS = ("git", "code", "environment", "system_metrics", "console")
 
@@ -169,6 +171,10 @@ class Settings:
     - ``webhook_allow`` / ``webhook_deny`` (``MLTRAIL_WEBHOOK_ALLOW`` / ``MLTRAIL_WEBHOOK_DENY``, hosts or
       networks, comma-separated): where a team server with accounts may post webhooks and Slack alerts
       besides public addresses, and where it may not (``notify/destinations.py``).
+    - ``session_ttl`` (``MLTRAIL_SESSION_TTL``, 12 h): seconds a web UI sign-in lasts (never past its key).
+    - ``cookie_secure`` (``MLTRAIL_COOKIE_SECURE``, ``auto``): ``auto`` marks the session cookie ``Secure``
+      when the sign-in came over HTTPS (directly or, per ``X-Forwarded-Proto``, through a proxy);
+      ``always`` marks it so whatever the request says (a TLS proxy that sends no such header).
     - ``config_dir`` (``MLTRAIL_CONFIG_DIR``, ``~/.config/mltrail``): where ``mltrail login`` keeps keys.
     - ``gateway`` (``MLTRAIL_GATEWAY``): set by ``mltrail serve --workers N`` for its worker processes (the
       deployment and options as JSON); not for users to set.
@@ -194,6 +200,8 @@ class Settings:
     statement_timeout: float = 60.0
     webhook_allow: tuple[str, ...] = ()
     webhook_deny: tuple[str, ...] = ()
+    session_ttl: float = 12 * 3600.0
+    cookie_secure: str = "auto"
     config_dir: Path = field(default_factory=default_config_dir)
     gateway: str | None = field(default=None, repr=False)
     # Where ``server`` came from, for messages: "MLTRAIL_SERVER", "mltrail login", "--server", "server=".
@@ -202,6 +210,17 @@ class Settings:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise _invalid(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}", "MLTRAIL_MODE")
+        if self.cookie_secure not in COOKIE_SECURE:
+            raise _invalid(
+                f"MLTRAIL_COOKIE_SECURE must be one of {', '.join(COOKIE_SECURE)},"
+                f" got {self.cookie_secure!r}",
+                "MLTRAIL_COOKIE_SECURE",
+            )
+        if not 0 < self.session_ttl <= 366 * 86400.0:
+            raise _invalid(
+                f"MLTRAIL_SESSION_TTL must be seconds between 0 and a year, got {self.session_ttl!r}",
+                "MLTRAIL_SESSION_TTL",
+            )
         if not self.db_url:
             object.__setattr__(self, "db_url", f"sqlite:///{self.home / 'mltrail.db'}")
         if not self.blobs:
@@ -271,4 +290,6 @@ class Settings:
             webhook_allow=_env_list(env, "MLTRAIL_WEBHOOK_ALLOW"),
             webhook_deny=_env_list(env, "MLTRAIL_WEBHOOK_DENY"),
             gateway=_env_text(env, "MLTRAIL_GATEWAY"),
+            session_ttl=_env_float(env, "MLTRAIL_SESSION_TTL", 12 * 3600.0),
+            cookie_secure=(env.get("MLTRAIL_COOKIE_SECURE") or "auto").strip().lower(),
         )

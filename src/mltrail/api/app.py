@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, FastAPI
 
 from mltrail.api.accounts import audit, keys, me, users
+from mltrail.api.accounts import session as web_session
 from mltrail.api.audit_log import AuditMiddleware
 from mltrail.api.deployments import routes as deployment_routes
 from mltrail.api.deps import current_user
@@ -98,7 +99,8 @@ def create_app(
             app.state.ui_mounted = True
         try:
             opened = services.store
-            for name in ("tracking", "artifacts", "datasets", "accounts", "audit", "registry", "webhooks"):
+            names = ("tracking", "artifacts", "datasets", "accounts", "sessions", "audit", "registry")
+            for name in (*names, "webhooks"):
                 setattr(app.state, name, getattr(services, name))
             app.state.deployments = services.deployments
             app.state.alerts = services.alerts
@@ -129,6 +131,7 @@ def create_app(
     )
     app.state.max_upload_bytes = max_upload_bytes
     app.state.auth = auth
+    app.state.cookie_secure = settings.cookie_secure
     install_error_handlers(app)
     install_docs(app)
     app.add_middleware(UnhandledErrorMiddleware)  # innermost: the audit sees the 500 and skips it
@@ -141,6 +144,8 @@ def create_app(
     for module in (*routers, *registry, *monitoring, deployment_routes):
         api.include_router(module.router)
     app.include_router(api)
+    # Sign-in is how a browser gets authenticated, so it is not behind ``current_user``.
+    app.include_router(web_session.router, prefix="/api/v1")
 
     @app.get("/api/v1/health", tags=["server"])
     def health() -> dict[str, str]:

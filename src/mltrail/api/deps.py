@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
 from mltrail.api.audit_log import audit_note
+from mltrail.api.authn import authenticate_request
 from mltrail.services.accounts.audit import AuditService
 from mltrail.services.accounts.service import ANONYMOUS, AccountService, Principal
+from mltrail.services.accounts.sessions import SessionService
 from mltrail.services.monitoring.alerts import AlertService
 from mltrail.services.monitoring.service import MonitoringService
 from mltrail.services.registry.service import RegistryService
@@ -29,6 +30,7 @@ __all__ = [
     "MaxUploadDep",
     "MonitoringDep",
     "RegistryDep",
+    "SessionsDep",
     "TrackingDep",
     "WebhooksDep",
     "current_user",
@@ -52,6 +54,11 @@ def _datasets(request: Request) -> DatasetService:
 
 def _accounts(request: Request) -> AccountService:
     service: AccountService = request.app.state.accounts
+    return service
+
+
+def _sessions(request: Request) -> SessionService:
+    service: SessionService = request.app.state.sessions
     return service
 
 
@@ -94,15 +101,15 @@ async def current_user(request: Request, credentials: Credentials) -> Principal:
     """Who sends the request. Every ``/api/v1`` route depends on this (see ``app.create_app``).
 
     With authentication on, the ``Authorization: Bearer <key>`` header must carry a valid key of an enabled
-    user (else ``AuthenticationError``, 401 with ``WWW-Authenticate: Bearer``). With it off, every request is
-    the anonymous principal, which may do everything, as on a single-user loopback server; that costs no
-    database read and no worker thread.
+    user, or the request the web UI's session cookie (and, for a write, its ``X-CSRF-Token``): see
+    ``api/authn.py``; else ``AuthenticationError``, 401 with ``WWW-Authenticate: Bearer``, or 403 for a
+    missing or wrong CSRF token. With it off, every request is the anonymous principal, which may do
+    everything, as on a single-user loopback server; that costs no database read and no worker thread.
+    ``credentials`` is declared for the OpenAPI document (the docs page's "Authorize" button).
     """
     principal = ANONYMOUS
     if request.app.state.auth:
-        accounts: AccountService = request.app.state.accounts
-        secret = None if credentials is None else credentials.credentials
-        principal = await run_in_threadpool(accounts.authenticate, secret)
+        principal = await authenticate_request(request, request.method)
     note = audit_note(request.scope)
     if note is not None:
         note.user = principal.name
@@ -113,6 +120,7 @@ TrackingDep = Annotated[TrackingService, Depends(_tracking)]
 ArtifactsDep = Annotated[ArtifactService, Depends(_artifacts)]
 DatasetsDep = Annotated[DatasetService, Depends(_datasets)]
 AccountsDep = Annotated[AccountService, Depends(_accounts)]
+SessionsDep = Annotated[SessionService, Depends(_sessions)]
 AuditDep = Annotated[AuditService, Depends(_audit)]
 RegistryDep = Annotated[RegistryService, Depends(_registry)]
 WebhooksDep = Annotated[WebhookService, Depends(_webhooks)]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
-from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mltrail.api.authn import authenticate_request
 from mltrail.api.errors import error_body
-from mltrail.errors import AuthenticationError
+from mltrail.errors import AuthenticationError, PermissionDeniedError
 
 __all__ = ["JSON_BODY_LIMIT", "BodyLimitMiddleware", "body_limit"]
 
@@ -31,8 +32,11 @@ _UPLOADS: tuple[tuple[str, re.Pattern[str], int | None], ...] = (
     ("POST", re.compile(r"^/api/v1/monitors/[^/]+/labels$"), 64 * MiB),
     ("POST", re.compile(r"^/api/v1/monitors$"), 64 * MiB),  # a reference profile, base64
 )
-# A body this large (or of unknown size) is read only once its API key is known to be good.
+# A body this large (or of unknown size) is read only once its API key (or session and CSRF token) is known
+# to be good.
 _CHECK_KEY_ABOVE = 64 * 1024
+# Sign-in carries its key in the body; the route itself checks it.
+_SIGN_IN = "/api/v1/session"
 
 
 def body_limit(method: str, path: str, max_upload: int | None) -> int | None:
@@ -59,7 +63,8 @@ class BodyLimitMiddleware:
         if limit is not None and declared is not None and declared > limit:
             await _too_large(limit)(scope, receive, send)
             return
-        if getattr(state, "auth", False) and (declared is None or declared > _CHECK_KEY_ABOVE):
+        large = declared is None or declared > _CHECK_KEY_ABOVE
+        if getattr(state, "auth", False) and large and scope["path"] != _SIGN_IN:
             refused = await _check_key(scope)
             if refused is not None:
                 await refused(scope, receive, send)
@@ -114,12 +119,12 @@ def _too_large(limit: int) -> JSONResponse:
 
 
 async def _check_key(scope: Scope) -> JSONResponse | None:
-    header = next((v for k, v in scope["headers"] if k == b"authorization"), b"").decode("latin-1")
-    scheme, _, secret = header.partition(" ")
-    accounts = scope["app"].state.accounts
     try:
-        await run_in_threadpool(accounts.authenticate, secret.strip() if scheme.lower() == "bearer" else None)
+        await authenticate_request(HTTPConnection(scope), scope["method"])
     except AuthenticationError as exc:
         body = error_body("AuthenticationError", exc.message)
         return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    except PermissionDeniedError as exc:  # a cookie-authenticated write without its CSRF token
+        body = error_body("PermissionDeniedError", exc.message, getattr(exc, "field", None))
+        return JSONResponse(body, status_code=403)
     return None

@@ -9,7 +9,9 @@ from mltrail.entities.accounts import (
     KeyCredential,
     Membership,
     Role,
+    SessionCredential,
     User,
+    WebSession,
 )
 from mltrail.entities.deployments import (
     DEPLOYMENT_ACTIONS,
@@ -121,12 +123,14 @@ __all__ = [
     "Run",
     "RunPage",
     "RunStatus",
+    "SessionCredential",
     "Shadow",
     "SortKey",
     "Stage",
     "TransitionRequest",
     "User",
     "Value",
+    "WebSession",
     "Webhook",
     "WebhookDelivery",
 ]

@@ -1,11 +1,20 @@
-"""Accounts' entities: roles, users, API keys, memberships and audit events."""
+"""Accounts' entities: roles, users, API keys, web sessions, memberships and audit events."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
 
-__all__ = ["ApiKey", "AuditEvent", "KeyCredential", "Membership", "Role", "User"]
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "KeyCredential",
+    "Membership",
+    "Role",
+    "SessionCredential",
+    "User",
+    "WebSession",
+]
 
 
 # -- accounts (the team server) ------------------------------------------------------------------------------
@@ -67,6 +76,29 @@ class KeyCredential:
 
     key: ApiKey
     secret_hash: str
+    user: User
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A web UI sign-in: made from an API key (``key_id``), identified by a random token of which only the
+    sha256 is stored. It ends at ``expires_at``, at sign-out (``revoked_at``), or as soon as its key is
+    revoked or expires or its user is disabled."""
+
+    id: int
+    user: str
+    key_id: str
+    created_at: float
+    expires_at: float
+    revoked_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCredential:
+    """What checking a presented session token needs, in one read: the session, its key and its user."""
+
+    session: WebSession
+    key: ApiKey
     user: User
 
 

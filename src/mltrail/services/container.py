@@ -18,6 +18,7 @@ from mltrail.settings import Settings
 if TYPE_CHECKING:
     from mltrail.services.accounts.audit import AuditService
     from mltrail.services.accounts.service import AccountService
+    from mltrail.services.accounts.sessions import SessionService
     from mltrail.services.deployments.service import DeploymentService
     from mltrail.services.monitoring.alerts import AlertService, Notifier
     from mltrail.services.monitoring.service import MonitoringService
@@ -139,6 +140,12 @@ class Services:
         from mltrail.services.accounts.service import AccountService
 
         return AccountService(self.store, runs=self.store)
+
+    @cached_property
+    def sessions(self) -> SessionService:
+        from mltrail.services.accounts.sessions import SessionService
+
+        return SessionService(self.store, self.accounts, ttl=self.settings.session_ttl)
 
     @cached_property
     def audit(self) -> AuditService:

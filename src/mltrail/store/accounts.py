@@ -10,7 +10,9 @@ from mltrail.entities import (
     KeyCredential,
     Membership,
     Role,
+    SessionCredential,
     User,
+    WebSession,
 )
 
 __all__ = ["AccountStore"]
@@ -71,6 +73,23 @@ class AccountStore(abc.ABC):
     @abc.abstractmethod
     def touch_api_key(self, key_id: str, used_at: float) -> None:
         """Set the key's ``last_used_at`` (callers do it at most once a minute per key)."""
+
+    # -- web sessions -----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_session(
+        self, *, token_hash: str, key_id: str, created_at: float, expires_at: float
+    ) -> WebSession:
+        """Record a web session made from the key ``key_id`` (its token's sha256, never the token). Sessions
+        that expired before ``created_at`` are deleted in the same transaction. An unknown key: NotFoundError.
+        """
+
+    @abc.abstractmethod
+    def find_session_credential(self, token_hash: str) -> SessionCredential | None:
+        """The session with this token hash, its key and its user in one read; None if unknown."""
+
+    @abc.abstractmethod
+    def revoke_session(self, token_hash: str, revoked_at: float) -> bool:
+        """End the session from ``revoked_at`` on (a revoked one keeps its first time); False if unknown."""
 
     @abc.abstractmethod
     def set_project_member(self, project: str, user: str, role: Role) -> Membership:

@@ -11,6 +11,7 @@ from pydantic import Field
 from mltrail.api.tracking.schemas import _In, _Out
 from mltrail.entities import ApiKey, AuditEvent, Membership, Role, User
 from mltrail.services.accounts.service import NewKey
+from mltrail.services.accounts.sessions import SignedIn
 
 __all__ = [
     "ApiKeyPublic",
@@ -22,6 +23,8 @@ __all__ = [
     "NewKeyPublic",
     "NewUserPublic",
     "ProjectRolePublic",
+    "SessionCreate",
+    "SessionPublic",
     "UserCreate",
     "UserPatch",
     "UserPublic",
@@ -151,4 +154,29 @@ class AuditEventPublic(_Out):
             status=e.status,
             client=e.client,
             user_agent=e.user_agent,
+        )
+
+
+class SessionCreate(_In):
+    api_key: str = Field(max_length=200, description="an API key of yours (mlt_…), exchanged for the cookie")
+
+
+class SessionPublic(_Out):
+    """A web session: whose, until when, and the token every write must send as ``X-CSRF-Token``."""
+
+    user: str
+    role: Role
+    key_id: str
+    expires_at: float
+    csrf_token: str
+
+    @classmethod
+    def of(cls, signed_in: SignedIn) -> SessionPublic:
+        principal = signed_in.principal
+        return cls(
+            user=principal.name or "",
+            role=principal.role,
+            key_id=signed_in.session.key_id,
+            expires_at=signed_in.session.expires_at,
+            csrf_token=signed_in.csrf_token,
         )

@@ -40,6 +40,7 @@ __all__ = [
     "transition_decisions",
     "transition_requests",
     "users",
+    "web_sessions",
     "webhook_attempts",
     "webhook_deliveries",
     "webhooks",
@@ -247,6 +248,22 @@ api_keys = sa.Table(
     sa.Column("revoked_at", Double, nullable=True),
     sa.Column("last_used_at", Double, nullable=True),
     sa.Index(None, "user_id"),
+    sqlite_autoincrement=True,
+)
+
+# Web UI sign-ins (migration 0011): the sha256 of a random token kept in an HttpOnly cookie. The key it was
+# made from is joined on every request, so revoking the key or disabling its user ends the session too.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("api_key_id", sa.Integer, sa.ForeignKey("api_keys.id"), nullable=False),
+    sa.Column("created_at", Double, nullable=False),
+    sa.Column("expires_at", Double, nullable=False),
+    sa.Column("revoked_at", Double, nullable=True),
+    sa.Index(None, "api_key_id"),
+    sa.Index(None, "expires_at"),
     sqlite_autoincrement=True,
 )
 

@@ -17,6 +17,7 @@ from mltrail.store.sql.monitors import MonitorsMixin
 from mltrail.store.sql.registry_requests import RegistryRequestsMixin
 from mltrail.store.sql.runs import RunsMixin
 from mltrail.store.sql.search import SearchMixin
+from mltrail.store.sql.sessions import SessionsMixin
 from mltrail.store.sql.webhooks import WebhooksMixin
 
 __all__ = ["SqlStore"]
@@ -29,6 +30,7 @@ class SqlStore(
     DatasetsMixin,
     ArtifactsMixin,
     AccountsMixin,
+    SessionsMixin,
     AuditMixin,
     RegistryRequestsMixin,
     WebhooksMixin,
