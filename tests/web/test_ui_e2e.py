@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,11 +42,11 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
 
-def sign_in(page: Any, server: Server, user: str, then: str) -> None:
-    page.evaluate("() => sessionStorage.clear()")
+def sign_in(page: Any, server: Server, user: str, then: str, key: str | None = None) -> None:
+    page.context.clear_cookies()
     page.goto(f"{server.url}{then}")
     page.wait_for_url(re.compile(r"/signin\?next="))
-    page.get_by_label("API key").fill(server.keys[user])
+    page.get_by_label("API key").fill(key or server.keys[user])
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(re.escape(then.split("?")[0])))
     page.get_by_test_id("whoami").filter(has_text=user).wait_for()
@@ -63,6 +64,17 @@ def test_sign_in_then_projects_and_runs(page: Any, e2e_server: Server) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("alert").filter(has_text="401").wait_for()
     sign_in(page, e2e_server, "admin", "/projects")
+    # The key went into an HttpOnly cookie of /api, not into the page's storage.
+    (cookie,) = page.context.cookies()
+    assert (cookie["name"], cookie["path"], cookie["httpOnly"], cookie["sameSite"]) == (
+        "mltrail_session",
+        "/api",
+        True,
+        "Strict",
+    )
+    assert cookie["value"] != e2e_server.keys["admin"]
+    stored = page.evaluate("() => JSON.stringify([{...sessionStorage}, {...localStorage}, document.cookie])")
+    assert e2e_server.keys["admin"] not in stored and "mltrail_session" not in stored
     table = page.get_by_test_id("projects-table")
     table.get_by_role("link", name="e2e").wait_for()
     assert "4" in table.locator("tr", has_text="e2e").first.inner_text()
@@ -243,3 +255,53 @@ def test_team_and_admin(page: Any, e2e_server: Server) -> None:
     page.get_by_role("button", name="Create key").click()
     page.get_by_test_id("new-key").filter(has_text="mlt_").wait_for()
     shot(page, "admin-keys")
+
+
+def test_audit_csv_is_a_plain_link_with_the_cookie(page: Any, e2e_server: Server) -> None:
+    sign_in(page, e2e_server, "admin", "/registry/e2e-model?tab=audit")
+    page.get_by_test_id("audit-table").filter(has_text="transition_requested").wait_for()
+    link = page.get_by_test_id("audit-csv")
+    assert link.get_attribute("href", timeout=5_000).startswith("/api/v1/models/e2e-model/audit?")
+    with page.expect_download() as download:
+        link.click()
+    text = Path(download.value.path()).read_text()
+    assert text.splitlines()[0].startswith("id,time,time_iso,model")
+    assert "transition_requested" in text
+
+
+def test_sign_out_ends_the_session_on_the_server(page: Any, e2e_server: Server) -> None:
+    sign_in(page, e2e_server, "bob", "/projects")
+    (cookie,) = page.context.cookies()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/signin$"))
+    page.get_by_text("You are signed out").wait_for()
+    shot(page, "signed-out")
+    assert page.context.cookies() == []
+    # The cookie's token, replayed from elsewhere, is dead on the server too.
+    replay = httpx.get(
+        f"{e2e_server.url}/api/v1/me", cookies={"mltrail_session": cookie["value"]}, timeout=10
+    )
+    assert replay.status_code == 401
+    page.goto(f"{e2e_server.url}/approvals")
+    page.wait_for_url(re.compile(r"/signin\?next=%2Fapprovals"))
+
+
+def test_a_lost_session_returns_to_sign_in_and_back(page: Any, e2e_server: Server) -> None:
+    admin = {"Authorization": f"Bearer {e2e_server.keys['admin']}"}
+    made = httpx.post(
+        f"{e2e_server.url}/api/v1/keys", json={"name": "browser", "user": "bob"}, headers=admin, timeout=10
+    )
+    assert made.status_code == 201, made.text
+    key = made.json()["key"]
+    sign_in(page, e2e_server, "bob", "/projects", key=key)
+    page.get_by_test_id("projects-table").wait_for()
+    revoked = httpx.delete(f"{e2e_server.url}/api/v1/keys/{made.json()['key_id']}", headers=admin, timeout=10)
+    assert revoked.status_code == 204
+    page.locator("nav a[href='/monitoring']").click()  # the next request meets a dead session
+    page.wait_for_url(re.compile(r"/signin\?next=%2Fmonitoring"))
+    page.get_by_test_id("signin-reason").filter(has_text="sign in again").wait_for()
+    shot(page, "signin-session-ended")
+    page.get_by_label("API key").fill(e2e_server.keys["bob"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/monitoring$"))
+    page.get_by_role("link", name="e2e-monitor").wait_for()

@@ -1,7 +1,7 @@
 /** Routes. Every view's state lives in its URL, so any view is a link. Heavy pages load lazily. */
 import { lazy, Suspense, useEffect, useState } from "react";
 import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
-import { ApiError, apiGet, onUnauthorized } from "./lib/api";
+import { ApiError, apiGet, getCsrfToken, onUnauthorized, refreshCsrfToken } from "./lib/api";
 import { MeContext } from "./lib/me";
 import type { Me } from "./lib/types";
 import { Layout } from "./components/Layout";
@@ -34,6 +34,8 @@ function useMeState(): { me: Me | null; error: ApiError | null } {
       (m) => {
         setMe(m);
         setError(null);
+        // Signed in by cookie but this page has no CSRF token yet (a reload, a new tab): read it now.
+        if (m.authenticated && !getCsrfToken()) void refreshCsrfToken();
       },
       (e: ApiError) => setError(e),
     );
@@ -47,10 +49,12 @@ export function App() {
   const { me, error } = useMeState();
   useEffect(
     () =>
-      onUnauthorized(() => {
+      onUnauthorized((err) => {
         if (window.location.pathname === "/signin") return;
         const next = window.location.pathname + window.location.search;
-        nav(`/signin?next=${encodeURIComponent(next)}`, { replace: true });
+        // A session that ended (expired, signed out elsewhere, key revoked) says so on the sign-in page.
+        const reason = /session/.test(err.message) ? err.message : undefined;
+        nav(`/signin?next=${encodeURIComponent(next)}`, { replace: true, state: { reason } });
       }),
     [nav],
   );

@@ -1,7 +1,7 @@
 /** The frame: header with who you are, left navigation, and the page. */
 import { useEffect, useState, type ReactNode } from "react";
 import { NavLink, useLocation, useNavigate } from "react-router-dom";
-import { apiGet, getApiKey, setApiKey } from "../lib/api";
+import { apiGet, signOut } from "../lib/api";
 import { useMe } from "../lib/me";
 
 const NAV: [string, string][] = [
@@ -81,11 +81,13 @@ export function Layout({ children, full }: { children: ReactNode; full?: boolean
             </>
           )
         ) : null}
-        {getApiKey() ? (
+        {me?.authenticated ? (
           <button
             onClick={() => {
-              setApiKey(null);
-              nav("/signin");
+              // Signed out on the server first; whatever it answers, the page goes to sign-in.
+              void signOut()
+                .catch(() => undefined)
+                .then(() => nav("/signin", { state: { signedOut: true } }));
             }}
           >
             Sign out

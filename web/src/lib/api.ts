@@ -1,6 +1,21 @@
-/** The one client of /api/v1: Bearer key from sessionStorage, errors as ApiError with the server's message. */
+/**
+ * The one client of /api/v1. A signed-in browser holds an HttpOnly session cookie (POST /api/v1/session), which
+ * it sends by itself and script cannot read; writes add the session's CSRF token as X-CSRF-Token. No key or
+ * token is kept in storage: the CSRF token lives in memory and is read again from GET /session after a reload.
+ * Errors come as ApiError with the server's message.
+ */
 
-export const KEY_STORAGE = "mltrail.apiKey";
+export const CSRF_HEADER = "X-CSRF-Token";
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** What POST and GET /api/v1/session answer. */
+export interface Session {
+  user: string;
+  role: string;
+  key_id: string;
+  expires_at: number;
+  csrf_token: string;
+}
 
 export interface ServerError {
   type: string;
@@ -27,17 +42,15 @@ export class ApiError extends Error {
   }
 }
 
-export function getApiKey(): string | null {
-  try {
-    return sessionStorage.getItem(KEY_STORAGE);
-  } catch {
-    return null;
-  }
+let csrfToken: string | null = null;
+let csrfRefresh: Promise<string | null> | null = null;
+
+export function getCsrfToken(): string | null {
+  return csrfToken;
 }
 
-export function setApiKey(key: string | null): void {
-  if (key) sessionStorage.setItem(KEY_STORAGE, key);
-  else sessionStorage.removeItem(KEY_STORAGE);
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
 }
 
 export type Query = Record<string, string | number | boolean | null | undefined | (string | number)[]>;
@@ -55,16 +68,11 @@ export function buildUrl(path: string, query?: Query): string {
   return qs ? `${url}?${qs}` : url;
 }
 
-/** Listeners told when the server answers 401, so the app can send the user to sign in. */
-const unauthorizedListeners = new Set<() => void>();
-export function onUnauthorized(fn: () => void): () => void {
+/** Listeners told when the server answers 401, so the app can send the user to sign in (and back). */
+const unauthorizedListeners = new Set<(error: ApiError) => void>();
+export function onUnauthorized(fn: (error: ApiError) => void): () => void {
   unauthorizedListeners.add(fn);
   return () => unauthorizedListeners.delete(fn);
-}
-
-export function authHeaders(): Record<string, string> {
-  const key = getApiKey();
-  return key ? { Authorization: `Bearer ${key}` } : {};
 }
 
 async function toError(res: Response): Promise<ApiError> {
@@ -79,20 +87,49 @@ async function toError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, { type: "HttpError", message: `${res.status} ${res.statusText || "error"}` });
 }
 
-export async function apiFetch(path: string, init: RequestInit & { query?: Query } = {}): Promise<Response> {
-  const { query, headers, ...rest } = init;
-  let res: Response;
+async function send(url: string, init: RequestInit, headers: Record<string, string>, unsafe: boolean): Promise<Response> {
+  const csrf: Record<string, string> = unsafe && csrfToken ? { [CSRF_HEADER]: csrfToken } : {};
   try {
-    res = await fetch(buildUrl(path, query), {
-      ...rest,
-      headers: { Accept: "application/json", ...authHeaders(), ...(headers as Record<string, string> | undefined) },
+    return await fetch(url, {
+      ...init,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", ...csrf, ...headers },
     });
   } catch (e) {
     throw new ApiError(0, { type: "NetworkError", message: `cannot reach the server (${String(e)})` });
   }
-  if (!res.ok) {
-    const err = await toError(res);
-    if (res.status === 401) unauthorizedListeners.forEach((fn) => fn());
+}
+
+/** The session's CSRF token read again (after a reload, or a sign-in in another tab); null without a session. */
+export function refreshCsrfToken(): Promise<string | null> {
+  csrfRefresh ??= fetch(buildUrl("/session"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then(async (res) => (res.ok ? ((await res.json()) as Session).csrf_token : null))
+    .catch(() => null)
+    .then((token) => {
+      csrfToken = token;
+      csrfRefresh = null;
+      return token;
+    });
+  return csrfRefresh;
+}
+
+export async function apiFetch(path: string, init: RequestInit & { query?: Query } = {}): Promise<Response> {
+  const { query, headers, ...rest } = init;
+  const url = buildUrl(path, query);
+  const extra = (headers as Record<string, string> | undefined) ?? {};
+  const unsafe = UNSAFE.has((rest.method ?? "GET").toUpperCase());
+  let res = await send(url, rest, extra, unsafe);
+  let err = res.ok ? null : await toError(res);
+  if (err && unsafe && res.status === 403 && err.field === CSRF_HEADER) {
+    // A write refused before it ran, for want of the token this page has not read yet: read it, send again.
+    const before = csrfToken;
+    if ((await refreshCsrfToken()) && csrfToken !== before) {
+      res = await send(url, rest, extra, unsafe);
+      err = res.ok ? null : await toError(res);
+    }
+  }
+  if (err) {
+    if (res.status === 401) unauthorizedListeners.forEach((fn) => fn(err));
     throw err;
   }
   return res;
@@ -118,6 +155,22 @@ export async function apiSend<T>(method: string, path: string, body?: unknown, q
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Exchange an API key for the session cookie; the key is sent once and kept nowhere. */
+export async function signIn(apiKey: string): Promise<Session> {
+  const session = await apiSend<Session>("POST", "/session", { api_key: apiKey });
+  csrfToken = session.csrf_token;
+  return session;
+}
+
+/** End the session on the server and drop the cookie; the token is forgotten whatever the server says. */
+export async function signOut(): Promise<void> {
+  try {
+    await apiSend<void>("DELETE", "/session");
+  } finally {
+    csrfToken = null;
+  }
 }
 
 /** Floats come as numbers or the strings "NaN", "Infinity", "-Infinity". */
