@@ -83,6 +83,11 @@ def test_sign_in_then_projects_and_runs(page: Any, e2e_server: Server) -> None:
     page.wait_for_url(re.compile(r"/projects/e2e/runs"))
     page.get_by_test_id("runs-count").filter(has_text="4 runs").wait_for()
     assert sorted(names(page)) == [f"e2e-run-{i}" for i in range(4)]
+    # The Commit column comes with the list (git.commit, dirty marked *), not from a request per row.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=run-row]')]"
+        ".every(r => /[0-9a-f]{8}\\*/.test(r.textContent))"
+    )
     shot(page, "runs")
 
 

@@ -5,7 +5,6 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import type { Run } from "../lib/types";
 import { cellValue, parseSort, type Column } from "../lib/columns";
 import { fmtDuration, fmtNum, fmtTime } from "../lib/format";
-import { useCommits } from "../lib/commits";
 
 const ROW = 30;
 
@@ -21,7 +20,7 @@ function width(c: Column): number {
   }
 }
 
-function Cell({ run, col, commit }: { run: Run; col: Column; commit?: string | null }) {
+function Cell({ run, col }: { run: Run; col: Column }) {
   if (col.id === "status") return <span className={`badge ${run.status}`}>{run.status}</span>;
   if (col.id === "name")
     return (
@@ -32,8 +31,10 @@ function Cell({ run, col, commit }: { run: Run; col: Column; commit?: string | n
   if (col.id === "start_time") return <>{fmtTime(run.start_time)}</>;
   if (col.id === "duration") return <>{fmtDuration(run.duration)}</>;
   if (col.id === "git") {
-    const c = commit ?? run.context?.git?.commit;
-    return <span className="mono" title={c ?? "no commit recorded"}>{c ? c.slice(0, 8) : commit === null ? "—" : "…"}</span>;
+    const git = run.git;
+    const c = git?.commit;
+    const title = c ? `${c}${git?.branch ? ` on ${git.branch}` : ""}${git?.dirty ? ", with uncommitted changes" : ""}` : "no commit recorded";
+    return <span className="mono" title={title}>{c ? `${c.slice(0, 8)}${git?.dirty ? "*" : ""}` : "—"}</span>;
   }
   const v = cellValue(run, col);
   if (v === undefined) return <span className="muted">—</span>;
@@ -71,7 +72,6 @@ export function RunsTable({
   useEffect(() => {
     if (runs.length < total && lastIndex >= runs.length - 40) onNeedMore();
   }, [lastIndex, runs.length, total, onNeedMore]);
-  const commits = useCommits(columns.some((c) => c.id === "git") ? items.map((i) => runs[i.index]?.id).filter(Boolean) : []);
   const template = ["34px", ...columns.map((c) => `${width(c)}px`)].join(" ");
   const totalWidth = 34 + columns.reduce((s, c) => s + width(c), 0);
   const cur = parseSort(sort);
@@ -123,7 +123,7 @@ export function RunsTable({
               </div>
               {columns.map((c) => (
                 <div key={c.id} className={isNum(c) ? "num" : ""}>
-                  <Cell run={run} col={c} commit={c.id === "git" ? commits.get(run.id) : undefined} />
+                  <Cell run={run} col={c} />
                 </div>
               ))}
             </div>

@@ -65,7 +65,7 @@ export function parseColumn(id: string): Column | null {
 export function cellValue(run: Run, col: Column): unknown {
   switch (col.kind) {
     case "attr":
-      if (col.key === "git") return run.context?.git?.commit ?? null;
+      if (col.key === "git") return run.git?.commit ?? run.context?.git?.commit ?? null;
       return (run as unknown as Record<string, unknown>)[col.key];
     case "params":
       return col.key in run.params ? run.params[col.key] : undefined;

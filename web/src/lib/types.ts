@@ -46,6 +46,14 @@ export interface Run {
   summary: Record<string, unknown>;
   metrics: Record<string, MetricSummary>;
   context: RunContext | null;
+  /** Commit, branch and dirty flag of context.git, in search results too (null: git not captured). */
+  git?: RunGit | null;
+}
+
+export interface RunGit {
+  commit: string | null;
+  branch: string | null;
+  dirty: boolean | null;
 }
 
 export interface RunContext {

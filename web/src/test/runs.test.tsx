@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { MemoryRouter, Route, Routes, useLocation } from "react-router-dom";
 import RunsPage from "../pages/Runs";
-import { columnId, nextSort, parseColumn, quoteKey } from "../lib/columns";
+import { cellValue, columnId, nextSort, parseColumn, quoteKey } from "../lib/columns";
 import type { Run } from "../lib/types";
 
 function run(id: string, lr: number, acc: number): Run {
@@ -13,11 +13,16 @@ function run(id: string, lr: number, acc: number): Run {
 }
 
 let lastUrl = "";
+let urls: string[] = [];
 beforeEach(() => {
+  urls = [];
   global.ResizeObserver = class { observe() {} unobserve() {} disconnect() {} } as unknown as typeof ResizeObserver;
   global.fetch = vi.fn(async (url: RequestInfo | URL) => {
     lastUrl = String(url);
-    const body = { runs: [run("a1", 0.1, 0.9), run("b2", 0.01, 0.95)], total: 2, offset: 0, limit: 200 };
+    urls.push(lastUrl);
+    const a1 = { ...run("a1", 0.1, 0.9), git: { commit: "9ffc16324b1f0a8a", branch: "main", dirty: true } };
+    const b2 = { ...run("b2", 0.01, 0.95), git: null };
+    const body = { runs: [a1, b2], total: 2, offset: 0, limit: 200 };
     return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
   }) as typeof fetch;
 });
@@ -73,6 +78,19 @@ describe("runs table state in the URL", () => {
     expect(headers.map((h) => h.textContent)).toContain("lr");
     expect(screen.getByRole("button", { name: "Compare (2)" })).toBeEnabled();
     await waitFor(() => expect(lastUrl).toContain("sort=-metrics.val%2Facc"));
+  });
+});
+
+describe("commit column", () => {
+  it("reads the commit from the list's git field: no request per row", async () => {
+    renderAt("/projects/p/runs");
+    await screen.findByText("2 runs");
+    const git = parseColumn("git")!;
+    const a1 = { ...run("a1", 0.1, 0.9), git: { commit: "9ffc16324b1f0a8a", branch: "main", dirty: true } };
+    expect(cellValue(a1, git)).toBe("9ffc16324b1f0a8a");
+    expect(cellValue({ ...run("b2", 0.1, 0.9), git: null }, git)).toBeNull();
+    await new Promise((r) => setTimeout(r, 400)); // the old per-row fetch waited 250 ms for scrolling to settle
+    expect(urls.filter((u) => /\/api\/v1\/runs\/[^?]/.test(u))).toEqual([]);
   });
 });
 

@@ -37,6 +37,7 @@ __all__ = [
     "DatasetLinkPublic",
     "DatasetVersionPublic",
     "FinishIn",
+    "GitPublic",
     "HistoryPublic",
     "MetricSummaryPublic",
     "MetricsAck",
@@ -116,6 +117,28 @@ class MetricSummaryPublic(_Out):
         return cls(key=m.key, last=m.last, last_step=m.last_step, min=m.min, max=m.max, count=m.count)
 
 
+class GitPublic(_Out):
+    """The run's code version, from its captured context: small enough for every row of a runs list."""
+
+    commit: str | None
+    branch: str | None
+    dirty: bool | None
+
+    @classmethod
+    def of(cls, context: dict[str, Any]) -> GitPublic | None:
+        git = context.get("git")
+        if not isinstance(git, dict):
+            return None
+        commit, branch, dirty = git.get("commit"), git.get("branch"), git.get("dirty")
+        if not isinstance(commit, str) and not isinstance(branch, str):
+            return None  # git capture was skipped (not a repository, git missing): its note is in context
+        return cls(
+            commit=commit if isinstance(commit, str) else None,
+            branch=branch if isinstance(branch, str) else None,
+            dirty=dirty if isinstance(dirty, bool) else None,
+        )
+
+
 class RunPublic(_Out):
     id: str
     project: str
@@ -134,6 +157,8 @@ class RunPublic(_Out):
     metrics: dict[str, MetricSummaryPublic]
     # None in search results (the captured context is large); the run itself carries it.
     context: dict[str, Any] | None
+    # Commit, branch and dirty flag of ``context.git``, in search results too (null: git was not captured).
+    git: GitPublic | None = None
 
     @classmethod
     def of(cls, run: Run, *, with_context: bool = True) -> RunPublic:
@@ -154,6 +179,7 @@ class RunPublic(_Out):
             summary=run.summary,
             metrics={k: MetricSummaryPublic.of(m) for k, m in run.metrics.items()},
             context=run.context if with_context else None,
+            git=GitPublic.of(run.context),
         )
 
 
