@@ -156,6 +156,10 @@ def test_run_page_shows_its_diff(page: Any, e2e_server: Server) -> None:
     image.wait_for()
     page.wait_for_function("() => document.querySelector('img[alt=\"plots/curve.png\"]').naturalWidth === 64")
     shot(page, "run-artifacts-image")
+    page.get_by_role("link", name="Models", exact=True).click()
+    version = page.get_by_test_id("run-model-version")
+    version.first.wait_for()
+    assert version.count() == 1 and version.get_by_role("link", name="e2e-model:1").count() == 1
     page.get_by_role("link", name="Logs", exact=True).click()
     page.get_by_test_id("log").wait_for()
     page.get_by_placeholder("search the log").fill("acc")

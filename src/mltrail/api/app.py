@@ -22,7 +22,7 @@ from mltrail.api.monitoring import alerts as monitor_alerts
 from mltrail.api.monitoring import ingest as monitor_ingest
 from mltrail.api.monitoring import monitors
 from mltrail.api.registry import audit as registry_audit
-from mltrail.api.registry import models
+from mltrail.api.registry import models, run_versions
 from mltrail.api.registry import requests as model_requests
 from mltrail.api.registry import versions as model_versions
 from mltrail.api.registry import webhooks as webhooks_router
@@ -139,7 +139,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware)  # outermost: no byte of a refused body is read
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
     routers = (projects, runs, metrics, artifacts, datasets, me, users, keys, audit)
-    registry = (models, model_versions, model_requests, registry_audit, webhooks_router)
+    registry = (models, model_versions, run_versions, model_requests, registry_audit, webhooks_router)
     monitoring = (monitors, monitor_ingest, monitor_alerts)
     for module in (*routers, *registry, *monitoring, deployment_routes):
         api.include_router(module.router)

@@ -1,9 +1,9 @@
 /** A run: overview, metric charts, system metrics, code, datasets, artifacts, logs, model versions. */
 import { useEffect, useMemo, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
-import { apiGet, apiText } from "../lib/api";
+import { apiText } from "../lib/api";
 import { useApi } from "../lib/useApi";
-import type { Artifact, DatasetLink, Model, ModelVersion, Run } from "../lib/types";
+import type { Artifact, DatasetLink, ModelVersion, Run } from "../lib/types";
 import { fmtBytes, fmtDuration, fmtNum, fmtTime } from "../lib/format";
 import { Badge, ErrorBox, Fetched, KV, Loading, Note, Tabs, ValueTable } from "../components/ui";
 import { ChartControls, useChartOptions } from "../components/ChartControls";
@@ -422,21 +422,11 @@ function highlight(line: string, q: string): React.ReactNode {
   return parts;
 }
 
-/** Versions registered from this run: no endpoint finds them by run, so look through the project's models. */
+/** Versions registered from this run, of any model: one request (GET /model-versions?run_id=). */
 function Models({ run }: { run: Run }) {
-  const [versions, setVersions] = useState<ModelVersion[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    (async () => {
-      const models = await apiGet<{ models: Model[] }>("/models", { project: run.project, limit: 100 });
-      const found: ModelVersion[] = [];
-      for (const m of models.models) {
-        const vs = await apiGet<{ versions: ModelVersion[] }>(`/models/${encodeURIComponent(m.name)}/versions`, { limit: 100 });
-        found.push(...vs.versions.filter((v) => v.run_id === run.id));
-      }
-      setVersions(found);
-    })().catch(setError);
-  }, [run.id, run.project]);
+  const state = useApi<{ versions: ModelVersion[]; total: number }>("/model-versions", { run_id: run.id, limit: 1000 });
+  const versions = state.data?.versions;
+  const error = state.error;
   if (error) return <ErrorBox error={error} />;
   if (!versions) return <Loading what="model versions" />;
   return (
@@ -456,7 +446,7 @@ function Models({ run }: { run: Run }) {
           </thead>
           <tbody>
             {versions.map((v) => (
-              <tr key={v.ref}>
+              <tr key={v.ref} data-testid="run-model-version">
                 <td>
                   <Link to={`/registry/${encodeURIComponent(v.model)}/versions/${v.version}`}>{v.ref}</Link>
                 </td>
@@ -469,10 +459,6 @@ function Models({ run }: { run: Run }) {
           </tbody>
         </table>
       )}
-      <div className="muted small">
-        Found by listing the project's models (the first 100 versions of each); a server-side lookup by run is listed in
-        API_GAPS.md.
-      </div>
     </>
   );
 }

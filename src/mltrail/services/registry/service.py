@@ -201,6 +201,16 @@ class RegistryService(TransitionsMixin):
     ) -> tuple[list[ModelVersion], int]:
         return self.store.list_model_versions(model, stage=stage, offset=offset, limit=min(limit, 1000))
 
+    def versions_of_run(
+        self, run_id: str, *, offset: int = 0, limit: int = 100
+    ) -> tuple[list[ModelVersion], int]:
+        """The versions registered from the run (of any model), oldest first, and how many there are."""
+        if limit < 1 or offset < 0:
+            field = "limit" if limit < 1 else "offset"
+            raise InvalidInputError("limit must be ≥ 1 and offset ≥ 0", field=field)
+        found = self.store.versions_of_run(run_id)
+        return found[offset : offset + min(limit, 1000)], len(found)
+
     def update_version(
         self,
         model: str,
