@@ -41,6 +41,11 @@ class TrackingStore(abc.ABC):
     def list_projects(self) -> list[Project]:
         """All projects ordered by name, with run counts and the start time of their latest run."""
 
+    @abc.abstractmethod
+    def project_keys(self, project: str, limit: int = 10_000) -> dict[str, list[str]]:
+        """The distinct keys the project's runs use, per kind (``params``, ``metrics``, ``tags``,
+        ``summary``), sorted, at most ``limit`` of each; NotFoundError for a project that does not exist."""
+
     # -- runs -------------------------------------------------------------------------------------------
     @abc.abstractmethod
     def create_run(

@@ -120,6 +120,17 @@ export function collectKeys(runs: Run[]): KeySets {
   return { params: sorted(p), metrics: sorted(m), tags: sorted(t), summary: sorted(s) };
 }
 
+/** Two key sets as one: each kind's keys once, sorted. */
+export function mergeKeys(a: KeySets, b: KeySets): KeySets {
+  const merge = (x: string[], y: string[]) => (y.every((k) => x.includes(k)) ? x : [...new Set([...x, ...y])].sort());
+  return {
+    params: merge(a.params, b.params),
+    metrics: merge(a.metrics, b.metrics),
+    tags: merge(a.tags, b.tags),
+    summary: merge(a.summary, b.summary),
+  };
+}
+
 /** Fields for the filter box's completion. */
 export function filterFields(keys: KeySets): string[] {
   return [

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { ApiError, apiGet } from "../lib/api";
 import type { Run, RunPage } from "../lib/types";
-import { BASE_COLUMNS, collectKeys, filterFields, nextSort, parseColumn, type Column, type KeySets } from "../lib/columns";
+import { BASE_COLUMNS, collectKeys, filterFields, mergeKeys, nextSort, parseColumn, type Column, type KeySets } from "../lib/columns";
 import { FilterBox, FilterError } from "../components/FilterBox";
 import { ColumnChooser } from "../components/ColumnChooser";
 import { RunsTable } from "../components/RunsTable";
@@ -47,18 +47,17 @@ export default function RunsPage() {
 
   const addKeys = useCallback((sample: Run[]) => {
     const k = collectKeys(sample);
-    setKeys((old) => ({
-      params: [...new Set([...old.params, ...k.params])].sort(),
-      metrics: [...new Set([...old.metrics, ...k.metrics])].sort(),
-      tags: [...new Set([...old.tags, ...k.tags])].sort(),
-      summary: [...new Set([...old.summary, ...k.summary])].sort(),
-    }));
+    setKeys((old) => mergeKeys(old, k));
   }, []);
 
-  // Keys for the column chooser and completion come from the newest runs, whatever the filter says.
+  // Keys for the column chooser and completion: every key of the project's runs, whatever the filter says
+  // (GET /projects/{p}/keys); the runs loaded since add theirs.
   useEffect(() => {
-    apiGet<RunPage>("/runs", { project, limit: PAGE }).then((p) => addKeys(p.runs), () => undefined);
-  }, [project, addKeys]);
+    apiGet<KeySets>(`/projects/${encodeURIComponent(project)}/keys`).then(
+      (k) => setKeys((old) => mergeKeys(old, k)),
+      () => undefined,
+    );
+  }, [project]);
 
   const fetchPage = useCallback(
     (offset: number) =>

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { MemoryRouter, Route, Routes, useLocation } from "react-router-dom";
 import RunsPage from "../pages/Runs";
-import { cellValue, columnId, nextSort, parseColumn, quoteKey } from "../lib/columns";
+import { cellValue, columnId, mergeKeys, nextSort, parseColumn, quoteKey } from "../lib/columns";
 import type { Run } from "../lib/types";
 
 function run(id: string, lr: number, acc: number): Run {
@@ -20,6 +20,10 @@ beforeEach(() => {
   global.fetch = vi.fn(async (url: RequestInfo | URL) => {
     lastUrl = String(url);
     urls.push(lastUrl);
+    if (lastUrl.includes("/keys")) {
+      const keys = { params: ["lr", "old_only"], metrics: ["val/acc"], tags: [], summary: [] };
+      return new Response(JSON.stringify(keys), { status: 200, headers: { "Content-Type": "application/json" } });
+    }
     const a1 = { ...run("a1", 0.1, 0.9), git: { commit: "9ffc16324b1f0a8a", branch: "main", dirty: true } };
     const b2 = { ...run("b2", 0.01, 0.95), git: null };
     const body = { runs: [a1, b2], total: 2, offset: 0, limit: 200 };
@@ -91,6 +95,24 @@ describe("commit column", () => {
     expect(cellValue({ ...run("b2", 0.1, 0.9), git: null }, git)).toBeNull();
     await new Promise((r) => setTimeout(r, 400)); // the old per-row fetch waited 250 ms for scrolling to settle
     expect(urls.filter((u) => /\/api\/v1\/runs\/[^?]/.test(u))).toEqual([]);
+  });
+});
+
+describe("keys for the chooser", () => {
+  it("come from the project's keys endpoint, so a key only older runs have is offered", async () => {
+    renderAt("/projects/p/runs");
+    await screen.findByText("2 runs");
+    expect(urls.filter((u) => u.startsWith("/api/v1/projects/p/keys"))).toHaveLength(1);
+    expect(urls.filter((u) => u.startsWith("/api/v1/runs?"))).toHaveLength(1); // no extra unfiltered page for keys
+    fireEvent.click(screen.getByRole("button", { name: /Columns/ }));
+    expect(await screen.findByText("old_only")).toBeInTheDocument();
+  });
+
+  it("merge without duplicates, sorted", () => {
+    const a = { params: ["b", "a"], metrics: ["m"], tags: [], summary: [] };
+    const merged = mergeKeys(a, { params: ["c", "a"], metrics: ["m"], tags: ["t"], summary: [] });
+    expect(merged).toEqual({ params: ["a", "b", "c"], metrics: ["m"], tags: ["t"], summary: [] });
+    expect(mergeKeys(a, { params: [], metrics: [], tags: [], summary: [] }).params).toBe(a.params);
   });
 });
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 from mltrail.api.access import AccessDep
 from mltrail.api.accounts.schemas import MembershipIn, MembershipPublic
 from mltrail.api.deps import AccountsDep, TrackingDep
-from mltrail.api.tracking.schemas import ProjectPublic
+from mltrail.api.tracking.schemas import ProjectKeysPublic, ProjectPublic
 from mltrail.entities import Role
 
 __all__ = ["router"]
@@ -20,6 +20,14 @@ NO_CONTENT = status.HTTP_204_NO_CONTENT
 def list_projects(tracking: TrackingDep, access: AccessDep) -> list[ProjectPublic]:
     """The projects the user may view, with their run counts and latest run."""
     return [ProjectPublic.of(p) for p in access.visible(tracking.list_projects())]
+
+
+@router.get("/projects/{project}/keys")
+def project_keys(project: str, tracking: TrackingDep, access: AccessDep) -> ProjectKeysPublic:
+    """Every params, metric, tag and summary key the project's runs use, sorted (at most 10,000 of each):
+    what a column chooser or the filter box's completion offers (needs the viewer role)."""
+    access.project(project, Role.VIEWER)
+    return ProjectKeysPublic(**tracking.project_keys(project, limit=ProjectKeysPublic.LIMIT))
 
 
 @router.get("/projects/{project}/members")

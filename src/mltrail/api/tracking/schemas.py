@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
@@ -44,6 +44,7 @@ __all__ = [
     "MetricsBatchIn",
     "NotesIn",
     "ParamsIn",
+    "ProjectKeysPublic",
     "ProjectPublic",
     "RunCreate",
     "RunPagePublic",
@@ -181,6 +182,16 @@ class RunPublic(_Out):
             context=run.context if with_context else None,
             git=GitPublic.of(run.context),
         )
+
+
+class ProjectKeysPublic(_Out):
+    """The keys a project's runs use, per kind, sorted."""
+
+    LIMIT: ClassVar[int] = 10_000
+    params: list[str]
+    metrics: list[str]
+    tags: list[str]
+    summary: list[str]
 
 
 class RunPagePublic(_Out):

@@ -186,6 +186,10 @@ class TrackingService:
     def list_projects(self) -> list[Project]:
         return self.store.list_projects()
 
+    def project_keys(self, project: str, limit: int = 10_000) -> dict[str, list[str]]:
+        """The params, metric, tag and summary keys the project's runs use, sorted (``limit`` of each)."""
+        return self.store.project_keys(project, limit=limit)
+
     def search_runs(
         self,
         project: str,

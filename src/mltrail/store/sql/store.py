@@ -14,6 +14,7 @@ from mltrail.store.sql.deployments import DeploymentsMixin
 from mltrail.store.sql.metrics import MetricsMixin
 from mltrail.store.sql.monitor_versions import MonitorVersionsMixin
 from mltrail.store.sql.monitors import MonitorsMixin
+from mltrail.store.sql.project_keys import ProjectKeysMixin
 from mltrail.store.sql.registry_requests import RegistryRequestsMixin
 from mltrail.store.sql.runs import RunsMixin
 from mltrail.store.sql.search import SearchMixin
@@ -27,6 +28,7 @@ class SqlStore(
     RunsMixin,
     MetricsMixin,
     SearchMixin,
+    ProjectKeysMixin,
     DatasetsMixin,
     ArtifactsMixin,
     AccountsMixin,
