@@ -252,6 +252,14 @@ def test_refused_sign_ins_answer_401_and_are_audited_with_successes(web: TestCli
     assert all(e.path == f"{API}/session" and e.client for e in events)
 
 
+def test_a_cross_site_form_cannot_sign_a_browser_in(web: TestClient, server: Server) -> None:
+    # An HTML form can post text/plain but not application/json: such a body is refused, no cookie is set
+    # (no "login CSRF" signing the victim into the attacker's account).
+    body = f'{{"api_key": "{server.keys["bob"]}"}}'
+    response = web.post(f"{API}/session", content=body, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 400 and "set-cookie" not in response.headers
+
+
 def test_a_large_cookie_write_needs_the_csrf_token_too(web: TestClient, server: Server) -> None:
     csrf = str(sign_in(web, server.keys["bob"])["csrf_token"])
     n = 20_000
