@@ -288,7 +288,7 @@ def test_versions_of_a_run_are_listed_by_run_with_the_runs_roles(team: World) ->
     first = team.register("bob", run_id=run_id)
     team.register("bob", model="fraud", run_id=run_id)
     team.register("bob")  # another run's version
-    response = team.get("vic", "/model-versions", params={"run_id": run_id})
+    response = team.get("vic", "/model-versions", params={"run": run_id})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["total"] == 2
@@ -297,22 +297,22 @@ def test_versions_of_a_run_are_listed_by_run_with_the_runs_roles(team: World) ->
         ("fraud", 1, run_id),
     ]
     assert body["versions"][0] == first
-    by_prefix = team.get("vic", "/model-versions", params={"run_id": run_id[:8]}).json()
+    by_prefix = team.get("vic", "/model-versions", params={"run": run_id[:8]}).json()
     assert by_prefix == body
-    page = team.get("vic", "/model-versions", params={"run_id": run_id, "offset": 1, "limit": 1}).json()
+    page = team.get("vic", "/model-versions", params={"run": run_id, "offset": 1, "limit": 1}).json()
     assert (page["total"], [v["model"] for v in page["versions"]]) == (2, ["fraud"])
-    assert team.get("vic", "/model-versions", params={"run_id": team.run(logged=False)}).json() == {
+    assert team.get("vic", "/model-versions", params={"run": team.run(logged=False)}).json() == {
         "versions": [],
         "total": 0,
     }
     # A run of a hidden project is missing; a bad page is a 400 naming the field.
-    hidden = team.get("eve", "/model-versions", params={"run_id": run_id})
+    hidden = team.get("eve", "/model-versions", params={"run": run_id})
     assert hidden.status_code == 404 and hidden.json()["error"]["message"] == f"no run {run_id!r}"
-    assert team.get("vic", "/model-versions", params={"run_id": "f" * 32}).status_code == 404
+    assert team.get("vic", "/model-versions", params={"run": "f" * 32}).status_code == 404
     for params, field in (
-        ({}, "run_id"),
-        ({"run_id": run_id, "limit": 0}, "limit"),
-        ({"run_id": ""}, "run_id"),
+        ({}, "run"),
+        ({"run": run_id, "limit": 0}, "limit"),
+        ({"run": ""}, "run"),
     ):
         refused = team.get("vic", "/model-versions", params=params)
         assert refused.status_code == 400 and refused.json()["error"]["field"] == field, params

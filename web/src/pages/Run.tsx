@@ -422,9 +422,9 @@ function highlight(line: string, q: string): React.ReactNode {
   return parts;
 }
 
-/** Versions registered from this run, of any model: one request (GET /model-versions?run_id=). */
+/** Versions registered from this run, of any model: one request (GET /model-versions?run=). */
 function Models({ run }: { run: Run }) {
-  const state = useApi<{ versions: ModelVersion[]; total: number }>("/model-versions", { run_id: run.id, limit: 1000 });
+  const state = useApi<{ versions: ModelVersion[]; total: number }>("/model-versions", { run: run.id, limit: 1000 });
   const versions = state.data?.versions;
   const error = state.error;
   if (error) return <ErrorBox error={error} />;

@@ -1,4 +1,4 @@
-"""``/api/v1/model-versions?run_id=``: the model versions registered from one run, whatever their model."""
+"""``/api/v1/model-versions?run=``: the model versions registered from one run, whatever their model."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ RunQuery = Annotated[
 
 @router.get("")
 def list_versions_of_run(
-    run_id: RunQuery,
+    run: RunQuery,
     ra: RegistryAccessDep,
     project: Annotated[str | None, Query(description="narrows a run name or prefix to one project")] = None,
     offset: Offset = 0,
@@ -28,6 +28,6 @@ def list_versions_of_run(
 ) -> VersionPagePublic:
     """The versions registered from the run, oldest first (needs the viewer role on the run's project; a
     version's model is always in its run's project)."""
-    run = ra.access.resolve_run(run_id, Role.VIEWER, project)
-    versions, total = ra.registry.versions_of_run(run, offset=offset, limit=limit)
+    run_id = ra.access.resolve_run(run, Role.VIEWER, project)
+    versions, total = ra.registry.versions_of_run(run_id, offset=offset, limit=limit)
     return VersionPagePublic(versions=[VersionPublic.of(v) for v in versions], total=total)
