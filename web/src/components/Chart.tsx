@@ -71,18 +71,22 @@ export function Chart({
         })),
       ],
       bands: bands?.map(([a, b, fill]) => ({ series: [a, b], fill })),
-      hooks: onZoom
-        ? {
-            setSelect: [
-              (u: uPlot) => {
-                if (u.select.width < 3) return;
-                const lo = u.posToVal(u.select.left, "x");
-                const hi = u.posToVal(u.select.left + u.select.width, "x");
-                onZoom(lo, hi);
-              },
-            ],
-          }
-        : undefined,
+      hooks: {
+        // A marker for tests and benchmarks/ui_speed.py: how many times this chart has drawn its data.
+        draw: [() => (el.dataset.drawn = String(Number(el.dataset.drawn ?? 0) + 1))],
+        ...(onZoom
+          ? {
+              setSelect: [
+                (u: uPlot) => {
+                  if (u.select.width < 3) return;
+                  const lo = u.posToVal(u.select.left, "x");
+                  const hi = u.posToVal(u.select.left + u.select.width, "x");
+                  onZoom(lo, hi);
+                },
+              ],
+            }
+          : {}),
+      },
     };
     // A log scale cannot place zero or negative values: leave them out instead of breaking the axis.
     const shown = logY
@@ -99,6 +103,7 @@ export function Chart({
       ro.disconnect();
       u.destroy();
       plot.current = null;
+      delete el.dataset.drawn;
     };
   }, [data, series, xLabel, time, logY, height, bands, yRange]); // eslint-disable-line react-hooks/exhaustive-deps
   return <div ref={box} data-testid={testId} style={{ width: "100%", minHeight: height }} />;
