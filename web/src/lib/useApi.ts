@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { ApiError, apiGet, type Query } from "./api";
+import { ApiError, type Query } from "./api";
+import { getEarly } from "./prefetch";
 
 export interface ApiState<T> {
   data: T | undefined;
@@ -21,7 +22,7 @@ export function useApi<T>(path: string | null, query?: Query): ApiState<T> {
   useEffect(() => {
     if (path === null) return;
     const ctrl = new AbortController();
-    apiGet<T>(path, queryRef.current, ctrl.signal).then(
+    getEarly<T>(path, queryRef.current, ctrl.signal).then(
       (data) => setState({ key, data, error: null }),
       (e: unknown) => {
         if (ctrl.signal.aborted) return;

@@ -8,8 +8,8 @@ import { FilterBox, FilterError } from "../components/FilterBox";
 import { ColumnChooser } from "../components/ColumnChooser";
 import { RunsTable } from "../components/RunsTable";
 import { ErrorBox, NotFound } from "../components/ui";
-
-const PAGE = 200;
+import { runsPageQuery } from "../lib/runsQuery";
+import { getEarly } from "../lib/prefetch";
 
 /** Chosen extra columns: ``col`` repeated in the URL; absent means the defaults (first few metrics). */
 export function chosenColumns(sp: URLSearchParams, keys: KeySets): string[] {
@@ -51,17 +51,20 @@ export default function RunsPage() {
   }, []);
 
   // Keys for the column chooser and completion: every key of the project's runs, whatever the filter says
-  // (GET /projects/{p}/keys); the runs loaded since add theirs.
+  // (GET /projects/{p}/keys); the runs loaded since add theirs. Asked for once the first page is shown: it
+  // reads the keys of every run (0.4-0.6 s over 10,000 runs), and on the same server it would delay the page.
+  const keysAskedFor = useRef<string | null>(null);
   useEffect(() => {
+    if (loading || keysAskedFor.current === project) return;
+    keysAskedFor.current = project;
     apiGet<KeySets>(`/projects/${encodeURIComponent(project)}/keys`).then(
       (k) => setKeys((old) => mergeKeys(old, k)),
       () => undefined,
     );
-  }, [project]);
+  }, [loading, project]);
 
   const fetchPage = useCallback(
-    (offset: number) =>
-      apiGet<RunPage>("/runs", { project, filter: filter || undefined, sort: sort ?? undefined, offset, limit: PAGE }),
+    (offset: number) => getEarly<RunPage>("/runs", runsPageQuery(project, filter, sort, offset)),
     [project, filter, sort],
   );
 
@@ -109,7 +112,12 @@ export default function RunsPage() {
   }, [fetchPage, runs.length, error]);
 
   const extra = chosenColumns(sp, keys);
-  const columns: Column[] = [...BASE_COLUMNS, ...extra.map(parseColumn).filter((c): c is Column => c !== null)];
+  const extraKey = extra.join("\n");
+  // The same array while the chosen columns stay the same, so that unchanged rows skip re-rendering.
+  const columns: Column[] = useMemo(
+    () => [...BASE_COLUMNS, ...extra.map(parseColumn).filter((c): c is Column => c !== null)],
+    [extraKey], // eslint-disable-line react-hooks/exhaustive-deps
+  );
   const fields = useMemo(() => filterFields(keys), [keys]);
   const filterError = error && error.status === 400 && error.field === "filter" ? error : null;
   const sortError = error && error.status === 400 && error.field === "sort" ? error : null;
@@ -154,7 +162,7 @@ export default function RunsPage() {
           className="primary"
           disabled={selected.length < 2 || selected.length > 50}
           title={selected.length < 2 ? "select 2 to 50 runs" : ""}
-          onClick={() => nav(`/compare?runs=${selected.join(",")}`)}
+          onClick={() => nav(`/compare?project=${encodeURIComponent(project)}&runs=${selected.join(",")}`)}
         >
           Compare{selected.length ? ` (${selected.length})` : ""}
         </button>

@@ -64,7 +64,7 @@ describe("runs table state in the URL", () => {
   it("the column chooser writes chosen columns to the URL and the table shows them", async () => {
     renderAt("/projects/p/runs?filter=params.lr%20%3E%200");
     await screen.findByText("2 runs match");
-    expect(lastUrl).toContain("filter=params.lr+%3E+0");
+    expect(urls[0]).toContain("filter=params.lr+%3E+0");
     fireEvent.click(screen.getByRole("button", { name: /Columns/ }));
     const chooser = screen.getByTestId("column-chooser");
     fireEvent.click(chooser.querySelector("input[type=checkbox]") as HTMLInputElement); // metrics val/acc last: on by default
@@ -81,7 +81,14 @@ describe("runs table state in the URL", () => {
     const headers = screen.getAllByRole("columnheader");
     expect(headers.map((h) => h.textContent)).toContain("lr");
     expect(screen.getByRole("button", { name: "Compare (2)" })).toBeEnabled();
-    await waitFor(() => expect(lastUrl).toContain("sort=-metrics.val%2Facc"));
+    expect(urls[0]).toContain("sort=-metrics.val%2Facc");
+  });
+
+  it("asks for a first page of 100 runs, and for the project's keys only once that page is shown", async () => {
+    renderAt("/projects/p/runs");
+    await screen.findByText("2 runs");
+    await waitFor(() => expect(urls).toHaveLength(2));
+    expect(urls).toEqual(["/api/v1/runs?project=p&offset=0&limit=100", "/api/v1/projects/p/keys"]);
   });
 });
 
@@ -102,7 +109,7 @@ describe("keys for the chooser", () => {
   it("come from the project's keys endpoint, so a key only older runs have is offered", async () => {
     renderAt("/projects/p/runs");
     await screen.findByText("2 runs");
-    expect(urls.filter((u) => u.startsWith("/api/v1/projects/p/keys"))).toHaveLength(1);
+    await waitFor(() => expect(urls.filter((u) => u.startsWith("/api/v1/projects/p/keys"))).toHaveLength(1));
     expect(urls.filter((u) => u.startsWith("/api/v1/runs?"))).toHaveLength(1); // no extra unfiltered page for keys
     fireEvent.click(screen.getByRole("button", { name: /Columns/ }));
     expect(await screen.findByText("old_only")).toBeInTheDocument();
