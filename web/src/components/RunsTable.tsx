@@ -1,5 +1,5 @@
 /** The virtualized runs table: only visible rows are in the DOM, so 10,000 runs scroll smoothly. */
-import { useEffect, useRef } from "react";
+import { memo, useCallback, useEffect, useRef } from "react";
 import { Link } from "react-router-dom";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import type { Run } from "../lib/types";
@@ -41,6 +41,44 @@ function Cell({ run, col }: { run: Run; col: Column }) {
   return typeof v === "number" ? <span style={{ display: "block", textAlign: "right" }}>{fmtNum(v)}</span> : <>{fmtNum(v)}</>;
 }
 
+/** One row; memoized, so a click on a header or a checkbox re-renders only the rows whose props changed. */
+const Row = memo(function Row({
+  run,
+  columns,
+  template,
+  top,
+  isSel,
+  onToggle,
+}: {
+  run: Run;
+  columns: Column[];
+  template: string;
+  top: number;
+  isSel: boolean;
+  onToggle: (id: string) => void;
+}) {
+  return (
+    <div
+      className={`vt-row ${isSel ? "selected" : ""}`}
+      data-testid="run-row"
+      style={{ top, height: ROW, gridTemplateColumns: template, width: "100%" }}
+    >
+      <div>
+        <input type="checkbox" aria-label={`select ${run.name}`} checked={isSel} onChange={() => onToggle(run.id)} />
+      </div>
+      {columns.map((c) => (
+        <div key={c.id} className={isNum(c) ? "num" : ""}>
+          <Cell run={run} col={c} />
+        </div>
+      ))}
+    </div>
+  );
+});
+
+function isNum(c: Column): boolean {
+  return c.kind === "metrics" || c.id === "duration";
+}
+
 export function RunsTable({
   runs,
   total,
@@ -65,7 +103,7 @@ export function RunsTable({
     count: runs.length,
     getScrollElement: () => parent.current,
     estimateSize: () => ROW,
-    overscan: 12,
+    overscan: 8,
   });
   const items = virt.getVirtualItems();
   const lastIndex = items.length ? items[items.length - 1].index : 0;
@@ -76,7 +114,13 @@ export function RunsTable({
   const totalWidth = 34 + columns.reduce((s, c) => s + width(c), 0);
   const cur = parseSort(sort);
   const allSelected = runs.length > 0 && runs.every((r) => selected.includes(r.id));
-  const isNum = (c: Column) => c.kind === "metrics" || c.id === "duration";
+  // Stable across renders (reads the latest selection), so that memoized rows keep their props.
+  const latest = useRef({ selected, onSelect });
+  latest.current = { selected, onSelect };
+  const toggle = useCallback((id: string) => {
+    const { selected: sel, onSelect: select } = latest.current;
+    select(sel.includes(id) ? sel.filter((s) => s !== id) : [...sel, id]);
+  }, []);
   return (
     <div className="vt" ref={parent} data-testid="runs-table">
       <div className="vt-head" style={{ gridTemplateColumns: template, width: Math.max(totalWidth, 0), minWidth: "100%" }}>
@@ -105,28 +149,16 @@ export function RunsTable({
       <div style={{ height: virt.getTotalSize(), position: "relative", width: totalWidth, minWidth: "100%" }}>
         {items.map((item) => {
           const run = runs[item.index];
-          const isSel = selected.includes(run.id);
           return (
-            <div
+            <Row
               key={run.id}
-              className={`vt-row ${isSel ? "selected" : ""}`}
-              data-testid="run-row"
-              style={{ top: item.start, height: ROW, gridTemplateColumns: template, width: "100%" }}
-            >
-              <div>
-                <input
-                  type="checkbox"
-                  aria-label={`select ${run.name}`}
-                  checked={isSel}
-                  onChange={() => onSelect(isSel ? selected.filter((s) => s !== run.id) : [...selected, run.id])}
-                />
-              </div>
-              {columns.map((c) => (
-                <div key={c.id} className={isNum(c) ? "num" : ""}>
-                  <Cell run={run} col={c} />
-                </div>
-              ))}
-            </div>
+              run={run}
+              columns={columns}
+              template={template}
+              top={item.start}
+              isSel={selected.includes(run.id)}
+              onToggle={toggle}
+            />
           );
         })}
       </div>
