@@ -1,8 +1,10 @@
 /** Compare 2–50 runs: params and summaries side by side, overlaid metrics, a scatter, parallel coordinates. */
 import { useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
-import { ApiError, apiGet, num } from "../lib/api";
-import type { Run } from "../lib/types";
+import { ApiError, num } from "../lib/api";
+import { getEarly } from "../lib/prefetch";
+import type { Run, RunPage } from "../lib/types";
+import { compareQuery } from "../lib/runsQuery";
 import { compareRows, metricLasts, type CompareRow } from "../lib/compare";
 import { seriesColor } from "../lib/colors";
 import { fmtNum } from "../lib/format";
@@ -51,15 +53,28 @@ export function CompareTable({ title, runs, rows, onlyDiff }: {
   );
 }
 
+/** The runs in the order of ``ids``: one search when the link names their project (the runs table's
+ * links do), else, and for any id the search did not find (a prefix, a run of another project), one request
+ * per run, which also reports a run that does not exist. */
+export async function fetchRuns(project: string | null, ids: string[]): Promise<Run[]> {
+  const found = new Map<string, Run>();
+  if (project && ids.length) {
+    const page = await getEarly<RunPage>("/runs", compareQuery(project, ids)).catch(() => null);
+    page?.runs.forEach((r) => found.set(r.id, r));
+  }
+  return Promise.all(ids.map((id) => found.get(id) ?? getEarly<Run>(`/runs/${encodeURIComponent(id)}`)));
+}
+
 export default function ComparePage() {
   const [sp, setSp] = useSearchParams();
   const ids = useMemo(() => (sp.get("runs") ?? "").split(",").filter(Boolean).slice(0, 50), [sp]);
   const [runs, setRuns] = useState<Run[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const project = sp.get("project");
   useEffect(() => {
     setRuns(null);
-    Promise.all(ids.map((id) => apiGet<Run>(`/runs/${encodeURIComponent(id)}`))).then(setRuns, setError);
-  }, [ids]);
+    fetchRuns(project, ids).then(setRuns, setError);
+  }, [project, ids]);
   const set = (k: string, v: string | null) => {
     const next = new URLSearchParams(sp);
     if (v === null) next.delete(k);
