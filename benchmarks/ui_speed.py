@@ -210,7 +210,7 @@ def measure_mltrail(
                 f" return c.length === {n} && d.length === {n}; }};"
             )
             with ub.fresh_page(b, every) as page:
-                page.goto(f"{url}/compare?project={data.CHARTS_PROJECT}&runs={ids}&tab=charts")
+                page.goto(f"{url}/compare?runs={ids}&project={data.CHARTS_PROJECT}&tab=charts")
                 overlay.add(ub.wait_mark(page, "overlay"))
         for timed in (first, sort, filt, chart, overlay):
             del timed.values[0]

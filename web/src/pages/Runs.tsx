@@ -162,7 +162,7 @@ export default function RunsPage() {
           className="primary"
           disabled={selected.length < 2 || selected.length > 50}
           title={selected.length < 2 ? "select 2 to 50 runs" : ""}
-          onClick={() => nav(`/compare?project=${encodeURIComponent(project)}&runs=${selected.join(",")}`)}
+          onClick={() => nav(`/compare?runs=${selected.join(",")}&project=${encodeURIComponent(project)}`)}
         >
           Compare{selected.length ? ` (${selected.length})` : ""}
         </button>
