@@ -23,20 +23,27 @@ real ``mltrail server`` on 127.0.0.1 (which serves the built UI: ``make web`` fi
 - JavaScript: the scripts (and stylesheets) the first page loads, gzipped (level 6) here.
 
 ``--mlflow`` measures MLflow's UI the same way (``ui_speed_mlflow.py``: MLflow from ``/tmp/mlflow-venv``).
+``--ui DIR,DIR`` measures several builds of the UI (``npx vite build --outDir DIR``) against the same store,
+one server each, taking turns repetition by repetition, so that a busy machine weighs on each alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import random
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
+import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -132,7 +139,7 @@ ROW_JS = (
 
 
 def measure_mltrail(
-    url: str, seeded: dict[str, object], expect: dict[str, object], repeat: int
+    url: str, seeded: dict[str, object], expect: dict[str, object], repeat: int, scroll: bool = True
 ) -> list[ub.Samples]:
     cols = [f"params.{k}" for k in data.PARAMS] + [f"metrics.{k}" for k in data.METRICS]
     cols += [f"tags.{k}" for k in data.TAGS]
@@ -186,7 +193,7 @@ def measure_mltrail(
                 filt.add(ub.action_ms(page, "filter"))
                 if rep == 1:
                     api_log += after_action(page, "filter", seen)
-            if rep == 1:
+            if rep == 1 and scroll:
                 with ub.fresh_page(b, ROW_JS) as page:
                     page.goto(runs_url)
                     ub.wait_mark(page, "row")
@@ -260,6 +267,43 @@ def scroll_blanks(page: ub.Any) -> tuple[tuple[int, int, int], list[float]]:
     return (sum(1 for x in frames if x > 0), len(frames), int(reached)), jumps
 
 
+@contextlib.contextmanager
+def serve_ui(db_url: str, ui_dir: Path) -> Iterator[str]:
+    """A server like ``mltrail server`` (``create_app``, no auth) whose UI is the build in ``ui_dir``."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, __file__, "--serve-ui", db_url, str(port), str(ui_dir)]
+    proc = subprocess.Popen(cmd, env={**os.environ, "MLTRAIL_CAPTURE": "0"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the server did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _serve_ui_process(db_url: str, port: str, ui_dir: str) -> None:
+    import uvicorn
+
+    from mltrail.api.app import create_app
+    from mltrail.settings import Settings
+
+    app = create_app(Settings(db_url=db_url), ui_dir=Path(ui_dir))
+    uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -269,7 +313,12 @@ def main() -> None:
     parser.add_argument("--data", default="", help="keep the seeded stores here and reuse them")
     parser.add_argument("--mlflow", action="store_true", help="also measure MLflow's UI (/tmp/mlflow-venv)")
     parser.add_argument("--only", choices=["mltrail", "mlflow"], default=None)
+    parser.add_argument("--ui", default="", help="comma-separated folders of UI builds to compare")
+    parser.add_argument("--serve-ui", nargs=3, metavar=("DB_URL", "PORT", "UI_DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_ui:
+        _serve_ui_process(*args.serve_ui)
+        return
     root = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="ui-speed-"))
     root.mkdir(parents=True, exist_ok=True)
     expect = expectations(args.runs)
@@ -291,8 +340,23 @@ def main() -> None:
             seeded = seed(db_url, args.runs)
             mark.write_text(json.dumps(seeded))
             print(f"mltrail: seeded in {time.perf_counter() - t0:.0f} s (store API)")
-        with serve(db_url, home / "server") as url:
-            results["mltrail"] = measure_mltrail(url, seeded, expect, args.repeat)
+        if not args.ui:
+            with serve(db_url, home / "server") as url:
+                results["mltrail"] = measure_mltrail(url, seeded, expect, args.repeat)
+        else:
+            dirs = [Path(d) for d in args.ui.split(",")]
+            with contextlib.ExitStack() as stack:
+                urls = [stack.enter_context(serve_ui(db_url, d)) for d in dirs]
+                per_ui: dict[str, list[list[ub.Samples]]] = {d.name: [] for d in dirs}
+                for _ in range(args.repeat):
+                    for d, url in zip(dirs, urls, strict=True):
+                        per_ui[d.name].append(measure_mltrail(url, seeded, expect, 1, scroll=False))
+                for name, reps in per_ui.items():
+                    merged = reps[0]
+                    for more in reps[1:]:
+                        for into, s in zip(merged, more, strict=True):
+                            into.values.extend(s.values)
+                    results[f"mltrail, UI {name}"] = merged
     if args.mlflow or args.only == "mlflow":
         import ui_speed_mlflow
 
