@@ -2,7 +2,8 @@
  * The first data a page needs, requested by main.tsx from the URL before React renders and before the
  * page's lazily loaded code arrives. The page's own request (same path, same query) goes through
  * ``getEarly``, which takes the answer already on its way instead of asking only once the page's chunk is
- * loaded and rendered (on the runs table and a run page this saved 300-400 ms of a ~1 s first render).
+ * loaded and rendered (the runs table's first request left ~430-750 ms after navigation, now ~230 ms on the
+ * busy 2-core machine of benchmarks/RESULTS.md).
  */
 import { apiFetch, apiGet, buildUrl, type Query } from "./api";
 import { compareQuery, runsPageQuery } from "./runsQuery";
