@@ -58,6 +58,7 @@ white-space:nowrap}
 .badge.bad{background:#fee2e2;color:#b91c1c}.badge.good{background:#dcfce7;color:#15803d}
 .badge.warn{background:#fef3c7;color:#b45309}.badge.muted{background:#f1f5f9;color:#475569}
 .warn-text{color:#b45309;font-weight:600}
+.top .output-ref{margin:14px 0 0;font-size:13px;color:#cbd5e1}.top .output-ref.warn-text{color:#fbbf24}
 .chip{display:inline-block;background:#eef2ff;color:#3730a3;border-radius:6px;padding:1px 7px;
 margin:1px 3px 1px 0;font-size:12px}
 .meter{display:inline-block;width:90px;height:7px;background:#f1f5f9;border-radius:4px;vertical-align:middle;

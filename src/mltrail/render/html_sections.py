@@ -76,8 +76,18 @@ def header(report: Mapping[str, Any]) -> str:
     )
     return (
         '<header class="top"><div class="eyebrow">mltrail · production monitoring report</div>'
-        f'<h1>{esc(name)}</h1><div class="facts">{items}</div></header>'
+        f'<h1>{esc(name)}</h1><div class="facts">{items}</div>{_output_note(reference)}</header>'
     )
+
+
+def _output_note(reference: Mapping[str, Any]) -> str:
+    """What the model's output is compared with; a warning when it is the first day of traffic."""
+    output = as_mapping(reference.get("output"))
+    statement = as_text(output.get("statement"))
+    if not statement:
+        return ""
+    tone = "" if output.get("source") == "reference" else " warn-text"
+    return f'<p class="output-ref{tone}">Output reference: {esc(statement)}</p>'
 
 
 def _following(monitor: Mapping[str, Any], shown: int = 3) -> str | None:

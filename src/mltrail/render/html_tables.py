@@ -67,7 +67,7 @@ def segments_table(report: Mapping[str, Any]) -> str:
             found += '<div class="dim">against the whole reference</div>'
         rows.append(
             f'<tr><td class="name">{esc(name)}</td><td class="num">{fmt_int(seg.get("rows"))}</td>'
-            f"<td>{meter}</td><td>{found}</td></tr>"
+            f"<td>{meter}</td><td>{found}</td><td>{_segment_performance(seg)}</td></tr>"
         )
     how = as_text(report.get("segment_reference"))
     sub = {
@@ -81,9 +81,24 @@ def segments_table(report: Mapping[str, Any]) -> str:
         sub += "; a segment's own column is never tested"
     return card(
         "Segments",
-        _table("segments", ["Segment", "Rows", "Share drifted", "Drifted features"], rows),
+        _table("segments", ["Segment", "Rows", "Share drifted", "Drifted features", "Performance"], rows),
         sub,
     )
+
+
+_SEGMENT_METRICS = ("accuracy", "f1", "roc_auc", "mae", "rmse")
+
+
+def _segment_performance(seg: Mapping[str, Any]) -> str:
+    """The segment's performance from its labels: its main figures and how many were labeled."""
+    perf = as_mapping(seg.get("performance"))
+    labeled = as_float(perf.get("labeled"))
+    if not labeled:
+        return f'<span class="dim">{DASH} no labels</span>'
+    shown = [
+        f"{m} <b>{fmt_num(perf.get(m))}</b>" for m in _SEGMENT_METRICS if as_float(perf.get(m)) is not None
+    ]
+    return " · ".join(shown[:3]) + f'<div class="dim">{fmt_int(labeled)} labeled</div>'
 
 
 def alerts_table(report: Mapping[str, Any]) -> str:

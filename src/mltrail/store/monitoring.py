@@ -55,6 +55,7 @@ class PredictionRow:
     time: float
     score: float | None  # a regression value or the positive class's probability
     predicted: str | None  # a class label
+    segments: tuple[str, ...] = ()  # the segments it fell in (``country=DE``, ``age < 25``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class LabelMatch:
     predicted: str | None
     label: str | None
     label_value: float | None
+    segments: tuple[str, ...] = ()  # the prediction's segments: the label counts in their windows too
 
 
 class MonitorStore(abc.ABC):
@@ -147,6 +149,19 @@ class MonitorStore(abc.ABC):
         it is now, and True when this call moved it."""
 
     @abc.abstractmethod
+    def replace_reference(
+        self,
+        name: str,
+        *,
+        reference: bytes,
+        reference_source: str,
+        segment_references: SegmentReferences | None,
+    ) -> Monitor:
+        """Replace the monitor's reference profile, its source (also on the current version's history
+        entry) and its segment references (none kept when None), and forget every window's kept figures
+        (computed against the old reference), in one transaction under a lock on the monitor."""
+
+    @abc.abstractmethod
     def delete_monitor(self, name: str) -> None:
         """Delete the monitor with its windows, predictions, raw-batch index, alert rules and alerts (the
         Parquet blobs are content-addressed and may be shared; they are not deleted here)."""
@@ -174,12 +189,13 @@ class MonitorStore(abc.ABC):
         self,
         monitor_id: int,
         granularity: str,
-        updates: Mapping[float, Mapping[str, Any]],
+        updates: Mapping[tuple[str, float], Mapping[str, Any]],
         merge: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]],
         *,
         now: float,
     ) -> None:
-        """Merge performance accumulators into the all-traffic windows starting at each key."""
+        """Merge performance accumulators into the windows keyed ``(segment, start)`` (``""``: all
+        traffic); a window that was never profiled is skipped."""
 
     @abc.abstractmethod
     def set_window_figures(

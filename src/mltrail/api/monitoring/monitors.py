@@ -18,6 +18,7 @@ from mltrail.api.monitoring.schemas import (
     MonitorPatch,
     MonitorPublic,
     RawRowsPublic,
+    ReferenceIn,
     ReportPublic,
     json_safe,
 )
@@ -136,6 +137,23 @@ def calibrate_monitor(name: str, body: CalibrationIn, ma: MonitorAccessDep) -> M
     kind, is a 400 naming ``calibration``."""
     ma.monitor(name, Role.MAINTAINER)
     return MonitorPublic.of(ma.monitoring.calibrate(name, body.calibration))
+
+
+@router.post("/{name}/reference")
+def set_monitor_reference(name: str, body: ReferenceIn, ma: MonitorAccessDep) -> MonitorPublic:
+    """Replace the monitor's reference (maintainer; also viewer on a run's project) with a given profile
+    or the profile of a dataset a run logged, and compute every kept window figure again against it.
+    The output's reference is the first day of traffic again when the new one has no output column."""
+    if (body.reference is None) == (body.run is None):
+        raise InvalidInputError("give exactly one of reference and run", field="reference")
+    run_id = None if body.run is None else ma.access.resolve_run(body.run, Role.VIEWER)
+    ma.monitor(name, Role.MAINTAINER)  # last: the audit event names the monitor's project
+    if run_id is not None:
+        updated = ma.monitoring.set_reference(name, run_id=run_id)
+    else:
+        source = body.reference_source or f"given by {ma.actor(body.user) or 'a client'}"
+        updated = ma.monitoring.set_reference(name, reference=body.reference_profile(), source=source)
+    return MonitorPublic.of(updated)
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)

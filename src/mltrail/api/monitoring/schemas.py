@@ -46,6 +46,7 @@ __all__ = [
     "MonitorVersionPublic",
     "PredictionsJsonIn",
     "RawRowsPublic",
+    "ReferenceIn",
     "ReportPublic",
     "json_safe",
 ]
@@ -141,6 +142,23 @@ class CalibrationIn(_In):
     regression (``stats/loss_estimation.py``) ``method`` dle, ``inputs``, ``sd`` and two tree ensembles."""
 
     calibration: dict[str, Any]
+
+
+class ReferenceIn(_In):
+    """A new reference for the monitor: exactly one of ``reference`` (a profile, as the SDK and CLI send
+    for a file) and ``run`` (a run whose logged dataset is profiled: one holding the output first)."""
+
+    reference: str | None = Field(
+        None, max_length=64 << 20, description="base64 of a DatasetProfile's bytes (as for a new monitor)"
+    )
+    run: str | None = Field(None, max_length=200, description="the id of a run that logged the dataset")
+    reference_source: str | None = Field(
+        None, max_length=500, description="where the given reference came from, e.g. file reference.csv"
+    )
+    user: str | None = _USER
+
+    def reference_profile(self) -> DatasetProfile | None:
+        return MonitorCreate.model_construct(reference=self.reference).reference_profile()
 
 
 class MonitorVersionPublic(_Out):

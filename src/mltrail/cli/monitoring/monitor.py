@@ -42,7 +42,8 @@ from mltrail.errors import InvalidInputError
 from mltrail.render.html_report import render_report_html
 from mltrail.sdk.monitoring.client import IngestOutcome
 from mltrail.services.monitoring.estimation import calibration_from_table, probability_columns
-from mltrail.stats.profile import profile_batches
+from mltrail.services.monitoring.segments import profile_reference
+from mltrail.stats.profile import DatasetProfile, profile_batches
 
 __all__ = ["app"]
 
@@ -147,6 +148,55 @@ def _monitor_json(monitor: Monitor) -> dict[str, Any]:
     data: dict[str, Any] = json_safe(monitor)
     data.pop("reference", None)  # the profile's bytes
     return data
+
+
+@app.command("set-reference")
+def set_reference(
+    ctx: typer.Context,
+    name: MonitorArg,
+    file: Annotated[
+        Path | None,
+        typer.Argument(metavar="[FILE]", help="A Parquet or CSV file of reference rows (or --from-run)."),
+    ] = None,
+    from_run: Annotated[
+        str | None,
+        typer.Option(
+            "--from-run",
+            help="A run (id, prefix or name) whose logged dataset becomes the reference; one holding the"
+            " model's output is taken first.",
+        ),
+    ] = None,
+    user: UserOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace a monitor's reference at any time and compute its kept figures again: give the model's
+    output column in it, so the output is no longer compared with the first day of traffic."""
+    if (file is None) == (from_run is None):
+        raise InvalidInputError("give a FILE or --from-run RUN (one of them)", field="reference")
+    client = monitoring(ctx, user)
+    monitor = client.get(name)
+    if from_run is not None:
+        updated = client.set_reference(monitor.name, run=from_run)
+    else:
+        assert file is not None
+        data = open_data(file, field="reference")
+        table = pa.Table.from_batches(list(data.batches()))
+        profile = profile_reference(table, monitor.segments)
+        source = f"file {file.name}"
+        updated = client.set_reference(monitor.name, reference=profile, reference_source=source)
+    if as_json:
+        echo_json({"monitor": _monitor_json(updated)})
+        return
+    console = stdout_console()
+    console.print(f"{updated.name} is now compared with {updated.reference_source}; kept figures recomputed.")
+    if updated.prediction not in DatasetProfile.from_bytes(updated.reference).columns:
+        console.print(
+            Text(
+                f"The reference has no {updated.prediction} column: the output is compared with the first"
+                " whole day of traffic.",
+                style="yellow",
+            )
+        )
 
 
 @app.command("list")

@@ -73,6 +73,12 @@ def _header(report: Mapping[str, Any]) -> Panel:
             f"{report.get('current_rows', 0):,} current vs {int(ref.get('rows') or 0):,} reference"
             f" ({ref.get('source') or '-'})",
         ),
+    ]
+    output = ref.get("output") or {}
+    if output.get("statement"):  # a model wrong from day one looks normal against its launch day
+        given = output.get("source") == "reference"
+        rows.append(("output reference", Text(str(output["statement"]), style="" if given else "yellow")))
+    rows += [
         (
             "drift",
             Text(
@@ -170,12 +176,25 @@ def _features_table(report: Mapping[str, Any]) -> Table:
     return table
 
 
-def _segments_table(segments: Mapping[str, Any]) -> Table:
+def segment_performance(seg: Mapping[str, Any], metric: str | None) -> str:
+    """``accuracy 0.912 (1,000 labeled)`` from a segment's labels; ``-`` before any."""
+    perf = seg.get("performance") or {}
+    labeled = _float(perf.get("labeled"))
+    if not labeled:
+        return "-"
+    shown = metric if metric in perf else next((k for k in perf if k != "labeled"), None)
+    value = None if shown is None else _float(perf.get(shown))
+    figure = "" if value is None else f"{shown} {format_number(value)} "
+    return f"{figure}({labeled:,.0f} labeled)"
+
+
+def _segments_table(segments: Mapping[str, Any], metric: str | None) -> Table:
     table = Table(title="Segments", title_justify="left", title_style="bold", box=None, header_style="bold")
     table.add_column("segment")
     table.add_column("rows", justify="right")
     table.add_column("share", justify="right")
     table.add_column("drifted features")
+    table.add_column("performance")
     for name, seg in segments.items():
         drifted = list(seg.get("drifted_columns") or [])
         table.add_row(
@@ -183,6 +202,7 @@ def _segments_table(segments: Mapping[str, Any]) -> Table:
             f"{int(seg.get('rows') or 0):,}",
             Text(_percent(seg.get("share_drifted")), style="red" if drifted else ""),
             Text(_names(drifted, 5), style="red" if drifted else "dim"),
+            Text(segment_performance(seg, metric)),
         )
     return table
 
@@ -196,7 +216,7 @@ def render_report(report: Mapping[str, Any], alerts: Sequence[Alert], monitor: M
     if (estimated := estimation_table(report)) is not None:
         parts += [Text(""), estimated]
     if report.get("segments"):
-        parts += [Text(""), _segments_table(report["segments"])]
+        parts += [Text(""), _segments_table(report["segments"], primary_metric(report))]
     unresolved = [a for a in alerts if a.state.value != "resolved"]
     parts.append(Text(""))
     if unresolved:

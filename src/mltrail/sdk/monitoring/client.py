@@ -131,6 +131,19 @@ class MonitorClient(Protocol):
         window, stored or to come, is estimated under it."""
         ...
 
+    def set_reference(
+        self,
+        name: str,
+        *,
+        reference: DatasetProfile | None = None,
+        run: str | None = None,
+        reference_source: str | None = None,
+    ) -> Monitor:
+        """Replace the monitor's reference with ``reference`` (a profile; ``reference_source`` says where
+        it came from) or the profile of a dataset ``run`` (id, prefix or name) logged, and compute its kept
+        figures again; the monitor as it is then."""
+        ...
+
     def delete(self, name: str) -> None:
         """Delete the monitor with its windows, rules and alerts."""
         ...

@@ -91,6 +91,18 @@ class InProcessMonitoring:
     def calibrate(self, name: str, calibration: Mapping[str, Any]) -> Monitor:
         return self.services.monitoring.calibrate(name, calibration)
 
+    def set_reference(
+        self,
+        name: str,
+        *,
+        reference: DatasetProfile | None = None,
+        run: str | None = None,
+        reference_source: str | None = None,
+    ) -> Monitor:
+        run_id = None if run is None else self.services.tracking.resolve_run(run.strip(), None)
+        source = reference_source or (None if reference is None else f"given by {self.user or 'a client'}")
+        return self.services.monitoring.set_reference(name, reference=reference, source=source, run_id=run_id)
+
     def delete(self, name: str) -> None:
         self.services.monitoring.delete(name)
 

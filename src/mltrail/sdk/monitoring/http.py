@@ -156,6 +156,19 @@ class HttpMonitoring:
         body = {"calibration": dict(calibration)}
         return monitor_from_json(self._json("PUT", f"/monitors/{_q(name)}/calibration", body))
 
+    def set_reference(
+        self,
+        name: str,
+        *,
+        reference: DatasetProfile | None = None,
+        run: str | None = None,
+        reference_source: str | None = None,
+    ) -> Monitor:
+        body: dict[str, Any] = {"run": run, "reference_source": reference_source, "user": self.user}
+        if reference is not None:  # profiled here: the raw reference data never leaves the process
+            body["reference"] = base64.b64encode(reference.to_bytes()).decode("ascii")
+        return monitor_from_json(self._json("POST", f"/monitors/{_q(name)}/reference", body))
+
     def delete(self, name: str) -> None:
         self._request("DELETE", f"/monitors/{_q(name)}")
 

@@ -38,7 +38,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from mltrail.entities import Alert, AlertRule, Monitor
-from mltrail.errors import ConflictError, NotFoundError
+from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
 from mltrail.sdk.client.connection import connect
 from mltrail.sdk.monitoring.client import MonitorClient
 from mltrail.sdk.monitoring.writer import PredictionWriter
@@ -341,6 +341,47 @@ class ModelMonitor:
 
     def alerts(self, state: str | None = None) -> list[Alert]:
         return self.client.alerts(self.entity, state)
+
+    def set_reference(self, reference: Any = None, *, run: Any = None) -> Monitor:
+        """Replace the reference the traffic is compared with, at any time: ``reference`` rows (a DataFrame,
+        an Arrow table, or the path of a Parquet or CSV file), profiled here with each segment's own
+        profile, or the dataset a ``run`` logged (a ``Run`` or its id or name; of its datasets holding the
+        watched features, one with the model's output first). Every kept window figure is computed again
+        against it, and the alert rules evaluated. Give the output column in it, else the output keeps
+        being compared with the first whole day of traffic."""
+        if (reference is None) == (run is None):
+            raise InvalidInputError("give exactly one of reference and run", field="reference")
+        self.flush()
+        if run is not None:
+            run_ref = str(getattr(run, "id", run))
+            self.entity = self.client.set_reference(self.name, run=run_ref)
+            return self.entity
+        from mltrail.services.monitoring.segments import profile_reference
+
+        source = None
+        if isinstance(reference, str | Path):
+            path = Path(reference).expanduser()
+            source = f"file {path.name}"
+            reference = _read_file(path)
+        profile = profile_reference(to_table(reference), self.entity.segments)
+        self.entity = self.client.set_reference(self.name, reference=profile, reference_source=source)
+        return self.entity
+
+
+def _read_file(path: Path) -> pa.Table:
+    """A Parquet or CSV file as a table (``InvalidInputError`` naming ``reference`` otherwise)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise InvalidInputError(f"{path} is not a file", field="reference")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return pq.read_table(path)
+    if suffix in (".csv", ".tsv"):
+        delimiter = "\t" if suffix == ".tsv" else ","
+        return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
+    raise InvalidInputError(f"{path}: a Parquet (.parquet) or CSV (.csv) file", field="reference")
 
 
 @atexit.register

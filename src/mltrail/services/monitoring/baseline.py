@@ -14,16 +14,64 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import threading
+from typing import Any
 
 from mltrail.entities import GRANULARITIES, Monitor
 from mltrail.services.monitoring.figures import figures_for
 from mltrail.stats.profile import DatasetProfile
 from mltrail.store.monitoring import MonitorStore
 
-__all__ = ["OutputBaseline"]
+__all__ = ["LAUNCH_DAY", "OutputBaseline", "output_reference"]
 
 _DAY = GRANULARITIES["day"]
+# What ``output_reference`` says the output is compared with.
+LAUNCH_DAY = "launch_day"  # the first whole day of traffic (since the last move)
+GIVEN = "reference"  # the reference itself held the model's output
+PENDING = "pending"  # no output in the reference, and no whole day of traffic yet
+
+
+def _launch_marker(prediction: str) -> re.Pattern[str]:
+    return re.compile(rf"; {re.escape(prediction)}: traffic of (\d{{4}}-\d{{2}}-\d{{2}})$")
+
+
+def output_reference(monitor: Monitor, reference: DatasetProfile | None = None) -> dict[str, Any]:
+    """What the model's output is compared with, said plainly for reports and the API: ``source`` is
+    ``reference`` (given with the output), ``launch_day`` (the first whole day of traffic, ``day``) or
+    ``pending`` (no whole day yet), and ``statement`` one sentence a reader can act on."""
+    profile = reference if reference is not None else DatasetProfile.from_bytes(monitor.reference)
+    column = monitor.prediction
+    fix = (
+        f"give one with the outputs: mltrail monitor set-reference {monitor.name} --from-run RUN (or a"
+        " Parquet/CSV file)"
+    )
+    found = _launch_marker(column).search(monitor.reference_source)
+    if column in profile.columns and found is None:
+        return {
+            "column": column,
+            "source": GIVEN,
+            "day": None,
+            "statement": f"The output ({column}) is compared with the reference"
+            f" ({monitor.reference_source}).",
+        }
+    if found is not None:
+        day = found.group(1)
+        return {
+            "column": column,
+            "source": LAUNCH_DAY,
+            "day": day,
+            "statement": f"No reference with predictions was given: the output ({column}) is compared with"
+            f" the first day of traffic, {day}. A model wrong from day one looks normal here; {fix}.",
+        }
+    return {
+        "column": column,
+        "source": PENDING,
+        "day": None,
+        "statement": f"No reference with predictions was given: the output ({column}) will be compared with"
+        f" the first whole day of traffic once it is over (a model wrong from day one will look normal);"
+        f" {fix}.",
+    }
 
 
 class OutputBaseline:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -130,7 +130,13 @@ def as_float(value: Any) -> float | None:
     return result if math.isfinite(result) else None
 
 
-def prediction_rows(table: pa.Table, monitor: Monitor, times: np.ndarray) -> list[PredictionRow]:
+def prediction_rows(
+    table: pa.Table,
+    monitor: Monitor,
+    times: np.ndarray,
+    segments: Sequence[tuple[str, ...]] | None = None,
+) -> list[PredictionRow]:
+    """The rows kept for the label join; ``segments``: per row, the segments it fell in."""
     ids = table.column(ID_COLUMN).to_pylist()
     outputs = (
         table.column(monitor.prediction).to_pylist()
@@ -140,15 +146,18 @@ def prediction_rows(table: pa.Table, monitor: Monitor, times: np.ndarray) -> lis
     scores = (
         table.column(SCORE_COLUMN).to_pylist() if SCORE_COLUMN in table.column_names else [None] * len(ids)
     )
+    memberships: Sequence[tuple[str, ...]] = segments if segments is not None else [()] * len(ids)
     rows = []
-    for request_id, output, score, when in zip(ids, outputs, scores, times.tolist(), strict=True):
+    for request_id, output, score, when, names in zip(
+        ids, outputs, scores, times.tolist(), memberships, strict=True
+    ):
         if request_id is None:
             continue
         if monitor.task == "regression":
-            rows.append(PredictionRow(str(request_id), when, as_float(output), None))
+            rows.append(PredictionRow(str(request_id), when, as_float(output), None, names))
         else:
             text = None if output is None else label_text(output)
-            rows.append(PredictionRow(str(request_id), when, as_float(score), text))
+            rows.append(PredictionRow(str(request_id), when, as_float(score), text, names))
     return rows
 
 

@@ -12,6 +12,7 @@ from datasketches import kll_doubles_sketch
 
 from mltrail.entities import GRANULARITIES, Monitor, MonitorWindow
 from mltrail.services.monitoring.alerts import alert_payload
+from mltrail.services.monitoring.baseline import output_reference
 from mltrail.services.monitoring.estimation import estimation_section, window_estimate
 from mltrail.services.monitoring.figures import (
     NEW_SEGMENT,
@@ -159,7 +160,11 @@ def build_report(
             "end": windows[-1].start + width if windows else until,
             "windows": len(windows),
         },
-        "reference": {"rows": reference.rows, "source": monitor.reference_source},
+        "reference": {
+            "rows": reference.rows,
+            "source": monitor.reference_source,
+            "output": output_reference(monitor, reference),  # launch day or a given reference, said plainly
+        },
         "sketch": sketch_error(reference),
         "current_rows": sum(w.rows for w in windows),
         "overall": overall.to_dict() if overall is not None else None,
@@ -269,6 +274,9 @@ def _segments(
             continue
         how, _, _ = references.for_segment(segment)
         period = references.compare(segment, merged)
+        labeled: dict[str, Any] = {}
+        for w in windows:
+            labeled = merge_accumulators(labeled, w.performance)
         spec = segment_spec(segment, monitor.segments)
         out[segment] = {
             "rows": merged.rows,
@@ -277,12 +285,15 @@ def _segments(
             "not_tested": None if spec is None else spec.column,  # the column the segment is defined by
             "drifted_columns": list(period["drifted"]),
             "share_drifted": period["share_drifted"],
+            # from the labels of this segment's predictions (``monitoring/labels.py``)
+            "performance": metrics_from(labeled, monitor.task),
             "windows": [
                 {
                     "start": w.start,
                     "rows": w.rows,
                     "drifted": f["drifted"],
                     "share_drifted": f["share_drifted"],
+                    "performance": metrics_from(w.performance, monitor.task),
                 }
                 for w, f in zip(
                     windows, figures_for(store, monitor, windows, reference, options), strict=True

@@ -17,6 +17,7 @@ __all__ = [
     "SegmentSpec",
     "parse_segment",
     "profile_reference",
+    "rule_mask",
     "segment_spec",
     "split_segments",
 ]
@@ -67,7 +68,8 @@ def parse_segment(spec: str) -> SegmentSpec:
     return SegmentSpec(text, column, op, value)
 
 
-def _mask(table: pa.Table, seg: SegmentSpec) -> pa.ChunkedArray | None:
+def rule_mask(table: pa.Table, seg: SegmentSpec) -> pa.ChunkedArray | None:
+    """The rows a rule segment holds (nulls as False); None when the table cannot be compared."""
     if seg.column not in table.column_names:
         return None
     column = table.column(seg.column)
@@ -87,7 +89,7 @@ def split_segments(
     ``MAX_SEGMENT_VALUES`` most frequent; the names of the others are appended to ``rare`` when given)."""
     for seg in specs:
         if seg.op is not None:
-            mask = _mask(table, seg)
+            mask = rule_mask(table, seg)
             if mask is not None:
                 part = table.filter(mask)
                 if part.num_rows:

@@ -50,8 +50,15 @@ from mltrail.services.monitoring.inputs import (
     signature_inputs,
     to_table,
 )
-from mltrail.services.monitoring.performance import accumulate, merge_accumulators
+from mltrail.services.monitoring.labels import performance_updates, segment_memberships, windows_of
+from mltrail.services.monitoring.performance import merge_accumulators
 from mltrail.services.monitoring.raw import keep_raw, raw_tables
+from mltrail.services.monitoring.reference import (
+    output_kind,
+    replace_reference,
+    run_reference,
+    segment_references,
+)
 from mltrail.services.monitoring.report import build_report
 from mltrail.services.monitoring.segments import parse_segment, split_segments
 from mltrail.services.monitoring.validation import count_violations, infer_schema, validate_schema
@@ -59,7 +66,7 @@ from mltrail.services.registry.checks import parse_model_ref, validate_model_nam
 from mltrail.stats.profile import DatasetProfile, profile_batches
 from mltrail.store.base import registry_of, tracking_of
 from mltrail.store.blobs import BlobStore
-from mltrail.store.monitoring import MonitorStore, SegmentReferences, WindowDelta
+from mltrail.store.monitoring import MonitorStore, WindowDelta
 from mltrail.store.registry import RegistryStore
 from mltrail.store.tracking import TrackingStore
 
@@ -170,7 +177,7 @@ class MonitoringService:
             created_at=self.clock(),
             created_by=created_by,
             alias=alias,
-            segment_references=_segment_references(reference, segments, watched, prediction),
+            segment_references=segment_references(reference, segments, watched, prediction),
             calibration=calibration,
         )
 
@@ -307,13 +314,37 @@ class MonitoringService:
         key = (monitor.id, monitor.version)
         kind = self._prediction_kinds.get(key)
         if kind is None:
-            column = DatasetProfile.from_bytes(monitor.reference).columns.get(monitor.prediction)
-            if column is not None and column.kind in ("numeric", "categorical"):
-                kind = column.kind
-            else:
-                kind = "categorical" if monitor.task == "classification" else "numeric"
-            self._prediction_kinds[key] = kind
+            kind = self._prediction_kinds[key] = output_kind(monitor)
         return kind
+
+    def set_reference(
+        self,
+        name: str,
+        *,
+        reference: DatasetProfile | None = None,
+        source: str | None = None,
+        run_id: str | None = None,
+    ) -> Monitor:
+        """Replace the monitor's reference with ``reference`` (``source`` says where it came from, e.g.
+        ``file ref.parquet``) or with the profile of a dataset run ``run_id`` logged, and compute the kept
+        figures again (``monitoring/reference.py``)."""
+        if (reference is None) == (run_id is None):
+            raise InvalidInputError("give exactly one of a reference and a run", field="reference")
+        monitor = self.store.get_monitor(name)
+        if run_id is not None:
+            reference, source = run_reference(self.runs, run_id, monitor)
+        assert reference is not None
+        self._forget(name)
+        updated = replace_reference(
+            self.store,
+            monitor,
+            reference,
+            source or "given",
+            baseline=self._baseline,
+            after=self._after_ingest,
+        )
+        self._forget(name)
+        return updated
 
     def delete(self, name: str) -> None:
         self._forget(name)
@@ -434,7 +465,8 @@ class MonitoringService:
         refresh_figures(self.store, monitor, touched)
         keep_raw(self.store, self.blobs, monitor, table, times, current)
         if ID_COLUMN in table.column_names:
-            self.store.record_predictions(monitor.id, prediction_rows(table, monitor, times))
+            memberships = segment_memberships(table, segments) if segments else None
+            self.store.record_predictions(monitor.id, prediction_rows(table, monitor, times, memberships))
         if self._after_ingest is not None:
             self._after_ingest(monitor, touched)
         return IngestResult(table.num_rows, touched, all_violations)
@@ -506,20 +538,12 @@ class MonitoringService:
             rows.append((str(request_id), text, value))
         now = self.clock()
         matches, unknown = self.store.match_labels(monitor.id, rows, now=now)
-        granularity_updates: dict[str, dict[float, dict[str, Any]]] = {}
-        for granularity, width in GRANULARITIES.items():
-            by_window: dict[float, list[Any]] = {}
-            for m in matches:
-                by_window.setdefault(math.floor(m.time / width) * width, []).append(m)
-            granularity_updates[granularity] = {
-                start: accumulate(group, monitor.task) for start, group in by_window.items()
-            }
-        for granularity, updates in granularity_updates.items():
+        # All traffic and each segment the prediction fell in (``monitoring/labels.py``).
+        for granularity, updates in performance_updates(matches, monitor.task).items():
             if updates:
                 self.store.add_performance(monitor.id, granularity, updates, merge_accumulators, now=now)
         if matches and self._after_ingest is not None:
-            width = GRANULARITIES[monitor.granularity]
-            self._after_ingest(monitor, tuple(sorted({math.floor(m.time / width) * width for m in matches})))
+            self._after_ingest(monitor, windows_of(matches, monitor.granularity))
         return len(matches), unknown
 
     def require(self, name: str) -> Monitor:
@@ -533,20 +557,3 @@ def _merged(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> Mapping
     if a is None or b is None:
         return a if b is None else b
     return merge_estimation(a, b)
-
-
-def _segment_references(
-    reference: DatasetProfile, segments: Sequence[str], watched: Sequence[str], prediction: str
-) -> SegmentReferences | None:
-    """The reference's own profiles of the monitor's segments (``DatasetProfile.segments``, built by
-    ``segments.profile_reference`` from reference rows), restricted to the watched columns; None when the
-    reference has none (a training dataset's profile from lineage)."""
-    specs = [parse_segment(s).spec for s in segments]
-    covered = [s for s in specs if s in reference.segments]
-    if not covered:
-        return None
-    profiles: dict[str, bytes | None] = {}
-    for spec in covered:
-        for name, part in reference.segments[spec].items():
-            profiles[name] = None if part is None else watched_reference(part, watched, prediction).to_bytes()
-    return SegmentReferences(frozenset(covered), profiles)

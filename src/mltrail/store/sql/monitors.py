@@ -23,6 +23,7 @@ _MON = t.monitors.c
 INGEST_KEY_SECONDS = 7 * 86400.0
 _W = t.monitor_windows.c
 _P = t.monitor_predictions.c
+_SEP = "\x1f"  # between the segment names of one kept prediction (no segment name holds it)
 
 
 class MonitorsMixin(SqlBase):
@@ -117,18 +118,22 @@ class MonitorsMixin(SqlBase):
         if created is None:
             raise ConflictError(f"a monitor named {name!r} exists already")
         if segment_references is not None:
-            rows: list[dict[str, Any]] = [
-                {"monitor_id": created.id, "spec": spec, "segment": "", "profile": None}
-                for spec in sorted(segment_references.specs)
-            ]
-            owner = _spec_of(segment_references.specs)
-            rows += [
-                {"monitor_id": created.id, "spec": owner(segment), "segment": segment, "profile": profile}
-                for segment, profile in segment_references.profiles.items()
-            ]
-            for chunk in chunks(rows, 200):
-                conn.execute(t.monitor_segment_references.insert(), chunk)
+            self._insert_segment_references(conn, created.id, segment_references)
         return self._load_monitor(conn, name)
+
+    @staticmethod
+    def _insert_segment_references(conn: Connection, monitor_id: int, refs: SegmentReferences) -> None:
+        rows: list[dict[str, Any]] = [
+            {"monitor_id": monitor_id, "spec": spec, "segment": "", "profile": None}
+            for spec in sorted(refs.specs)
+        ]
+        owner = _spec_of(refs.specs)
+        rows += [
+            {"monitor_id": monitor_id, "spec": owner(segment), "segment": segment, "profile": profile}
+            for segment, profile in refs.profiles.items()
+        ]
+        for chunk in chunks(rows, 200):
+            conn.execute(t.monitor_segment_references.insert(), chunk)
 
     @reads
     def get_segment_references(
@@ -294,22 +299,23 @@ class MonitorsMixin(SqlBase):
         conn: Connection,
         monitor_id: int,
         granularity: str,
-        updates: Mapping[float, Mapping[str, Any]],
+        updates: Mapping[tuple[str, float], Mapping[str, Any]],
         merge: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]],
         *,
         now: float,
     ) -> None:
-        for start in sorted(updates):
+        # (segment, start) order: the same key order as merge_windows locks rows in within a granularity
+        for segment, start in sorted(updates):
             key = (
                 (_W.monitor_id == monitor_id)
                 & (_W.granularity == granularity)
-                & (_W.segment == "")
+                & (_W.segment == segment)
                 & (_W.start == start)
             )
             stored = conn.execute(sa.select(_W.performance).where(key).with_for_update()).scalar_one_or_none()
             if stored is None:  # labels for a window whose predictions were never profiled: skip
                 continue
-            merged = merge(load_json(stored) or {}, updates[start])
+            merged = merge(load_json(stored) or {}, updates[(segment, start)])
             conn.execute(
                 t.monitor_windows.update().where(key).values(performance=dump_json(merged), updated_at=now)
             )
@@ -374,6 +380,7 @@ class MonitorsMixin(SqlBase):
                         "time": r.time,
                         "score": r.score,
                         "predicted": r.predicted,
+                        "segments": _SEP.join(r.segments) if r.segments else None,
                     }
                     for r in part
                 ],
@@ -395,7 +402,7 @@ class MonitorsMixin(SqlBase):
         found: set[str] = set()
         for part in chunks(list(by_id)):
             rows = conn.execute(
-                sa.select(_P.request_id, _P.time, _P.score, _P.predicted, _P.labeled_at).where(
+                sa.select(_P.request_id, _P.time, _P.score, _P.predicted, _P.labeled_at, _P.segments).where(
                     _P.monitor_id == monitor_id, _P.request_id.in_(part)
                 )
             ).all()
@@ -403,8 +410,11 @@ class MonitorsMixin(SqlBase):
                 found.add(row.request_id)
                 label, value = by_id[row.request_id]
                 if row.labeled_at is None:
+                    segments = tuple(row.segments.split(_SEP)) if row.segments else ()
                     matches.append(
-                        LabelMatch(row.request_id, float(row.time), row.score, row.predicted, label, value)
+                        LabelMatch(
+                            row.request_id, float(row.time), row.score, row.predicted, label, value, segments
+                        )
                     )
             updates = [
                 {"rid": rid, "label": by_id[rid][0], "value": by_id[rid][1]} for rid in part if rid in found

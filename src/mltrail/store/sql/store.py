@@ -12,6 +12,7 @@ from mltrail.store.sql.audit import AuditMixin
 from mltrail.store.sql.datasets import DatasetsMixin
 from mltrail.store.sql.deployments import DeploymentsMixin
 from mltrail.store.sql.metrics import MetricsMixin
+from mltrail.store.sql.monitor_references import MonitorReferencesMixin
 from mltrail.store.sql.monitor_versions import MonitorVersionsMixin
 from mltrail.store.sql.monitors import MonitorsMixin
 from mltrail.store.sql.project_keys import ProjectKeysMixin
@@ -37,6 +38,7 @@ class SqlStore(
     RegistryRequestsMixin,
     WebhooksMixin,
     MonitorVersionsMixin,
+    MonitorReferencesMixin,
     MonitorsMixin,
     AlertsMixin,
     DeploymentsMixin,
