@@ -41,9 +41,10 @@ from mltrail.entities import Monitor
 from mltrail.errors import InvalidInputError
 from mltrail.render.html_report import render_report_html
 from mltrail.sdk.monitoring.client import IngestOutcome
+from mltrail.services.monitoring.baseline import launch_day
 from mltrail.services.monitoring.estimation import calibration_from_table, probability_columns
 from mltrail.services.monitoring.segments import profile_reference
-from mltrail.stats.profile import DatasetProfile, profile_batches
+from mltrail.stats.profile import profile_batches
 
 __all__ = ["app"]
 
@@ -189,11 +190,12 @@ def set_reference(
         return
     console = stdout_console()
     console.print(f"{updated.name} is now compared with {updated.reference_source}; kept figures recomputed.")
-    if updated.prediction not in DatasetProfile.from_bytes(updated.reference).columns:
+    day = launch_day(updated)
+    if day is not None:  # the new reference has no output column
         console.print(
             Text(
-                f"The reference has no {updated.prediction} column: the output is compared with the first"
-                " whole day of traffic.",
+                f"It has no {updated.prediction} column: the output is compared with its first whole day of"
+                f" traffic, {day} (a model wrong from day one looks normal).",
                 style="yellow",
             )
         )

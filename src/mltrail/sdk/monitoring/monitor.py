@@ -363,7 +363,9 @@ class ModelMonitor:
             path = Path(reference).expanduser()
             source = f"file {path.name}"
             reference = _read_file(path)
-        profile = profile_reference(to_table(reference), self.entity.segments)
+        table = to_table(reference)
+        source = source or f"{table.num_rows:,} rows given to set_reference"
+        profile = profile_reference(table, self.entity.segments)
         self.entity = self.client.set_reference(self.name, reference=profile, reference_source=source)
         return self.entity
 

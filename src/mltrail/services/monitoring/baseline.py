@@ -23,7 +23,7 @@ from mltrail.services.monitoring.figures import figures_for
 from mltrail.stats.profile import DatasetProfile
 from mltrail.store.monitoring import MonitorStore
 
-__all__ = ["LAUNCH_DAY", "OutputBaseline", "output_reference"]
+__all__ = ["LAUNCH_DAY", "OutputBaseline", "launch_day", "output_reference"]
 
 _DAY = GRANULARITIES["day"]
 # What ``output_reference`` says the output is compared with.
@@ -34,6 +34,12 @@ PENDING = "pending"  # no output in the reference, and no whole day of traffic y
 
 def _launch_marker(prediction: str) -> re.Pattern[str]:
     return re.compile(rf"; {re.escape(prediction)}: traffic of (\d{{4}}-\d{{2}}-\d{{2}})$")
+
+
+def launch_day(monitor: Monitor) -> str | None:
+    """The day (YYYY-MM-DD) of traffic the output's reference was taken from; None when it was not."""
+    found = _launch_marker(monitor.prediction).search(monitor.reference_source)
+    return None if found is None else found.group(1)
 
 
 def output_reference(monitor: Monitor, reference: DatasetProfile | None = None) -> dict[str, Any]:
