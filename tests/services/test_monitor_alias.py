@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from test_monitoring import DAY, T0, traffic
 from test_registry import ANA
@@ -71,7 +73,7 @@ class World:
     sent: list[dict[str, Any]]
 
     def register(
-        self, seed: int, *, acc: float, shift: float = 0.0, prediction: bool = False
+        self, seed: int, *, acc: float, shift: float = 0.0, prediction: bool = False, labels: bool = False
     ) -> ModelVersion:
         """A version of ``model`` from a new run that logged ``val/acc`` and its training data."""
         run_id = uuid.uuid4().hex
@@ -82,6 +84,10 @@ class World:
         )
         columns = [*FEATURES, "prediction"] if prediction else FEATURES
         train = traffic(4000, seed, shift=shift).select(columns)
+        if labels:  # the output as class labels ("0"/"1") rather than codes
+            train = train.set_column(
+                len(columns) - 1, "prediction", pc.cast(train.column("prediction"), pa.string())
+            )
         DatasetService(self.store).record(run_id, fingerprint(train, name="train"), "train")
         ArtifactService(self.store, self.blobs).log_path(run_id, self.folder, "model")
         version = self.registry.register_version(self.model, run_id=run_id, source="model", principal=ANA)
@@ -352,3 +358,38 @@ def test_a_move_that_fails_never_fails_the_batch(world: World, monkeypatch: pyte
     world.clock.now += FOLLOW_EVERY + 1  # tried again at the next look-up
     world.monitoring.ingest(mon.name, traffic(300, 81))
     assert world.store.get_monitor(mon.name).run_id == v2.run_id
+
+
+@pytest.mark.parametrize("codes_first", [True, False])
+def test_after_a_move_the_output_may_change_kind_within_a_window(world: World, codes_first: bool) -> None:
+    """v1 outputs codes (0/1) and v2 labels ("0"/"1"), or the other way round: the window the move falls
+    in keeps both batches, read in the kind its windows hold, and the change is counted (issue 13)."""
+
+    def batch(seed: int, *, labels: bool) -> pa.Table:
+        rows = traffic(400, seed, day=0)
+        return (
+            rows.set_column(3, "prediction", pc.cast(rows.column("prediction"), pa.string()))
+            if labels
+            else rows
+        )
+
+    world.register(1, acc=0.9, prediction=True, labels=not codes_first)
+    world.register(2, acc=0.9, prediction=True, labels=codes_first)
+    world.promote(1)
+    mon = world.watch(f"{world.model}@production")
+    world.monitoring.ingest(mon.name, batch(10, labels=not codes_first))
+    world.promote(2)
+    world.clock.now += FOLLOW_EVERY + 1
+    out = world.monitoring.ingest(mon.name, batch(11, labels=codes_first))  # the same day: no TypeError
+    assert world.store.get_monitor(mon.name).version == 2
+    kind = "numeric" if codes_first else "categorical"
+    assert out.violations == {f"prediction: kind changed (read as {kind})": 400}
+    day = DatasetProfile.from_bytes(world.store.list_windows(mon.id, "day")[0].profile)
+    assert (
+        day.rows == 800 and day.columns["prediction"].kind == kind and day.columns["prediction"].valid == 800
+    )
+    now = world.store.get_monitor(mon.name)
+    assert DatasetProfile.from_bytes(now.reference).columns["prediction"].kind == kind  # v2's, read as it
+    report = build_report(world.store, now)
+    assert report["validation"]["totals"][f"prediction: kind changed (read as {kind})"] == 400
+    assert report["windows"][0]["rows"] == 800

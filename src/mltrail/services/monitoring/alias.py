@@ -17,7 +17,8 @@ import threading
 from collections.abc import Sequence
 
 from mltrail.entities import ModelVersion, Monitor, Run
-from mltrail.errors import MltrailError, NotFoundError
+from mltrail.errors import InvalidInputError, MltrailError, NotFoundError
+from mltrail.services.monitoring.kinds import output_as, output_kind
 from mltrail.services.registry.checks import parse_model_ref
 from mltrail.stats.profile import DatasetProfile
 from mltrail.store.monitoring import MonitorStore
@@ -181,4 +182,17 @@ class AliasFollower:
                 ", ".join(missing),
             )
             return None
-        return watched_reference(profile, monitor.features, monitor.prediction).to_bytes(), source
+        watched = watched_reference(profile, monitor.features, monitor.prediction)
+        # The windows hold the output in one kind: the new version's is read as it (codes as labels), or
+        # left out when it cannot be (then the output's reference is the first whole day since the move).
+        try:
+            watched = output_as(watched, monitor.prediction, output_kind(monitor))
+        except InvalidInputError:
+            log.warning(
+                "monitor %s: the output of %s:%s is of another kind",
+                monitor.name,
+                target.model,
+                target.version,
+            )
+            watched.columns.pop(monitor.prediction, None)
+        return watched.to_bytes(), source

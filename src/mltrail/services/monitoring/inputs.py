@@ -3,7 +3,6 @@ for the label join, and small conversions shared by ingestion, labels and report
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,7 +13,7 @@ import pyarrow.compute as pc
 
 from mltrail.entities import Monitor
 from mltrail.errors import InvalidInputError
-from mltrail.stats.profile import DatasetProfile, infer_kind
+from mltrail.stats.profile import infer_kind
 from mltrail.store.monitoring import PredictionRow
 
 __all__ = [
@@ -24,6 +23,7 @@ __all__ = [
     "TIME_COLUMN",
     "as_float",
     "conform",
+    "conform_kinds",
     "epoch_seconds",
     "label_text",
     "merge_profiles",
@@ -53,7 +53,10 @@ _TRAINING_KEYS = (
 
 
 def merge_profiles(a: bytes, b: bytes) -> bytes:
-    return DatasetProfile.from_bytes(a).merge(DatasetProfile.from_bytes(b)).to_bytes()
+    """A window's profile merged with a batch's, kinds reconciled (``monitoring/kinds.py``)."""
+    from mltrail.services.monitoring.kinds import merge_profiles as merge
+
+    return merge(a, b)
 
 
 def to_table(data: Any) -> pa.Table:
@@ -91,13 +94,21 @@ def epoch_seconds(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def conform(table: pa.Table, monitor: Monitor, prediction_kind: str) -> pa.Table:
-    """The table with each watched column whose kind contradicts the schema (text where numbers are
-    expected) replaced by nulls: such values are counted as ``wrong type`` and then profiled as missing,
-    rather than failing the merge with the window's profile. The prediction is cast to its kind when it
-    can be (class labels 0/1 to text), else nulled the same way."""
+    """``conform_kinds`` without the count."""
+    return conform_kinds(table, monitor, prediction_kind)[0]
+
+
+def conform_kinds(table: pa.Table, monitor: Monitor, prediction_kind: str) -> tuple[pa.Table, dict[str, int]]:
+    """The table with each watched column of another kind than the monitor's windows hold (its schema's
+    kind; ``prediction_kind`` for the output) read as that kind, value by value: numbers become labels
+    (``7`` → ``"7"``), labels that are numbers become numbers, and only what cannot be read so (``"abc"``
+    as a number, a timestamp) is profiled as missing. Such values are counted by validation as ``wrong
+    type``; the second result counts, per column, the rows that came in another kind (``monitoring/
+    kinds.py`` keeps whole profiles of another kind apart when a window meets one)."""
     columns: Mapping[str, Any] = monitor.schema.get("columns", {})
     expected_kinds = {name: columns.get(name, {}).get("kind") for name in monitor.features}
     expected_kinds[monitor.prediction] = prediction_kind
+    changed: dict[str, int] = {}
     for name, expected in expected_kinds.items():
         if name not in table.column_names or expected not in ("numeric", "categorical"):
             continue
@@ -105,13 +116,37 @@ def conform(table: pa.Table, monitor: Monitor, prediction_kind: str) -> pa.Table
         kind = infer_kind(column.type)
         if kind in ("null", expected):
             continue
-        target = pa.float64() if expected == "numeric" else pa.string()
-        replacement: pa.ChunkedArray | pa.Array = pa.nulls(table.num_rows, target)
-        if name == monitor.prediction:
-            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):  # else: missing
-                replacement = pc.cast(column, target)
+        changed[name] = table.num_rows - column.null_count
+        replacement = _read_as(column, expected) if kind in ("numeric", "categorical") else None
+        if replacement is None:
+            target = pa.float64() if expected == "numeric" else pa.string()
+            replacement = pa.chunked_array([pa.nulls(table.num_rows, target)])
         table = table.set_column(table.column_names.index(name), name, replacement)
-    return table
+    return table, changed
+
+
+_NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+
+
+def _read_as(column: pa.ChunkedArray, kind: str) -> pa.ChunkedArray | None:
+    """Numbers as labels, or labels as numbers where they are numbers (others null); None if impossible."""
+    try:
+        if kind == "categorical":
+            if pa.types.is_floating(column.type):
+                whole = pc.equal(pc.floor(column), column)
+                as_int = pc.cast(pc.if_else(whole, column, None), pa.int64(), safe=False)
+                text = pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(column, pa.string()))
+                return pc.if_else(pc.is_finite(column), text, None)
+            return pc.cast(column, pa.string())
+        if pa.types.is_dictionary(column.type):
+            column = pc.cast(column, column.type.value_type)
+        if pa.types.is_boolean(column.type):
+            return pc.cast(column, pa.float64())
+        text = pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
+        numeric = pc.match_substring_regex(text, _NUMBER)
+        return pc.cast(pc.if_else(numeric, text, None), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def label_text(value: Any) -> str:

@@ -17,15 +17,14 @@ from mltrail.errors import InvalidInputError
 from mltrail.services.monitoring.alias import watched_reference
 from mltrail.services.monitoring.baseline import OutputBaseline
 from mltrail.services.monitoring.figures import figures_for
+from mltrail.services.monitoring.kinds import output_as, output_kind
 from mltrail.services.monitoring.segments import parse_segment
 from mltrail.stats.profile import DatasetProfile
-from mltrail.stats.profile_convert import as_kind
 from mltrail.store.monitoring import MonitorStore, SegmentReferences
 from mltrail.store.tracking import TrackingStore
 
 __all__ = [
     "RUN_SOURCE",
-    "output_kind",
     "replace_reference",
     "run_reference",
     "segment_references",
@@ -36,15 +35,6 @@ RUN_SOURCE = "run"
 # Which of a run's datasets a reference is read from, in order, when several hold the watched columns:
 # one that also holds the model's output first, then evaluation data before training data.
 _ROLES = ("validation", "test", "other", "train")
-
-
-def output_kind(monitor: Monitor) -> str:
-    """The kind the model's output is profiled as: the reference's when it has one, else the task's (class
-    labels are categories, regression outputs numbers), so every window agrees."""
-    column = DatasetProfile.from_bytes(monitor.reference).columns.get(monitor.prediction)
-    if column is not None and column.kind in ("numeric", "categorical"):
-        return column.kind
-    return "categorical" if monitor.task == "classification" else "numeric"
 
 
 def segment_references(
@@ -90,26 +80,6 @@ def run_reference(runs: TrackingStore, run_id: str, monitor: Monitor) -> tuple[D
     return profile, source
 
 
-def _output_as(profile: DatasetProfile, column: str, kind: str) -> DatasetProfile:
-    """``profile`` (and its segments' profiles) with the output ``column`` seen as ``kind``."""
-    found = profile.columns.get(column)
-    if found is None or found.kind not in ("numeric", "categorical") or found.kind == kind:
-        return profile
-    seen = as_kind(found, kind)
-    if seen is None:
-        held = "class labels (text)" if kind == "categorical" else "numbers"
-        raise InvalidInputError(
-            f"the reference holds {column} as {found.kind} values that cannot be read as {held}, which this"
-            f" monitor's windows hold: give {column} as {held}",
-            field=f"reference.{column}",
-        )
-    segments = {
-        spec: {name: None if part is None else _output_as(part, column, kind) for name, part in parts.items()}
-        for spec, parts in profile.segments.items()
-    }
-    return DatasetProfile(profile.rows, {**profile.columns, column: seen}, segments)
-
-
 def replace_reference(
     store: MonitorStore,
     monitor: Monitor,
@@ -128,7 +98,7 @@ def replace_reference(
             f"the reference lacks the watched features {', '.join(missing)}", field="reference"
         )
     # The windows hold the output in one kind: class codes 0/1 are seen as labels "0"/"1" and back.
-    reference = _output_as(reference, monitor.prediction, output_kind(monitor))
+    reference = output_as(reference, monitor.prediction, output_kind(monitor))
     watched = list(monitor.features)
     updated = store.replace_reference(
         monitor.name,

@@ -23,6 +23,7 @@ from mltrail.services.monitoring.figures import (
     figures_for,
 )
 from mltrail.services.monitoring.inputs import training_reference
+from mltrail.services.monitoring.kinds import kind_changes, merge_all_profiles
 from mltrail.services.monitoring.performance import merge_accumulators, metrics_from
 from mltrail.services.monitoring.segments import segment_spec
 from mltrail.stats.drift import compare_profiles
@@ -40,7 +41,7 @@ _TOP_CATEGORIES = 12
 def _merge_all(profiles: Sequence[DatasetProfile]) -> DatasetProfile | None:
     """The period's profile, the same on every read of the same windows (``DatasetProfile.merge_all``:
     sketches pooled in window order with a fixed seed)."""
-    return DatasetProfile.merge_all(profiles)
+    return merge_all_profiles(profiles)  # a column whose kind changed is kept beside, never a failure
 
 
 def sketch_error(profile: DatasetProfile) -> dict[str, Any]:
@@ -170,6 +171,8 @@ def build_report(
         "overall": overall.to_dict() if overall is not None else None,
         "windows": rows_out,
         "validation": {"rules": sorted(_rule_names(monitor.schema)), "totals": totals},
+        # columns a window holds in two kinds (monitoring/kinds.py): the other kind's rows, by window
+        "kind_changes": kind_changes([(w.start, p) for w, p in zip(windows, profiles, strict=True)]),
         "performance": _performance(monitor, performance_acc),
         "estimation": estimation_section(monitor, windows, rows_out),
         "unmatched_labels": monitor.unmatched_labels,

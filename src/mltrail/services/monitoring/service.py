@@ -42,7 +42,7 @@ from mltrail.services.monitoring.inputs import (
     SCORE_COLUMN,
     TIME_COLUMN,
     as_float,
-    conform,
+    conform_kinds,
     epoch_seconds,
     label_text,
     merge_profiles,
@@ -50,11 +50,11 @@ from mltrail.services.monitoring.inputs import (
     signature_inputs,
     to_table,
 )
+from mltrail.services.monitoring.kinds import output_kind
 from mltrail.services.monitoring.labels import performance_updates, segment_memberships, windows_of
 from mltrail.services.monitoring.performance import merge_accumulators
 from mltrail.services.monitoring.raw import keep_raw, raw_tables
 from mltrail.services.monitoring.reference import (
-    output_kind,
     replace_reference,
     run_reference,
     segment_references,
@@ -431,7 +431,12 @@ class MonitoringService:
             violations = count_violations(part, monitor.schema, ignore=ignore)
             for rule, n in violations.items():
                 all_violations[rule] = all_violations.get(rule, 0) + n
-            conformed = conform(part, monitor, self._prediction_kind(monitor))
+            conformed, changed = conform_kinds(part, monitor, self._prediction_kind(monitor))
+            if monitor.prediction in changed:  # features of another kind are counted as ``wrong type``
+                kind = self._prediction_kind(monitor)
+                rule = f"{monitor.prediction}: kind changed (read as {kind})"
+                violations[rule] = violations.get(rule, 0) + changed[monitor.prediction]
+                all_violations[rule] = all_violations.get(rule, 0) + changed[monitor.prediction]
             pieces = [("", conformed), *split_segments(conformed, segments)]
             for segment, rows in pieces:
                 profile = profile_batches(rows, columns=watched).to_bytes()
