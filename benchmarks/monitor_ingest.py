@@ -4,8 +4,12 @@ Ingestion: 25-column predictions (20 numeric, 5 categorical, ~2 % missing) logge
 batches of 10,000 rows as a serving process would, timed from the first ``log`` to the end of ``flush``
 (everything profiled, stored and the raw rows kept as Parquet). Report: 30 days of daily windows, then
 ``mon.report(last="30d")`` timed, for two sizes of raw traffic, to show it does not grow with rows.
+``--segments`` segments both by ``cat_0`` (10 values: 10 segments, 11 profiles per window); ``--labels``
+gives the report's traffic request ids and labels for every prediction, so the report carries performance
+per window and per segment.
 
-    .venv/bin/python benchmarks/monitor_ingest.py [--rows 1000000] [--segments]
+    .venv/bin/python benchmarks/monitor_ingest.py [--rows 1000000] [--segments] [--labels]
+        [--only ingest|report]
 """
 
 from __future__ import annotations
@@ -83,21 +87,28 @@ def bench_ingest(total: int, segments: list[str]) -> None:
     print(f"  throughput: {total / elapsed:,.0f} rows/s")
 
 
-def bench_report(rows_per_day: int) -> None:
+def bench_report(rows_per_day: int, segments: list[str], labels: bool) -> None:
     from mltrail.sdk.monitoring.monitor import ModelMonitor
 
     rng = np.random.default_rng(1)
     with tempfile.TemporaryDirectory() as tmp:
-        mon = setup(Path(tmp) / "mltrail", rng, [])
+        mon = setup(Path(tmp) / "mltrail", rng, segments)
         assert isinstance(mon, ModelMonitor)
         start = (time.time() // DAY - 30) * DAY
         for day in range(30):
             batch = make_batch(rng, rows_per_day, shift=0.5 if day >= 20 else 0.0)
+            predicted = rng.integers(0, 2, rows_per_day)
+            ids = [f"{day}-{i}" for i in range(rows_per_day)] if labels else None
             mon.log(
                 batch,
-                rng.integers(0, 2, rows_per_day),
+                predicted,
+                ids=ids,
+                scores=rng.random(rows_per_day) if labels else None,
                 timestamps=np.full(rows_per_day, start + day * DAY + 60),
             )
+            if ids is not None:
+                truth = np.where(rng.random(rows_per_day) < 0.8, predicted, 1 - predicted)
+                mon.log_labels(ids, truth.tolist())
         mon.flush()
         timings = []
         for _ in range(7):
@@ -105,9 +116,11 @@ def bench_report(rows_per_day: int) -> None:
             report = mon.report(last="31d")
             timings.append(time.perf_counter() - t0)
         mon.close()
+    extra = f", {len(report.get('segments') or {})} segments" if segments else ""
+    extra += f", {report['performance']['overall'].get('labeled', 0):,.0f} labeled" if labels else ""
     print(
         f"30-day report, {rows_per_day * 30:,} raw rows: median {statistics.median(timings) * 1e3:.0f} ms "
-        f"(min {min(timings) * 1e3:.0f}), {report['period']['windows']} windows, "
+        f"(min {min(timings) * 1e3:.0f}), {report['period']['windows']} windows{extra}, "
         f"{len(report['overall']['drifted_columns'])} drifted columns overall"
     )
 
@@ -115,11 +128,16 @@ def bench_report(rows_per_day: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--segments", action="store_true", help="also segment by cat_0")
+    parser.add_argument("--segments", action="store_true", help="segment by cat_0 (10 values)")
+    parser.add_argument("--labels", action="store_true", help="label every prediction of the report's")
+    parser.add_argument("--only", choices=("ingest", "report"), default=None)
     args = parser.parse_args()
-    bench_ingest(args.rows, ["cat_0"] if args.segments else [])
-    for rows_per_day in (1_000, 30_000):
-        bench_report(rows_per_day)
+    segments = ["cat_0"] if args.segments else []
+    if args.only in (None, "ingest"):
+        bench_ingest(args.rows, segments)
+    if args.only in (None, "report"):
+        for rows_per_day in (1_000, 30_000):
+            bench_report(rows_per_day, segments, args.labels)
 
 
 if __name__ == "__main__":
