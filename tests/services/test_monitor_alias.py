@@ -272,7 +272,7 @@ def test_an_empty_stage_keeps_the_binding(world: World) -> None:
     assert world.store.get_monitor(mon.name).versions == mon.versions
 
 
-def test_the_output_is_profiled_as_the_new_reference_has_it(world: World) -> None:
+def test_the_output_keeps_its_kind_when_the_new_reference_has_it_as_numbers(world: World) -> None:
     world.register(1, acc=0.91)  # no prediction column: class labels are categories
     world.register(2, acc=0.95, prediction=True)  # its training data has the (integer) output
     world.promote(1)
@@ -282,8 +282,11 @@ def test_the_output_is_profiled_as_the_new_reference_has_it(world: World) -> Non
     world.clock.now += FOLLOW_EVERY + 1
     world.monitoring.ingest(mon.name, traffic(300, 51, day=1))
     day0, day1 = world.store.list_windows(mon.id, "day")
+    # One kind for the monitor's windows (issue 13): v2's integer outputs are read as the labels they are.
     assert DatasetProfile.from_bytes(day0.profile).columns["prediction"].kind == "categorical"
-    assert DatasetProfile.from_bytes(day1.profile).columns["prediction"].kind == "numeric"
+    assert DatasetProfile.from_bytes(day1.profile).columns["prediction"].kind == "categorical"
+    moved = DatasetProfile.from_bytes(world.store.get_monitor(mon.name).reference).columns["prediction"]
+    assert moved.kind == "categorical" and moved.count == 4000
 
 
 def test_two_servers_seeing_one_move_record_it_once(world: World) -> None:

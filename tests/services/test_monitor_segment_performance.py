@@ -68,3 +68,21 @@ def test_a_rule_on_segment_performance_added_later_sees_the_labels_already_in(wo
     world.alerts.clock = world.monitoring.clock
     world.alerts.add_rule(mon, metric="performance.accuracy", segment="country=FR", below=0.8, for_windows=2)
     assert [a.segment for a in world.alerts.list(mon, state="open")] == ["country=FR"]
+
+
+def test_a_segments_period_is_counted_from_the_window_figures_its_charts_and_rules_read(
+    world: World,  # noqa: F811
+) -> None:
+    mon = world.monitor(segments=["country"])
+    for day in range(4):
+        world.monitoring.ingest(mon.name, traffic(3000, 40 + day, shift=2.0 if day == 2 else 0.0, day=day))
+    report = build_report(world.store, world.store.get_monitor(mon.name))
+    for name, seg in report["segments"].items():
+        drifted = {c for w in seg["windows"] for c in w["drifted"]}
+        assert set(seg["drifted_columns"]) == drifted, name
+        shares = [w["share_drifted"] for w in seg["windows"]]
+        assert seg["share_drifted"] == max(shares), name
+        assert seg["rows"] == sum(w["rows"] for w in seg["windows"])
+    de = report["segments"]["country=DE"]
+    assert "age" in de["drifted_columns"] and de["windows_drifted"] == 1
+    assert [bool(w["drifted"]) for w in de["windows"]] == [False, False, True, False]

@@ -273,7 +273,9 @@ def test_segments_are_compared_with_the_same_segment_of_the_reference(world: Wor
     italy = segments["country=IT"]
     assert italy["new"] is True and italy["reference"] == "new" and italy["rows"] == 300
     assert italy["drifted_columns"] == [] and italy["share_drifted"] is None
-    assert italy["windows"] == [{"start": T0 + 2 * DAY, "rows": 300, "drifted": [], "share_drifted": None}]
+    assert italy["windows"] == [
+        {"start": T0 + 2 * DAY, "rows": 300, "drifted": [], "share_drifted": None, "performance": {}}
+    ]
     # a rule on segment drift raises nothing for it
     world.alerts.add_rule(mon, metric="drift.share", segment="country=IT", above=0.0)
     world.alerts.add_rule(mon, metric="drift.score", feature="income", segment="country=IT", above=0.0)

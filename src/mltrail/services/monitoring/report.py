@@ -10,22 +10,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from datasketches import kll_doubles_sketch
 
-from mltrail.entities import GRANULARITIES, Monitor, MonitorWindow
+from mltrail.entities import GRANULARITIES, Monitor
 from mltrail.services.monitoring.alerts import alert_payload
 from mltrail.services.monitoring.baseline import output_reference
 from mltrail.services.monitoring.estimation import estimation_section, window_estimate
 from mltrail.services.monitoring.figures import (
-    NEW_SEGMENT,
-    SEGMENT,
-    WHOLE,
-    References,
     drift_options,
     figures_for,
 )
 from mltrail.services.monitoring.inputs import training_reference
 from mltrail.services.monitoring.kinds import kind_changes, merge_all_profiles
 from mltrail.services.monitoring.performance import merge_accumulators, metrics_from
-from mltrail.services.monitoring.segments import segment_spec
+from mltrail.services.monitoring.segment_report import segments_section
 from mltrail.stats.drift import compare_profiles
 from mltrail.stats.drift_model import DriftOptions
 from mltrail.stats.profile import DEFAULT_KLL_K, ColumnProfile, DatasetProfile
@@ -186,7 +182,7 @@ def build_report(
             if (d := distribution(col, current.columns.get(name))) is not None
         }
     if include_segments and monitor.segments:
-        report["segments"], report["segment_reference"] = _segments(
+        report["segments"], report["segment_reference"] = segments_section(
             store, monitor, reference, options, gran, since, until
         )
     return report
@@ -251,62 +247,6 @@ def _performance(monitor: Monitor, acc: Mapping[str, Any]) -> dict[str, Any]:
         if (value := training_reference(monitor.training_metrics, name)) is not None
     }
     return {"task": monitor.task, "training": training, "overall": overall}
-
-
-def _segments(
-    store: MonitorStore,
-    monitor: Monitor,
-    reference: DatasetProfile,
-    options: DriftOptions,
-    gran: str,
-    since: float | None,
-    until: float | None,
-) -> tuple[dict[str, Any], str]:
-    """Each segment over the period and per window, compared with the same segment of the reference
-    (``figures.References``); and how segments were compared: ``segment`` (each with its own reference),
-    ``whole`` (the reference has no per-segment profiles) or ``mixed``."""
-    references = References(store, monitor, reference, options)
-    by_segment: dict[str, list[MonitorWindow]] = {}
-    for window in store.list_windows(monitor.id, gran, segment=None, since=since, until=until):
-        if window.segment:
-            by_segment.setdefault(window.segment, []).append(window)
-    out: dict[str, Any] = {}
-    for segment, windows in sorted(by_segment.items()):
-        merged = _merge_all([DatasetProfile.from_bytes(w.profile) for w in windows])
-        if merged is None:
-            continue
-        how, _, _ = references.for_segment(segment)
-        period = references.compare(segment, merged)
-        labeled: dict[str, Any] = {}
-        for w in windows:
-            labeled = merge_accumulators(labeled, w.performance)
-        spec = segment_spec(segment, monitor.segments)
-        out[segment] = {
-            "rows": merged.rows,
-            "reference": how,
-            "new": how == NEW_SEGMENT,
-            "not_tested": None if spec is None else spec.column,  # the column the segment is defined by
-            "drifted_columns": list(period["drifted"]),
-            "share_drifted": period["share_drifted"],
-            # from the labels of this segment's predictions (``monitoring/labels.py``)
-            "performance": metrics_from(labeled, monitor.task),
-            "windows": [
-                {
-                    "start": w.start,
-                    "rows": w.rows,
-                    "drifted": f["drifted"],
-                    "share_drifted": f["share_drifted"],
-                    "performance": metrics_from(w.performance, monitor.task),
-                }
-                for w, f in zip(
-                    windows, figures_for(store, monitor, windows, reference, options), strict=True
-                )
-            ],
-        }
-    hows = {seg["reference"] for seg in out.values() if not seg["new"]}
-    if not hows:
-        hows = {SEGMENT if references.per_segment else WHOLE}
-    return out, hows.pop() if len(hows) == 1 else "mixed"
 
 
 def _rule_names(schema: Mapping[str, Any]) -> list[str]:
