@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from mltrail.stats.kll_merge import kll_levels
+
 __all__ = [
     "CdfSource",
     "KllSource",
@@ -47,18 +49,27 @@ class KllSource:
     ``get_quantiles`` and ``get_cdf`` (inclusive and exclusive), without a list round trip per call,
     which made a 30-window report spend most of its time crossing into the sketch.
 
-    The cumulative weights come from ``get_cdf`` at the items, not from iterating the sketch: the
-    Python iterator of datasketches 5.2 gives every item weight 1 when level 0 is empty, which a
-    merge leaves in about a quarter of merged sketches (``tests/stats/test_drift_measures.py``).
+    The items and their weights (``2**level``) are read from the serialized sketch (``kll_levels``), not
+    from the sketch's Python iterator, which is slow and in datasketches 5.2 gives every item weight 1
+    when level 0 is empty, as a merge leaves about a quarter of merged sketches
+    (``tests/stats/test_drift_measures.py``).
     """
 
     def __init__(self, kll: Any) -> None:
         self.kll = kll
-        self._items = np.unique(np.fromiter((item for item, _weight in kll), dtype=np.float64))
         self._n = float(kll.n)
-        # get_cdf is F(x) = weight of items ≤ x over n (one more entry, for +inf): back to weights.
-        cdf = np.asarray(kll.get_cdf(self._items, True) if self._items.size else [1.0], dtype=np.float64)
-        self._cum = np.rint(cdf[:-1] * self._n)
+        # The retained items and their weights (2**level) read from the serialized sketch with numpy:
+        # iterating the sketch in Python cost most of a window's drift figures (~470 items a column).
+        _, levels, _, _ = kll_levels(kll)
+        if levels:
+            items = np.concatenate(levels)
+            weights = np.concatenate([np.full(len(level), float(1 << h)) for h, level in enumerate(levels)])
+            order = np.argsort(items, kind="stable")
+            items, cumulative = items[order], np.cumsum(weights[order])
+            last = np.append(items[1:] != items[:-1], True)  # the last of each run of equal items
+            self._items, self._cum = items[last], cumulative[last]
+        else:
+            self._items, self._cum = np.empty(0), np.empty(0)
         if self._cum.size:
             self._cum[-1] = self._n
 
