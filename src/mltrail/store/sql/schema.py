@@ -498,7 +498,7 @@ monitor_predictions = sa.Table(
     sa.Column("label", sa.Text, nullable=True),
     sa.Column("label_value", Double, nullable=True),
     sa.Column("labeled_at", Double, nullable=True),
-    # Migration 0009: the segments the prediction fell in, separated by "\x1f" (null: all traffic only).
+    # Migration 0012: the segments the prediction fell in, separated by "\x1f" (null: all traffic only).
     sa.Column("segments", sa.Text, nullable=True),
     sqlite_with_rowid=False,
 )
