@@ -86,3 +86,13 @@ def test_a_segments_period_is_counted_from_the_window_figures_its_charts_and_rul
     de = report["segments"]["country=DE"]
     assert "age" in de["drifted_columns"] and de["windows_drifted"] == 1
     assert [bool(w["drifted"]) for w in de["windows"]] == [False, False, True, False]
+
+
+def test_labels_leave_the_kept_drift_figures_fresh(world: World) -> None:  # noqa: F811
+    mon = world.monitor(segments=["country"])
+    batch = traffic(1000, 9)
+    world.monitoring.ingest(mon.name, batch)
+    world.monitoring.log_labels(mon.name, batch.column("id").to_pylist(), _labels(batch, "DE"))
+    windows = world.store.list_windows(mon.id, "day", segment=None)
+    assert len(windows) == 4 and all(w.fresh_figures is not None for w in windows)  # nothing to recompute
+    assert all(w.performance for w in windows)

@@ -195,7 +195,8 @@ class MonitorStore(abc.ABC):
         now: float,
     ) -> None:
         """Merge performance accumulators into the windows keyed ``(segment, start)`` (``""``: all
-        traffic); a window that was never profiled is skipped."""
+        traffic); a window that was never profiled is skipped. The windows' ``updated_at`` stays (their
+        profiles, and so their kept drift figures, are unchanged)."""
 
     @abc.abstractmethod
     def set_window_figures(

@@ -316,9 +316,9 @@ class MonitorsMixin(SqlBase):
             if stored is None:  # labels for a window whose predictions were never profiled: skip
                 continue
             merged = merge(load_json(stored) or {}, updates[(segment, start)])
-            conn.execute(
-                t.monitor_windows.update().where(key).values(performance=dump_json(merged), updated_at=now)
-            )
+            # updated_at stays: it marks the profile the kept drift figures were computed from, which labels
+            # leave alone (bumping it made every labelled window, now of every segment too, compute again).
+            conn.execute(t.monitor_windows.update().where(key).values(performance=dump_json(merged)))
 
     @writes
     def set_window_figures(
