@@ -94,6 +94,9 @@ def test_set_reference_recomputes_figures_segments_history_and_alerts(world: Wor
     assert report["reference"]["output"]["source"] == "reference"
     assert report["segment_reference"] == "segment"  # each segment now meets its own slice of it
     assert report["segments"]["country=DE"]["reference"] == "segment"
+    # hour windows' figures were forgotten too; a report by the hour computes them (profiles read again)
+    hourly = build_report(world.store, updated, granularity="hour")["segments"]["country=DE"]
+    assert len(hourly["windows"]) == 72 and "prediction" in hourly["drifted_columns"]
     # the rules were evaluated at the newest window
     assert [(a.rule_id, a.feature) for a in world.alerts.list(updated)] == [(rule.id, "prediction")]
 

@@ -221,8 +221,10 @@ class MonitorStore(abc.ABC):
         segment: str | None = "",
         since: float | None = None,
         until: float | None = None,
+        profiles: bool = True,
     ) -> list[MonitorWindow]:
-        """Windows oldest first; ``segment=None`` for every segment."""
+        """Windows oldest first; ``segment=None`` for every segment. ``profiles=False`` leaves each window's
+        profile out (empty bytes): what reads kept figures and accumulators only needs."""
 
     # -- predictions, labels and raw batches -------------------------------------------------------------
     @abc.abstractmethod

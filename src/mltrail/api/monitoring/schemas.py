@@ -119,12 +119,16 @@ class MonitorCreate(_In):
 
     def reference_profile(self) -> DatasetProfile | None:
         """The given reference, once it decodes and parses (else a 400 naming ``reference``)."""
-        if self.reference is None:
-            return None
-        try:
-            return DatasetProfile.from_bytes(base64.b64decode(self.reference, validate=True))
-        except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
-            raise InvalidInputError(f"reference is not a dataset profile: {exc}", field="reference") from exc
+        return _profile_of(self.reference)
+
+
+def _profile_of(text: str | None) -> DatasetProfile | None:
+    if text is None:
+        return None
+    try:
+        return DatasetProfile.from_bytes(base64.b64decode(text, validate=True))
+    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
+        raise InvalidInputError(f"reference is not a dataset profile: {exc}", field="reference") from exc
 
 
 class MonitorPatch(_In):
@@ -151,14 +155,17 @@ class ReferenceIn(_In):
     reference: str | None = Field(
         None, max_length=64 << 20, description="base64 of a DatasetProfile's bytes (as for a new monitor)"
     )
-    run: str | None = Field(None, max_length=200, description="the id of a run that logged the dataset")
+    run: str | None = Field(
+        None, max_length=200, description="the run that logged the dataset: its id, a unique prefix or name"
+    )
     reference_source: str | None = Field(
         None, max_length=500, description="where the given reference came from, e.g. file reference.csv"
     )
     user: str | None = _USER
 
     def reference_profile(self) -> DatasetProfile | None:
-        return MonitorCreate.model_construct(reference=self.reference).reference_profile()
+        """The given reference, once it decodes and parses (else a 400 naming ``reference``)."""
+        return _profile_of(self.reference)
 
 
 class MonitorVersionPublic(_Out):

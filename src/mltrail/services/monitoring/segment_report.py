@@ -39,8 +39,12 @@ def segments_section(
     (``figures.References``); and how segments were compared: ``segment`` (each with its own reference),
     ``whole`` (the reference has no per-segment profiles) or ``mixed``."""
     references = References(store, monitor, reference, options)
+    # Without their profiles (most of the bytes): a window whose kept figures are stale is read again whole.
+    listed = store.list_windows(monitor.id, gran, segment=None, since=since, until=until, profiles=False)
+    if any(w.segment and (w.fresh_figures is None or "reference" not in w.fresh_figures) for w in listed):
+        listed = store.list_windows(monitor.id, gran, segment=None, since=since, until=until)
     by_segment: dict[str, list[MonitorWindow]] = {}
-    for window in store.list_windows(monitor.id, gran, segment=None, since=since, until=until):
+    for window in listed:
         if window.segment:
             by_segment.setdefault(window.segment, []).append(window)
     out: dict[str, Any] = {}

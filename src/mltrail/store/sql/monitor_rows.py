@@ -87,7 +87,7 @@ def window_of(row: Any) -> MonitorWindow:
         granularity=m["granularity"],
         start=float(m["start"]),
         rows=int(m["rows"]),
-        profile=bytes(m["profile"]),
+        profile=bytes(m["profile"]) if "profile" in m else b"",  # left out by list_windows(profiles=False)
         violations=load_json(m["violations"]) or {},
         performance=load_json(m["performance"]) or {},
         estimation=load_json(m["estimation"]) or {},

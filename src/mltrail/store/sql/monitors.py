@@ -355,8 +355,10 @@ class MonitorsMixin(SqlBase):
         segment: str | None = "",
         since: float | None = None,
         until: float | None = None,
+        profiles: bool = True,
     ) -> list[MonitorWindow]:
-        query = sa.select(t.monitor_windows).where(_W.monitor_id == monitor_id, _W.granularity == granularity)
+        columns = t.monitor_windows.c if profiles else [c for c in t.monitor_windows.c if c.name != "profile"]
+        query = sa.select(*columns).where(_W.monitor_id == monitor_id, _W.granularity == granularity)
         if segment is not None:
             query = query.where(_W.segment == segment)
         if since is not None:
