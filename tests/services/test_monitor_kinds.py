@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pytest
 from test_monitoring import DAY, T0, World, traffic, world  # noqa: F401  (the fixture)
 
+from mltrail.render.html_report import render_report_html
 from mltrail.services.monitoring.report import build_report
 from mltrail.services.monitoring.service import MonitoringService
 from mltrail.stats.profile import DatasetProfile, profile_batches
@@ -103,3 +104,5 @@ def test_a_kind_that_cannot_be_read_is_kept_beside_and_reported(world: World) ->
     assert day.columns["age⟂categorical"].count == 200  # kept beside, in its own kind
     report = build_report(world.store, world.store.get_monitor(mon.name))
     assert report["kind_changes"] == [{"column": "age", "kind": "categorical", "rows": 200, "windows": [T0]}]
+    shown = "Kept in another kind beside the column (not drift-tested): age as categorical: 200 rows"
+    assert shown in render_report_html(report)

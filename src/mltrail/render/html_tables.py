@@ -166,5 +166,20 @@ def validation_table(report: Mapping[str, Any]) -> str:
         )
     heads = ["Rule", "Status", "Violations", "Windows broken", "Violations per window", "Last window"]
     return card(
-        "Validation", _table("validation", heads, rows), f"{len(rules)} rules checked on every window"
+        "Validation",
+        _table("validation", heads, rows) + _kind_changes(report),
+        f"{len(rules)} rules checked on every window",
     )
+
+
+def _kind_changes(report: Mapping[str, Any]) -> str:
+    """Columns a window holds in two kinds: the other kind's rows, kept beside and not drift-tested."""
+    changes = [as_mapping(c) for c in as_list(report.get("kind_changes"))]
+    if not changes:
+        return ""
+    items = "; ".join(
+        f"{esc(as_text(c.get('column')) or DASH)} as {esc(as_text(c.get('kind')) or DASH)}:"
+        f" {fmt_int(c.get('rows'))} rows in {len(as_list(c.get('windows')))} windows"
+        for c in changes
+    )
+    return f'<p class="warn-text">Kept in another kind beside the column (not drift-tested): {items}</p>'

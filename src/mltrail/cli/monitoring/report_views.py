@@ -217,6 +217,14 @@ def render_report(report: Mapping[str, Any], alerts: Sequence[Alert], monitor: M
         parts += [Text(""), estimated]
     if report.get("segments"):
         parts += [Text(""), _segments_table(report["segments"], primary_metric(report))]
+    for change in report.get("kind_changes") or []:  # kept beside the column, not drift-tested
+        parts.append(
+            Text(
+                f"{change.get('column')}: {int(change.get('rows') or 0):,} rows came as"
+                f" {change.get('kind')} and are kept beside the column (not drift-tested)",
+                style="yellow",
+            )
+        )
     unresolved = [a for a in alerts if a.state.value != "resolved"]
     parts.append(Text(""))
     if unresolved:
