@@ -437,9 +437,10 @@ class MonitoringService:
                 rule = f"{monitor.prediction}: kind changed (read as {kind})"
                 violations[rule] = violations.get(rule, 0) + changed[monitor.prediction]
                 all_violations[rule] = all_violations.get(rule, 0) + changed[monitor.prediction]
-            # One chunk per column: a merged writer batch has one per logged batch, and each chunk is a sketch
-            # update of its own (a 10-value segment multiplied them by 11).
-            kept = {*watched, *(s.column for s in segments)}
+            # One chunk per column: a merged writer batch has one per logged batch, and each chunk is a
+            # sketch update of its own (a 10-value segment multiplied them by 11). Estimation reads the
+            # probability columns too.
+            kept = {*watched, *(s.column for s in segments), *probability_columns(conformed.column_names)}
             conformed = conformed.select([c for c in conformed.column_names if c in kept]).combine_chunks()
             pieces = [("", conformed), *split_segments(conformed, segments)]
             for segment, rows in pieces:
