@@ -12,11 +12,9 @@ from datasketches import kll_doubles_sketch
 from mltrail.stats.kll_merge import merge_kll
 from mltrail.stats.kll_sorted import sample_shift, sorted_sketch_bytes
 
-__all__ = ["NumericSummary"]
+__all__ = ["INGEST_SEED", "NumericSummary"]
 
-# Batches longer than this many times k are sketched in one step (see stats.kll_sorted); shorter
-# ones go to KLL sorted.
-_THIN_FACTOR = 4
+INGEST_SEED = 0x696E6773  # "ings": the sampling and compaction offsets of every sketched batch
 
 
 class NumericSummary:
@@ -27,7 +25,7 @@ class NumericSummary:
     Build one with :meth:`empty`, feed it with :meth:`update`, combine with :meth:`merged`.
     """
 
-    __slots__ = ("_rng", "count", "kll", "m2", "max", "mean", "min")
+    __slots__ = ("count", "kll", "m2", "max", "mean", "min")
 
     def __init__(
         self,
@@ -44,7 +42,6 @@ class NumericSummary:
         self.min = min_
         self.max = max_
         self.kll = kll
-        self._rng: np.random.Generator | None = None
 
     @classmethod
     def empty(cls, kll_k: int = 200) -> NumericSummary:
@@ -75,18 +72,22 @@ class NumericSummary:
         m2 = float(np.add.reduce(np.square(centred, out=centred)))
         self._add_moments(n, mean, m2, lo, hi)
         k = self.kll.k
-        if n <= _THIN_FACTOR * k:
-            # Sorted input makes each compaction thin a run of neighbouring values, as below.
-            self.kll.update(np.sort(values))
-            return
-        if self._rng is None:
-            self._rng = np.random.default_rng()
-        shift = sample_shift(n)
-        # Sorting is the cost here (numpy sorts without the GIL, but about 45 ms per million doubles on
-        # an AVX-512 Zen 4): a long batch is sketched from a uniform sample of n >> shift of its values.
-        sample = values if shift == 0 else values[self._rng.integers(0, n, n >> shift)]
-        sketch = sorted_sketch_bytes(np.sort(sample), k, self._rng, n=n, lo=float(lo), hi=float(hi))
-        self.kll.merge(kll_doubles_sketch.deserialize(sketch))
+        if n <= k:
+            # Fits KLL's lowest level: no compaction, so no random bits either.
+            batch = kll_doubles_sketch(k)
+            batch.update(np.sort(values))
+        else:
+            # Seeded by the batch's size and ends: the same batches give the same sketch in any process
+            # (a window's figures must not depend on the run that ingested it), and every batch draws
+            # its own offsets, so that their rank errors cancel rather than add up.
+            rng = np.random.default_rng([INGEST_SEED, n, self.count, *np.array([lo, hi], "<f8").view("<u8")])
+            shift = sample_shift(n)
+            # Sorting is the cost here (numpy sorts without the GIL, but about 45 ms per million doubles on
+            # an AVX-512 Zen 4): a long batch is sketched from a uniform sample of n >> shift of its values.
+            sample = values if shift == 0 else values[rng.integers(0, n, n >> shift)]
+            sketch = sorted_sketch_bytes(np.sort(sample), k, rng, n=n, lo=float(lo), hi=float(hi))
+            batch = kll_doubles_sketch.deserialize(sketch)
+        self.kll = batch if self.kll.is_empty() else merge_kll([self.kll, batch], k)
 
     def _add_moments(
         self, n: int, mean: float, m2: float, lo: float | int | None, hi: float | int | None
@@ -107,13 +108,8 @@ class NumericSummary:
             self.max = hi
 
     def merged(self, other: NumericSummary) -> NumericSummary:
-        """A new summary of both inputs; neither is changed."""
-        out = NumericSummary.empty(min(self.kll.k, other.kll.k))
-        for part in (self, other):
-            out._add_moments(part.count, part.mean, part.m2, part.min, part.max)
-            if not part.kll.is_empty():
-                out.kll.merge(part.kll)
-        return out
+        """A new summary of both inputs; neither is changed. Deterministic, as ``merge_all``."""
+        return NumericSummary.merge_all([self, other])
 
     @classmethod
     def merge_all(cls, parts: list[NumericSummary]) -> NumericSummary:
