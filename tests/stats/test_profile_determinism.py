@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from mltrail.stats.profile import DatasetProfile, profile_batches
+from mltrail.stats.profile_numeric import NumericSummary
 
 SIZES = (150, 700, 5_000, 70_000)  # short, thinned, sorted-sketch and sampled batches
 
@@ -58,3 +59,28 @@ def test_a_merged_profile_keeps_every_value_and_its_ends() -> None:
         summary = profile["x"].numeric
         assert summary is not None
         assert summary.count == sum(SIZES) and summary.kll.n == sum(SIZES)
+
+
+def _max_rank_error(summary: NumericSummary, data: np.ndarray) -> float:
+    data = np.sort(data)
+    probes = np.quantile(data, np.linspace(0.01, 0.99, 99))
+    sketched = np.asarray(summary.kll.get_cdf(probes.tolist()))[:-1]
+    exact = np.searchsorted(data, probes, side="right") / data.size
+    return float(np.abs(sketched - exact).max())
+
+
+def test_a_window_fed_batch_after_batch_stays_as_accurate_as_kll() -> None:
+    """20 batches of 150 values merged one by one, as a window takes them: the seeds vary with each step,
+    so the steps' rank errors cancel (with one seed for every step they added up: 0.0093 on average,
+    against 0.0045 now and 0.0068 with datasketches' own random merge)."""
+    rng = np.random.default_rng(1)
+    errors = []
+    for _ in range(20):
+        parts = [rng.normal(0, 1, 150) for _ in range(20)]
+        window = NumericSummary.empty()
+        for part in parts:
+            batch = NumericSummary.empty()
+            batch.update(part.copy(), float(part.min()), float(part.max()))
+            window = window.merged(batch)
+        errors.append(_max_rank_error(window, np.concatenate(parts)))
+    assert float(np.mean(errors)) < 0.006, errors

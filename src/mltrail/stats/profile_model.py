@@ -209,8 +209,8 @@ class DatasetProfile:
     @classmethod
     def merge_all(cls, profiles: Sequence[DatasetProfile]) -> DatasetProfile | None:
         """The profile of all ``profiles`` (None for none), the same every time for the same profiles in
-        the same order — what a report reads, so that reading it twice gives the same figures (``merge``
-        goes through datasketches' KLL merge, whose random bits are seeded per process)."""
+        the same order — what a report reads. ``merge`` is deterministic too (it merges two at a time, as
+        ingestion folds a batch into its window); this pools every sketch at once, which is more exact."""
         if not profiles:
             return None
         names: dict[str, None] = {}

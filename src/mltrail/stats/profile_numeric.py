@@ -114,8 +114,8 @@ class NumericSummary:
     @classmethod
     def merge_all(cls, parts: list[NumericSummary]) -> NumericSummary:
         """One summary of all ``parts`` (at least one), the same every time for the same parts in the same
-        order: the sketches are pooled by :func:`mltrail.stats.kll_merge.merge_kll` (a fixed seed), not
-        merged by datasketches (random bits seeded per process). For reads: reports and segments."""
+        order: the sketches are pooled by :func:`mltrail.stats.kll_merge.merge_kll` (seeded), not merged
+        by datasketches (random bits seeded per process)."""
         out = NumericSummary.empty(min(p.kll.k for p in parts))
         for part in parts:
             out._add_moments(part.count, part.mean, part.m2, part.min, part.max)
