@@ -12,6 +12,9 @@ from __future__ import annotations
 import gzip
 import json
 import statistics
+import subprocess
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -178,3 +181,18 @@ def install_blank_probe(page: Any, container: str, header: str, row: str, row_px
 def take_blank(page: Any) -> list[int]:
     """The blank-slot counts of every frame since the probe was installed (and clear them)."""
     return [int(x) for x in page.evaluate("() => window.__bench.blank.splice(0)")]
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], *, timeout: float, every: float) -> None:
+    """Return once ``url`` answers 200; exit if ``process`` ends or ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the server behind {url} did not start")
+        time.sleep(every)

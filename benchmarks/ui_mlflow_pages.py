@@ -13,8 +13,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,17 +62,7 @@ def measure(
     url = f"http://127.0.0.1:{port}"
     server = serve(home / "mlflow.db", port)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("mlflow server did not start")
-            time.sleep(0.5)
+        ub.wait_healthy(f"{url}/health", server, timeout=120, every=0.5)
         return _measure(url, seeded, expect, repeat)
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # the group started for it: mlflow and its uvicorn

@@ -277,17 +277,7 @@ def serve_ui(db_url: str, ui_dir: Path) -> Iterator[str]:
     proc = subprocess.Popen(cmd, env={**os.environ, "MLTRAIL_CAPTURE": "0"})
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v1/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the server did not start")
-            time.sleep(0.1)
+        ub.wait_healthy(f"{url}/api/v1/health", proc, timeout=60, every=0.1)
         yield url
     finally:
         proc.terminate()
