@@ -7,10 +7,10 @@ every input's retained items from its serialized form (the DataSketches KLL layo
 :mod:`mltrail.stats.kll_sorted`), pools them level by level (an item at level ``h`` stands for ``2**h``
 values) and compacts the pool the way KLL does — the lowest over-full level is sorted and halved, every
 other item from a random offset going one level up, an odd item staying — with offsets drawn from a
-generator seeded with a fixed seed. The result is an ordinary KLL sketch of parameter ``k`` with exactly
-the inputs' total weight, exact min and max, and KLL's error guarantee (the compactions are KLL's own;
-only the source of the random bits differs). Pooling all inputs at once also costs less than merging them
-one by one.
+generator seeded by a fixed seed and the inputs' size and ends. The result is an ordinary KLL sketch of
+parameter ``k`` with exactly the inputs' total weight, exact min and max, and KLL's error guarantee (the
+compactions are KLL's own; only the source of the random bits differs). Pooling all inputs at once also
+costs less than merging them one by one.
 """
 
 from __future__ import annotations
