@@ -196,3 +196,29 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], *, timeout: float, 
         if process.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"the server behind {url} did not start")
         time.sleep(every)
+
+
+def scroll_blanks(
+    page: Any, container: str, header: str, row: str, row_px: int
+) -> tuple[tuple[int, int, int], list[float]]:
+    """Wheel down through the loaded rows of ``container``, then jump its scrollbar to 10, 50, 90 and
+    100 %: (frames with a blank row slot, frames, rows reached), and the most blank slots after each jump."""
+    install_blank_probe(page, container, header, row, row_px)
+    box = page.locator(container).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(60):
+        page.mouse.wheel(0, 400)
+        page.wait_for_timeout(16)
+    page.wait_for_timeout(300)
+    frames = take_blank(page)
+    reached = page.evaluate(f"(s) => Math.round(document.querySelector(s).scrollTop / {row_px})", container)
+    jumps = []
+    for f in (0.1, 0.5, 0.9, 1.0):
+        page.evaluate(
+            "([s, f]) => { const t = document.querySelector(s);"
+            " t.scrollTop = f * (t.scrollHeight - t.clientHeight); }",
+            [container, f],
+        )
+        page.wait_for_timeout(200)
+        jumps.append(float(max(take_blank(page)[:6] or [0])))
+    return (sum(1 for x in frames if x > 0), len(frames), int(reached)), jumps

@@ -140,24 +140,4 @@ def _measure(url: str, seeded: dict[str, str], expect: dict[str, object], repeat
 
 def _scroll_blanks(page: ub.Any) -> tuple[tuple[int, int, int], list[float]]:
     row_px = int(page.evaluate("() => document.querySelector('.ag-row').offsetHeight"))
-    ub.install_blank_probe(page, ".ag-body-viewport", ".ag-header", ".ag-row", row_px)
-    box = page.locator(".ag-body-viewport").bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    for _ in range(60):
-        page.mouse.wheel(0, 400)
-        page.wait_for_timeout(16)
-    page.wait_for_timeout(300)
-    frames = ub.take_blank(page)
-    reached = page.evaluate(
-        f"() => Math.round(document.querySelector('.ag-body-viewport').scrollTop / {row_px})"
-    )
-    jumps = []
-    for f in (0.1, 0.5, 0.9, 1.0):
-        page.evaluate(
-            "(f) => { const t = document.querySelector('.ag-body-viewport');"
-            " t.scrollTop = f * (t.scrollHeight - t.clientHeight); }",
-            f,
-        )
-        page.wait_for_timeout(200)
-        jumps.append(float(max(ub.take_blank(page)[:6] or [0])))
-    return (sum(1 for x in frames if x > 0), len(frames), int(reached)), jumps
+    return ub.scroll_blanks(page, ".ag-body-viewport", ".ag-header", ".ag-row", row_px)

@@ -243,28 +243,7 @@ def after_action(page: ub.Any, name: str, seen: int) -> list[str]:
 
 def scroll_blanks(page: ub.Any) -> tuple[tuple[int, int, int], list[float]]:
     """Wheel down through the loaded rows, then jump the scrollbar; count blank slots per frame."""
-    table = page.get_by_test_id("runs-table")
-    ub.install_blank_probe(page, "[data-testid=runs-table]", ".vt-head", "[data-testid=run-row]", 30)
-    box = table.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    for _ in range(60):
-        page.mouse.wheel(0, 400)
-        page.wait_for_timeout(16)
-    page.wait_for_timeout(300)
-    frames = ub.take_blank(page)
-    reached = page.evaluate(
-        "() => Math.round(document.querySelector('[data-testid=runs-table]').scrollTop / 30)"
-    )
-    jumps = []
-    for f in (0.1, 0.5, 0.9, 1.0):
-        page.evaluate(
-            "(f) => { const t = document.querySelector('[data-testid=runs-table]');"
-            " t.scrollTop = f * (t.scrollHeight - t.clientHeight); }",
-            f,
-        )
-        page.wait_for_timeout(200)
-        jumps.append(float(max(ub.take_blank(page)[:6] or [0])))
-    return (sum(1 for x in frames if x > 0), len(frames), int(reached)), jumps
+    return ub.scroll_blanks(page, "[data-testid=runs-table]", ".vt-head", "[data-testid=run-row]", 30)
 
 
 @contextlib.contextmanager

@@ -8,7 +8,17 @@ from pathlib import Path
 import mltrail
 
 PACKAGE = Path(mltrail.__file__).parent
-FOUNDATION = {"errors", "entities", "channels", "json_floats", "model_meta", "query_ast", "query", "settings"}
+FOUNDATION = {
+    "errors",
+    "entities",
+    "channels",
+    "comparisons",
+    "json_floats",
+    "model_meta",
+    "query_ast",
+    "query",
+    "settings",
+}
 ALLOWED: dict[str, set[str]] = {
     "foundation": {"foundation"},
     "stats": {"stats"},

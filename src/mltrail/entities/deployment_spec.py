@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from mltrail.comparisons import parse_literal, split_comparison
 from mltrail.entities.deployments import (
     ON_INVALID,
     Canary,
@@ -42,7 +43,6 @@ MAX_FALLBACK = 8
 MAX_OUTPUT_RULES = 32
 MAX_TIMEOUT_MS = 600_000.0
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}([:@][A-Za-z0-9_-]{1,64})?$")
-_CONDITION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|==|!=|<|>)\s*(.+?)\s*$")
 _TOP = {"primary", "canary", "shadow", "fallback", "guards", "timeout_ms", "monitor"}
 
 
@@ -92,20 +92,16 @@ def _name(value: Any, field: str) -> str:
 
 def parse_condition(text: Any, field: str = "when") -> Condition:
     """``amount > 10000``, ``country == "FR"``, ``prediction >= 0.9``."""
-    match = _CONDITION.match(text) if isinstance(text, str) else None
-    if match is None:
+    parts = split_comparison(text)
+    if parts is None or parts[1] == "=":
         raise _fail(f"a condition is COLUMN OP VALUE with OP one of < <= > >= == != (got {text!r})", field)
-    column, op, literal = match.groups()
-    value: float | str
-    if literal[:1] in "\"'" and literal[-1:] == literal[:1] and len(literal) >= 2:
-        value = literal[1:-1]
-    else:
-        try:
-            value = float(literal)
-        except ValueError:
-            raise _fail(f"{literal!r} is not a number or a quoted string", field) from None
-        if not math.isfinite(value):
-            raise _fail(f"{literal!r} is not a finite number", field)
+    column, op, literal = parts
+    try:
+        value = parse_literal(literal)
+    except ValueError as exc:
+        raise _fail(str(exc), field) from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(f"{literal!r} is not a finite number", field)
     if isinstance(value, str) and op not in ("==", "!="):
         raise _fail("only == and != compare text", field)
     return Condition(column, op, value)

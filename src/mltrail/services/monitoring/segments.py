@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mltrail.comparisons import parse_literal, split_comparison
 from mltrail.errors import InvalidInputError
 from mltrail.stats.profile import DatasetProfile, profile_batches
 
@@ -25,7 +26,6 @@ __all__ = [
 # A column segment keeps at most this many distinct values per batch (the most frequent): a high-cardinality
 # column (a user id) must not turn into thousands of windows.
 MAX_SEGMENT_VALUES = 50
-_RULE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|==|!=|<|>|=)\s*(.+?)\s*$")
 _OPS = {
     "<": pc.less,
     "<=": pc.less_equal,
@@ -49,22 +49,16 @@ def parse_segment(spec: str) -> SegmentSpec:
     text = spec.strip() if isinstance(spec, str) else ""
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", text):
         return SegmentSpec(text, text)
-    match = _RULE.match(text)
-    if match is None:
+    parts = split_comparison(text)
+    if parts is None:
         raise InvalidInputError(
             f"a segment is a column name or a rule like 'age < 25'; got {spec!r}", field="segments"
         )
-    column, op, literal = match.groups()
-    value: float | str
-    if literal[:1] in "\"'" and literal[-1:] == literal[:1] and len(literal) >= 2:
-        value = literal[1:-1]
-    else:
-        try:
-            value = float(literal)
-        except ValueError:
-            raise InvalidInputError(
-                f"segment {spec!r}: {literal!r} is not a number or a quoted string", field="segments"
-            ) from None
+    column, op, literal = parts
+    try:
+        value = parse_literal(literal)
+    except ValueError as exc:
+        raise InvalidInputError(f"segment {spec!r}: {exc}", field="segments") from None
     return SegmentSpec(text, column, op, value)
 
 
