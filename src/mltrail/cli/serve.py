@@ -34,7 +34,7 @@ def serve(
         from mltrail.serving.build import build_gateway
         from mltrail.serving.worker import worker_options
     except ImportError as exc:  # a base install: say which extra, not a traceback
-        _missing_server_extra(exc)
+        _missing_server_extra(exc, "serve")
     if not 1 <= workers <= 64:
         raise InvalidInputError(f"--workers must be 1-64, got {workers}", field="workers")
     if max_body_mb <= 0:

@@ -16,17 +16,22 @@ from mltrail.cli.context import services, sqlite_path
 from mltrail.cli.render import stderr_console
 from mltrail.errors import InvalidInputError, NotFoundError
 
-__all__ = ["SERVER_EXTRA_HINT", "is_loopback", "server", "ui"]
+__all__ = ["is_loopback", "server", "server_extra_hint", "ui"]
 
-SERVER_EXTRA_HINT = "mltrail server needs the server extra: pip install 'mltrail[server]'"
+
+def server_extra_hint(command: str) -> str:
+    """What to do when ``mltrail COMMAND`` finds the server extra missing."""
+    return f"`mltrail {command}` needs the server extra: pip install 'mltrail[server]'"
+
+
 # What the server extra installs and the API imports; another missing module is a bug, not a missing extra.
 _SERVER_MODULES = frozenset({"fastapi", "fastapi_offline", "pydantic", "starlette", "uvicorn"})
 
 
-def _missing_server_extra(exc: ImportError) -> NoReturn:
+def _missing_server_extra(exc: ImportError, command: str) -> NoReturn:
     if (exc.name or "").partition(".")[0] not in _SERVER_MODULES:
         raise exc
-    stderr_console().print(Text(f"Error: {SERVER_EXTRA_HINT}", style="red"), soft_wrap=True)
+    stderr_console().print(Text(f"Error: {server_extra_hint(command)}", style="red"), soft_wrap=True)
     raise typer.Exit(1) from None
 
 
@@ -73,7 +78,7 @@ def server(
 
         from mltrail.api.app import create_app
     except ImportError as exc:  # a base install: say which extra, not a traceback
-        _missing_server_extra(exc)
+        _missing_server_extra(exc, "server")
     loopback = is_loopback(host)
     use_auth = (not loopback) if auth is None else auth
     if not loopback and not use_auth and not insecure:
@@ -113,7 +118,7 @@ def ui(
 
         from mltrail.api.app import create_app
     except ImportError as exc:  # a base install: say which extra, not a traceback
-        _missing_server_extra(exc)
+        _missing_server_extra(exc, "ui")
     state = services(ctx)
     settings = state.settings
     if not settings.embedded:
