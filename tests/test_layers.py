@@ -31,8 +31,9 @@ ALLOWED: dict[str, set[str]] = {
     "services": {"services", "store", "stats", "render", "foundation"},
     "sdk": {"sdk", "services", "store", "stats", "render", "notify", "foundation"},
     "api": {"api", "services", "store", "stats", "render", "notify", "foundation"},
-    # serving: the deployment gateway, a process of its own over the SDK's client seam (models.load, monitor).
-    "serving": {"serving", "sdk", "foundation"},
+    # serving: the deployment gateway, a process of its own over the SDK's client seam (models.load, monitor);
+    # stats (pure) for its latency sketches.
+    "serving": {"serving", "sdk", "stats", "foundation"},
     "cli": {"cli", "sdk", "api", "serving", "services", "store", "stats", "render", "notify", "foundation"},
     "root": {"root", "sdk", "foundation"},
 }

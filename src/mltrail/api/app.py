@@ -103,6 +103,7 @@ def create_app(
             for name in (*names, "webhooks"):
                 setattr(app.state, name, getattr(services, name))
             app.state.deployments = services.deployments
+            app.state.deployment_evidence = services.deployment_evidence
             app.state.alerts = services.alerts
             app.state.monitoring = services.monitoring
             if auth and not any(u.role == Role.ADMIN and not u.disabled for u in opened.list_users()):

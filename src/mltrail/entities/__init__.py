@@ -13,6 +13,13 @@ from mltrail.entities.accounts import (
     User,
     WebSession,
 )
+from mltrail.entities.deployment_evidence import (
+    EVIDENCE_WINDOW_SECONDS,
+    DeploymentEvidence,
+    EvidenceWindow,
+    VariantCounts,
+    VariantEvidence,
+)
 from mltrail.entities.deployments import (
     DEPLOYMENT_ACTIONS,
     GATEWAY_COLUMNS,
@@ -76,6 +83,7 @@ from mltrail.entities.tracking import (
 __all__ = [
     "ALERT_METRICS",
     "DEPLOYMENT_ACTIONS",
+    "EVIDENCE_WINDOW_SECONDS",
     "GATEWAY_COLUMNS",
     "GRANULARITIES",
     "REGISTRY_ACTIONS",
@@ -96,8 +104,10 @@ __all__ = [
     "Decision",
     "DeliveryAttempt",
     "Deployment",
+    "DeploymentEvidence",
     "DeploymentSpec",
     "DeploymentVersion",
+    "EvidenceWindow",
     "FallbackStep",
     "Fingerprint",
     "GateResult",
@@ -130,6 +140,8 @@ __all__ = [
     "TransitionRequest",
     "User",
     "Value",
+    "VariantCounts",
+    "VariantEvidence",
     "WebSession",
     "Webhook",
     "WebhookDelivery",

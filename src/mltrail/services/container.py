@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mltrail.services.accounts.audit import AuditService
     from mltrail.services.accounts.service import AccountService
     from mltrail.services.accounts.sessions import SessionService
+    from mltrail.services.deployments.evidence import EvidenceService
     from mltrail.services.deployments.service import DeploymentService
     from mltrail.services.monitoring.alerts import AlertService, Notifier
     from mltrail.services.monitoring.service import MonitoringService
@@ -172,7 +173,14 @@ class Services:
 
         dispatcher = self.dispatcher
         on_event: Callable[[], None] | None = None if dispatcher is None else dispatcher.wake
-        return RegistryService(self.store, self.blobs, self.accounts, runs=self.store, on_event=on_event)
+        return RegistryService(
+            self.store,
+            self.blobs,
+            self.accounts,
+            runs=self.store,
+            on_event=on_event,
+            evidence=lambda: self.deployment_evidence,
+        )
 
     @cached_property
     def webhooks(self) -> WebhookService:
@@ -210,6 +218,12 @@ class Services:
         from mltrail.services.deployments.service import DeploymentService
 
         return DeploymentService(self.store, self.registry, self.monitoring)
+
+    @cached_property
+    def deployment_evidence(self) -> EvidenceService:
+        from mltrail.services.deployments.evidence import EvidenceService
+
+        return EvidenceService(self.store, self.store.get_deployment, self.monitoring)
 
     # -- lifetime ----------------------------------------------------------------------------------------
     def close(self) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from mltrail.errors import InvalidInputError
 from mltrail.sdk.client.connection import connect
+from mltrail.serving.evidence import EvidenceCollector
 from mltrail.serving.gateway import Gateway
 from mltrail.serving.metrics import GatewayMetrics
 from mltrail.serving.recorder import MonitorRecorder
@@ -28,11 +29,19 @@ def build_gateway(
     trust: bool = False,
     max_rows: int | None = None,
     monitor_interval: float = 0.2,
+    evidence_interval: float = 2.0,
 ) -> Gateway:
     connection = connect(settings=settings)
     deployment = connection.deployments().get(name)
     spec = deployment.spec
     metrics = GatewayMetrics(name)
+    deployments = connection.deployments()
+    evidence = EvidenceCollector(
+        name,
+        deployment.version,
+        lambda windows: deployments.record_evidence(name, windows),
+        interval=evidence_interval,
+    )
     budget = None if spec.timeout_ms is None else spec.timeout_ms / 1000
 
     def load(ref: str) -> Variant:
@@ -52,7 +61,7 @@ def build_gateway(
     if spec.input_guard is not None and schema is None:
         raise InvalidInputError(f"{name}: the input guard has no schema and no monitor", field="guards.input")
     shadows = []
-    for shadow in spec.shadow:
+    for index, shadow in enumerate(spec.shadow):
         variant = load(shadow.ref)
         record = None
         if shadow.monitor is not None:
@@ -61,7 +70,15 @@ def build_gateway(
                 monitoring, watched, watched.features, interval=monitor_interval
             )
             record = _shadow_record(shadow_recorder, variant)
-        shadows.append(ShadowRunner(variant, metrics, record=record, timeout=budget))
+        shadows.append(
+            ShadowRunner(
+                variant,
+                metrics,
+                record=record,
+                timeout=budget,
+                evidence=evidence.for_shadow(f"shadow[{index}]", variant.version),
+            )
+        )
     gateway = Gateway(
         deployment,
         primary=primary,
@@ -71,6 +88,7 @@ def build_gateway(
         schema=schema,
         recorder=recorder,
         metrics=metrics,
+        evidence=evidence,
         **({} if max_rows is None else {"max_rows": max_rows}),
     )
     log.info("deployment %s v%d serving %s", name, deployment.version, gateway.variants())

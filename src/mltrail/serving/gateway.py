@@ -20,6 +20,7 @@ from typing import Any
 from mltrail.entities import VARIANT_COLUMN, Deployment, FallbackStep
 from mltrail.errors import InvalidInputError, StoreError
 from mltrail.serving.bodies import MAX_ROWS, PredictRequest, check_columns, parse_body
+from mltrail.serving.evidence import EvidenceCollector
 from mltrail.serving.metrics import GatewayMetrics
 from mltrail.serving.recorder import MonitorRecorder
 from mltrail.serving.rules import (
@@ -52,6 +53,7 @@ class Gateway:
         schema: dict[str, Any] | None = None,
         recorder: MonitorRecorder | None = None,
         metrics: GatewayMetrics | None = None,
+        evidence: EvidenceCollector | None = None,
         max_rows: int = MAX_ROWS,
     ) -> None:
         self.deployment = deployment
@@ -63,6 +65,7 @@ class Gateway:
         self.schema = schema
         self.recorder = recorder
         self.metrics = metrics or GatewayMetrics(deployment.name)
+        self.evidence = evidence
         self.max_rows = max_rows
         self._budget = None if self.spec.timeout_ms is None else self.spec.timeout_ms / 1000
 
@@ -117,7 +120,13 @@ class Gateway:
         deadline = None if self._budget is None else started + self._budget
         if to_model:
             self._ask(variant, rows, to_model, answers, reasons, deadline)
-        used = self._fall_back(rows, answers, reasons, deadline) if reasons else {}
+        try:
+            used = self._fall_back(rows, answers, reasons, deadline) if reasons else {}
+        except NoAnswerError:
+            if self.evidence is not None:
+                took = time.perf_counter() - started
+                self.evidence.request(label, variant.version, n, reasons, {}, fired, took, answered=False)
+            raise
         final = []
         for i in range(n):
             answer, changed = apply_output_rules(self.spec.output_rules, rows[i], answers[i])
@@ -128,6 +137,8 @@ class Gateway:
         latency = time.perf_counter() - started
         ids = request.ids or ([request_id] if n == 1 else [f"{request_id}-{i}" for i in range(n)])
         self._count(label, n, used, latency)
+        if self.evidence is not None:
+            self.evidence.request(label, variant.version, n, reasons, used, fired, latency)
         self._record(variant, label, rows, final, ids, fired, used, latency)
         model_rows = [i for i in range(n) if i not in used]
         for runner in self.shadows:
@@ -292,6 +303,8 @@ class Gateway:
     def close(self) -> None:
         for runner in self.shadows:
             runner.close()
+        if self.evidence is not None:
+            self.evidence.close()
         if self.recorder is not None:
             self.recorder.close()
         for variant in (self.primary, self.canary, *self.fallback_models.values()):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mltrail.serving.evidence import ShadowEvidence
 from mltrail.serving.metrics import GatewayMetrics
 from mltrail.serving.variants import Variant
 
@@ -44,8 +45,10 @@ class ShadowRunner:
         record: Record | None = None,
         timeout: float | None = None,
         queue_size: int = QUEUE_SIZE,
+        evidence: ShadowEvidence | None = None,
     ) -> None:
         self.variant = variant
+        self._evidence = evidence
         self._metrics = metrics
         self._record = record
         self._timeout = timeout
@@ -63,6 +66,8 @@ class ShadowRunner:
             self._queue.put_nowait(job)
         except queue.Full:
             self._metrics.inc("mltrail_gateway_shadow_total", shadow=self.variant.ref, outcome="dropped")
+            if self._evidence is not None:
+                self._evidence.dropped(len(job.rows))
 
     def _run(self) -> None:
         while True:
@@ -74,9 +79,14 @@ class ShadowRunner:
                 answers = self.variant.predict(job.rows, self._timeout)
             except Exception as exc:  # noqa: BLE001 - a broken shadow is counted and logged, never raised
                 self._metrics.inc("mltrail_gateway_shadow_total", shadow=self.variant.ref, outcome="error")
+                if self._evidence is not None:
+                    self._evidence.failed(len(job.rows), time.perf_counter() - started)
                 log.warning("shadow %s failed on request %s: %s", self.variant.version, job.request_id, exc)
                 continue
-            latency = (time.perf_counter() - started) * 1000
+            took = time.perf_counter() - started
+            latency = took * 1000
+            if self._evidence is not None:
+                self._evidence.answered(answers, job.answers, took)
             self._metrics.inc("mltrail_gateway_shadow_total", shadow=self.variant.ref, outcome="ok")
             agree = sum(1 for a, b in zip(answers, job.answers, strict=True) if a == b)
             shadow = self.variant.ref

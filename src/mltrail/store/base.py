@@ -1,5 +1,6 @@
 """The whole storage interface: one ``Store`` is every area's interface at once (``TrackingStore``,
-``AccountStore``, ``RegistryStore``, ``MonitorStore``, ``DeploymentStore``). Services depend on the areas
+``AccountStore``, ``RegistryStore``, ``MonitorStore``, ``DeploymentStore``,
+``EvidenceStore``). Services depend on the areas
 they use; the SQLAlchemy implementation serves SQLite and PostgreSQL. Every method is a transaction: it
 applies completely or not at all.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import abc
 
 from mltrail.store.accounts import AccountStore
+from mltrail.store.deployment_evidence import EvidenceStore
 from mltrail.store.deployments import DeploymentStore
 from mltrail.store.monitoring import MonitorStore
 from mltrail.store.registry import RegistryStore
@@ -17,6 +19,7 @@ from mltrail.store.tracking import TrackingStore
 __all__ = [
     "AccountStore",
     "DeploymentStore",
+    "EvidenceStore",
     "MonitorStore",
     "RegistryStore",
     "Store",
@@ -26,7 +29,9 @@ __all__ = [
 ]
 
 
-class Store(TrackingStore, AccountStore, RegistryStore, MonitorStore, DeploymentStore, abc.ABC):
+class Store(
+    TrackingStore, AccountStore, RegistryStore, MonitorStore, DeploymentStore, EvidenceStore, abc.ABC
+):
     """Every area's storage at once, as the SQL implementation provides it."""
 
     # -- lifecycle --------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from mltrail.api.access import Access, AccessDep
 from mltrail.api.audit_log import request_origin
+from mltrail.api.deployments.evidence_schemas import EvidenceIn, EvidencePublic, EvidenceWritten
 from mltrail.api.deployments.schemas import (
     DeploymentCreate,
     DeploymentPagePublic,
@@ -25,8 +26,10 @@ from mltrail.api.deployments.schemas import (
 )
 from mltrail.api.deps import TrackingDep
 from mltrail.entities import Deployment, Role
-from mltrail.errors import NotFoundError
+from mltrail.errors import InvalidInputError, NotFoundError
+from mltrail.services.accounts.audit import parse_time
 from mltrail.services.accounts.service import Principal
+from mltrail.services.deployments.evidence import EvidenceService
 from mltrail.services.deployments.service import DeploymentService
 from mltrail.services.registry.core import Origin
 from mltrail.services.tracking.service import TrackingService
@@ -193,3 +196,47 @@ def promote_deployment(name: str, body: PromoteIn, da: DeploymentAccessDep) -> D
         origin=da.origin,
     )
     return DeploymentPublic.of(promoted)
+
+
+_TIME = "epoch seconds, an ISO 8601 time (UTC unless it says otherwise) or a duration back, e.g. 7d"
+
+
+def _evidence(request: Request) -> EvidenceService:
+    service: EvidenceService = request.app.state.deployment_evidence
+    return service
+
+
+@router.get("/{name}/evidence")
+def get_deployment_evidence(
+    name: str,
+    da: DeploymentAccessDep,
+    request: Request,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=100, description=f"from this time on ({_TIME}); default: the current spec version's"
+        ),
+    ] = None,
+    until: Annotated[str | None, Query(max_length=100, description=f"before this time ({_TIME})")] = None,
+) -> EvidencePublic:
+    """What the gateways counted per variant and model over the period, summed over every replica:
+    requests, rows, error, fallback and guard rates, latency percentiles of the merged sketches, a
+    shadow's agreement with the caller's answers, and realized performance from the monitor's labels."""
+    da.deployment(name, Role.VIEWER)
+    service = _evidence(request)
+    now = service.clock()
+    start = parse_time(since, now, field="since")
+    end = parse_time(until, now, field="until")
+    if start is not None and end is not None and start >= end:
+        raise InvalidInputError("since must be before until", field="since")
+    return EvidencePublic.of(service.evidence(name, since=start, until=end))
+
+
+@router.post("/{name}/evidence")
+def post_deployment_evidence(
+    name: str, body: EvidenceIn, da: DeploymentAccessDep, request: Request
+) -> EvidenceWritten:
+    """A gateway replica's counts of the minute windows it touched (member: the gateway's key); each
+    window replaces that replica's rows of it, so a repeated send counts once."""
+    da.deployment(name, Role.MEMBER)
+    return EvidenceWritten(rows=_evidence(request).record(name, body.entities()))

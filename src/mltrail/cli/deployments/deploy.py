@@ -11,7 +11,12 @@ import orjson
 import typer
 
 from mltrail.cli.context import services
-from mltrail.cli.deployments.views import deployments_table, history_table, render_deployment
+from mltrail.cli.deployments.views import (
+    deployments_table,
+    evidence_table,
+    history_table,
+    render_deployment,
+)
 from mltrail.cli.registry.common import JsonOpt, UserOpt, default_user
 from mltrail.cli.render import echo_json, stdout_console
 from mltrail.entities import Deployment
@@ -229,6 +234,30 @@ def history(
     stdout_console().print(history_table(versions))
     if total > len(versions):
         stdout_console().print(f"{len(versions)} of {total} versions shown (--limit)")
+
+
+@app.command("evidence")
+def evidence(
+    ctx: typer.Context,
+    name: NameArg,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="From this time: epoch seconds, ISO 8601 or a duration back (1h, 7d); default: the current"
+            " spec version's.",
+        ),
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Before this time (as --since).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show what the gateways counted per variant (primary, canary, each shadow): requests, error, fallback
+    and guard rates, latency p50/p95/p99, a shadow's agreement with the primary, realized performance."""
+    found = _client(ctx, None).evidence(name, since=since, until=until)
+    if as_json:
+        echo_json(found.to_dict())
+        return
+    stdout_console().print(evidence_table(found))
 
 
 @app.command("rollback")

@@ -9,9 +9,15 @@ from rich.table import Table
 from rich.text import Text
 
 from mltrail.cli.render import format_relative, format_timestamp, format_value
-from mltrail.entities import Deployment, DeploymentSpec, DeploymentVersion
+from mltrail.entities import (
+    Deployment,
+    DeploymentEvidence,
+    DeploymentSpec,
+    DeploymentVersion,
+    VariantEvidence,
+)
 
-__all__ = ["deployments_table", "history_table", "render_deployment", "spec_lines"]
+__all__ = ["deployments_table", "evidence_table", "history_table", "render_deployment", "spec_lines"]
 
 
 def _named(ref: str, resolved: Mapping[str, str]) -> str:
@@ -129,3 +135,57 @@ def history_table(versions: Sequence[DeploymentVersion]) -> Table:
             v.comment or "",
         )
     return table
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _agreement(v: VariantEvidence) -> str:
+    a = v.agreement
+    if a is None:
+        return "-"
+    if a["value"] is None:
+        return f"- (0 of {a['compared']})"
+    shown = f"{a['value']:.1%}" if a["kind"] == "classes" else f"MAE {a['value']:.4g}"
+    return f"{shown} of {a['compared']:,}"
+
+
+def _performance(v: VariantEvidence) -> str:
+    p = v.performance
+    if p is None:
+        return "-"
+    if p["value"] is None:
+        return f"{p['metric']} - (no labels)"
+    return f"{p['metric']} {p['value']:.4g} ({p['labelled']:,} labelled)"
+
+
+def evidence_table(evidence: DeploymentEvidence) -> RenderableType:
+    """Each variant's counts over the period: requests, rates, latency percentiles, agreement, labels."""
+    table = Table(box=None, header_style="bold")
+    for column in ("variant", "model", "requests", "errors", "fallback", "guards", "p50/p95/p99 ms"):
+        table.add_column(column, no_wrap=True, justify="right" if column == "requests" else "left")
+    table.add_column("agreement", overflow="fold")
+    table.add_column("performance", overflow="fold")
+    for v in evidence.variants:
+        latency = "/".join(_ms(v.latency_ms.get(q)) for q in ("p50", "p95", "p99"))
+        table.add_row(
+            v.variant,
+            v.model,
+            f"{v.requests:,}",
+            _rate(v.error_rate),
+            _rate(v.fallback_rate),
+            _rate(v.guard_rate),
+            latency,
+            _agreement(v),
+            _performance(v),
+        )
+    period = f"{format_timestamp(evidence.since)[:16]} to {format_timestamp(evidence.until)[:16]}"
+    title = Text(f"{evidence.deployment} (spec version {evidence.version}), {period}", style="bold")
+    if not evidence.variants:
+        return Group(title, Text("no traffic counted in this period"))
+    return Group(title, table)

@@ -8,19 +8,30 @@
     mltrail.deployments.history("churn-staging")            # who changed what, when, why
     mltrail.deployments.rollback("churn-staging")           # the previous spec, as a new version
     mltrail.deployments.promote("churn-staging", "churn-production")
+    mltrail.deployments.evidence("churn-production")        # per variant: requests, errors, latency, …
 
 Then ``mltrail serve churn-production`` answers ``POST /v1/deployments/churn-production/predict``.
 """
 
 from __future__ import annotations
 
-from mltrail.entities import Deployment, DeploymentVersion
+from mltrail.entities import Deployment, DeploymentEvidence, DeploymentVersion
 from mltrail.sdk.client.connection import connect
 from mltrail.sdk.client.identity import local_user
 from mltrail.sdk.deployments.client import DeploymentsClient, SpecInput
 from mltrail.settings import Settings
 
-__all__ = ["client", "create", "get", "history", "list_deployments", "promote", "rollback", "update"]
+__all__ = [
+    "client",
+    "create",
+    "evidence",
+    "get",
+    "history",
+    "list_deployments",
+    "promote",
+    "rollback",
+    "update",
+]
 
 
 def client(*, server: str | None = None, settings: Settings | None = None) -> DeploymentsClient:
@@ -96,3 +107,17 @@ def promote(
 ) -> Deployment:
     """``source``'s spec copied to ``target`` (created when new); the target keeps its own monitor."""
     return client(server=server, settings=settings).promote(source, target, monitor=monitor, comment=comment)
+
+
+def evidence(
+    name: str,
+    *,
+    since: float | str | None = None,
+    until: float | str | None = None,
+    server: str | None = None,
+    settings: Settings | None = None,
+) -> DeploymentEvidence:
+    """What the gateways counted per variant (primary, canary, each shadow) over [since, until), default
+    since the current spec version: requests, error, fallback and guard rates, latency percentiles, a
+    shadow's agreement with the caller's answers and realized performance from the monitor's labels."""
+    return client(server=server, settings=settings).evidence(name, since=since, until=until)

@@ -4,10 +4,16 @@ server with authentication, the API key's user with that user's roles."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from mltrail.entities import Deployment, DeploymentSpec, DeploymentVersion
+from mltrail.entities import (
+    Deployment,
+    DeploymentEvidence,
+    DeploymentSpec,
+    DeploymentVersion,
+    EvidenceWindow,
+)
 
 __all__ = ["DeploymentsClient", "SpecInput"]
 
@@ -49,3 +55,15 @@ class DeploymentsClient(Protocol):
     def promote(
         self, source: str, target: str, *, monitor: str | None = None, comment: str | None = None
     ) -> Deployment: ...
+
+    def evidence(
+        self, name: str, *, since: float | str | None = None, until: float | str | None = None
+    ) -> DeploymentEvidence:
+        """What the gateways counted per variant over [since, until) (default: since the current spec
+        version; epoch seconds, ISO 8601 or a duration back such as ``1h``), summed over every replica."""
+        ...
+
+    def record_evidence(self, name: str, windows: Sequence[EvidenceWindow]) -> int:
+        """A gateway replica's whole counts of the windows it touched (replacing what it sent of them
+        before); rows written."""
+        ...

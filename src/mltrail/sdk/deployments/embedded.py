@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from mltrail.entities import Deployment, DeploymentVersion, Role
+from collections.abc import Sequence
+
+from mltrail.entities import Deployment, DeploymentEvidence, DeploymentVersion, EvidenceWindow, Role
 from mltrail.sdk.deployments.client import SpecInput
+from mltrail.services.accounts.audit import parse_time
 from mltrail.services.accounts.service import Principal
 from mltrail.services.container import Services
 from mltrail.services.registry.core import Origin
@@ -18,6 +21,7 @@ class InProcessDeployments:
 
     def __init__(self, services: Services, user: str | None, origin: Origin = _ORIGIN) -> None:
         self.service = services.deployments
+        self._services = services
         self.user = user
         self.origin = origin
         self.principal = Principal(name=user, role=Role.ADMIN)
@@ -67,3 +71,15 @@ class InProcessDeployments:
         return self.service.promote(
             source, target, principal=self.principal, monitor=monitor, comment=comment, origin=self.origin
         )
+
+    def evidence(
+        self, name: str, *, since: float | str | None = None, until: float | str | None = None
+    ) -> DeploymentEvidence:
+        service = self._services.deployment_evidence
+        now = service.clock()
+        return service.evidence(
+            name, since=parse_time(since, now, field="since"), until=parse_time(until, now, field="until")
+        )
+
+    def record_evidence(self, name: str, windows: Sequence[EvidenceWindow]) -> int:
+        return self._services.deployment_evidence.record(name, windows)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mltrail.entities import Deployment, DeploymentSpec, DeploymentVersion
+from mltrail.entities import (
+    Deployment,
+    DeploymentEvidence,
+    DeploymentSpec,
+    DeploymentVersion,
+    EvidenceWindow,
+)
 from mltrail.sdk.deployments.client import SpecInput
 from mltrail.sdk.tracking.http import HttpTransport
 
@@ -97,3 +104,29 @@ class HttpDeployments:
     ) -> Deployment:
         body = self._body(target=target, monitor=monitor, comment=comment)
         return deployment_from_json(self.http._json("POST", f"/deployments/{_q(source)}/promote", body))
+
+    def evidence(
+        self, name: str, *, since: float | str | None = None, until: float | str | None = None
+    ) -> DeploymentEvidence:
+        params = {k: v for k, v in {"since": since, "until": until}.items() if v is not None}
+        doc = self.http._json("GET", f"/deployments/{_q(name)}/evidence", params=params)
+        return DeploymentEvidence.from_dict(doc)
+
+    def record_evidence(self, name: str, windows: Sequence[EvidenceWindow]) -> int:
+        if not windows:
+            return 0
+        replicas = {w.replica for w in windows}
+        if len(replicas) != 1:
+            raise ValueError("one send carries the windows of one replica")
+        body = {
+            "replica": replicas.pop(),
+            "windows": [
+                {
+                    "start": w.start,
+                    "spec_version": w.spec_version,
+                    "counts": [dataclasses.asdict(c) for c in w.counts],
+                }
+                for w in windows
+            ],
+        }
+        return int(self.http._json("POST", f"/deployments/{_q(name)}/evidence", body)["rows"])

@@ -40,6 +40,8 @@ COALESCED_ACTIONS: Mapping[str, float] = {
     # a serving process posts predictions every second or so, and labels in batches
     "ingest_predictions": 60.0,
     "log_labels": 60.0,
+    # every serving gateway replica sends its evidence every few seconds
+    "post_deployment_evidence": 60.0,
 }
 MAX_AUDIT_PAGE = 10_000
 _MAX_REMEMBERED = 10_000

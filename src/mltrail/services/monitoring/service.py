@@ -52,7 +52,7 @@ from mltrail.services.monitoring.inputs import (
 )
 from mltrail.services.monitoring.kinds import output_kind
 from mltrail.services.monitoring.labels import performance_updates, segment_memberships, windows_of
-from mltrail.services.monitoring.performance import merge_accumulators
+from mltrail.services.monitoring.performance import merge_accumulators, metrics_from
 from mltrail.services.monitoring.raw import keep_raw, raw_tables
 from mltrail.services.monitoring.reference import (
     replace_reference,
@@ -494,6 +494,23 @@ class MonitoringService:
         if isinstance(monitor, str):
             monitor = self.store.get_monitor(monitor)
         return build_report(self.store, monitor, granularity=granularity, since=since, until=until)
+
+    def labelled_performance(
+        self, name: str, *, segment: str = "", since: float | None = None, until: float | None = None
+    ) -> dict[str, float]:
+        """Realized performance from the labels of the predictions of one segment (``""``: all traffic)
+        in the windows overlapping [since, until): the report's figures for it (``labeled`` the count).
+        Windows are the monitor's (an hour or a day), so the period is widened to whole windows."""
+        monitor = self.get(name)
+        width = GRANULARITIES[monitor.granularity]
+        start = None if since is None else math.floor(since / width) * width
+        windows = self.store.list_windows(
+            monitor.id, monitor.granularity, segment=segment, since=start, until=until, profiles=False
+        )
+        acc: dict[str, Any] = {}
+        for window in windows:
+            acc = merge_accumulators(acc, window.performance)
+        return metrics_from(acc, monitor.task)
 
     def last_window(self, monitor: Monitor) -> float | None:
         """The start of the monitor's last window that received traffic (None before any)."""

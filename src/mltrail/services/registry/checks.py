@@ -12,6 +12,7 @@ from mltrail.errors import InvalidFilterError, InvalidInputError
 from mltrail.model_meta import META_FILE, parse_meta
 from mltrail.query import parse_filter
 from mltrail.query_ast import And, Comparison, FieldRef
+from mltrail.services.registry.evidence_gates import is_evidence_gate, parse_evidence_gate
 from mltrail.store.tracking import TrackingStore
 
 __all__ = [
@@ -110,6 +111,9 @@ def validate_policy(policy: ApprovalPolicy) -> ApprovalPolicy:
         # a viewer (or no one) approving would let read-only users open the way to production
         raise InvalidInputError("approver roles are member, maintainer or admin", field="approver_roles")
     for gate in policy.gates:
+        if is_evidence_gate(gate):
+            parse_evidence_gate(gate)  # a mistake is a 400 naming gates
+            continue
         try:
             parse_filter(gate)
         except InvalidFilterError as exc:
@@ -159,9 +163,12 @@ def evaluate_gates(
     store: TrackingStore, policy: ApprovalPolicy, run: Run | None, signature: dict[str, Any] | None
 ) -> list[GateResult]:
     """Each gate of the policy on the version's source run: a filter expression must match the run (checked
-    by the store's own filter, so a gate means exactly what it means in ``runs list --filter``)."""
+    by the store's own filter, so a gate means exactly what it means in ``runs list --filter``). Gates on
+    serving evidence (``evidence.…``) are ``evidence_gates.py``'s."""
     results: list[GateResult] = []
     for gate in policy.gates:
+        if is_evidence_gate(gate):  # serving evidence: ``evidence_gates.py``
+            continue
         if run is None:
             results.append(GateResult(gate, False, "the version has no source run"))
             continue

@@ -10,6 +10,7 @@ from typing import Any
 from mltrail.entities import ModelVersion, RegistryEvent, Run, TransitionRequest
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.accounts.service import AccountService, Principal
+from mltrail.services.registry.evidence_gates import EvidenceSource
 from mltrail.services.tracking.validation import check_text
 from mltrail.store.base import tracking_of
 from mltrail.store.blobs import BlobStore
@@ -54,9 +55,13 @@ class RegistryCore:
         *,
         runs: TrackingStore | None = None,
         on_event: Callable[[], None] | None = None,
+        evidence: Callable[[], EvidenceSource] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        # Serving evidence for ``evidence.…`` gates, built on first use (the deployments area reads the
+        # registry, so the composition root hands it over lazily).
+        self._evidence = evidence
         # Lineage: the runs versions come from, their artifacts and datasets.
         self.runs = runs if runs is not None else tracking_of(store)
         self.blobs = blobs

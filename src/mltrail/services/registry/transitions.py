@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from mltrail.entities import (
+    ApprovalPolicy,
     Decision,
     GateResult,
+    ModelVersion,
     RegistryEvent,
     RequestStatus,
     Role,
@@ -24,12 +26,19 @@ from mltrail.services.registry.checks import (
     validate_alias,
 )
 from mltrail.services.registry.core import Origin, RegistryCore, Transition, bounded_text
+from mltrail.services.registry.evidence_gates import evaluate_evidence_gates
 from mltrail.store.registry import RequestOutcome
 
 __all__ = ["TransitionsMixin", "decision_outcome"]
 
 
 class TransitionsMixin(RegistryCore):
+    def _gates(self, policy: ApprovalPolicy, version: ModelVersion) -> list[GateResult]:
+        """Every gate of the policy for ``version``: on its source run, then on its serving evidence."""
+        gates = evaluate_gates(self.runs, policy, self._source_run(version), version.signature)
+        source = None if self._evidence is None else self._evidence()
+        return gates + evaluate_evidence_gates(policy.gates, source, version.ref)
+
     # -- transitions ------------------------------------------------------------------------------------
     def transition(
         self,
@@ -72,7 +81,7 @@ class TransitionsMixin(RegistryCore):
                 moved = self.store.set_alias(model, target, version, event=event)
             self._changed()
             return Transition(moved)
-        gates = evaluate_gates(self.runs, policy, self._source_run(current), current.signature)
+        gates = self._gates(policy, current)
         failed = [g for g in gates if not g.passed]
         if failed:
             raise ConflictError(
@@ -128,7 +137,7 @@ class TransitionsMixin(RegistryCore):
         gates = None
         if approve:
             version = self.store.get_model_version(request.model, request.version)
-            gates = evaluate_gates(self.runs, policy, self._source_run(version), version.signature)
+            gates = self._gates(policy, version)
             failed = [g for g in gates if not g.passed]
             if failed:
                 raise ConflictError(

@@ -14,6 +14,7 @@ __all__ = [
     "batches",
     "dataset_profiles",
     "dataset_versions",
+    "deployment_evidence",
     "deployment_versions",
     "deployments",
     "metadata",
@@ -609,4 +610,8 @@ alert_notifications = sa.Table(
 )
 
 # The deployment gateway's tables live in their own module; importing it here registers them on ``metadata``.
-from mltrail.store.sql.schema_deployments import deployment_versions, deployments  # noqa: E402
+from mltrail.store.sql.schema_deployments import (  # noqa: E402
+    deployment_evidence,
+    deployment_versions,
+    deployments,
+)

@@ -10,6 +10,7 @@ from mltrail.store.sql.alerts import AlertsMixin
 from mltrail.store.sql.artifacts import ArtifactsMixin
 from mltrail.store.sql.audit import AuditMixin
 from mltrail.store.sql.datasets import DatasetsMixin
+from mltrail.store.sql.deployment_evidence import DeploymentEvidenceMixin
 from mltrail.store.sql.deployments import DeploymentsMixin
 from mltrail.store.sql.metrics import MetricsMixin
 from mltrail.store.sql.monitor_references import MonitorReferencesMixin
@@ -42,6 +43,7 @@ class SqlStore(
     MonitorsMixin,
     AlertsMixin,
     DeploymentsMixin,
+    DeploymentEvidenceMixin,
     Store,
 ):
     """The SQL store. It is given an engine whose database is already migrated (see ``store.factory``);
