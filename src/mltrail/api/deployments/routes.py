@@ -227,8 +227,8 @@ def get_deployment_evidence(
     now = service.clock()
     start = parse_time(since, now, field="since")
     end = parse_time(until, now, field="until")
-    if start is not None and end is not None and start >= end:
-        raise InvalidInputError("since must be before until", field="since")
+    if start is not None and start >= (now if end is None else end):
+        raise InvalidInputError("since must be before until (default: now)", field="since")
     return EvidencePublic.of(service.evidence(name, since=start, until=end))
 
 
