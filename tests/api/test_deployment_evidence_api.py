@@ -7,9 +7,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from test_deployments_api import Team, team  # noqa: F401 - the fixture
+import test_deployments_api
+from test_deployments_api import Team
 
 from mltrail.stats.latency_sketch import LatencySketch
+
+team = test_deployments_api.team  # the same fixture: a real SQLite store, authentication on
 
 
 def _latency(*values: float) -> dict[str, Any]:
