@@ -19,8 +19,10 @@ __all__ = ["MIN_VALUE", "RELATIVE_ACCURACY", "LatencySketch"]
 
 RELATIVE_ACCURACY = 0.01
 MIN_VALUE = 1e-6
+MAX_INDEX = 5000  # γ^5000 ≈ 1e43: any finite latency in ms fits, and the read never overflows
 _GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 _LOG_GAMMA = math.log(_GAMMA)
+_TOP = _GAMMA ** (MAX_INDEX - 1)
 
 
 class LatencySketch:
@@ -41,11 +43,12 @@ class LatencySketch:
                 self.zeros += 1
                 self.count += 1
             return
-        index = math.ceil(math.log(value) / _LOG_GAMMA)
+        index = MAX_INDEX if value >= _TOP else math.ceil(math.log(value) / _LOG_GAMMA)  # inf: the top one
         buckets = self.buckets
         buckets[index] = buckets.get(index, 0) + 1
         self.count += 1
-        self.total += value
+        if value != math.inf:
+            self.total += value
 
     def merge(self, other: LatencySketch) -> LatencySketch:
         """Add ``other``'s counts into this sketch (exact: the order of merges does not matter)."""
@@ -99,8 +102,16 @@ class LatencySketch:
         zeros = data.get("zeros", 0)
         total = data.get("sum", 0.0)
         buckets = data.get("buckets", {})
-        if not _count(zeros) or not isinstance(total, int | float) or not isinstance(buckets, Mapping):
-            raise ValueError("a latency sketch has zeros (a count), sum (a number) and buckets (an object)")
+        if (
+            not _count(zeros)
+            or isinstance(total, bool)
+            or not isinstance(total, int | float)
+            or not math.isfinite(total)
+            or not isinstance(buckets, Mapping)
+        ):
+            raise ValueError(
+                "a latency sketch has zeros (a count), sum (a finite number) and buckets (an object)"
+            )
         if len(buckets) > 4096:
             raise ValueError("a latency sketch has at most 4096 buckets")
         for key, n in buckets.items():
@@ -108,13 +119,15 @@ class LatencySketch:
                 index = int(key)
             except (TypeError, ValueError):
                 raise ValueError(f"bucket {key!r} is not an integer") from None
-            if not _count(n) or abs(index) > 100_000:
-                raise ValueError(f"bucket {key!r}: a count of values in a bucket index within ±100000")
+            if not _count(n) or abs(index) > MAX_INDEX:
+                raise ValueError(f"bucket {key!r}: a count of values in a bucket index within ±{MAX_INDEX}")
             if n:
                 sketch.buckets[index] = n
         sketch.zeros = zeros
         sketch.total = float(total)
         sketch.count = zeros + sum(sketch.buckets.values())
+        if sketch.count >= 2**53:
+            raise ValueError("a latency sketch counts fewer than 2**53 values")
         return sketch
 
 
