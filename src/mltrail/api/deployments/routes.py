@@ -7,6 +7,7 @@ its body, checks the role, calls one ``DeploymentService`` method and returns th
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -227,6 +228,9 @@ def get_deployment_evidence(
     now = service.clock()
     start = parse_time(since, now, field="since")
     end = parse_time(until, now, field="until")
+    for value, field in ((start, "since"), (end, "until")):
+        if value is not None and not math.isfinite(value):
+            raise InvalidInputError(f"{field} must be a finite time", field=field)
     if start is not None and start >= (now if end is None else end):
         raise InvalidInputError("since must be before until (default: now)", field="since")
     return EvidencePublic.of(service.evidence(name, since=start, until=end))

@@ -165,12 +165,12 @@ def _performance(v: VariantEvidence) -> str:
 
 
 def evidence_table(evidence: DeploymentEvidence) -> RenderableType:
-    """Each variant's counts over the period: requests, rates, latency percentiles, agreement, labels."""
+    """Each variant's counts over the period in a table narrow enough for 80 columns (requests, rates,
+    latency percentiles), then its agreement with the caller's answers and its realized performance."""
     table = Table(box=None, header_style="bold")
     for column in ("variant", "model", "requests", "errors", "fallback", "guards", "p50/p95/p99 ms"):
         table.add_column(column, no_wrap=True, justify="right" if column == "requests" else "left")
-    table.add_column("agreement", overflow="fold")
-    table.add_column("performance", overflow="fold")
+    notes: list[str] = []
     for v in evidence.variants:
         latency = "/".join(_ms(v.latency_ms.get(q)) for q in ("p50", "p95", "p99"))
         table.add_row(
@@ -181,11 +181,18 @@ def evidence_table(evidence: DeploymentEvidence) -> RenderableType:
             _rate(v.fallback_rate),
             _rate(v.guard_rate),
             latency,
-            _agreement(v),
-            _performance(v),
         )
+        parts = []
+        if v.agreement is not None:
+            parts.append(f"agreement {_agreement(v)}")
+        if v.performance is not None:
+            parts.append(_performance(v))
+        if v.dropped:
+            parts.append(f"{v.dropped:,} rows dropped")
+        if parts:
+            notes.append(f"{v.variant} {v.model}: " + "; ".join(parts))
     period = f"{format_timestamp(evidence.since)[:16]} to {format_timestamp(evidence.until)[:16]}"
     title = Text(f"{evidence.deployment} (spec version {evidence.version}), {period}", style="bold")
     if not evidence.variants:
         return Group(title, Text("no traffic counted in this period"))
-    return Group(title, table)
+    return Group(title, table, *(Text(n) for n in notes))
