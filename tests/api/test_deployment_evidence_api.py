@@ -7,11 +7,19 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
+import pytest
 import test_deployments_api
+from live_server import LiveServer
 from test_deployments_api import Team
 
+import mltrail
+from mltrail.entities import EvidenceWindow, VariantCounts
+from mltrail.sdk.client.connection import connect
+from mltrail.settings import Settings
 from mltrail.stats.latency_sketch import LatencySketch
 
+linear = pytest.importorskip("sklearn.linear_model")
 team = test_deployments_api.team  # the same fixture: a real SQLite store, authentication on
 
 
@@ -112,3 +120,40 @@ def test_viewers_cannot_send_others_do_not_see_and_bad_windows_name_their_field(
         422,
     )
     assert team.call("GET", "vic", "/deployments/churn-prod/evidence").json()["variants"] == []
+
+
+@pytest.mark.slow
+def test_the_sdk_over_http_sends_and_reads_evidence_as_embedded_does(server: LiveServer) -> None:
+    """A real server process: the gateway's client (``HttpDeployments``) sends, the SDK reads back."""
+    x = np.arange(40, dtype=float).reshape(20, 2)
+    local = Settings(home=server.home, user="ana")  # the server's own database, written beside it
+    with mltrail.init(project="alpha", capture=False, settings=local) as run:
+        for path in ("m1", "m2"):
+            model = linear.LogisticRegression().fit(x, (x[:, 0] > 19).astype(int))
+            mltrail.models.register(
+                "churn-http", run=run, model=model, input_example=x[:3], path=path, settings=local
+            )
+    spec = {"primary": "churn-http:1", "shadow": ["churn-http:2"]}
+    mltrail.deployments.create("http-dep", spec, server=server.url)
+    minute = time.time() // 60 * 60
+    sketch = LatencySketch()
+    sketch.add(3.0)
+    window = EvidenceWindow(
+        minute,
+        1,
+        "gw-1",
+        (
+            VariantCounts("primary", "churn-http:1", requests=1, rows=1, latency=sketch.to_dict()),
+            VariantCounts("shadow[0]", "churn-http:2", requests=1, rows=1, compared=1, agreed=1),
+        ),
+    )
+    sent = connect(server=server.url).deployments().record_evidence("http-dep", [window])
+    assert sent == 2
+    found = mltrail.deployments.evidence("http-dep", server=server.url, since="10m")
+    assert [(v.variant, v.model, v.requests) for v in found.variants] == [
+        ("primary", "churn-http:1", 1),
+        ("shadow[0]", "churn-http:2", 1),
+    ]
+    assert found.variants[0].latency_ms["p50"] == pytest.approx(3.0, rel=0.01)
+    assert found.variants[1].agreement == {"kind": "classes", "value": 1.0, "compared": 1}
+    assert found.to_dict()["variants"][1]["latency_ms"] == {"p50": None, "p95": None, "p99": None}

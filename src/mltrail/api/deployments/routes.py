@@ -1,4 +1,5 @@
-"""``/api/v1/deployments``: create, read, change, roll back and promote deployment specs.
+"""``/api/v1/deployments``: create, read, change, roll back and promote deployment specs, and the shadow
+and canary evidence gateways send (``/{name}/evidence``).
 
 Roles are checked on the deployment's project (its primary model's): viewers read, members change. A
 deployment whose project the caller has the role ``none`` on is a 404 like a missing one. Each route parses
