@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mltrail.entities import EvidenceWindow
+from mltrail.errors import PermissionDeniedError, StoreError
 from mltrail.serving.evidence import EvidenceCollector
 
 
@@ -100,3 +101,24 @@ def test_shadow_agreement(
     assert (counts.requests, counts.rows, counts.errors, counts.dropped) == (2, len(answers) + 4, 4, 2)
     assert (counts.compared, counts.agreed, counts.numeric) == (len(answers), agreed, numeric)
     assert counts.abs_diff == pytest.approx(abs_diff)
+
+
+def test_a_refused_send_is_given_up_while_an_unavailable_store_is_retried() -> None:
+    clock = Clock(120.0)
+    refusals: list[Exception] = [StoreError("the database is busy"), PermissionDeniedError("a viewer key")]
+    sent: list[Sequence[EvidenceWindow]] = []
+
+    def sink(windows: Sequence[EvidenceWindow]) -> None:
+        if refusals:
+            raise refusals.pop(0)
+        sent.append(windows)
+
+    collector = EvidenceCollector("dep", 1, sink, interval=3600, clock=clock, replica="r1")
+    collector.request("primary", "churn:1", 1, {}, {}, [[]], 0.001)
+    assert not collector.send_now() and collector.sends_failed == 1  # 503: kept
+    assert not collector.send_now() and collector.rejected == 1  # 403: given up, not resent
+    clock.now = 200.0
+    assert collector.send_now() and sent == []  # nothing left to send
+    collector.request("primary", "churn:1", 1, {}, {}, [[]], 0.001)
+    collector.close()
+    assert [w.start for w in sent[0]] == [180.0]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mltrail.entities import EVIDENCE_WINDOW_SECONDS, EvidenceWindow, VariantCounts
+from mltrail.errors import MltrailError
 from mltrail.stats.latency_sketch import LatencySketch
 
 __all__ = ["EvidenceCollector", "ShadowEvidence"]
@@ -105,6 +106,7 @@ class EvidenceCollector:
         self._dirty: set[tuple[float, int]] = set()
         self.given_up = 0  # windows dropped after MAX_KEPT_WINDOWS unsent
         self.sends_failed = 0
+        self.rejected = 0  # windows a 4xx refused for good
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if send is not None:
@@ -173,28 +175,43 @@ class EvidenceCollector:
             ]
 
     def send_now(self) -> bool:
-        """Send every window that changed since the last send; False when the send failed (they are kept
-        and sent again next time)."""
+        """Send every window that changed since the last send; False when the send failed (windows the
+        store or server could not take now are kept and sent again next time)."""
         if self._send is None:
             return True
         windows = self._snapshot()
         if not windows:
             return True
+        sent = True
         try:
             self._send(windows)
+        except MltrailError as exc:
+            if not 400 <= exc.http_status < 500:
+                return self._failed(windows, exc)
+            # Refused for good (a key that may not write, a deployment deleted, a window refused): sending
+            # the same again cannot succeed, so these counts are given up, loudly.
+            self.rejected += len(windows)
+            log.error(
+                "deployment %s: evidence refused, %d windows given up: %s", self.deployment, len(windows), exc
+            )
+            sent = False
         except Exception as exc:  # noqa: BLE001 - the store or server away: keep the counts, try later
-            self.sends_failed += 1
-            with self._lock:
-                self._dirty.update((w.start, w.spec_version) for w in windows)
-                self._trim()
-            if self.sends_failed == 1 or self.sends_failed % 30 == 0:
-                log.warning("deployment %s: evidence not sent (%s); kept, retrying", self.deployment, exc)
-            return False
+            return self._failed(windows, exc)
         current = self._clock() // EVIDENCE_WINDOW_SECONDS * EVIDENCE_WINDOW_SECONDS
         with self._lock:
             for key in [k for k in self._windows if k[0] < current and k not in self._dirty]:
                 del self._windows[key]  # a past window sent whole: no count can reach it any more
-        return True
+        return sent
+
+    def _failed(self, windows: Sequence[EvidenceWindow], exc: Exception) -> bool:
+        """A send that may succeed later: its windows are marked to be sent again."""
+        self.sends_failed += 1
+        with self._lock:
+            self._dirty.update((w.start, w.spec_version) for w in windows)
+            self._trim()
+        if self.sends_failed == 1 or self.sends_failed % 30 == 0:
+            log.warning("deployment %s: evidence not sent (%s); kept, retrying", self.deployment, exc)
+        return False
 
     def _trim(self) -> None:
         over = len(self._windows) - MAX_KEPT_WINDOWS
