@@ -37,6 +37,9 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"cli", "sdk", "api", "serving", "services", "store", "stats", "render", "notify", "foundation"},
     "root": {"root", "sdk", "foundation"},
 }
+# The framework integrations' public entry points (``mltrail.sklearn``, ``mltrail.lightning`` …): thin
+# modules of the package root over ``sdk/autolog``.
+INTEGRATIONS = {"sklearn", "xgboost", "lightgbm", "lightning", "keras", "transformers"}
 # Third-party modules that belong to one layer only.
 OWNED = {
     "sqlalchemy": {"store"},
@@ -49,7 +52,7 @@ OWNED = {
 
 def _layer(module: str) -> str:
     parts = module.split(".")
-    if len(parts) == 1:
+    if len(parts) == 1 or (len(parts) == 2 and parts[1] in INTEGRATIONS):
         return "root"
     head = parts[1]
     return "foundation" if head in FOUNDATION else head

@@ -30,6 +30,8 @@ from mltrail.errors import (
 )
 
 if typing.TYPE_CHECKING:
+    from mltrail import lightgbm, sklearn, xgboost
+    from mltrail.sdk.autolog import autolog
     from mltrail.sdk.capture.options import CaptureOptions
     from mltrail.sdk.client.connection import Connection, connect
     from mltrail.sdk.deployments import api as deployments
@@ -54,14 +56,18 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Runs": ("mltrail.sdk.tracking.runs_api", "Runs"),
     "Settings": ("mltrail.settings", "Settings"),
     "active_run": ("mltrail.sdk.tracking.start", "active_run"),
+    "autolog": ("mltrail.sdk.autolog", "autolog"),
     "drift_report": ("mltrail.sdk.monitoring.drift", "drift_report"),
     "finish": ("mltrail.sdk.tracking.start", "finish"),
     "init": ("mltrail.sdk.tracking.start", "init"),
+    "lightgbm": ("mltrail.lightgbm", None),
     "log": ("mltrail.sdk.tracking.start", "log"),
     "models": ("mltrail.sdk.registry.models", None),
     "monitor": ("mltrail.sdk.monitoring.monitor", "monitor"),
     "run": ("mltrail.sdk.tracking.runs_api", "run"),
     "runs": ("mltrail.sdk.tracking.runs_api", "runs"),
+    "sklearn": ("mltrail.sklearn", None),
+    "xgboost": ("mltrail.xgboost", None),
 }
 
 
@@ -97,14 +103,18 @@ __all__ = [
     "StoreError",
     "__version__",
     "active_run",
+    "autolog",
     "connect",
     "deployments",
     "drift_report",
     "finish",
     "init",
+    "lightgbm",
     "log",
     "models",
     "monitor",
     "run",
     "runs",
+    "sklearn",
+    "xgboost",
 ]

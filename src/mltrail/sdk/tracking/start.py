@@ -36,6 +36,8 @@ __all__ = ["active_run", "finish", "init", "log"]
 
 log_ = logging.getLogger("mltrail")
 _RUN_ID = re.compile(r"[0-9A-Za-z_-]{8,64}")
+# The tag that groups the runs of one job (a sweep, the workers of a DDP job): ``tags.mltrail.group``.
+GROUP_TAG = "mltrail.group"
 
 # The active run is context-local (threads and asyncio tasks started later see their own context).
 _active: contextvars.ContextVar[Run | None] = contextvars.ContextVar("mltrail_active_run", default=None)
@@ -58,6 +60,7 @@ def init(
     server: str | None = None,
     id: str | None = None,
     resume: bool = False,
+    group: str | None = None,
 ) -> Run:
     """Start a run and make it the active one.
 
@@ -66,6 +69,8 @@ def init(
     of key → value. ``capture`` switches automatic capture on or off (see ``CaptureOptions``). ``server``
     (default ``MLTRAIL_SERVER``) logs to a team server over HTTP instead of the embedded store, through an
     on-disk journal (``MLTRAIL_JOURNAL_DIR``), so nothing is lost while the server is unreachable.
+    ``group`` names the job the run belongs to (a sweep, the workers of a distributed job): it is the tag
+    ``mltrail.group``, so ``--filter 'tags.mltrail.group = "sweep-3"'`` lists the job's runs.
     """
     settings = settings or Settings.from_env()
     connection: Connection | None = None
@@ -88,6 +93,10 @@ def init(
     user = local_user(settings)
     context, artifacts = _capture_context(options)
     run_tags = dict.fromkeys(tags, "") if isinstance(tags, list | tuple) else dict(tags or {})
+    if group is not None:
+        if not isinstance(group, str) or not group.strip():
+            raise InvalidInputError("group must be a non-empty string", field="group")
+        run_tags[GROUP_TAG] = group
     created = transport.create_run(
         run_id=run_id,
         project=project,
