@@ -1,7 +1,8 @@
 """The wrapper around a scikit-learn-API ``fit``: parameters, training time, metrics, the fitted model.
 
 Shared by scikit-learn's estimators and XGBoost's and LightGBM's scikit-learn wrappers. Evaluation sets
-come from the ``eval_set=`` argument of estimators that take one (XGBoost, LightGBM) and, for any
+come from the ``eval_set=`` (or ``eval_X=``/``eval_y=``) arguments of estimators that take them (XGBoost,
+LightGBM) and, for any
 estimator, from ``mltrail.sklearn.eval_set(X, y)`` around the call.
 """
 
@@ -102,8 +103,8 @@ def _after_fit(
     x = args[0] if args else kwargs.get("X")
     y = args[1] if len(args) > 1 else kwargs.get("y")
     safely("the training time", run.summary.update, {"fit_time_s": elapsed})
-    given = kwargs.get("eval_set")
-    named = [(f"eval_{i}" if len(given) > 1 else "eval", ex, ey) for i, (ex, ey) in enumerate(given or [])]
+    given = _given_eval_sets(kwargs)
+    named = [(f"eval_{i}" if len(given) > 1 else "eval", ex, ey) for i, (ex, ey) in enumerate(given)]
     values: dict[str, float] = {}
     for name, ex, ey in [("train", x, y), *named, *_eval_sets.get()]:
         safely(f"the {name} metrics", _add_metrics, values, estimator, ex, ey, name)
@@ -114,6 +115,16 @@ def _after_fit(
     if session.options.log_models and model is not None:
         example = input_example(x) if session.options.log_input_example else None
         safely("the model", log_model, run, model, input_example=example)
+
+
+def _given_eval_sets(kwargs: Mapping[str, Any]) -> list[tuple[Any, Any]]:
+    """``eval_set=[(X, y), …]`` (XGBoost, LightGBM < 4.7) or ``eval_X=``/``eval_y=`` (LightGBM ≥ 4.7: one
+    set, or tuples of them)."""
+    pairs = [(pair[0], pair[1]) for pair in kwargs.get("eval_set") or []]
+    x, y = kwargs.get("eval_X"), kwargs.get("eval_y")
+    if x is not None and y is not None:
+        pairs += list(zip(x, y, strict=True)) if isinstance(x, tuple) else [(x, y)]
+    return pairs
 
 
 def _add_metrics(values: dict[str, float], estimator: Any, x: Any, y: Any, prefix: str) -> None:
