@@ -78,6 +78,9 @@ class MltrailLogger(_Logger):  # type: ignore[misc]
         self._prefix = prefix
         self._logged_checkpoints: set[str] = set()
         self._checkpoint_callback: Any = None
+        # Lightning's rank_zero_only reads the rank once, at its import; the rank when the logger is made
+        # is checked too, so a process launched as rank 1 never writes whatever imported Lightning first.
+        self._writes = process_rank().is_zero
         FRAMEWORK.supported(_pl)  # a warning outside the tested range; logging goes on
 
     # -- Lightning's Logger interface ------------------------------------------------------------------
@@ -87,7 +90,7 @@ class MltrailLogger(_Logger):  # type: ignore[misc]
 
     @property
     def version(self) -> str:
-        return self.experiment.id if process_rank().is_zero else ""
+        return self.experiment.id if self._writes else ""
 
     @property
     @_rank_zero_experiment
@@ -109,7 +112,7 @@ class MltrailLogger(_Logger):  # type: ignore[misc]
         self, params: Mapping[str, Any] | argparse.Namespace, *args: Any, **kwargs: Any
     ) -> None:
         values = vars(params) if isinstance(params, argparse.Namespace) else dict(params or {})
-        if values:
+        if values and self._writes:
             safely("the hyperparameters", self.experiment.update_config, flat_params(values))
 
     @_rank_zero_only
@@ -119,13 +122,13 @@ class MltrailLogger(_Logger):  # type: ignore[misc]
             number = value.item() if hasattr(value, "item") else value
             if isinstance(number, int | float) and not isinstance(number, bool):
                 values[f"{self._prefix}{key}"] = float(number)
-        if values:
+        if values and self._writes:
             safely("the metrics", self.experiment.log, values, step=step)
 
     @_rank_zero_only
     def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
         self._checkpoint_callback = checkpoint_callback
-        if self._log_model == "all":
+        if self._log_model == "all" and self._writes:
             self._log_checkpoints(checkpoint_callback)
 
     @_rank_zero_only
