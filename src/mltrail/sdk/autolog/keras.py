@@ -7,7 +7,7 @@
     model.fit(x, y, epochs=3, validation_split=0.2, callbacks=[MltrailCallback(project="mnist")])
 
 At the start of training the run gets the fit's parameters (epochs, steps, batch size), the optimizer's
-configuration (``optimizer.…``) and the model's parameter count; every epoch's logs (``loss``,
+class and configuration (``optimizer.…``) and the model's parameter count; every epoch's logs (``loss``,
 ``val_loss``, …) go in at step = epoch, and with ``log_every_n_steps`` the batch logs too as
 ``batch/…`` at step = the global batch number. With ``log_model`` (default) the trained model is saved as
 ``model/model.keras``; with ``save_checkpoints`` each epoch's model as ``checkpoints/epoch-N.keras``. The
@@ -17,6 +17,7 @@ active. Only rank 0 logs.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -84,9 +85,10 @@ class MltrailCallback(keras.callbacks.Callback):  # type: ignore[misc]
         params: dict[str, Any] = {f"fit.{k}": v for k, v in (self.params or {}).items()}
         optimizer = getattr(self.model, "optimizer", None)
         if optimizer is not None:
-            params["optimizer.name"] = type(optimizer).__name__
+            params["optimizer.class"] = type(optimizer).__name__
             params.update(flat_params(optimizer.get_config(), prefix="optimizer."))
-        params["model.parameters"] = int(self.model.count_params())
+        # From the shapes: count_params() reads variables through numpy, which warns on the torch backend.
+        params["model.parameters"] = sum(math.prod(w.shape) for w in self.model.weights)
         return flat_params(params)
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
