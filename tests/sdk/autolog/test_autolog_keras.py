@@ -1,4 +1,4 @@
-"""``mltrail.keras.MltrailCallback`` with real Keras 3 on the torch backend, CPU, a model built in the test."""
+"""``mltrail.keras.MltrailCallback`` with real Keras 3 on the torch backend, CPU, a model built here."""
 
 from __future__ import annotations
 
@@ -19,13 +19,17 @@ from mltrail.keras import MltrailCallback  # noqa: E402  (needs keras, skipped a
 pytestmark = [
     pytest.mark.slow,
     # Keras 3.15 on the torch backend reads its variables through numpy 2 the old way (not ours).
-    pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+    ),
 ]
 
 
 def _model() -> Any:
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+    )
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse", metrics=["mae"])
     return model
 
@@ -36,7 +40,9 @@ def _data() -> tuple[Any, Any]:
     return x, x.sum(axis=1, keepdims=True)
 
 
-def test_the_callback_records_params_epoch_and_batch_metrics_and_the_model(tmp_path: Path, stored: Any) -> None:
+def test_the_callback_records_params_epoch_and_batch_metrics_and_the_model(
+    tmp_path: Path, stored: Any
+) -> None:
     x, y = _data()
     model = _model()
     callback = MltrailCallback(log_every_n_steps=2, save_checkpoints=True, group="keras-job")

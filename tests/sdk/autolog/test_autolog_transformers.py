@@ -29,7 +29,11 @@ class _Tokens(torch.utils.data.Dataset):  # type: ignore[misc]
         return len(self.ids)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        return {"input_ids": self.ids[i], "attention_mask": torch.ones(8, dtype=torch.long), "labels": self.labels[i]}
+        return {
+            "input_ids": self.ids[i],
+            "attention_mask": torch.ones(8, dtype=torch.long),
+            "labels": self.labels[i],
+        }
 
 
 def _model() -> Any:
@@ -79,7 +83,10 @@ def test_the_callback_records_arguments_model_config_logs_checkpoints_and_the_mo
     assert list(run.history("eval_loss").steps) == [4, 8]  # once per epoch
     assert run.summary["global_step"] == 8
     paths = {a.path for a in run.artifacts()}
-    assert {"checkpoints/checkpoint-4/model.safetensors", "checkpoints/checkpoint-8/model.safetensors"} <= paths
+    assert {
+        "checkpoints/checkpoint-4/model.safetensors",
+        "checkpoints/checkpoint-8/model.safetensors",
+    } <= paths
     assert {"model/config.json", "model/model.safetensors"} <= paths
     folder = run.download("model", to=tmp_path / "back")
     restored = transformers.BertForSequenceClassification.from_pretrained(folder)

@@ -72,9 +72,9 @@ def _install(module: ModuleType, patches: Patches) -> None:
         patches.apply(owner, "train", _wrap_train)
     for cls in vars(lightgbm.sklearn).values():
         if isinstance(cls, type) and issubclass(cls, lightgbm.sklearn.LGBMModel):
-            for owner in cls.__mro__:
-                if owner.__module__.startswith("lightgbm") and "fit" in vars(owner):
-                    patches.apply(owner, "fit", _wrap_fit)
+            for base in cls.__mro__:
+                if base.__module__.startswith("lightgbm") and "fit" in vars(base):
+                    patches.apply(base, "fit", _wrap_fit)
 
 
 def _wrap_train(original: Any) -> Any:

@@ -22,9 +22,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from mltrail.entities import RunStatus
 from mltrail.sdk.autolog.distributed import process_rank
@@ -49,8 +49,19 @@ def _lightning() -> Any:
 _pl = _lightning()
 FRAMEWORK = Framework("lightning", _pl.__name__, minimum=(2, 0), below=(3, 0))
 _Logger: Any = _pl.loggers.logger.Logger
-_rank_zero_experiment: Any = _pl.loggers.logger.rank_zero_experiment
-_rank_zero_only: Any = _pl.utilities.rank_zero_only
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _rank_zero_experiment(function: _F) -> _F:
+    """Lightning's decorator: on other ranks the experiment is a no-op stand-in."""
+    wrapped: _F = _pl.loggers.logger.rank_zero_experiment(function)
+    return wrapped
+
+
+def _rank_zero_only(function: _F) -> _F:
+    """Lightning's decorator: the call runs on rank 0 only."""
+    wrapped: _F = _pl.utilities.rank_zero_only(function)
+    return wrapped
 
 
 class MltrailLogger(_Logger):  # type: ignore[misc]

@@ -27,7 +27,7 @@ __all__ = ["FRAMEWORK", "INTEGRATION", "MltrailCallback", "autolog"]
 FRAMEWORK = Framework("xgboost", "xgboost", minimum=(2, 0), below=(4, 0))
 
 
-class MltrailCallback(xgboost.callback.TrainingCallback):  # type: ignore[misc]
+class MltrailCallback(xgboost.callback.TrainingCallback):
     """Logs each round's evaluation results as ``{data}/{metric}`` at step = round, into ``run`` (default:
     the active run at each round)::
 
@@ -75,9 +75,9 @@ def _install(module: ModuleType, patches: Patches) -> None:
         patches.apply(owner, "train", _wrap_train)
     for cls in vars(xgboost.sklearn).values():
         if isinstance(cls, type) and issubclass(cls, xgboost.sklearn.XGBModel):
-            for owner in cls.__mro__:
-                if owner.__module__.startswith("xgboost") and "fit" in vars(owner):
-                    patches.apply(owner, "fit", _wrap_fit)
+            for base in cls.__mro__:
+                if base.__module__.startswith("xgboost") and "fit" in vars(base):
+                    patches.apply(base, "fit", _wrap_fit)
 
 
 def _wrap_train(original: Any) -> Any:
