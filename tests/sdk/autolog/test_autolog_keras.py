@@ -67,3 +67,16 @@ def test_a_rank_other_than_zero_writes_nothing(stored: Any, monkeypatch: pytest.
     x, y = _data()
     _model().fit(x, y, epochs=1, verbose=0, callbacks=[MltrailCallback()])
     assert stored.runs() == []
+
+
+def test_an_unusable_store_is_a_warning_and_training_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MLTRAIL_DIR", str(blocker / "mltrail"))
+    x, y = _data()
+    with caplog.at_level("WARNING", logger="mltrail"):
+        history = _model().fit(x, y, epochs=2, verbose=0, callbacks=[MltrailCallback()])
+    assert len(history.history["loss"]) == 2
+    assert "logs nothing, no run could be started" in caplog.text

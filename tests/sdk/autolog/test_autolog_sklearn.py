@@ -216,3 +216,17 @@ def test_only_rank_zero_logs_and_other_ranks_may_record_system_metrics(
 def test_mltrail_autolog_rejects_an_unknown_framework_in_exclude() -> None:
     with pytest.raises(mltrail.InvalidInputError, match="exclude"):
         mltrail.autolog(exclude=["sklaern"])
+
+
+def test_an_unusable_store_is_a_warning_and_training_goes_on(
+    iris: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    x, y = iris
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MLTRAIL_DIR", str(blocker / "mltrail"))
+    mltrail.sklearn.autolog()
+    with caplog.at_level(logging.WARNING, logger="mltrail"):
+        model = sk_linear.LogisticRegression(max_iter=300).fit(x, y)
+    assert model.score(x, y) > 0.9
+    assert "no run for this sklearn training call" in caplog.text

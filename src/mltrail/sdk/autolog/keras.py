@@ -17,6 +17,7 @@ active. Only rank 0 logs.
 
 from __future__ import annotations
 
+import logging
 import math
 import tempfile
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from typing import Any
 import keras
 
 from mltrail.entities import RunStatus
+from mltrail.errors import MltrailError
 from mltrail.sdk.autolog.distributed import process_rank
 from mltrail.sdk.autolog.integration import Framework
 from mltrail.sdk.autolog.session import AutologOptions, flat_params, safely, start_run
@@ -33,6 +35,8 @@ from mltrail.sdk.tracking.run import Run
 from mltrail.sdk.tracking.start import active_run
 
 __all__ = ["FRAMEWORK", "MltrailCallback"]
+
+log = logging.getLogger("mltrail")
 
 FRAMEWORK = Framework("keras", "keras", minimum=(3, 0), below=(4, 0))
 
@@ -75,9 +79,13 @@ class MltrailCallback(keras.callbacks.Callback):  # type: ignore[misc]
         if self._run is None:
             self._run = active_run()
         if self._run is None:
-            self._run = start_run(
-                self._options, integration="keras", config=self._config, name=self._run_name
-            )
+            try:
+                self._run = start_run(
+                    self._options, integration="keras", config=self._config, name=self._run_name
+                )
+            except MltrailError as exc:  # training goes on, unlogged
+                log.warning("mltrail: MltrailCallback logs nothing, no run could be started: %s", exc)
+                return
             self._own = True
         safely("the parameters", self._run.update_config, self._parameters())
 

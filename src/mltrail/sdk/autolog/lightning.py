@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from mltrail.entities import RunStatus
+from mltrail.errors import MltrailError
 from mltrail.sdk.autolog.distributed import process_rank
 from mltrail.sdk.autolog.integration import Framework
 from mltrail.sdk.autolog.session import AutologOptions, flat_params, safely, start_run
@@ -34,6 +36,8 @@ from mltrail.sdk.tracking.run import Run
 from mltrail.sdk.tracking.start import active_run
 
 __all__ = ["FRAMEWORK", "MltrailLogger"]
+
+log = logging.getLogger("mltrail")
 
 
 def _lightning() -> Any:
@@ -118,13 +122,27 @@ class MltrailLogger(_Logger):  # type: ignore[misc]
                 self._own = True
         return self._run
 
+    def _writer(self) -> Run | None:
+        """The run to write to, or None on other ranks or when no run could be started (one warning:
+        training goes on without logging)."""
+        if not self._writes:
+            return None
+        try:
+            run: Run = self.experiment
+        except MltrailError as exc:
+            log.warning("mltrail: MltrailLogger logs nothing, no run could be started: %s", exc)
+            self._writes = False
+            return None
+        return run
+
     @_rank_zero_only
     def log_hyperparams(
         self, params: Mapping[str, Any] | argparse.Namespace, *args: Any, **kwargs: Any
     ) -> None:
         values = vars(params) if isinstance(params, argparse.Namespace) else dict(params or {})
-        if values and self._writes:
-            safely("the hyperparameters", self.experiment.update_config, flat_params(values))
+        run = self._writer() if values else None
+        if run is not None:
+            safely("the hyperparameters", run.update_config, flat_params(values))
 
     @_rank_zero_only
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
@@ -133,8 +151,9 @@ class MltrailLogger(_Logger):  # type: ignore[misc]
             number = value.item() if hasattr(value, "item") else value
             if isinstance(number, int | float) and not isinstance(number, bool):
                 values[f"{self._prefix}{key}"] = float(number)
-        if values and self._writes:
-            safely("the metrics", self.experiment.log, values, step=step)
+        run = self._writer() if values else None
+        if run is not None:
+            safely("the metrics", run.log, values, step=step)
 
     @_rank_zero_only
     def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
@@ -155,7 +174,9 @@ class MltrailLogger(_Logger):  # type: ignore[misc]
 
     # -- checkpoints ----------------------------------------------------------------------------------
     def _log_checkpoints(self, callback: Any) -> None:
-        run = self.experiment
+        run = self._writer()
+        if run is None:
+            return
         for attribute in ("best_model_path", "last_model_path"):
             path = getattr(callback, attribute, "") or ""
             if path and path not in self._logged_checkpoints and Path(path).is_file():

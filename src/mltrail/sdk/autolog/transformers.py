@@ -16,6 +16,7 @@ own (finished at the end of training) unless ``run=`` is given or a run is activ
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,12 +25,15 @@ from typing import Any
 import transformers
 
 from mltrail.entities import RunStatus
+from mltrail.errors import MltrailError
 from mltrail.sdk.autolog.integration import Framework
 from mltrail.sdk.autolog.session import AutologOptions, flat_params, safely, start_run
 from mltrail.sdk.tracking.run import Run
 from mltrail.sdk.tracking.start import active_run
 
 __all__ = ["FRAMEWORK", "MltrailCallback"]
+
+log = logging.getLogger("mltrail")
 
 FRAMEWORK = Framework("transformers", "transformers", minimum=(4, 40), below=(6, 0))
 
@@ -68,9 +72,13 @@ class MltrailCallback(transformers.TrainerCallback):  # type: ignore[misc]
         if self._run is None:
             self._run = active_run()
         if self._run is None:
-            self._run = start_run(
-                self._options, integration="transformers", config=self._config, name=self._run_name
-            )
+            try:
+                self._run = start_run(
+                    self._options, integration="transformers", config=self._config, name=self._run_name
+                )
+            except MltrailError as exc:  # training goes on, unlogged
+                log.warning("mltrail: MltrailCallback logs nothing, no run could be started: %s", exc)
+                return
             self._own = True
         params = flat_params(args.to_sanitized_dict(), prefix="args.")
         model_config = getattr(model, "config", None)
