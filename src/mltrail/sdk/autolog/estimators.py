@@ -18,8 +18,8 @@ from mltrail.sdk.autolog.estimator_metrics import estimator_metrics
 from mltrail.sdk.autolog.session import (
     AutologOptions,
     Session,
-    current_session,
     flat_params,
+    inside_training,
     log_model,
     safely,
     training_session,
@@ -70,7 +70,7 @@ def fit_wrapper(
 
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         chosen = options()
-        if chosen is None or current_session() is not None:
+        if chosen is None or inside_training():
             return original(self, *args, **kwargs)
         with training_session(integration, chosen, _params(self)) as session:
             if session is None:

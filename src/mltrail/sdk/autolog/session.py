@@ -34,6 +34,7 @@ __all__ = [
     "Session",
     "current_session",
     "flat_params",
+    "inside_training",
     "log_model",
     "safely",
     "start_run",
@@ -88,8 +89,17 @@ _current: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
 )
 
 
+# Set during a training call that logs nothing (another rank, no run could be started).
+_silenced: contextvars.ContextVar[bool] = contextvars.ContextVar("mltrail_autolog_silenced", default=False)
+
+
 def current_session() -> Session | None:
     return _current.get()
+
+
+def inside_training() -> bool:
+    """Whether an autologged training call is under way in this context (logging or not)."""
+    return _current.get() is not None or _silenced.get()
 
 
 @contextmanager
@@ -102,12 +112,16 @@ def training_session(
     if outer is not None:
         yield replace(outer, nested=True)
         return
-    if not process_rank().is_zero:
+    if _silenced.get():
         yield None
         return
-    run, own = _open_run(integration, options, params or {})
-    if run is None:
-        yield None
+    run, own = _open_run(integration, options, params or {}) if process_rank().is_zero else (None, False)
+    if run is None:  # the calls inside this one (a classifier's label encoder…) do not try again
+        silence = _silenced.set(True)
+        try:
+            yield None
+        finally:
+            _silenced.reset(silence)
         return
     session = Session(run=run, integration=integration, options=options)
     token = _current.set(session)
