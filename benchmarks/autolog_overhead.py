@@ -134,11 +134,12 @@ def _interleaved(name: str, plain: Callable[[], None], logged: Callable[[], None
     load_after = os.getloadavg()
     for what, times in (("wall", wall), ("cpu", cpu)):
         without, with_ = statistics.median(times["without"]), statistics.median(times["with"])
+        least, least_with = min(times["without"]), min(times["with"])
         print(
-            f"{name} [{what}]: without mltrail median {without:.3f} s (min {min(times['without']):.3f}); "
-            f"with autolog median {with_:.3f} s (min {min(times['with']):.3f}); "
+            f"{name} [{what}]: without mltrail median {without:.3f} s (min {least:.3f}); "
+            f"with autolog median {with_:.3f} s (min {least_with:.3f}); "
             f"overhead {100 * (with_ - without) / without:+.1f} % of the median "
-            f"({100 * (min(times['with']) - min(times['without'])) / min(times['without']):+.1f} % of the min)"
+            f"({100 * (least_with - least) / least:+.1f} % of the min)"
         )
     print(f"{name}: load average {load_before[0]:.2f} -> {load_after[0]:.2f}", flush=True)
 
