@@ -18,6 +18,8 @@ const ModelPage = lazy(() => import("./pages/Model"));
 const VersionPage = lazy(() => import("./pages/Version"));
 const ApprovalsPage = lazy(() => import("./pages/Approvals"));
 const RequestPage = lazy(() => import("./pages/Request"));
+const DeploymentsPage = lazy(() => import("./pages/Deployments"));
+const DeploymentPage = lazy(() => import("./pages/Deployment"));
 const MonitorsPage = lazy(() => import("./pages/Monitors"));
 const MonitorPage = lazy(() => import("./pages/Monitor"));
 const TeamPage = lazy(() => import("./pages/Team"));
@@ -79,6 +81,8 @@ export function App() {
             <Route path="/registry/:model/versions/:version" element={<VersionPage />} />
             <Route path="/approvals" element={<ApprovalsPage />} />
             <Route path="/approvals/:id" element={<RequestPage />} />
+            <Route path="/deployments" element={<DeploymentsPage />} />
+            <Route path="/deployments/:name" element={<DeploymentPage />} />
             <Route path="/monitoring" element={<MonitorsPage />} />
             <Route path="/monitoring/:name" element={<MonitorPage />} />
             <Route path="/admin" element={<AdminPage />} />

@@ -9,6 +9,7 @@ const NAV: [string, string][] = [
   ["/runs", "Runs"],
   ["/registry", "Registry"],
   ["/approvals", "Approvals"],
+  ["/deployments", "Deployments"],
   ["/monitoring", "Monitoring"],
   ["/admin", "Admin"],
 ];
