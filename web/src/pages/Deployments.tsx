@@ -16,7 +16,7 @@ export default function DeploymentsPage() {
     <>
       <div className="page-head">
         <h1>Deployments</h1>
-        {state.data ? <span className="sub">{state.data.total} deployments</span> : null}
+        {state.data ? <span className="sub">{state.data.total} deployment{state.data.total === 1 ? "" : "s"}</span> : null}
         <label className="muted small">
           project{" "}
           <select
