@@ -43,6 +43,8 @@ demo: $(STAMP) web
 	$(BIN)/mltrail models audit breast-cancer-classifier --limit 8
 	$(BIN)/mltrail monitor report breast-cancer-production --window 1d --last 31d
 	$(BIN)/mltrail monitor alerts list breast-cancer-production --state open
+	$(BIN)/mltrail deploy show breast-cancer
+	$(BIN)/mltrail deploy history breast-cancer --limit 4
 	$(BIN)/mltrail ui --port 5500 --no-browser
 
 lint: $(STAMP)

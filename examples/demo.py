@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from demo_gateway import run_gateway_demo
 from demo_traffic import simulate
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -178,6 +179,7 @@ def main() -> None:
     train, _ = train_test_split(frame, test_size=0.3, random_state=7, stratify=frame["target"])
     name = simulate(f"{DEMO_MODEL}@production", train, settings, console, name=DEMO_MONITOR)
     console.print(f"(version {version} is in production; its monitor is [bold]{name}[/])\n")
+    run_gateway_demo(settings, console, frame, DEMO_MODEL, "demo-breast-cancer")
 
 
 def register_best(settings: Settings, console: Console) -> int:
