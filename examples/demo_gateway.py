@@ -71,30 +71,27 @@ def register_variants(settings: Settings, model: str, project: str, console: Con
         .runs
     )
     production = ana.resolve(f"{model}@production")
-    families: list[str] = []
-    best: dict[str, Any] = {}
+    ours = next((r.tags.get("family") for r in runs if r.id == production.run_id), None)
+    best: dict[str, Any] = {}  # family -> its best run, best family first
     for run in runs:
         family = run.tags.get("family", "")
-        if run.id == production.run_id:
-            families.insert(0, family)
-        elif family and family not in best and family != "fallback":
+        if family not in (ours, "fallback", "") and family not in best:
             best[family] = run
-            families.append(family)
-    others = [f for f in dict.fromkeys(families) if f in best and f != families[0]]
     picked = []
-    for alias, family in zip(("challenger", "candidate"), others, strict=False):
+    for alias, family in zip(("challenger", "candidate"), best, strict=False):
         run = best[family]
         version = ana.register(model, run.id, "model", f"best {family} run of the grid: {run.name}", None)
-        ana.transition(
+        _, request = ana.transition(
             model, version.version, stage=None, alias=alias, comment=f"{alias} for the gateway demo"
         )
+        assert request is None, f"the demo's policy protects @{alias}: it should not"
         picked.append(version.version)
         console.print(
             f"registered [bold]{model}:{version.version}[/] ({family}, val/acc "
             f"{run.metrics['val/acc'].last:.3f}) as @{alias}"
         )
     if len(picked) < 2:
-        raise RuntimeError(f"the demo grid needs three model families, found {families}")
+        raise RuntimeError(f"the demo grid needs three model families, found {ours} and {list(best)}")
     return picked[0], picked[1]
 
 
