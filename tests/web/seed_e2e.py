@@ -2,8 +2,9 @@
 
 Run from inside a git repository with an uncommitted change, so each run stores ``code/diff.patch``.
 Writes: project ``e2e`` with four runs (params, 20-step curves, a dataset), model ``e2e-model`` v1 from the
-best run with a pending request to production, and monitor ``e2e-monitor`` on v1 with ten days of traffic
-that drifts from day six and an alert rule that fires on it.
+best run with a pending request to production, ``e2e-challenger`` v1 from the second run, monitor
+``e2e-monitor`` on v1 with ten days of traffic that drifts from day six and an alert rule that fires on it,
+and deployment ``e2e-deploy`` (two spec versions, written by ``admin``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +46,23 @@ def _png(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+def deploy(deployments: Any) -> None:
+    """Deployment ``e2e-deploy`` at v2: e2e-model:1 with e2e-challenger:1 as shadow, then a canary, a
+    fallback chain and a budget added."""
+    first = {"primary": "e2e-model:1", "shadow": ["e2e-challenger:1"], "monitor": "e2e-monitor"}
+    deployments.create("e2e-deploy", first, comment="shadow first")
+    second = {
+        **first,
+        "canary": {"ref": "e2e-challenger:1", "percent": 10},
+        "fallback": [
+            {"model": "e2e-challenger:1"},
+            {"rule": "threshold", "feature": "age", "threshold": 50, "above": 1, "below": 0},
+        ],
+        "timeout_ms": 100,
+    }
+    deployments.update("e2e-deploy", second, comment="canary 10% and a fallback")
 
 
 def main() -> None:
@@ -84,6 +103,10 @@ def main() -> None:
                 mltrail.models.register(
                     "e2e-model", run=run, model=fitted, input_example=frame[features].head(5)
                 )
+            if i == 1:  # the deployment's challenger (canary, shadow, fallback model)
+                mltrail.models.register(
+                    "e2e-challenger", run=run, model=fitted, input_example=frame[features].head(5)
+                )
     _version, request = mltrail.models.transition("e2e-model", 1, to="production", comment="ready for prod")
     assert request is not None, "production should be protected"
     assert model is not None
@@ -101,6 +124,7 @@ def main() -> None:
     mon.flush()
     opened = mon.alerts("open")
     mon.close()
+    deploy(mltrail.connect().deployments("admin"))
     print(json.dumps({"request": request.id, "alerts": len(opened), "best_run": best[1]}))
 
 

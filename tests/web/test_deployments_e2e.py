@@ -1,5 +1,5 @@
-"""The deployments pages end to end: a deployment written through the API of the real server, then
-Chromium reads its list and page, a maintainer rolls it back, and a viewer has no button and gets a 403
+"""The deployments pages end to end: the deployment the seed wrote (seed_e2e.py), then Chromium reads
+its list and page, a maintainer rolls it back, and a viewer has no button and gets a 403
 when it posts anyway."""
 
 from __future__ import annotations
@@ -14,42 +14,12 @@ from test_ui_e2e import page, shot, sign_in  # noqa: F401 - page: the module's b
 Server = Any  # conftest.Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-NAME = "e2e-deploy"
+DEPLOYMENT = "e2e-deploy"  # written by seed_e2e.py: v2, e2e-model:1 with e2e-challenger:1
 
 
-@pytest.fixture(scope="module")
-def deployment(e2e_server: Server) -> str:
-    """``e2e-deploy`` at v2: e2e-model:1 with e2e-challenger:1 (the same run's model folder) as shadow,
-    then canary, fallback chain and budget added."""
-    admin = {"Authorization": f"Bearer {e2e_server.keys['admin']}"}
-    with httpx.Client(base_url=f"{e2e_server.url}/api/v1", headers=admin, timeout=30) as api:
-        v1 = api.get("/models/e2e-model/versions/1").json()
-        made = api.post(
-            "/models/e2e-challenger/versions", json={"run_id": v1["run_id"], "path": v1["source"]}
-        )
-        assert made.status_code == 201, made.text
-        first = {"primary": "e2e-model:1", "shadow": ["e2e-challenger:1"], "monitor": "e2e-monitor"}
-        created = api.post("/deployments", json={"name": NAME, "spec": first, "comment": "shadow first"})
-        assert created.status_code == 201, created.text
-        second = {
-            **first,
-            "canary": {"ref": "e2e-challenger:1", "percent": 10},
-            "fallback": [
-                {"model": "e2e-challenger:1"},
-                {"rule": "threshold", "feature": "age", "threshold": 50, "above": 1, "below": 0},
-            ],
-            "timeout_ms": 100,
-        }
-        changed = api.put(
-            f"/deployments/{NAME}", json={"spec": second, "comment": "canary 10% and a fallback"}
-        )
-        assert changed.status_code == 200, changed.text
-    return NAME
-
-
-def test_list_and_page(page: Any, e2e_server: Server, deployment: str) -> None:  # noqa: F811
+def test_list_and_page(page: Any, e2e_server: Server) -> None:  # noqa: F811
     sign_in(page, e2e_server, "bob", "/deployments?project=e2e")
-    row = page.get_by_test_id("deployment-row").filter(has_text=deployment)
+    row = page.get_by_test_id("deployment-row").filter(has_text=DEPLOYMENT)
     row.wait_for()
     assert (
         row.get_by_role("link", name="e2e-model:1").get_attribute("href") == "/registry/e2e-model/versions/1"
@@ -57,8 +27,8 @@ def test_list_and_page(page: Any, e2e_server: Server, deployment: str) -> None: 
     assert "10%" in row.inner_text() and "v2" in row.inner_text()
     assert "updated by admin" in row.inner_text()
     shot(page, "deployments")
-    row.get_by_role("link", name=deployment).click()
-    page.wait_for_url(re.compile(f"/deployments/{deployment}$"))
+    row.get_by_role("link", name=DEPLOYMENT).click()
+    page.wait_for_url(re.compile(f"/deployments/{DEPLOYMENT}$"))
     spec = page.get_by_test_id("spec")
     spec.wait_for()
     assert "answers 10% of request keys" in spec.inner_text()
@@ -85,8 +55,8 @@ def test_list_and_page(page: Any, e2e_server: Server, deployment: str) -> None: 
     page.wait_for_url(re.compile("/registry/e2e-model/versions/1$"))
 
 
-def test_member_rolls_back(page: Any, e2e_server: Server, deployment: str) -> None:  # noqa: F811
-    sign_in(page, e2e_server, "bob", f"/deployments/{deployment}")
+def test_member_rolls_back(page: Any, e2e_server: Server) -> None:  # noqa: F811
+    sign_in(page, e2e_server, "bob", f"/deployments/{DEPLOYMENT}")
     page.get_by_label("rollback comment").fill("the canary is not ready")
     page.get_by_role("button", name="Roll back to v1").click()
     page.get_by_text("rolled back to v1: the spec is now v3").wait_for()
@@ -95,13 +65,13 @@ def test_member_rolls_back(page: Any, e2e_server: Server, deployment: str) -> No
     assert "rolled back" in first.inner_text() and "bob" in first.inner_text()
     shot(page, "deployment-rolled-back")
     bob = {"Authorization": f"Bearer {e2e_server.keys['bob']}"}
-    now = httpx.get(f"{e2e_server.url}/api/v1/deployments/{deployment}", headers=bob).json()
+    now = httpx.get(f"{e2e_server.url}/api/v1/deployments/{DEPLOYMENT}", headers=bob).json()
     assert (now["version"], now["current"]["action"], now["current"]["user"]) == (3, "rolled_back", "bob")
     assert "canary" not in now["current"]["spec"]
 
 
-def test_viewer_has_no_rollback_and_is_refused(page: Any, e2e_server: Server, deployment: str) -> None:  # noqa: F811
-    sign_in(page, e2e_server, "vic", f"/deployments/{deployment}")
+def test_viewer_has_no_rollback_and_is_refused(page: Any, e2e_server: Server) -> None:  # noqa: F811
+    sign_in(page, e2e_server, "vic", f"/deployments/{DEPLOYMENT}")
     page.get_by_text("members roll back").wait_for()
     assert page.get_by_role("button", name=re.compile("Roll back")).count() == 0
     shot(page, "deployment-viewer")
@@ -116,8 +86,8 @@ def test_viewer_has_no_rollback_and_is_refused(page: Any, e2e_server: Server, de
             });
             return res.status;
         }""",
-        deployment,
+        DEPLOYMENT,
     )
     assert status == 403
     vic = {"Authorization": f"Bearer {e2e_server.keys['vic']}"}
-    assert httpx.get(f"{e2e_server.url}/api/v1/deployments/{deployment}", headers=vic).json()["version"] == 3
+    assert httpx.get(f"{e2e_server.url}/api/v1/deployments/{DEPLOYMENT}", headers=vic).json()["version"] == 3
