@@ -226,7 +226,9 @@ def send_traffic(url: str, pool: pd.DataFrame, features: list[str], console: Con
                 + ", ".join(f"{n} {who}" for (p, who), n in sorted(answered.items()) if p == phase)
             )
             for (variant, step), n in sorted(fell.items()):
-                console.print(f"    [bold red]the {variant} failed on {n} rows[/]: {step} answered them")
+                console.print(
+                    f"    [bold red]the {variant} failed on {n} row{'s' if n > 1 else ''}[/]: {step} answered"
+                )
     return {"latency": latency, "answered": answered, "labels": labels, "failed": failed}
 
 
