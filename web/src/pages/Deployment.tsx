@@ -80,7 +80,15 @@ function DeploymentView({
               </Link>
             </div>
           ) : null}
-          {shown ? <SpecView spec={shown.spec} resolved={shown.details.resolved} /> : <div className="loading">Loading v{shownNo}…</div>}
+          {shown ? (
+            <SpecView spec={shown.spec} resolved={shown.details.resolved} />
+          ) : versions || historyError ? (
+            <Note>
+              {dep.name} has no version {sp.get("v")}: it is at v{dep.version}.
+            </Note>
+          ) : (
+            <div className="loading">Loading v{shownNo}…</div>
+          )}
         </div>
         <div className="panel">
           <h2 style={{ marginTop: 0 }}>Rollback</h2>

@@ -199,6 +199,11 @@ describe("deployment page", () => {
     expect(screen.queryByTestId("fallback-chain")).toBeNull();
   });
 
+  it("says so when the URL names a version the deployment does not have", async () => {
+    renderAt("/deployments/churn?v=9", me("vic", "viewer"));
+    await screen.findByText("churn has no version 9: it is at v2.");
+  });
+
   it("gives viewers no rollback button", async () => {
     renderAt("/deployments/churn", me("vic", "viewer"));
     await screen.findByText(/members roll back/);
