@@ -35,10 +35,8 @@ def test_list_and_page(page: Any, e2e_server: Server) -> None:  # noqa: F811
     chain = page.get_by_test_id("fallback-chain").inner_text()
     assert "1. model e2e-challenger:1" in chain and "2. age ≥ 50 → 1, else 0" in chain
     assert page.get_by_test_id("monitor-link").get_attribute("href") == "/monitoring/e2e-monitor"
-    # The evidence route may not exist on this server yet: either the table or the note, never a failure.
-    page.locator("[data-testid=evidence-row], [data-testid=evidence-unavailable]").first.wait_for()
-    if page.get_by_test_id("evidence").count():
-        assert page.get_by_test_id("evidence-row").filter(has_text="primary").count() == 1
+    # No gateway has served it: the evidence panel says no requests were counted (not an error).
+    page.get_by_test_id("evidence-empty").wait_for()
     rows = page.get_by_test_id("history-row")
     assert rows.count() == 2
     assert "canary 10% and a fallback" in rows.nth(0).inner_text()

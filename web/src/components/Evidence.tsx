@@ -40,7 +40,9 @@ export function EvidencePanel({ name }: { name: string }) {
         {ev.since || ev.until ? ` · ${fmtTime(ev.since)} – ${fmtTime(ev.until)}` : ""}
       </div>
       {ev.variants.length === 0 ? (
-        <div className="muted">No requests yet.</div>
+        <div className="muted" data-testid="evidence-empty">
+          No requests counted for this spec version yet.
+        </div>
       ) : (
         <div style={{ overflowX: "auto" }}>
           <table className="t" data-testid="evidence">

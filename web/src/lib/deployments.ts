@@ -50,6 +50,7 @@ export interface VariantEvidence {
   requests: number;
   rows: number;
   errors: number;
+  dropped?: number; // shadow copies its queue could not take
   error_rate: number | null;
   fallback_rate: number | null;
   guard_rate: number | null;
