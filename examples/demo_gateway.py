@@ -15,9 +15,9 @@ single-row requests through it, as the production traffic of ``demo_traffic`` lo
 - fixed (day 5 again): the join repaired, the primary answers everything again.
 
 The true classes are posted by request id, so the deployment's monitor has realized accuracy per variant.
-The summary shows the evidence per variant from the gateway's ``/metrics`` (requests, rows the model
-answered, fallbacks by reason, shadow agreement) beside the latency the demo's client measured; then the
-gateway stops (its monitor rows written first) and the web UI shows the deployment.
+The gateway stops (its monitor rows and evidence written first), and ``mltrail deploy evidence`` prints
+what it counted per variant: requests, error, fallback and guard rates, latency percentiles, the shadow's
+agreement with the answers given, and realized accuracy. The web UI then shows the deployment.
 """
 
 from __future__ import annotations
@@ -25,12 +25,11 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import socket
 import subprocess
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,6 @@ import numpy as np
 import pandas as pd
 from demo_traffic import day_of_traffic
 from rich.console import Console
-from rich.table import Table
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 from sklearn.pipeline import make_pipeline
@@ -152,12 +150,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _cli() -> Path:
+    return Path(sys.executable).with_name("mltrail")
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, "MLTRAIL_DIR": str(settings.home)}
+
+
 @contextlib.contextmanager
 def gateway(settings: Settings, console: Console) -> Iterator[str]:
     """``mltrail serve DEPLOYMENT`` on a free port of 127.0.0.1 until the block ends; its URL."""
     port = _free_port()
-    cli = Path(sys.executable).with_name("mltrail")
-    env = {**os.environ, "MLTRAIL_DIR": str(settings.home)}
+    cli, env = _cli(), _env(settings)
     log = (settings.home / "gateway.log").open("w")
     proc = subprocess.Popen(
         # --trust: the demo serves its own models (tree models hold types skops does not trust by default)
@@ -197,7 +202,6 @@ def send_traffic(url: str, pool: pd.DataFrame, features: list[str], console: Con
     """The four phases, one row a request; what the client saw."""
     rng = np.random.default_rng(27)
     endpoint = f"{url}/v1/deployments/{DEPLOYMENT}/predict"
-    latency: dict[str, list[float]] = defaultdict(list)
     answered: Counter[tuple[str, str]] = Counter()
     labels: dict[str, int] = {}
     failed = 0
@@ -207,16 +211,13 @@ def send_traffic(url: str, pool: pd.DataFrame, features: list[str], console: Con
             fell: Counter[tuple[str, str]] = Counter()  # (variant that failed, fallback step that answered)
             for _, row in traffic.iterrows():
                 body = {"rows": [_row(row[features])], "key": f"patient-{int(rng.integers(PATIENTS))}"}
-                started = time.perf_counter()
                 answer = client.post(endpoint, json=body)
-                took = (time.perf_counter() - started) * 1000
                 if answer.status_code != 200:
                     failed += 1
                     continue
                 got = answer.json()
                 step = (got.get("fallback") or [None])[0]
                 who = got["variant"] if step is None else "fallback"
-                latency[who if step is None else f"fallback {step}"].append(took)
                 answered[(phase, who)] += 1
                 if step is not None:
                     fell[(got["variant"], step)] += 1
@@ -229,91 +230,7 @@ def send_traffic(url: str, pool: pd.DataFrame, features: list[str], console: Con
                 console.print(
                     f"    [bold red]the {variant} failed on {n} row{'s' if n > 1 else ''}[/]: {step} answered"
                 )
-    return {"latency": latency, "answered": answered, "labels": labels, "failed": failed}
-
-
-_SAMPLE = re.compile(r"^(\w+)\{(.*)\} ([0-9.e+-]+)$")
-
-
-def read_metrics(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
-    """The gateway's Prometheus text as name → [(labels, value)]."""
-    out: dict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
-    for line in text.splitlines():
-        found = _SAMPLE.match(line)
-        if found:
-            labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', found.group(2)))
-            out[found.group(1)].append((labels, float(found.group(3))))
-    return out
-
-
-def _sum(metrics: dict[str, list[tuple[dict[str, str], float]]], name: str, **match: str) -> float:
-    return sum(v for labels, v in metrics.get(name, []) if all(labels.get(k) == w for k, w in match.items()))
-
-
-def _percentiles(values: list[float]) -> str:
-    if not values:
-        return "-"
-    return "/".join(f"{v:.1f}" if v < 10 else f"{v:.0f}" for v in np.percentile(values, [50, 95, 99]))
-
-
-def _short(version: str) -> str:
-    return version.rsplit("-", 1)[-1]  # breast-cancer-classifier:1 -> classifier:1
-
-
-def evidence_table(
-    metrics: dict[str, list[tuple[dict[str, str], float]]], seen: dict[str, Any], models: dict[str, str]
-) -> Table:
-    """Per variant: rows its model answered, rows the fallback took (by reason; a shadow's: its errors),
-    the client's latency and, for shadows, agreement with the answer the caller got (rows compared). One
-    row a request, so rows are requests. Narrow enough for 80 columns."""
-    table = Table(box=None, header_style="bold", padding=(0, 1))
-    for column in ("variant", "model", "answered", "fallback", "p50/95/99 ms", "agreement"):
-        left = column in ("variant", "model", "agreement")
-        table.add_column(column, justify="left" if left else "right", no_wrap=True)
-    fell: Counter[str] = Counter()
-    for labels, n in metrics.get("mltrail_gateway_fallback_total", []):
-        fell[labels.get("reason", "?")] += int(n)
-    for variant in ("primary", "canary"):
-        requests = _sum(metrics, "mltrail_gateway_requests_total", variant=variant)
-        rows = _sum(metrics, "mltrail_gateway_rows_total", variant=variant)
-        table.add_row(
-            variant,
-            _short(models.get(variant, "-")),
-            f"{rows:g}",
-            f"{requests - rows:g}" if requests > rows else "0",
-            _percentiles(seen["latency"].get(variant, [])),
-            "",
-        )
-    for (step, reason), n in sorted(
-        ((labels.get("step", "?"), labels.get("reason", "?")), v)
-        for labels, v in metrics.get("mltrail_gateway_fallback_total", [])
-    ):
-        table.add_row(
-            "fallback",
-            _short(step.removeprefix("model:"))
-            if step.startswith("model:")
-            else f"{step.split(':')[0]} rule",
-            f"{n:g}",
-            reason,
-            _percentiles(seen["latency"].get(f"fallback {step}", [])),
-            "",
-        )
-    shadows = sorted({labels["shadow"] for labels, _ in metrics.get("mltrail_gateway_shadow_total", [])})
-    for i, shadow in enumerate(shadows):
-        ok = _sum(metrics, "mltrail_gateway_shadow_total", shadow=shadow, outcome="ok")
-        errors = _sum(metrics, "mltrail_gateway_shadow_total", shadow=shadow, outcome="error")
-        agree = _sum(metrics, "mltrail_gateway_shadow_agreement_total", shadow=shadow, agree="1")
-        compared = agree + _sum(metrics, "mltrail_gateway_shadow_agreement_total", shadow=shadow, agree="0")
-        version = next((v for k, v in models.items() if k.startswith("shadow") and shadow in k), shadow)
-        table.add_row(
-            f"shadow[{i}]",
-            _short(version),
-            f"{ok:g}",
-            f"{errors:g} err" if errors else "0",
-            "off path",
-            f"{agree / compared:.1%} ({compared:g})" if compared else "-",
-        )
-    return table
+    return {"answered": answered, "labels": labels, "failed": failed}
 
 
 def run_gateway_demo(
@@ -343,20 +260,16 @@ def run_gateway_demo(
     )
     write_deployment(model, fallback, settings, console)
     with gateway(settings, console) as url:
-        ready = httpx.get(f"{url}/readyz").json()["models"]
         seen = send_traffic(url, train, features, console)
-        metrics = read_metrics(httpx.get(f"{url}/metrics").text)
     mon.log_labels(list(seen["labels"]), list(seen["labels"].values()))
     mon.flush()
     mon.close()
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    console.print(
-        "\n[bold]Evidence per variant[/] (the gateway's /metrics; latency is the demo client's round trip"
-        f" over HTTP, one row a request, load average {load}):"
-    )
-    console.print(evidence_table(metrics, seen, ready))
     console.print(
         f"{sum(seen['answered'].values())} requests answered, {seen['failed']} failed; the gateway part"
-        f" of the demo took {time.perf_counter() - started:.0f} s. Monitor [bold]{GATEWAY_MONITOR}[/] holds"
+        f" of the demo took {time.perf_counter() - started:.0f} s (load average"
+        f" {', '.join(f'{x:.1f}' for x in os.getloadavg())}). Monitor [bold]{GATEWAY_MONITOR}[/] holds"
         " every request with its _variant and, posted by request id, its true class.\n"
     )
+    # The evidence the gateway sent to the store while it served, as `mltrail deploy evidence` shows it.
+    console.print(f"[bold]mltrail deploy evidence {DEPLOYMENT}[/]")
+    subprocess.run([str(_cli()), "deploy", "evidence", DEPLOYMENT], env=_env(settings), check=True)
