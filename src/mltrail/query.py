@@ -5,13 +5,25 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from mltrail.entities import RunStatus, SortKey
 from mltrail.errors import InvalidFilterError
 from mltrail.query_ast import ATTRIBUTES, NAMESPACES, And, Comparison, Exists, Expr, FieldRef, Not, Or, Scalar
 
-__all__ = ["format_filter", "parse_filter", "parse_sort", "parse_sorts"]
+__all__ = [
+    "TABLE_COLUMN",
+    "format_filter",
+    "parse_filter",
+    "parse_sort",
+    "parse_sorts",
+    "parse_table_filter",
+    "parse_table_sorts",
+]
+
+# The namespace of a field in a table filter: a column of the table, named bare or in backquotes.
+TABLE_COLUMN = "column"
 
 _ALIASES = {"param": "params", "metric": "metrics", "tag": "tags"}
 _AGGS = ("min", "max", "last")
@@ -114,9 +126,12 @@ def _describe(tok: _Token) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str, field: str = "filter", start: int = 0) -> None:
+    def __init__(
+        self, text: str, field: str = "filter", start: int = 0, columns: Collection[str] | None = None
+    ) -> None:
         self.text = text
         self.field = field
+        self.columns = columns  # a table filter: fields are these columns
         if len(text) > MAX_FILTER_CHARS:
             raise InvalidFilterError(
                 f"the {field} is {len(text):,} characters long; at most {MAX_FILTER_CHARS:,} are accepted",
@@ -290,6 +305,8 @@ class _Parser:
 
     # -- fields ---------------------------------------------------------------------------------------------
     def field_ref(self) -> FieldRef:
+        if self.columns is not None:
+            return _column_ref(self)
         tok = self.tok
         if tok.kind != "word":
             raise self.error(f"expected a field such as params.lr, found {_describe(tok)}", tok.pos)
@@ -315,6 +332,20 @@ class _Parser:
                 raise self.error(f"expected a key after '{tok.text}', e.g. {namespace}.lr", tok.pos)
             return FieldRef(namespace, key)
         raise self.error(_unknown_field(tok.text), tok.pos)
+
+
+def _column_ref(parser: _Parser) -> FieldRef:
+    tok = parser.tok
+    columns = parser.columns
+    assert columns is not None
+    if tok.kind not in ("word", "backquoted"):
+        raise parser.error(f"expected a column of the table, found {_describe(tok)}", tok.pos)
+    parser.advance()
+    if tok.text not in columns:
+        close = difflib.get_close_matches(tok.text, list(columns)[:10_000], n=1, cutoff=0.6)
+        hint = f" — did you mean '{close[0]}'?" if close else "; names with other characters go in backquotes"
+        raise parser.error(f"the table has no column '{tok.text}'{hint}", tok.pos)
+    return FieldRef(TABLE_COLUMN, tok.text)
 
 
 def _word_value(word: str) -> tuple[bool, Scalar]:
@@ -424,6 +455,41 @@ def parse_sorts(items: list[str]) -> list[SortKey]:
 
 
 # -- printing ------------------------------------------------------------------------------------------------
+def parse_table_filter(text: str, columns: Collection[str]) -> Expr | None:
+    """Parse a filter over a table's ``columns`` (``y_true != y_pred and `age group` = "30-40"``); None if
+    blank. Fields are column names (``FieldRef("column", name)``); an unknown one is an error naming it."""
+    if not text.strip():
+        return None
+    return _Parser(text, columns=columns).parse()
+
+
+def parse_table_sorts(items: list[str], columns: Collection[str]) -> list[SortKey]:
+    """Sort keys over a table's columns: ``-proba``, ``age desc``, ```my col``` (``SortKey.field`` is the
+    column's name)."""
+    if len(items) > MAX_SORT_KEYS:
+        raise InvalidFilterError(
+            f"{len(items)} sort keys given; at most {MAX_SORT_KEYS} are accepted", items[0][:200], 0, "sort"
+        )
+    keys = []
+    for text in items:
+        stripped = text.lstrip()
+        offset = len(text) - len(stripped)
+        sign = stripped[:1] if stripped[:1] in ("+", "-") else ""
+        parser = _Parser(text, field="sort", start=offset + len(sign), columns=columns)
+        if parser.tok.kind == "end":
+            raise InvalidFilterError("expected a column to sort by, e.g. -proba", text, len(text), "sort")
+        ref = parser.field_ref()
+        descending = sign == "-"
+        if not sign and parser.at_word("asc", "desc"):
+            descending = parser.advance().text.lower() == "desc"
+        if parser.tok.kind != "end":
+            raise parser.error(
+                f"expected 'asc', 'desc' or the end, found {_describe(parser.tok)}", parser.tok.pos
+            )
+        keys.append(SortKey(field=ref.key, descending=descending))
+    return keys
+
+
 def format_filter(expr: Expr) -> str:
     """Print ``expr`` as filter text; ``parse_filter(format_filter(e)) == e`` for every flattened tree."""
     if isinstance(expr, Comparison):

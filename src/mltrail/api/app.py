@@ -27,6 +27,7 @@ from mltrail.api.registry import requests as model_requests
 from mltrail.api.registry import versions as model_versions
 from mltrail.api.registry import webhooks as webhooks_router
 from mltrail.api.tracking import artifacts, datasets, metrics, projects, runs
+from mltrail.api.tracking import tables as run_tables
 from mltrail.api.ui import mount_ui
 from mltrail.entities import Role
 from mltrail.notify import HttpPoster, alert_notifier
@@ -99,7 +100,8 @@ def create_app(
             app.state.ui_mounted = True
         try:
             opened = services.store
-            names = ("tracking", "artifacts", "datasets", "accounts", "sessions", "audit", "registry")
+            names: tuple[str, ...] = ("tracking", "artifacts", "datasets", "tables", "samples", "accounts")
+            names = (*names, "sessions", "audit", "registry")
             for name in (*names, "webhooks"):
                 setattr(app.state, name, getattr(services, name))
             app.state.deployments = services.deployments
@@ -139,7 +141,8 @@ def create_app(
     app.add_middleware(AuditMiddleware)
     app.add_middleware(BodyLimitMiddleware)  # outermost: no byte of a refused body is read
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
-    routers = (projects, runs, metrics, artifacts, datasets, me, users, keys, audit)
+    # run_tables first: its /runs/samples must not be read as the run named "samples".
+    routers = (run_tables, projects, runs, metrics, artifacts, datasets, me, users, keys, audit)
     registry = (models, model_versions, run_versions, model_requests, registry_audit, webhooks_router)
     monitoring = (monitors, monitor_ingest, monitor_alerts)
     for module in (*routers, *registry, *monitoring, deployment_routes):

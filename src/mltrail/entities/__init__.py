@@ -63,6 +63,7 @@ from mltrail.entities.registry import (
     Webhook,
     WebhookDelivery,
 )
+from mltrail.entities.tables import TABLE_KINDS, RunTable, TableColumn, TablePage
 from mltrail.entities.tracking import (
     Artifact,
     DatasetLink,
@@ -87,6 +88,7 @@ __all__ = [
     "GATEWAY_COLUMNS",
     "GRANULARITIES",
     "REGISTRY_ACTIONS",
+    "TABLE_KINDS",
     "VARIANT_COLUMN",
     "WEBHOOK_EVENTS",
     "Alert",
@@ -133,10 +135,13 @@ __all__ = [
     "Run",
     "RunPage",
     "RunStatus",
+    "RunTable",
     "SessionCredential",
     "Shadow",
     "SortKey",
     "Stage",
+    "TableColumn",
+    "TablePage",
     "TransitionRequest",
     "User",
     "Value",

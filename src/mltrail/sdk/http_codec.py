@@ -9,7 +9,16 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from mltrail.entities import Artifact, DatasetVersion, MetricSummary, Run, RunStatus
+from mltrail.entities import (
+    Artifact,
+    DatasetVersion,
+    MetricSummary,
+    Run,
+    RunStatus,
+    RunTable,
+    TableColumn,
+    TablePage,
+)
 from mltrail.json_floats import decode_float, encode_float
 
 __all__ = [
@@ -19,6 +28,8 @@ __all__ = [
     "encode_float",
     "encode_values",
     "run_from_json",
+    "run_table_from_json",
+    "table_page_from_json",
 ]
 
 
@@ -89,4 +100,30 @@ def dataset_from_json(data: Mapping[str, Any]) -> DatasetVersion:
         schema=data["schema"],
         summary=data["summary"],
         created_at=float(data["created_at"]),
+    )
+
+
+def run_table_from_json(data: Mapping[str, Any]) -> RunTable:
+    return RunTable(
+        run_id=str(data["run_id"]),
+        name=str(data["name"]),
+        step=int(data["step"]),
+        kind=str(data["kind"]),
+        digest=str(data["digest"]),
+        size=int(data["size"]),
+        rows=int(data["rows"]),
+        columns=[TableColumn(str(c["name"]), str(c["type"])) for c in data.get("columns") or []],
+        summary=dict(data.get("summary") or {}),
+        created_at=float(data["created_at"]),
+    )
+
+
+def table_page_from_json(data: Mapping[str, Any]) -> TablePage:
+    """A page of rows; floats that JSON cannot hold stay as the strings the API sends (``"NaN"``…)."""
+    return TablePage(
+        columns=[TableColumn(str(c["name"]), str(c["type"])) for c in data["columns"]],
+        rows=[list(r) for r in data["rows"]],
+        total=int(data["total"]),
+        offset=int(data["offset"]),
+        limit=int(data["limit"]),
     )

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from mltrail.services.tracking.artifacts import ArtifactService
     from mltrail.services.tracking.datasets import DatasetService
     from mltrail.services.tracking.reproduce import PatchApplier, ReproduceService
+    from mltrail.services.tracking.samples import SampleService
     from mltrail.services.tracking.service import TrackingService
+    from mltrail.services.tracking.tables import TableService
     from mltrail.store.base import Store
     from mltrail.store.blobs import BlobStore
 
@@ -118,6 +120,18 @@ class Services:
         from mltrail.services.tracking.artifacts import ArtifactService
 
         return ArtifactService(self.store, self.blobs)
+
+    @cached_property
+    def tables(self) -> TableService:
+        from mltrail.services.tracking.tables import TableService
+
+        return TableService(self.store, self.blobs, self.store)
+
+    @cached_property
+    def samples(self) -> SampleService:
+        from mltrail.services.tracking.samples import SampleService
+
+        return SampleService(self.tables)
 
     @cached_property
     def datasets(self) -> DatasetService:

@@ -1,8 +1,7 @@
 """The whole storage interface: one ``Store`` is every area's interface at once (``TrackingStore``,
-``AccountStore``, ``RegistryStore``, ``MonitorStore``, ``DeploymentStore``,
-``EvidenceStore``). Services depend on the areas
-they use; the SQLAlchemy implementation serves SQLite and PostgreSQL. Every method is a transaction: it
-applies completely or not at all.
+``TableStore``, ``AccountStore``, ``RegistryStore``, ``MonitorStore``, ``DeploymentStore``,
+``EvidenceStore``). Services depend on the areas they use; the SQLAlchemy implementation serves SQLite and
+PostgreSQL. Every method is a transaction: it applies completely or not at all.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from mltrail.store.deployment_evidence import EvidenceStore
 from mltrail.store.deployments import DeploymentStore
 from mltrail.store.monitoring import MonitorStore
 from mltrail.store.registry import RegistryStore
+from mltrail.store.tables import TableStore
 from mltrail.store.tracking import TrackingStore
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "MonitorStore",
     "RegistryStore",
     "Store",
+    "TableStore",
     "TrackingStore",
     "registry_of",
     "tracking_of",
@@ -30,7 +31,14 @@ __all__ = [
 
 
 class Store(
-    TrackingStore, AccountStore, RegistryStore, MonitorStore, DeploymentStore, EvidenceStore, abc.ABC
+    TrackingStore,
+    TableStore,
+    AccountStore,
+    RegistryStore,
+    MonitorStore,
+    DeploymentStore,
+    EvidenceStore,
+    abc.ABC,
 ):
     """Every area's storage at once, as the SQL implementation provides it."""
 

@@ -62,6 +62,13 @@ class BlobStore:
             raise InvalidInputError(f"not a sha256 hex digest: {digest!r}", field="digest")
         return f"{self._root}/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
 
+    def local_path(self, digest: str) -> str | None:
+        """The blob's path on this machine's file system when the store is a local folder (for readers that
+        memory-map it, such as Parquet tables); None for a remote store."""
+        protocol = self._fs.protocol
+        local = "file" in (protocol if isinstance(protocol, tuple | list) else (protocol,))
+        return self.path(digest) if local else None
+
     def exists(self, digest: str) -> bool:
         return bool(self._fs.exists(self.path(digest)))
 

@@ -30,6 +30,7 @@ from mltrail.cli.tracking.run_views import (
     runs_table,
     varying_columns,
 )
+from mltrail.cli.tracking.table_commands import register as register_table_commands
 from mltrail.entities import Run
 from mltrail.query import parse_filter, parse_sorts
 from mltrail.sdk.tracking.reader import artifact_path
@@ -324,3 +325,7 @@ def download_artifact(
         return
     what = f"{len(matching)} files" if len(matching) != 1 else "1 file"
     stdout_console().print(f"Downloaded {what} ({format_bytes(total)}, verified) to {written}")
+
+
+# ``runs tables``, ``runs table`` and ``runs samples`` live in their own module.
+register_table_commands(app)

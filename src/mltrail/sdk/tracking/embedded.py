@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mltrail.entities import Artifact, DatasetLink, MetricsBatch, Run, RunStatus
+from mltrail.entities import Artifact, DatasetLink, MetricsBatch, Run, RunStatus, RunTable
 from mltrail.services.container import Services
 
 if TYPE_CHECKING:
@@ -115,6 +115,9 @@ class InProcessTransport:
 
     def log_dataset(self, run_id: str, fingerprint: Fingerprint, role: str) -> DatasetLink:
         return self.datasets.record(run_id, fingerprint, role)
+
+    def log_table(self, run_id: str, name: str, data: bytes, step: int | None, kind: str) -> RunTable:
+        return self.services.tables.log(run_id, name, data, step=step, kind=kind)
 
     def get_run(self, run_id: str) -> Run:
         return self.services.tracking.get_run(run_id)

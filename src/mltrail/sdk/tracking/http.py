@@ -25,12 +25,13 @@ import httpx
 import orjson
 
 import mltrail.errors as errors
-from mltrail.entities import Artifact, DatasetLink, Fingerprint, MetricsBatch, Run, RunStatus
+from mltrail.entities import Artifact, DatasetLink, Fingerprint, MetricsBatch, Run, RunStatus, RunTable
 from mltrail.errors import ConflictError, InvalidInputError, MltrailError, StoreError
 from mltrail.sdk.http_codec import artifact_from_json as _artifact
 from mltrail.sdk.http_codec import dataset_from_json as _dataset
 from mltrail.sdk.http_codec import encode_values as _encode_values
 from mltrail.sdk.http_codec import run_from_json as _run
+from mltrail.sdk.http_codec import run_table_from_json
 from mltrail.services.tracking.validation import artifact_files
 
 __all__ = ["HttpTransport", "close_http_transports", "http_transport"]
@@ -350,6 +351,15 @@ class HttpTransport:
         }
         response = self._request("PUT", _artifact_url(run_id, path), content=data, headers=headers)
         return _artifact(response.json())
+
+    def log_table(self, run_id: str, name: str, data: bytes, step: int | None, kind: str) -> RunTable:
+        params: dict[str, str | int] = {"kind": kind}
+        if step is not None:
+            params["step"] = step
+        url = f"/runs/{quote(run_id, safe='')}/tables/{quote(name, safe='')}"
+        headers = {"Content-Type": "application/octet-stream"}
+        response = self._request("PUT", url, content=data, headers=headers, params=params)
+        return run_table_from_json(response.json())
 
     def log_dataset(self, run_id: str, fingerprint: Fingerprint, role: str) -> DatasetLink:
         body = {

@@ -91,6 +91,9 @@ def replay(target: Transport, journal: Journal, record: Record) -> Any:
         return target.log_artifact(run_id, local, data["name"])
     if op == "log_artifact_bytes":
         return target.log_artifact_bytes(run_id, data["path"], (journal.folder / data["file"]).read_bytes())
+    if op == "log_table":
+        table = (journal.folder / data["file"]).read_bytes()
+        return target.log_table(run_id, data["name"], table, data["step"], data["kind"])
     if op == "log_dataset":
         return target.log_dataset(run_id, fingerprint_from_record(data["fingerprint"]), data["role"])
     raise ValueError(f"unknown journal record {op!r} at offset {record.offset} of {journal.folder}")

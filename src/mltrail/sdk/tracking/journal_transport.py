@@ -17,11 +17,21 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from mltrail.entities import Artifact, DatasetLink, DatasetVersion, Fingerprint, MetricsBatch, Run, RunStatus
+from mltrail.entities import (
+    Artifact,
+    DatasetLink,
+    DatasetVersion,
+    Fingerprint,
+    MetricsBatch,
+    Run,
+    RunStatus,
+    RunTable,
+)
 from mltrail.errors import ConflictError, InvalidInputError, StoreError
 from mltrail.sdk.tracking.journal import Journal, encode_value, fingerprint_to_record, metrics_record
 from mltrail.sdk.tracking.journal_sender import JournalSender
 from mltrail.sdk.tracking.transport import Transport
+from mltrail.services.tracking.table_data import validate_table_name
 from mltrail.services.tracking.validation import (
     DATASET_ROLES,
     artifact_files,
@@ -255,6 +265,18 @@ class JournalingTransport:
         now = time.time()
         self._append(run_id, "log_artifact_bytes", {"path": path, "file": f"{relative}/data"}, at=now)
         return Artifact(run_id, clean, hashlib.sha256(data).hexdigest(), len(data), now)
+
+    def log_table(self, run_id: str, name: str, data: bytes, step: int | None, kind: str) -> RunTable:
+        """Journaled like an artifact; the record returned has no figures (the server computes them on
+        delivery) and step −1 when the server picks it."""
+        validate_table_name(name)
+        journal = self._sender.get(run_id).journal
+        relative, slot = journal.new_file()
+        (slot / "table.parquet").write_bytes(data)
+        fields = {"name": name, "step": step, "kind": kind, "file": f"{relative}/table.parquet"}
+        self._append(run_id, "log_table", fields)
+        digest = hashlib.sha256(data).hexdigest()
+        return RunTable(run_id, name, -1 if step is None else step, kind, digest, len(data), 0, [])
 
     def log_dataset(self, run_id: str, fingerprint: Fingerprint, role: str) -> DatasetLink:
         """Journaled like the rest; online, waits up to ``result_timeout`` for the server's version number,

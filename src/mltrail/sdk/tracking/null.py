@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mltrail.entities import Artifact, DatasetLink, DatasetVersion, MetricsBatch, Run, RunStatus
+from mltrail.entities import Artifact, DatasetLink, DatasetVersion, MetricsBatch, Run, RunStatus, RunTable
 
 if TYPE_CHECKING:
     from mltrail.services.tracking.fingerprint import Fingerprint
@@ -87,6 +88,10 @@ class NullTransport:
 
     def log_artifact_bytes(self, run_id: str, path: str, data: bytes) -> Artifact:
         return Artifact(run_id=run_id, path=path, digest="", size=len(data), created_at=time.time())
+
+    def log_table(self, run_id: str, name: str, data: bytes, step: int | None, kind: str) -> RunTable:
+        digest = hashlib.sha256(data).hexdigest()
+        return RunTable(run_id, name, -1 if step is None else step, kind, digest, len(data), 0, [])
 
     def log_dataset(self, run_id: str, fingerprint: Fingerprint, role: str) -> DatasetLink:
         version = DatasetVersion(

@@ -14,9 +14,9 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from mltrail.entities import Artifact, DatasetLink, MetricHistory, Project, Run, RunPage
+from mltrail.entities import Artifact, DatasetLink, MetricHistory, Project, Run, RunPage, RunTable, TablePage
 from mltrail.errors import IntegrityError, InvalidInputError, NotFoundError, StoreError
 from mltrail.services.tracking.validation import normalize_artifact_path
 
@@ -81,6 +81,35 @@ class RunReader(Protocol):
     def datasets(self, run_id: str) -> list[DatasetLink]: ...
 
     def delete(self, run_id: str) -> None: ...
+
+    def tables(self, run_id: str) -> list[RunTable]:
+        """The run's evaluation tables (without columns or figures)."""
+        ...
+
+    def table(self, run_id: str, name: str, step: int | None = None) -> RunTable:
+        """One table with its columns and, for predictions, its figures; its last step by default."""
+        ...
+
+    def table_rows(
+        self,
+        run_id: str,
+        name: str,
+        *,
+        step: int | None = None,
+        filter: str | None = None,
+        sort: Sequence[str] = (),
+        offset: int = 0,
+        limit: int = 50,
+        columns: Sequence[str] | None = None,
+    ) -> TablePage:
+        """A page of the table's rows, filtered and sorted where the table lives."""
+        ...
+
+    def samples(self, run_a: str, run_b: str, table: str, **options: Any) -> dict[str, Any]:
+        """Which samples of ``table`` got worse from run a to run b (``SampleService.compare``'s options:
+        ``project``, ``step_a``, ``step_b``, ``offset``, ``limit``, ``slices``, ``bins``, ``min_rows``,
+        ``pairs``, ``top``)."""
+        ...
 
 
 def artifact_path(path: str) -> str:

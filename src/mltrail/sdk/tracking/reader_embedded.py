@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from mltrail.entities import Artifact, DatasetLink, MetricHistory, Project, Run, RunPage
+from mltrail.entities import Artifact, DatasetLink, MetricHistory, Project, Run, RunPage, RunTable, TablePage
 from mltrail.query import parse_filter, parse_sorts
 from mltrail.sdk.tracking.reader import Progress, artifact_path, download_artifacts, verified_bytes
 from mltrail.services.container import Services
@@ -84,3 +85,38 @@ class EmbeddedRunReader:
     def delete(self, run_id: str) -> None:
         tracking = self.services.tracking
         tracking.delete_run(tracking.resolve_run(run_id))
+
+    def tables(self, run_id: str) -> list[RunTable]:
+        return self.services.tables.list(self.services.tracking.resolve_run(run_id))
+
+    def table(self, run_id: str, name: str, step: int | None = None) -> RunTable:
+        return self.services.tables.get(self.services.tracking.resolve_run(run_id), name, step)
+
+    def table_rows(
+        self,
+        run_id: str,
+        name: str,
+        *,
+        step: int | None = None,
+        filter: str | None = None,
+        sort: Sequence[str] = (),
+        offset: int = 0,
+        limit: int = 50,
+        columns: Sequence[str] | None = None,
+    ) -> TablePage:
+        return self.services.tables.page(
+            self.services.tracking.resolve_run(run_id),
+            name,
+            step=step,
+            filter=filter,
+            sort=sort,
+            offset=offset,
+            limit=limit,
+            columns=columns,
+        )
+
+    def samples(self, run_a: str, run_b: str, table: str, **options: Any) -> dict[str, Any]:
+        project = options.pop("project", None)
+        tracking = self.services.tracking
+        a, b = tracking.resolve_run(run_a, project), tracking.resolve_run(run_b, project)
+        return self.services.samples.compare(a, b, table, **options)

@@ -12,8 +12,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from mltrail.entities import Artifact, DatasetLink, MetricHistory, Project, Run, RunPage
-from mltrail.sdk.http_codec import artifact_from_json, dataset_from_json, decode_float, run_from_json
+from mltrail.entities import Artifact, DatasetLink, MetricHistory, Project, Run, RunPage, RunTable, TablePage
+from mltrail.sdk.http_codec import (
+    artifact_from_json,
+    dataset_from_json,
+    decode_float,
+    run_from_json,
+    run_table_from_json,
+    table_page_from_json,
+)
 from mltrail.sdk.tracking.http import SHA256_HEADER, HttpTransport
 from mltrail.sdk.tracking.reader import Progress, artifact_path, download_artifacts, verified_bytes
 
@@ -138,3 +145,47 @@ class HttpRunReader:
 
     def delete(self, run_id: str) -> None:
         self.http._request("DELETE", _run_url(run_id))
+
+    def tables(self, run_id: str) -> list[RunTable]:
+        return [run_table_from_json(t) for t in self.http._json("GET", _run_url(run_id, "/tables"))]
+
+    def table(self, run_id: str, name: str, step: int | None = None) -> RunTable:
+        params = None if step is None else {"step": step}
+        url = _run_url(run_id, "/tables/" + quote(name, safe=""))
+        return run_table_from_json(self.http._json("GET", url, params=params))
+
+    def table_rows(
+        self,
+        run_id: str,
+        name: str,
+        *,
+        step: int | None = None,
+        filter: str | None = None,
+        sort: Sequence[str] = (),
+        offset: int = 0,
+        limit: int = 50,
+        columns: Sequence[str] | None = None,
+    ) -> TablePage:
+        params: list[tuple[str, str | int]] = [("offset", offset), ("limit", limit)]
+        if step is not None:
+            params.append(("step", step))
+        if filter:
+            params.append(("filter", filter))
+        params.extend(("sort", s) for s in sort)
+        params.extend(("columns", c) for c in columns or ())
+        url = _run_url(run_id, "/tables/" + quote(name, safe="") + "/rows")
+        return table_page_from_json(self.http._json("GET", url, params=params))
+
+    def samples(self, run_a: str, run_b: str, table: str, **options: Any) -> dict[str, Any]:
+        params: list[tuple[str, str | int]] = [("a", run_a), ("b", run_b), ("table", table)]
+        for key, value in options.items():
+            if value is None:
+                continue
+            if key == "slices":
+                params.extend(("slices", s) for s in value)
+            elif isinstance(value, bool):
+                params.append((key, "true" if value else "false"))
+            else:
+                params.append((key, value))
+        found: dict[str, Any] = self.http._json("GET", "/runs/samples", params=params)
+        return found

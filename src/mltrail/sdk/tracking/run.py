@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from mltrail.entities import Artifact, DatasetLink, RunStatus
+from mltrail.entities import Artifact, DatasetLink, RunStatus, RunTable
 from mltrail.errors import InvalidInputError, MltrailError, RunFinishedError, StoreError
 from mltrail.sdk.tracking.transport import Transport
 from mltrail.sdk.tracking.writer import BackgroundWriter
@@ -195,6 +195,46 @@ class Run:
     def log_text(self, path: str, text: str) -> Artifact:
         self._ensure_open()
         return self._transport.log_artifact_bytes(self.id, path, text.encode("utf-8"))
+
+    def log_table(self, name: str, data: Any, step: int | None = None) -> RunTable:
+        """Store ``data`` (a pandas or polars DataFrame, an Arrow table, a dict of columns or a list of row
+        dicts) as the table ``name`` at ``step`` (default: one past the table's last step), as Parquet.
+
+        Read it back a page at a time, filtered and sorted (``mltrail runs table RUN NAME``, the API)."""
+        self._ensure_open()
+        from mltrail.services.tracking.table_data import to_arrow, to_parquet, validate_table_name
+
+        validate_table_name(name)
+        checked = None if step is None else self._check_step(step)
+        return self._transport.log_table(self.id, name, to_parquet(to_arrow(data)), checked, "table")
+
+    def log_predictions(
+        self,
+        name: str,
+        ids: Any,
+        y_true: Any,
+        y_pred: Any,
+        proba: Any = None,
+        features: Any = None,
+        *,
+        step: int | None = None,
+        task: str | None = None,
+    ) -> RunTable:
+        """Store a model's predictions on a set of samples as the table ``name``: one row per unique id, with
+        the truth, the prediction, optionally the probabilities (a binary classifier's positive class as one
+        array, or an ``(n, classes)`` array in sorted class order, or a dict ``{class: array}``) and feature
+        columns (a DataFrame or dict) to slice by. The confusion matrix, per-class precision, recall and F1,
+        ROC and PR curves (or residual figures for a regression) are computed and kept with it.
+
+        ``task`` is ``"classification"`` or ``"regression"`` (default: guessed from ``y_true``, see
+        docs/TABLES.md). ``mltrail runs samples A B --table NAME`` compares two runs' tables row by row."""
+        self._ensure_open()
+        from mltrail.services.tracking.table_data import predictions_table, to_parquet, validate_table_name
+
+        validate_table_name(name)
+        checked = None if step is None else self._check_step(step)
+        table = predictions_table(ids, y_true, y_pred, proba, features, task)
+        return self._transport.log_table(self.id, name, to_parquet(table), checked, "predictions")
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every point queued so far is in the store (useful before reading it back).

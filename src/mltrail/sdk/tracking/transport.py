@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mltrail.entities import Artifact, DatasetLink, MetricsBatch, Run, RunStatus
+from mltrail.entities import Artifact, DatasetLink, MetricsBatch, Run, RunStatus, RunTable
 
 if TYPE_CHECKING:
     from mltrail.services.tracking.fingerprint import Fingerprint
@@ -64,5 +64,9 @@ class Transport(Protocol):
     def log_artifact_bytes(self, run_id: str, path: str, data: bytes) -> Artifact: ...
 
     def log_dataset(self, run_id: str, fingerprint: Fingerprint, role: str) -> DatasetLink: ...
+
+    def log_table(self, run_id: str, name: str, data: bytes, step: int | None, kind: str) -> RunTable:
+        """``data`` is a Parquet file (``services/tracking/table_data.py`` writes it)."""
+        ...
 
     def get_run(self, run_id: str) -> Run: ...

@@ -249,7 +249,8 @@ class RunsMixin(SqlBase):
         self._require_run(conn, run_id, lock=True)
         key_ids = sa.select(t.metric_keys.c.id).where(t.metric_keys.c.run_id == run_id).scalar_subquery()
         conn.execute(t.metric_points.delete().where(t.metric_points.c.key_id.in_(key_ids)))
-        for table in (t.metric_keys, t.params, t.summaries, t.tags, t.batches, t.run_datasets, t.artifacts):
+        per_run = (t.metric_keys, t.params, t.summaries, t.tags, t.batches, t.run_datasets, t.artifacts)
+        for table in (*per_run, t.run_tables):
             conn.execute(table.delete().where(table.c.run_id == run_id))
         conn.execute(t.runs.delete().where(t.runs.c.id == run_id))
 

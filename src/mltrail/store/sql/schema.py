@@ -35,6 +35,7 @@ __all__ = [
     "registered_models",
     "registry_events",
     "run_datasets",
+    "run_tables",
     "runs",
     "summaries",
     "tags",
@@ -615,3 +616,4 @@ from mltrail.store.sql.schema_deployments import (  # noqa: E402
     deployment_versions,
     deployments,
 )
+from mltrail.store.sql.schema_tables import run_tables  # noqa: E402

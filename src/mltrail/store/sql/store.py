@@ -21,6 +21,7 @@ from mltrail.store.sql.registry_requests import RegistryRequestsMixin
 from mltrail.store.sql.runs import RunsMixin
 from mltrail.store.sql.search import SearchMixin
 from mltrail.store.sql.sessions import SessionsMixin
+from mltrail.store.sql.tables import TablesMixin
 from mltrail.store.sql.webhooks import WebhooksMixin
 
 __all__ = ["SqlStore"]
@@ -33,6 +34,7 @@ class SqlStore(
     ProjectKeysMixin,
     DatasetsMixin,
     ArtifactsMixin,
+    TablesMixin,
     AccountsMixin,
     SessionsMixin,
     AuditMixin,

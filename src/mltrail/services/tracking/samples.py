@@ -1,0 +1,295 @@
+"""Which samples got worse between two runs: two predictions tables joined by id.
+
+Reports the rows that went from right to wrong and back (paged), the largest changes in loss (log loss
+from the probabilities when both tables have them, else the 0/1 error; absolute error for a regression),
+the change of the confusion matrix, and the slices where the error rose most (``stats/slices.py``), with
+ids found in one table only counted, never an error. Vectorized over Arrow and numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mltrail.entities import RunTable
+from mltrail.errors import InvalidInputError
+from mltrail.services.tracking.predictions import Roles, class_values, label_codes, proba_matrix
+from mltrail.services.tracking.table_data import ID, Y_PRED, Y_TRUE
+from mltrail.services.tracking.table_pages import MAX_PAGE_ROWS, plain_value
+from mltrail.services.tracking.tables import TableService
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from mltrail.stats.slices import SliceColumn
+
+__all__ = ["MAX_SLICE_COLUMNS", "SampleService"]
+
+# Slice columns by default: the first features of the newer table (``slices=`` chooses others).
+MAX_SLICE_COLUMNS = 20
+_CATEGORICAL_INTS = 20  # an integer column with at most this many values is cut by value, else binned
+
+
+class SampleService:
+    def __init__(self, tables: TableService) -> None:
+        self.tables = tables
+
+    def compare(
+        self,
+        run_a: str,
+        run_b: str,
+        table: str,
+        *,
+        step_a: int | None = None,
+        step_b: int | None = None,
+        offset: int = 0,
+        limit: int = 20,
+        slices: Sequence[str] | None = None,
+        bins: int = 10,
+        min_rows: int = 10,
+        pairs: bool = True,
+        top: int = 20,
+    ) -> dict[str, Any]:
+        """Samples of ``table`` that got worse from run ``a`` to run ``b`` (and better), and where."""
+        if offset < 0 or not 0 <= limit <= MAX_PAGE_ROWS:
+            raise InvalidInputError(
+                f"offset must be ≥ 0 and limit between 0 and {MAX_PAGE_ROWS}", field="limit"
+            )
+        if not 2 <= bins <= 100:
+            raise InvalidInputError("bins must be between 2 and 100", field="bins")
+        ta = self._predictions(run_a, table, step_a, "a")
+        tb = self._predictions(run_b, table, step_b, "b")
+        roles_a = Roles.from_dict(ta.summary["roles"])
+        roles_b = Roles.from_dict(tb.summary["roles"])
+        if roles_a.task != roles_b.task:
+            raise InvalidInputError(
+                f"run a's {table} is a {roles_a.task}, run b's a {roles_b.task}: they cannot be compared",
+                field="table",
+            )
+        chosen = self._slice_columns(roles_b, slices)
+        a = self.tables.parquet(ta).read(columns=[ID, Y_TRUE, Y_PRED, *roles_a.proba.values()])
+        b = self.tables.parquet(tb).read(columns=[ID, Y_TRUE, Y_PRED, *roles_b.proba.values(), *chosen])
+        ia, ib = _join(a.column(ID), b.column(ID))
+        result: dict[str, Any] = {
+            "table": table,
+            "task": roles_a.task,
+            "a": {"run_id": ta.run_id, "step": ta.step, "rows": ta.rows},
+            "b": {"run_id": tb.run_id, "step": tb.step, "rows": tb.rows},
+            "matched": len(ia),
+            "only_a": ta.rows - len(ia),
+            "only_b": tb.rows - len(ib),
+            "offset": offset,
+            "limit": limit,
+        }
+        ids = b.column(ID).take(ib)
+        if roles_a.task == "regression":
+            figures, change, err_a, err_b = _regression(a, b, ia, ib)
+            paired = False
+        else:
+            figures, change, err_a, err_b = _classification(
+                a, b, ia, ib, roles_a, roles_b, ids, offset, limit
+            )
+            paired = True
+        loss_change = figures.pop("_loss_change")
+        loss_a, loss_b = figures.pop("_loss_a"), figures.pop("_loss_b")
+        result.update(figures)
+        result["largest_changes"] = _largest(ids, loss_a, loss_b, loss_change, offset, limit)
+        from mltrail.stats.slices import rank_slices
+
+        columns = [
+            c for c in (self._cut(name, b.column(name).take(ib), bins) for name in chosen) if c is not None
+        ]
+        result["slice_columns"] = [c.name for c in columns]
+        result["slices"] = rank_slices(
+            columns, change, err_a, err_b, paired_binary=paired, pairs=pairs, min_rows=min_rows, top=top
+        )
+        return result
+
+    def _predictions(self, run_id: str, name: str, step: int | None, which: str) -> RunTable:
+        found = self.tables.get(run_id, name, step)
+        if found.kind != "predictions":
+            raise InvalidInputError(
+                f"table {name!r} of run {which} is a plain table; log it with log_predictions", field="table"
+            )
+        return found
+
+    @staticmethod
+    def _slice_columns(roles: Roles, slices: Sequence[str] | None) -> list[str]:
+        if slices is None:
+            return roles.features[:MAX_SLICE_COLUMNS]
+        for name in slices:
+            if name not in roles.features:
+                raise InvalidInputError(f"{name!r} is not a feature column of run b's table", field="slices")
+        if len(slices) > 100:
+            raise InvalidInputError("at most 100 slice columns", field="slices")
+        return list(dict.fromkeys(slices))
+
+    @staticmethod
+    def _cut(name: str, column: pa.ChunkedArray, bins: int) -> SliceColumn | None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from mltrail.stats.slices import SliceColumn, bin_numeric
+
+        t = column.type
+        numeric = pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)
+        few = pa.types.is_integer(t) and pc.count_distinct(column).as_py() <= _CATEGORICAL_INTS
+        if numeric and not few:
+            return bin_numeric(name, column.cast("double").to_numpy(zero_copy_only=False), bins)
+        encoded = pc.dictionary_encode(column.cast(pa.string()) if not pa.types.is_dictionary(t) else column)
+        combined = encoded.combine_chunks()
+        labels = [plain_value(v) for v in combined.dictionary.to_pylist()]
+        if len(labels) > 100:
+            return None  # an identifier or free text, not a slice
+        codes = combined.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return SliceColumn(name, codes, [str(v) for v in labels])
+
+
+def _join(
+    ids_a: pa.ChunkedArray, ids_b: pa.ChunkedArray
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Row numbers of the ids present in both tables, pairwise, in b's order."""
+    import pyarrow as pa
+
+    if ids_a.type != ids_b.type:
+        try:
+            ids_a = ids_a.cast(ids_b.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise InvalidInputError(
+                f"the ids of the two tables are not of one type: {exc}", field="ids"
+            ) from exc
+    left = pa.table({"k": ids_a, "ia": pa.array(np.arange(len(ids_a), dtype=np.int64))})
+    right = pa.table({"k": ids_b, "ib": pa.array(np.arange(len(ids_b), dtype=np.int64))})
+    joined = left.join(right, "k", join_type="inner")
+    ia = joined.column("ia").to_numpy()
+    ib = joined.column("ib").to_numpy()
+    order = np.argsort(ib, kind="stable")
+    return ia[order], ib[order]
+
+
+def _regression(
+    a: pa.Table, b: pa.Table, ia: npt.NDArray[np.int64], ib: npt.NDArray[np.int64]
+) -> tuple[dict[str, Any], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    def err(t: pa.Table, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        truth = t.column(Y_TRUE).cast("double").to_numpy(zero_copy_only=False)[rows]
+        pred = t.column(Y_PRED).cast("double").to_numpy(zero_copy_only=False)[rows]
+        out: npt.NDArray[np.float64] = np.abs(pred - truth)
+        return out
+
+    err_a, err_b = err(a, ia), err(b, ib)
+    change = np.nan_to_num(err_b - err_a, nan=0.0, posinf=0.0, neginf=0.0)
+    n = len(ia)
+    figures = {
+        "loss": "absolute_error",
+        "error_a": round(float(np.nanmean(err_a)), 6) if n else None,
+        "error_b": round(float(np.nanmean(err_b)), 6) if n else None,
+        "worse": int((change > 0).sum()),
+        "better": int((change < 0).sum()),
+        "_loss_a": err_a,
+        "_loss_b": err_b,
+        "_loss_change": change,
+    }
+    return figures, change, np.nan_to_num(err_a), np.nan_to_num(err_b)
+
+
+def _classification(
+    a: pa.Table,
+    b: pa.Table,
+    ia: npt.NDArray[np.int64],
+    ib: npt.NDArray[np.int64],
+    roles_a: Roles,
+    roles_b: Roles,
+    ids: pa.ChunkedArray,
+    offset: int,
+    limit: int,
+) -> tuple[dict[str, Any], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    from mltrail.stats.evaluation import full_proba, log_loss_per_row
+
+    try:
+        values = class_values(b.column(Y_TRUE), b.column(Y_PRED), a.column(Y_TRUE), a.column(Y_PRED))
+    except Exception as exc:  # pyarrow raises several types for an impossible cast
+        raise InvalidInputError(
+            f"the labels of the two tables are not of one type: {exc}", field="table"
+        ) from exc
+    classes = [str(v) for v in values.to_pylist()]
+    k = len(classes)
+    true_a = label_codes(a.column(Y_TRUE), values)[ia]
+    pred_a = label_codes(a.column(Y_PRED), values)[ia]
+    truth = label_codes(b.column(Y_TRUE), values)[ib]
+    pred_b = label_codes(b.column(Y_PRED), values)[ib]
+    wrong_a = (pred_a != truth).astype(np.float64)
+    wrong_b = (pred_b != truth).astype(np.float64)
+    change = wrong_b - wrong_a
+    worse = np.flatnonzero(change > 0)
+    better = np.flatnonzero(change < 0)
+    if roles_a.proba and roles_b.proba:
+        loss_name = "log_loss"
+        full_a = full_proba(proba_matrix(a, roles_a, classes), k, len(a))[ia]
+        full_b = full_proba(proba_matrix(b, roles_b, classes), k, len(b))[ib]
+        loss_a, loss_b = log_loss_per_row(truth, full_a), log_loss_per_row(truth, full_b)
+    else:
+        loss_name, loss_a, loss_b = "error", wrong_a, wrong_b
+    conf_a = np.bincount(truth * k + pred_a, minlength=k * k).reshape(k, k)
+    conf_b = np.bincount(truth * k + pred_b, minlength=k * k).reshape(k, k)
+    n = len(truth)
+
+    def listing(rows: npt.NDArray[np.int64]) -> dict[str, Any]:
+        page = rows[offset : offset + limit]
+        return {
+            "count": len(rows),
+            "rows": [
+                {"id": plain_value(i), "y_true": classes[t], "y_pred_a": classes[p], "y_pred_b": classes[q]}
+                for i, t, p, q in zip(
+                    ids.take(page).to_pylist(), truth[page], pred_a[page], pred_b[page], strict=True
+                )
+            ],
+        }
+
+    figures = {
+        "loss": loss_name,
+        "error_a": round(float(wrong_a.mean()), 6) if n else None,
+        "error_b": round(float(wrong_b.mean()), 6) if n else None,
+        "label_changed": int((true_a != truth).sum()),
+        "right_to_wrong": listing(worse),
+        "wrong_to_right": listing(better),
+        "confusion": {
+            "classes": classes,
+            "a": conf_a.tolist(),
+            "b": conf_b.tolist(),
+            "change": (conf_b - conf_a).tolist(),
+        },
+        "_loss_a": loss_a,
+        "_loss_b": loss_b,
+        "_loss_change": loss_b - loss_a,
+    }
+    return figures, change, wrong_a, wrong_b
+
+
+def _largest(
+    ids: pa.ChunkedArray,
+    loss_a: npt.NDArray[np.float64],
+    loss_b: npt.NDArray[np.float64],
+    change: npt.NDArray[np.float64],
+    offset: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The rows whose loss rose most (largest first), ``offset``..``offset + limit``."""
+    want = offset + limit
+    if want == 0 or len(change) == 0:
+        return []
+    clean = np.nan_to_num(change, nan=-np.inf)
+    top = np.argpartition(-clean, want - 1)[:want] if want < len(clean) else np.arange(len(clean))
+    top = top[np.lexsort((top, -clean[top]))][offset:want]
+    top = top[clean[top] > 0]
+    return [
+        {
+            "id": plain_value(i),
+            "loss_a": float(loss_a[r]),
+            "loss_b": float(loss_b[r]),
+            "change": float(change[r]),
+        }
+        for i, r in zip(ids.take(top).to_pylist(), top.tolist(), strict=True)
+    ]

@@ -1,0 +1,189 @@
+"""Evaluation tables of runs: logged as Parquet blobs (with schema, row count and, for predictions, the
+figures of ``predictions.py``), listed, and read a page at a time with filter and sort.
+
+A table's blob is verified against its sha256 the first time this process opens it; later pages of the
+same blob read it directly (a blob is named by its content, so an unchanged name means unchanged bytes
+unless the store was altered on disk, which that first check catches for each process).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mltrail.entities import TABLE_KINDS, RunTable, TablePage
+from mltrail.errors import IntegrityError, InvalidInputError
+from mltrail.query import parse_table_filter, parse_table_sorts
+from mltrail.services.tracking.table_data import validate_table_name
+from mltrail.services.tracking.table_pages import MAX_PAGE_ROWS, OrderCache, columns_of, page_rows, row_order
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
+    from mltrail.store.blobs import BlobStore
+    from mltrail.store.tables import TableStore
+    from mltrail.store.tracking import TrackingStore
+
+__all__ = ["MAX_COLUMNS", "TableService"]
+
+MAX_COLUMNS = 20_000
+
+
+class TableService:
+    """Tables of runs over the table store and the blob store."""
+
+    def __init__(
+        self, store: TableStore, blobs: BlobStore, runs: TrackingStore, *, open_files: int = 16
+    ) -> None:
+        self.store = store
+        self.runs = runs
+        self.blobs = blobs
+        self.orders = OrderCache()
+        self._files: OrderedDict[str, pq.ParquetFile] = OrderedDict()
+        self._open_files = open_files
+        self._lock = threading.Lock()
+
+    # -- writing ----------------------------------------------------------------------------------------
+    def log(
+        self, run_id: str, name: str, data: bytes, *, step: int | None = None, kind: str = "table"
+    ) -> RunTable:
+        """Record Parquet ``data`` as the table ``name`` of the run; a predictions table must have
+        unique ids and is summarized here. Bad input is an ``InvalidInputError`` naming the field, and
+        nothing is kept."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        validate_table_name(name)
+        if kind not in TABLE_KINDS:
+            raise InvalidInputError(f"kind must be one of {', '.join(TABLE_KINDS)}", field="kind")
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+            raise InvalidInputError(f"step must be an integer ≥ 0, got {step!r}", field="step")
+        try:
+            parquet = pq.ParquetFile(io.BytesIO(data))
+            schema = parquet.schema_arrow
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise InvalidInputError(f"the table is not a readable Parquet file: {exc}", field="data") from exc
+        if len(schema) > MAX_COLUMNS:
+            raise InvalidInputError(
+                f"the table has {len(schema)} columns; at most {MAX_COLUMNS:,}", field="data"
+            )
+        if len(set(schema.names)) != len(schema.names):
+            raise InvalidInputError("two columns of the table have the same name", field="data")
+        summary: dict[str, Any] = {}
+        if kind == "predictions":
+            from mltrail.services.tracking.predictions import describe_predictions
+
+            try:
+                summary = describe_predictions(parquet)
+            except (pa.ArrowException, OSError) as exc:
+                raise InvalidInputError(f"the predictions cannot be read: {exc}", field="data") from exc
+        self.runs.get_run_status(run_id)  # no blob for a missing run
+        digest, size = self.blobs.put_stream(io.BytesIO(data))
+        return self.store.add_run_table(
+            run_id,
+            name,
+            step,
+            kind=kind,
+            digest=digest,
+            size=size,
+            rows=parquet.metadata.num_rows,
+            columns=columns_of(schema),
+            summary=summary,
+        )
+
+    # -- reading ----------------------------------------------------------------------------------------
+    def list(self, run_id: str) -> list[RunTable]:
+        return self.store.list_run_tables(run_id)
+
+    def get(self, run_id: str, name: str, step: int | None = None) -> RunTable:
+        return self.store.get_run_table(run_id, name, step)
+
+    def parquet(self, table: RunTable) -> pq.ParquetFile:
+        """The table's Parquet file, verified against its sha256 on first open in this process."""
+        import pyarrow.parquet as pq
+
+        with self._lock:
+            found = self._files.get(table.digest)
+            if found is not None:
+                self._files.move_to_end(table.digest)
+                return found
+        local = self.blobs.local_path(table.digest)
+        if local is not None:
+            _verify_file(local, table.digest, f"table {table.name} of run {table.run_id}")
+            opened = pq.ParquetFile(local, memory_map=True)
+        else:
+            with self.blobs.open(table.digest) as stream:
+                data = stream.read()
+            if hashlib.sha256(data).hexdigest() != table.digest:
+                raise IntegrityError(f"table {table.name} of run {table.run_id} does not match its sha256")
+            opened = pq.ParquetFile(io.BytesIO(data))
+        with self._lock:
+            self._files[table.digest] = opened
+            while len(self._files) > self._open_files:
+                self._files.popitem(last=False)
+        return opened
+
+    def page(
+        self,
+        run_id: str,
+        name: str,
+        *,
+        step: int | None = None,
+        filter: str | None = None,
+        sort: Sequence[str] = (),
+        offset: int = 0,
+        limit: int = 50,
+        columns: Sequence[str] | None = None,
+    ) -> TablePage:
+        """Rows ``offset`` to ``offset + limit`` of the table after ``filter`` (the filter language over its
+        columns) and ``sort`` (``-col`` descending; missing values last), with ``columns`` only if given."""
+        if offset < 0:
+            raise InvalidInputError("offset must be ≥ 0", field="offset")
+        if not 0 <= limit <= MAX_PAGE_ROWS:
+            raise InvalidInputError(f"limit must be between 0 and {MAX_PAGE_ROWS}", field="limit")
+        table = self.get(run_id, name, step)
+        names = [c.name for c in table.columns]
+        known = set(names)
+        chosen = list(columns) if columns else names
+        for column in chosen:
+            if column not in known:
+                raise InvalidInputError(f"the table has no column {column!r}", field="columns")
+        expr = parse_table_filter(filter, known) if filter else None
+        keys = parse_table_sorts(list(sort), known)
+        parquet = self.parquet(table)
+        cache_key = (table.digest, repr(expr), tuple(keys))
+        order = self.orders.get(cache_key) if expr is not None or keys else None
+        if order is None and (expr is not None or keys):
+            order = row_order(parquet, expr, keys)
+            if order is not None:
+                self.orders.put(cache_key, order)
+        import numpy as np
+
+        if order is None:
+            total = table.rows
+            rows = np.arange(min(offset, total), min(offset + limit, total), dtype=np.int64)
+        else:
+            total = len(order)
+            rows = order[offset : offset + limit]
+        by_name = {c.name: c for c in table.columns}
+        return TablePage(
+            columns=[by_name[c] for c in chosen],
+            rows=page_rows(parquet, rows, chosen),
+            total=total,
+            offset=offset,
+            limit=limit,
+        )
+
+
+def _verify_file(path: str, digest: str, what: str) -> None:
+    sha = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            sha.update(chunk)
+    if sha.hexdigest() != digest:
+        raise IntegrityError(f"{what} does not match its recorded sha256: the blob store was changed")
