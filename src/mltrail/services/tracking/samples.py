@@ -84,7 +84,7 @@ class SampleService:
             "offset": offset,
             "limit": limit,
         }
-        ids = b.column(ID).take(ib)
+        ids = _JoinedIds(b.column(ID), ib)
         if roles_a.task == "regression":
             figures, change, err_a, err_b = _regression(a, b, ia, ib)
             paired = False
@@ -148,11 +148,23 @@ class SampleService:
         return SliceColumn(name, codes, [str(v) for v in labels])
 
 
+class _JoinedIds:
+    """The ids of the joined rows, taken only for the rows a response lists."""
+
+    def __init__(self, column: pa.ChunkedArray, rows: npt.NDArray[np.int64]) -> None:
+        self.column = column
+        self.rows = rows
+
+    def take(self, positions: npt.NDArray[np.int64]) -> pa.ChunkedArray:
+        return self.column.take(self.rows[positions])
+
+
 def _join(
     ids_a: pa.ChunkedArray, ids_b: pa.ChunkedArray
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Row numbers of the ids present in both tables, pairwise, in b's order."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     if ids_a.type != ids_b.type:
         try:
@@ -161,13 +173,11 @@ def _join(
             raise InvalidInputError(
                 f"the ids of the two tables are not of one type: {exc}", field="ids"
             ) from exc
-    left = pa.table({"k": ids_a, "ia": pa.array(np.arange(len(ids_a), dtype=np.int64))})
-    right = pa.table({"k": ids_b, "ib": pa.array(np.arange(len(ids_b), dtype=np.int64))})
-    joined = left.join(right, "k", join_type="inner")
-    ia = joined.column("ia").to_numpy()
-    ib = joined.column("ib").to_numpy()
-    order = np.argsort(ib, kind="stable")
-    return ia[order], ib[order]
+    # A hash lookup of each of b's ids among a's (unique, checked when logged): a's row number, or null.
+    found = pc.index_in(ids_b, value_set=ids_a.combine_chunks())
+    position = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    ib = np.flatnonzero(position >= 0).astype(np.int64)
+    return position[ib], ib
 
 
 def _regression(
@@ -202,7 +212,7 @@ def _classification(
     ib: npt.NDArray[np.int64],
     roles_a: Roles,
     roles_b: Roles,
-    ids: pa.ChunkedArray,
+    ids: _JoinedIds,
     offset: int,
     limit: int,
 ) -> tuple[dict[str, Any], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -269,7 +279,7 @@ def _classification(
 
 
 def _largest(
-    ids: pa.ChunkedArray,
+    ids: _JoinedIds,
     loss_a: npt.NDArray[np.float64],
     loss_b: npt.NDArray[np.float64],
     change: npt.NDArray[np.float64],

@@ -20,20 +20,25 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ID",
+    "MAX_CHUNKS",
     "PROBA",
     "ROW_GROUP_ROWS",
     "Y_PRED",
     "Y_TRUE",
     "class_labels",
     "predictions_table",
+    "row_group_rows",
     "to_arrow",
     "to_parquet",
     "validate_table_name",
 ]
 
 ID, Y_TRUE, Y_PRED, PROBA = "id", "y_true", "y_pred", "proba"
-# Rows per Parquet row group: a page reads only the row groups it falls in.
-ROW_GROUP_ROWS = 32_768
+# Rows per Parquet row group: a page reads only the row groups its rows fall in, and the 50 rows of a sorted
+# page may lie in 50 groups, so groups are small; a wide table gets longer groups, so that groups × columns
+# (the footer's size) stays near MAX_CHUNKS.
+ROW_GROUP_ROWS = 2_048
+MAX_CHUNKS = 100_000
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
 
 
@@ -201,10 +206,18 @@ def _as_array(values: Any) -> pa.Array:
     return values
 
 
+def row_group_rows(rows: int, columns: int) -> int:
+    """Rows per row group for a table of this shape."""
+    groups = max(1, MAX_CHUNKS // max(1, columns))
+    return max(ROW_GROUP_ROWS, -(-rows // groups))
+
+
 def to_parquet(table: pa.Table) -> bytes:
-    """Parquet bytes in row groups of ``ROW_GROUP_ROWS`` rows, with statistics, zstd-compressed."""
+    """Parquet bytes in small row groups (``row_group_rows``), with statistics, snappy-compressed (it
+    decodes about 40% faster than zstd, and a page decodes many groups)."""
     import pyarrow.parquet as pq
 
     out = io.BytesIO()
-    pq.write_table(table, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+    size = row_group_rows(table.num_rows, table.num_columns)
+    pq.write_table(table, out, row_group_size=size, compression="snappy")
     return out.getvalue()

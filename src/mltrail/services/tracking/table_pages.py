@@ -13,7 +13,8 @@ import datetime as dt
 import decimal
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,13 +26,19 @@ from mltrail.query_ast import And, Comparison, Exists, Expr, Not, Or
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-__all__ = ["MAX_PAGE_ROWS", "OrderCache", "columns_of", "page_rows", "plain_value", "row_order"]
+__all__ = [
+    "MAX_PAGE_ROWS",
+    "Order",
+    "OrderCache",
+    "columns_of",
+    "page_rows",
+    "plain_value",
+    "row_order",
+]
 
 MAX_PAGE_ROWS = 1_000
-_ROW = "__mltrail_row"
 
 
 def columns_of(schema: pa.Schema) -> list[TableColumn]:
@@ -47,53 +54,6 @@ def _referenced(expr: Expr | None, out: set[str]) -> set[str]:
     elif isinstance(expr, Not):
         _referenced(expr.item, out)
     return out
-
-
-def _compile(expr: Expr, schema: pa.Schema) -> pc.Expression:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if isinstance(expr, And | Or):
-        parts = [_compile(item, schema) for item in expr.items]
-        result = parts[0]
-        for part in parts[1:]:
-            result = result & part if isinstance(expr, And) else result | part
-        return result
-    if isinstance(expr, Not):
-        return ~_compile(expr.item, schema)
-    name = expr.field.key
-    field = pc.field(name)
-    if isinstance(expr, Exists):
-        return field.is_valid()
-    arrow_type = schema.field(name).type
-    values = expr.value if isinstance(expr.value, tuple) else (expr.value,)
-    for value in values:
-        _check_literal(name, arrow_type, value)
-    if expr.op == "contains":
-        if not (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)):
-            raise InvalidInputError(
-                f"'contains' applies to text columns; {name} is {arrow_type}", field="filter"
-            )
-        return pc.match_substring(field, str(expr.value))
-    if expr.op in ("in", "not_in"):
-        present = [v for v in values if v is not None]
-        test = field.isin(pa.array(present, type=arrow_type)) if present else pc.scalar(False)
-        if any(v is None for v in values):
-            test = test | field.is_null()
-        return ~test if expr.op == "not_in" else test
-    value = values[0]
-    if value is None:
-        return field.is_null() if expr.op == "=" else field.is_valid()
-    scalar = pc.scalar(value)
-    ops: dict[str, Callable[[Any, Any], pc.Expression]] = {
-        "=": lambda a, b: a == b,
-        "!=": lambda a, b: a != b,
-        "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b,
-        ">=": lambda a, b: a >= b,
-    }
-    return ops[expr.op](field, scalar)
 
 
 def _check_literal(name: str, arrow_type: pa.DataType, value: Any) -> None:
@@ -121,73 +81,164 @@ def _check_literal(name: str, arrow_type: pa.DataType, value: Any) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Order:
+    """The first rows of a filtered and sorted view (all of them when ``complete``) and its row count."""
+
+    rows: npt.NDArray[np.int64]
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return len(self.rows) == self.total
+
+
 class OrderCache:
     """The last few row orders computed, by (blob digest, filter, sort): blobs never change, so neither do
     they. Thread-safe; ``capacity`` orders of at most 8 bytes a row each."""
 
     def __init__(self, capacity: int = 4) -> None:
         self.capacity = capacity
-        self._orders: OrderedDict[tuple[object, ...], npt.NDArray[np.int64]] = OrderedDict()
+        self._orders: OrderedDict[tuple[object, ...], Order] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[object, ...]) -> npt.NDArray[np.int64] | None:
+    def get(self, key: tuple[object, ...]) -> Order | None:
         with self._lock:
             found = self._orders.get(key)
             if found is not None:
                 self._orders.move_to_end(key)
             return found
 
-    def put(self, key: tuple[object, ...], order: npt.NDArray[np.int64]) -> None:
+    def put(self, key: tuple[object, ...], order: Order) -> None:
         with self._lock:
             self._orders[key] = order
             while len(self._orders) > self.capacity:
                 self._orders.popitem(last=False)
 
 
-def row_order(
-    parquet: pq.ParquetFile, expr: Expr | None, sort: Sequence[SortKey]
-) -> npt.NDArray[np.int64] | None:
-    """Row numbers of the rows ``expr`` keeps, in ``sort`` order (missing values last, ties in table
-    order); None when there is neither (every row, in order)."""
+def _mask(expr: Expr, table: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """``expr`` evaluated over ``table``'s columns: true, false or null (unknown) per row."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.dataset as ds
+
+    if isinstance(expr, And | Or):
+        combine = pc.and_kleene if isinstance(expr, And) else pc.or_kleene
+        result = _mask(expr.items[0], table)
+        for item in expr.items[1:]:
+            result = combine(result, _mask(item, table))
+        return result
+    if isinstance(expr, Not):
+        return pc.invert(_mask(expr.item, table))
+    column = table.column(expr.field.key)
+    if isinstance(expr, Exists):
+        return pc.is_valid(column)
+    arrow_type = column.type
+    values = expr.value if isinstance(expr.value, tuple) else (expr.value,)
+    for value in values:
+        _check_literal(expr.field.key, arrow_type, value)
+    if expr.op == "contains":
+        if not (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)):
+            raise InvalidInputError(
+                f"'contains' applies to text columns; {expr.field.key} is {arrow_type}", field="filter"
+            )
+        return pc.match_substring(column, str(expr.value))
+    if expr.op in ("in", "not_in"):
+        present = [v for v in values if v is not None]
+        test = pc.is_in(column, value_set=pa.array(present).cast(arrow_type)) if present else None
+        if any(v is None for v in values):
+            test = pc.is_null(column) if test is None else pc.or_(test, pc.is_null(column))
+        if test is None:
+            test = pa.array(np.zeros(len(column), dtype=bool))
+        return pc.invert(test) if expr.op == "not_in" else test
+    value = values[0]
+    if value is None:
+        return pc.is_null(column) if expr.op == "=" else pc.is_valid(column)
+    compare = {
+        "=": pc.equal,
+        "!=": pc.not_equal,
+        "<": pc.less,
+        "<=": pc.less_equal,
+        ">": pc.greater,
+        ">=": pc.greater_equal,
+    }[expr.op]
+    return compare(column, pa.scalar(value))
+
+
+def _sort_key(column: pa.ChunkedArray, descending: bool) -> npt.NDArray[np.float64]:
+    """A float key per row that sorts ascending as ``column`` should (missing values: NaN). Numbers are
+    their value; anything else its rank among the sorted distinct values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+        key = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    else:
+        uniq = pc.unique(column)
+        uniq = uniq.filter(pc.is_valid(uniq))
+        ordered = uniq.take(pc.sort_indices(uniq))
+        codes = pc.index_in(column, value_set=ordered).cast(pa.float64())
+        key = codes.to_numpy(zero_copy_only=False)
+    result: npt.NDArray[np.float64] = -key if descending else key
+    return result
+
+
+def row_order(
+    parquet: pq.ParquetFile, expr: Expr | None, sort: Sequence[SortKey], want: int
+) -> tuple[npt.NDArray[np.int64] | None, int]:
+    """Row numbers of the rows ``expr`` keeps, in ``sort`` order (missing values last, ties in table
+    order), and how many rows it keeps. With ``sort`` only the first ``want`` are ordered and returned (a
+    partial selection over the first sort key, then an exact sort of the candidates). ``(None, rows)`` when
+    there is neither filter nor sort. Only the columns the filter and sort name are read."""
+    import pyarrow as pa
 
     if expr is None and not sort:
-        return None
+        return None, parquet.metadata.num_rows
     names = sorted(_referenced(expr, set()) | {k.field for k in sort})
     table = parquet.read(columns=names)
-    n = table.num_rows
-    table = table.append_column(_ROW, pa.array(np.arange(n, dtype=np.int64)))
+    rows: npt.NDArray[np.int64] = np.arange(table.num_rows, dtype=np.int64)
     if expr is not None:
-        compiled = _compile(expr, parquet.schema_arrow)
         try:
-            table = ds.dataset(table).to_table(filter=compiled)
+            mask = _mask(expr, table).fill_null(False)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
             raise InvalidInputError(
                 f"the filter cannot be applied to this table: {exc}", field="filter"
             ) from exc
-    if sort:
-        keys = [(k.field, "descending" if k.descending else "ascending", "at_end") for k in sort]
-        try:
-            indices = pc.sort_indices(table, sort_keys=keys)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise InvalidInputError(f"the table cannot be sorted that way: {exc}", field="sort") from exc
-        rows = table.column(_ROW).take(indices)
-    else:
-        rows = table.column(_ROW)
-    order: npt.NDArray[np.int64] = rows.to_numpy()
-    return order
+        rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False)).astype(np.int64)
+    total = len(rows)
+    if not sort or total == 0:
+        return rows, total
+    try:
+        keys = [_sort_key(table.column(k.field), k.descending)[rows] for k in sort]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InvalidInputError(f"the table cannot be sorted that way: {exc}", field="sort") from exc
+    missing = [np.isnan(k) for k in keys]
+    keys = [np.where(m, np.inf, k) for k, m in zip(keys, missing, strict=True)]
+    candidates = np.arange(total)
+    if want < total:
+        # The want-th smallest (missing, key) of the first sort key bounds every row of the first pages.
+        first, first_missing = keys[0], missing[0]
+        rank = np.where(first_missing, np.inf, first)
+        cut = np.partition(rank, want - 1)[want - 1]
+        keep = rank <= cut if np.isfinite(cut) else np.ones(total, dtype=bool)
+        candidates = np.flatnonzero(keep)
+    # np.lexsort sorts by its last key first: the first sort key, missing after present, then the next…
+    columns: list[npt.NDArray[Any]] = [candidates]
+    for key, miss in reversed(list(zip(keys, missing, strict=True))):
+        columns.extend((key[candidates], miss[candidates]))
+    ordered = candidates[np.lexsort(columns)][:want]
+    return rows[ordered], total
 
 
 def page_rows(
     parquet: pq.ParquetFile, rows: npt.NDArray[np.int64], columns: Sequence[str]
 ) -> list[list[Any]]:
-    """The values of ``rows`` (row numbers, in the order to return them) in ``columns``, read from the row
-    groups those rows fall in only, as JSON-ready Python values."""
-    meta = parquet.metadata
+    """The values of ``rows`` (row numbers, in the order to return them) in ``columns``, as JSON-ready
+    Python values, read from the row groups those rows fall in only (a sorted page's rows lie in up to
+    as many groups as it has rows: hence small row groups)."""
     if len(rows) == 0:
         return []
+    meta = parquet.metadata
     sizes = np.array([meta.row_group(i).num_rows for i in range(meta.num_row_groups)], dtype=np.int64)
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
     groups = np.searchsorted(starts, rows, side="right") - 1
@@ -196,9 +247,12 @@ def page_rows(
     # Where each needed group begins inside the table just read.
     offsets = dict(zip(needed.tolist(), np.r_[0, np.cumsum(sizes[needed])[:-1]].tolist(), strict=True))
     local = rows - starts[groups] + np.array([offsets[g] for g in groups.tolist()], dtype=np.int64)
-    taken = table.take(local)
+    return _python_rows(table.take(local), len(rows))
+
+
+def _python_rows(taken: pa.Table, n: int) -> list[list[Any]]:
     values = [[plain_value(v) for v in column.to_pylist()] for column in taken.columns]
-    return [list(row) for row in zip(*values, strict=True)] if values else [[] for _ in rows]
+    return [list(row) for row in zip(*values, strict=True)] if values else [[] for _ in range(n)]
 
 
 def plain_value(value: Any) -> Any:

@@ -16,11 +16,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from mltrail.entities import TABLE_KINDS, RunTable, TablePage
 from mltrail.errors import IntegrityError, InvalidInputError
 from mltrail.query import parse_table_filter, parse_table_sorts
 from mltrail.services.tracking.table_data import validate_table_name
-from mltrail.services.tracking.table_pages import MAX_PAGE_ROWS, OrderCache, columns_of, page_rows, row_order
+from mltrail.services.tracking.table_pages import (
+    MAX_PAGE_ROWS,
+    Order,
+    OrderCache,
+    columns_of,
+    page_rows,
+    row_order,
+)
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
@@ -156,20 +165,22 @@ class TableService:
         expr = parse_table_filter(filter, known) if filter else None
         keys = parse_table_sorts(list(sort), known)
         parquet = self.parquet(table)
-        cache_key = (table.digest, repr(expr), tuple(keys))
-        order = self.orders.get(cache_key) if expr is not None or keys else None
-        if order is None and (expr is not None or keys):
-            order = row_order(parquet, expr, keys)
-            if order is not None:
+        want = offset + limit
+        order = None
+        if expr is not None or keys:
+            cache_key = (table.digest, repr(expr), tuple(keys))
+            order = self.orders.get(cache_key)
+            if order is None or (not order.complete and len(order.rows) < want):
+                # A little beyond this page, so that the next pages come from the cache.
+                found, total = row_order(parquet, expr, keys, max(want * 4, 1_000))
+                order = Order(rows=np.arange(0) if found is None else found, total=total)
                 self.orders.put(cache_key, order)
-        import numpy as np
-
         if order is None:
             total = table.rows
-            rows = np.arange(min(offset, total), min(offset + limit, total), dtype=np.int64)
+            rows = np.arange(min(offset, total), min(want, total), dtype=np.int64)
         else:
-            total = len(order)
-            rows = order[offset : offset + limit]
+            total = order.total
+            rows = order.rows[offset:want]
         by_name = {c.name: c for c in table.columns}
         return TablePage(
             columns=[by_name[c] for c in chosen],

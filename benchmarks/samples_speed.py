@@ -1,0 +1,89 @@
+"""``mltrail runs samples A B --table val`` for two 1,000,000-row prediction tables with 10 slice columns
+(issue 17), timed as a whole process (interpreter start, imports, store, reading, join, figures, JSON out).
+
+    .venv/bin/python benchmarks/samples_speed.py [--rows 1000000] [--repeat 5]
+
+Logs the two tables through the SDK into an embedded store in a temp folder (a 3-class classifier with
+probabilities; run b is worse on one city and one age band; 4 categorical and 6 numeric features), then
+runs the CLI ``--repeat`` times in new processes and prints the median, the range and the load average.
+Slices: every feature alone and every pair of them (10 + 45 column sets, 10 quantile bins each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import mltrail
+from mltrail.settings import Settings
+
+
+def _features(rng: np.random.Generator, n: int) -> dict[str, object]:
+    return {
+        "city": rng.choice(["paris", "lyon", "nice", "lille", "metz", "brest"], n),
+        "device": rng.choice(["ios", "android", "web"], n),
+        "plan": rng.choice(["free", "basic", "pro"], n),
+        "country": rng.choice([f"c{i}" for i in range(20)], n),
+        **{f"num{i}": rng.normal(size=n) for i in range(5)},
+        "age": rng.integers(18, 90, n),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    n = args.rows
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "store"
+        settings = Settings(home=home)
+        rng = np.random.default_rng(17)
+        features = _features(rng, n)
+        truth = rng.integers(0, 3, n)
+        ids = rng.permutation(n)
+        run_ids = []
+        started = time.perf_counter()
+        for worse in (False, True):
+            noise = rng.random(n) < 0.1
+            if worse:
+                noise |= (features["city"] == "lyon") & (rng.random(n) < 0.3)
+                noise |= (features["age"] > 70) & (rng.random(n) < 0.2)  # type: ignore[operator]
+            pred = np.where(noise, (truth + rng.integers(1, 3, n)) % 3, truth)
+            proba = rng.dirichlet([1, 1, 1], n) * 0.5
+            proba[np.arange(n), pred] += 0.5
+            with mltrail.init(project="bench", capture=False, settings=settings) as run:
+                run.log_predictions("val", ids, truth, pred, proba=proba, features=features)
+            run_ids.append(run.id)
+        print(f"logged two tables of {n:,} rows in {time.perf_counter() - started:.1f} s")
+        env = {**os.environ, "MLTRAIL_DIR": str(home)}
+        mltrail_cli = str(Path(sys.executable).with_name("mltrail"))  # the console script beside this Python
+        command = [mltrail_cli, "runs", "samples", *run_ids, "--table", "val"]
+        command.append("--json")
+        times = []
+        print(f"load average before {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
+        for _ in range(args.repeat + 1):  # the first run warms the file cache, not counted
+            t0 = time.perf_counter()
+            done = subprocess.run(command, env=env, capture_output=True, check=False)
+            times.append(time.perf_counter() - t0)
+            if done.returncode != 0:
+                raise SystemExit(done.stderr.decode())
+        counted = times[1:]
+        print(
+            f"runs samples, whole process: median {statistics.median(counted):.2f} s "
+            f"(min {min(counted):.2f}, max {max(counted):.2f}, {len(counted)} runs)"
+        )
+        print(f"load average after {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
+        print(done.stdout.decode()[:1500])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Which samples got worse: two predictions tables joined by id, through the services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mltrail.errors import InvalidInputError
+from mltrail.services.container import Services
+from mltrail.services.tracking.table_data import predictions_table, to_parquet
+from mltrail.settings import Settings
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    built = Services(Settings(home=tmp_path / "store"))
+    yield built
+    built.close()
+
+
+def _run(services: Services, name: str) -> str:
+    run_id = name * 8
+    services.tracking.start_run(
+        run_id=run_id, project="p", name=name, user=None, config={}, tags={}, context={}, start_time=1.0
+    )
+    return run_id
+
+
+def test_right_to_wrong_largest_changes_confusion_and_slices(services: Services) -> None:
+    rng = np.random.default_rng(11)
+    n = 3_000
+    city = rng.choice(["lyon", "paris", "nice"], n)
+    age = rng.integers(18, 80, n).astype(float)
+    truth = rng.choice(["cat", "dog"], n)
+    other = np.where(truth == "cat", "dog", "cat")
+    wrong_a = rng.random(n) < 0.1
+    wrong_b = wrong_a | ((city == "lyon") & (rng.random(n) < 0.4))
+    wrong_b[:3] = [True, True, False]
+    wrong_a[:3] = [False, True, True]
+    ids = np.arange(n)
+    proba_a = np.where(wrong_a, 0.3, 0.8)
+    proba_b = np.where(wrong_b, 0.3, 0.8)
+    a, b = _run(services, "aaaa"), _run(services, "bbbb")
+    pred_a, pred_b = np.where(wrong_a, other, truth), np.where(wrong_b, other, truth)
+    # proba is the positive class's ("dog", the larger label)
+    dog_a = np.where(pred_a == "dog", proba_a.clip(0.5), 1 - proba_a.clip(0.5))
+    dog_b = np.where(pred_b == "dog", proba_b.clip(0.5), 1 - proba_b.clip(0.5))
+    kept = slice(0, n - 5)  # run a lacks the last 5 ids; run b has 7 ids run a never saw
+    services.tables.log(
+        a,
+        "val",
+        to_parquet(
+            predictions_table(
+                ids[kept], truth[kept], pred_a[kept], dog_a[kept], {"city": city[kept], "age": age[kept]}
+            )
+        ),
+        kind="predictions",
+    )
+    extra = np.arange(n, n + 7)
+    services.tables.log(
+        b,
+        "val",
+        to_parquet(
+            predictions_table(
+                np.r_[ids, extra],
+                np.r_[truth, truth[:7]],
+                np.r_[pred_b, pred_b[:7]],
+                np.r_[dog_b, dog_b[:7]],
+                {"city": np.r_[city, city[:7]], "age": np.r_[age, age[:7]]},
+            )
+        ),
+        kind="predictions",
+    )
+    found = services.samples.compare(a, b, "val", limit=5, min_rows=20)
+    assert (found["matched"], found["only_a"], found["only_b"]) == (n - 5, 0, 12)
+    worse = int((~wrong_a[kept] & wrong_b[kept]).sum())
+    better = int((wrong_a[kept] & ~wrong_b[kept]).sum())
+    assert found["right_to_wrong"]["count"] == worse and found["wrong_to_right"]["count"] == better
+    assert found["right_to_wrong"]["rows"][0]["id"] == 0
+    assert found["wrong_to_right"]["rows"][0] == {
+        "id": 2,
+        "y_true": truth[2],
+        "y_pred_a": other[2],
+        "y_pred_b": truth[2],
+    }
+    assert found["loss"] == "log_loss" and len(found["largest_changes"]) == 5
+    assert all(c["change"] > 0 for c in found["largest_changes"])
+    change = np.array(found["confusion"]["change"])
+    assert change.sum() == 0 and np.trace(change) == better - worse
+    assert found["slices"][0]["slice"] == {"city": "lyon"}
+    assert all(len(s["slice"]) == 1 for s in found["slices"])  # no pair says more than its parts here
+    assert found["slices"][0]["z"] > 5 and found["slices"][0]["rows"] == int((city[kept] == "lyon").sum())
+    assert found["slice_columns"] == ["city", "age"]
+    second = services.samples.compare(a, b, "val", limit=5, offset=5, slices=["age"], pairs=False)
+    listed = [r["id"] for r in found["right_to_wrong"]["rows"] + second["right_to_wrong"]["rows"]]
+    assert listed == np.flatnonzero(~wrong_a[kept] & wrong_b[kept])[:10].tolist()
+    assert all(set(s["slice"]) == {"age"} for s in second["slices"])
+
+
+def test_regression_and_mismatched_tables(services: Services) -> None:
+    a, b = _run(services, "aaaa"), _run(services, "bbbb")
+    truth = np.linspace(0, 10, 200)
+    services.tables.log(
+        a, "val", to_parquet(predictions_table(np.arange(200), truth, truth + 0.1)), kind="predictions"
+    )
+    worse = truth + np.where(np.arange(200) < 100, 2.0, 0.1)
+    plan = np.where(np.arange(200) < 100, "old", "new")
+    table = predictions_table(np.arange(200), truth, worse, features={"plan": plan})
+    services.tables.log(b, "val", to_parquet(table), kind="predictions")
+    found = services.samples.compare(a, b, "val")
+    assert found["task"] == "regression" and found["loss"] == "absolute_error"
+    assert found["error_a"] == pytest.approx(0.1) and found["error_b"] == pytest.approx(1.05)
+    assert found["slices"][0]["slice"] == {"plan": "old"} and "right_to_wrong" not in found
+    services.tables.log(a, "plain", to_parquet(table))
+    with pytest.raises(InvalidInputError, match="plain table") as plain:
+        services.samples.compare(a, b, "plain")
+    assert plain.value.field == "table"
+    services.tables.log(a, "cls", to_parquet(predictions_table([1], [1], [1])), kind="predictions")
+    services.tables.log(b, "cls", to_parquet(predictions_table([1], [0.5], [0.25])), kind="predictions")
+    with pytest.raises(InvalidInputError, match="cannot be compared"):
+        services.samples.compare(a, b, "cls")
+    with pytest.raises(InvalidInputError) as bad:
+        services.samples.compare(a, b, "val", slices=["nope"])
+    assert bad.value.field == "slices"

@@ -1,0 +1,140 @@
+"""Evaluation tables through the services: pages with filter, sort, offset and columns, and bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from mltrail.errors import InvalidFilterError, InvalidInputError, NotFoundError
+from mltrail.services.container import Services
+from mltrail.services.tracking.table_data import predictions_table, to_arrow, to_parquet
+from mltrail.settings import Settings
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    built = Services(Settings(home=tmp_path / "store"))
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def run_id(services: Services) -> str:
+    run = services.tracking.start_run(
+        run_id="r" * 32, project="p", name="r", user=None, config={}, tags={}, context={}, start_time=1.0
+    )
+    return run.id
+
+
+def _table(n: int) -> pa.Table:
+    rng = np.random.default_rng(5)
+    score = rng.normal(size=n)
+    score[::97] = np.nan
+    return pa.table(
+        {
+            "id": np.arange(n),
+            "score": score,
+            "city": pa.array([None if i % 50 == 0 else ["lyon", "paris", "nice"][i % 3] for i in range(n)]),
+        }
+    )
+
+
+def test_pages_filter_and_sort_without_reading_everything(services: Services, run_id: str) -> None:
+    n = 5_000  # more rows than a row group holds (2,048): pages cross groups
+    data = _table(n)
+    tables = services.tables
+    logged = tables.log(run_id, "eval", to_parquet(data))
+    assert (logged.rows, [c.name for c in logged.columns]) == (n, ["id", "score", "city"])
+    page = tables.page(run_id, "eval", offset=2_040, limit=20)
+    assert page.total == n and [r[0] for r in page.rows] == list(range(2_040, 2_060))
+    assert tables.page(run_id, "eval", offset=n + 5).rows == []
+
+    frame = data.to_pandas()
+    page = tables.page(run_id, "eval", filter='city = "lyon" and score > 0', sort=["-score"], limit=10)
+    expected = frame[(frame.city == "lyon") & (frame.score > 0)].sort_values("score", ascending=False)
+    assert page.total == len(expected)
+    assert [r[0] for r in page.rows] == expected.id.tolist()[:10]
+
+    # Ascending with missing values last, ties in table order; the next pages come from the cached order.
+    order = frame.assign(missing=frame.score.isna()).sort_values(["missing", "score", "id"], kind="stable")
+    seen = []
+    for offset in (0, 1_000, 4_900):
+        seen += [r[0] for r in tables.page(run_id, "eval", sort=["score"], offset=offset, limit=100).rows]
+    assert seen == order.id.tolist()[:100] + order.id.tolist()[1_000:1_100] + order.id.tolist()[4_900:5_000]
+    assert np.isnan(tables.page(run_id, "eval", sort=["score"], offset=n - 1, limit=1).rows[0][1])
+
+    by_text = tables.page(run_id, "eval", sort=["city desc", "-id"], columns=["city", "id"], limit=3)
+    assert [c.name for c in by_text.columns] == ["city", "id"]
+    paris = frame[frame.city == "paris"].id.tolist()
+    assert by_text.rows == [["paris", i] for i in sorted(paris, reverse=True)[:3]]
+    missing = tables.page(run_id, "eval", filter="city = null", limit=1_000)
+    assert missing.total == len(range(0, n, 50))
+    kept = tables.page(run_id, "eval", filter='city in ("nice", null) and not score < 0', limit=0)
+    assert kept.total == int(((frame.city.isna() | (frame.city == "nice")) & ~(frame.score < 0)).sum())
+
+
+def test_bad_filters_and_arguments_name_their_field(services: Services, run_id: str) -> None:
+    services.tables.log(run_id, "eval", to_parquet(_table(10)))
+    page = services.tables.page
+    with pytest.raises(InvalidFilterError, match="no column 'ctiy' — did you mean 'city'"):
+        page(run_id, "eval", filter='ctiy = "x"')
+    with pytest.raises(InvalidInputError, match="put the value in quotes") as text:
+        page(run_id, "eval", filter="city = 3")
+    assert text.value.field == "filter"
+    with pytest.raises(InvalidInputError, match="is a number") as number:
+        page(run_id, "eval", filter='score > "a"')
+    assert number.value.field == "filter"
+    with pytest.raises(InvalidInputError) as cols:
+        page(run_id, "eval", columns=["nope"])
+    assert cols.value.field == "columns"
+    with pytest.raises(InvalidInputError) as limit:
+        page(run_id, "eval", limit=1_001)
+    assert limit.value.field == "limit"
+    with pytest.raises(NotFoundError):
+        page(run_id, "other")
+
+
+def test_bad_tables_are_refused_and_nothing_is_kept(services: Services, run_id: str) -> None:
+    log = services.tables.log
+    with pytest.raises(InvalidInputError, match="not a readable Parquet") as bad:
+        log(run_id, "eval", b"PAR1 not really")
+    assert bad.value.field == "data"
+    with pytest.raises(InvalidInputError) as name:
+        log(run_id, "../x", to_parquet(_table(3)))
+    assert name.value.field == "name"
+    dup = pa.table({"id": [1, 1], "y_true": [0, 1], "y_pred": [0, 0]})
+    with pytest.raises(InvalidInputError, match="ids must be unique") as ids:
+        log(run_id, "val", to_parquet(dup), kind="predictions")
+    assert ids.value.field == "ids"
+    with pytest.raises(InvalidInputError) as missing:
+        log(run_id, "val", to_parquet(pa.table({"id": [1], "y_true": [0]})), kind="predictions")
+    assert missing.value.field == "y_pred"
+    with pytest.raises(NotFoundError):
+        log("0" * 32, "eval", to_parquet(_table(3)))
+    assert services.tables.list(run_id) == []
+
+
+@pytest.mark.slow
+def test_a_table_of_10000_columns(services: Services, run_id: str) -> None:
+    tables = services.tables
+    wide = tables.log(run_id, "wide", to_parquet(to_arrow({f"c{i}": [i, i + 1] for i in range(10_000)})))
+    assert len(wide.columns) == 10_000
+    page = tables.page(run_id, "wide", filter="c9999 > 9999", columns=["c0", "c9999"])
+    assert page.rows == [[1, 10_000]]
+
+
+def test_empty_and_non_utf8_tables(services: Services, run_id: str) -> None:
+    tables = services.tables
+    empty = tables.log(run_id, "empty", to_parquet(pa.table({"a": pa.array([], pa.int64())})))
+    assert empty.rows == 0 and tables.page(run_id, "empty", sort=["-a"], filter="a > 1").rows == []
+    raw = to_arrow([{"text": "caf\udce9", "blob": b"\xff\xfeok"}, {"text": "ok", "blob": None}])
+    tables.log(run_id, "bytes", to_parquet(raw))
+    rows = tables.page(run_id, "bytes", sort=["text"]).rows
+    assert rows == [["caf\\xe9", "\\xff\\xfeok"], ["ok", None]]
+    zero = predictions_table([], np.array([], dtype=int), np.array([], dtype=int))
+    summary = tables.log(run_id, "val", to_parquet(zero), kind="predictions").summary
+    assert summary["rows"] == 0 and summary["confusion"] == []
