@@ -456,7 +456,7 @@ def parse_sorts(items: list[str]) -> list[SortKey]:
 
 # -- printing ------------------------------------------------------------------------------------------------
 def parse_table_filter(text: str, columns: Collection[str]) -> Expr | None:
-    """Parse a filter over a table's ``columns`` (``y_true != y_pred and `age group` = "30-40"``); None if
+    """Parse a filter over a table's ``columns`` (``y_true = 1 and `age group` = "30-40"``); None if
     blank. Fields are column names (``FieldRef("column", name)``); an unknown one is an error naming it."""
     if not text.strip():
         return None
