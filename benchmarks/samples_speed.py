@@ -86,13 +86,14 @@ def main() -> None:
             cpu.append(_children_cpu() - used)
             if done.returncode != 0:
                 raise SystemExit(done.stderr.decode())
-        counted = times[1:]
+        counted, cpu = times[1:], cpu[1:]
         print(
-            f"runs samples, whole process: median {statistics.median(counted):.2f} s "
-            f"(min {min(counted):.2f}, max {max(counted):.2f}, {len(counted)} runs)"
+            f"runs samples, whole process: wall median {statistics.median(counted):.2f} s "
+            f"(min {min(counted):.2f}, max {max(counted):.2f}, {len(counted)} runs); CPU (user + sys) "
+            f"median {statistics.median(cpu):.2f} s (min {min(cpu):.2f}, max {max(cpu):.2f})"
         )
         print(f"load average after {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
-        print(done.stdout.decode()[:1500])
+        print(done.stdout.decode()[:600])
 
 
 if __name__ == "__main__":

@@ -28,6 +28,11 @@ from mltrail.sdk.client.connection import embedded_transport
 from mltrail.settings import Settings
 
 
+def _row(label: str, times: list[float], cpu: list[float]) -> None:
+    wall = f"{statistics.median(times):10.1f} {min(times):8.1f} {max(times):8.1f}"
+    print(f"{label:48} {wall} {statistics.median(cpu):8.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -70,10 +75,7 @@ def main() -> None:
                 times.append((time.perf_counter() - t0) * 1000)
                 cpu.append((time.process_time() - c0) * 1000)
             assert len(page.rows) == min(50, max(0, page.total - page.offset))
-            median_cpu = statistics.median(cpu)
-            print(
-                f"{label:48} {statistics.median(times):10.1f} {min(times):8.1f} {max(times):8.1f} {median_cpu:8.1f}"
-            )
+            _row(label, times, cpu)
         times, cpu = [], []
         service.page(run.id, "eval", limit=50, sort=["-x1"])
         for i in range(args.repeat):
@@ -82,10 +84,7 @@ def main() -> None:
             times.append((time.perf_counter() - t0) * 1000)
             cpu.append((time.process_time() - c0) * 1000)
         label = "sort -x1, next pages (order cached)"
-        median_cpu = statistics.median(cpu)
-        print(
-            f"{label:48} {statistics.median(times):10.1f} {min(times):8.1f} {max(times):8.1f} {median_cpu:8.1f}"
-        )
+        _row(label, times, cpu)
         print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
 
 

@@ -66,7 +66,8 @@ def show_table(
     name: Annotated[str, typer.Argument(help="The table's name.")],
     step: StepOpt = None,
     filter_text: Annotated[
-        str | None, typer.Option("--filter", "-f", help="A filter over the columns, e.g. 'y_true = 1 and proba < 0.5'.")
+        str | None,
+        typer.Option("--filter", "-f", help="A filter over the columns, e.g. 'y_true = 1 and proba < 0.5'."),
     ] = None,
     sort: Annotated[
         list[str] | None,
