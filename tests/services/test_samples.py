@@ -88,6 +88,9 @@ def test_right_to_wrong_largest_changes_confusion_and_slices(services: Services)
     }
     assert found["loss"] == "log_loss" and len(found["largest_changes"]) == 5
     assert all(c["change"] > 0 for c in found["largest_changes"])
+    # right with probability 0.8 for the truth, then wrong with 0.5: log loss from 0.223 to 0.693
+    top = found["largest_changes"][0]
+    assert top["loss_a"] == pytest.approx(-np.log(0.8)) and top["loss_b"] == pytest.approx(np.log(2))
     change = np.array(found["confusion"]["change"])
     assert change.sum() == 0 and np.trace(change) == better - worse
     assert found["slices"][0]["slice"] == {"city": "lyon"}

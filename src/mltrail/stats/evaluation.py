@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 __all__ = [
     "CURVE_POINTS",
+    "EPS",
     "classification_summary",
     "full_proba",
     "log_loss_per_row",

@@ -229,12 +229,18 @@ class Run:
         ``task`` is ``"classification"`` or ``"regression"`` (default: guessed from ``y_true``, see
         docs/TABLES.md). ``mltrail runs samples A B --table NAME`` compares two runs' tables row by row."""
         self._ensure_open()
-        from mltrail.services.tracking.table_data import predictions_table, to_parquet, validate_table_name
+        from mltrail.services.tracking.table_data import (
+            PREDICTION_GROUP_ROWS,
+            predictions_table,
+            to_parquet,
+            validate_table_name,
+        )
 
         validate_table_name(name)
         checked = None if step is None else self._check_step(step)
         table = predictions_table(ids, y_true, y_pred, proba, features, task)
-        return self._transport.log_table(self.id, name, to_parquet(table), checked, "predictions")
+        data = to_parquet(table, PREDICTION_GROUP_ROWS)
+        return self._transport.log_table(self.id, name, data, checked, "predictions")
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every point queued so far is in the store (useful before reading it back).

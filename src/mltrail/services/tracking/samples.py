@@ -216,7 +216,6 @@ def _classification(
     offset: int,
     limit: int,
 ) -> tuple[dict[str, Any], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    from mltrail.stats.evaluation import full_proba, log_loss_per_row
 
     try:
         values = class_values(b.column(Y_TRUE), b.column(Y_PRED), a.column(Y_TRUE), a.column(Y_PRED))
@@ -237,9 +236,8 @@ def _classification(
     better = np.flatnonzero(change < 0)
     if roles_a.proba and roles_b.proba:
         loss_name = "log_loss"
-        full_a = full_proba(proba_matrix(a, roles_a, classes), k, len(a))[ia]
-        full_b = full_proba(proba_matrix(b, roles_b, classes), k, len(b))[ib]
-        loss_a, loss_b = log_loss_per_row(truth, full_a), log_loss_per_row(truth, full_b)
+        loss_a = _log_loss(truth, proba_matrix(a, roles_a, classes), ia, k)
+        loss_b = _log_loss(truth, proba_matrix(b, roles_b, classes), ib, k)
     else:
         loss_name, loss_a, loss_b = "error", wrong_a, wrong_b
     conf_a = np.bincount(truth * k + pred_a, minlength=k * k).reshape(k, k)
@@ -276,6 +274,26 @@ def _classification(
         "_loss_change": loss_b - loss_a,
     }
     return figures, change, wrong_a, wrong_b
+
+
+def _log_loss(
+    truth: npt.NDArray[np.int64],
+    proba: dict[int, npt.NDArray[np.float64]],
+    rows: npt.NDArray[np.int64],
+    k: int,
+) -> npt.NDArray[np.float64]:
+    """Each joined row's log loss: −log of the probability its table gave the true class (a class without a
+    column: 0, or in a two-class table with one column, its complement), clipped as ``log_loss_per_row``."""
+    from mltrail.stats.evaluation import EPS
+
+    p_true = np.zeros(len(truth))
+    for c, column in proba.items():
+        given = column[rows]
+        p_true = np.where(truth == c, given, p_true)
+        if k == 2 and len(proba) == 1:
+            p_true = np.where(truth == 1 - c, 1.0 - given, p_true)
+    loss: npt.NDArray[np.float64] = -np.log(np.clip(np.nan_to_num(p_true, nan=0.0), EPS, 1.0))
+    return loss
 
 
 def _largest(

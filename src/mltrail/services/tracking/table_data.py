@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ID",
     "MAX_CHUNKS",
+    "PREDICTION_GROUP_ROWS",
     "PROBA",
     "ROW_GROUP_ROWS",
     "Y_PRED",
@@ -38,6 +39,9 @@ ID, Y_TRUE, Y_PRED, PROBA = "id", "y_true", "y_pred", "proba"
 # page may lie in 50 groups, so groups are small; a wide table gets longer groups, so that groups × columns
 # (the footer's size) stays near MAX_CHUNKS.
 ROW_GROUP_ROWS = 2_048
+# A predictions table is read whole (its core and slice columns) by ``runs samples``: longer groups halve the
+# cost of that scan (8,192-row groups decode 1M rows in about half the CPU time of 2,048-row ones).
+PREDICTION_GROUP_ROWS = 8_192
 MAX_CHUNKS = 100_000
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
 
@@ -206,18 +210,18 @@ def _as_array(values: Any) -> pa.Array:
     return values
 
 
-def row_group_rows(rows: int, columns: int) -> int:
+def row_group_rows(rows: int, columns: int, least: int = ROW_GROUP_ROWS) -> int:
     """Rows per row group for a table of this shape."""
     groups = max(1, MAX_CHUNKS // max(1, columns))
-    return max(ROW_GROUP_ROWS, -(-rows // groups))
+    return max(least, -(-rows // groups))
 
 
-def to_parquet(table: pa.Table) -> bytes:
+def to_parquet(table: pa.Table, least_group_rows: int = ROW_GROUP_ROWS) -> bytes:
     """Parquet bytes in small row groups (``row_group_rows``), with statistics, snappy-compressed (it
     decodes about 40% faster than zstd, and a page decodes many groups)."""
     import pyarrow.parquet as pq
 
     out = io.BytesIO()
-    size = row_group_rows(table.num_rows, table.num_columns)
+    size = row_group_rows(table.num_rows, table.num_columns, least_group_rows)
     pq.write_table(table, out, row_group_size=size, compression="snappy")
     return out.getvalue()
