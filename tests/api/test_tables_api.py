@@ -1,4 +1,4 @@
-"""``/api/v1/runs/{run}/tables`` and ``/api/v1/runs/samples`` in-process, with roles (``auth=True``)."""
+"""``/api/v1/runs/{run}/tables`` and ``/api/v1/samples`` in-process, with roles (``auth=True``)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def team(settings: Settings) -> Iterator[tuple[TestClient, dict[str, dict[str, s
     }
     for run_id, project in ((RUN_A, "alpha"), (RUN_B, "alpha"), (HIDDEN, "beta")):
         store.create_run(run_id=run_id, project=project, name=f"r-{run_id[0]}", user="ana", start_time=1.0)
+    store.create_run(run_id="e" * 32, project="alpha", name="samples", user="ana", start_time=2.0)
     accounts.set_member("beta", "vic", "none")
     headers = {name: {"Authorization": f"Bearer {key}"} for name, key in keys.items()}
     with TestClient(create_app(settings, store=store, auth=True, max_upload_bytes=1 << 20)) as client:
@@ -70,18 +71,16 @@ def test_tables_are_written_by_members_and_read_by_viewers(
     ).json()
     assert rows["total"] == 20 and rows["rows"] == [[19, "low"], [18, "low"]]
     samples = client.get(
-        f"{API}/runs/samples",
+        f"{API}/samples",
         params={"a": RUN_A, "b": RUN_B, "table": "val", "min_rows": 5},
         headers=h["vic"],
     )
     assert samples.status_code == 200, samples.text
     found = samples.json()
     assert found["right_to_wrong"]["count"] == 18 and found["slices"][0]["slice"] == {"half": "low"}
-    hidden = client.get(
-        f"{API}/runs/samples", params={"a": RUN_A, "b": HIDDEN, "table": "val"}, headers=h["vic"]
-    )
+    hidden = client.get(f"{API}/samples", params={"a": RUN_A, "b": HIDDEN, "table": "val"}, headers=h["vic"])
     missing = client.get(
-        f"{API}/runs/samples", params={"a": RUN_A, "b": "d" * 32, "table": "val"}, headers=h["vic"]
+        f"{API}/samples", params={"a": RUN_A, "b": "d" * 32, "table": "val"}, headers=h["vic"]
     )
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json()["error"]["type"] == missing.json()["error"]["type"] == "NotFoundError"
@@ -104,3 +103,12 @@ def test_bad_uploads_and_queries_name_the_field(team: tuple[TestClient, dict[str
     assert bad.status_code == 400 and "did you mean 'id'" in bad.json()["error"]["message"]
     assert client.get(f"{url}/rows", params={"limit": 5_000}, headers=h["vic"]).status_code == 400
     assert client.get(f"{url}/rows", params={"step": 3}, headers=h["vic"]).status_code == 404
+
+
+def test_a_run_named_samples_is_still_a_run(team: tuple[TestClient, dict[str, dict[str, str]]]) -> None:
+    """``GET /runs/samples`` used to be the samples comparison, so a run named "samples" could not be read by
+    its name; the comparison lives at ``/samples``."""
+    client, h = team
+    found = client.get(f"{API}/runs/samples", headers=h["ana"])
+    assert found.status_code == 200, found.text
+    assert found.json()["id"] == "e" * 32

@@ -141,12 +141,12 @@ def create_app(
     app.add_middleware(AuditMiddleware)
     app.add_middleware(BodyLimitMiddleware)  # outermost: no byte of a refused body is read
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
-    # run_tables first: its /runs/samples must not be read as the run named "samples".
     routers = (run_tables, projects, runs, metrics, artifacts, datasets, me, users, keys, audit)
     registry = (models, model_versions, run_versions, model_requests, registry_audit, webhooks_router)
     monitoring = (monitors, monitor_ingest, monitor_alerts)
     for module in (*routers, *registry, *monitoring, deployment_routes):
         api.include_router(module.router)
+    api.include_router(run_tables.samples_router)
     app.include_router(api)
     # Sign-in is how a browser gets authenticated, so it is not behind ``current_user``.
     app.include_router(web_session.router, prefix="/api/v1")

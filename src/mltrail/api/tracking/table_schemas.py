@@ -1,4 +1,4 @@
-"""Schemas of ``/api/v1/runs/{run}/tables`` and ``/api/v1/runs/samples``."""
+"""Schemas of ``/api/v1/runs/{run}/tables`` and ``/api/v1/samples``."""
 
 from __future__ import annotations
 

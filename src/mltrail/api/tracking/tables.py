@@ -1,5 +1,6 @@
 """``/api/v1/runs/{run}/tables``: evaluation tables (Parquet bodies in, pages out), and
-``/api/v1/runs/samples``: which samples got worse between two runs."""
+``/api/v1/samples``: which samples got worse between two runs (not under ``/runs``, where ``samples`` would
+be read as a run's name)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from mltrail.services.tracking.samples import SampleService
 from mltrail.services.tracking.table_pages import MAX_PAGE_ROWS
 from mltrail.services.tracking.tables import TableService
 
-__all__ = ["router"]
+__all__ = ["router", "samples_router"]
 
 router = APIRouter(prefix="/runs", tags=["tables"])
+samples_router = APIRouter(tags=["tables"])
 
 
 def _tables(request: Request) -> TableService:
@@ -41,7 +43,7 @@ StepQuery = Annotated[
 ]
 
 
-@router.get("/samples")
+@samples_router.get("/samples")
 def compare_samples(
     access: AccessDep,
     samples: SamplesDep,

@@ -187,5 +187,5 @@ class HttpRunReader:
                 params.append((key, "true" if value else "false"))
             else:
                 params.append((key, value))
-        found: dict[str, Any] = self.http._json("GET", "/runs/samples", params=params)
+        found: dict[str, Any] = self.http._json("GET", "/samples", params=params)
         return found
