@@ -36,6 +36,7 @@ from mltrail.entities.deployments import (
 )
 from mltrail.entities.monitoring import (
     ALERT_METRICS,
+    EVENT_METRICS,
     GRANULARITIES,
     Alert,
     AlertNotification,
@@ -84,6 +85,7 @@ from mltrail.entities.tracking import (
 __all__ = [
     "ALERT_METRICS",
     "DEPLOYMENT_ACTIONS",
+    "EVENT_METRICS",
     "EVIDENCE_WINDOW_SECONDS",
     "GATEWAY_COLUMNS",
     "GRANULARITIES",

@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "ALERT_METRICS",
+    "EVENT_METRICS",
     "GRANULARITIES",
     "Alert",
     "AlertNotification",
@@ -56,7 +57,12 @@ ALERT_METRICS = (
     "estimated.mae",
     "estimated.rmse",
     "rows",
+    "gateway.reload_failed",
 )
+# Raised by an event, not computed from windows: a gateway refused a new spec or model version (a missing
+# model, a blob whose digest does not match). A rule of it is created on first use; add one with channels
+# to be told.
+EVENT_METRICS = ("gateway.reload_failed",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +183,7 @@ class AlertRule:
     created_at: float
     created_by: str | None = None
     active: bool = True
+    action: str | None = None  # "rollback:DEPLOYMENT": done when the rule's alert opens
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +206,7 @@ class Alert:
     updated_at: float
     acknowledged_by: str | None = None
     resolved_at: float | None = None
+    detail: str | None = None  # what happened, for an alert raised by an event (a refused reload)
 
 
 @dataclass(frozen=True, slots=True)

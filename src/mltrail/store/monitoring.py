@@ -263,6 +263,7 @@ class MonitorStore(abc.ABC):
         channels: Sequence[str],
         created_at: float,
         created_by: str | None,
+        action: str | None = None,
     ) -> AlertRule: ...
 
     @abc.abstractmethod
@@ -283,9 +284,11 @@ class MonitorStore(abc.ABC):
         value: float,
         window_start: float,
         now: float,
+        detail: str | None = None,
     ) -> tuple[Alert, bool]:
-        """Open an alert, or update the one of (rule, feature, segment) that is not resolved. True when a
-        new alert was opened (only then should it notify)."""
+        """Open an alert, or update the one of (rule, feature, segment) that is not resolved (its
+        ``detail`` replaced when one is given). True when a new alert was opened (only then should it
+        notify)."""
 
     @abc.abstractmethod
     def resolve_alerts(

@@ -40,6 +40,7 @@ def _rule(row: Any) -> AlertRule:
         created_at=float(m["created_at"]),
         created_by=m["created_by"],
         active=bool(m["active"]),
+        action=m["action"],
     )
 
 
@@ -61,6 +62,7 @@ def _alert(row: Any) -> Alert:
         updated_at=float(m["updated_at"]),
         acknowledged_by=m["acknowledged_by"],
         resolved_at=None if m["resolved_at"] is None else float(m["resolved_at"]),
+        detail=m["detail"],
     )
 
 
@@ -80,6 +82,7 @@ class AlertsMixin(SqlBase):
         channels: Sequence[str],
         created_at: float,
         created_by: str | None,
+        action: str | None = None,
     ) -> AlertRule:
         rule_id = conn.execute(
             t.alert_rules.insert()
@@ -95,6 +98,7 @@ class AlertsMixin(SqlBase):
                 active=True,
                 created_at=created_at,
                 created_by=created_by,
+                action=action,
             )
             .returning(_R.id)
         ).scalar_one()
@@ -131,6 +135,7 @@ class AlertsMixin(SqlBase):
         value: float,
         window_start: float,
         now: float,
+        detail: str | None = None,
     ) -> tuple[Alert, bool]:
         # The rule row is locked first: two evaluators of one rule serialize here, so they never open two.
         conn.execute(sa.select(_R.id).where(_R.id == rule.id).with_for_update()).one()
@@ -141,7 +146,10 @@ class AlertsMixin(SqlBase):
                 t.alerts.update()
                 .where(_A.id == current.id)
                 .values(
-                    value=value, window_start=max(float(current.window_start), window_start), updated_at=now
+                    value=value,
+                    window_start=max(float(current.window_start), window_start),
+                    updated_at=now,
+                    **({} if detail is None else {"detail": detail}),
                 )
             )
             return _alert(conn.execute(_ALERT_QUERY.where(_A.id == current.id)).one()), False
@@ -157,6 +165,7 @@ class AlertsMixin(SqlBase):
                 window_start=window_start,
                 opened_at=now,
                 updated_at=now,
+                detail=detail,
             )
             .returning(_A.id)
         ).scalar_one()

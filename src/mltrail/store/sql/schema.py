@@ -572,6 +572,7 @@ alert_rules = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", Double, nullable=False),
     sa.Column("created_by", sa.Text, nullable=True),
+    sa.Column("action", sa.Text, nullable=True),  # "rollback:DEPLOYMENT" when the rule acts
     sa.Index(None, "monitor_id"),
     sqlite_autoincrement=True,
 )
@@ -591,6 +592,7 @@ alerts = sa.Table(
     sa.Column("updated_at", Double, nullable=False),
     sa.Column("acknowledged_by", sa.Text, nullable=True),
     sa.Column("resolved_at", Double, nullable=True),
+    sa.Column("detail", sa.Text, nullable=True),  # what happened, for an alert raised by an event
     sa.Index(None, "rule_id", "feature", "segment", "state"),
     sa.Index(None, "monitor_id", "opened_at"),
     sqlite_autoincrement=True,
