@@ -43,7 +43,7 @@ MAX_FALLBACK = 8
 MAX_OUTPUT_RULES = 32
 MAX_TIMEOUT_MS = 600_000.0
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}([:@][A-Za-z0-9_-]{1,64})?$")
-_TOP = {"primary", "canary", "shadow", "fallback", "guards", "timeout_ms", "monitor"}
+_TOP = {"primary", "canary", "shadow", "fallback", "guards", "timeout_ms", "monitor", "auto_rollback"}
 
 
 def _fail(message: str, field: str) -> InvalidInputError:
@@ -274,6 +274,9 @@ def parse_spec(data: Any) -> DeploymentSpec:
         if not 0 < timeout <= MAX_TIMEOUT_MS:
             raise _fail(f"must be above 0 and at most {MAX_TIMEOUT_MS:g} ms", "timeout_ms")
     monitor = spec.get("monitor")
+    auto_rollback = spec.get("auto_rollback", False)
+    if not isinstance(auto_rollback, bool):
+        raise _fail("must be true or false", "auto_rollback")
     parsed = DeploymentSpec(
         primary=_ref(spec["primary"], "primary"),
         canary=_canary(spec.get("canary")),
@@ -283,6 +286,7 @@ def parse_spec(data: Any) -> DeploymentSpec:
         output_rules=_output_rules(guards.get("output")),
         timeout_ms=timeout,
         monitor=None if monitor is None else _name(monitor, "monitor"),
+        auto_rollback=auto_rollback,
     )
     guard = parsed.input_guard
     if guard is not None and guard.on_invalid == "fallback" and not parsed.fallback:
@@ -341,4 +345,6 @@ def spec_to_dict(spec: DeploymentSpec) -> dict[str, Any]:
         out["timeout_ms"] = spec.timeout_ms
     if spec.monitor is not None:
         out["monitor"] = spec.monitor
+    if spec.auto_rollback:
+        out["auto_rollback"] = True
     return out

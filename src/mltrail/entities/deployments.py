@@ -133,6 +133,8 @@ class DeploymentSpec:
     output_rules: tuple[OutputRule, ...] = ()
     timeout_ms: float | None = None
     monitor: str | None = None
+    # An alert rule with ``action: rollback:NAME`` may roll this deployment back by itself only when true.
+    auto_rollback: bool = False
 
     def refs(self) -> list[tuple[str, str]]:
         """Every model reference with the field that holds it: ``("primary", "churn@production")``, …"""

@@ -206,11 +206,18 @@ class Services:
     # -- monitoring --------------------------------------------------------------------------------------
     @cached_property
     def alerts(self) -> AlertService:
+        from mltrail.services.deployments.auto_rollback import DeploymentRollbacks
         from mltrail.services.monitoring.alerts import AlertService
 
         check = None if self._destinations is None else self._destinations.check_channel
+        # The deployments service is reached when a rule acts, not now: it needs monitoring, which needs
+        # these alerts.
         return AlertService(
-            self.store, notifier=self._notifier, base_url=self._base_url, check_destination=check
+            self.store,
+            notifier=self._notifier,
+            base_url=self._base_url,
+            check_destination=check,
+            actions=DeploymentRollbacks(lambda: self.deployments),
         )
 
     @cached_property

@@ -10,6 +10,7 @@ from mltrail.api.monitoring.access import MonitorAccessDep
 from mltrail.api.monitoring.schemas import (
     AlertActionIn,
     AlertDetailPublic,
+    AlertEventIn,
     AlertListPublic,
     AlertPublic,
     AlertRuleIn,
@@ -48,8 +49,18 @@ def create_alert_rule(name: str, body: AlertRuleIn, ma: MonitorAccessDep) -> Ale
         notify=body.notify,
         created_by=ma.actor(body.user),
         validate_channel=_validate_channel,
+        action=body.action,
     )
     return AlertRulePublic.of(rule, monitor)
+
+
+@router.post("/monitors/{name}/alerts/events")
+def raise_alert_event(name: str, body: AlertEventIn, ma: MonitorAccessDep) -> AlertPublic:
+    """Raise an event alert on the monitor (member), e.g. ``gateway.reload_failed`` from a gateway that
+    refused a new model; de-duplicated while open, notified through the monitor's rule of that metric."""
+    monitor = ma.monitor(name, Role.MEMBER)
+    alert, _ = ma.alerts.raise_event(monitor, metric=body.metric, detail=body.detail)
+    return AlertPublic.of(alert, monitor)
 
 
 @router.get("/monitors/{name}/alert-rules")
@@ -105,7 +116,7 @@ def get_alert(alert_id: AlertId, ma: MonitorAccessDep) -> AlertDetailPublic:
     """The alert, the model version and run behind its monitor, and its notification log."""
     monitor, alert = ma.alert(alert_id, Role.VIEWER)
     notifications = ma.alerts.notifications(alert.id)
-    return AlertDetailPublic.detail(alert, monitor, notifications)
+    return AlertDetailPublic.of_detail(alert, monitor, notifications)
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
@@ -115,7 +126,7 @@ def acknowledge_alert(
     """Open → acknowledged (member): someone is on it; a resolved alert is 409."""
     monitor, _ = ma.alert(alert_id, Role.MEMBER)
     alert = ma.alerts.acknowledge(alert_id, ma.actor(None if body is None else body.user))
-    return AlertDetailPublic.detail(alert, monitor, ma.alerts.notifications(alert_id))
+    return AlertDetailPublic.of_detail(alert, monitor, ma.alerts.notifications(alert_id))
 
 
 @router.post("/alerts/{alert_id}/resolve")
@@ -127,4 +138,4 @@ def resolve_alert(
     if body is not None:
         ma.actor(body.user)
     alert = ma.alerts.resolve(alert_id)
-    return AlertDetailPublic.detail(alert, monitor, ma.alerts.notifications(alert_id))
+    return AlertDetailPublic.of_detail(alert, monitor, ma.alerts.notifications(alert_id))

@@ -313,7 +313,19 @@ class AlertRuleIn(_In):
     notify: list[str] = Field(
         default_factory=list, max_length=50, description="channels: webhook:URL, slack:URL, email:ADDR"
     )
+    action: str | None = Field(
+        None,
+        max_length=200,
+        description="rollback:DEPLOYMENT: roll it back when the alert opens (if its spec allows it)",
+    )
     user: str | None = _USER
+
+
+class AlertEventIn(_In):
+    """An event alert on the monitor (a gateway's refused reload), with what happened in words."""
+
+    metric: str = Field(description="an event metric: gateway.reload_failed")
+    detail: str = Field(max_length=2000, description="what happened, e.g. the digest that did not match")
 
 
 class AlertRulePublic(_Out):
@@ -329,6 +341,7 @@ class AlertRulePublic(_Out):
     created_at: JsonFloat
     created_by: str | None
     active: bool
+    action: str | None = None
 
     @classmethod
     def of(cls, r: AlertRule, monitor: Monitor) -> AlertRulePublic:
@@ -345,6 +358,7 @@ class AlertRulePublic(_Out):
             created_at=r.created_at,
             created_by=r.created_by,
             active=r.active,
+            action=r.action,
         )
 
 
@@ -369,6 +383,7 @@ class AlertPublic(_Out):
     updated_at: JsonFloat
     acknowledged_by: str | None
     resolved_at: JsonFloat | None
+    detail: str | None = None
 
     @classmethod
     def of(cls, a: Alert, monitor: Monitor) -> AlertPublic:
@@ -393,6 +408,7 @@ def _alert_fields(a: Alert, monitor: Monitor) -> dict[str, Any]:
         "updated_at": a.updated_at,
         "acknowledged_by": a.acknowledged_by,
         "resolved_at": a.resolved_at,
+        "detail": a.detail,
     }
 
 
@@ -422,7 +438,9 @@ class AlertDetailPublic(AlertPublic):
     notifications: list[AlertNotificationPublic]
 
     @classmethod
-    def detail(cls, a: Alert, monitor: Monitor, notifications: list[AlertNotification]) -> AlertDetailPublic:
+    def of_detail(
+        cls, a: Alert, monitor: Monitor, notifications: list[AlertNotification]
+    ) -> AlertDetailPublic:
         version, run_id = monitor.binding_at(a.opened_at)  # the version watched when the alert opened
         return cls(
             **_alert_fields(a, monitor),

@@ -40,6 +40,13 @@ def add(
         list[str] | None,
         typer.Option(help="slack:URL, webhook:URL or email:ADDR[,ADDR]; repeatable."),
     ] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(
+            help="rollback:DEPLOYMENT: roll that deployment back when the alert opens (its spec must say"
+            ' "auto_rollback": true).'
+        ),
+    ] = None,
     user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -55,6 +62,7 @@ def add(
         below=below,
         for_windows=for_windows,
         notify=list(notify or []),
+        action=action,
     )
     if as_json:
         echo_json({"rule": rule})

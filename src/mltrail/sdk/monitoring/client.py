@@ -181,7 +181,11 @@ class MonitorClient(Protocol):
         below: float | None,
         for_windows: int,
         notify: Sequence[str],
+        action: str | None = None,
     ) -> AlertRule: ...
+
+    def raise_event(self, monitor: Monitor, metric: str, detail: str) -> Alert:
+        """Open (or update) an event alert on the monitor: ``gateway.reload_failed`` with what happened."""
 
     def alerts(self, monitor: Monitor, state: str | None) -> list[Alert]: ...
 

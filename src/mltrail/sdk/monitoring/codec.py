@@ -69,6 +69,7 @@ def rule_from_json(d: Mapping[str, Any], monitor: Monitor) -> AlertRule:
         created_at=decode_float(d["created_at"]),
         created_by=d.get("created_by"),
         active=bool(d.get("active", True)),
+        action=d.get("action"),
     )
 
 
@@ -89,4 +90,5 @@ def alert_from_json(d: Mapping[str, Any], monitor: Monitor) -> Alert:
         updated_at=decode_float(d["updated_at"]),
         acknowledged_by=d.get("acknowledged_by"),
         resolved_at=_optional_float(d.get("resolved_at")),
+        detail=d.get("detail"),
     )

@@ -142,6 +142,7 @@ class InProcessMonitoring:
         below: float | None,
         for_windows: int,
         notify: Sequence[str],
+        action: str | None = None,
     ) -> AlertRule:
         return self.services.alerts.add_rule(
             monitor,
@@ -154,7 +155,11 @@ class InProcessMonitoring:
             notify=notify,
             created_by=self.user,
             validate_channel=validate_channel,
+            action=action,
         )
+
+    def raise_event(self, monitor: Monitor, metric: str, detail: str) -> Alert:
+        return self.services.alerts.raise_event(monitor, metric=metric, detail=detail)[0]
 
     def alerts(self, monitor: Monitor, state: str | None) -> list[Alert]:
         return self.services.alerts.list(monitor, state=state)

@@ -270,6 +270,7 @@ class HttpMonitoring:
         below: float | None,
         for_windows: int,
         notify: Sequence[str],
+        action: str | None = None,
     ) -> AlertRule:
         body = {
             "metric": metric,
@@ -279,10 +280,16 @@ class HttpMonitoring:
             "below": None if below is None else encode_float(float(below)),
             "for_windows": for_windows,
             "notify": list(notify),
+            "action": action,
             "user": self.user,
         }
         data = self._json("POST", f"/monitors/{_q(monitor.name)}/alert-rules", body)
         return rule_from_json(data, monitor)
+
+    def raise_event(self, monitor: Monitor, metric: str, detail: str) -> Alert:
+        body = {"metric": metric, "detail": detail}
+        data = self._json("POST", f"/monitors/{_q(monitor.name)}/alerts/events", body)
+        return alert_from_json(data, monitor)
 
     def alerts(self, monitor: Monitor, state: str | None) -> list[Alert]:
         return self.list_alerts(monitor, state, 100)

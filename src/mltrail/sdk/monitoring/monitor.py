@@ -327,6 +327,7 @@ class ModelMonitor:
         below: float | None = None,
         for_windows: int = 1,
         notify: Sequence[str] = (),
+        action: str | None = None,
     ) -> AlertRule:
         return self.client.add_rule(
             self.entity,
@@ -337,6 +338,7 @@ class ModelMonitor:
             below=below,
             for_windows=for_windows,
             notify=notify,
+            action=action,
         )
 
     def alerts(self, state: str | None = None) -> list[Alert]:

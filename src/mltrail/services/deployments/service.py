@@ -157,9 +157,11 @@ class DeploymentService:
         to_version: int | None = None,
         comment: str | None = None,
         origin: Origin | None = None,
+        reason: Mapping[str, Any] | None = None,
     ) -> Deployment:
         """The spec of ``to_version`` (default: the one before the current) as a new version. Its references
-        are resolved again, so a model version deleted since is refused rather than served."""
+        are resolved again, so a model version deleted since is refused rather than served. ``reason``: what
+        caused it when not a person (``{"alert": id, …}``), kept in the version's details."""
         current = self.store.get_deployment(name)
         target = current.version - 1 if to_version is None else to_version
         if target < 1:
@@ -172,6 +174,8 @@ class DeploymentService:
         previous = self.store.get_deployment_version(name, target)
         parsed, _, details = self._checked(previous.spec, current.project)
         details = {**details, "rolled_back_from": current.version, "to_version": target}
+        if reason is not None:
+            details["reason"] = dict(reason)
         change = self._change(name, parsed, "rolled_back", principal, comment, origin, details)
         return self.store.add_deployment_version(name, change, expected_version=current.version)
 

@@ -6,6 +6,11 @@ the newest window a batch touched; it resolves when that newest window is back w
 Notifications go out when an alert opens (never again while it stays open) and when it resolves.
 A rule just added is evaluated at once over the windows already stored (``evaluate_rules``, also on demand),
 so days of drift ingested before it existed raise its alert now, not at the next batch.
+
+A rule may act when its alert opens (``action``, e.g. ``rollback:churn-production``): the action is run by
+the injected ``AlertActions`` (services/deployments/auto_rollback.py) before the notification goes out, and
+its outcome travels in the notification (``rule_action``). Event metrics (``EVENT_METRICS``, a gateway's
+refused reload) are never computed from windows: ``raise_event`` opens their alert, with a ``detail``.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mltrail.channels import parse_channel, redact_channel
 from mltrail.entities import (
     ALERT_METRICS,
+    EVENT_METRICS,
     GRANULARITIES,
     Alert,
     AlertNotification,
@@ -36,7 +42,14 @@ from mltrail.services.monitoring.performance import metrics_from
 if TYPE_CHECKING:
     from mltrail.store.monitoring import MonitorStore
 
-__all__ = ["HORIZON_WINDOWS", "AlertService", "Notifier", "alert_payload", "redact_channel"]
+__all__ = [
+    "HORIZON_WINDOWS",
+    "AlertActions",
+    "AlertService",
+    "Notifier",
+    "alert_payload",
+    "redact_channel",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +63,19 @@ _SCORE_KEYS = {
     "drift.chi2": "chisquare",
 }
 _FEATURELESS = ("drift.share", "rows")
+EVENT_USER = "mltrail-gateway"  # who created the rule of an event metric raised before any rule existed
+
+
+class AlertActions(Protocol):
+    """What a rule's ``action`` does (injected by the composition root: the deployments service)."""
+
+    def check(self, action: str, monitor: Monitor) -> str:
+        """The action in canonical form, or ``InvalidInputError`` naming ``action``."""
+
+    def run(self, action: str, rule: AlertRule, alert: Alert, monitor: Monitor) -> dict[str, Any]:
+        """Do it for the alert just opened; what happened (for the notification and the log)."""
+
+
 # Rules evaluated over stored windows (a new rule, ``evaluate_rules``) look no further back than this many
 # windows: a monitor whose traffic stopped long ago raises nothing from its old data.
 HORIZON_WINDOWS = 30
@@ -64,9 +90,10 @@ def alert_payload(
     version, run_id = (monitor.version, monitor.run_id) if current else monitor.binding_at(alert.opened_at)
     where = f" on {alert.feature}" if alert.feature else ""
     segment = f" in segment {alert.segment}" if alert.segment else ""
+    title = f"{alert.metric} {alert.comparator} {alert.threshold:g}{where}{segment}"
     return {
         "id": alert.id,
-        "title": f"{alert.metric} {alert.comparator} {alert.threshold:g}{where}{segment}",
+        "title": f"{alert.metric}: {alert.detail}" if alert.detail else title,
         "state": alert.state.value,
         "monitor": monitor.name,
         "project": monitor.project,
@@ -81,6 +108,7 @@ def alert_payload(
         "threshold": alert.threshold,
         "window_start": alert.window_start,
         "opened_at": alert.opened_at,
+        "detail": alert.detail,
         "url": url,
     }
 
@@ -94,8 +122,10 @@ class AlertService:
         clock: Callable[[], float] = time.time,
         base_url: str | None = None,
         check_destination: Callable[[str], object] | None = None,
+        actions: AlertActions | None = None,
     ) -> None:
         self.store = store
+        self.actions = actions
         # A team server's destination policy for channel specs (no private or loopback targets): injected.
         self._check_destination = check_destination
         self.clock = clock
@@ -132,6 +162,7 @@ class AlertService:
         notify: Sequence[str] = (),
         created_by: str | None = None,
         validate_channel: Callable[[str], object] | None = None,
+        action: str | None = None,
     ) -> AlertRule:
         if metric not in ALERT_METRICS:
             raise InvalidInputError(
@@ -162,6 +193,10 @@ class AlertService:
                 self._check_destination(spec)
             if validate_channel is not None:  # a caller's extra check
                 validate_channel(spec)
+        if action is not None:
+            if self.actions is None:
+                raise InvalidInputError("alert rules cannot act here (no actions configured)", field="action")
+            action = self.actions.check(action, monitor)
         rule = self.store.create_alert_rule(
             monitor_id=monitor.id,
             metric=metric,
@@ -173,7 +208,10 @@ class AlertService:
             channels=specs,
             created_at=self.clock(),
             created_by=created_by,
+            action=action,
         )
+        if metric in EVENT_METRICS:
+            return rule  # raised by its event only
         # The data already in counts: a rule added after days of drift fires now, not at the next batch.
         self.evaluate_rules(monitor, rule_id=rule.id)
         return rule
@@ -250,7 +288,8 @@ class AlertService:
                     )
                     if is_new:
                         opened.append(alert)
-                        self._notify(rule, alert, monitor, current=True)
+                        done = self._act(rule, alert, monitor)
+                        self._notify(rule, alert, monitor, current=True, action=done)
                 elif latest is not None:
                     for resolved in self.store.resolve_alerts(
                         rule.id, feature=feature, segment=rule.segment, now=self.clock()
@@ -264,11 +303,80 @@ class AlertService:
             return [*monitor.features, monitor.prediction]
         return [rule.feature]
 
-    def _notify(self, rule: AlertRule, alert: Alert, monitor: Monitor, *, current: bool = False) -> None:
+    def _act(self, rule: AlertRule, alert: Alert, monitor: Monitor) -> dict[str, Any] | None:
+        """Run the rule's action for the alert just opened; a failure is logged and reported in the
+        notification, never raised into ingestion."""
+        if rule.action is None:
+            return None
+        if self.actions is None:
+            log.warning(
+                "alert %s: rule %s has action %r but no actions are configured",
+                alert.id,
+                rule.id,
+                rule.action,
+            )
+            return {"action": rule.action, "outcome": "failed", "error": "no actions configured here"}
+        try:
+            done = self.actions.run(rule.action, rule, alert, monitor)
+        except Exception as exc:  # the alert stands whatever the action does
+            log.exception("alert %s: action %s failed", alert.id, rule.action)
+            return {"action": rule.action, "outcome": "failed", "error": f"{type(exc).__name__}: {exc}"}
+        log.warning("alert %s: action %s: %s", alert.id, rule.action, done)
+        return done
+
+    def raise_event(self, monitor: Monitor, *, metric: str, detail: str) -> tuple[Alert, bool]:
+        """Open (or update) the alert of an event metric on ``monitor`` with ``detail`` in words, under the
+        monitor's rule of that metric (created, without channels, when it has none); notified through the
+        rule's channels when it opens. The alert and whether it is new."""
+        if metric not in EVENT_METRICS:
+            raise InvalidInputError(
+                f"unknown event {metric!r}; one of {', '.join(EVENT_METRICS)}", field="metric"
+            )
+        detail = detail.strip()[:2000]
+        if not detail:
+            raise InvalidInputError("say what happened", field="detail")
+        monitor = self.store.get_monitor(monitor.name)
+        rules = [r for r in self.store.list_alert_rules(monitor.id) if r.metric == metric]
+        rule = (
+            rules[0]
+            if rules
+            else self.store.create_alert_rule(
+                monitor_id=monitor.id,
+                metric=metric,
+                feature=None,
+                segment=None,
+                comparator="above",
+                threshold=0.0,
+                for_windows=1,
+                channels=[],
+                created_at=self.clock(),
+                created_by=EVENT_USER,
+            )
+        )
+        now = self.clock()
+        alert, is_new = self.store.raise_alert(
+            rule, feature=None, segment=None, value=1.0, window_start=now, now=now, detail=detail
+        )
+        if is_new:
+            done = self._act(rule, alert, monitor)
+            self._notify(rule, alert, monitor, current=True, action=done)
+        return alert, is_new
+
+    def _notify(
+        self,
+        rule: AlertRule,
+        alert: Alert,
+        monitor: Monitor,
+        *,
+        current: bool = False,
+        action: dict[str, Any] | None = None,
+    ) -> None:
         if not rule.channels or self.notifier is None:
             return
         url = None if self.base_url is None else f"{self.base_url.rstrip('/')}/alerts/{alert.id}"
         payload = alert_payload(alert, monitor, url=url, current=current)
+        if action is not None:
+            payload["rule_action"] = action
         with self._lock:
             self._pending = [f for f in self._pending if not f.done()]
             for channel in rule.channels:
@@ -322,6 +430,8 @@ def _figure(rule: AlertRule, feature: str | None, figures: Mapping[str, Any]) ->
     window: MonitorWindow = figures["window"]
     drift = figures["drift"]
     metric = rule.metric
+    if metric in EVENT_METRICS:  # raised by their events, never from windows
+        return None
     if metric == "rows":
         return float(window.rows)
     if metric == "drift.share":  # None for a segment new to the reference: no drift figures
