@@ -116,7 +116,7 @@ def free_port() -> int:
         return port
 
 
-def serve(home: Home, name: str, spec: dict[str, Any], *args: str) -> Gateway:
+def serve(home: Home, name: str, spec: dict[str, Any], *args: str, ready_timeout: float = 60.0) -> Gateway:
     """Create (or replace) the deployment, then start ``mltrail serve`` and wait for /readyz."""
     try:
         mltrail.deployments.get(name, settings=home.settings)
@@ -134,7 +134,7 @@ def serve(home: Home, name: str, spec: dict[str, Any], *args: str) -> Gateway:
             env=env,
         )
     gateway = Gateway(f"http://127.0.0.1:{port}", name, process, log)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"mltrail serve exited with {process.returncode}: {log.read_text()}")

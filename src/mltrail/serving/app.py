@@ -2,7 +2,8 @@
 
 - ``POST /v1/deployments/{name}/predict``: ``{"rows": [...]}`` or ``{"columns": {...}}``, optional ``key``
   (sticky canary) and ``ids``; answers predictions, the variant, the model version and a request id.
-- ``GET /healthz``: the process is up. ``GET /readyz``: the models are loaded (with their versions).
+- ``GET /healthz``: the process is up. ``GET /readyz``: the models are loaded (with their versions), and
+  with a poller, its reloads and the last refused one.
 - ``GET /metrics``: Prometheus text.
 
 Errors use the API's shape, ``{"error": {"type", "message", "field"}}``: 400 for a malformed body,
@@ -13,6 +14,7 @@ the model failed and no fallback answered.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mltrail.errors import InvalidInputError, MltrailError
 from mltrail.serving.gateway import Gateway
+from mltrail.serving.reload import GatewayReloader
 
 __all__ = ["DEFAULT_MAX_BODY", "create_gateway_app"]
 
@@ -36,18 +39,28 @@ def _error(status: int, exc: MltrailError) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def create_gateway_app(build: Callable[[], Gateway], *, max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
+def create_gateway_app(
+    build: Callable[[], Gateway],
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    watch: Callable[[Any], GatewayReloader] | None = None,
+) -> FastAPI:
     """The app; ``build`` makes the ``Gateway`` at start-up (loading every model) and it is closed at
-    shutdown, after the monitor rows still queued are written."""
+    shutdown, after the monitor rows still queued are written. ``watch``: given the app's state (whose
+    ``gateway`` every request reads), the poller that swaps in a new gateway when the deployment changes."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        gateway = await run_in_threadpool(build)
-        app.state.gateway = gateway
+        app.state.gateway = await run_in_threadpool(build)
+        app.state.reloader = None if watch is None else watch(app.state)
+        if app.state.reloader is not None:
+            app.state.reloader.start()
         try:
             yield
         finally:
-            await run_in_threadpool(gateway.close)
+            if app.state.reloader is not None:
+                await run_in_threadpool(app.state.reloader.stop)
+            await run_in_threadpool(app.state.gateway.close)
 
     app = FastAPI(title="mltrail gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -84,11 +97,14 @@ def create_gateway_app(build: Callable[[], Gateway], *, max_body_bytes: int = DE
     @app.get("/readyz")
     async def readyz(request: Request) -> dict[str, Any]:
         gateway: Gateway = request.app.state.gateway
+        reloader: GatewayReloader | None = request.app.state.reloader
         return {
             "status": "ready",
+            "pid": os.getpid(),  # which worker answered (--workers N: each loads and polls on its own)
             "deployment": gateway.name,
             "version": gateway.deployment.version,
             "models": gateway.variants(),
+            **({} if reloader is None else {"reload": reloader.status()}),
         }
 
     @app.get("/metrics")

@@ -12,6 +12,7 @@ queues.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -68,6 +69,8 @@ class Gateway:
         self.evidence = evidence
         self.max_rows = max_rows
         self._budget = None if self.spec.timeout_ms is None else self.spec.timeout_ms / 1000
+        self._inflight = 0  # requests inside ``predict``: a replaced gateway closes once none is left
+        self._idle = threading.Condition()
 
     @property
     def name(self) -> str:
@@ -98,6 +101,23 @@ class Gateway:
     def predict(self, body: bytes) -> dict[str, Any]:
         """The answer to one request body, or ``InvalidInputError`` (4xx, naming the field) or
         ``NoAnswerError`` (503)."""
+        with self._idle:
+            self._inflight += 1
+        try:
+            return self._answer(body)
+        finally:
+            with self._idle:
+                self._inflight -= 1
+                if not self._inflight:
+                    self._idle.notify_all()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until no request is inside ``predict`` (a replaced gateway, before it closes); False when
+        some still were after ``timeout`` seconds."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._inflight == 0, timeout)
+
+    def _answer(self, body: bytes) -> dict[str, Any]:
         started = time.perf_counter()
         try:
             request = parse_body(body, max_rows=self.max_rows)

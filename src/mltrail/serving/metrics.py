@@ -24,6 +24,8 @@ _HELP = {
     "mltrail_gateway_shadow_total": "Shadow copies, by shadow and outcome (ok, error, dropped).",
     "mltrail_gateway_shadow_agreement_total": "Rows a shadow answered as the caller was answered (agree=1).",
     "mltrail_gateway_monitor_rows_total": "Rows queued for the deployment's monitor.",
+    "mltrail_gateway_reloads_total": "Polls of the deployment that found a change, by outcome (ok, refused).",
+    "mltrail_gateway_reload_checks_failed_total": "Polls that could not reach the store or server.",
 }
 
 

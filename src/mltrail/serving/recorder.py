@@ -54,6 +54,11 @@ class MonitorRecorder:
         self._thread = threading.Thread(target=self._run, name=f"mltrail-record-{entity.name}", daemon=True)
         self._thread.start()
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The monitor's feature columns each row is sent with."""
+        return self._columns
+
     def add(self, rows: Sequence[dict[str, Any]]) -> None:
         """Queue rows (each with the inputs, ``answer``, ``id`` and the gateway's columns); never blocks."""
         with self._lock:

@@ -1,6 +1,7 @@
-"""The app of one ``mltrail serve --workers N`` worker process: uvicorn imports ``app_from_settings`` (a
-factory) in each, and the options come from ``MLTRAIL_GATEWAY`` (``Settings.gateway``), which
-``mltrail serve`` sets for them."""
+"""The app of ``mltrail serve`` (``gateway_app``) and of each of its ``--workers N`` worker processes:
+uvicorn imports ``app_from_settings`` (a factory) in each, and the options come from ``MLTRAIL_GATEWAY``
+(``Settings.gateway``), which ``mltrail serve`` sets for them. Every process polls the deployment on its
+own (``serving/reload.py``)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,37 @@ from fastapi import FastAPI
 
 from mltrail.errors import InvalidInputError
 from mltrail.serving.app import create_gateway_app
-from mltrail.serving.build import build_gateway
+from mltrail.serving.build import RegistrySource
+from mltrail.serving.reload import DEFAULT_POLL, GatewayReloader
 from mltrail.settings import Settings
 
-__all__ = ["app_from_settings", "worker_options"]
+__all__ = ["app_from_settings", "gateway_app", "worker_options"]
 
 
-def worker_options(settings: Settings, deployment: str, *, trust: bool, max_body_bytes: int) -> str:
+def gateway_app(
+    settings: Settings, deployment: str, *, trust: bool, max_body_bytes: int, poll: float = DEFAULT_POLL
+) -> FastAPI:
+    """The gateway of ``deployment``, polling it every ``poll`` seconds (0: never, as read at start)."""
+    source = RegistrySource(settings, deployment, trust=trust)
+
+    def watch(state: Any) -> GatewayReloader:
+        return GatewayReloader(state, source, interval=poll)
+
+    return create_gateway_app(
+        lambda: source.build(None), max_body_bytes=max_body_bytes, watch=watch if poll > 0 else None
+    )
+
+
+def worker_options(
+    settings: Settings, deployment: str, *, trust: bool, max_body_bytes: int, poll: float = DEFAULT_POLL
+) -> str:
     """What the workers need, as the JSON ``app_from_settings`` reads (the store or server included)."""
     return orjson.dumps(
         {
             "deployment": deployment,
             "trust": trust,
             "max_body_bytes": max_body_bytes,
+            "poll": poll,
             "home": str(settings.home),
             "db_url": settings.db_url,
             "blobs": settings.blobs,
@@ -52,7 +71,10 @@ def app_from_settings() -> FastAPI:
         api_key=options["api_key"],
         user=options["user"],
     )
-    name, trust = str(options["deployment"]), bool(options["trust"])
-    return create_gateway_app(
-        lambda: build_gateway(settings, name, trust=trust), max_body_bytes=int(options["max_body_bytes"])
+    return gateway_app(
+        settings,
+        str(options["deployment"]),
+        trust=bool(options["trust"]),
+        max_body_bytes=int(options["max_body_bytes"]),
+        poll=float(options.get("poll", DEFAULT_POLL)),
     )
