@@ -18,6 +18,8 @@ from mltrail.api.deps import current_user
 from mltrail.api.docs import install_docs
 from mltrail.api.errors import UnhandledErrorMiddleware, install_error_handlers
 from mltrail.api.limits import BodyLimitMiddleware
+from mltrail.api.mlflow.errors import MLFLOW_PREFIXES
+from mltrail.api.mlflow.routes import mlflow_routers
 from mltrail.api.monitoring import alerts as monitor_alerts
 from mltrail.api.monitoring import ingest as monitor_ingest
 from mltrail.api.monitoring import monitors
@@ -108,6 +110,9 @@ def create_app(
             app.state.deployment_evidence = services.deployment_evidence
             app.state.alerts = services.alerts
             app.state.monitoring = services.monitoring
+            app.state.mlflow_tracking = services.mlflow_tracking
+            app.state.mlflow_models = services.mlflow_models
+            app.state.mlflow_logged_models = services.mlflow_logged_models
             if auth and not any(u.role == Role.ADMIN and not u.disabled for u in opened.list_users()):
                 _log.warning(
                     "authentication is on but there is no admin yet: create one with"
@@ -138,7 +143,7 @@ def create_app(
     install_error_handlers(app)
     install_docs(app)
     app.add_middleware(UnhandledErrorMiddleware)  # innermost: the audit sees the 500 and skips it
-    app.add_middleware(AuditMiddleware)
+    app.add_middleware(AuditMiddleware, prefix=("/api/v1/", *MLFLOW_PREFIXES))
     app.add_middleware(BodyLimitMiddleware)  # outermost: no byte of a refused body is read
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
     routers = (run_tables, projects, runs, metrics, artifacts, datasets, me, users, keys, audit)
@@ -148,6 +153,8 @@ def create_app(
         api.include_router(module.router)
     api.include_router(run_tables.samples_router)
     app.include_router(api)
+    for mlflow_router in mlflow_routers():  # MLflow's REST API and artifact proxy (docs/MLFLOW.md)
+        app.include_router(mlflow_router, dependencies=[Depends(current_user)])
     # Sign-in is how a browser gets authenticated, so it is not behind ``current_user``.
     app.include_router(web_session.router, prefix="/api/v1")
 

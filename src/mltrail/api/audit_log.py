@@ -35,6 +35,8 @@ class AuditNote:
     user: str | None = None
     project: str | None = None
     run_id: str | None = None
+    # A POST that only reads (MLflow's search calls) is not a write: nothing is recorded.
+    read_only: bool = False
 
 
 def audit_note(scope: Scope) -> AuditNote | None:
@@ -84,7 +86,7 @@ def record_integrity_error(
 
 
 class AuditMiddleware:
-    def __init__(self, app: ASGIApp, prefix: str = "/api/v1/") -> None:
+    def __init__(self, app: ASGIApp, prefix: str | tuple[str, ...] = "/api/v1/") -> None:
         self.app = app
         self.prefix = prefix
 
@@ -99,7 +101,8 @@ class AuditMiddleware:
         scope[_SCOPE_KEY] = note
 
         async def send_recording(message: Message) -> None:
-            if message["type"] == "http.response.start" and int(message["status"]) < 400:
+            started = message["type"] == "http.response.start"
+            if started and int(message["status"]) < 400 and not note.read_only:
                 await self._record(scope, note, int(message["status"]))
             await send(message)
 

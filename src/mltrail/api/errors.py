@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import mltrail.errors as mltrail_errors
+from mltrail.api.mlflow.errors import is_mlflow_path, mlflow_error, mlflow_status_error
 from mltrail.errors import AuthenticationError, InvalidFilterError, InvalidInputError, MltrailError
 
 __all__ = ["UnhandledErrorMiddleware", "UploadTooLargeError", "error_body", "install_error_handlers"]
@@ -58,6 +59,8 @@ def error_body(
 
 async def _mltrail_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MltrailError)
+    if is_mlflow_path(request.url.path):
+        return mlflow_error(exc)
     field = getattr(exc, "field", None)
     position = exc.position if isinstance(exc, InvalidFilterError) else None
     text = exc.text if isinstance(exc, InvalidFilterError) else None
@@ -80,11 +83,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     if first.get("type") == "json_invalid":
         field = "body"
     message = f"{field}: {first.get('msg', 'invalid value')}"
+    if is_mlflow_path(request.url.path):
+        return mlflow_status_error(400, message)
     return JSONResponse(error_body("InvalidInputError", message, field), status_code=400)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if is_mlflow_path(request.url.path):
+        return mlflow_status_error(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}")
     type_name = _STATUS_TYPES.get(exc.status_code, "StoreError" if exc.status_code >= 500 else "MltrailError")
     return JSONResponse(
         error_body(type_name, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
@@ -117,10 +124,11 @@ class UnhandledErrorMiddleware:
             _log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:  # part of the answer is out: nothing else can be said on this response
                 raise
-            body = error_body(
-                "MltrailError",
-                f"the server failed on this request ({type(exc).__name__}); it is logged on the server",
-            )
+            message = f"the server failed on this request ({type(exc).__name__}); it is logged on the server"
+            if is_mlflow_path(str(scope.get("path", ""))):
+                await mlflow_status_error(500, message)(scope, receive, send)
+                return
+            body = error_body("MltrailError", message)
             await JSONResponse(body, status_code=500)(scope, receive, send)
 
 

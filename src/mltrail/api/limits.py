@@ -26,6 +26,7 @@ _UPLOADS: tuple[tuple[str, re.Pattern[str], int | None], ...] = (
     # Streamed to the blob store by the route, which bounds it itself (--max-upload-mb) and stores nothing
     # of a body cut short; only an announced size over that limit is refused here.
     ("PUT", re.compile(r"^/api/v1/runs/[^/]+/artifacts/.+"), None),
+    ("PUT", re.compile(r"^/(?:ajax-)?api/2\.0/mlflow-artifacts/artifacts/.+"), None),  # MLflow's proxy
     ("POST", re.compile(r"^/api/v1/runs/[^/]+/metrics$"), 64 * MiB),
     ("POST", re.compile(r"^/api/v1/runs/[^/]+/datasets$"), 64 * MiB),  # a drift profile, base64
     ("POST", re.compile(r"^/api/v1/monitors/[^/]+/predictions$"), 256 * MiB),
@@ -99,8 +100,7 @@ class BodyLimitMiddleware:
 
 
 def _streams_itself(method: str, path: str) -> bool:
-    verb, pattern, _ = _UPLOADS[0]
-    return method == verb and pattern.match(path) is not None
+    return any(method == verb and pattern.match(path) is not None for verb, pattern, _ in _UPLOADS[:2])
 
 
 def _content_length(scope: Scope) -> int | None:

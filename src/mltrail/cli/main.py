@@ -98,6 +98,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "mltrail.cli.tracking.runs", "app", "Runs: list, inspect, compare, reproduce and delete them."
     ),
     "db": LazyCommand("mltrail.cli.db", "app", "The database: migrations."),
+    "import": LazyCommand(
+        "mltrail.cli.imports", "app", "Bring another tracker's history into mltrail (MLflow's file store)."
+    ),
     "users": LazyCommand(
         "mltrail.cli.accounts.users", "app", "Users of the team server and their server roles."
     ),

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from mltrail.services.deployments.evidence import EvidenceService
     from mltrail.services.deployments.service import DeploymentService
     from mltrail.services.monitoring.alerts import AlertService, Notifier
+    from mltrail.services.mlflow.logged_models import MlflowLoggedModels
+    from mltrail.services.mlflow.models import MlflowModels
+    from mltrail.services.mlflow.tracking import MlflowTracking
     from mltrail.services.monitoring.service import MonitoringService
     from mltrail.services.registry.service import RegistryService
     from mltrail.services.registry.webhooks import Poster, WebhookDispatcher, WebhookService
@@ -195,6 +198,24 @@ class Services:
             on_event=on_event,
             evidence=lambda: self.deployment_evidence,
         )
+
+    @cached_property
+    def mlflow_tracking(self) -> MlflowTracking:
+        from mltrail.services.mlflow.tracking import MlflowTracking
+
+        return MlflowTracking(self.store, self.tracking, self.datasets)
+
+    @cached_property
+    def mlflow_logged_models(self) -> MlflowLoggedModels:
+        from mltrail.services.mlflow.logged_models import MlflowLoggedModels
+
+        return MlflowLoggedModels(self.tracking)
+
+    @cached_property
+    def mlflow_models(self) -> MlflowModels:
+        from mltrail.services.mlflow.models import MlflowModels
+
+        return MlflowModels(self.registry, self.artifacts)
 
     @cached_property
     def webhooks(self) -> WebhookService:

@@ -1,0 +1,64 @@
+"""``mltrail import``: bring another tracker's history into mltrail (MLflow's file store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mltrail.cli.context import services
+from mltrail.errors import InvalidInputError
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Bring another tracker's history into mltrail (MLflow's file store).", no_args_is_help=True
+)
+
+
+@app.callback()
+def imports() -> None:
+    """Bring another tracker's history into mltrail (MLflow's file store)."""
+
+
+@app.command("mlflow")
+def import_mlflow(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Option("--from", help="an MLflow file store: ./mlruns or file:///…/mlruns")],
+) -> None:
+    """Import experiments, runs (params, metric histories, tags, times, users, artifacts) and registered
+    models (versions, stages, aliases) from an MLflow file store. Runs imported before are skipped."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mltrail.cli.render import stderr_console
+    from mltrail.services.mlflow.importer import MlflowImporter
+
+    if source.startswith(("http://", "https://", "sqlite:", "postgresql:", "mysql:")):
+        raise InvalidInputError(
+            f"--from {source}: only an MLflow file store (a folder such as ./mlruns) can be imported yet",
+            field="--from",
+        )
+    root = Path(source.removeprefix("file://")).expanduser()
+    container = services(ctx).container(must_exist=False)
+    importer = MlflowImporter(container.store, container.tracking, container.artifacts, container.mlflow_models)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=stderr_console(), transient=False,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = bar.add_task(f"importing {what}", total=total)
+            bar.update(tasks[what], completed=done)
+
+        report = importer.import_file_store(root, progress)
+    typer.echo(
+        f"{report.experiments} experiments; runs: {report.runs_imported} imported, {report.runs_skipped} already"
+        f" there; {report.metric_points} metric points; {report.artifacts} artifact files; models:"
+        f" {report.models}, versions: {report.versions_imported} imported, {report.versions_skipped} already"
+        f" there; {report.aliases} aliases"
+    )
+    for problem in report.problems:
+        typer.echo(f"note: {problem}", err=True)
