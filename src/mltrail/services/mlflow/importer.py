@@ -123,9 +123,8 @@ class MlflowImporter:
         if folder is None:
             report.problems.append(f"run {run.run_id}: artifacts kept outside the file store, not imported")
             return
-        if not folder.is_dir():
-            if folder != run.folder / "artifacts":
-                report.problems.append(f"run {run.run_id}: artifact folder {folder} is missing")
+        if not folder.is_dir():  # MLflow makes the folder with the run: its artifacts were lost
+            report.problems.append(f"run {run.run_id}: artifact folder {folder} is missing; imported without")
             return
         for child in sorted(folder.iterdir()):
             report.artifacts += len(self.artifacts.log_path(run.run_id, child, name=child.name))
