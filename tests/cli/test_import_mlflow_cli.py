@@ -34,9 +34,11 @@ def test_import_a_file_store_twice(tmp_path: Path, invoke, home: Path) -> None: 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLTRAIL_"))}
     env.update(MLFLOW_TRACKING_URI=mlruns.as_uri(), MLFLOW_ALLOW_FILE_STORE="true", HOME=str(tmp_path))
     for args in ([str(SCRIPT)], ["-c", MORE]):
-        done = subprocess.run([sys.executable, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240)
+        done = subprocess.run(
+            [sys.executable, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240
+        )
         assert done.returncode == 0, done.stderr[-4000:]
-    lost_id, gone_id = done.stdout.split()
+    lost_id, _gone_id = done.stdout.split()
     lost_artifacts = next(mlruns.glob(f"*/{lost_id}/artifacts"))
     shutil.rmtree(lost_artifacts)
 
@@ -48,7 +50,9 @@ def test_import_a_file_store_twice(tmp_path: Path, invoke, home: Path) -> None: 
 
     store = open_store(f"sqlite:///{home / 'mltrail.db'}")
     try:
-        runs = {r.name: r for r in store.search_runs("mlflow-demo", filter=None, sort=[], offset=0, limit=10).runs}
+        runs = {
+            r.name: r for r in store.search_runs("mlflow-demo", filter=None, sort=[], offset=0, limit=10).runs
+        }
         logreg = runs["logreg"]
         assert logreg.params == {"C": "0.5", "solver": "lbfgs"} and logreg.tags["team"] == "fraud"
         assert logreg.status.value == "finished" and logreg.end_time is not None and logreg.user
@@ -65,7 +69,10 @@ def test_import_a_file_store_twice(tmp_path: Path, invoke, home: Path) -> None: 
 
     again = invoke("import", "mlflow", "--from", str(mlruns))
     assert again.exit_code == 0, again.output
-    assert "runs: 0 imported, 3 already there" in again.stdout and "versions: 0 imported, 1 already there" in again.stdout
+    assert (
+        "runs: 0 imported, 3 already there" in again.stdout
+        and "versions: 0 imported, 1 already there" in again.stdout
+    )
 
 
 def test_unsupported_sources_are_named(invoke, home: Path) -> None:  # type: ignore[no-untyped-def]

@@ -29,7 +29,14 @@ def import_mlflow(
 ) -> None:
     """Import experiments, runs (params, metric histories, tags, times, users, artifacts) and registered
     models (versions, stages, aliases) from an MLflow file store. Runs imported before are skipped."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from mltrail.cli.render import stderr_console
     from mltrail.services.mlflow.importer import MlflowImporter
@@ -41,12 +48,18 @@ def import_mlflow(
         )
     root = Path(source.removeprefix("file://")).expanduser()
     container = services(ctx).container(must_exist=False)
-    importer = MlflowImporter(container.store, container.tracking, container.artifacts, container.mlflow_models)
+    importer = MlflowImporter(
+        container.store, container.tracking, container.artifacts, container.mlflow_models
+    )
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=stderr_console(), transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr_console(),
+        transient=False,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(what: str, done: int, total: int) -> None:
             if what not in tasks:
@@ -55,8 +68,9 @@ def import_mlflow(
 
         report = importer.import_file_store(root, progress)
     typer.echo(
-        f"{report.experiments} experiments; runs: {report.runs_imported} imported, {report.runs_skipped} already"
-        f" there; {report.metric_points} metric points; {report.artifacts} artifact files; models:"
+        f"{report.experiments} experiments; runs: {report.runs_imported} imported,"
+        f" {report.runs_skipped} already there; {report.metric_points} metric points;"
+        f" {report.artifacts} artifact files; models:"
         f" {report.models}, versions: {report.versions_imported} imported, {report.versions_skipped} already"
         f" there; {report.aliases} aliases"
     )

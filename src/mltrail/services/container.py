@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from mltrail.services.accounts.sessions import SessionService
     from mltrail.services.deployments.evidence import EvidenceService
     from mltrail.services.deployments.service import DeploymentService
-    from mltrail.services.monitoring.alerts import AlertService, Notifier
     from mltrail.services.mlflow.logged_models import MlflowLoggedModels
     from mltrail.services.mlflow.models import MlflowModels
     from mltrail.services.mlflow.tracking import MlflowTracking
+    from mltrail.services.monitoring.alerts import AlertService, Notifier
     from mltrail.services.monitoring.service import MonitoringService
     from mltrail.services.registry.service import RegistryService
     from mltrail.services.registry.webhooks import Poster, WebhookDispatcher, WebhookService

@@ -29,7 +29,10 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live
     home = tmp_path_factory.mktemp("mlflow-server") / "mltrail"
     store = open_store(f"sqlite:///{home / 'mltrail.db'}")
     accounts = AccountService(store)
-    keys = {name: accounts.create_user(name, role)[1].secret for name, role in [("ana", "member"), ("vic", "viewer")]}
+    keys = {
+        name: accounts.create_user(name, role)[1].secret
+        for name, role in [("ana", "member"), ("vic", "viewer")]
+    }
     store.close()
     live = start_server(home, "--auth")
     yield live, keys
@@ -75,13 +78,21 @@ def test_a_typical_mlflow_script_logs_to_mltrail(
         model_files = {p for p in paths if p.startswith("model/")}
         assert len(model_files) > 2  # the estimator's own file(s), whichever format MLflow chose
         version = api.get("/models/fraud-clf/versions/1").json()
-        assert version["run_id"] == run_id and version["aliases"] == ["candidate"] and version["flavor"] == "mlflow"
+        assert (
+            version["run_id"] == run_id
+            and version["aliases"] == ["candidate"]
+            and version["flavor"] == "mlflow"
+        )
         trail = api.get("/models/fraud-clf/audit", params={"action": "downloaded"}).json()
         events = trail["events"] if isinstance(trail, dict) else trail
         downloaded = {e["details"].get("path") for e in events}
         assert "MLmodel" in downloaded and len(downloaded) > 1  # loading by alias was audited, file by file
 
-    cli_env = {**mlflow_env(live.url, None, tmp_path), "MLTRAIL_SERVER": live.url, "MLTRAIL_API_KEY": keys["ana"]}
+    cli_env = {
+        **mlflow_env(live.url, None, tmp_path),
+        "MLTRAIL_SERVER": live.url,
+        "MLTRAIL_API_KEY": keys["ana"],
+    }
     cli_env["COLUMNS"] = "200"
     listed = subprocess.run(
         [MLTRAIL, "runs", "list", "mlflow-demo"], env=cli_env, capture_output=True, text=True, timeout=60

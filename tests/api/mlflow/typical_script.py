@@ -1,5 +1,6 @@
-"""A typical MLflow training script, unmodified: run by the tests with MLFLOW_TRACKING_URI pointing at
-``mltrail server`` (or at a file store, for the importer). It prints what it logged as JSON on its last line."""
+"""A typical MLflow training script, unmodified: run by the tests with MLFLOW_TRACKING_URI pointing
+at ``mltrail server`` (or at a file store, for the importer). It prints what it logged as JSON on its
+last line."""
 
 import json
 import sys

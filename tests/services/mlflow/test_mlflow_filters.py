@@ -12,7 +12,8 @@ from mltrail.services.mlflow.filters import parse_mlflow_filter, parse_mlflow_or
 
 def test_metrics_params_tags_and_attributes() -> None:
     expr = parse_mlflow_filter(
-        "metrics.acc > 0.9 and params.opt = 'adam' AND tags.`team name` != \"x\" and attributes.status = 'KILLED'"
+        "metrics.acc > 0.9 and params.opt = 'adam' AND tags.`team name` != \"x\""
+        " and attributes.status = 'KILLED'"
     )
     assert expr == And(
         (
@@ -32,7 +33,9 @@ def test_numeric_param_text_matches_a_number_too() -> None:
 
 
 def test_times_are_milliseconds_and_names_map() -> None:
-    expr = parse_mlflow_filter("attributes.start_time >= 1700000000000 and run_name = 'bob' and tags.mlflow.user = 'u'")
+    expr = parse_mlflow_filter(
+        "attributes.start_time >= 1700000000000 and run_name = 'bob' and tags.mlflow.user = 'u'"
+    )
     assert expr == And(
         (
             Comparison(FieldRef("attr", "start_time"), ">=", 1_700_000_000.0),
@@ -43,9 +46,13 @@ def test_times_are_milliseconds_and_names_map() -> None:
 
 
 def test_in_like_and_null() -> None:
-    assert parse_mlflow_filter("attributes.run_id IN ('a', 'b')") == Comparison(FieldRef("attr", "id"), "in", ("a", "b"))
+    assert parse_mlflow_filter("attributes.run_id IN ('a', 'b')") == Comparison(
+        FieldRef("attr", "id"), "in", ("a", "b")
+    )
     assert parse_mlflow_filter("tags.t NOT IN ('a')") == Comparison(FieldRef("tags", "t"), "not_in", ("a",))
-    assert parse_mlflow_filter("run_name LIKE '%bert%'") == Comparison(FieldRef("attr", "name"), "contains", "bert")
+    assert parse_mlflow_filter("run_name LIKE '%bert%'") == Comparison(
+        FieldRef("attr", "name"), "contains", "bert"
+    )
     assert parse_mlflow_filter("params.x LIKE 'exact'") == Comparison(FieldRef("params", "x"), "=", "exact")
     assert parse_mlflow_filter("tags.t IS NULL") == Not(Exists(FieldRef("tags", "t")))
     assert parse_mlflow_filter("tags.t IS NOT NULL") == Exists(FieldRef("tags", "t"))

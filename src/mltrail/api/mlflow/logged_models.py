@@ -68,7 +68,11 @@ def get_logged_model(call: Call) -> dict[str, Any]:
 @endpoint(router, "/logged-models/{model_id}", ("PATCH",))
 def finalize_logged_model(call: Call) -> dict[str, Any]:
     model = _model(call, Role.MEMBER)
-    return {"model": logged_model_json(call, call.logged_models.finalize(model.model_id, call.args.need("status")))}
+    return {
+        "model": logged_model_json(
+            call, call.logged_models.finalize(model.model_id, call.args.need("status"))
+        )
+    }
 
 
 @endpoint(router, "/logged-models/{model_id}/tags", ("PATCH",))
@@ -113,6 +117,8 @@ def log_outputs(call: Call) -> dict[str, Any]:
     for output in call.args.objects("models"):
         model_id = str(output.get("model_id", ""))
         if run_of_model(model_id) != run_id:
-            raise InvalidInputError(f"logged model {model_id!r} was not logged by run {run_id}", field="models")
+            raise InvalidInputError(
+                f"logged model {model_id!r} was not logged by run {run_id}", field="models"
+            )
         call.logged_models.get(model_id)
     return {}

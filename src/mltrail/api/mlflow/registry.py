@@ -5,6 +5,7 @@ mltrail's registry. A version is registered from an MLflow model folder logged t
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter
@@ -48,7 +49,8 @@ def _conditions(text: str | None, allowed: dict[str, FieldRef]) -> list[Comparis
     for item in items:
         if not isinstance(item, Comparison) or item.field not in allowed.values():
             raise InvalidInputError(
-                f"registry searches filter by {' and '.join(allowed)} only (=, !=, IN, LIKE '%x%')", field="filter"
+                f"registry searches filter by {' and '.join(allowed)} only (=, !=, IN, LIKE '%x%')",
+                field="filter",
             )
         out.append(item)
     return out
@@ -64,7 +66,9 @@ def _meets(value: str, condition: Comparison) -> bool:
         return isinstance(wanted, str) and wanted in value
     if condition.op in ("in", "not_in") and isinstance(wanted, tuple):
         return (value in wanted) == (condition.op == "in")
-    raise InvalidInputError(f"operator {condition.op!r} is not supported in registry searches", field="filter")
+    raise InvalidInputError(
+        f"operator {condition.op!r} is not supported in registry searches", field="filter"
+    )
 
 
 def _page(call: Call, items: list[Any], key: str, shape: Any) -> dict[str, Any]:
@@ -140,12 +144,14 @@ def get_latest_versions(call: Call) -> dict[str, Any]:
     name = call.args.need("name")
     call.registry_access.model(name, Role.VIEWER)
     stages = [s.lower() for s in call.args.texts("stages")] or [s.value for s in Stage]
-    out = []
+    out: list[dict[str, Any]] = []
     for stage in stages:
         try:
             versions, _ = call.registry_access.registry.list_versions(name, stage=Stage(stage), limit=1)
         except ValueError as exc:
-            raise InvalidInputError(f"stage {stage!r} is not one of None, Staging, Production, Archived", "stages") from exc
+            raise InvalidInputError(
+                f"stage {stage!r} is not one of None, Staging, Production, Archived", "stages"
+            ) from exc
         out.extend(_version_json(call, v) for v in versions)
     return {"model_versions": out}
 
@@ -207,7 +213,9 @@ def create_model_version(call: Call) -> dict[str, Any]:
 def get_model_version(call: Call) -> dict[str, Any]:
     name = call.args.need("name")
     call.registry_access.model(name, Role.VIEWER)
-    return {"model_version": _version_json(call, call.registry_access.registry.get_version(name, _number(call)))}
+    return {
+        "model_version": _version_json(call, call.registry_access.registry.get_version(name, _number(call)))
+    }
 
 
 @endpoint(router, "/model-versions/get-download-uri", _GET)
@@ -225,14 +233,15 @@ def _search_model_versions(call: Call) -> dict[str, Any]:
     fields = {"name": FieldRef("attr", "name"), "run_id": FieldRef("attr", "id")}
     conditions = _conditions(call.args.text("filter"), fields)
     ra = call.registry_access
-    names = [str(c.value) for c in conditions if c.field == fields["name"] and c.op == "=" and isinstance(c.value, str)]
+    names = [
+        str(c.value)
+        for c in conditions
+        if c.field == fields["name"] and c.op == "=" and isinstance(c.value, str)
+    ]
     if names:
         models = []
-        for n in names[:1]:
-            try:
-                models.append(ra.model(n, Role.VIEWER))
-            except NotFoundError:
-                pass
+        with contextlib.suppress(NotFoundError):  # a missing (or hidden) model has no versions to show
+            models.append(ra.model(names[0], Role.VIEWER))
     else:
         models, _ = ra.registry.list_models(projects=ra.visible_projects(), limit=1000)
     found: list[ModelVersion] = []

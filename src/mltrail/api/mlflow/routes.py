@@ -1,7 +1,6 @@
 """The MLflow routers as the app includes them: tracking, registry and artifacts under each prefix, then
 the catch-all that names an unsupported endpoint."""
 
-
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response

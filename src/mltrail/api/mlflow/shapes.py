@@ -1,4 +1,4 @@
-"""mltrail's entities in MLflow's JSON shapes (``Run``, ``Experiment``, ``RegisteredModel``, ``ModelVersion``)."""
+"""mltrail's entities in MLflow's JSON shapes: Run, Experiment, RegisteredModel, ModelVersion."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def run_info_json(run: Run, experiment_id: str) -> dict[str, Any]:
 def run_json(run: Run, experiment_id: str) -> dict[str, Any]:
     wall = _ms(run.end_time or run.heartbeat_at or run.start_time)
     metrics = [
-        {"key": key, "value": s.last, "timestamp": wall, "step": s.last_step} for key, s in sorted(run.metrics.items())
+        {"key": key, "value": s.last, "timestamp": wall, "step": s.last_step}
+        for key, s in sorted(run.metrics.items())
     ]
     tags = [{"key": k, "value": v} for k, v in sorted(run.tags.items()) if k not in (DELETED_TAG, MODELS_TAG)]
     tags.append({"key": "mlflow.runName", "value": run.name})

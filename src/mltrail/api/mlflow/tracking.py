@@ -71,7 +71,9 @@ def get_experiment_by_name(call: Call) -> dict[str, Any]:
 def _search_experiments(call: Call) -> dict[str, Any]:
     view = (call.args.text("view_type") or "ACTIVE_ONLY").upper()
     visible = call.access.visible(call.tracking.projects())
-    found = [] if view == "DELETED_ONLY" else call.tracking.search_experiments(visible, call.args.text("filter"))
+    found = (
+        [] if view == "DELETED_ONLY" else call.tracking.search_experiments(visible, call.args.text("filter"))
+    )
     offset = _offset(call)
     limit = call.args.integer("max_results", 1000) or 1000
     page = found[offset : offset + limit]
@@ -182,7 +184,9 @@ def log_batch(call: Call) -> dict[str, Any]:
     metrics = []
     for item in call.args.objects("metrics"):
         one = type(call.args)(item)
-        metrics.append((one.need("key"), one.number("value"), one.integer("timestamp") or 0, one.integer("step", 0) or 0))
+        metrics.append(
+            (one.need("key"), one.number("value"), one.integer("timestamp") or 0, one.integer("step", 0) or 0)
+        )
     params = {}
     for item in call.args.objects("params"):
         one = type(call.args)(item)

@@ -1,1 +1,1 @@
-"""MLflow compatibility: its search syntax, its ids and shapes mapped onto mltrail's services, and the importer."""
+"""MLflow compatibility: its search syntax, its ids mapped onto mltrail's services, and the importer."""

@@ -114,7 +114,9 @@ class MlflowFileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         if not root.is_dir():
-            raise InvalidInputError(f"{root} is not a folder (an MLflow file store, e.g. ./mlruns)", field="--from")
+            raise InvalidInputError(
+                f"{root} is not a folder (an MLflow file store, e.g. ./mlruns)", field="--from"
+            )
 
     def experiments(self) -> dict[str, str]:
         """Experiment id → name (deleted ones in ``.trash`` are left out)."""
@@ -140,7 +142,9 @@ class MlflowFileStore:
                         experiment=name,
                         name=str(data.get("run_name") or run_id),
                         user=None if data.get("user_id") is None else str(data.get("user_id")),
-                        status=RUN_STATUS.get(status, "FINISHED") if isinstance(status, int) else str(status or "FINISHED"),
+                        status=RUN_STATUS.get(status, "FINISHED")
+                        if isinstance(status, int)
+                        else str(status or "FINISHED"),
                         start_ms=_int(data.get("start_time")),
                         end_ms=_int(data.get("end_time")),
                         deleted=data.get("lifecycle_stage") == "deleted",
@@ -155,7 +159,9 @@ class MlflowFileStore:
         for meta in sorted((self.root / "models").glob("*/meta.yaml")):
             data = read_meta(meta)
             versions = []
-            for vmeta in sorted(meta.parent.glob("version-*/meta.yaml"), key=lambda p: _version_of(p.parent.name)):
+            for vmeta in sorted(
+                meta.parent.glob("version-*/meta.yaml"), key=lambda p: _version_of(p.parent.name)
+            ):
                 v = read_meta(vmeta)
                 versions.append(
                     FileStoreVersion(
@@ -173,7 +179,12 @@ class MlflowFileStore:
                 if text.isdigit():
                     aliases[key] = int(text)
             out.append(
-                FileStoreModel(str(data.get("name") or meta.parent.name), str(data.get("description") or ""), versions, aliases)
+                FileStoreModel(
+                    str(data.get("name") or meta.parent.name),
+                    str(data.get("description") or ""),
+                    versions,
+                    aliases,
+                )
             )
         return out
 

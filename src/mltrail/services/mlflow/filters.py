@@ -129,7 +129,8 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def identifier(self) -> tuple[str, str, int]:
-        """(entity type, key, position) of ``metrics.x``, ``params."a b"``, ``attributes.status``, ``status``."""
+        """(entity type, key, position) of ``metrics.x``, ``params."a b"``, ``attributes.status``,
+        ``status``."""
         tok = self.next("a field such as metrics.acc")
         if tok.kind != "word":
             raise self.error(f"expected a field such as metrics.acc, found {tok.text!r}", tok.pos)
@@ -227,7 +228,8 @@ def _field(entity: str, key: str, parser: _Parser, pos: int) -> FieldRef:
         name = _ATTRIBUTES.get(key)
         if name is None:
             raise parser.error(
-                f"attribute {key!r} is not searchable in mltrail (searchable: {', '.join(sorted(_ATTRIBUTES))})",
+                f"attribute {key!r} is not searchable in mltrail"
+                f" (searchable: {', '.join(sorted(_ATTRIBUTES))})",
                 pos,
             )
         return FieldRef("attr", name)

@@ -98,7 +98,9 @@ class MlflowImporter:
         self._artifacts(run, report)
         status = MLFLOW_STATUS.get(run.status, "finished")
         if status != "running":
-            error = {"type": KILLED, "message": "killed (MLflow status KILLED)"} if run.status == KILLED else None
+            error = (
+                {"type": KILLED, "message": "killed (MLflow status KILLED)"} if run.status == KILLED else None
+            )
             end = run.end_ms / 1000.0 if run.end_ms is not None else None
             self.tracking.finish_run(run.run_id, status=RunStatus(status), error=error, end_time=end)
         report.runs_imported += 1
@@ -142,7 +144,8 @@ class MlflowImporter:
                 report.problems.append(f"model {model.name} v{version.version}: {exc.message}")
                 continue
             existing = [
-                v for v in self.models.registry.versions_of_run(version.run_id, limit=1000)[0]
+                v
+                for v in self.models.registry.versions_of_run(version.run_id, limit=1000)[0]
                 if v.model == model.name and v.source == path
             ]
             if existing:
@@ -209,4 +212,6 @@ class MlflowImporter:
                 if not self.artifacts.list(run_id, path + "/"):
                     self.artifacts.log_path(run_id, artifacts, name=path)
                 return path
-        raise InvalidInputError(f"source {uri!r} is not a folder of run {run_id} in this store", field="source")
+        raise InvalidInputError(
+            f"source {uri!r} is not a folder of run {run_id} in this store", field="source"
+        )

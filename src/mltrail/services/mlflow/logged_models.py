@@ -78,11 +78,14 @@ class MlflowLoggedModels:
         text = orjson.dumps(docs).decode()
         if len(text) > 5000:
             raise InvalidInputError(
-                f"run {run.id} holds too many logged models (their records pass 5,000 characters)", field="name"
+                f"run {run.id} holds too many logged models (their records pass 5,000 characters)",
+                field="name",
             )
         self.tracking.set_tags(run.id, {MODELS_TAG: text})
 
-    def create(self, run_id: str, *, name: str | None, model_type: str | None, tags: dict[str, str]) -> LoggedModel:
+    def create(
+        self, run_id: str, *, name: str | None, model_type: str | None, tags: dict[str, str]
+    ) -> LoggedModel:
         run = self.tracking.get_run(run_id)
         clean = normalize_artifact_path(name or "model")
         if "/" in clean:
@@ -133,7 +136,9 @@ class MlflowLoggedModels:
         found: list[LoggedModel] = []
         for project in projects:
             try:
-                page = self.tracking.search_runs(project, filter=Exists(FieldRef("tags", MODELS_TAG)), limit=1000)
+                page = self.tracking.search_runs(
+                    project, filter=Exists(FieldRef("tags", MODELS_TAG)), limit=1000
+                )
             except NotFoundError:
                 continue
             for run in page.runs:

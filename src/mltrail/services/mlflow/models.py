@@ -24,7 +24,9 @@ __all__ = ["MLMODEL_FILE", "MlflowModels", "RunFolder", "mlmodel_flavors", "pars
 
 MLMODEL_FILE = "MLmodel"
 # Where MLflow's artifact proxy keeps a run's files: mlflow-artifacts:/<experiment>/<run>/artifacts/<path>.
-_PROXY = re.compile(r"^(?:mlflow-artifacts:)?/*(?P<exp>[^/]+)/(?P<run>[0-9a-zA-Z_-]+)/artifacts(?:/(?P<path>.*))?$")
+_PROXY = re.compile(
+    r"^(?:mlflow-artifacts:)?/*(?P<exp>[^/]+)/(?P<run>[0-9a-zA-Z_-]+)/artifacts(?:/(?P<path>.*))?$"
+)
 _RUNS = re.compile(r"^runs:/(?P<run>[^/]+)(?:/(?P<path>.*))?$")
 
 
@@ -94,7 +96,8 @@ class MlflowModels:
         mlmodel = next((a for a in files if a.path == f"{folder.path}/{MLMODEL_FILE}"), None)
         if mlmodel is None:
             raise InvalidInputError(
-                f"run {folder.run_id[:12]} has no model at {folder.path!r} (no {MLMODEL_FILE} file)", field="source"
+                f"run {folder.run_id[:12]} has no model at {folder.path!r} (no {MLMODEL_FILE} file)",
+                field="source",
             )
         _, stream = self.artifacts.open(folder.run_id, mlmodel.path)
         with stream:
@@ -102,7 +105,9 @@ class MlflowModels:
         if hashlib.sha256(raw).hexdigest() != mlmodel.digest:
             raise InvalidInputError(f"{mlmodel.path} does not match its recorded sha256", field="source")
         flavors = mlmodel_flavors(raw.decode("utf-8", "replace"))
-        self.artifacts.log_stream(folder.run_id, f"{folder.path}/{META_FILE}", io.BytesIO(_meta(folder, files, flavors)))
+        self.artifacts.log_stream(
+            folder.run_id, f"{folder.path}/{META_FILE}", io.BytesIO(_meta(folder, files, flavors))
+        )
 
     def create_version(
         self,

@@ -13,7 +13,12 @@ from typing import Any
 from mltrail.entities import MetricHistory, MetricsBatch, Project, Run, RunStatus, SortKey
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
 from mltrail.query_ast import And, Comparison, Exists, Expr, FieldRef, Not
-from mltrail.services.mlflow.filters import DELETED_TAG, MLFLOW_STATUS, parse_mlflow_filter, parse_mlflow_order
+from mltrail.services.mlflow.filters import (
+    DELETED_TAG,
+    MLFLOW_STATUS,
+    parse_mlflow_filter,
+    parse_mlflow_order,
+)
 from mltrail.services.tracking.datasets import DatasetService
 from mltrail.services.tracking.fingerprint import Fingerprint
 from mltrail.services.tracking.service import TrackingService
@@ -160,14 +165,20 @@ class MlflowTracking:
         if status:
             wanted = MLFLOW_STATUS.get(status.upper())
             if wanted is None:
-                raise InvalidInputError(f"status {status!r} is not one of {', '.join(MLFLOW_STATUS)}", "status")
+                raise InvalidInputError(
+                    f"status {status!r} is not one of {', '.join(MLFLOW_STATUS)}", "status"
+                )
             end = _seconds(end_time_ms, "end_time")
             current = self.store.get_run_status(run_id)
             if wanted == "running":
                 if current in (RunStatus.RUNNING, RunStatus.CRASHED):
                     self.tracking.heartbeat(run_id)
             elif current not in (RunStatus.FINISHED, RunStatus.FAILED):
-                error = {"type": KILLED, "message": "killed (MLflow status KILLED)"} if status.upper() == KILLED else None
+                error = (
+                    {"type": KILLED, "message": "killed (MLflow status KILLED)"}
+                    if status.upper() == KILLED
+                    else None
+                )
                 self.tracking.finish_run(run_id, status=RunStatus(wanted), error=error, end_time=end)
         return self.store.get_run(run_id)
 
@@ -217,7 +228,9 @@ class MlflowTracking:
         if self.store.get_run_status(run_id) in (RunStatus.RUNNING, RunStatus.CRASHED):
             self.tracking.heartbeat(run_id)
 
-    def metric_history(self, run_id: str, key: str, offset: int, limit: int | None) -> tuple[MetricHistory, int | None]:
+    def metric_history(
+        self, run_id: str, key: str, offset: int, limit: int | None
+    ) -> tuple[MetricHistory, int | None]:
         """The metric's points from ``offset`` (at most ``limit``), and the next offset if more remain."""
         history = self.tracking.metric_history(run_id, key)
         end = len(history.steps) if limit is None else min(len(history.steps), offset + limit)
@@ -240,8 +253,13 @@ class MlflowTracking:
             if not name or not digest:
                 raise InvalidInputError("a dataset input needs a name and a digest", field="datasets")
             context = str(tags.get("mlflow.data.context") or "train").lower()
-            role = {"training": "train", "train": "train", "eval": "validation", "validation": "validation",
-                    "test": "test"}.get(context, "other")
+            role = {
+                "training": "train",
+                "train": "train",
+                "eval": "validation",
+                "validation": "validation",
+                "test": "test",
+            }.get(context, "other")
             schema = _json_field(dataset.get("schema"))
             profile = _json_field(dataset.get("profile"))
             rows = profile.get("num_rows") if isinstance(profile, dict) else None
@@ -269,13 +287,17 @@ class MlflowTracking:
         max_results: int,
     ) -> RunSearchPage:
         if not 1 <= max_results <= MLFLOW_MAX_RESULTS:
-            raise InvalidInputError(f"max_results must be between 1 and {MLFLOW_MAX_RESULTS}", field="max_results")
+            raise InvalidInputError(
+                f"max_results must be between 1 and {MLFLOW_MAX_RESULTS}", field="max_results"
+            )
         # MLflow's server answers up to 50,000 runs a page; mltrail pages by 1,000 with a next_page_token.
         max_results = min(max_results, MAX_RESULTS)
         expr = _with_view(parse_mlflow_filter(filter), view)
         sort = parse_mlflow_order(list(order_by)) or [SortKey("start_time", descending=True)]
         if len(projects) == 1:
-            page = self.tracking.search_runs(projects[0], filter=expr, sort=sort, offset=offset, limit=max_results)
+            page = self.tracking.search_runs(
+                projects[0], filter=expr, sort=sort, offset=offset, limit=max_results
+            )
             more = offset + len(page.runs) < page.total
             return RunSearchPage(page.runs, offset + len(page.runs) if more else None)
         # Several experiments: each is searched for the first offset + max_results runs, then merged.
@@ -307,7 +329,9 @@ def _with_view(expr: Expr | None, view: str) -> Expr | None:
     if view == "ALL":
         return expr
     if view not in ("ACTIVE_ONLY", "DELETED_ONLY"):
-        raise InvalidInputError("run_view_type must be ACTIVE_ONLY, DELETED_ONLY or ALL", field="run_view_type")
+        raise InvalidInputError(
+            "run_view_type must be ACTIVE_ONLY, DELETED_ONLY or ALL", field="run_view_type"
+        )
     wanted = Not(deleted) if view == "ACTIVE_ONLY" else deleted
     return wanted if expr is None else And((expr, wanted))
 
@@ -360,7 +384,11 @@ def _schema_columns(schema: Any) -> list[dict[str, Any]]:
         spec = schema.get("mlflow_colspec") or schema.get("columns")
         if isinstance(spec, list):
             return [
-                {"name": str(c.get("name")), "type": str(c.get("type")), "nullable": not c.get("required", False)}
+                {
+                    "name": str(c.get("name")),
+                    "type": str(c.get("type")),
+                    "nullable": not c.get("required", False),
+                }
                 for c in spec
                 if isinstance(c, dict)
             ]
