@@ -6,6 +6,7 @@ mltrail's registry. A version is registered from an MLflow model folder logged t
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 
 from fastapi import APIRouter
@@ -36,7 +37,7 @@ def _latest(call: Call, model: RegisteredModel) -> list[dict[str, Any]]:
 
 def _number(call: Call) -> int:
     text = call.args.need("version")
-    if not text.isdigit() or not 1 <= int(text) < 2**63:
+    if not re.fullmatch(r"[0-9]{1,19}", text) or not 1 <= int(text) < 2**63:
         raise InvalidInputError(f"version {text!r} is not a version number", field="version")
     return int(text)
 
@@ -73,7 +74,7 @@ def _meets(value: str, condition: Comparison) -> bool:
 
 def _page(call: Call, items: list[Any], key: str, shape: Any) -> dict[str, Any]:
     token = call.args.text("page_token") or "0"
-    if not token.isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", token):
         raise InvalidInputError("page_token is not one this server gave", field="page_token")
     offset, limit = int(token), call.args.integer("max_results", 100) or 100
     page = items[offset : offset + limit]

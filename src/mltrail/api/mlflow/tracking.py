@@ -6,6 +6,7 @@ mltrail's own routes do (viewers read, members write, maintainers delete).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter
@@ -36,7 +37,7 @@ def _offset(call: Call) -> int:
     token = call.args.text("page_token")
     if not token:
         return 0
-    if not token.isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", token):
         raise InvalidInputError("page_token is not one this server gave", field="page_token")
     return int(token)
 

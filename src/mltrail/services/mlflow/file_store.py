@@ -7,6 +7,7 @@ params, tags and full metric histories, artifacts, and the model registry under 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,7 +177,7 @@ class MlflowFileStore:
             aliases = {}
             for key, path in _files(meta.parent / "aliases"):
                 text = path.read_text(encoding="utf-8").strip()
-                if text.isdigit():
+                if re.fullmatch(r"[0-9]{1,18}", text):
                     aliases[key] = int(text)
             out.append(
                 FileStoreModel(
@@ -195,7 +196,7 @@ def _int(value: object) -> int | None:
 
 def _version_of(name: str) -> int:
     tail = name.rpartition("-")[2]
-    return int(tail) if tail.isdigit() else 0
+    return int(tail) if re.fullmatch(r"[0-9]{1,18}", tail) else 0
 
 
 def _local(uri: object, fallback: Path) -> Path | None:
