@@ -125,7 +125,9 @@ class MlflowFileStore:
         for meta in sorted(self.root.glob("*/meta.yaml")):
             data = read_meta(meta)
             if data.get("name") is not None and "experiment_id" in data:
-                out[str(data["experiment_id"])] = str(data["name"])
+                out[meta.parent.name] = str(
+                    data["name"]
+                )  # the folder is the id (YAML may read it as a number)
         return out
 
     def runs(self) -> list[FileStoreRun]:
@@ -133,9 +135,9 @@ class MlflowFileStore:
         for experiment_id, name in self.experiments().items():
             for meta in sorted((self.root / experiment_id).glob("*/meta.yaml")):
                 data = read_meta(meta)
-                run_id = data.get("run_id") or data.get("run_uuid")
-                if not run_id:
+                if not (data.get("run_id") or data.get("run_uuid")) and "start_time" not in data:
                     continue
+                run_id = meta.parent.name  # the folder is the id: an all-digit id must stay text
                 status = data.get("status")
                 found.append(
                     FileStoreRun(
