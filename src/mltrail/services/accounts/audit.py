@@ -37,6 +37,9 @@ __all__ = [
 COALESCED_ACTIONS: Mapping[str, float] = {
     "log_metrics": 60.0,
     "heartbeat": 60.0,
+    # MLflow's client sends a request per log_metric call, in the training loop
+    "mlflow_log_metric": 60.0,
+    "mlflow_log_batch": 60.0,
     # a serving process posts predictions every second or so, and labels in batches
     "ingest_predictions": 60.0,
     "log_labels": 60.0,

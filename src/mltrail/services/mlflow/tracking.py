@@ -41,6 +41,7 @@ DEFAULT_EXPERIMENT = "Default"
 KILLED = "KILLED"  # the error type under which a run MLflow killed is kept (mltrail has no such status)
 RUN_NAME_TAG = "mlflow.runName"
 MAX_RESULTS = 1000
+HEARTBEAT_EVERY = 10.0  # seconds between the heartbeats MLflow's writes stand for (the timeout is 60 s)
 MLFLOW_MAX_RESULTS = 50_000
 
 
@@ -85,6 +86,9 @@ class MlflowTracking:
         self.store = store
         self.tracking = tracking
         self.datasets = datasets
+        # When this process last recorded a heartbeat per run (see _alive); bounded, and only a saving:
+        # another replica or a restart just records one sooner.
+        self._beats: dict[str, float] = {}
 
     # -- experiments ------------------------------------------------------------------------------------
     def project_of(self, experiment_id: str) -> Project:
@@ -223,10 +227,17 @@ class MlflowTracking:
         self.tracking.delete_tags(run_id, [key])
 
     def _alive(self, run_id: str) -> None:
-        """MLflow's client sends no heartbeats: each write counts as one, so a run that logs stays running
-        (one marked crashed while silent is running again)."""
+        """MLflow's client sends no heartbeats: a write counts as one (at most one per run every
+        ``HEARTBEAT_EVERY`` seconds), so a run that logs stays running (one marked crashed while silent is
+        running again)."""
+        now = time.monotonic()
+        if now - self._beats.get(run_id, -math.inf) < HEARTBEAT_EVERY:
+            return
+        if len(self._beats) > 10_000:
+            self._beats.clear()
         if self.store.get_run_status(run_id) in (RunStatus.RUNNING, RunStatus.CRASHED):
             self.tracking.heartbeat(run_id)
+        self._beats[run_id] = now
 
     def metric_history(
         self, run_id: str, key: str, offset: int, limit: int | None
