@@ -75,6 +75,33 @@ def test_import_a_file_store_twice(tmp_path: Path, invoke, home: Path) -> None: 
     )
 
 
-def test_unsupported_sources_are_named(invoke, home: Path) -> None:  # type: ignore[no-untyped-def]
-    result = invoke("import", "mlflow", "--from", "http://127.0.0.1:5000")
-    assert result.exit_code != 0 and "file store" in result.stderr
+# MLflow's own SQL store, run in-process here, uses a SQLAlchemy option that SQLAlchemy 2.1 deprecates.
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SADeprecationWarning")
+def test_import_mlflows_default_database(tmp_path: Path, invoke, home: Path) -> None:  # type: ignore[no-untyped-def]
+    """MLflow 3's default store, ``sqlite:///mlflow.db``, read through MLflow's own client."""
+    database = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLTRAIL_"))}
+    env.update(MLFLOW_TRACKING_URI=database, HOME=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+
+    first = invoke("import", "mlflow", "--from", database)
+    assert first.exit_code == 0, first.output
+    assert "runs: 1 imported" in first.stdout and "versions: 1 imported" in first.stdout, first.output
+    store = open_store(f"sqlite:///{home / 'mltrail.db'}")
+    try:
+        (run,) = store.search_runs("mlflow-demo", filter=None, sort=[], offset=0, limit=10).runs
+        assert run.params == {"C": "0.5", "solver": "lbfgs"} and run.metrics["loss"].count == 20
+        assert "notes.txt" in {a.path for a in store.list_artifacts(run.id)}
+        assert store.get_model_version("fraud-clf", 1).aliases == ("candidate",)
+    finally:
+        store.close()
+    again = invoke("import", "mlflow", "--from", database)
+    assert "runs: 0 imported, 1 already there" in again.stdout, again.output
+
+
+def test_a_source_that_is_not_there_is_named(invoke, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = invoke("import", "mlflow", "--from", str(tmp_path / "nowhere"))
+    assert result.exit_code != 0 and "nowhere" in result.stderr

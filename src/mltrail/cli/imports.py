@@ -8,27 +8,31 @@ from typing import Annotated
 import typer
 
 from mltrail.cli.context import services
-from mltrail.errors import InvalidInputError
 
 __all__ = ["app"]
 
-app = typer.Typer(
-    help="Bring another tracker's history into mltrail (MLflow's file store).", no_args_is_help=True
-)
+app = typer.Typer(help="Bring another tracker's history into mltrail (MLflow).", no_args_is_help=True)
 
 
 @app.callback()
 def imports() -> None:
-    """Bring another tracker's history into mltrail (MLflow's file store)."""
+    """Bring another tracker's history into mltrail (MLflow)."""
 
 
 @app.command("mlflow")
 def import_mlflow(
     ctx: typer.Context,
-    source: Annotated[str, typer.Option("--from", help="an MLflow file store: ./mlruns or file:///…/mlruns")],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="an MLflow file store (./mlruns), tracking server (http://host:5000) or database"
+            " (sqlite:///mlflow.db; the last two read with MLflow's client, which must be installed)",
+        ),
+    ],
 ) -> None:
     """Import experiments, runs (params, metric histories, tags, times, users, artifacts) and registered
-    models (versions, stages, aliases) from an MLflow file store. Runs imported before are skipped."""
+    models (versions, stages, aliases) from MLflow. Runs imported before are skipped."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -39,14 +43,10 @@ def import_mlflow(
     )
 
     from mltrail.cli.render import stderr_console
+    from mltrail.services.mlflow.client_source import MlflowClientSource
+    from mltrail.services.mlflow.file_store import MlflowFileStore
     from mltrail.services.mlflow.importer import MlflowImporter
 
-    if source.startswith(("http://", "https://", "sqlite:", "postgresql:", "mysql:")):
-        raise InvalidInputError(
-            f"--from {source}: only an MLflow file store (a folder such as ./mlruns) can be imported yet",
-            field="--from",
-        )
-    root = Path(source.removeprefix("file://")).expanduser()
     container = services(ctx).container(must_exist=False)
     importer = MlflowImporter(
         container.store, container.tracking, container.artifacts, container.mlflow_models
@@ -66,7 +66,12 @@ def import_mlflow(
                 tasks[what] = bar.add_task(f"importing {what}", total=total)
             bar.update(tasks[what], completed=done)
 
-        report = importer.import_file_store(root, progress)
+        if source.startswith(("http://", "https://", "sqlite:", "postgresql", "mysql", "mssql")):
+            report = importer.import_from(MlflowClientSource(source), progress)
+        else:
+            report = importer.import_from(
+                MlflowFileStore(Path(source.removeprefix("file://")).expanduser()), progress
+            )
     typer.echo(
         f"{report.experiments} experiments; runs: {report.runs_imported} imported,"
         f" {report.runs_skipped} already there; {report.metric_points} metric points;"

@@ -99,7 +99,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "db": LazyCommand("mltrail.cli.db", "app", "The database: migrations."),
     "import": LazyCommand(
-        "mltrail.cli.imports", "app", "Bring another tracker's history into mltrail (MLflow's file store)."
+        "mltrail.cli.imports", "app", "Bring another tracker's history into mltrail (MLflow)."
     ),
     "users": LazyCommand(
         "mltrail.cli.accounts.users", "app", "Users of the team server and their server roles."

@@ -78,6 +78,15 @@ class FileStoreRun:
     def tags(self) -> dict[str, str]:
         return {k: p.read_text(encoding="utf-8") for k, p in _files(self.folder / "tags")}
 
+    def artifact_folder(self) -> tuple[Path | None, str | None]:
+        """The folder holding the run's artifacts, or None and why they cannot be imported."""
+        folder = self.artifact_dir
+        if folder is None:
+            return None, "artifacts kept outside the file store (s3:, mlflow-artifacts:), not imported"
+        if not folder.is_dir():  # MLflow makes the folder with the run: its artifacts were lost
+            return None, f"artifact folder {folder} is missing; imported without"
+        return folder, None
+
     def metrics(self) -> Iterator[tuple[str, float, int, int]]:
         """Every point: (key, value, timestamp in ms, step)."""
         for key, path in _files(self.folder / "metrics"):
@@ -156,6 +165,17 @@ class MlflowFileStore:
                     )
                 )
         return found
+
+    def logged_model_folder(self, model_id: str, run_id: str) -> Path | None:
+        """The files of MLflow 3's logged model ``model_id`` if the run logged it (``<exp>/models/<id>``)."""
+        for meta in self.root.glob(f"*/models/{model_id}/meta.yaml"):
+            artifacts = meta.parent / "artifacts"
+            if read_meta(meta).get("source_run_id") in (None, run_id) and artifacts.is_dir():
+                return artifacts
+        return None
+
+    def close(self) -> None:
+        """Nothing to release (the client-backed source removes its downloads)."""
 
     def models(self) -> list[FileStoreModel]:
         out = []

@@ -5,14 +5,15 @@ versions, stages and aliases. Runs already imported (same id) are skipped, so it
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from mltrail.entities import MetricsBatch, Role, RunStatus, Stage
 from mltrail.errors import ConflictError, InvalidInputError, MltrailError, NotFoundError
 from mltrail.services.accounts.service import Principal
-from mltrail.services.mlflow.file_store import FileStoreModel, FileStoreRun, MlflowFileStore, read_meta
+from mltrail.services.mlflow.file_store import FileStoreModel, MlflowFileStore
 from mltrail.services.mlflow.filters import DELETED_TAG, MLFLOW_STATUS
 from mltrail.services.mlflow.models import MlflowModels
 from mltrail.services.mlflow.tracking import KILLED, RUN_NAME_TAG
@@ -24,6 +25,36 @@ from mltrail.store.tracking import TrackingStore
 __all__ = ["ImportReport", "MlflowImporter"]
 
 BATCH_POINTS = 50_000
+
+
+class SourceRun(Protocol):
+    """A run of an MLflow source, as the importer reads it (``FileStoreRun``, ``ClientRun``)."""
+
+    run_id: str
+    experiment: str
+    name: str
+    user: str | None
+    status: str
+    start_ms: int | None
+    end_ms: int | None
+    deleted: bool
+
+    def params(self) -> dict[str, str]: ...
+    def tags(self) -> dict[str, str]: ...
+    def metrics(self) -> Iterator[tuple[str, float, int, int]]: ...
+    def artifact_folder(self) -> tuple[Path | None, str | None]: ...
+
+
+class Source(Protocol):
+    """An MLflow history: a file store, or a tracking server or database read through MLflow's client."""
+
+    def experiments(self) -> dict[str, str]: ...
+    def runs(self) -> Sequence[SourceRun]: ...
+    def models(self) -> list[FileStoreModel]: ...
+    def logged_model_folder(self, model_id: str, run_id: str) -> Path | None: ...
+    def close(self) -> None: ...
+
+
 # progress(what, done, total): what is "runs" or "models".
 Progress = Callable[[str, int, int], None]
 
@@ -58,7 +89,16 @@ class MlflowImporter:
         self.principal = principal or Principal(name="mlflow-import", role=Role.ADMIN)
 
     def import_file_store(self, root: Path, progress: Progress | None = None) -> ImportReport:
-        source = MlflowFileStore(root)
+        return self.import_from(MlflowFileStore(root), progress)
+
+    def import_from(self, source: Source, progress: Progress | None = None) -> ImportReport:
+        """Import what ``source`` holds: an ``MlflowFileStore`` or an ``MlflowClientSource``."""
+        try:
+            return self._import(source, progress)
+        finally:
+            source.close()
+
+    def _import(self, source: Source, progress: Progress | None) -> ImportReport:
         report = ImportReport(experiments=len(source.experiments()))
         runs = source.runs()
         for i, run in enumerate(runs):
@@ -73,7 +113,7 @@ class MlflowImporter:
         return report
 
     # -- runs -------------------------------------------------------------------------------------------
-    def _run(self, run: FileStoreRun, report: ImportReport) -> None:
+    def _run(self, run: SourceRun, report: ImportReport) -> None:
         try:
             self.store.get_run_status(run.run_id)
             report.runs_skipped += 1
@@ -105,7 +145,7 @@ class MlflowImporter:
             self.tracking.finish_run(run.run_id, status=RunStatus(status), error=error, end_time=end)
         report.runs_imported += 1
 
-    def _metrics(self, run: FileStoreRun, report: ImportReport) -> None:
+    def _metrics(self, run: SourceRun, report: ImportReport) -> None:
         batch = MetricsBatch([], [], [], [])
         for key, value, timestamp, step in run.metrics():
             batch.keys.append(key)
@@ -120,19 +160,16 @@ class MlflowImporter:
             self.tracking.log_metrics(run.run_id, batch)
             report.metric_points += len(batch)
 
-    def _artifacts(self, run: FileStoreRun, report: ImportReport) -> None:
-        folder = run.artifact_dir
+    def _artifacts(self, run: SourceRun, report: ImportReport) -> None:
+        folder, problem = run.artifact_folder()
         if folder is None:
-            report.problems.append(f"run {run.run_id}: artifacts kept outside the file store, not imported")
-            return
-        if not folder.is_dir():  # MLflow makes the folder with the run: its artifacts were lost
-            report.problems.append(f"run {run.run_id}: artifact folder {folder} is missing; imported without")
+            report.problems.append(f"run {run.run_id}: {problem}")
             return
         for child in sorted(folder.iterdir()):
             report.artifacts += len(self.artifacts.log_path(run.run_id, child, name=child.name))
 
     # -- models -----------------------------------------------------------------------------------------
-    def _model(self, source: MlflowFileStore, model: FileStoreModel, report: ImportReport) -> None:
+    def _model(self, source: Source, model: FileStoreModel, report: ImportReport) -> None:
         report.models += 1
         for version in model.versions:
             if version.run_id is None:
@@ -193,7 +230,7 @@ class MlflowImporter:
                 else:
                     report.aliases += 1
 
-    def _model_folder(self, source: MlflowFileStore, uri: str, run_id: str) -> str:
+    def _model_folder(self, source: Source, uri: str, run_id: str) -> str:
         """The version's folder inside its run: ``…/<run>/artifacts/<path>``, or for MLflow 3's logged
         models (``models:/m-…``) the model's own artifacts, logged into the run under ``models/<id>``."""
         marker = f"/{run_id}/artifacts/"
@@ -203,14 +240,12 @@ class MlflowImporter:
             return normalize_artifact_path(uri[len("runs:/") :].partition("/")[2].strip("/"))
         if uri.startswith("models:/m-"):
             model_id = uri[len("models:/") :].strip("/")
-            for meta in source.root.glob(f"*/models/{model_id}/meta.yaml"):
-                artifacts = meta.parent / "artifacts"
-                data = read_meta(meta)
-                if data.get("source_run_id") not in (None, run_id) or not artifacts.is_dir():
-                    continue
-                path = f"models/{model_id}"
-                if not self.artifacts.list(run_id, path + "/"):
-                    self.artifacts.log_path(run_id, artifacts, name=path)
+            path = f"models/{model_id}"
+            if self.artifacts.list(run_id, path + "/"):
+                return path  # imported before
+            artifacts = source.logged_model_folder(model_id, run_id)
+            if artifacts is not None:
+                self.artifacts.log_path(run_id, artifacts, name=path)
                 return path
         raise InvalidInputError(
             f"source {uri!r} is not a folder of run {run_id} in this store", field="source"
