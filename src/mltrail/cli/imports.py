@@ -43,7 +43,7 @@ def import_mlflow(
     )
 
     from mltrail.cli.render import stderr_console
-    from mltrail.services.mlflow.client_source import MlflowClientSource
+    from mltrail.sdk.imports.mlflow_client import MlflowClientSource
     from mltrail.services.mlflow.file_store import MlflowFileStore
     from mltrail.services.mlflow.importer import MlflowImporter
 
