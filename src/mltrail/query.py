@@ -33,7 +33,7 @@ _OPS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": 
 _KEYWORDS = ("and", "or", "not", "in", "exists", "contains", "true", "false", "null")
 # Attribute value types; the store compiles each to one column type, so mixing would fail on PostgreSQL.
 _NUMERIC_ATTRS = ("start_time", "end_time", "duration")
-_NULLABLE_ATTRS = ("user", "end_time", "duration")
+_NULLABLE_ATTRS = ("user", "end_time", "duration", "git.commit", "git.branch")
 
 _KEY_RE = re.compile(r"[A-Za-z0-9_/\-.:@]+")
 # A word is a field, keyword or number; `1e+5` is matched whole although `+` is not a key character.

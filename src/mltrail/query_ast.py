@@ -24,8 +24,20 @@ Scalar = str | int | float | bool | None
 
 # Namespaced fields: `params.lr`, `metrics.acc`, `tags.team`, `summary.best_acc`.
 NAMESPACES = ("params", "metrics", "tags", "summary")
-# Plain run attributes usable without a namespace: `status = "finished"`, `duration > 60`.
-ATTRIBUTES = ("id", "name", "status", "user", "start_time", "end_time", "duration", "project")
+# Plain run attributes usable without a namespace: `status = "finished"`, `duration > 60`; `git.commit` and
+# `git.branch` are the code version the run captured (its context's ``git``), null when none was.
+ATTRIBUTES = (
+    "id",
+    "name",
+    "status",
+    "user",
+    "start_time",
+    "end_time",
+    "duration",
+    "project",
+    "git.commit",
+    "git.branch",
+)
 
 
 @dataclass(frozen=True, slots=True)

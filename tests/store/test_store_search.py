@@ -303,3 +303,63 @@ def test_a_long_filter_gives_the_same_runs(store: SqlStore, project: str) -> Non
     none_match = [cmp("params", f"k{j}", "=", 100 + j) for j in range(12)]
     either = Or((*none_match, cmp("params", "k0", "=", 0)))
     assert [r.name for r in store.search_runs(project, either).runs] == ["long-0"]
+
+
+def test_a_sort_by_one_metric_pages_like_the_general_sort(store: SqlStore, project: str) -> None:
+    """The index walk of ``metric_sort`` (one metric, no filter) gives the pages the general sort gives:
+    ties by newest start, NaN and missing values last, other projects' runs with the key never seen."""
+    import random
+
+    rng = random.Random(14)
+    for i in range(60):
+        run_id = uuid.uuid4().hex
+        store.create_run(
+            run_id=run_id, project=project, name=f"r{i:02d}", user=None, start_time=float(i % 17)
+        )
+        roll = rng.random()
+        if roll < 0.15:
+            continue  # never logged m
+        value = math.nan if roll < 0.3 else float(rng.choice([0.1, 0.2, 0.3, rng.random()]))
+        store.log_metrics(run_id, MetricsBatch(["m", "m"], [0, 1], [rng.random(), value], [0.0, 0.0]))
+    store.create_run(
+        run_id=uuid.uuid4().hex, project=project + "-x", name="other", user=None, start_time=99.0
+    )
+    for descending in (True, False):
+        fast = [SortKey("metrics.m", descending=descending)]
+        general = [*fast, SortKey("start_time", descending=True)]  # the same order, by the outer join
+        want = names(store, project, None, general)
+        assert names(store, project, None, fast) == want and len(want) == 60
+        for offset, limit in ((0, 7), (7, 7), (40, 9), (45, 30), (59, 5), (60, 5), (100, 5)):
+            page = store.search_runs(project, sort=fast, offset=offset, limit=limit)
+            assert [r.name for r in page.runs] == want[offset : offset + limit]
+            assert page.total == 60
+
+
+def test_git_commit_and_branch_filter_and_sort(store: SqlStore, project: str) -> None:
+    contexts: dict[str, dict[str, Any]] = {
+        "a": {"git": {"commit": "bbb222", "branch": "main", "dirty": False}},
+        "b": {"git": {"commit": "aaa111", "branch": "exp/x", "dirty": True}},
+        "c": {"git": {"note": "not a git repository"}},
+        "d": {"git": {"commit": 12345}},  # not text: treated as no commit, as the runs list shows it
+        "e": {},
+    }
+    for i, (name, context) in enumerate(contexts.items()):
+        run_id = uuid.uuid4().hex
+        store.create_run(run_id=run_id, project=project, name=name, user=None, start_time=float(i))
+        if context:
+            store.update_context(run_id, context)
+    assert matched(store, project, cmp("attr", "git.commit", "=", "aaa111")) == {"b"}
+    assert matched(store, project, cmp("attr", "git.commit", "contains", "22")) == {"a"}
+    assert matched(store, project, cmp("attr", "git.branch", "in", ("main", "dev"))) == {"a"}
+    assert matched(store, project, Exists(FieldRef("attr", "git.commit"))) == {"a", "b"}
+    assert matched(store, project, cmp("attr", "git.commit", "=", None)) == {"c", "d", "e"}
+    assert names(store, project, None, [SortKey("git.commit")]) == ["b", "a", "e", "d", "c"]
+    assert names(store, project, None, [SortKey("git.commit", descending=True)]) == ["a", "b", "e", "d", "c"]
+    assert names(store, project, None, [SortKey("git.branch")]) == ["b", "a", "e", "d", "c"]
+
+
+def test_nullable_attributes_compare_with_null(store: SqlStore, project: str, runs: dict[str, str]) -> None:
+    """`end_time = null` finds the runs that have not ended, as docs/FILTERS.md says (it was refused)."""
+    assert matched(store, project, cmp("attr", "end_time", "=", None)) == {"c", "d"}
+    assert matched(store, project, cmp("attr", "end_time", "!=", None)) == {"a", "b"}
+    assert matched(store, project, cmp("attr", "user", "=", None)) == set()

@@ -129,6 +129,8 @@ metric_keys = sa.Table(
     sa.Column("max", Double, nullable=True),
     sa.Column("count", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("run_id", "key"),
+    # A sort by a metric's last value walks this in order (``sql.metric_sort``); run_id makes it covering.
+    sa.Index(None, "key", "last", "run_id"),
     sqlite_autoincrement=True,
 )
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -17,6 +18,7 @@ from mltrail.query_ast import ATTRIBUTES, NAMESPACES, And, Comparison, Exists, E
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.core import SqlBase, reads
 from mltrail.store.sql.loading import RUN_COLUMNS, load_runs
+from mltrail.store.sql.metric_sort import metric_sorted_rows
 
 __all__ = ["SearchMixin", "compile_filter"]
 
@@ -32,7 +34,7 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 _METRIC_AGGS = ("last", "min", "max")
 # Above this many terms, PostgreSQL plans a search in the order the filter is written (see search_runs).
 COLLAPSE_ABOVE = 8
-_STRING_ATTRS = ("id", "name", "status", "user")
+_STRING_ATTRS = ("id", "name", "status", "user", "git.commit", "git.branch")
 
 
 def _bad(message: str, field: str = "filter") -> InvalidInputError:
@@ -105,10 +107,25 @@ class _Compiler:
             "end_time": r.end_time,
             "duration": sa.func.coalesce(r.end_time, r.heartbeat_at) - r.start_time,
             "project": None,
+            "git.commit": self._context_text(r.context, "git", "commit"),
+            "git.branch": self._context_text(r.context, "git", "branch"),
         }
         if key not in columns:
             raise _bad(f"unknown attribute {key!r}: use one of {', '.join(ATTRIBUTES)}")
         return columns[key]
+
+    def _context_text(self, context: Any, *path: str) -> Any:
+        """A text field of the run's context (a JSON object in a text column); NULL when absent."""
+        if self.dialect == "sqlite":
+            text = sa.func.json_extract(context, "$." + ".".join(path))
+            # json_extract gives numbers and booleans as such: only strings are text here, as in GitPublic.
+            return sa.case((sa.func.json_type(context, "$." + ".".join(path)) == "text", text), else_=None)
+        # PostgreSQL: the same rule through jsonb (->> would turn a number into its text).
+        node: Any = sa.cast(context, JSONB)
+        for part in path[:-1]:
+            node = node.op("->")(part)
+        is_text = sa.func.jsonb_typeof(node.op("->")(path[-1])) == "string"
+        return sa.case((is_text, node.op("->>")(path[-1])), else_=None)
 
     def _comparison(self, cmp: Comparison) -> Cond:
         ref, op = cmp.field, cmp.op
@@ -210,6 +227,10 @@ class _Compiler:
         column = self._attr_column(key)
         if key == "project":
             return sa.true() if _python_match(self.project, op, values) else sa.false()
+        if op in ("=", "!=") and values == (None,):
+            # `end_time = null`, `git.commit != null` (the parser allows null only where it can occur).
+            is_null: Cond = column.is_(None) if op == "=" else column.is_not(None)
+            return is_null
         if key in _STRING_ATTRS:
             return self._match_text(column, op, values)
         return self._match_number(column, op, values, key)
@@ -280,12 +301,23 @@ class SearchMixin(SqlBase):
         project_id = self._project_id(conn, project)
         r = t.runs.c
         where: list[Cond] = [r.project_id == project_id]
+        by_metric = _metric_last(sort) if filter is None else None
+        if by_metric is not None:
+            rows = (
+                metric_sorted_rows(conn, project_id, by_metric[0], by_metric[1], offset, limit)
+                if limit
+                else []
+            )
+            total = int(
+                conn.execute(sa.select(sa.func.count()).select_from(t.runs).where(*where)).scalar_one()
+            )
+            return RunPage(runs=load_runs(conn, rows), total=total, offset=offset, limit=limit)
         if filter is not None:
             where.append(compile_filter(filter, self._dialect, project))
         source: Any = t.runs.join(t.projects, t.projects.c.id == r.project_id)
         order: list[Any] = []
         for i, key in enumerate(sort):
-            source, keys = self._sort_join(source, key, i)
+            source, keys = self._sort_join(source, key, i, self._dialect)
             order.extend(keys)
         order.extend([r.start_time.desc(), r.id])
         # With a filter the page carries the number of matches (a window count), so the filter runs once,
@@ -305,7 +337,7 @@ class SearchMixin(SqlBase):
         return RunPage(runs=load_runs(conn, rows), total=total, offset=offset, limit=limit)
 
     @staticmethod
-    def _sort_join(source: Any, key: SortKey, i: int) -> tuple[Any, list[Any]]:
+    def _sort_join(source: Any, key: SortKey, i: int, dialect: str) -> tuple[Any, list[Any]]:
         """The source joined to the sort key's table, and ORDER BY terms; missing values sort last."""
         ref = _sort_field(key)
 
@@ -319,7 +351,7 @@ class SearchMixin(SqlBase):
         if ref.namespace == "attr":
             if ref.key == "project":
                 return source, []
-            column = _Compiler("", "")._attr_column(ref.key)
+            column = _Compiler(dialect, "")._attr_column(ref.key)
             return source, [missing_last(column), direction(column)]
         table = {"params": t.params, "summary": t.summaries, "tags": t.tags, "metrics": t.metric_keys}[
             ref.namespace
@@ -339,6 +371,16 @@ class SearchMixin(SqlBase):
             (num.is_not(None), 0), (text.is_not(None), 1), (alias.c.run_id.is_not(None), 2), else_=3
         )
         return source, [rank, direction(num), direction(text)]
+
+
+def _metric_last(sort: Sequence[SortKey]) -> tuple[str, bool] | None:
+    """(key, descending) when the sort is by one metric's last value alone (``metric_sort``'s fast path)."""
+    if len(sort) != 1:
+        return None
+    ref = _sort_field(sort[0])
+    if ref.namespace != "metrics" or ref.agg != "last":
+        return None
+    return ref.key, sort[0].descending
 
 
 def _terms(expr: Expr) -> int:
