@@ -161,6 +161,18 @@ class TrackingStore(abc.ABC):
         (``stats.minmax_downsample``), so spikes survive; ``downsampled`` is then True.
         """
 
+    @abc.abstractmethod
+    def get_metric_histories(
+        self,
+        run_ids: Sequence[str],
+        keys: Sequence[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        max_points: int | None = None,
+    ) -> list[MetricHistory]:
+        """``get_metric_history`` of each run and key in one snapshot: run by run, keys in the order
+        given; a run that never logged a key has no entry for it (an unknown run is NotFoundError)."""
+
     # -- datasets ---------------------------------------------------------------------------------------
     @abc.abstractmethod
     def record_dataset_version(

@@ -284,6 +284,12 @@ class HistoryPublic(_Out):
         )
 
 
+class HistoriesPublic(_Out):
+    """``GET /metrics/history``: several runs' histories, run by run."""
+
+    histories: list[HistoryPublic]
+
+
 # -- datasets -----------------------------------------------------------------------------------------------
 class DatasetIn(_In):
     """A ``Fingerprint``'s fields and the role the data played in the run."""

@@ -226,3 +226,22 @@ class TrackingService:
         return self.store.get_metric_history(
             run_id, key, min_step=min_step, max_step=max_step, max_points=max_points
         )
+
+    def metric_histories(
+        self,
+        run_ids: Sequence[str],
+        keys: Sequence[str],
+        max_points: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> list[MetricHistory]:
+        """Each run's history of each key (run by run, keys in the order given) in one read, as
+        ``metric_history`` reads one; a run that never logged a key has no entry for it."""
+        if max_points is not None and max_points < 2:
+            raise InvalidInputError("max_points must be at least 2", field="max_points")
+        for name, step in (("min_step", min_step), ("max_step", max_step)):
+            if step is not None and not INT64_MIN <= step <= INT64_MAX:
+                raise InvalidInputError(f"{name} must be a 64-bit integer", field=name)
+        return self.store.get_metric_histories(
+            run_ids, keys, min_step=min_step, max_step=max_step, max_points=max_points
+        )

@@ -12,6 +12,7 @@ from mltrail.store.sql.audit import AuditMixin
 from mltrail.store.sql.datasets import DatasetsMixin
 from mltrail.store.sql.deployment_evidence import DeploymentEvidenceMixin
 from mltrail.store.sql.deployments import DeploymentsMixin
+from mltrail.store.sql.history import HistoryMixin
 from mltrail.store.sql.metrics import MetricsMixin
 from mltrail.store.sql.monitor_references import MonitorReferencesMixin
 from mltrail.store.sql.monitor_versions import MonitorVersionsMixin
@@ -30,6 +31,7 @@ __all__ = ["SqlStore"]
 class SqlStore(
     RunsMixin,
     MetricsMixin,
+    HistoryMixin,
     SearchMixin,
     ProjectKeysMixin,
     DatasetsMixin,
