@@ -106,6 +106,16 @@ def test_sort_and_filter_runs(page: Any, e2e_server: Server) -> None:
     )
     assert names(page) == ["e2e-run-3", "e2e-run-2", "e2e-run-1", "e2e-run-0"]
 
+    # The Commit column sorts (git.commit in the filter language); the seeded runs share one commit, so
+    # the newest comes first, and the server accepted the sort (no error under the toolbar).
+    page.get_by_role("columnheader", name="Commit").click()
+    page.wait_for_url(re.compile(r"sort=git\.commit"))
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=run-row] a')?.textContent === 'e2e-run-3'"
+    )
+    page.get_by_test_id("runs-count").filter(has_text="4 runs").wait_for()
+    assert page.get_by_test_id("filter-error").count() == 0
+
     box = page.get_by_label("filter")
     box.fill("params.lr >= 0.1")
     box.press("Enter")
@@ -181,8 +191,16 @@ def test_compare_three_runs(page: Any, e2e_server: Server) -> None:
     differs = params.locator("tr[data-differs=true] td:first-child").all_inner_texts()
     assert set(differs) == {"C", "lr", "opt"}
     shot(page, "compare")
+    histories: list[str] = []
+    page.on("request", lambda r: histories.append(r.url) if "/metrics/history" in r.url else None)
     page.get_by_role("link", name="Metrics", exact=True).click()
     page.get_by_test_id("chart-acc").locator("canvas").wait_for()
+    page.wait_for_function("() => document.querySelectorAll('.chart-card [data-drawn]').length > 0")
+    # One request per chart for the three runs (GET /metrics/history?run=…&run=…&run=…), none per run.
+    charts = page.locator(".chart-card").count()
+    assert len(histories) == charts
+    (acc,) = [u for u in histories if "key=acc" in u]
+    assert "/api/v1/metrics/history?run=" in acc and acc.count("run=") == 3
     shot(page, "compare-charts")
     page.get_by_role("link", name="Parallel coordinates", exact=True).click()
     page.get_by_role("img", name="parallel coordinates").wait_for()

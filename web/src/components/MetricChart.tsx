@@ -1,7 +1,9 @@
 /** One metric's chart: history downsampled by the server to about the chart's width, min/max band, smoothing. */
 import { useEffect, useMemo, useRef, useState } from "react";
 import type uPlot from "uplot";
-import { apiGet, num } from "../lib/api";
+import { num } from "../lib/api";
+import { getEarly } from "../lib/prefetch";
+import { firstChartPoints, historyRequest } from "../lib/history";
 import type { History } from "../lib/types";
 import { alignSeries, envelope, smooth } from "../lib/series";
 import { seriesColor } from "../lib/colors";
@@ -27,15 +29,6 @@ export function xValues(h: History, mode: XMode): number[] {
 
 export const X_LABEL: Record<XMode, string> = { step: "step", wall: "time", rel: "seconds since start" };
 
-export function fetchHistory(runId: string, key: string, maxPoints: number, range?: [number, number] | null): Promise<History> {
-  return apiGet<History>(`/runs/${runId}/metrics/history`, {
-    key,
-    max_points: Math.max(16, Math.round(maxPoints)),
-    min_step: range ? Math.floor(range[0]) : undefined,
-    max_step: range ? Math.ceil(range[1]) : undefined,
-  });
-}
-
 /** Several runs' histories of one metric on one chart (one run: with its min/max band when downsampled). */
 export function MetricChart({
   metric,
@@ -59,17 +52,21 @@ export function MetricChart({
   const [range, setRange] = useState<[number, number] | null>(null);
   const ids = runs.map((r) => r.id).join(",");
   useEffect(() => setRange(null), [xMode]);
+  // The first request leaves at once with as many points as the window is wide (lib/history.ts), taking
+  // the answer main.tsx asked for early if there is one; a zoom asks again at the chart's own width.
+  const zoom = xMode === "step" ? range : null;
   useEffect(() => {
-    if (!width) return;
+    if (zoom && !width) return;
     let live = true;
-    Promise.all(runs.map((r) => fetchHistory(r.id, metric, width, xMode === "step" ? range : null).catch(() => null))).then(
-      (hs) => live && setHist(hs),
+    const req = historyRequest(runs.map((r) => r.id), metric, zoom ? width : firstChartPoints(), zoom);
+    getEarly<unknown>(req.path, req.query).then(
+      (answer) => live && setHist(req.pick(answer)),
       (e) => live && setErr(String(e)),
     );
     return () => {
       live = false;
     };
-  }, [ids, metric, width, range, xMode]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [ids, metric, zoom?.[0], zoom?.[1], zoom ? width : 0]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const built = useMemo(() => {
     if (!hist) return null;

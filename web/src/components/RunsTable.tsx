@@ -15,7 +15,7 @@ function width(c: Column): number {
     case "user": return 96;
     case "start_time": return 136;
     case "duration": return 88;
-    case "git": return 84;
+    case "git.commit": return 84;
     default: return 124;
   }
 }
@@ -30,7 +30,7 @@ function Cell({ run, col }: { run: Run; col: Column }) {
     );
   if (col.id === "start_time") return <>{fmtTime(run.start_time)}</>;
   if (col.id === "duration") return <>{fmtDuration(run.duration)}</>;
-  if (col.id === "git") {
+  if (col.id === "git.commit") {
     const git = run.git;
     const c = git?.commit;
     const title = c ? `${c}${git?.branch ? ` on ${git.branch}` : ""}${git?.dirty ? ", with uncommitted changes" : ""}` : "no commit recorded";

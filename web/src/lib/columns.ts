@@ -20,7 +20,8 @@ export const BASE_COLUMNS: Column[] = [
   { id: "user", kind: "attr", key: "user", label: "User", sortable: true },
   { id: "start_time", kind: "attr", key: "start_time", label: "Start", sortable: true },
   { id: "duration", kind: "attr", key: "duration", label: "Duration", sortable: true },
-  { id: "git", kind: "attr", key: "git", label: "Commit", sortable: false },
+  // Sorts by the filter language's git.commit (the runs list's git.commit); "git" in older links.
+  { id: "git.commit", kind: "attr", key: "git", label: "Commit", sortable: true },
 ];
 
 const PLAIN_KEY = /^[A-Za-z0-9_/\-.:@]+$/;
@@ -42,7 +43,7 @@ export function columnId(kind: ColumnKind, key: string, agg: MetricAgg = "last")
 }
 
 export function parseColumn(id: string): Column | null {
-  const base = BASE_COLUMNS.find((c) => c.id === id);
+  const base = BASE_COLUMNS.find((c) => c.id === id || (id === "git" && c.key === "git"));
   if (base) return base;
   let agg: MetricAgg = "last";
   let body = id;
@@ -134,7 +135,7 @@ export function mergeKeys(a: KeySets, b: KeySets): KeySets {
 /** Fields for the filter box's completion. */
 export function filterFields(keys: KeySets): string[] {
   return [
-    "status", "name", "user", "id", "start_time", "end_time", "duration",
+    "status", "name", "user", "id", "start_time", "end_time", "duration", "git.commit", "git.branch",
     ...keys.params.map((k) => `params.${quoteKey(k)}`),
     ...keys.metrics.map((k) => `metrics.${quoteKey(k)}`),
     ...keys.metrics.map((k) => `min(metrics.${quoteKey(k)})`),

@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { ApiError, num } from "../lib/api";
-import { getEarly } from "../lib/prefetch";
+import { chartKeys, getEarly } from "../lib/prefetch";
 import type { Run, RunPage } from "../lib/types";
 import { compareQuery } from "../lib/runsQuery";
 import { compareRows, metricLasts, type CompareRow } from "../lib/compare";
@@ -67,7 +67,10 @@ export async function fetchRuns(project: string | null, ids: string[]): Promise<
 
 export default function ComparePage() {
   const [sp, setSp] = useSearchParams();
-  const ids = useMemo(() => (sp.get("runs") ?? "").split(",").filter(Boolean).slice(0, 50), [sp]);
+  // The same array while ?runs= stays the same: a change of tab or option must not fetch the runs again
+  // (and remount every chart, which then asked for its histories twice).
+  const runsParam = sp.get("runs") ?? "";
+  const ids = useMemo(() => runsParam.split(",").filter(Boolean).slice(0, 50), [runsParam]);
   const [runs, setRuns] = useState<Run[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const project = sp.get("project");
@@ -120,10 +123,8 @@ export default function ComparePage() {
   );
 }
 
-function metricKeys(runs: Run[], system = false): string[] {
-  const s = new Set<string>();
-  runs.forEach((r) => Object.keys(r.metrics).forEach((k) => k.startsWith("sys/") === system && s.add(k)));
-  return [...s].sort();
+function metricKeys(runs: Run[]): string[] {
+  return chartKeys(runs, false);
 }
 
 function CompareCharts({ runs }: { runs: Run[] }) {

@@ -9,7 +9,7 @@ import { ColumnChooser } from "../components/ColumnChooser";
 import { RunsTable } from "../components/RunsTable";
 import { ErrorBox, NotFound } from "../components/ui";
 import { runsPageQuery } from "../lib/runsQuery";
-import { getEarly } from "../lib/prefetch";
+import { getEarly, prefetch } from "../lib/prefetch";
 
 /** Chosen extra columns: ``col`` repeated in the URL; absent means the defaults (first few metrics). */
 export function chosenColumns(sp: URLSearchParams, keys: KeySets): string[] {
@@ -119,6 +119,17 @@ export default function RunsPage() {
     [extraKey], // eslint-disable-line react-hooks/exhaustive-deps
   );
   const fields = useMemo(() => filterFields(keys), [keys]);
+  // A sort or a filter asks for its first page in the event handler, before the URL changes and the page
+  // re-renders; the page's own request of the same URL then takes that answer (lib/prefetch.ts).
+  const applySort = (id: string) => {
+    const next = nextSort(sort, id);
+    prefetch("/runs", runsPageQuery(project, filter, next, 0));
+    update({ sort: next });
+  };
+  const applyFilter = (f: string) => {
+    if (f !== filter) prefetch("/runs", runsPageQuery(project, f, sort, 0));
+    update({ filter: f || null, sel: null });
+  };
   const filterError = error && error.status === 400 && error.field === "filter" ? error : null;
   const sortError = error && error.status === 400 && error.field === "sort" ? error : null;
   const otherError = error && !filterError && !sortError ? error : null;
@@ -141,7 +152,7 @@ export default function RunsPage() {
         </Link>
       </div>
       <div className="toolbar" style={{ alignItems: "flex-start" }}>
-        <FilterBox value={filter} onApply={(f) => update({ filter: f || null, sel: null })} fields={fields} error={filterError} />
+        <FilterBox value={filter} onApply={applyFilter} fields={fields} error={filterError} />
         {filter ? <button onClick={() => update({ filter: null })}>Clear filter</button> : null}
         <details className="syntax">
           <summary className="small">syntax</summary>
@@ -152,7 +163,7 @@ export default function RunsPage() {
             <code>name contains "bert" and user = "ana"</code>
             <div className="muted">
               Fields: params.*, metrics.* (last), min(…)/max(…), tags.*, summary.*, id, name, user, status, start_time,
-              end_time, duration. Keys with other characters go in `backquotes`. Text is quoted. A key a run lacks
+              end_time, duration, git.commit, git.branch. Keys with other characters go in `backquotes`. Text is quoted. A key a run lacks
               makes its comparison false. Tab completes a key.
             </div>
           </div>
@@ -180,7 +191,7 @@ export default function RunsPage() {
         total={total}
         columns={columns}
         sort={sort}
-        onSort={(id) => update({ sort: nextSort(sort, id) })}
+        onSort={applySort}
         selected={selected}
         onSelect={(ids) => update({ sel: ids.join(",") || null })}
         onNeedMore={needMore}

@@ -61,6 +61,20 @@ describe("runs table state in the URL", () => {
     expect(search().has("sort")).toBe(false);
   });
 
+  it("a sort's page is asked for in the click handler, once, and a click on Commit sorts by git.commit", async () => {
+    renderAt("/projects/p/runs");
+    await screen.findByText("2 runs");
+    await waitFor(() => expect(urls.some((u) => u.includes("/keys"))).toBe(true));
+    const before = urls.length;
+    fireEvent.click(screen.getByText("Commit"));
+    // The request left before React re-rendered the page for the new URL.
+    expect(urls.slice(before)).toEqual(["/api/v1/runs?project=p&sort=git.commit&offset=0&limit=100"]);
+    expect(search().get("sort")).toBe("git.commit");
+    await screen.findByText("2 runs");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(urls.slice(before)).toHaveLength(1); // the page took the early answer instead of asking again
+  });
+
   it("the column chooser writes chosen columns to the URL and the table shows them", async () => {
     renderAt("/projects/p/runs?filter=params.lr%20%3E%200");
     await screen.findByText("2 runs match");
