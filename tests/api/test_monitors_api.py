@@ -434,6 +434,8 @@ def test_an_alert_opens_on_drift_is_acknowledged_and_shows_its_trail(loopback: W
     assert loopback.sent[0][1]["run_id"] == loopback.run_id
     report = loopback.get(None, "/monitors/churn-prod/report").json()
     assert [a["id"] for a in report["alerts"]] == [alert_id]
+    # The report's alerts say who acknowledged them, as GET /alerts/{id} does (the page's "by ana").
+    assert [(a["state"], a["acknowledged_by"]) for a in report["alerts"]] == [("acknowledged", "ana")]
 
     resolved = loopback.post(None, f"/alerts/{alert_id}/resolve")
     assert resolved.status_code == 200 and resolved.json()["state"] == "resolved"

@@ -26,7 +26,7 @@ from mltrail.entities import Alert, Monitor, Role
 from mltrail.errors import InvalidInputError
 from mltrail.render.html_report import render_report_html
 from mltrail.services.accounts.audit import parse_time
-from mltrail.services.monitoring.alerts import alert_payload
+from mltrail.services.monitoring.alerts import report_alert
 from mltrail.services.monitoring.alias import followed_alias
 from mltrail.services.registry.checks import parse_model_ref
 
@@ -192,7 +192,7 @@ def monitor_report(
     granularity = None if window is None else _GRANULARITY[window]
     report = ma.monitoring.report(monitor, granularity=granularity, since=start, until=end)
     found = _alerts_of_period(ma.alerts.list(monitor, limit=1000), start, end)
-    report["alerts"] = [alert_payload(a, monitor) for a in found]
+    report["alerts"] = [report_alert(a, monitor) for a in found]
     if format == "html":
         return Response(render_report_html(report), media_type="text/html; charset=utf-8")
     return Response(ReportPublic.of(report).model_dump_json(), media_type="application/json", status_code=200)

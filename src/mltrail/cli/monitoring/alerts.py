@@ -14,7 +14,7 @@ from mltrail.cli.registry.common import JsonOpt, UserOpt, registry
 from mltrail.cli.render import echo_json, stdout_console
 from mltrail.entities import ALERT_METRICS, Alert, AlertState, ModelVersion, Monitor
 from mltrail.errors import InvalidInputError, NotFoundError
-from mltrail.services.monitoring.alerts import alert_payload
+from mltrail.services.monitoring.alerts import report_alert
 
 __all__ = ["app"]
 
@@ -144,7 +144,7 @@ def list_alerts(
 def _alert_json(alert: Alert, monitor: Monitor | None) -> dict[str, Any]:
     if monitor is None:
         return {"id": alert.id, "state": alert.state.value, "monitor_id": alert.monitor_id}
-    return {**alert_payload(alert, monitor), "acknowledged_by": alert.acknowledged_by}
+    return report_alert(alert, monitor)
 
 
 @app.command("ack")

@@ -24,7 +24,7 @@ from mltrail.errors import InvalidInputError
 from mltrail.sdk.monitoring.client import MonitorClient
 from mltrail.sdk.monitoring.client import alerts_of_period as _of_period
 from mltrail.services.accounts.audit import parse_time
-from mltrail.services.monitoring.alerts import alert_payload
+from mltrail.services.monitoring.alerts import report_alert
 
 __all__ = [
     "DataFile",
@@ -144,8 +144,8 @@ def alerts_of_period(
 
 
 def with_alerts(report: dict[str, Any], alerts: Sequence[Alert], monitor: Monitor) -> dict[str, Any]:
-    """The report with its alerts in the shape the HTML report reads (``alert_payload``)."""
-    return {**report, "alerts": [alert_payload(a, monitor) for a in alerts]}
+    """The report with its alerts in the shape the HTML report reads (``report_alert``)."""
+    return {**report, "alerts": [report_alert(a, monitor) for a in alerts]}
 
 
 def _default(value: Any) -> Any:

@@ -12,7 +12,7 @@ from mltrail.notify import parse_channel
 from mltrail.render.html_report import render_report_html
 from mltrail.sdk.monitoring.client import AlertDetail, IngestOutcome, MonitorSummary, alerts_of_period
 from mltrail.services.container import Services
-from mltrail.services.monitoring.alerts import alert_payload
+from mltrail.services.monitoring.alerts import report_alert
 from mltrail.services.monitoring.alias import followed_alias
 from mltrail.stats.profile import DatasetProfile
 
@@ -123,7 +123,7 @@ class InProcessMonitoring:
         report = monitoring.report(name, granularity=granularity, since=since, until=until)
         entity = monitoring.get(name)
         found = alerts_of_period(self.services.alerts.list(entity, limit=1000), since, until)
-        report["alerts"] = [alert_payload(a, entity) for a in found]
+        report["alerts"] = [report_alert(a, entity) for a in found]
         return report
 
     def report_html(

@@ -49,6 +49,7 @@ __all__ = [
     "Notifier",
     "alert_payload",
     "redact_channel",
+    "report_alert",
 ]
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,11 @@ def alert_payload(
         "detail": alert.detail,
         "url": url,
     }
+
+
+def report_alert(alert: Alert, monitor: Monitor) -> dict[str, Any]:
+    """An alert as a report lists it: the notification's fields and who acknowledged it."""
+    return {**alert_payload(alert, monitor), "acknowledged_by": alert.acknowledged_by}
 
 
 class AlertService:

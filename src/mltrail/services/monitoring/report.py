@@ -11,7 +11,7 @@ import numpy as np
 from datasketches import kll_doubles_sketch
 
 from mltrail.entities import GRANULARITIES, Monitor
-from mltrail.services.monitoring.alerts import alert_payload
+from mltrail.services.monitoring.alerts import report_alert
 from mltrail.services.monitoring.baseline import output_reference
 from mltrail.services.monitoring.estimation import estimation_section, window_estimate
 from mltrail.services.monitoring.figures import (
@@ -172,7 +172,7 @@ def build_report(
         "performance": _performance(monitor, performance_acc),
         "estimation": estimation_section(monitor, windows, rows_out),
         "unmatched_labels": monitor.unmatched_labels,
-        "alerts": [alert_payload(a, monitor) for a in store.list_alerts(monitor_id=monitor.id, limit=100)],
+        "alerts": [report_alert(a, monitor) for a in store.list_alerts(monitor_id=monitor.id, limit=100)],
     }
     report["summary"] = summarize(rows_out, report["alerts"], options, [*reference.columns])
     if distributions and current is not None:
