@@ -58,3 +58,46 @@ def test_keys_need_the_viewer_role_and_a_hidden_project_is_missing(tmp_path: Pat
             assert client.get(f"{API}/projects/open/keys").status_code == 401
     finally:
         store.close()
+
+
+def test_activity_counts_runs_per_iso_week_and_user(client: TestClient) -> None:
+    """``GET /projects/{p}/activity``: the team page's weekly figures, counted by the database."""
+    monday = 1_796_601_600.0  # 2026-12-07 00:00 UTC, a Monday
+    made = [
+        ("ana", monday + 3600, 100.0, "finished"),
+        ("ana", monday + 7 * 86400 - 1, 50.5, "failed"),  # Sunday 23:59:59: the same week
+        ("bob", monday + 60, None, "running"),  # no end and no heartbeat: no seconds yet
+        ("ana", monday - 1, 10.0, "crashed"),  # Sunday before: the week before
+        (None, monday - 86400, 5.0, "finished"),
+        ("old", monday - 200 * 86400, 1.0, "finished"),  # before since=90d... of the newest run
+    ]
+    for user, start, seconds, status in made:
+        body = {"project": "team", "name": "r", "start_time": start, "user": user}
+        run_id = client.post(f"{API}/runs", json=body).json()["id"]
+        if seconds is not None:
+            finish = {"status": status, "end_time": start + seconds}
+            assert client.post(f"{API}/runs/{run_id}/finish", json=finish).status_code == 204
+    got = client.get(f"{API}/projects/team/activity", params={"since": str(monday - 100 * 86400)})
+    assert got.status_code == 200, got.text
+    assert got.json()["weeks"] == [
+        {
+            "week_start": monday,
+            "users": {
+                "ana": {"runs": 2, "seconds": 150.5, "failed": 1},
+                "bob": {"runs": 1, "seconds": 0.0, "failed": 0},
+            },
+        },
+        {
+            "week_start": monday - 7 * 86400,
+            "users": {
+                "(unknown)": {"runs": 1, "seconds": 5.0, "failed": 0},
+                "ana": {"runs": 1, "seconds": 10.0, "failed": 1},
+            },
+        },
+    ]
+    every = client.get(f"{API}/projects/team/activity", params={"since": "all"}).json()
+    assert len(every["weeks"]) == 3 and every["since"] is None
+    assert client.get(f"{API}/projects/nope/activity").status_code == 404
+    bad = client.get(f"{API}/projects/team/activity", params={"since": "soon"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "since"
+    assert client.get(f"{API}/projects/team/activity", params={"by": "day"}).status_code in (400, 422)

@@ -43,3 +43,21 @@ def test_an_empty_or_missing_project(store: SqlStore, project: str) -> None:
     assert store.project_keys(project) == {"params": [], "metrics": [], "tags": [], "summary": []}
     with pytest.raises(NotFoundError, match="no project"):
         store.project_keys(f"{project}-missing")
+
+
+def test_project_activity_by_iso_week_on_each_backend(store: SqlStore, project: str) -> None:
+    """Weeks start on Monday 00:00 UTC on both dialects (PostgreSQL's CAST rounds, so it floors first)."""
+    from mltrail.entities import ActivityCell, RunStatus
+
+    monday = 1_796_601_600.0  # 2026-12-07 00:00 UTC
+    for i, (user, start, status) in enumerate(
+        [("ana", monday + 6.9 * 86400, RunStatus.FINISHED), ("ana", monday - 0.4, RunStatus.CRASHED)]
+    ):
+        run_id = f"act{i}-{project}"
+        store.create_run(run_id=run_id, project=project, name="r", user=user, start_time=start)
+        store.update_run(run_id, status=status, end_time=start + 30)
+    assert store.project_activity(project) == [
+        ActivityCell(week_start=monday, user="ana", runs=1, seconds=30.0, failed=0),
+        ActivityCell(week_start=monday - 7 * 86400, user="ana", runs=1, seconds=30.0, failed=1),
+    ]
+    assert store.project_activity(project, since=monday) == store.project_activity(project)[:1]

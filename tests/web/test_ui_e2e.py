@@ -277,6 +277,8 @@ def test_unknown_pages_are_not_found(page: Any, e2e_server: Server) -> None:
 def test_team_and_admin(page: Any, e2e_server: Server) -> None:
     sign_in(page, e2e_server, "admin", "/projects/e2e/team")
     page.get_by_text("Runs per week").wait_for()
+    # Counted by GET /projects/e2e/activity over the last 90 days: the four seeded runs.
+    page.get_by_test_id("team-totals").filter(has_text=re.compile(r"^4 runs by \d+ users")).wait_for()
     shot(page, "team")
     page.goto(f"{e2e_server.url}/admin?tab=keys")
     page.get_by_role("button", name="Create key").click()

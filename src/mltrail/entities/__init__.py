@@ -66,6 +66,7 @@ from mltrail.entities.registry import (
 )
 from mltrail.entities.tables import TABLE_KINDS, RunTable, TableColumn, TablePage
 from mltrail.entities.tracking import (
+    ActivityCell,
     Artifact,
     DatasetLink,
     DatasetVersion,
@@ -93,6 +94,7 @@ __all__ = [
     "TABLE_KINDS",
     "VARIANT_COLUMN",
     "WEBHOOK_EVENTS",
+    "ActivityCell",
     "Alert",
     "AlertNotification",
     "AlertRule",

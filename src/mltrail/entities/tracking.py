@@ -87,6 +87,18 @@ class Run:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityCell:
+    """One user's runs in one ISO week of a project: how many, their seconds (``Run.duration``), failures
+    (failed or crashed)."""
+
+    week_start: float  # Monday 00:00 UTC, epoch seconds
+    user: str | None
+    runs: int
+    seconds: float
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
 class MetricPoint:
     step: int
     value: float

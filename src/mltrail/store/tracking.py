@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mltrail.entities import (
+    ActivityCell,
     Artifact,
     DatasetLink,
     DatasetVersion,
@@ -45,6 +46,11 @@ class TrackingStore(abc.ABC):
     def project_keys(self, project: str, limit: int = 10_000) -> dict[str, list[str]]:
         """The distinct keys the project's runs use, per kind (``params``, ``metrics``, ``tags``,
         ``summary``), sorted, at most ``limit`` of each; NotFoundError for a project that does not exist."""
+
+    @abc.abstractmethod
+    def project_activity(self, project: str, since: float | None = None) -> list[ActivityCell]:
+        """The project's runs (started at ``since`` or later) per ISO week (Monday 00:00 UTC) and user,
+        newest week first, users sorted; NotFoundError for a project that does not exist."""
 
     # -- runs -------------------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -1,34 +1,43 @@
-/** Team activity computed from a project's runs: runs and compute time per user per ISO week. */
-import type { Run } from "./types";
+/** Team activity: runs and compute time per user per ISO week, as GET /projects/{p}/activity counts them. */
 
-/** Monday 00:00 UTC of the week holding ``epoch`` (seconds). */
-export function weekStart(epoch: number): number {
-  const d = new Date(epoch * 1000);
-  const day = (d.getUTCDay() + 6) % 7;
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day) / 1000;
+export interface UserWeek {
+  runs: number;
+  seconds: number;
+  failed: number;
+}
+
+/** What GET /api/v1/projects/{p}/activity answers: newest week first. */
+export interface Activity {
+  since: number | null;
+  weeks: { week_start: number; users: Record<string, UserWeek> }[];
 }
 
 export interface WeekRow {
   week: number;
-  byUser: Record<string, { runs: number; seconds: number; failed: number }>;
+  byUser: Record<string, UserWeek>;
 }
 
-export function weeklyActivity(runs: Run[]): { weeks: WeekRow[]; users: string[] } {
-  const weeks = new Map<number, WeekRow>();
+/** Rows for the table (newest week first), the users in any week (sorted) and the totals. */
+export function weeklyActivity(activity: Activity): { weeks: WeekRow[]; users: string[]; runs: number; seconds: number } {
   const users = new Set<string>();
-  for (const r of runs) {
-    const w = weekStart(r.start_time);
-    const user = r.user ?? "(unknown)";
-    users.add(user);
-    let row = weeks.get(w);
-    if (!row) {
-      row = { week: w, byUser: {} };
-      weeks.set(w, row);
+  let runs = 0;
+  let seconds = 0;
+  const weeks = activity.weeks.map((w) => {
+    for (const [user, cell] of Object.entries(w.users)) {
+      users.add(user);
+      runs += cell.runs;
+      seconds += cell.seconds;
     }
-    const cell = (row.byUser[user] ??= { runs: 0, seconds: 0, failed: 0 });
-    cell.runs++;
-    cell.seconds += r.duration && Number.isFinite(r.duration) ? r.duration : 0;
-    if (r.status === "failed" || r.status === "crashed") cell.failed++;
-  }
-  return { weeks: [...weeks.values()].sort((a, b) => b.week - a.week), users: [...users].sort() };
+    return { week: w.week_start, byUser: w.users };
+  });
+  weeks.sort((a, b) => b.week - a.week);
+  return { weeks, users: [...users].sort(), runs, seconds };
 }
+
+/** The periods the page offers (``since`` of the activity request). */
+export const PERIODS: [string, string][] = [
+  ["30d", "30 days"],
+  ["90d", "90 days"],
+  ["365d", "a year"],
+  ["all", "all time"],
+];

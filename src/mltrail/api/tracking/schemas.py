@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from mltrail.entities import (
+    ActivityCell,
     Artifact,
     DatasetLink,
     DatasetVersion,
@@ -282,6 +283,38 @@ class HistoryPublic(_Out):
             total_points=h.total_points,
             downsampled=h.downsampled,
         )
+
+
+class ActivityUserPublic(_Out):
+    runs: int
+    seconds: float
+    failed: int
+
+
+class ActivityWeekPublic(_Out):
+    week_start: float
+    users: dict[str, ActivityUserPublic]
+
+
+class ActivityPublic(_Out):
+    """``GET /projects/{p}/activity``: per ISO week (newest first), per user (``(unknown)`` for none)."""
+
+    since: float | None
+    weeks: list[ActivityWeekPublic]
+
+    @classmethod
+    def of(cls, cells: list[ActivityCell], since: float | None) -> ActivityPublic:
+        weeks: dict[float, dict[str, ActivityUserPublic]] = {}
+        for c in cells:
+            users = weeks.setdefault(c.week_start, {})
+            name = c.user if c.user is not None else "(unknown)"
+            had = users.get(name)  # a user named "(unknown)" and runs without a user add up
+            users[name] = ActivityUserPublic(
+                runs=c.runs + (had.runs if had else 0),
+                seconds=c.seconds + (had.seconds if had else 0.0),
+                failed=c.failed + (had.failed if had else 0),
+            )
+        return cls(since=since, weeks=[ActivityWeekPublic(week_start=w, users=u) for w, u in weeks.items()])
 
 
 class HistoriesPublic(_Out):

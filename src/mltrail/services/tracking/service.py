@@ -7,7 +7,16 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mltrail.entities import MetricHistory, MetricsBatch, Project, Run, RunPage, RunStatus, Value
+from mltrail.entities import (
+    ActivityCell,
+    MetricHistory,
+    MetricsBatch,
+    Project,
+    Run,
+    RunPage,
+    RunStatus,
+    Value,
+)
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError, RunFinishedError
 from mltrail.query_ast import Expr
 from mltrail.services.tracking.validation import (
@@ -189,6 +198,10 @@ class TrackingService:
     def project_keys(self, project: str, limit: int = 10_000) -> dict[str, list[str]]:
         """The params, metric, tag and summary keys the project's runs use, sorted (``limit`` of each)."""
         return self.store.project_keys(project, limit=limit)
+
+    def project_activity(self, project: str, since: float | None = None) -> list[ActivityCell]:
+        """The project's runs per ISO week and user (runs, seconds, failures), newest week first."""
+        return self.store.project_activity(project, since=since)
 
     def search_runs(
         self,

@@ -17,6 +17,7 @@ from mltrail.store.sql.metrics import MetricsMixin
 from mltrail.store.sql.monitor_references import MonitorReferencesMixin
 from mltrail.store.sql.monitor_versions import MonitorVersionsMixin
 from mltrail.store.sql.monitors import MonitorsMixin
+from mltrail.store.sql.project_activity import ProjectActivityMixin
 from mltrail.store.sql.project_keys import ProjectKeysMixin
 from mltrail.store.sql.registry_requests import RegistryRequestsMixin
 from mltrail.store.sql.runs import RunsMixin
@@ -34,6 +35,7 @@ class SqlStore(
     HistoryMixin,
     SearchMixin,
     ProjectKeysMixin,
+    ProjectActivityMixin,
     DatasetsMixin,
     ArtifactsMixin,
     TablesMixin,
