@@ -185,6 +185,30 @@ def test_artifact_upload_download_and_ranges(client: TestClient) -> None:
     assert client.get(url, headers={"If-None-Match": f'"{digest}"'}).status_code == 304
     listed = client.get(f"{API}/runs/{run_id}/artifacts", params={"prefix": "model"}).json()
     assert [a["path"] for a in listed] == ["model/w.bin"]
+    assert listed[0]["content_type"] == "application/octet-stream"
+
+
+def test_artifact_listing_names_a_content_type_for_previews(client: TestClient) -> None:
+    run_id = _run(client)
+    names = {
+        "eval/confusion.csv": "text/csv",
+        "model/mltrail-model.json": "application/json",
+        "plots/Curve.PNG": "image/png",
+        "notes.txt": "text/plain",
+        "code/diff.patch": "text/x-diff",
+        "config.yaml": "application/yaml",
+        "weights": "application/octet-stream",
+        ".hidden": "application/octet-stream",
+    }
+    for path in names:
+        body = b"x"
+        digest = hashlib.sha256(body).hexdigest()
+        put = client.put(
+            f"{API}/runs/{run_id}/artifacts/{path}", content=body, headers={"X-Content-SHA256": digest}
+        )
+        assert put.status_code == 201 and put.json()["content_type"] == names[path]
+    listed = client.get(f"{API}/runs/{run_id}/artifacts").json()
+    assert {a["path"]: a["content_type"] for a in listed} == names
 
 
 @pytest.mark.parametrize("path", ["%2E%2E/escape.txt", "a/%2E%2E/%2E%2E/x", "/etc/passwd"])

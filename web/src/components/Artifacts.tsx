@@ -63,6 +63,22 @@ type Preview =
 const IMAGE = /\.(png|jpe?g|gif|svg|webp|bmp)$/i;
 const TEXT = /\.(txt|log|md|py|json|ya?ml|toml|cfg|ini|csv|tsv|patch|diff|sh|js|ts|html|xml|rst|jsonl)$/i;
 
+const TEXTUAL = new Set(["application/json", "application/x-ndjson", "application/yaml", "application/toml", "application/xml", "application/javascript"]);
+
+/** How to preview an artifact: by the server's ``content_type`` when it names one, else by the extension. */
+export function previewKind(art: Pick<Artifact, "path" | "content_type">): "image" | "json" | "csv" | "text" | "binary" {
+  const ct = (art.content_type ?? "").toLowerCase();
+  if (ct.startsWith("image/")) return "image";
+  if (ct === "application/json") return "json";
+  if (ct === "text/csv") return "csv";
+  if (ct.startsWith("text/") || TEXTUAL.has(ct)) return "text";
+  const p = art.path;
+  if (IMAGE.test(p)) return "image";
+  if (/\.json$/i.test(p)) return "json";
+  if (/\.csv$/i.test(p)) return "csv";
+  return TEXT.test(p) ? "text" : "binary";
+}
+
 function PreviewView({ runId, art }: { runId: string; art: Artifact }) {
   const [preview, setPreview] = useState<Preview | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -72,22 +88,23 @@ function PreviewView({ runId, art }: { runId: string; art: Artifact }) {
     setPreview(null);
     setError(null);
     const p = art.path;
-    if (!IMAGE.test(p) && !TEXT.test(p)) {
+    const kind = previewKind(art);
+    if (kind === "binary") {
       setPreview({ kind: "binary" });
       return;
     }
     const headers: Record<string, string> = { Accept: "*/*" };
-    if (!IMAGE.test(p) && art.size > PREVIEW_LIMIT) headers.Range = `bytes=0-${PREVIEW_LIMIT - 1}`;
+    if (kind !== "image" && art.size > PREVIEW_LIMIT) headers.Range = `bytes=0-${PREVIEW_LIMIT - 1}`;
     apiFetch(artifactUrl(runId, p), { headers })
       .then(async (res) => {
-        if (IMAGE.test(p)) {
+        if (kind === "image") {
           url = URL.createObjectURL(await res.blob());
           if (live) setPreview({ kind: "image", url });
           return;
         }
         const text = await res.text();
         if (!live) return;
-        if (/\.json$/i.test(p)) {
+        if (kind === "json") {
           try {
             setPreview({ kind: "json", text: JSON.stringify(JSON.parse(text), null, 2) });
             return;
@@ -95,7 +112,7 @@ function PreviewView({ runId, art }: { runId: string; art: Artifact }) {
             /* fall through to text */
           }
         }
-        if (/\.csv$/i.test(p)) setPreview({ kind: "csv", rows: parseCsv(text) });
+        if (kind === "csv") setPreview({ kind: "csv", rows: parseCsv(text) });
         else setPreview({ kind: "text", text, truncated: art.size > PREVIEW_LIMIT });
       })
       .catch((e) => live && setError(e));

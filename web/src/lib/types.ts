@@ -106,6 +106,7 @@ export interface Artifact {
   digest: string;
   size: number;
   created_at: number;
+  content_type?: string; // what the name suggests; older servers leave it out
 }
 
 export interface DatasetVersion {

@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from mltrail.api.tracking.content_types import content_type
 from mltrail.entities import (
     ActivityCell,
     Artifact,
@@ -412,7 +413,16 @@ class ArtifactPublic(_Out):
     digest: str
     size: int
     created_at: JsonFloat
+    # What the name suggests (``content_types``): the UI picks its preview by it.
+    content_type: str
 
     @classmethod
     def of(cls, a: Artifact) -> ArtifactPublic:
-        return cls(run_id=a.run_id, path=a.path, digest=a.digest, size=a.size, created_at=a.created_at)
+        return cls(
+            run_id=a.run_id,
+            path=a.path,
+            digest=a.digest,
+            size=a.size,
+            created_at=a.created_at,
+            content_type=content_type(a.path),
+        )
