@@ -188,6 +188,21 @@ def test_a_protected_stage_is_requested_and_approved_by_a_second_user(team: Worl
     assert inbox["total"] == 1 and inbox["requests"][0]["id"] == request["id"]
     rid = request["id"]
 
+    # The inbox's filters (web/API_GAPS.md gap 7): who asked, which project, and "requests I may decide":
+    # mia (maintainer) may; bob asked; kim (member) is not among the default approvers.
+    def ids(user: str, **params: str) -> list[int]:
+        got = team.get(user, "/requests", params=params)
+        assert got.status_code == 200, got.text
+        return [r["id"] for r in got.json()["requests"]]
+
+    assert ids("mia", requested_by="bob") == [rid] and ids("mia", requested_by="kim") == []
+    project = team.get("vic", "/models/churn").json()["project"]
+    assert ids("mia", project=project) == [rid]
+    assert ids("mia", decidable="true") == [rid]
+    assert ids("bob", decidable="true") == [] and ids("kim", decidable="true") == []
+    assert ids("kim") == [rid]  # without the filter, every pending request the user may view
+    assert ids("mia", project="no-such-project") == []
+
     own = team.post("bob", f"/requests/{rid}/approve", json={})
     assert own.status_code == 403 and "cannot approve" in own.json()["error"]["message"]
     member = team.post("kim", f"/requests/{rid}/approve", json={})  # default approvers: maintainer, admin

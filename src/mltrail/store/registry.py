@@ -220,8 +220,12 @@ class RegistryStore(abc.ABC):
         projects: Sequence[str] | None = None,
         offset: int = 0,
         limit: int = 100,
+        models: Sequence[str] | None = None,
+        requested_by: str | None = None,
+        not_requested_by: str | None = None,
     ) -> tuple[list[TransitionRequest], int]:
-        """Requests newest first (of ``projects``' models when given) and how many match."""
+        """Requests newest first (of ``projects``' models, of ``models``, by ``requested_by``, by anyone but
+        ``not_requested_by``, when given) and how many match."""
 
     @abc.abstractmethod
     def decide_transition_request(

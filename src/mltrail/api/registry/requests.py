@@ -26,6 +26,17 @@ def list_requests(
     ] = "pending",
     offset: Offset = 0,
     limit: Limit = 100,
+    project: Annotated[str | None, Query(description="only requests for this project's models")] = None,
+    requested_by: Annotated[
+        str | None, Query(max_length=200, description="only this user's requests")
+    ] = None,
+    decidable: Annotated[
+        bool,
+        Query(
+            description="only requests you may approve or reject: your role is in the model's policy"
+            " and you did not ask"
+        ),
+    ] = False,
 ) -> RequestPagePublic:
     """Requests newest first, of the models the user may view (by default the pending ones)."""
     if model is not None:
@@ -33,12 +44,17 @@ def list_requests(
         projects = None
     else:
         projects = ra.visible_projects()
+    if project is not None:
+        ra.access.project(project, Role.VIEWER)
+        projects = [project]
     requests, total = ra.registry.list_requests(
         model=model,
         status=None if status == "all" else status,
         projects=projects,
         offset=offset,
         limit=limit,
+        requested_by=requested_by,
+        decidable_by=ra.access.principal if decidable else None,
     )
     return RequestPagePublic(requests=[RequestPublic.of(r) for r in requests], total=total)
 

@@ -185,9 +185,38 @@ class TransitionsMixin(RegistryCore):
         projects: list[str] | None = None,
         offset: int = 0,
         limit: int = 100,
+        requested_by: str | None = None,
+        decidable_by: Principal | None = None,
     ) -> tuple[list[TransitionRequest], int]:
+        """Requests newest first; with ``decidable_by``, only those that principal may approve or reject: a
+        model whose policy lists a role they hold on its project, requested by someone else (``decide``'s
+        rules, gates aside)."""
+        models: list[str] | None = None
+        not_requested_by: str | None = None
+        if decidable_by is not None:
+            if decidable_by.name is None:
+                return [], 0
+            not_requested_by = decidable_by.name
+            models = []
+            offset_m, total_m = 0, 1
+            while offset_m < total_m:
+                page, total_m = self.store.list_registered_models(
+                    projects=projects, offset=offset_m, limit=1000
+                )
+                offset_m += 1000
+                for m in page:
+                    lowest = min(m.policy.approver_roles, key=lambda r: r.rank)
+                    if self.accounts.project_role(decidable_by, m.project).at_least(lowest):
+                        models.append(m.name)
         return self.store.list_transition_requests(
-            model=model, status=status, projects=projects, offset=offset, limit=min(limit, 1000)
+            model=model,
+            status=status,
+            projects=projects,
+            offset=offset,
+            limit=min(limit, 1000),
+            models=models,
+            requested_by=requested_by,
+            not_requested_by=not_requested_by,
         )
 
     def set_alias(

@@ -159,6 +159,9 @@ class RegistryRequestsMixin(RegistryModelsMixin):
         projects: Sequence[str] | None = None,
         offset: int = 0,
         limit: int = 100,
+        models: Sequence[str] | None = None,
+        requested_by: str | None = None,
+        not_requested_by: str | None = None,
     ) -> tuple[list[TransitionRequest], int]:
         if limit < 0 or offset < 0:
             raise InvalidInputError("limit and offset must be ≥ 0", field="limit" if limit < 0 else "offset")
@@ -172,6 +175,12 @@ class RegistryRequestsMixin(RegistryModelsMixin):
             where.append(_R.status == status)
         if projects is not None:
             where.append(t.projects.c.name.in_(list(projects)))
+        if models is not None:
+            where.append(t.registered_models.c.name.in_(list(models)))
+        if requested_by is not None:
+            where.append(_R.requested_by == requested_by)
+        if not_requested_by is not None:
+            where.append(sa.or_(_R.requested_by.is_(None), _R.requested_by != not_requested_by))
         total = int(conn.execute(sa.select(sa.func.count()).select_from(joined).where(*where)).scalar_one())
         rows = conn.execute(
             sa.select(*self._REQUEST_COLUMNS)
