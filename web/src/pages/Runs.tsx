@@ -51,21 +51,17 @@ export default function RunsPage() {
   }, []);
 
   // Keys for the column chooser and completion: every key of the project's runs, whatever the filter says
-  // (GET /projects/{p}/keys); the runs loaded since add theirs. It reads the keys of every run (0.4-0.6 s
-  // over 10,000 runs on an idle machine), and on the same server it slowed a sort clicked meanwhile (the
-  // slowest sorts of benchmarks/RESULTS.md), so it is asked for when they are first needed: the toolbar
-  // (filter box, column chooser) is focused or pressed, once the first page is shown.
+  // (GET /projects/{p}/keys); the runs loaded since add theirs. Asked for once the first page is shown: it
+  // reads the keys of every run (0.4-0.6 s over 10,000 runs), and on the same server it would delay the page.
   const keysAskedFor = useRef<string | null>(null);
-  const [wantKeys, setWantKeys] = useState(false);
-  const needKeys = useCallback(() => setWantKeys(true), []);
   useEffect(() => {
-    if (!wantKeys || loading || keysAskedFor.current === project) return;
+    if (loading || keysAskedFor.current === project) return;
     keysAskedFor.current = project;
     apiGet<KeySets>(`/projects/${encodeURIComponent(project)}/keys`).then(
       (k) => setKeys((old) => mergeKeys(old, k)),
       () => undefined,
     );
-  }, [wantKeys, loading, project]);
+  }, [loading, project]);
 
   const fetchPage = useCallback(
     (offset: number) => getEarly<RunPage>("/runs", runsPageQuery(project, filter, sort, offset)),
@@ -155,7 +151,7 @@ export default function RunsPage() {
           team activity
         </Link>
       </div>
-      <div className="toolbar" style={{ alignItems: "flex-start" }} onFocusCapture={needKeys} onPointerDownCapture={needKeys}>
+      <div className="toolbar" style={{ alignItems: "flex-start" }}>
         <FilterBox value={filter} onApply={applyFilter} fields={fields} error={filterError} />
         {filter ? <button onClick={() => update({ filter: null })}>Clear filter</button> : null}
         <details className="syntax">
