@@ -1,8 +1,8 @@
 """An index on metric_keys (key, last, run_id), so a runs page sorted by a metric's last value reads about a
 page of index entries instead of every run of the project (``store.sql.metric_sort``, issue 14).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
