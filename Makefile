@@ -48,6 +48,7 @@ demo: $(STAMP) web
 	$(BIN)/mltrail ui --port 5500 --no-browser
 
 lint: $(STAMP)
+	@! git grep -nE '^(<<<<<<<|>>>>>>>)( |$$)' -- . || (echo 'merge conflict markers left (above)'; exit 1)
 	$(BIN)/ruff check src tests benchmarks examples scripts
 	$(BIN)/ruff format --check src tests benchmarks examples scripts
 
