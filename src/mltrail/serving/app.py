@@ -1,7 +1,10 @@
 """``create_gateway_app``: the gateway's FastAPI app for one deployment.
 
 - ``POST /v1/deployments/{name}/predict``: ``{"rows": [...]}`` or ``{"columns": {...}}``, optional ``key``
-  (sticky canary) and ``ids``; answers predictions, the variant, the model version and a request id.
+  (sticky canary) and ``ids``; or an Arrow IPC stream of rows (``Content-Type:
+  application/vnd.apache.arrow.stream``, ``?key=`` in the query, ids in an ``_id`` column). Answers
+  predictions, the variant, the model version and a request id, as JSON, or as an Arrow stream when
+  ``Accept`` names it (the request id, variant and model then in ``X-Mltrail-*`` headers too).
 - ``GET /healthz``: the process is up. ``GET /readyz``: the models are loaded (with their versions), and
   with a poller, its reloads and the last refused one.
 - ``GET /metrics``: Prometheus text.
@@ -13,6 +16,7 @@ the model failed and no fallback answered.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +28,7 @@ from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from mltrail.errors import InvalidInputError, MltrailError
+from mltrail.serving.bodies import ARROW_STREAM, arrow_answer
 from mltrail.serving.gateway import Gateway
 from mltrail.serving.reload import GatewayReloader
 
@@ -64,9 +69,10 @@ def create_gateway_app(
 
     app = FastAPI(title="mltrail gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 
-    @app.post("/v1/deployments/{name}/predict")
-    async def predict(name: str, request: Request) -> Response:
-        gateway: Gateway = request.app.state.gateway
+    async def predict(request: Request) -> Response:
+        # A plain Starlette route: no dependency solving or validation layer on the hot path.
+        gateway: Gateway = request.app.state.gateway  # looked up per request: a reload swaps it
+        name = request.path_params["name"]
         if name != gateway.name:
             gateway.metrics.inc("mltrail_gateway_rejected_total", reason="deployment")
             return _error(
@@ -82,13 +88,32 @@ def create_gateway_app(
             if size > max_body_bytes:
                 return _too_large(gateway, max_body_bytes)
             chunks.append(chunk)
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        arrow = request.headers.get("content-type", "").startswith(ARROW_STREAM)
+        call: Callable[[], dict[str, Any]]
+        if arrow:
+            key = request.query_params.get("key")
+            call = functools.partial(gateway.predict_arrow, body, key)
+        else:
+            call = functools.partial(gateway.predict, body)
         try:
-            result = await run_in_threadpool(gateway.predict, b"".join(chunks))
+            # Small requests to fast models without a budget are answered here, on the event loop: the
+            # hop to a worker thread and back costs more than the whole answer.
+            result = call() if gateway.runs_inline(size) else await run_in_threadpool(call)
         except MltrailError as exc:
             return _error(exc.http_status, exc)
+        if ARROW_STREAM in request.headers.get("accept", ""):
+            headers = {
+                "X-Mltrail-Request-Id": result["request_id"],
+                "X-Mltrail-Variant": result["variant"],
+                "X-Mltrail-Model": result["model"],
+            }
+            return Response(arrow_answer(result), media_type=ARROW_STREAM, headers=headers)
         return Response(
             orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
         )
+
+    app.add_route("/v1/deployments/{name}/predict", predict, methods=["POST"])
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -1,5 +1,6 @@
-"""A prediction request's body: JSON rows or columns, checked before any model sees it. Every mistake is
-an ``InvalidInputError`` naming the field (``rows[3].age``, ``columns.age``, ``key``)."""
+"""A prediction request's body: JSON rows or columns, or an Arrow IPC stream of rows, checked before any
+model sees it; and an answer as an Arrow stream. Every mistake is an ``InvalidInputError`` naming the
+field (``rows[3].age``, ``columns.age``, ``key``)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,20 @@ import orjson
 
 from mltrail.errors import InvalidInputError
 
-__all__ = ["MAX_ROWS", "PredictRequest", "check_columns", "parse_body"]
+__all__ = [
+    "ARROW_STREAM",
+    "ID_COLUMN",
+    "MAX_ROWS",
+    "PredictRequest",
+    "arrow_answer",
+    "check_columns",
+    "parse_arrow",
+    "parse_body",
+]
 
 MAX_ROWS = 10_000
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+ID_COLUMN = "_id"  # an Arrow body's optional column of row ids
 _KEYS = {"rows", "columns", "key", "ids"}
 _NUMERIC = {"int", "float"}
 
@@ -56,10 +68,62 @@ def parse_body(raw: bytes, *, max_rows: int = MAX_ROWS) -> PredictRequest:
     if ids is not None:
         if not isinstance(ids, list) or len(ids) != len(rows):
             raise InvalidInputError(f"ids must be a list of {len(rows)} ids, one per row", field="ids")
-        if not all(isinstance(i, str | int) and not isinstance(i, bool) and len(str(i)) <= 200 for i in ids):
-            raise InvalidInputError("every id must be text or an integer of at most 200 characters", "ids")
-        ids = [str(i) for i in ids]
+        ids = _ids(ids, "ids")
     return PredictRequest(rows, None if key is None else str(key), ids, layout)
+
+
+def parse_arrow(raw: bytes, *, key: str | None = None, max_rows: int = MAX_ROWS) -> PredictRequest:
+    """An Arrow IPC stream (one or more record batches) of rows: one column per model input, and
+    optionally ``_id`` (one id per row, for delayed labels). ``key`` comes from the query string."""
+    import pyarrow as pa
+
+    try:
+        table = pa.ipc.open_stream(pa.py_buffer(raw)).read_all()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+        raise InvalidInputError(f"the body is not an Arrow IPC stream: {exc}", field="body") from None
+    if not 1 <= table.num_rows <= max_rows:
+        raise InvalidInputError(
+            f"the Arrow stream must hold 1 to {max_rows} rows, got {table.num_rows}", field="columns"
+        )
+    names = table.column_names
+    if len(set(names)) != len(names):
+        raise InvalidInputError("the Arrow stream names a column twice", field="columns")
+    ids = None
+    if ID_COLUMN in names:
+        ids = _ids(table.column(ID_COLUMN).to_pylist(), f"columns.{ID_COLUMN}")
+        table = table.drop_columns([ID_COLUMN])
+    if key is not None and len(key) > 500:
+        raise InvalidInputError("key must be at most 500 characters", field="key")
+    return PredictRequest(table.to_pylist(), key, ids, "columns")
+
+
+def arrow_answer(answer: Mapping[str, Any]) -> bytes:
+    """A ``Gateway`` answer as an Arrow IPC stream: columns ``prediction`` and ``id`` (and ``fallback``,
+    ``guards`` when they fired); the request id, variant and model in the schema's metadata."""
+    import pyarrow as pa
+
+    try:
+        predictions = pa.array(answer["predictions"])
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed answers (a class and "manual_review"): as text
+        predictions = pa.array([None if v is None else str(v) for v in answer["predictions"]], pa.string())
+    columns = {"prediction": predictions, "id": pa.array(answer["ids"], pa.string())}
+    if "fallback" in answer:
+        columns["fallback"] = pa.array(answer["fallback"], pa.string())
+    if "guards" in answer:
+        guards = [None if g is None else ",".join(g) for g in answer["guards"]]
+        columns["guards"] = pa.array(guards, pa.string())
+    metadata = {k: str(answer[k]) for k in ("request_id", "variant", "model")}
+    table = pa.table(columns).replace_schema_metadata(metadata)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
+
+
+def _ids(values: list[Any], field: str) -> list[str]:
+    if not all(isinstance(i, str | int) and not isinstance(i, bool) and len(str(i)) <= 200 for i in values):
+        raise InvalidInputError("every id must be text or an integer of at most 200 characters", field)
+    return [str(i) for i in values]
 
 
 def _rows(value: Any, max_rows: int) -> list[dict[str, Any]]:

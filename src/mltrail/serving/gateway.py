@@ -20,7 +20,7 @@ from typing import Any
 
 from mltrail.entities import VARIANT_COLUMN, Deployment, FallbackStep
 from mltrail.errors import InvalidInputError, StoreError
-from mltrail.serving.bodies import MAX_ROWS, PredictRequest, check_columns, parse_body
+from mltrail.serving.bodies import MAX_ROWS, PredictRequest, check_columns, parse_arrow, parse_body
 from mltrail.serving.evidence import EvidenceCollector
 from mltrail.serving.metrics import GatewayMetrics
 from mltrail.serving.recorder import MonitorRecorder
@@ -35,7 +35,9 @@ from mltrail.serving.rules import (
 from mltrail.serving.shadow import ShadowJob, ShadowRunner
 from mltrail.serving.variants import ModelTimeoutError, Variant
 
-__all__ = ["Gateway", "NoAnswerError"]
+__all__ = ["INLINE_BODY_BYTES", "Gateway", "NoAnswerError"]
+
+INLINE_BODY_BYTES = 64 << 10  # larger bodies are parsed and answered on a thread, off the event loop
 
 
 class NoAnswerError(StoreError):
@@ -98,8 +100,15 @@ class Gateway:
         return exc
 
     # -- one request --------------------------------------------------------------------------------------
+    def runs_inline(self, size: int) -> bool:
+        """Whether a request body of ``size`` bytes may be answered on the caller's event loop: no budget
+        to enforce (that needs the model on a pool thread), a small body, and no model seen slow."""
+        if self._budget is not None or size > INLINE_BODY_BYTES:
+            return False
+        return not any(v.slow for v in (self.primary, self.canary, *self.fallback_models.values()) if v)
+
     def predict(self, body: bytes) -> dict[str, Any]:
-        """The answer to one request body, or ``InvalidInputError`` (4xx, naming the field) or
+        """The answer to one JSON request body, or ``InvalidInputError`` (4xx, naming the field) or
         ``NoAnswerError`` (503)."""
         with self._idle:
             self._inflight += 1
@@ -123,6 +132,19 @@ class Gateway:
             request = parse_body(body, max_rows=self.max_rows)
         except InvalidInputError as exc:
             raise self._reject("body", exc) from None
+        return self.answer(request, started)
+
+    def predict_arrow(self, body: bytes, key: str | None = None) -> dict[str, Any]:
+        """As ``predict``, for an Arrow IPC stream of rows (``bodies.parse_arrow``)."""
+        started = time.perf_counter()
+        try:
+            request = parse_arrow(body, key=key, max_rows=self.max_rows)
+        except InvalidInputError as exc:
+            raise self._reject("body", exc) from None
+        return self.answer(request, started)
+
+    def answer(self, request: PredictRequest, started: float) -> dict[str, Any]:
+        """The answer to a parsed request that arrived at ``started`` (``time.perf_counter()``)."""
         request_id = uuid.uuid4().hex
         label, variant = self._choose(request.key or request_id)
         try:
