@@ -33,7 +33,7 @@ def build_gateway(
     *,
     trust: bool = False,
     max_rows: int | None = None,
-    monitor_interval: float = 0.2,
+    monitor_interval: float = 1.0,
     evidence_interval: float = 2.0,
     previous: Gateway | None = None,
 ) -> Gateway:
