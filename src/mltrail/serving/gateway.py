@@ -12,10 +12,11 @@ queues.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from mltrail.entities import VARIANT_COLUMN, Deployment, FallbackStep
@@ -110,10 +111,31 @@ class Gateway:
     def predict(self, body: bytes) -> dict[str, Any]:
         """The answer to one JSON request body, or ``InvalidInputError`` (4xx, naming the field) or
         ``NoAnswerError`` (503)."""
+        with self._inside():
+            started = time.perf_counter()
+            try:
+                request = parse_body(body, max_rows=self.max_rows)
+            except InvalidInputError as exc:
+                raise self._reject("body", exc) from None
+            return self.answer(request, started)
+
+    def predict_arrow(self, body: bytes, key: str | None = None) -> dict[str, Any]:
+        """As ``predict``, for an Arrow IPC stream of rows (``bodies.parse_arrow``)."""
+        with self._inside():
+            started = time.perf_counter()
+            try:
+                request = parse_arrow(body, key=key, max_rows=self.max_rows)
+            except InvalidInputError as exc:
+                raise self._reject("body", exc) from None
+            return self.answer(request, started)
+
+    @contextlib.contextmanager
+    def _inside(self) -> Iterator[None]:
+        """Counts the request as inside this gateway, for ``drain``."""
         with self._idle:
             self._inflight += 1
         try:
-            return self._answer(body)
+            yield
         finally:
             with self._idle:
                 self._inflight -= 1
@@ -125,23 +147,6 @@ class Gateway:
         some still were after ``timeout`` seconds."""
         with self._idle:
             return self._idle.wait_for(lambda: self._inflight == 0, timeout)
-
-    def _answer(self, body: bytes) -> dict[str, Any]:
-        started = time.perf_counter()
-        try:
-            request = parse_body(body, max_rows=self.max_rows)
-        except InvalidInputError as exc:
-            raise self._reject("body", exc) from None
-        return self.answer(request, started)
-
-    def predict_arrow(self, body: bytes, key: str | None = None) -> dict[str, Any]:
-        """As ``predict``, for an Arrow IPC stream of rows (``bodies.parse_arrow``)."""
-        started = time.perf_counter()
-        try:
-            request = parse_arrow(body, key=key, max_rows=self.max_rows)
-        except InvalidInputError as exc:
-            raise self._reject("body", exc) from None
-        return self.answer(request, started)
 
     def answer(self, request: PredictRequest, started: float) -> dict[str, Any]:
         """The answer to a parsed request that arrived at ``started`` (``time.perf_counter()``)."""
