@@ -26,10 +26,11 @@ def test_two_workers_both_answer_and_every_request_lands_in_the_monitor(home: Ho
     keep_alive = httpx.Client(timeout=30)
     try:
         workers = set()
-        for _ in range(200):
+        # the second worker accepts once it has loaded its models too: wait for it by time, not count
+        deadline = time.monotonic() + 180
+        while len(workers) < 2 and time.monotonic() < deadline:
             workers.add(fresh.get(f"{gateway.url}/readyz").json()["pid"])
-            if len(workers) == 2:
-                break
+            time.sleep(0.02)
         assert len(workers) == 2
         sent = 200
         for i in range(sent):
