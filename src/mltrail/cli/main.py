@@ -101,6 +101,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "import": LazyCommand(
         "mltrail.cli.imports", "app", "Bring another tracker's history into mltrail (MLflow)."
     ),
+    "export": LazyCommand(
+        "mltrail.cli.exports", "app", "Write mltrail's history into another tracker (MLflow)."
+    ),
     "users": LazyCommand(
         "mltrail.cli.accounts.users", "app", "Users of the team server and their server roles."
     ),
