@@ -39,6 +39,7 @@ METRICS_PER_BATCH = 1000
 PARAMS_PER_BATCH = 100
 TAGS_PER_BATCH = 100
 MAX_PARAM_VALUE = 6000
+SEARCH_PAGE = 1000
 
 # progress(what, done, total): what is "runs" or "models".
 Progress = Callable[[str, int, int], None]
@@ -125,9 +126,13 @@ class MlflowExporter:
             )
         chosen = list(projects) or known
         report = ExportReport(experiments=len(chosen))
-        runs = [(self._experiment(name), run) for name in chosen for run in self._runs(name)]
-        for i, (experiment_id, run) in enumerate(runs):
-            self._run(experiment_id, run, report)
+        runs = []
+        for name in chosen:
+            experiment_id = self._experiment(name)
+            exported = self._exported(experiment_id)
+            runs += [(experiment_id, exported.get(run.id), run) for run in self._runs(name)]
+        for i, (experiment_id, done, run) in enumerate(runs):
+            self._run(experiment_id, done, run, report)
             if progress is not None:
                 progress("runs", i + 1, len(runs))
         models = self._models(chosen)
@@ -163,24 +168,31 @@ class MlflowExporter:
             self.client.restore_experiment(found.experiment_id)
         return str(found.experiment_id)
 
-    def _exported(self, experiment_id: str, run_id: str) -> Any | None:
-        """The complete MLflow run written for ``run_id`` before; a half-written one is deleted."""
-        found = self.client.search_runs(
-            [experiment_id],
-            filter_string=f"tags.`{RUN_ID_TAG}` = '{run_id}'",
-            run_view_type=self.entities.ViewType.ALL,
-            max_results=100,
-        )
-        complete = None
-        for candidate in found:
-            if candidate.data.tags.get(DONE_TAG) == "complete":
-                complete = candidate
-            elif candidate.info.lifecycle_stage != "deleted":
-                self.client.delete_run(candidate.info.run_id)
-        return complete
+    def _exported(self, experiment_id: str) -> dict[str, Any]:
+        """The complete MLflow runs written before into the experiment, by mltrail run id (one paged search);
+        a run an interrupted export left half-written is deleted, to be written again."""
+        out: dict[str, Any] = {}
+        token = None
+        while True:
+            page = self.client.search_runs(
+                [experiment_id],
+                run_view_type=self.entities.ViewType.ALL,
+                max_results=SEARCH_PAGE,
+                page_token=token,
+            )
+            for found in page:
+                run_id = found.data.tags.get(RUN_ID_TAG)
+                if run_id is None:
+                    continue
+                if found.data.tags.get(DONE_TAG) == "complete":
+                    out[run_id] = found
+                elif found.info.lifecycle_stage != "deleted":
+                    self.client.delete_run(found.info.run_id)
+            token = page.token
+            if not token:
+                return out
 
-    def _run(self, experiment_id: str, run: Run, report: ExportReport) -> None:
-        done = self._exported(experiment_id, run.id)
+    def _run(self, experiment_id: str, done: Any | None, run: Run, report: ExportReport) -> None:
         if done is not None:
             self.run_map[run.id] = done
             report.runs_skipped += 1
