@@ -13,7 +13,7 @@ from test_gateway import _counter
 from traffic import Traffic, ready, wait
 
 import mltrail
-from conftest import Home, serve
+from conftest import Home, frame, serve
 
 
 def test_an_alias_move_and_a_spec_change_are_picked_up_with_no_request_failed(home: Home) -> None:
@@ -156,3 +156,39 @@ def test_an_alert_rule_rolls_the_deployment_back_and_the_gateway_picks_it_up(
     finally:
         gateway.stop()
         hook.close()
+
+
+def test_a_request_whose_body_arrives_after_a_swap_is_answered_by_the_new_gateway(home: Home) -> None:
+    """The route took the gateway before reading the body: a body slower than the old gateway's grace was
+    answered by a gateway already closed (its monitor recorder gone). It now takes the one serving once
+    the body is in."""
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    settings = home.settings
+    mltrail.models.transition("churn", 1, to="slow", settings=settings)
+    gateway = serve(home, "slow-dep", {"primary": "churn@slow"}, "--poll", "0.2")
+    try:
+        assert ready(gateway)["models"] == {"primary": "churn:1"}
+        row = {k: float(v) for k, v in frame(1, seed=3).iloc[0].items()}
+        body = json.dumps({"rows": [row]}).encode()
+        parts = urlsplit(gateway.url)
+        with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+            head = (
+                f"POST /v1/deployments/slow-dep/predict HTTP/1.1\r\nHost: {parts.hostname}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            sock.sendall(head.encode() + body[:5])
+            mltrail.models.transition("churn", 2, to="slow", settings=settings)
+            wait(lambda: ready(gateway)["models"] == {"primary": "churn:2"}, "the alias move")
+            time.sleep(2.5)  # past the old gateway's grace: it is closed by now
+            sock.sendall(body[5:])
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        status, _, rest = answer.partition(b"\r\n")
+        assert b" 200 " in status, answer
+        assert json.loads(rest.partition(b"\r\n\r\n")[2])["model"] == "churn:2"
+    finally:
+        gateway.stop()

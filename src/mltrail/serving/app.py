@@ -89,6 +89,9 @@ def create_gateway_app(
                 return _too_large(gateway, max_body_bytes)
             chunks.append(chunk)
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        # The body may have been slower than a reload's grace: answer with the gateway serving now, never
+        # one already drained and closed.
+        gateway = request.app.state.gateway
         arrow = request.headers.get("content-type", "").startswith(ARROW_STREAM)
         call: Callable[[], dict[str, Any]]
         if arrow:
