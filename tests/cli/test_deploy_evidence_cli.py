@@ -46,3 +46,23 @@ def test_evidence_shows_each_variant_and_its_json(home: Path) -> None:
     assert "no traffic" in _run(
         home, "deploy", "evidence", "churn-prod", "--since", "2000-01-01", "--until", "2000-01-02"
     )
+
+
+def test_a_long_model_name_folds_and_every_heading_stays_whole(home: Path) -> None:
+    """With the demo's model names (``breast-cancer-classifier:1``) the headings were cut to ``reque…``
+    and ``err…`` at 80 columns; the model's name now folds onto a second line instead."""
+    settings = Settings(home=home)
+    mltrail.deployments.create("churn-long", {"primary": "churn:1"}, settings=settings)
+    long_model = "churn-with-a-rather-long-registered-name:1"
+    window = EvidenceWindow(
+        time.time() // 60 * 60,
+        1,
+        "r1",
+        (VariantCounts("primary", long_model, requests=2, rows=2, latency=LatencySketch().to_dict()),),
+    )
+    connect(settings=settings).deployments("ana").record_evidence("churn-long", [window])
+    shown = _run(home, "deploy", "evidence", "churn-long")
+    header = next(line for line in shown.splitlines() if "variant" in line)
+    for heading in ("model", "requests", "errors", "fallback", "guards", "p50/p95/p99 ms"):
+        assert heading in header, header
+    assert all(len(line) <= 80 for line in shown.splitlines())

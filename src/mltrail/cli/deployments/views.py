@@ -169,7 +169,14 @@ def evidence_table(evidence: DeploymentEvidence) -> RenderableType:
     latency percentiles), then its agreement with the caller's answers and its realized performance."""
     table = Table(box=None, header_style="bold")
     for column in ("variant", "model", "requests", "errors", "fallback", "guards", "p50/p95/p99 ms"):
-        table.add_column(column, no_wrap=True, justify="right" if column == "requests" else "left")
+        # Only the model's name may fold onto a second line: at 80 columns it is what does not fit.
+        folds = column == "model"
+        table.add_column(
+            column,
+            no_wrap=not folds,
+            overflow="fold" if folds else "ellipsis",
+            justify="right" if column == "requests" else "left",
+        )
     notes: list[str] = []
     for v in evidence.variants:
         latency = "/".join(_ms(v.latency_ms.get(q)) for q in ("p50", "p95", "p99"))
