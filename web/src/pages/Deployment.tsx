@@ -189,7 +189,7 @@ function Rollback({
           Roll back to v{target}
         </button>
         <span className="muted small">
-          a new version with v{target}'s spec{!me?.authenticated && actor ? `, as ${actor}` : ""}; restart <code>mltrail serve</code> to pick it up
+          a new version with v{target}'s spec{!me?.authenticated && actor ? `, as ${actor}` : ""}; running gateways pick it up at their next poll (<code>mltrail serve --poll</code>, every 2 s by default)
         </span>
       </div>
       {done ? <div className="notice">{done}</div> : null}
