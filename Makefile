@@ -55,8 +55,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The stateful fuzz runs in a process of its own: alone it passes in ~2 minutes, but inside the whole suite's
+# process it failed twice with Hypothesis' FlakyStrategyDefinition (once after pytest's 300 s timeout, once
+# after ~10 minutes): state left by earlier tests changes its replays. Cause not yet found.
+STATEFUL_FUZZ = tests/api/test_fuzz_stateful.py::test_sequences_of_calls_get_no_server_error
 pytest: $(STAMP) postgres chromium web
-	MLTRAIL_TEST_POSTGRES=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/pytest -q
+	MLTRAIL_TEST_POSTGRES=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/pytest -q --deselect $(STATEFUL_FUZZ)
+	$(BIN)/pytest -q $(STATEFUL_FUZZ)
 
 # The wheel as a new user gets it: built, installed with no extras into a fresh venv (pip reuses its cache),
 # then a training script, a drift report and the CLI run from an empty folder (scripts/smoke_wheel.py).
