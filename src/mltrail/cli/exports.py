@@ -36,35 +36,12 @@ def export_mlflow(
 ) -> None:
     """Export projects as experiments, runs (params, tags, full metric histories, times, users, artifacts)
     and registered models (versions, stages, aliases) to MLflow. Runs exported before are skipped."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskID,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    from mltrail.cli.render import stderr_console
+    from mltrail.cli.progress import step_bars
     from mltrail.sdk.imports.mlflow_export import MlflowExporter, mlflow_uri
 
     container = services(ctx).container()
     exporter = MlflowExporter(container.tracking, container.artifacts, container.registry, mlflow_uri(target))
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr_console(),
-        transient=False,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(what: str, done: int, total: int) -> None:
-            if what not in tasks:
-                tasks[what] = bar.add_task(f"exporting {what}", total=total)
-            bar.update(tasks[what], completed=done)
-
+    with step_bars("exporting") as progress:
         report = exporter.export(projects or (), progress)
     typer.echo(
         f"{report.experiments} experiments; runs: {report.runs_exported} exported,"

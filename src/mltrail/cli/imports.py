@@ -33,16 +33,7 @@ def import_mlflow(
 ) -> None:
     """Import experiments, runs (params, metric histories, tags, times, users, artifacts) and registered
     models (versions, stages, aliases) from MLflow. Runs imported before are skipped."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskID,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    from mltrail.cli.render import stderr_console
+    from mltrail.cli.progress import step_bars
     from mltrail.sdk.imports.mlflow_client import MlflowClientSource
     from mltrail.services.mlflow.file_store import MlflowFileStore
     from mltrail.services.mlflow.importer import MlflowImporter
@@ -51,21 +42,7 @@ def import_mlflow(
     importer = MlflowImporter(
         container.store, container.tracking, container.artifacts, container.mlflow_models
     )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr_console(),
-        transient=False,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(what: str, done: int, total: int) -> None:
-            if what not in tasks:
-                tasks[what] = bar.add_task(f"importing {what}", total=total)
-            bar.update(tasks[what], completed=done)
-
+    with step_bars("importing") as progress:
         if source.startswith(("http://", "https://", "sqlite:", "postgresql", "mysql", "mssql")):
             report = importer.import_from(MlflowClientSource(source), progress)
         else:
