@@ -105,3 +105,37 @@ def test_import_mlflows_default_database(tmp_path: Path, invoke, home: Path) -> 
 def test_a_source_that_is_not_there_is_named(invoke, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = invoke("import", "mlflow", "--from", str(tmp_path / "nowhere"))
     assert result.exit_code != 0 and "nowhere" in result.stderr
+
+
+def test_import_from_a_tracking_server_over_http(  # type: ignore[no-untyped-def]
+    tmp_path: Path, invoke, home: Path, tmp_path_factory: pytest.TempPathFactory, live_server
+) -> None:
+    """``--from http://host:port``: the source is a live tracking server spoken to through MLflow's REST API
+    (here a second ``mltrail server``, the one MLflow server this test environment has: mlflow-skinny
+    ships the client only), with the artifacts fetched through its artifact proxy."""
+    source = live_server.start_server(tmp_path_factory.mktemp("mlflow-source") / "mltrail", timeout=120)
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLTRAIL_"))}
+        env.update(MLFLOW_TRACKING_URI=source.url, HOME=str(tmp_path), GIT_PYTHON_REFRESH="quiet")
+        done = subprocess.run(
+            [sys.executable, str(SCRIPT)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240
+        )
+        assert done.returncode == 0, done.stderr[-4000:]
+
+        first = invoke("import", "mlflow", "--from", source.url)
+        assert first.exit_code == 0, first.output
+        assert "runs: 1 imported" in first.stdout and "versions: 1 imported" in first.stdout, first.output
+        store = open_store(f"sqlite:///{home / 'mltrail.db'}")
+        try:
+            (run,) = store.search_runs("mlflow-demo", filter=None, sort=[], offset=0, limit=10).runs
+            assert run.params == {"C": "0.5", "solver": "lbfgs"} and run.tags["team"] == "fraud"
+            history = store.get_metric_history(run.id, "loss")
+            assert history.steps == list(range(20)) and history.values[-1] == pytest.approx(1 / 20)
+            assert "notes.txt" in {a.path for a in store.list_artifacts(run.id)}
+            assert store.get_model_version("fraud-clf", 1).aliases == ("candidate",)
+        finally:
+            store.close()
+        again = invoke("import", "mlflow", "--from", source.url)
+        assert "runs: 0 imported, 1 already there" in again.stdout, again.output
+    finally:
+        source.stop()

@@ -256,6 +256,17 @@ def test_registry_over_an_mlflow_model_folder(client: TestClient) -> None:
             "registered_models"
         ]
     ] == ["churn"]
+    # MLflow 3's client adds this tag condition to every registered-model search (prompts are excluded):
+    # a plain MlflowClient().search_registered_models() was refused before.
+    prompts_out = "tag.`mlflow.prompt.is_prompt` != 'true'"
+    found = ok(client.get(f"{API}/registered-models/search", params={"filter": prompts_out}))
+    assert [m["name"] for m in found["registered_models"]] == ["churn"]
+    only_prompts = ok(client.get(f"{API}/registered-models/search", params={"filter": "tags.x = 'y'"}))
+    assert only_prompts.get("registered_models", []) == []
+    by_tag = ok(
+        client.post(f"{API}/model-versions/search", json={"filter": f"name = 'churn' AND {prompts_out}"})
+    )
+    assert [v["version"] for v in by_tag["model_versions"]] == ["1"]
     versions = ok(client.post(f"{API}/model-versions/search", json={"filter": f"run_id = '{run_id}'"}))[
         "model_versions"
     ]

@@ -43,28 +43,40 @@ def _number(call: Call) -> int:
 
 
 def _conditions(text: str | None, allowed: dict[str, FieldRef]) -> list[Comparison]:
-    """The conditions of a registry search filter (``name = 'x'``, ``name LIKE '%x%'``, ``run_id = '…'``)."""
+    """The conditions of a registry search filter (``name = 'x'``, ``name LIKE '%x%'``, ``run_id = '…'``,
+    ``tags.k != 'v'``). MLflow 3's client adds ``tag.`mlflow.prompt.is_prompt` != 'true'`` to every
+    registered-model search, so tag conditions must be understood for a plain ``search_registered_models``."""
     expr: Expr | None = parse_mlflow_filter(text)
     items = [] if expr is None else list(expr.items) if isinstance(expr, And) else [expr]
     out = []
     for item in items:
-        if not isinstance(item, Comparison) or item.field not in allowed.values():
+        if not isinstance(item, Comparison) or not (
+            item.field in allowed.values() or item.field.namespace == "tags"
+        ):
             raise InvalidInputError(
-                f"registry searches filter by {' and '.join(allowed)} only (=, !=, IN, LIKE '%x%')",
+                f"registry searches filter by {', '.join(allowed)} and tags only (=, !=, IN, LIKE '%x%')",
                 field="filter",
             )
         out.append(item)
     return out
 
 
-def _meets(value: str, condition: Comparison) -> bool:
+def _value(condition: Comparison, values: dict[FieldRef, str], tags: dict[str, str]) -> str | None:
+    """The value a condition compares: an attribute, or a tag (None when the tag is not set)."""
+    if condition.field.namespace == "tags":
+        return tags.get(condition.field.key)
+    return values[condition.field]
+
+
+def _meets(value: str | None, condition: Comparison) -> bool:
+    """MLflow's semantics: a tag that is not set equals nothing and differs from every value."""
     wanted = condition.value
     if condition.op == "=":
         return value == wanted
     if condition.op == "!=":
         return value != wanted
     if condition.op == "contains":
-        return isinstance(wanted, str) and wanted in value
+        return value is not None and isinstance(wanted, str) and wanted in value
     if condition.op in ("in", "not_in") and isinstance(wanted, tuple):
         return (value in wanted) == (condition.op == "in")
     raise InvalidInputError(
@@ -131,7 +143,8 @@ def _search_registered_models(call: Call) -> dict[str, Any]:
     conditions = _conditions(call.args.text("filter"), {"name": FieldRef("attr", "name")})
     ra = call.registry_access
     models, _ = ra.registry.list_models(projects=ra.visible_projects(), limit=1000)
-    found = [m for m in models if all(_meets(m.name, c) for c in conditions)]
+    name = FieldRef("attr", "name")
+    found = [m for m in models if all(_meets(_value(c, {name: m.name}, m.tags), c) for c in conditions)]
     found.sort(key=lambda m: m.name)
     return _page(call, found, "registered_models", lambda m: model_json(m, _latest(call, m)))
 
@@ -250,7 +263,7 @@ def _search_model_versions(call: Call) -> dict[str, Any]:
         versions, _ = ra.registry.list_versions(model.name, limit=1000)
         for version in versions:
             values = {fields["name"]: version.model, fields["run_id"]: version.run_id or ""}
-            if all(_meets(values[c.field], c) for c in conditions):
+            if all(_meets(_value(c, values, version.tags), c) for c in conditions):
                 found.append(version)
     found.sort(key=lambda v: (v.model, -v.version))
     return _page(call, found, "model_versions", lambda v: _version_json(call, v))
