@@ -163,3 +163,24 @@ def test_without_mlflows_client_the_error_says_what_to_install(
     monkeypatch.setitem(sys.modules, "mlflow", None)  # as if it were not installed
     result = invoke("export", "mlflow", "--to", str(tmp_path / "mlruns"))
     assert result.exit_code == 2 and "pip install mlflow-skinny" in result.stderr, result.output
+
+
+def test_export_to_a_tracking_server_over_http(  # type: ignore[no-untyped-def]
+    seeded: dict[str, str],
+    invoke: Invoke,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    live_server,
+) -> None:
+    """``--to http://host:port``: a live tracking server spoken to through MLflow's REST API and its
+    artifact proxy (a second ``mltrail server``: the MLflow server this environment has, since
+    mlflow-skinny ships the client only)."""
+    target = live_server.start_server(tmp_path_factory.mktemp("mlflow-target") / "mltrail", timeout=120)
+    try:
+        done = _ok(invoke("export", "mlflow", "--to", target.url))
+        assert "2 experiments; runs: 3 exported" in done.stdout, done.output
+        _read_back(target.url, seeded, tmp_path)
+        again = _ok(invoke("export", "mlflow", "--to", target.url))
+        assert "runs: 0 exported, 3 already there" in again.stdout, again.output
+    finally:
+        target.stop()

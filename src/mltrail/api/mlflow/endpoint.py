@@ -4,7 +4,6 @@ read into ``Args``, the handler run in a worker thread with the request's ``Call
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from mltrail.api.access import Access, AccessDep
 from mltrail.api.registry.access import RegistryAccess, RegistryAccessDep
 from mltrail.errors import InvalidInputError
+from mltrail.json_floats import encode_floats
 from mltrail.services.mlflow.logged_models import MlflowLoggedModels
 from mltrail.services.mlflow.models import MlflowModels
 from mltrail.services.mlflow.tracking import MlflowTracking
@@ -26,12 +26,16 @@ MAX_TEXT = 1 << 20
 
 
 class JsonResponse(Response):
-    """JSON as MLflow's server writes it: NaN and ±Infinity as JSON literals (its client reads them)."""
+    """JSON as MLflow's server writes it (protobuf's JSON mapping): NaN and ±Infinity as the strings
+    ``"NaN"``, ``"Infinity"``, ``"-Infinity"``. Bare literals are not JSON, and the MLflow client's protobuf
+    parser refuses them ("Couldn't parse NaN, use quoted "NaN" instead")."""
 
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, allow_nan=True, separators=(",", ":")).encode()
+        return json.dumps(
+            encode_floats(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode()
 
 
 class Args:
@@ -174,7 +178,3 @@ def endpoint(
         return handler
 
     return register
-
-
-def finite_or_text(value: float) -> float | str:
-    return value if math.isfinite(value) else str(value)
