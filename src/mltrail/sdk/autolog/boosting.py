@@ -1,11 +1,15 @@
-"""What XGBoost's and LightGBM's integrations share: the ``train`` wrapper and a booster's results."""
+"""What XGBoost's and LightGBM's integrations share: their patches (``train`` and the scikit-learn API
+estimators' ``fit``), the ``train`` wrapper and a booster's results."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from types import ModuleType
 from typing import Any
 
+from mltrail.sdk.autolog.estimators import EstimatorHooks, fit_wrapper
+from mltrail.sdk.autolog.patching import Patches
 from mltrail.sdk.autolog.session import (
     AutologOptions,
     Session,
@@ -17,7 +21,36 @@ from mltrail.sdk.autolog.session import (
 )
 from mltrail.sdk.tracking.run import Run
 
-__all__ = ["log_booster_results", "train_wrapper"]
+__all__ = ["log_booster_results", "patch_boosting", "train_wrapper"]
+
+
+def patch_boosting(
+    patches: Patches,
+    integration: str,
+    options: Callable[[], AutologOptions | None],
+    *,
+    train_owners: Iterable[ModuleType],
+    estimators: ModuleType,
+    estimator_base: type,
+    make_callback: Callable[[Run], Any],
+    after: Callable[[Session, Any], None],
+) -> None:
+    """Patch ``train`` in each of ``train_owners`` and ``fit`` wherever a scikit-learn API estimator of
+    ``estimators`` (a subclass of ``estimator_base``) defines it in the framework's own classes."""
+
+    def wrap_train(original: Callable[..., Any]) -> Callable[..., Any]:
+        return train_wrapper(integration, options, make_callback, after, original)
+
+    def wrap_fit(original: Callable[..., Any]) -> Callable[..., Any]:
+        return fit_wrapper(integration, options, EstimatorHooks(), original)
+
+    for owner in train_owners:
+        patches.apply(owner, "train", wrap_train)
+    for cls in vars(estimators).values():
+        if isinstance(cls, type) and issubclass(cls, estimator_base):
+            for base in cls.__mro__:
+                if base.__module__.startswith(integration) and "fit" in vars(base):
+                    patches.apply(base, "fit", wrap_fit)
 
 
 def train_wrapper(

@@ -11,8 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Unpack
 
-from mltrail.sdk.autolog.boosting import log_booster_results, train_wrapper
-from mltrail.sdk.autolog.estimators import EstimatorHooks, fit_wrapper
+from mltrail.sdk.autolog.boosting import log_booster_results, patch_boosting
 from mltrail.sdk.autolog.integration import AutologKwargs, Framework, Integration, options_of
 from mltrail.sdk.autolog.patching import Patches
 from mltrail.sdk.autolog.session import Session, safely
@@ -68,21 +67,16 @@ def _install(module: ModuleType, patches: Patches) -> None:
     import lightgbm.engine
     import lightgbm.sklearn
 
-    for owner in (module, lightgbm.engine, lightgbm.sklearn):
-        patches.apply(owner, "train", _wrap_train)
-    for cls in vars(lightgbm.sklearn).values():
-        if isinstance(cls, type) and issubclass(cls, lightgbm.sklearn.LGBMModel):
-            for base in cls.__mro__:
-                if base.__module__.startswith("lightgbm") and "fit" in vars(base):
-                    patches.apply(base, "fit", _wrap_fit)
-
-
-def _wrap_train(original: Any) -> Any:
-    return train_wrapper("lightgbm", INTEGRATION.options, MltrailCallback, _after_train, original)
-
-
-def _wrap_fit(original: Any) -> Any:
-    return fit_wrapper("lightgbm", INTEGRATION.options, EstimatorHooks(), original)
+    patch_boosting(
+        patches,
+        "lightgbm",
+        INTEGRATION.options,
+        train_owners=(module, lightgbm.engine, lightgbm.sklearn),
+        estimators=lightgbm.sklearn,
+        estimator_base=lightgbm.sklearn.LGBMModel,
+        make_callback=MltrailCallback,
+        after=_after_train,
+    )
 
 
 INTEGRATION = Integration(FRAMEWORK, _install)

@@ -14,8 +14,7 @@ from typing import Any, Unpack
 
 import xgboost
 
-from mltrail.sdk.autolog.boosting import log_booster_results, train_wrapper
-from mltrail.sdk.autolog.estimators import EstimatorHooks, fit_wrapper
+from mltrail.sdk.autolog.boosting import log_booster_results, patch_boosting
 from mltrail.sdk.autolog.integration import AutologKwargs, Framework, Integration, options_of
 from mltrail.sdk.autolog.patching import Patches
 from mltrail.sdk.autolog.session import Session, safely
@@ -71,21 +70,16 @@ def _install(module: ModuleType, patches: Patches) -> None:
     import xgboost.sklearn
     import xgboost.training
 
-    for owner in (xgboost, xgboost.training, xgboost.sklearn):
-        patches.apply(owner, "train", _wrap_train)
-    for cls in vars(xgboost.sklearn).values():
-        if isinstance(cls, type) and issubclass(cls, xgboost.sklearn.XGBModel):
-            for base in cls.__mro__:
-                if base.__module__.startswith("xgboost") and "fit" in vars(base):
-                    patches.apply(base, "fit", _wrap_fit)
-
-
-def _wrap_train(original: Any) -> Any:
-    return train_wrapper("xgboost", INTEGRATION.options, MltrailCallback, _after_train, original)
-
-
-def _wrap_fit(original: Any) -> Any:
-    return fit_wrapper("xgboost", INTEGRATION.options, EstimatorHooks(), original)
+    patch_boosting(
+        patches,
+        "xgboost",
+        INTEGRATION.options,
+        train_owners=(module, xgboost.training, xgboost.sklearn),
+        estimators=xgboost.sklearn,
+        estimator_base=xgboost.sklearn.XGBModel,
+        make_callback=MltrailCallback,
+        after=_after_train,
+    )
 
 
 INTEGRATION = Integration(FRAMEWORK, _install)
