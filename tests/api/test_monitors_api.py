@@ -444,6 +444,40 @@ def test_an_alert_opens_on_drift_is_acknowledged_and_shows_its_trail(loopback: W
     assert loopback.get(None, "/monitors/churn-prod/alert-rules").json()["rules"] == []
 
 
+def test_a_report_can_leave_out_sections_and_window_test_detail(loopback: World) -> None:
+    """``include`` and ``detail=summary``: the page's lighter report (30 days of hourly windows: 7 MB in
+    full), with the same period figures and the heatmap's statistic, threshold and verdict per window."""
+    loopback.monitor(segments=["country"])
+    url = "/monitors/churn-prod/predictions"
+    loopback.post(None, url, json={"rows": _rows(traffic(1500, 30, day=0))})
+    loopback.post(None, url, json={"rows": _rows(traffic(1500, 31, shift=2.0, day=1))})
+    full = loopback.get(None, "/monitors/churn-prod/report").json()
+    assert {"windows", "segments", "distributions", "alerts"} <= set(full)
+    score = full["windows"][-1]["scores"]["age"]
+    assert {"scores", "p_value"} <= set(score) and score["drifted"] is True
+
+    light = loopback.get(None, "/monitors/churn-prod/report", params={"detail": "summary"}).json()
+    assert light["summary"] == full["summary"] and light["overall"] == full["overall"]
+    assert light["segments"] == full["segments"] and light["distributions"] == full["distributions"]
+    for lw, fw in zip(light["windows"], full["windows"], strict=True):
+        assert set(lw) == set(fw) and lw["drifted"] == fw["drifted"]
+        for column, s in lw["scores"].items():
+            assert set(s) <= {"test", "statistic", "threshold", "drifted"}
+            assert s == {k: v for k, v in fw["scores"][column].items() if k in s}
+
+    only = loopback.get(None, "/monitors/churn-prod/report", params={"include": "windows, alerts"}).json()
+    assert "segments" not in only and "distributions" not in only and only["windows"] == full["windows"]
+    assert only["summary"] == full["summary"] and only["alerts"] == full["alerts"]
+    none = loopback.get(None, "/monitors/churn-prod/report", params={"include": "segments"}).json()
+    assert "windows" not in none and "alerts" not in none and none["segments"] == full["segments"]
+
+    bad = loopback.get(None, "/monitors/churn-prod/report", params={"include": "windows,heatmap"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "include"
+    assert "'heatmap'" in bad.json()["error"]["message"] and "distributions" in bad.json()["error"]["message"]
+    html = loopback.get(None, "/monitors/churn-prod/report", params={"format": "html", "include": "windows"})
+    assert html.status_code == 200 and "country=DE" in html.text  # the HTML page is always whole
+
+
 # -- roles -----------------------------------------------------------------------------------------------
 def test_roles_decide_who_reads_ingests_and_manages_rules(team: World) -> None:
     team.monitor()

@@ -244,9 +244,13 @@ def test_approve_as_second_user(page: Any, e2e_server: Server) -> None:
 
 def test_monitor_and_acknowledge_an_alert(page: Any, e2e_server: Server) -> None:
     page.goto(f"{e2e_server.url}/monitoring")
-    page.get_by_role("link", name="e2e-monitor").click()
+    with page.expect_response(lambda r: "/report?" in r.url) as report:
+        page.get_by_role("link", name="e2e-monitor").click()
+    assert "detail=summary" in report.value.url  # the lighter report: each window's test, not every measure
     page.get_by_test_id("heatmap").wait_for()
     assert page.locator("td.cell[data-drifted='1']").count() > 0
+    title = page.locator("td.cell[data-drifted='1']").first.get_attribute("title") or ""
+    assert re.search(r"\d \(threshold \d", title) and "drifted" in title, title
     shot(page, "monitor")
     page.get_by_role("link", name=re.compile(r"^Rows")).click()
     page.locator(".chart-card canvas").first.wait_for()

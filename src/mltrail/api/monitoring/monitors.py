@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from mltrail.api.monitoring.access import MonitorAccess, MonitorAccessDep
+from mltrail.api.monitoring.report_views import SECTIONS, parse_include, shaped_report
 from mltrail.api.monitoring.schemas import (
     CalibrationIn,
     MonitorCreate,
@@ -184,18 +185,44 @@ def monitor_report(
     until: Until = None,
     last: Last = "30d",
     format: Annotated[Literal["json", "html"], Query()] = "json",
+    include: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description=f"JSON only: the optional sections wanted, comma-separated, of {', '.join(SECTIONS)} "
+            "(default: all)",
+        ),
+    ] = None,
+    detail: Annotated[
+        Literal["full", "summary"],
+        Query(
+            description="JSON only: `summary` keeps of each window's column tests only test, statistic, "
+            "threshold and drifted"
+        ),
+    ] = "full",
 ) -> Response:
     """Drift, missing values, validation and performance per window of the period, and its alerts; as JSON
-    (non-finite floats as strings) or as one self-contained HTML page."""
+    (non-finite floats as strings) or as one self-contained HTML page. ``include`` and ``detail`` make the
+    JSON lighter for a page that shows less (30 days of hourly windows: 7 MB in full)."""
     monitor: Monitor = ma.monitor(name, Role.VIEWER)
     start, end = _period(since, until, last, ma.monitoring.clock())
+    sections = parse_include(None if format == "html" else include)
     granularity = None if window is None else _GRANULARITY[window]
-    report = ma.monitoring.report(monitor, granularity=granularity, since=start, until=end)
-    found = _alerts_of_period(ma.alerts.list(monitor, limit=1000), start, end)
-    report["alerts"] = [report_alert(a, monitor) for a in found]
+    report = ma.monitoring.report(
+        monitor,
+        granularity=granularity,
+        since=start,
+        until=end,
+        segments="segments" in sections,
+        distributions="distributions" in sections,
+    )
+    if "alerts" in sections:
+        found = _alerts_of_period(ma.alerts.list(monitor, limit=1000), start, end)
+        report["alerts"] = [report_alert(a, monitor) for a in found]
     if format == "html":
         return Response(render_report_html(report), media_type="text/html; charset=utf-8")
-    return Response(ReportPublic.of(report).model_dump_json(), media_type="application/json", status_code=200)
+    shaped = shaped_report(report, sections, detail)
+    return Response(ReportPublic.of(shaped).model_dump_json(), media_type="application/json", status_code=200)
 
 
 @router.get("/{name}/raw")

@@ -488,12 +488,23 @@ class MonitoringService:
         granularity: str | None = None,
         since: float | None = None,
         until: float | None = None,
+        segments: bool = True,
+        distributions: bool = True,
     ) -> dict[str, Any]:
         """The report of the period from the kept window figures (``monitoring/report.py``); a monitor
-        given by name is read afresh (another process may have moved it)."""
+        given by name is read afresh (another process may have moved it). ``segments`` and
+        ``distributions`` False leave those sections out (not computed)."""
         if isinstance(monitor, str):
             monitor = self.store.get_monitor(monitor)
-        return build_report(self.store, monitor, granularity=granularity, since=since, until=until)
+        return build_report(
+            self.store,
+            monitor,
+            granularity=granularity,
+            since=since,
+            until=until,
+            include_segments=segments,
+            distributions=distributions,
+        )
 
     def labelled_performance(
         self, name: str, *, segment: str = "", since: float | None = None, until: float | None = None
