@@ -225,12 +225,17 @@ def test_viewer_sees_no_approve_buttons(page: Any, e2e_server: Server) -> None:
     sign_in(page, e2e_server, "vic", f"/approvals/{request}")
     page.get_by_text("lets only maintainer, admin approve").wait_for()
     assert page.get_by_role("button", name="Approve").count() == 0
+    page.goto(f"{e2e_server.url}/approvals?for=me")  # a viewer may decide nothing: GET /requests?decidable=true
+    page.get_by_text("Nothing waits for your decision.").wait_for()
 
 
 def test_approve_as_second_user(page: Any, e2e_server: Server) -> None:
     sign_in(page, e2e_server, "bob", "/approvals")
+    with page.expect_response(lambda r: "decidable=true" in r.url):
+        page.get_by_test_id("for-me").click()
     table = page.get_by_test_id("requests-table")
     table.wait_for()
+    assert table.get_by_role("link", name=f"#{e2e_server.seeded['request']}").count() == 1
     shot(page, "approvals")
     table.get_by_role("link", name=f"#{e2e_server.seeded['request']}").click()
     page.get_by_label("comment").wait_for()
