@@ -1,4 +1,10 @@
-"""Content-addressed blobs (sha256) in a folder or any fsspec filesystem, streamed in and out in chunks."""
+"""Content-addressed blobs (sha256) in a folder or any fsspec filesystem, streamed in and out in chunks.
+
+A local folder gets each blob through a temporary file renamed into place (atomic). An object store (S3)
+has no cheap rename, so a blob is hashed while it is spooled on this machine, one HEAD asks whether its
+digest is already stored, and only a new one is written, in one PUT (multipart when large) to its final
+key: never rewritten, never copied.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,25 @@ import contextlib
 import hashlib
 import os
 import re
+import tempfile
 import uuid
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from mltrail.errors import IntegrityError, InvalidInputError, NotFoundError, StoreError
+from mltrail.errors import IntegrityError, InvalidInputError, MltrailError, NotFoundError, StoreError
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-__all__ = ["CHUNK_SIZE", "BlobStore"]
+    from mltrail.settings import Settings
+
+__all__ = ["CHUNK_SIZE", "SPOOL_IN_MEMORY", "BlobStore"]
 
 CHUNK_SIZE = 1 << 20  # 1 MiB
+# A blob bound for an object store is held in memory up to this size, in a temporary file beyond.
+SPOOL_IN_MEMORY = 8 << 20
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -26,16 +38,32 @@ class BlobStore:
     """Blobs under ``<root>/sha256/ab/cd/<digest>``; identical content is stored once.
 
     ``root`` is a local folder or an fsspec URL (``s3://bucket/prefix``). Nothing is created until the first
-    blob is written. ``max_size`` (bytes) rejects bigger blobs with InvalidInputError. fsspec (~60 ms of
-    imports) loads with the first use, so a run that stores no artifact never imports it.
+    blob is written. ``max_size`` (bytes) rejects bigger blobs with InvalidInputError. ``presign`` (seconds)
+    is how long the URLs of ``presigned_url`` last (0: none). fsspec (~60 ms of imports) loads with the
+    first use, so a run that stores no artifact never imports it.
     """
 
     def __init__(
-        self, root: str | os.PathLike[str], *, max_size: int | None = None, **storage_options: Any
+        self,
+        root: str | os.PathLike[str],
+        *,
+        max_size: int | None = None,
+        presign: float = 0.0,
+        **storage_options: Any,
     ) -> None:
         self._url = str(root)
         self._storage_options = storage_options
         self.max_size = max_size
+        self.presign = presign
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BlobStore:
+        """``settings.blobs``, with the ``MLTRAIL_S3_*`` options when it is an ``s3://`` URL."""
+        from mltrail.store.blob_s3 import is_s3, s3_storage_options
+
+        if is_s3(settings.blobs):
+            return cls(settings.blobs, presign=settings.s3_presign, **s3_storage_options(settings))
+        return cls(settings.blobs)
 
     @cached_property
     def _filesystem(self) -> tuple[AbstractFileSystem, str]:
@@ -62,18 +90,41 @@ class BlobStore:
             raise InvalidInputError(f"not a sha256 hex digest: {digest!r}", field="digest")
         return f"{self._root}/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
 
+    @cached_property
+    def is_local(self) -> bool:
+        """The store is a folder of this machine (renames are atomic and cheap); else an object store."""
+        protocol = self._fs.protocol
+        return bool({"file", "local"} & set(protocol if isinstance(protocol, tuple | list) else (protocol,)))
+
     def local_path(self, digest: str) -> str | None:
         """The blob's path on this machine's file system when the store is a local folder (for readers that
         memory-map it, such as Parquet tables); None for a remote store."""
-        protocol = self._fs.protocol
-        local = "file" in (protocol if isinstance(protocol, tuple | list) else (protocol,))
-        return self.path(digest) if local else None
+        return self.path(digest) if self.is_local else None
 
     def exists(self, digest: str) -> bool:
-        return bool(self._fs.exists(self.path(digest)))
+        path = self.path(digest)
+        if self.is_local:
+            return bool(self._fs.exists(path))
+        from mltrail.store.blob_s3 import head_exists
+
+        with self._remote_errors(f"read blob {digest} from"):
+            return head_exists(self._fs, path)
+
+    def presigned_url(self, digest: str) -> str | None:
+        """A URL that reads the blob without credentials for ``presign`` seconds, when the store can sign
+        one (S3); None otherwise. The caller checks access first and the reader verifies the digest."""
+        if self.presign <= 0 or self.is_local:
+            return None
+        try:
+            with self._remote_errors(f"sign a URL of blob {digest} in"):
+                return str(self._fs.sign(self.path(digest), expiration=int(self.presign)))
+        except NotImplementedError:
+            return None
 
     def put_stream(self, fileobj: BinaryIO) -> tuple[str, int]:
         """Store the stream's bytes; returns ``(sha256 hex digest, size)``."""
+        if not self.is_local:
+            return self._put_remote(fileobj)
         tmp_dir = f"{self._root}/incoming"
         tmp = f"{tmp_dir}/{uuid.uuid4().hex}.part"
         hasher = hashlib.sha256()
@@ -105,6 +156,68 @@ class BlobStore:
             raise
         return digest, size
 
+    def _put_remote(self, fileobj: BinaryIO) -> tuple[str, int]:
+        """Hash while spooling (memory, then a temporary file), HEAD the digest's key, PUT only a new blob."""
+        hasher = hashlib.sha256()
+        size = 0
+        buffer = bytearray()
+        spool: Any = None
+        try:
+            while chunk := fileobj.read(CHUNK_SIZE):
+                size += len(chunk)
+                if self.max_size is not None and size > self.max_size:
+                    raise InvalidInputError(f"the blob is larger than {self.max_size} bytes", field="size")
+                hasher.update(chunk)
+                if spool is None and len(buffer) + len(chunk) <= SPOOL_IN_MEMORY:
+                    buffer += chunk
+                    continue
+                if spool is None:
+                    spool = tempfile.NamedTemporaryFile(prefix="mltrail-blob-", suffix=".part")  # noqa: SIM115
+                    spool.write(buffer)
+                    buffer = bytearray()
+                spool.write(chunk)
+            digest = hasher.hexdigest()
+            if self.exists(digest):
+                return digest, size
+            final = self.path(digest)
+            with self._remote_errors(f"write blob {digest} to"):
+                try:
+                    if spool is None:
+                        self._fs.pipe_file(final, bytes(buffer))
+                    else:
+                        spool.flush()
+                        self._fs.put_file(spool.name, final)  # multipart above s3fs's chunk size
+                except FileNotFoundError as exc:  # NoSuchBucket
+                    raise StoreError(
+                        f"cannot write blob {digest} under {self._url}: the bucket does not exist ({exc});"
+                        " create it or fix MLTRAIL_BLOBS"
+                    ) from exc
+        finally:
+            if spool is not None:
+                spool.close()
+        return digest, size
+
+    @contextlib.contextmanager
+    def _remote_errors(self, doing: str) -> Iterator[None]:
+        """Failures of the object store about its configuration (credentials, profile, endpoint) raised as a
+        StoreError that names the setting to fix; other OSErrors as a StoreError; the rest as they are."""
+        from mltrail.store.blob_s3 import s3_error
+
+        if self.is_local:
+            yield
+            return
+        try:
+            yield
+        except (MltrailError, FileNotFoundError, NotImplementedError):
+            raise
+        except Exception as exc:
+            error = s3_error(exc, self._url, doing)
+            if error is not None:
+                raise error from exc
+            if isinstance(exc, OSError):
+                raise StoreError(f"cannot {doing} the blob store {self._url}: {exc}") from exc
+            raise
+
     def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
         with Path(path).open("rb") as fh:
             return self.put_stream(fh)
@@ -113,7 +226,8 @@ class BlobStore:
         """A binary stream of the blob; the caller closes it."""
         path = self.path(digest)
         try:
-            return cast(BinaryIO, self._fs.open(path, "rb"))
+            with self._remote_errors(f"read blob {digest} from"):
+                return cast(BinaryIO, self._fs.open(path, "rb"))
         except FileNotFoundError as exc:
             raise NotFoundError(f"no blob {digest}") from exc
         except OSError as exc:
@@ -129,11 +243,14 @@ class BlobStore:
         hasher = hashlib.sha256()
         size = 0
         try:
-            with self.open(digest) as src, partial.open("wb") as out:
-                while chunk := src.read(CHUNK_SIZE):
-                    hasher.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
+            if self.is_local:
+                with self.open(digest) as src, partial.open("wb") as out:
+                    while chunk := src.read(CHUNK_SIZE):
+                        hasher.update(chunk)
+                        size += len(chunk)
+                        out.write(chunk)
+            else:
+                size = self._get_remote(digest, partial, hasher)
             if hasher.hexdigest() != digest:
                 raise IntegrityError(
                     f"blob {digest} is corrupt: its content hashes to {hasher.hexdigest()}; "
@@ -146,6 +263,20 @@ class BlobStore:
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
+        return size
+
+    def _get_remote(self, digest: str, partial: Path, hasher: Any) -> int:
+        """The object downloaded whole (one GET; parallel ranges when large), then hashed from local disk."""
+        try:
+            with self._remote_errors(f"read blob {digest} from"):
+                self._fs.get_file(self.path(digest), str(partial))
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"no blob {digest}") from exc
+        size = 0
+        with partial.open("rb") as fh:
+            while chunk := fh.read(CHUNK_SIZE):
+                hasher.update(chunk)
+                size += len(chunk)
         return size
 
     def _discard(self, path: str) -> None:
