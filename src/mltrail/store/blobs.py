@@ -15,6 +15,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -26,12 +27,20 @@ if TYPE_CHECKING:
 
     from mltrail.settings import Settings
 
-__all__ = ["CHUNK_SIZE", "SPOOL_IN_MEMORY", "BlobStore"]
+__all__ = ["CHUNK_SIZE", "SPOOL_IN_MEMORY", "BlobStore", "SignedUrl"]
 
 CHUNK_SIZE = 1 << 20  # 1 MiB
 # A blob bound for an object store is held in memory up to this size, in a temporary file beyond.
 SPOOL_IN_MEMORY = 8 << 20
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedUrl:
+    """A URL that reads one blob without credentials until ``expires_in`` seconds after it was made."""
+
+    url: str
+    expires_in: int
 
 
 class BlobStore:
@@ -110,14 +119,15 @@ class BlobStore:
         with self._remote_errors(f"read blob {digest} from"):
             return head_exists(self._fs, path)
 
-    def presigned_url(self, digest: str) -> str | None:
+    def presigned_url(self, digest: str) -> SignedUrl | None:
         """A URL that reads the blob without credentials for ``presign`` seconds, when the store can sign
         one (S3); None otherwise. The caller checks access first and the reader verifies the digest."""
         if self.presign <= 0 or self.is_local:
             return None
         try:
             with self._remote_errors(f"sign a URL of blob {digest} in"):
-                return str(self._fs.sign(self.path(digest), expiration=int(self.presign)))
+                url = self._fs.sign(self.path(digest), expiration=int(self.presign))
+                return SignedUrl(str(url), int(self.presign))
         except NotImplementedError:
             return None
 

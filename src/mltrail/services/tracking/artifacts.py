@@ -13,7 +13,7 @@ from mltrail.services.tracking.validation import artifact_files, normalize_artif
 from mltrail.store.tracking import TrackingStore
 
 if TYPE_CHECKING:
-    from mltrail.store.blobs import BlobStore
+    from mltrail.store.blobs import BlobStore, SignedUrl
 
 __all__ = ["ArtifactService"]
 
@@ -79,6 +79,11 @@ class ArtifactService:
     def get(self, run_id: str, path: str) -> Artifact:
         """The artifact record (path, digest, size) at ``path``; NotFoundError when there is none."""
         return self.store.get_artifact(run_id, normalize_artifact_path(path))
+
+    def presigned_url(self, artifact: Artifact) -> SignedUrl | None:
+        """A URL reading the artifact's blob straight from the object store for a while (the blob store's
+        ``presign`` seconds), or None when the store signs none. The caller checks access first."""
+        return self.blobs.presigned_url(artifact.digest)
 
     def open(self, run_id: str, path: str) -> tuple[Artifact, BinaryIO]:
         artifact = self.store.get_artifact(run_id, normalize_artifact_path(path))
