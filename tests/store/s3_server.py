@@ -22,7 +22,15 @@ from typing import Any
 
 import httpx
 
-__all__ = ["REGION", "AuthS3", "MotoS3", "Request", "start_auth_server", "start_server"]
+__all__ = [
+    "REGION",
+    "AuthS3",
+    "MotoS3",
+    "Request",
+    "start_auth_server",
+    "start_process_server",
+    "start_server",
+]
 
 REGION = "us-east-1"
 KEY_ID, SECRET = "testing", "testing"
@@ -135,15 +143,11 @@ def _free_port() -> int:
         return port
 
 
-def start_auth_server(timeout: float = 30.0) -> AuthS3:
-    import boto3
-
+def _spawn(env: dict[str, str], timeout: float = 30.0) -> tuple[str, subprocess.Popen[bytes]]:
     port = _free_port()
-    # The setup below takes four requests (bucket, user, key, policy); every later one is authenticated.
-    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="4")
     process = subprocess.Popen(
         [MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
+        env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -152,12 +156,31 @@ def start_auth_server(timeout: float = 30.0) -> AuthS3:
     while True:
         try:
             httpx.get(f"{url}/moto-api/", timeout=2.0)
-            break
+            return url, process
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 raise RuntimeError(f"moto_server did not start on {url}") from None
             time.sleep(0.05)
+
+
+def start_process_server() -> MotoS3:
+    """moto's ``moto_server`` in a process of its own (no request log): a server that does not share this
+    process's interpreter, for timings."""
+    url, process = _spawn({})
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(10)
+
+    return MotoS3(url, stop)
+
+
+def start_auth_server() -> AuthS3:
+    import boto3
+
+    # The setup below takes four requests (bucket, user, key, policy); every later one is authenticated.
+    url, process = _spawn({"INITIAL_NO_AUTH_ACTION_COUNT": "4"})
     setup = {
         "endpoint_url": url,
         "region_name": REGION,

@@ -14,7 +14,8 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +33,8 @@ __all__ = ["CHUNK_SIZE", "SPOOL_IN_MEMORY", "BlobStore", "SignedUrl"]
 CHUNK_SIZE = 1 << 20  # 1 MiB
 # A blob bound for an object store is held in memory up to this size, in a temporary file beyond.
 SPOOL_IN_MEMORY = 8 << 20
+# How many blobs of a folder are sent to an object store at once.
+PARALLEL_PUTS = 8
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -231,6 +234,14 @@ class BlobStore:
     def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
         with Path(path).open("rb") as fh:
             return self.put_stream(fh)
+
+    def put_files(self, paths: Sequence[str | os.PathLike[str]]) -> list[tuple[str, int]]:
+        """``put_file`` of each path, in order; to an object store several at a time (each blob's requests
+        wait on the network, not on this machine), to a folder one after the other."""
+        if self.is_local or len(paths) < 2:
+            return [self.put_file(path) for path in paths]
+        with ThreadPoolExecutor(min(PARALLEL_PUTS, len(paths)), thread_name_prefix="mltrail-blobs") as pool:
+            return list(pool.map(self.put_file, paths))
 
     def open(self, digest: str) -> BinaryIO:
         """A binary stream of the blob; the caller closes it."""

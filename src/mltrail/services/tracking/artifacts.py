@@ -43,12 +43,12 @@ class ArtifactService:
         if files == [source]:
             with source.open("rb") as fh:
                 return [self._store(run_id, base, fh)]
-        logged: list[Artifact] = []
-        for file in files:
-            rel = normalize_artifact_path(f"{base}/{file.relative_to(source).as_posix()}")
-            with file.open("rb") as fh:
-                logged.append(self._store(run_id, rel, fh))
-        return logged
+        paths = [normalize_artifact_path(f"{base}/{file.relative_to(source).as_posix()}") for file in files]
+        stored = self.blobs.put_files(files)  # several at a time to an object store
+        return [
+            self.store.add_artifact(run_id, path, digest, size)
+            for path, (digest, size) in zip(paths, stored, strict=True)
+        ]
 
     def list(self, run_id: str, prefix: str | None = None) -> list[Artifact]:
         clean = None if not prefix else normalize_artifact_path(prefix)
