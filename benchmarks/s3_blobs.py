@@ -15,7 +15,8 @@ and prints the S3 requests each case made (its request log).
   checked, the model deserialized).
 - artifacts, one call each: one run logging ``--artifacts`` files of 1–4 KiB each with ``run.log_artifact``,
   one call per file, until ``finish()`` returns.
-- artifacts, one folder: the same files logged by one ``run.log_artifact(folder)`` (to S3, 8 at a time).
+- artifacts, one folder: as many other files (new content) logged by one ``run.log_artifact(folder)`` (to
+  S3, 8 at a time).
 
 moto keeps objects in this process's memory and answers on the loopback, so S3's network latency is not in
 these figures; what they show is the cost of the requests mltrail makes (their number and what each does).
@@ -71,6 +72,16 @@ def _big_model(megabytes: int, folder: Path) -> None:
     save_model(model, folder)
 
 
+def _small_files(folder: Path, n: int, rng: np.random.Generator) -> list[Path]:
+    folder.mkdir()
+    files = []
+    for i in range(n):
+        path = folder / f"part-{i:05d}.bin"
+        path.write_bytes(rng.bytes(int(rng.integers(1024, 4097))))
+        files.append(path)
+    return files
+
+
 def _model_case(settings: Settings, folder: Path) -> tuple[float, float]:
     name = f"big-{uuid.uuid4().hex[:8]}"
     began = time.perf_counter()
@@ -122,13 +133,9 @@ def main() -> None:
         _big_model(args.model_mb, folder)
         size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
         rng = np.random.default_rng(1)
-        small = root / "small"
-        small.mkdir()
-        files = []
-        for i in range(args.artifacts):
-            path = small / f"part-{i:05d}.bin"
-            path.write_bytes(rng.bytes(int(rng.integers(1024, 4097))))
-            files.append(path)
+        files = _small_files(root / "small", args.artifacts, rng)
+        folder_of_files = root / "folder"
+        _small_files(folder_of_files, args.artifacts, rng)
 
         results: dict[str, dict[str, list[float]]] = {"local": {}, "s3": {}}
         requests: dict[str, dict[str, int]] = {}
@@ -142,7 +149,7 @@ def main() -> None:
                 s3.reset_log()
                 logged = _artifacts_case(settings, files)
                 artifact_requests = dict(sorted(_methods(s3).items()))
-                as_folder = _folder_case(settings, small)
+                as_folder = _folder_case(settings, folder_of_files)
                 figures = (("register", registered), ("load", loaded), ("artifacts", logged))
                 for figure, value in (*figures, ("folder", as_folder)):
                     results[kind].setdefault(figure, []).append(value)

@@ -42,6 +42,7 @@ class Request:
     method: str
     path: str
     query: str
+    checksum_sha256: str | None = None  # the x-amz-checksum-sha256 header, when sent
 
 
 @dataclass
@@ -105,7 +106,12 @@ def start_server() -> MotoS3:
     log: list[Request] = []
 
     def counting(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        log.append(Request(environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", "")))
+        checksum = environ.get("HTTP_X_AMZ_CHECKSUM_SHA256")
+        log.append(
+            Request(
+                environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", ""), checksum
+            )
+        )
         response: Iterable[bytes] = app(environ, start_response)
         return response
 

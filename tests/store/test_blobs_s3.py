@@ -3,6 +3,7 @@ verified copies, presigned URLs, and failures that name the setting to fix."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import io
@@ -57,6 +58,28 @@ def test_a_blob_larger_than_memory_spool_goes_in_one_put(
     assert out.read_bytes() == data
     with blobs.open(digest) as stream:
         assert stream.read(10) == data[:10]
+
+
+def test_a_large_file_is_sent_from_where_it_lies_with_its_sha256(
+    s3_blobs: str, s3_server: Any, tmp_path: Path
+) -> None:
+    data = os.urandom(SPOOL_IN_MEMORY + (1 << 20) + 5)
+    source = tmp_path / "weights.bin"
+    source.write_bytes(data)
+    blobs = _store(s3_blobs)
+    s3_server.reset_log()
+    digest, size = blobs.put_file(source)
+    assert (digest, size) == (hashlib.sha256(data).hexdigest(), len(data))
+    head, put = s3_server.requests
+    assert (head.method, put.method) == ("HEAD", "PUT")
+    # S3 checks the body against this header and refuses another one (moto does not check it).
+    assert put.checksum_sha256 == base64.b64encode(hashlib.sha256(data).digest()).decode()
+    out = tmp_path / "copy.bin"
+    blobs.copy_to(digest, out)
+    assert out.read_bytes() == data
+    s3_server.reset_log()
+    assert blobs.put_file(source) == (digest, size)
+    assert [r.method for r in s3_server.requests] == ["HEAD"]
 
 
 def test_a_tampered_object_is_refused(s3_blobs: str, s3_server: Any, tmp_path: Path) -> None:

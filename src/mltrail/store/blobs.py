@@ -8,6 +8,7 @@ key: never rewritten, never copied.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import os
@@ -21,7 +22,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from mltrail.errors import IntegrityError, InvalidInputError, MltrailError, NotFoundError, StoreError
+from mltrail.errors import (
+    ConflictError,
+    IntegrityError,
+    InvalidInputError,
+    MltrailError,
+    NotFoundError,
+    StoreError,
+)
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -232,8 +240,54 @@ class BlobStore:
             raise
 
     def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
-        with Path(path).open("rb") as fh:
-            return self.put_stream(fh)
+        """Store a local file; returns ``(sha256 hex digest, size)``.
+
+        To an object store, a file bigger than the memory spool is hashed where it lies and sent from there,
+        not copied first. A single PUT carries the sha256 (``x-amz-checksum-sha256``), so S3 itself refuses
+        a body that is not what was hashed; and a file whose size, mtime or inode changed meanwhile has its
+        object removed again and is refused with ConflictError.
+        """
+        source = Path(path)
+        if self.is_local or source.stat().st_size <= SPOOL_IN_MEMORY:
+            with source.open("rb") as fh:
+                return self.put_stream(fh)
+        return self._put_remote_file(source)
+
+    def _put_remote_file(self, source: Path) -> tuple[str, int]:
+        before = source.stat()
+        hasher = hashlib.sha256()
+        size = 0
+        with source.open("rb") as fh:
+            while chunk := fh.read(CHUNK_SIZE):
+                size += len(chunk)
+                if self.max_size is not None and size > self.max_size:
+                    raise InvalidInputError(f"the blob is larger than {self.max_size} bytes", field="size")
+                hasher.update(chunk)
+        digest = hasher.hexdigest()
+        if self.exists(digest):
+            return digest, size
+        final = self.path(digest)
+        # s3fs sends a file below twice its 50 MiB part size in one PUT, larger ones in parts.
+        checksum = {"ChecksumSHA256": base64.b64encode(hasher.digest()).decode()} if size < 100 << 20 else {}
+        with self._remote_errors(f"write blob {digest} to"):
+            try:
+                self._fs.put_file(str(source), final, **checksum)
+            except FileNotFoundError as exc:  # NoSuchBucket
+                raise StoreError(
+                    f"cannot write blob {digest} under {self._url}: the bucket does not exist ({exc});"
+                    " create it or fix MLTRAIL_BLOBS"
+                ) from exc
+        after = source.stat()
+        if (before.st_size, before.st_mtime_ns, before.st_ino) != (
+            after.st_size,
+            after.st_mtime_ns,
+            after.st_ino,
+        ):
+            self._discard(final)
+            raise ConflictError(
+                f"{source} changed while it was being stored; nothing was kept: log it once written"
+            )
+        return digest, size
 
     def put_files(self, paths: Sequence[str | os.PathLike[str]]) -> list[tuple[str, int]]:
         """``put_file`` of each path, in order; to an object store several at a time (each blob's requests

@@ -41,8 +41,8 @@ class ArtifactService:
         base = normalize_artifact_path(name if name is not None else source.name)
         self.store.get_run_status(run_id)  # once, not per file
         if files == [source]:
-            with source.open("rb") as fh:
-                return [self._store(run_id, base, fh)]
+            digest, size = self.blobs.put_file(source)
+            return [self.store.add_artifact(run_id, base, digest, size)]
         paths = [normalize_artifact_path(f"{base}/{file.relative_to(source).as_posix()}") for file in files]
         stored = self.blobs.put_files(files)  # several at a time to an object store
         return [
