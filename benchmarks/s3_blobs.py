@@ -18,8 +18,10 @@ and prints the S3 requests each case made (its request log).
 - artifacts, one folder: as many other files (new content) logged by one ``run.log_artifact(folder)`` (to
   S3, 8 at a time).
 
-moto keeps objects in this process's memory and answers on the loopback, so S3's network latency is not in
-these figures; what they show is the cost of the requests mltrail makes (their number and what each does).
+moto keeps objects in memory and answers on the loopback, so S3's network latency is not in these figures;
+but moto is a Python server, and its own time per request bounds every S3 figure. The last lines print that
+floor: the same bytes sent to moto with plain unsigned httpx requests (one PUT of the model's size; a HEAD
+and a PUT per small file), with no S3 client at all.
 """
 
 from __future__ import annotations
@@ -137,6 +139,7 @@ def main() -> None:
         folder_of_files = root / "folder"
         _small_files(folder_of_files, args.artifacts, rng)
 
+        floor = _moto_floor(s3, size, files)
         results: dict[str, dict[str, list[float]]] = {"local": {}, "s3": {}}
         requests: dict[str, dict[str, int]] = {}
         for attempt in range(args.repeat):
@@ -166,8 +169,32 @@ def main() -> None:
         local, remote = _median(results["local"][figure]), _median(results["s3"][figure])
         runs = ", ".join(f"{v:.2f}" for v in results["s3"][figure])
         print(f"{figure:<16}{local:>12.3f}{remote:>14.3f}{remote / local:>8.2f}   {runs}")
+    local_model = _median(results["local"]["register+load"])
+    local_files = _median(results["local"]["artifacts"])
+    print(
+        f"moto alone (plain httpx, no client): one PUT of {size / 1e6:.1f} MB {floor[0]:.3f} s"
+        f" ({floor[0] / local_model:.2f}x the local register+load); HEAD+PUT of the {len(files)} files"
+        f" {floor[1]:.3f} s ({floor[1] / local_files:.2f}x the local artifacts)"
+    )
     if args.moto == "thread":
         print(f"S3 requests of the last repeat: model {requests['model']}; artifacts {requests['artifacts']}")
+
+
+def _moto_floor(s3: Any, model_bytes: int, files: list[Path]) -> tuple[float, float]:
+    """Seconds moto itself takes for the model's bytes in one PUT, and for a HEAD and a PUT per file."""
+    import httpx
+
+    bucket = s3.new_bucket()
+    with httpx.Client(base_url=f"{s3.url}/{bucket}", timeout=120) as client:
+        body = os.urandom(model_bytes)
+        began = time.perf_counter()
+        client.put("/model", content=body)
+        model = time.perf_counter() - began
+        began = time.perf_counter()
+        for file in files:
+            client.head(f"/{file.name}")
+            client.put(f"/{file.name}", content=file.read_bytes())
+        return model, time.perf_counter() - began
 
 
 def _methods(s3: Any) -> dict[str, int]:
