@@ -35,6 +35,7 @@ def test_a_new_blob_costs_one_head_and_one_put(s3_blobs: str, s3_server: Any) ->
     digest, size = blobs.put_stream(io.BytesIO(data))
     assert (digest, size) == (hashlib.sha256(data).hexdigest(), len(data))
     assert s3_server.counts(_bucket(s3_blobs)) == {"HEAD": 1, "PUT": 1}
+    assert s3_server.requests[-1].checksum_sha256 == base64.b64encode(hashlib.sha256(data).digest()).decode()
     key = f"blobs/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
     assert s3_server.client().get_object(Bucket=_bucket(s3_blobs), Key=key)["Body"].read() == data
 

@@ -41,6 +41,8 @@ __all__ = ["CHUNK_SIZE", "SPOOL_IN_MEMORY", "BlobStore", "SignedUrl"]
 CHUNK_SIZE = 1 << 20  # 1 MiB
 # A blob bound for an object store is held in memory up to this size, in a temporary file beyond.
 SPOOL_IN_MEMORY = 8 << 20
+# s3fs's rule: below twice its 50 MiB part size a blob goes in one PUT, in parts above.
+SINGLE_PUT_BELOW = 100 << 20
 # How many blobs of a folder are sent to an object store at once.
 PARALLEL_PUTS = 8
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -204,10 +206,10 @@ class BlobStore:
             with self._remote_errors(f"write blob {digest} to"):
                 try:
                     if spool is None:
-                        self._fs.pipe_file(final, bytes(buffer))
+                        self._fs.pipe_file(final, bytes(buffer), **_checksum(hasher, size))
                     else:
                         spool.flush()
-                        self._fs.put_file(spool.name, final)  # multipart above s3fs's chunk size
+                        self._fs.put_file(spool.name, final, **_checksum(hasher, size))
                 except FileNotFoundError as exc:  # NoSuchBucket
                     raise StoreError(
                         f"cannot write blob {digest} under {self._url}: the bucket does not exist ({exc});"
@@ -267,11 +269,9 @@ class BlobStore:
         if self.exists(digest):
             return digest, size
         final = self.path(digest)
-        # s3fs sends a file below twice its 50 MiB part size in one PUT, larger ones in parts.
-        checksum = {"ChecksumSHA256": base64.b64encode(hasher.digest()).decode()} if size < 100 << 20 else {}
         with self._remote_errors(f"write blob {digest} to"):
             try:
-                self._fs.put_file(str(source), final, **checksum)
+                self._fs.put_file(str(source), final, **_checksum(hasher, size))
             except FileNotFoundError as exc:  # NoSuchBucket
                 raise StoreError(
                     f"cannot write blob {digest} under {self._url}: the bucket does not exist ({exc});"
@@ -357,3 +357,11 @@ class BlobStore:
     def _discard(self, path: str) -> None:
         with contextlib.suppress(OSError):
             self._fs.rm(path)
+
+
+def _checksum(hasher: Any, size: int) -> dict[str, str]:
+    """The sha256 for S3 to check the body of a single PUT against (``x-amz-checksum-sha256``): s3fs sends
+    what is below twice its 50 MiB part size in one PUT, larger blobs in parts (checked on download only)."""
+    if size >= SINGLE_PUT_BELOW:
+        return {}
+    return {"ChecksumSHA256": base64.b64encode(hasher.digest()).decode()}
