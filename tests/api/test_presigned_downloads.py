@@ -64,6 +64,8 @@ def test_presigned_urls_only_for_who_may_read_and_always_audited(
             signed = get("vic", model_file, params=presign).json()
             assert (signed["sha256"], signed["size"]) == (weights.digest, weights.size)
             assert len(httpx.get(signed["url"]).content) == weights.size
+            etag = {"If-None-Match": f'"{weights.digest}"'}
+            assert get("vic", model_file, params=presign, headers=etag).status_code == 304  # not a download
             audit = get("vic", f"/models/{name}/audit", params={"action": "downloaded"}).json()
             assert [(e["user"], e["details"]["path"]) for e in audit] == [("vic", weights.path)]
     finally:

@@ -1,9 +1,9 @@
 """Content-addressed blobs (sha256) in a folder or any fsspec filesystem, streamed in and out in chunks.
 
 A local folder gets each blob through a temporary file renamed into place (atomic). An object store (S3)
-has no cheap rename, so a blob is hashed while it is spooled on this machine, one HEAD asks whether its
-digest is already stored, and only a new one is written, in one PUT (multipart when large) to its final
-key: never rewritten, never copied.
+has no cheap rename, so a blob is hashed while it is spooled on this machine (a large local file: where it
+lies), one HEAD asks whether its digest is already stored, and only a new one is written, in one PUT
+(multipart when large) to its final key, carrying its sha256 for S3 to check: never rewritten, never copied.
 """
 
 from __future__ import annotations
@@ -211,14 +211,17 @@ class BlobStore:
                         spool.flush()
                         self._fs.put_file(spool.name, final, **_checksum(hasher, size))
                 except FileNotFoundError as exc:  # NoSuchBucket
-                    raise StoreError(
-                        f"cannot write blob {digest} under {self._url}: the bucket does not exist ({exc});"
-                        " create it or fix MLTRAIL_BLOBS"
-                    ) from exc
+                    raise self._no_bucket(digest, exc) from exc
         finally:
             if spool is not None:
                 spool.close()
         return digest, size
+
+    def _no_bucket(self, digest: str, exc: BaseException) -> StoreError:
+        return StoreError(
+            f"cannot write blob {digest} under {self._url}: the bucket does not exist ({exc});"
+            " create it or fix MLTRAIL_BLOBS"
+        )
 
     @contextlib.contextmanager
     def _remote_errors(self, doing: str) -> Iterator[None]:
@@ -273,10 +276,7 @@ class BlobStore:
             try:
                 self._fs.put_file(str(source), final, **_checksum(hasher, size))
             except FileNotFoundError as exc:  # NoSuchBucket
-                raise StoreError(
-                    f"cannot write blob {digest} under {self._url}: the bucket does not exist ({exc});"
-                    " create it or fix MLTRAIL_BLOBS"
-                ) from exc
+                raise self._no_bucket(digest, exc) from exc
         after = source.stat()
         if (before.st_size, before.st_mtime_ns, before.st_ino) != (
             after.st_size,

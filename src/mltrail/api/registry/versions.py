@@ -21,7 +21,7 @@ from mltrail.api.registry.schemas import (
     VersionPatch,
     VersionPublic,
 )
-from mltrail.api.tracking.presigned import PRESIGN_DOC, presigned_response
+from mltrail.api.tracking.presigned import PRESIGN_DOC, etag_matches, presigned_response
 from mltrail.api.tracking.schemas import INT64_MAX
 from mltrail.entities import Role, Stage
 from mltrail.errors import IntegrityError
@@ -179,6 +179,9 @@ def download_model_file(
     file_path = normalize_artifact_path(path)
     if presign:
         size, digest, signed = ra.registry.file_url(version, file_path)
+        if signed is not None and etag_matches(digest, if_none_match):
+            headers = {"ETag": f'"{digest}"', SHA256_HEADER: digest}
+            return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
         if signed is not None:
             ra.registry.record_download(version, principal=ra.principal, origin=ra.origin, path=file_path)
             return presigned_response(signed, digest, size)

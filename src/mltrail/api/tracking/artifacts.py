@@ -18,7 +18,7 @@ from mltrail.api.access import RunMember, RunViewer
 from mltrail.api.audit_log import record_integrity_error, request_origin
 from mltrail.api.deps import ArtifactsDep, AuditDep, CurrentUser, MaxUploadDep, RegistryDep
 from mltrail.api.errors import UploadTooLargeError
-from mltrail.api.tracking.presigned import PRESIGN_DOC, presigned_response
+from mltrail.api.tracking.presigned import PRESIGN_DOC, etag_matches, presigned_response
 from mltrail.api.tracking.schemas import ArtifactPublic
 from mltrail.errors import IntegrityError, InvalidInputError
 from mltrail.services.accounts.service import Principal
@@ -188,6 +188,7 @@ def _presigned(
     registry: RegistryService,
     principal: Principal,
     request: Request,
+    if_none_match: str | None,
 ) -> Response | None:
     """The artifact's presigned URL as JSON, its download audited as the streamed one is; None when the
     blob store signs no URLs."""
@@ -195,6 +196,9 @@ def _presigned(
     signed = artifacts.presigned_url(artifact)
     if signed is None:
         return None
+    if etag_matches(artifact.digest, if_none_match):
+        headers = {"ETag": f'"{artifact.digest}"', SHA256_HEADER: artifact.digest}
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     registry.record_artifact_download(
         run_id, artifact.path, principal=principal, origin=request_origin(request)
     )
@@ -238,7 +242,7 @@ def download_artifact(
     ``presign=true`` and a blob store that signs URLs, a presigned URL instead (``PresignedPublic``).
     """
     if presign and range_header is None:
-        link = _presigned(run_id, path, artifacts, registry, principal, request)
+        link = _presigned(run_id, path, artifacts, registry, principal, request, if_none_match)
         if link is not None:
             return link
     artifact, stream = artifacts.open(run_id, path)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from mltrail.api.tracking.schemas import PresignedPublic
 from mltrail.store.blobs import SignedUrl
 
-__all__ = ["PRESIGN_DOC", "SHA256_HEADER", "presigned_response"]
+__all__ = ["PRESIGN_DOC", "SHA256_HEADER", "etag_matches", "presigned_response"]
 
 SHA256_HEADER = "X-Content-SHA256"
 PRESIGN_DOC = (
@@ -17,6 +17,11 @@ PRESIGN_DOC = (
     " bytes (after the same access check and audit), so the client reads the object store directly and"
     " checks the sha256; the bytes as usual otherwise, and for a Range request"
 )
+
+
+def etag_matches(digest: str, if_none_match: str | None) -> bool:
+    """The client holds this content already (``If-None-Match`` names its ``ETag``): a 304, no download."""
+    return if_none_match is not None and f'"{digest}"' in [t.strip() for t in if_none_match.split(",")]
 
 
 def presigned_response(signed: SignedUrl, digest: str, size: int) -> JSONResponse:
