@@ -64,9 +64,28 @@ def test_presigned_urls_only_for_who_may_read_and_always_audited(
             signed = get("vic", model_file, params=presign).json()
             assert (signed["sha256"], signed["size"]) == (weights.digest, weights.size)
             assert len(httpx.get(signed["url"]).content) == weights.size
+            upload = {"path": "big.bin", "sha256": "0" * 64, "size": 10}
+            headers = {"Authorization": f"Bearer {keys['vic']}"}
+            refused = client.post(f"/api/v1/runs/{run.id}/artifact-uploads", json=upload, headers=headers)
+            assert refused.status_code == 403  # a viewer may read, not write
+
             etag = {"If-None-Match": f'"{weights.digest}"'}
             assert get("vic", model_file, params=presign, headers=etag).status_code == 304  # not a download
             audit = get("vic", f"/models/{name}/audit", params={"action": "downloaded"}).json()
             assert [(e["user"], e["details"]["path"]) for e in audit] == [("vic", weights.path)]
     finally:
         store.close()
+
+
+def test_a_store_that_signs_no_urls_takes_the_bytes_itself(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "m")
+    with mltrail.init(project="p", capture=False, settings=settings) as run:
+        pass
+    with TestClient(create_app(settings, webhooks=False, max_upload_bytes=100)) as client:
+        url = f"/api/v1/runs/{run.id}/artifact-uploads"
+        body = {"path": "big.bin", "sha256": "a" * 64, "size": 50}
+        assert client.post(url, json=body).json() == {"artifact": None, "upload": None}
+        too_big = client.post(url, json={**body, "size": 101})
+        assert too_big.status_code == 413 and too_big.json()["error"]["field"] == "size"
+        assert client.post(url, json={**body, "sha256": "nope"}).status_code in (400, 422)
+        assert client.post(url, json={**body, "path": "../x"}).status_code == 400

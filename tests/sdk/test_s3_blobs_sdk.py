@@ -3,7 +3,9 @@ through a team server whose downloads hand out presigned URLs that the client ve
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,3 +180,56 @@ def test_raw_batches_of_a_server_monitor_are_in_the_bucket(s3_team: Any, s3_serv
     assert len(after - before) >= 1  # the day's Parquet batch
     raw = httpx.get(f"{server.url}/api/v1/monitors/{mon.name}/raw", params={"limit": 1000}).json()
     assert len(raw["rows"]) == 250 and not raw["truncated"]
+
+
+def test_large_artifacts_are_written_to_s3_by_the_client(
+    s3_team: Any, s3_server: Any, tmp_path: Path
+) -> None:
+    server, bucket = s3_team
+    data = np.random.default_rng(7).bytes(9 << 20)  # above PRESIGNED_UPLOAD_ABOVE
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    s3_server.reset_log()
+    with mltrail.init(project="s3", capture=False, server=server.url) as run:
+        run.log_artifact(weights)
+    puts = [r for r in s3_server.requests if r.method == "PUT" and r.path == f"/{bucket}/{_key(digest)}"]
+    assert len(puts) == 1 and "X-Amz-Signature=" in puts[0].query  # by presigned URL, from this process
+    assert puts[0].checksum_sha256 == base64.b64encode(bytes.fromhex(digest)).decode()
+    (artifact,) = mltrail.run(run.id, server=server.url).artifacts()
+    assert (artifact.path, artifact.digest, artifact.size) == ("weights.bin", digest, len(data))
+    assert (
+        mltrail.run(run.id, server=server.url).download("weights.bin", tmp_path / "out").read_bytes() == data
+    )
+
+    s3_server.reset_log()
+    with mltrail.init(project="s3", capture=False, server=server.url) as again:
+        again.log_artifact(weights)
+    assert not [r for r in s3_server.requests if r.method == "PUT"]  # stored already: nothing sent
+    assert mltrail.run(again.id, server=server.url).artifacts()[0].digest == digest
+
+
+def test_an_upload_that_does_not_match_its_sha256_is_removed_and_not_recorded(
+    s3_team: Any, s3_server: Any
+) -> None:
+    server, bucket = s3_team
+    claimed = np.random.default_rng(8).bytes(1000)
+    digest = hashlib.sha256(claimed).hexdigest()
+    with mltrail.init(project="s3", capture=False, server=server.url) as run:
+        pass
+    url = f"{server.url}/api/v1/runs/{run.id}/artifact-uploads"
+    body = {"path": "model.bin", "sha256": digest, "size": len(claimed)}
+    first = httpx.post(url, json=body).json()
+    assert first["artifact"] is None and first["upload"]["method"] == "PUT"
+    upload = first["upload"]
+    # moto does not check the signed x-amz-checksum-sha256 (S3 would refuse this body): the server must.
+    sent = httpx.put(upload["url"], content=b"x" * len(claimed), headers=upload["headers"])
+    assert sent.status_code == 200
+    second = httpx.post(url, json=body).json()
+    assert second["artifact"] is None and second["upload"] is not None  # refused: write it again
+    assert "Contents" not in s3_server.client().list_objects_v2(Bucket=bucket, Prefix=_key(digest))
+    assert mltrail.run(run.id, server=server.url).artifacts() == []
+
+    httpx.put(second["upload"]["url"], content=claimed, headers=second["upload"]["headers"])
+    third = httpx.post(url, json=body).json()
+    assert third["artifact"]["digest"] == digest and third["upload"] is None

@@ -7,6 +7,9 @@ recognized by their names so that a store on a local folder never loads them.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from mltrail.errors import MltrailError, StoreError
@@ -16,7 +19,16 @@ if TYPE_CHECKING:
 
     from mltrail.settings import Settings
 
-__all__ = ["CREDENTIALS_HINT", "head_exists", "is_s3", "s3_error", "s3_storage_options"]
+__all__ = [
+    "CREDENTIALS_HINT",
+    "head_exists",
+    "is_s3",
+    "recorded_checksum",
+    "remote_errors",
+    "s3_error",
+    "s3_storage_options",
+    "sign_upload",
+]
 
 CREDENTIALS_HINT = (
     "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys),"
@@ -61,6 +73,24 @@ def head_exists(fs: AbstractFileSystem, path: str) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def remote_errors(url: str, doing: str) -> Iterator[None]:
+    """An object store's failures about its configuration (credentials, profile, endpoint) raised as a
+    StoreError naming the setting to fix, other OSErrors as a StoreError; FileNotFoundError (the caller
+    knows what is missing), NotImplementedError and mltrail's own errors as they are."""
+    try:
+        yield
+    except (MltrailError, FileNotFoundError, NotImplementedError):
+        raise
+    except Exception as exc:
+        error = s3_error(exc, url, doing)
+        if error is not None:
+            raise error from exc
+        if isinstance(exc, OSError):
+            raise StoreError(f"cannot {doing} the blob store {url}: {exc}") from exc
+        raise
+
+
 def s3_error(exc: BaseException, url: str, doing: str) -> MltrailError | None:
     """A StoreError naming the setting to fix for failures that are about the configuration (credentials,
     profile, endpoint, bucket) rather than one blob; None for any other failure."""
@@ -81,3 +111,25 @@ def s3_error(exc: BaseException, url: str, doing: str) -> MltrailError | None:
             " with read and write rights on the bucket"
         )
     return None
+
+
+def sign_upload(fs: AbstractFileSystem, path: str, digest: str, expires: int) -> tuple[str, dict[str, str]]:
+    """A presigned PUT of the object at ``path`` and the headers its sender must add: the sha256 is a signed
+    header, so S3 refuses the URL without it and a body that does not hash to it."""
+    checksum = base64.b64encode(bytes.fromhex(digest)).decode()
+    url = fs.url(path, expires=expires, client_method="put_object", ChecksumSHA256=checksum)
+    return str(url), {"x-amz-checksum-sha256": checksum}
+
+
+def recorded_checksum(fs: AbstractFileSystem, path: str) -> tuple[int, str | None] | None:
+    """``(size, sha256 S3 recorded and checked at upload, base64)`` of the object at ``path`` (None for the
+    checksum when the store keeps none); None when there is no object."""
+    call = getattr(fs, "call_s3", None)
+    if call is None:
+        return None
+    bucket, key, _ = fs.split_path(path)
+    try:
+        head = call("head_object", Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    except FileNotFoundError:
+        return None
+    return int(head["ContentLength"]), head.get("ChecksumSHA256")

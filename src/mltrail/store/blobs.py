@@ -15,28 +15,21 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from mltrail.errors import (
-    ConflictError,
-    IntegrityError,
-    InvalidInputError,
-    MltrailError,
-    NotFoundError,
-    StoreError,
-)
+from mltrail.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError, StoreError
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
     from mltrail.settings import Settings
 
-__all__ = ["CHUNK_SIZE", "SPOOL_IN_MEMORY", "BlobStore", "SignedUrl"]
+__all__ = ["CHUNK_SIZE", "SPOOL_IN_MEMORY", "BlobStore", "SignedUpload", "SignedUrl"]
 
 CHUNK_SIZE = 1 << 20  # 1 MiB
 # A blob bound for an object store is held in memory up to this size, in a temporary file beyond.
@@ -53,6 +46,15 @@ class SignedUrl:
     """A URL that reads one blob without credentials until ``expires_in`` seconds after it was made."""
 
     url: str
+    expires_in: int
+
+
+@dataclass(frozen=True, slots=True)
+class SignedUpload:
+    """A URL that writes one blob's object with a PUT carrying ``headers``, for ``expires_in`` seconds."""
+
+    url: str
+    headers: dict[str, str]
     expires_in: int
 
 
@@ -144,6 +146,43 @@ class BlobStore:
         except NotImplementedError:
             return None
 
+    def presigned_upload(self, digest: str, size: int) -> SignedUpload | None:
+        """A URL through which a client writes the blob ``digest`` of ``size`` bytes itself (one PUT, S3
+        checking the sha256), when the store signs URLs; None otherwise, and above S3's 5 GiB for one PUT.
+        The caller checks access first, and ``holds`` once the client says it is done."""
+        if self.presign <= 0 or self.is_local or size > 5 << 30 or not hasattr(self._fs, "call_s3"):
+            return None
+        from mltrail.store.blob_s3 import sign_upload
+
+        with self._remote_errors(f"sign an upload URL of blob {digest} in"):
+            url, headers = sign_upload(self._fs, self.path(digest), digest, int(self.presign))
+        return SignedUpload(url, headers, int(self.presign))
+
+    def holds(self, digest: str, size: int) -> bool:
+        """Whether the object store holds the blob ``digest`` intact: its size, and the sha256 S3 recorded
+        and checked at upload, or (a store that records none) its bytes hashed here. An object with other
+        content (a client's upload gone wrong) is removed, so that it is written again."""
+        from mltrail.store.blob_s3 import recorded_checksum
+
+        path = self.path(digest)
+        with self._remote_errors(f"read blob {digest} from"):
+            found = recorded_checksum(self._fs, path)
+        if found is None:
+            return False
+        stored_size, checksum = found
+        if stored_size == size and checksum is not None:
+            if checksum == base64.b64encode(bytes.fromhex(digest)).decode():
+                return True
+        elif stored_size == size:
+            hasher = hashlib.sha256()
+            with self.open(digest) as stream:
+                while chunk := stream.read(CHUNK_SIZE):
+                    hasher.update(chunk)
+            if hasher.hexdigest() == digest:
+                return True
+        self._discard(path)
+        return False
+
     def put_stream(self, fileobj: BinaryIO) -> tuple[str, int]:
         """Store the stream's bytes; returns ``(sha256 hex digest, size)``."""
         if not self.is_local:
@@ -223,26 +262,11 @@ class BlobStore:
             " create it or fix MLTRAIL_BLOBS"
         )
 
-    @contextlib.contextmanager
-    def _remote_errors(self, doing: str) -> Iterator[None]:
-        """Failures of the object store about its configuration (credentials, profile, endpoint) raised as a
-        StoreError that names the setting to fix; other OSErrors as a StoreError; the rest as they are."""
-        from mltrail.store.blob_s3 import s3_error
+    def _remote_errors(self, doing: str) -> contextlib.AbstractContextManager[None]:
+        """An object store's failures as StoreErrors naming the setting to fix (``blob_s3.remote_errors``)."""
+        from mltrail.store.blob_s3 import remote_errors
 
-        if self.is_local:
-            yield
-            return
-        try:
-            yield
-        except (MltrailError, FileNotFoundError, NotImplementedError):
-            raise
-        except Exception as exc:
-            error = s3_error(exc, self._url, doing)
-            if error is not None:
-                raise error from exc
-            if isinstance(exc, OSError):
-                raise StoreError(f"cannot {doing} the blob store {self._url}: {exc}") from exc
-            raise
+        return contextlib.nullcontext() if self.is_local else remote_errors(self._url, doing)
 
     def put_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
         """Store a local file; returns ``(sha256 hex digest, size)``.

@@ -13,7 +13,7 @@ from mltrail.services.tracking.validation import artifact_files, normalize_artif
 from mltrail.store.tracking import TrackingStore
 
 if TYPE_CHECKING:
-    from mltrail.store.blobs import BlobStore, SignedUrl
+    from mltrail.store.blobs import BlobStore, SignedUpload, SignedUrl
 
 __all__ = ["ArtifactService"]
 
@@ -33,6 +33,20 @@ class ArtifactService:
     def _store(self, run_id: str, artifact_path: str, stream: BinaryIO) -> Artifact:
         digest, size = self.blobs.put_stream(stream)
         return self.store.add_artifact(run_id, artifact_path, digest, size)
+
+    def begin_upload(self, run_id: str, path: str, digest: str, size: int) -> Artifact | SignedUpload | None:
+        """A client's file of ``size`` bytes hashing to ``digest``, to become the artifact ``path`` without
+        its bytes passing through here: the artifact, recorded at once, when the blob store holds that blob
+        intact (stored already, or the client's upload arrived); else a presigned URL to write it with; None
+        when the store signs no URLs (the client sends the bytes as usual). The caller checks access."""
+        artifact_path = normalize_artifact_path(path)
+        self.store.get_run_status(run_id)
+        upload = self.blobs.presigned_upload(digest, size)
+        if upload is None:
+            return None
+        if self.blobs.holds(digest, size):
+            return self.store.add_artifact(run_id, artifact_path, digest, size)
+        return upload
 
     def log_path(self, run_id: str, local: str | os.PathLike[str], name: str | None = None) -> list[Artifact]:
         """Log a file (as ``name`` or its file name) or a folder (its files under ``name``/folder name)."""
