@@ -24,6 +24,10 @@ def _store(url: str, **overrides: Any) -> BlobStore:
     return BlobStore.from_settings(settings)
 
 
+def _key_of(digest: str) -> str:
+    return f"blobs/sha256/{digest[:2]}/{digest[2:4]}/{digest}"
+
+
 def _bucket(url: str) -> str:
     return url.removeprefix("s3://").split("/", 1)[0]
 
@@ -217,3 +221,22 @@ def test_a_folder_of_files_is_sent_several_at_a_time_in_order(
     assert stored == [(hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_size) for f in files]
     counts = s3_server.counts(_bucket(s3_blobs))
     assert counts["HEAD"] == 21 and 20 <= counts["PUT"] <= 21  # f3 and its twin may race: same bytes
+
+
+def test_holds_checks_what_a_client_uploaded(s3_blobs: str, s3_server: Any) -> None:
+    blobs = _store(s3_blobs)
+    data = b"uploaded by a client"
+    digest = hashlib.sha256(data).hexdigest()
+    assert not blobs.holds(digest, len(data))  # nothing there
+    upload = blobs.presigned_upload(digest, len(data))
+    assert upload is not None and upload.expires_in == 900
+    assert upload.headers == {"x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(digest)).decode()}
+    assert httpx.put(upload.url, content=data, headers=upload.headers).status_code == 200
+    assert blobs.holds(digest, len(data))
+    with pytest.raises(InvalidInputError, match="bytes, not"):
+        blobs.holds(digest, len(data) + 1)  # a wrong size claimed for an intact blob: refused, kept
+    assert blobs.exists(digest)
+    s3_server.client().put_object(Bucket=_bucket(s3_blobs), Key=_key_of(digest), Body=b"y" * len(data))
+    assert not blobs.holds(digest, len(data))  # bytes that are not the digest's: removed
+    assert not blobs.exists(digest)
+    assert _store(s3_blobs, s3_presign=0.0).presigned_upload(digest, 10) is None

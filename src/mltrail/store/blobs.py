@@ -159,9 +159,10 @@ class BlobStore:
         return SignedUpload(url, headers, int(self.presign))
 
     def holds(self, digest: str, size: int) -> bool:
-        """Whether the object store holds the blob ``digest`` intact: its size, and the sha256 S3 recorded
-        and checked at upload, or (a store that records none) its bytes hashed here. An object with other
-        content (a client's upload gone wrong) is removed, so that it is written again."""
+        """Whether the object store holds the blob ``digest`` of ``size`` bytes intact: the sha256 S3
+        recorded and checked at upload, or (a store that records none) its bytes hashed here. An object whose
+        bytes are not the digest's (a client's upload gone wrong) is removed, so that it is written again; an
+        intact one of another size is InvalidInputError (the caller's size is wrong), never removed."""
         from mltrail.store.blob_s3 import recorded_checksum
 
         path = self.path(digest)
@@ -170,18 +171,19 @@ class BlobStore:
         if found is None:
             return False
         stored_size, checksum = found
-        if stored_size == size and checksum is not None:
-            if checksum == base64.b64encode(bytes.fromhex(digest)).decode():
-                return True
-        elif stored_size == size:
+        intact = checksum == base64.b64encode(bytes.fromhex(digest)).decode()
+        if not intact:  # no sha256 recorded (or a composite one of parts): the bytes decide
             hasher = hashlib.sha256()
             with self.open(digest) as stream:
                 while chunk := stream.read(CHUNK_SIZE):
                     hasher.update(chunk)
-            if hasher.hexdigest() == digest:
-                return True
-        self._discard(path)
-        return False
+            intact = hasher.hexdigest() == digest
+        if not intact:
+            self._discard(path)
+            return False
+        if stored_size != size:
+            raise InvalidInputError(f"blob {digest} has {stored_size} bytes, not {size}", field="size")
+        return True
 
     def put_stream(self, fileobj: BinaryIO) -> tuple[str, int]:
         """Store the stream's bytes; returns ``(sha256 hex digest, size)``."""
