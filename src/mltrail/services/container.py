@@ -109,7 +109,7 @@ class Services:
     def blobs(self) -> BlobStore:
         from mltrail.store.blobs import BlobStore
 
-        return BlobStore(self.settings.blobs)
+        return BlobStore.from_settings(self.settings)
 
     # -- tracking ----------------------------------------------------------------------------------------
     @cached_property
