@@ -64,6 +64,7 @@ from mltrail.entities.registry import (
     Webhook,
     WebhookDelivery,
 )
+from mltrail.entities.reports import PANEL_TYPES, Report, ReportBlock
 from mltrail.entities.tables import TABLE_KINDS, RunTable, TableColumn, TablePage
 from mltrail.entities.tracking import (
     ActivityCell,
@@ -131,10 +132,13 @@ __all__ = [
     "MonitorWindow",
     "OutputRule",
     "PredictionBatch",
+    "PANEL_TYPES",
     "Project",
     "RegisteredModel",
     "RegistryEvent",
     "RequestStatus",
+    "Report",
+    "ReportBlock",
     "Role",
     "Run",
     "RunPage",
