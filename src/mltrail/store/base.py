@@ -1,7 +1,7 @@
 """The whole storage interface: one ``Store`` is every area's interface at once (``TrackingStore``,
 ``TableStore``, ``AccountStore``, ``RegistryStore``, ``MonitorStore``, ``DeploymentStore``,
-``EvidenceStore``, ``ReportStore``). Services depend on the areas they use; the SQLAlchemy implementation serves SQLite and
-PostgreSQL. Every method is a transaction: it applies completely or not at all.
+``EvidenceStore``, ``ReportStore``). Services depend on the areas they use; the SQLAlchemy implementation
+serves SQLite and PostgreSQL. Every method is a transaction: it applies completely or not at all.
 """
 
 from __future__ import annotations

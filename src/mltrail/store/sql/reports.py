@@ -65,9 +65,7 @@ class ReportsMixin(SqlBase):
         at: float,
     ) -> Report:
         project_id = self._project_id(conn, project)
-        taken = conn.execute(
-            sa.select(_R.id).where(_R.project_id == project_id, _R.name == name)
-        ).first()
+        taken = conn.execute(sa.select(_R.id).where(_R.project_id == project_id, _R.name == name)).first()
         if taken is not None:
             raise ConflictError(f"project {project!r} has a report named {name!r} already")
         conn.execute(

@@ -621,5 +621,5 @@ from mltrail.store.sql.schema_deployments import (  # noqa: E402
     deployment_versions,
     deployments,
 )
-from mltrail.store.sql.schema_tables import run_tables  # noqa: E402
 from mltrail.store.sql.schema_reports import reports  # noqa: E402
+from mltrail.store.sql.schema_tables import run_tables  # noqa: E402
