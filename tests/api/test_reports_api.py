@@ -105,6 +105,7 @@ def test_panels_are_hidden_from_a_viewer_who_may_not_see_their_project(team: Tea
     blocks = seen.json()["blocks"]
     assert blocks[1]["status"] == "ok" and blocks[1]["data"]["rows"][0][1] == "visible-run"
     assert blocks[2]["status"] == "hidden" and "data" not in blocks[2]
+    assert blocks[0]["html"] == "<h1>Weekly</h1>\n"
     assert "hush" not in seen.text
     html = team.call("GET", "vic", "/projects/alpha/reports/weekly/html?download=true")
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")

@@ -93,11 +93,17 @@ def read_report(
     ] = True,
 ) -> dict[str, object]:
     """The report; with ``evaluate`` (default) each panel carries ``status`` (ok, hidden, error) and its
-    current ``data``."""
+    current ``data``, and each markdown block its ``html`` (no raw HTML, no images)."""
+    from mltrail.render.report_document import render_markdown
+
     access.project(project, Role.VIEWER)
     if not evaluate:
         return ReportPublic.of(reports.get(project, name)).model_dump()
-    return reports.read(project, name, _reader(access))
+    found = reports.read(project, name, _reader(access))
+    for block in found["blocks"]:
+        if block["type"] == "markdown":  # rendered here, so the web UI ships no markdown parser
+            block["html"] = render_markdown(block["text"])
+    return found
 
 
 @router.get("/{name}/html", response_class=HTMLResponse)
