@@ -24,7 +24,7 @@ main{max-width:1100px;margin:0 auto;padding:28px 32px 48px}
 header.top{background:#0f172a;color:#e2e8f0;border-radius:12px;padding:20px 24px;margin-bottom:18px}
 header.top h1{margin:2px 0 6px;font-size:26px;color:#fff}
 .eyebrow{font-size:11px;letter-spacing:.09em;text-transform:uppercase;color:#94a3b8}
-.prose{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:6px 20px;margin-bottom:18px}
+.prose{padding:0 4px;margin-bottom:10px}
 .prose h1,.prose h2,.prose h3{margin:14px 0 6px}.prose pre{background:#f1f5f9;padding:8px;border-radius:6px;
 overflow-x:auto}
 .card{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:16px 18px;margin-bottom:18px;

@@ -50,8 +50,8 @@ def _facts(items: Sequence[tuple[str, str]]) -> str:
 
 
 def _runs(data: Mapping[str, Any]) -> str:
-    columns = [str(c) for c in as_list(data.get("columns"))]
-    rows = [[_cell(v) for v in as_list(row)] for row in as_list(data.get("rows"))]
+    columns = [str(c) for c in as_list(data.get("columns"))][1:]  # the id stays out: names are for people
+    rows = [[_cell(v) for v in as_list(row)[1:]] for row in as_list(data.get("rows"))]
     if not rows:
         return empty("No run matches.")
     note = f'<p class="sub">{len(rows)} of {esc(data.get("total"))} runs</p>'
