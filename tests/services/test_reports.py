@@ -233,3 +233,39 @@ def test_html_document_is_self_contained_and_escapes_text(services: Services) ->
     assert "<script" not in html and "&lt;script&gt;" in html
     assert "http://" not in html and "https://" not in html
     assert "hush" not in html and "you may not see" in html
+
+
+def test_monitor_panel_summarizes_drift_and_is_hidden_outside_the_readers_projects(
+    services: Services,
+) -> None:
+    import pyarrow as pa
+
+    from mltrail.stats.profile import profile_batches
+
+    def traffic(n: int, seed: int, shift: float, day: int) -> pa.Table:
+        rng = np.random.default_rng(seed)
+        now = (time.time() // 86400 - 3) * 86400 + 3600  # 01:00 UTC three days ago: one window a day
+        return pa.table(
+            {"age": rng.normal(40 + shift, 10, n), "timestamp": now + day * 86400 + rng.uniform(0, 3600, n)}
+        )
+
+    services.monitoring.create_monitor(
+        "churn-mon",
+        project="churn",
+        reference=profile_batches(traffic(3000, 1, 0, 0)),
+        reference_source="test",
+        features=["age"],
+    )
+    services.monitoring.ingest("churn-mon", traffic(2000, 2, 0.0, 0))
+    services.monitoring.ingest("churn-mon", traffic(2000, 3, 25.0, 1))
+    _run(services, "board", "b", 0.5, 0.1)
+    services.reports.create("board", "ops", source="```mltrail-panel\ntype: monitor\nmonitor: churn-mon\n```")
+    panel = services.reports.read("board", "ops")["blocks"][0]
+    assert panel["status"] == "ok", panel
+    windows = panel["data"]["drift"]
+    assert [w["rows"] for w in windows[-2:]] == [2000, 2000]
+    assert "age" not in windows[-2]["drifted"] and "age" in windows[-1]["drifted"]
+    html = render_report_document(services.reports.read("board", "ops"))
+    assert "windows with drift</dt><dd>1 of 2</dd>" in html and ">dataset drift<" in html
+    board_only = ReportReader("vic", can_read=lambda project: project == "board")
+    assert services.reports.read("board", "ops", board_only)["blocks"][0]["status"] == "hidden"

@@ -189,6 +189,15 @@ def _model(data: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+def _drift_badge(window: Mapping[str, Any]) -> str:
+    columns = len(as_list(window.get("drifted")))
+    if window.get("dataset_drifted"):
+        return badge("dataset drift", "bad")
+    if columns:
+        return badge(f"{columns} column{'s' if columns > 1 else ''}", "warn")
+    return badge("ok", "good")
+
+
 def _monitor(data: Mapping[str, Any]) -> str:
     mon, period = as_mapping(data.get("monitor")), as_mapping(data.get("period"))
     drift = [as_mapping(w) for w in as_list(data.get("drift"))]
@@ -197,20 +206,20 @@ def _monitor(data: Mapping[str, Any]) -> str:
         ("model", f"{esc(mon.get('model') or '–')} v{esc(mon.get('version') or '–')}"),
         ("period", f"{fmt_time(period.get('start'))} – {fmt_time(period.get('end'))}"),
         ("rows", esc(data.get("current_rows"))),
-        ("windows drifted", f"{len(drifted)} of {len(drift)}"),
+        ("windows with drift", f"{len(drifted)} of {len(drift)}"),
     ]
     rows = [
         [
             esc(fmt_time(w.get("start"))),
             _cell(w.get("rows")),
-            badge("drift", "bad") if w.get("dataset_drifted") else badge("ok", "good"),
+            _drift_badge(w),
             esc(", ".join(map(str, as_list(w.get("drifted")))) or "–"),
         ]
         for w in drift[-12:]
     ]
     parts = [_facts(facts), "<h3>Drift, latest windows</h3>"]
     parts.append(
-        _table(["window", "rows", "dataset", "drifted columns"], rows) if rows else empty("No traffic yet.")
+        _table(["window", "rows", "drift", "drifted columns"], rows) if rows else empty("No traffic yet.")
     )
     perf = as_mapping(data.get("performance"))
     overall = as_mapping(perf.get("overall")) if perf else {}

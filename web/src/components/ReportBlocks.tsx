@@ -187,12 +187,12 @@ function ModelPanel({ data }: { data: Data }) {
 
 function MonitorPanel({ data }: { data: Data }) {
   const drift = list(data.drift);
-  const drifted = drift.filter((w) => w.dataset_drifted);
+  const drifted = drift.filter((w) => w.dataset_drifted || list(w.drifted).length > 0);
   const mon = (data.monitor ?? {}) as Data;
   return (
     <p data-testid="panel-monitor">
       <Link to={`/monitoring/${String(mon.name)}`}>{String(mon.name)}</Link>: {cell(data.current_rows)} rows, {drifted.length} of{" "}
-      {drift.length} windows drifted, {list(data.alerts).length} alerts
+      {drift.length} windows with drift, {list(data.alerts).length} alerts
     </p>
   );
 }
