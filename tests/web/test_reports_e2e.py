@@ -68,6 +68,7 @@ def test_viewer_reads_with_a_hidden_panel_and_maintainer_edits(page: Any, e2e_se
     assert page.get_by_role("link", name="Download HTML").get_attribute("href") == (
         "/api/v1/projects/e2e/reports/quarterly/html?download=true"
     )
+    assert page.get_by_role("button", name="Edit").count() == 0  # a viewer: no editor (the API answers 403)
     shot(page, "report")
 
     sign_in(page, e2e_server, "bob", "/projects/e2e/reports/quarterly?edit=1")

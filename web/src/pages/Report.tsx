@@ -5,6 +5,7 @@ import { apiSend, buildUrl } from "../lib/api";
 import { useApi } from "../lib/useApi";
 import { parseDirectives, type EvaluatedReport, type ReportDefinition } from "../lib/reports";
 import { fmtTime } from "../lib/format";
+import { atLeast, projectRole, useMe } from "../lib/me";
 import { ErrorBox, Fetched } from "../components/ui";
 import { ReportBlocks } from "../components/ReportBlocks";
 
@@ -54,7 +55,8 @@ export default function ReportPage() {
   const [sp, setSp] = useSearchParams();
   const path = `/projects/${encodeURIComponent(project)}/reports/${encodeURIComponent(name)}`;
   const state = useApi<EvaluatedReport>(path);
-  const editing = sp.get("edit") === "1";
+  const mayEdit = atLeast(projectRole(useMe(), project), "member");
+  const editing = mayEdit && sp.get("edit") === "1";
   const toggle = () => {
     const next = new URLSearchParams(sp);
     if (editing) next.delete("edit");
@@ -74,7 +76,7 @@ export default function ReportPage() {
             <a className="btn" href={buildUrl(`${path}/html`, { download: "true" })} download={`${r.name}.html`}>
               Download HTML
             </a>
-            <button onClick={toggle}>{editing ? "Close editor" : "Edit"}</button>
+            {mayEdit ? <button onClick={toggle}>{editing ? "Close editor" : "Edit"}</button> : null}
           </div>
           {editing ? <Editor path={path} onSaved={state.reload} /> : null}
           <ReportBlocks blocks={r.blocks} />

@@ -5,6 +5,7 @@ import { apiSend } from "../lib/api";
 import { useApi } from "../lib/useApi";
 import type { ReportDefinition } from "../lib/reports";
 import { fmtAgo } from "../lib/format";
+import { atLeast, projectRole, useMe } from "../lib/me";
 import { ErrorBox, Fetched } from "../components/ui";
 
 const STARTER = `# Title
@@ -23,6 +24,7 @@ export default function ReportsPage() {
   const state = useApi<{ reports: ReportDefinition[]; total: number }>(`/projects/${encodeURIComponent(project)}/reports`, {
     limit: 1000,
   });
+  const mayCreate = atLeast(projectRole(useMe(), project), "member");
   const [name, setName] = useState("");
   const [error, setError] = useState<unknown>(null);
   const create = () => {
@@ -71,6 +73,7 @@ export default function ReportsPage() {
           )
         }
       </Fetched>
+      {mayCreate ? (
       <div className="panel">
         <label>
           New report{" "}
@@ -81,6 +84,7 @@ export default function ReportsPage() {
         </button>
         <ErrorBox error={error} />
       </div>
+      ) : null}
     </>
   );
 }
