@@ -230,6 +230,8 @@ def test_html_document_is_self_contained_and_escapes_text(services: Services) ->
     viewer = ReportReader("vic", can_read=lambda project: project == "churn")
     html = render_report_document(services.reports.read("churn", "weekly", viewer))
     assert html.startswith("<!doctype html>") and "<svg" in html and "<table" in html
+    assert "Slices where the error rose most" in html and "got worse" in html  # the samples panel
+    assert html.count('<section class="card') == 5  # every panel, the hidden one too
     assert "<script" not in html and "&lt;script&gt;" in html
     assert "http://" not in html and "https://" not in html
     assert "hush" not in html and "you may not see" in html
