@@ -28,6 +28,7 @@ from mltrail.api.registry import models, run_versions
 from mltrail.api.registry import requests as model_requests
 from mltrail.api.registry import versions as model_versions
 from mltrail.api.registry import webhooks as webhooks_router
+from mltrail.api.reports import routes as report_routes
 from mltrail.api.tracking import artifact_uploads, artifacts, datasets, histories, metrics, projects, runs
 from mltrail.api.tracking import tables as run_tables
 from mltrail.api.ui import mount_ui
@@ -107,6 +108,7 @@ def create_app(
             for name in (*names, "webhooks"):
                 setattr(app.state, name, getattr(services, name))
             app.state.deployments = services.deployments
+            app.state.reports = services.reports
             app.state.deployment_evidence = services.deployment_evidence
             app.state.alerts = services.alerts
             app.state.monitoring = services.monitoring
@@ -162,7 +164,7 @@ def create_app(
     )
     registry = (models, model_versions, run_versions, model_requests, registry_audit, webhooks_router)
     monitoring = (monitors, monitor_ingest, monitor_alerts)
-    for module in (*routers, *registry, *monitoring, deployment_routes):
+    for module in (*routers, *registry, *monitoring, deployment_routes, report_routes):
         api.include_router(module.router)
     api.include_router(run_tables.samples_router)
     app.include_router(api)

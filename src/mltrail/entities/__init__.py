@@ -64,6 +64,7 @@ from mltrail.entities.registry import (
     Webhook,
     WebhookDelivery,
 )
+from mltrail.entities.reports import PANEL_TYPES, Report, ReportBlock
 from mltrail.entities.tables import TABLE_KINDS, RunTable, TableColumn, TablePage
 from mltrail.entities.tracking import (
     ActivityCell,
@@ -90,6 +91,7 @@ __all__ = [
     "EVIDENCE_WINDOW_SECONDS",
     "GATEWAY_COLUMNS",
     "GRANULARITIES",
+    "PANEL_TYPES",
     "REGISTRY_ACTIONS",
     "TABLE_KINDS",
     "VARIANT_COLUMN",
@@ -134,6 +136,8 @@ __all__ = [
     "Project",
     "RegisteredModel",
     "RegistryEvent",
+    "Report",
+    "ReportBlock",
     "RequestStatus",
     "Role",
     "Run",

@@ -1,7 +1,7 @@
 """The whole storage interface: one ``Store`` is every area's interface at once (``TrackingStore``,
 ``TableStore``, ``AccountStore``, ``RegistryStore``, ``MonitorStore``, ``DeploymentStore``,
-``EvidenceStore``). Services depend on the areas they use; the SQLAlchemy implementation serves SQLite and
-PostgreSQL. Every method is a transaction: it applies completely or not at all.
+``EvidenceStore``, ``ReportStore``). Services depend on the areas they use; the SQLAlchemy implementation
+serves SQLite and PostgreSQL. Every method is a transaction: it applies completely or not at all.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from mltrail.store.deployment_evidence import EvidenceStore
 from mltrail.store.deployments import DeploymentStore
 from mltrail.store.monitoring import MonitorStore
 from mltrail.store.registry import RegistryStore
+from mltrail.store.reports import ReportStore
 from mltrail.store.tables import TableStore
 from mltrail.store.tracking import TrackingStore
 
@@ -22,6 +23,7 @@ __all__ = [
     "EvidenceStore",
     "MonitorStore",
     "RegistryStore",
+    "ReportStore",
     "Store",
     "TableStore",
     "TrackingStore",
@@ -38,6 +40,7 @@ class Store(
     MonitorStore,
     DeploymentStore,
     EvidenceStore,
+    ReportStore,
     abc.ABC,
 ):
     """Every area's storage at once, as the SQL implementation provides it."""
