@@ -39,6 +39,7 @@ demo: $(STAMP) web
 	$(BIN)/mltrail projects list
 	$(BIN)/mltrail runs list demo-breast-cancer --sort=-metrics.val/acc --limit 12
 	$(BIN)/mltrail runs list demo-wine --filter 'metrics.val/acc >= 0.9' --sort=-metrics.val/acc --limit 12
+	$(BIN)/mltrail runs samples forest-d3 gbm-lr0.2-d3 --table val --project demo-breast-cancer --limit 5 --top 5
 	$(BIN)/mltrail models show breast-cancer-classifier@production
 	$(BIN)/mltrail models audit breast-cancer-classifier --limit 8
 	$(BIN)/mltrail monitor report breast-cancer-production --window 1d --last 31d

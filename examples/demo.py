@@ -1,11 +1,11 @@
 """Seed the embedded store with a realistic demo: scikit-learn models trained on its bundled data sets.
 
-Run by ``make demo``. Each run logs its config, the train/test datasets it read, a metric curve per
-epoch or boosting stage, the fitted pipeline saved as a model folder (skops, with its signature) and
-summary values. Then the best breast-cancer run is registered, ana requests production and bob, a
-maintainer, approves it after the gates pass; a stakeholder report over them is written as HTML and PDF
-(``demo_reports.py``). Re-running replaces the demo projects' runs and registers
-a new version.
+Run by ``make demo``. Each run (named after its grid point, e.g. ``gbm-lr0.2-d3``) logs its config, the
+train/test datasets it read, a metric curve per epoch or boosting stage, its predictions on the test set as
+the table ``val`` (for ``mltrail runs samples``), the fitted pipeline saved as a model folder (skops, with
+its signature) and summary values. Then the best breast-cancer run is registered, ana requests production
+and bob, a maintainer, approves it after the gates pass; a stakeholder report over them is written as HTML
+and PDF (``demo_reports.py``). Re-running replaces the demo projects' runs and registers a new version.
 """
 
 from __future__ import annotations
@@ -98,6 +98,13 @@ GRIDS: dict[str, tuple[Callable[..., Curve], dict[str, list[Any]]]] = {
 }
 
 
+def run_name(model: dict[str, Any]) -> str:
+    """A run's name from its grid point, e.g. ``gbm-lr0.2-d3`` (``make demo`` compares two runs by name)."""
+    short = {"alpha": "a", "learning_rate": "lr", "max_depth": "d"}
+    parts = [f"{short[k]}{v}" for k, v in model.items() if k in short]
+    return "-".join([model["type"], *parts])
+
+
 def configurations() -> list[tuple[str, str, dict[str, Any]]]:
     out = []
     for dataset in DATASETS:
@@ -136,7 +143,10 @@ def train_one(dataset: str, model_name: str, config: dict[str, Any], workdir: Pa
     params = {**config, "data": {"test_size": 0.3, "split_seed": 7, "scaler": "standard"}}
     tags = {"dataset": dataset, "family": model_name, "demo": "true"}
     # Console capture is off: the progress bar below owns the terminal.
-    with mltrail.init(project=f"demo-{dataset}", config=params, tags=tags, capture={"console": False}) as run:
+    name = run_name(config["model"])
+    with mltrail.init(
+        project=f"demo-{dataset}", name=name, config=params, tags=tags, capture={"console": False}
+    ) as run:
         run.log_dataset(train.reset_index(drop=True), name=f"{dataset}-train", role="train")
         run.log_dataset(test.reset_index(drop=True), name=f"{dataset}-test", role="test")
         best, model = 0.0, None
@@ -144,6 +154,16 @@ def train_one(dataset: str, model_name: str, config: dict[str, Any], workdir: Pa
             run.log(scores, step=step)
             if scores["val/acc"] >= best:
                 best, model = scores["val/acc"], fitted
+        # The test set's predictions, row by row (ids: the rows of the bundled data set), so two runs can be
+        # compared sample by sample: `mltrail runs samples A B --table val` (make demo runs one).
+        run.log_predictions(
+            "val",
+            test.index.to_numpy(),
+            yte,
+            model.predict(xte),
+            proba=model.predict_proba(xte),
+            features=test[features].reset_index(drop=True),
+        )
         pipeline = make_pipeline(scaler, model)
         mltrail.models.save_model(pipeline, workdir / run.id, input_example=test[features].head(5))
         run.log_artifact(workdir / run.id, name="model")
