@@ -29,6 +29,7 @@ from mltrail.api.registry import requests as model_requests
 from mltrail.api.registry import versions as model_versions
 from mltrail.api.registry import webhooks as webhooks_router
 from mltrail.api.tracking import artifacts, datasets, histories, metrics, projects, runs
+from mltrail.api.tracking import media as run_media
 from mltrail.api.tracking import tables as run_tables
 from mltrail.api.ui import mount_ui
 from mltrail.entities import Role
@@ -103,7 +104,7 @@ def create_app(
         try:
             opened = services.store
             names: tuple[str, ...] = ("tracking", "artifacts", "datasets", "tables", "samples", "accounts")
-            names = (*names, "sessions", "audit", "registry")
+            names = (*names, "media", "sessions", "audit", "registry")
             for name in (*names, "webhooks"):
                 setattr(app.state, name, getattr(services, name))
             app.state.deployments = services.deployments
@@ -146,7 +147,20 @@ def create_app(
     app.add_middleware(AuditMiddleware, prefix=("/api/v1/", *MLFLOW_PREFIXES))
     app.add_middleware(BodyLimitMiddleware)  # outermost: no byte of a refused body is read
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
-    routers = (run_tables, projects, runs, metrics, histories, artifacts, datasets, me, users, keys, audit)
+    routers = (
+        run_tables,
+        run_media,
+        projects,
+        runs,
+        metrics,
+        histories,
+        artifacts,
+        datasets,
+        me,
+        users,
+        keys,
+        audit,
+    )
     registry = (models, model_versions, run_versions, model_requests, registry_audit, webhooks_router)
     monitoring = (monitors, monitor_ingest, monitor_alerts)
     for module in (*routers, *registry, *monitoring, deployment_routes):

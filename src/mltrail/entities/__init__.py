@@ -34,6 +34,7 @@ from mltrail.entities.deployments import (
     OutputRule,
     Shadow,
 )
+from mltrail.entities.media import MEDIA_KINDS, MEDIA_ROLES, MediaFile, MediaName, RunMedia
 from mltrail.entities.monitoring import (
     ALERT_METRICS,
     EVENT_METRICS,
@@ -90,6 +91,8 @@ __all__ = [
     "EVIDENCE_WINDOW_SECONDS",
     "GATEWAY_COLUMNS",
     "GRANULARITIES",
+    "MEDIA_KINDS",
+    "MEDIA_ROLES",
     "REGISTRY_ACTIONS",
     "TABLE_KINDS",
     "VARIANT_COLUMN",
@@ -119,6 +122,8 @@ __all__ = [
     "GateResult",
     "InputGuard",
     "KeyCredential",
+    "MediaFile",
+    "MediaName",
     "Membership",
     "MetricHistory",
     "MetricPoint",
@@ -137,6 +142,7 @@ __all__ = [
     "RequestStatus",
     "Role",
     "Run",
+    "RunMedia",
     "RunPage",
     "RunStatus",
     "RunTable",

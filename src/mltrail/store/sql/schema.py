@@ -35,6 +35,7 @@ __all__ = [
     "registered_models",
     "registry_events",
     "run_datasets",
+    "run_media",
     "run_tables",
     "runs",
     "summaries",
@@ -620,4 +621,5 @@ from mltrail.store.sql.schema_deployments import (  # noqa: E402
     deployment_versions,
     deployments,
 )
+from mltrail.store.sql.schema_media import run_media  # noqa: E402
 from mltrail.store.sql.schema_tables import run_tables  # noqa: E402
