@@ -18,8 +18,10 @@ describe("image overlay", () => {
     expect(rects).toHaveLength(2);
     expect([rects[0].getAttribute("x"), rects[0].getAttribute("y"), rects[0].getAttribute("width"), rects[0].getAttribute("height")]).toEqual(["1", "2", "3", "4"]);
     expect(rects[0].getAttribute("stroke")).not.toBe(rects[1].getAttribute("stroke")); // one colour per label
-    expect(svg.textContent).toContain("cat 0.90");
-    expect(svg.textContent).toContain("dog");
+    const tags = container.querySelectorAll(".media-box-label");
+    expect(Array.from(tags).map((t) => t.textContent)).toEqual(["cat 0.90", "dog"]);
+    expect((tags[0] as HTMLElement).style.left).toBe("12.5%"); // x 1 of 8
+    expect((tags[0] as HTMLElement).style.top).toBe(`${(100 * 2) / 6}%`);
     expect(container.querySelector("img")!.getAttribute("src")).toBe("/i.png");
   });
 

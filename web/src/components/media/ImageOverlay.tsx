@@ -62,29 +62,44 @@ export function ImageOverlay({ src, width, height, boxes = [], maskSrc, maskLabe
   const [showMask, setShowMask] = useState(true);
   const [showBoxes, setShowBoxes] = useState(true);
   const labels = [...new Set(boxes.map((b) => b.label))];
-  const stroke = Math.max(1, Math.round(Math.max(width, height) / 150));
   return (
     <figure className="media-image">
       <div className="media-stack" style={{ aspectRatio: `${width} / ${height}` }}>
         <img src={src} alt={alt ?? caption ?? "image"} width={width} height={height} style={{ imageRendering: width < 64 ? "pixelated" : "auto" }} />
         {maskSrc && showMask ? <MaskLayer src={maskSrc} width={width} height={height} /> : null}
         {boxes.length > 0 && showBoxes ? (
-          <svg className="media-boxes" viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" data-testid="box-layer">
-            {boxes.map((b, i) => {
-              const color = seriesColor(Math.max(0, labels.indexOf(b.label)));
-              const text = b.score === undefined ? b.label : `${b.label} ${b.score.toFixed(2)}`;
-              return (
-                <g key={i} data-label={b.label}>
-                  <rect x={b.x} y={b.y} width={b.w} height={b.h} fill="none" stroke={color} strokeWidth={stroke} vectorEffect="non-scaling-stroke" />
-                  {text ? (
-                    <text x={b.x} y={Math.max(b.y - 1, stroke * 6)} fill={color} fontSize={Math.max(stroke * 6, height / 12)}>
-                      {text}
-                    </text>
-                  ) : null}
-                </g>
-              );
-            })}
-          </svg>
+          <>
+            <svg className="media-boxes" viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" data-testid="box-layer">
+              {boxes.map((b, i) => (
+                <rect
+                  key={i}
+                  data-label={b.label}
+                  x={b.x}
+                  y={b.y}
+                  width={b.w}
+                  height={b.h}
+                  fill="none"
+                  stroke={seriesColor(Math.max(0, labels.indexOf(b.label)))}
+                  strokeWidth={2}
+                  vectorEffect="non-scaling-stroke"
+                />
+              ))}
+            </svg>
+            {/* Labels as HTML at the boxes' corners (in percent), so their size does not scale with the image. */}
+            <div className="media-labels">
+              {boxes.map((b, i) =>
+                b.label || b.score !== undefined ? (
+                  <span
+                    key={i}
+                    className="media-box-label"
+                    style={{ left: `${(100 * b.x) / width}%`, top: `${(100 * b.y) / height}%`, background: seriesColor(Math.max(0, labels.indexOf(b.label))) }}
+                  >
+                    {b.score === undefined ? b.label : `${b.label} ${b.score.toFixed(2)}`}
+                  </span>
+                ) : null,
+              )}
+            </div>
+          </>
         ) : null}
       </div>
       <figcaption>
