@@ -123,3 +123,12 @@ def test_a_changed_blob_is_never_served(
     blob.write_bytes(b"tampered")
     found = client.get(f"{API}/runs/{RUN}/media/img/files/image", headers=h["vic"])
     assert found.status_code >= 400 and found.json()["error"]["type"] == "IntegrityError"
+
+
+def test_media_and_table_uploads_have_an_upload_bound_not_a_json_one() -> None:
+    from mltrail.api.limits import JSON_BODY_LIMIT, body_limit
+
+    assert body_limit("PUT", f"{API}/runs/{RUN}/media/img", None) == 64 << 20
+    assert body_limit("PUT", f"{API}/runs/{RUN}/tables/val", None) == 256 << 20
+    assert body_limit("PUT", f"{API}/runs/{RUN}/media/img", 512 << 20) == 512 << 20
+    assert body_limit("GET", f"{API}/runs/{RUN}/media/img", None) == JSON_BODY_LIMIT

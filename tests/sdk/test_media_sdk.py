@@ -64,9 +64,9 @@ def _log_all(run: Any, tmp_path: Path) -> None:
     run.log_histogram("weights", ([1, 2, 3], [0.0, 1.0, 2.0, 3.0]), step=3)
 
 
-def _check_read_back(reader: Any, run_id: str) -> None:
+def _check_read_back(reader: Any, run_id: str, extra: dict[str, Any] | None = None) -> None:
     names = {m.name: (m.kind, m.steps) for m in reader.media(run_id)}
-    assert names == {
+    assert names == (extra or {}) | {
         "digits": ("image", [0, 1, 5]),
         "fromfile": ("image", [0]),
         "photo": ("image", [0]),
@@ -106,9 +106,14 @@ def test_embedded_images_histograms_steps_boxes_masks(settings: Settings, tmp_pa
 
 def test_through_a_server_media_are_journaled_and_verified(tmp_path: Path, http_server: Any) -> None:
     client = Settings(home=tmp_path / "client", journal_dir=tmp_path / "journal", flush_interval=0.05)
+    noise = np.random.default_rng(1).integers(0, 256, (700, 700, 3), dtype=np.uint8)  # ~1.5 MB of PNG
     with mltrail.init(project="media-http", capture=False, settings=client, server=http_server.url) as run:
         _log_all(run, tmp_path)
-    _check_read_back(mltrail.connect(http_server.url, settings=client).runs, run.id)
+        run.log_image("large", noise)  # over the 1 MiB of a JSON body: media have an upload's bound
+    reader = mltrail.connect(http_server.url, settings=client).runs
+    _check_read_back(reader, run.id, extra={"large": ("image", [0])})
+    assert _png_pixels(reader.media_file(run.id, "large", "image")[1]).shape == (700, 700, 3)
+    assert not list((tmp_path / "journal").rglob("rejected*"))
 
 
 @pytest.mark.parametrize(
