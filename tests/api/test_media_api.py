@@ -72,6 +72,21 @@ def test_members_write_viewers_read_files_verified_and_sandboxed(
     assert got.status_code == 200 and got.headers["content-type"] == "image/png"
     first = client.get(f"{url}/img", params={"step": 0}, headers=h["vic"]).json()
     assert got.headers["x-content-sha256"] == first["files"][0]["digest"]
+    etag = got.headers["etag"]
+    again = client.get(
+        f"{url}/img/files/image", params={"step": 0}, headers=h["vic"] | {"If-None-Match": etag}
+    )
+    assert (
+        again.status_code == 304
+        and again.content == b""
+        and again.headers["cache-control"] == "private, no-cache"
+    )
+    replaced = client.put(f"{url}/img", params={"step": 0}, content=_image(9), headers=h["ana"])
+    assert replaced.status_code == 201  # the same step again: the old ETag no longer matches
+    fresh = client.get(
+        f"{url}/img/files/image", params={"step": 0}, headers=h["vic"] | {"If-None-Match": etag}
+    )
+    assert fresh.status_code == 200 and fresh.headers["etag"] != etag
     svg = client.get(f"{url}/fig/files/svg", headers=h["vic"])
     assert svg.headers["content-type"] == "image/svg+xml"
     assert "default-src 'none'" in svg.headers["content-security-policy"]

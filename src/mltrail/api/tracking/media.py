@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from mltrail.api.access import RunMember, RunViewer
@@ -87,22 +87,29 @@ def page_media(
     return MediaPagePublic(items=[MediaPublic.of(i) for i in items], total=total, offset=offset, limit=limit)
 
 
-@router.get("/{run_id}/media/{name}/files/{role}", response_class=Response)
+@router.get("/{run_id}/media/{name}/files/{role}", response_class=Response, responses={304: {}})
 def media_file(
     run_id: RunViewer,
     name: str,
     role: str,
     media: MediaDep,
     step: StepQuery = None,
+    if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """One file of the item (``image``, ``mask``, ``svg``, ``png``, ``plotly``), checked against its sha256
-    first; the sha256 is in ``X-Content-SHA256`` and ``ETag``."""
-    found, data = media.read(run_id, name, role, step)
+    first; the sha256 is in ``X-Content-SHA256`` and ``ETag``. A step logged again replaces its item, so
+    browsers revalidate (``no-cache``): an unchanged file is a 304 without its bytes."""
     headers = {
-        SHA256_HEADER: found.digest,
-        "ETag": f'"{found.digest}"',
         "Content-Security-Policy": FILE_CSP,
         "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, max-age=31536000, immutable" if step is not None else "private, no-cache",
+        "Cache-Control": "private, no-cache",
     }
+    if if_none_match is not None:
+        item = media.get(run_id, name, step)
+        known = item.file(role)
+        if known is not None and f'"{known.digest}"' in [t.strip() for t in if_none_match.split(",")]:
+            headers |= {SHA256_HEADER: known.digest, "ETag": f'"{known.digest}"'}
+            return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    found, data = media.read(run_id, name, role, step)
+    headers |= {SHA256_HEADER: found.digest, "ETag": f'"{found.digest}"'}
     return Response(content=data, media_type=found.mime, headers=headers)
