@@ -137,6 +137,9 @@ def test_through_a_server_media_are_journaled_and_verified(tmp_path: Path, http_
         (lambda r: r.log_histogram("h", ["a"]), "values"),
         (lambda r: r.log_histogram("h", ([1, 2], [0.0, 1.0])), "edges"),
         (lambda r: r.log_histogram("h", ([1, -2], [0.0, 1.0, 2.0])), "counts"),
+        (lambda r: r.log_histogram("h", ([1, float("nan")], [0.0, 1.0, 2.0])), "counts"),
+        (lambda r: r.log_histogram("h", [1.0, 2.0], bins=0), "bins"),
+        (lambda r: r.log_histogram("h", [], bins=3), "values"),
         (lambda r: r.log_figure("f", object()), "fig"),
     ],
 )
@@ -146,6 +149,12 @@ def test_bad_media_are_refused_naming_the_field(settings: Settings, call: Any, f
             call(run)
         assert bad.value.field == field
     assert mltrail.connect(settings=settings).runs.media(run.id) == []  # nothing kept
+
+
+def test_two_values_are_values_not_counts_and_edges(settings: Settings) -> None:
+    with mltrail.init(project="p", capture=False, settings=settings) as run:
+        item = run.log_histogram("h", (1.0, 3.0), bins=2)
+    assert item.meta["counts"] == [1, 1] and item.meta["edges"] == [1.0, 2.0, 3.0]
 
 
 def test_a_name_keeps_its_kind(settings: Settings) -> None:

@@ -5,6 +5,7 @@ is passed (neither is ever imported here otherwise)."""
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,8 +41,16 @@ def histogram_meta(values: Any, bins: int = DEFAULT_BINS) -> dict[str, Any]:
     """Values (any array-like of numbers; NaN and ±inf are left out) or ``(counts, edges)``."""
     import numpy as np
 
-    if isinstance(values, tuple) and len(values) == 2:
-        counts, edges = np.asarray(values[0], dtype=np.float64), np.asarray(values[1], dtype=np.float64)
+    from mltrail.services.tracking.media_check import MAX_BINS
+
+    if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
+        raise InvalidInputError(f"bins must be an integer from 1 to {MAX_BINS:,}, got {bins!r}", field="bins")
+    if isinstance(values, tuple) and len(values) == 2 and all(np.ndim(v) == 1 for v in values):
+        try:
+            counts = np.asarray(values[0], dtype=np.float64)
+            edges = np.asarray(values[1], dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"(counts, edges) must be numbers: {exc}", field="counts") from exc
         return {"counts": _plain(counts), "edges": edges.tolist()}
     try:
         array = np.asarray(values, dtype=np.float64).ravel()
@@ -58,7 +67,8 @@ def histogram_meta(values: Any, bins: int = DEFAULT_BINS) -> dict[str, Any]:
 
 
 def _plain(counts: Any) -> list[float | int]:
-    return [int(c) if float(c).is_integer() else float(c) for c in counts.tolist()]
+    """Whole counts as ints; NaN and ±inf stay floats (and are refused by the check, naming counts)."""
+    return [int(c) if math.isfinite(c) and float(c).is_integer() else float(c) for c in counts.tolist()]
 
 
 def _from_module(obj: Any, prefix: str) -> bool:
