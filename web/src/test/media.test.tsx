@@ -80,3 +80,14 @@ describe("histogram and plotly", () => {
     expect(container.textContent).toContain("Not drawn here: heatmap");
   });
 });
+
+describe("plotly ranges", () => {
+  it("gives a line its own y range, and bars a range from 0", () => {
+    const line = render(<PlotlyLite fig={{ data: [{ type: "scatter", x: [0, 1], y: [0.9, 0.95] }] }} />);
+    const pts = line.container.querySelector("polyline")!.getAttribute("points")!.split(" ").map((p) => Number(p.split(",")[1]));
+    expect(pts[0] - pts[1]).toBeGreaterThan(100); // the rise of 0.05 spans the plot's height
+    const bars = render(<PlotlyLite fig={{ data: [{ type: "bar", x: ["a", "b"], y: [0.9, 0.95] }] }} />);
+    const heights = Array.from(bars.container.querySelectorAll("rect[data-trace]")).map((r) => Number(r.getAttribute("height")));
+    expect(heights[0] / heights[1]).toBeCloseTo(0.9 / 0.95, 3);
+  });
+});

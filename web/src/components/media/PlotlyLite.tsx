@@ -39,7 +39,8 @@ export function PlotlyLite({ fig }: { fig: PlotlyJson }) {
   const yv = shown.flatMap((t) => t.y!.map(Number)).filter(Number.isFinite);
   const hasBar = shown.some((t) => t.type === "bar");
   const [x0, x1] = [Math.min(...xv) - (hasBar ? 0.5 : 0), Math.max(...xv) + (hasBar ? 0.5 : 0)];
-  const [y0, y1] = [Math.min(0, ...yv), Math.max(...yv)];
+  // Bars start at 0; lines use their own range (an accuracy curve near 0.95 is not drawn flat).
+  const [y0, y1] = [hasBar ? Math.min(0, ...yv) : Math.min(...yv), hasBar ? Math.max(0, ...yv) : Math.max(...yv)];
   const sx = (v: number) => P + ((v - x0) / (x1 - x0 || 1)) * (W - 2 * P);
   const sy = (v: number) => H - P - ((v - y0) / (y1 - y0 || 1)) * (H - 2 * P);
   const title = typeof fig.layout?.title === "string" ? fig.layout.title : fig.layout?.title?.text;
