@@ -4,7 +4,10 @@ things that are not images refused in the caller, naming the field."""
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -209,3 +212,34 @@ def test_the_same_image_is_stored_once(settings: Settings) -> None:
         a = run.log_image("a", np.zeros((3, 3), np.uint8))
         b = run.log_image("b", np.zeros((3, 3), np.uint8))
     assert a.files[0].digest == b.files[0].digest
+
+
+def test_disabled_mode_checks_but_keeps_nothing(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "off", mode="disabled")
+    with mltrail.init(project="p", capture=False, settings=settings) as run:
+        assert run.log_image("x", np.zeros((2, 2), np.uint8)).name == "x"
+        with pytest.raises(InvalidInputError):
+            run.log_image("x", b"not an image")  # the same refusal, so a disabled run finds the same bugs
+    assert not (tmp_path / "off" / "blobs").exists()
+
+
+def test_offline_media_are_journaled_then_synced(tmp_path: Path, http_server: Any) -> None:
+    client = Settings(home=tmp_path / "client", journal_dir=tmp_path / "journal", mode="offline")
+    with mltrail.init(project="media-off", capture=False, settings=client, server=http_server.url) as run:
+        run.log_image("img", np.full((3, 3), 7, np.uint8), caption="later")
+    env = {
+        **os.environ,
+        "MLTRAIL_JOURNAL_DIR": str(tmp_path / "journal"),
+        "MLTRAIL_DIR": str(tmp_path / "client"),
+    }
+    mltrail_cli = str(Path(sys.executable).with_name("mltrail"))
+    synced = subprocess.run(
+        [mltrail_cli, "sync", "--server", http_server.url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    item = mltrail.connect(http_server.url, settings=client).runs.media_item(run.id, "img")
+    assert item.meta["caption"] == "later" and item.step == 0
