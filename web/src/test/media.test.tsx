@@ -1,4 +1,5 @@
-import { fireEvent, render, screen } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { CARDS_PER_PAGE, MediaTab } from "../components/media/MediaTab";
 import { ImageOverlay, classColor, colorizeMask } from "../components/media/ImageOverlay";
 import { HistogramBars } from "../components/media/Histogram";
 import { PlotlyLite } from "../components/media/PlotlyLite";
@@ -89,5 +90,29 @@ describe("plotly ranges", () => {
     const bars = render(<PlotlyLite fig={{ data: [{ type: "bar", x: ["a", "b"], y: [0.9, 0.95] }] }} />);
     const heights = Array.from(bars.container.querySelectorAll("rect[data-trace]")).map((r) => Number(r.getAttribute("height")));
     expect(heights[0] / heights[1]).toBeCloseTo(0.9 / 0.95, 3);
+  });
+});
+
+describe("media tab", () => {
+  it("draws a page of cards, each asking for its last step, and the slider asks for another step", async () => {
+    const names = Array.from({ length: CARDS_PER_PAGE + 2 }, (_, i) => ({ name: `h${String(i).padStart(2, "0")}`, kind: "histogram", steps: [0, 5] }));
+    const urls: string[] = [];
+    global.fetch = vi.fn(async (url: RequestInfo | URL) => {
+      const u = String(url);
+      urls.push(u);
+      const body = u.endsWith("/media")
+        ? names
+        : { run_id: "r", name: u.split("/media/")[1].split("?")[0], step: Number(new URL(u, "http://x").searchParams.get("step")), kind: "histogram", files: [], meta: { counts: [1, 2], edges: [0, 1, 2] }, created_at: 0 };
+      return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
+    }) as typeof fetch;
+    render(<MediaTab runId="r" />);
+    await screen.findByTestId("media-h00");
+    await waitFor(() => expect(urls.filter((u) => u.includes("/media/")).length).toBe(CARDS_PER_PAGE));
+    expect(urls.filter((u) => u.includes("/media/h00"))[0]).toContain("step=5");
+    expect(screen.queryByTestId(`media-h${CARDS_PER_PAGE}`)).toBeNull();
+    fireEvent.change(screen.getByLabelText("step of h00"), { target: { value: "0" } });
+    await waitFor(() => expect(urls.some((u) => u.includes("/media/h00?step=0"))).toBe(true));
+    fireEvent.click(screen.getByText("Show 2 more of 2"));
+    await screen.findByTestId(`media-h${CARDS_PER_PAGE + 1}`);
   });
 });

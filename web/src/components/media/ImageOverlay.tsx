@@ -65,7 +65,7 @@ export function ImageOverlay({ src, width, height, boxes = [], maskSrc, maskLabe
   return (
     <figure className="media-image">
       <div className="media-stack" style={{ aspectRatio: `${width} / ${height}` }}>
-        <img src={src} alt={alt ?? caption ?? "image"} width={width} height={height} style={{ imageRendering: width < 64 ? "pixelated" : "auto" }} />
+        <img loading="lazy" src={src} alt={alt ?? caption ?? "image"} width={width} height={height} style={{ imageRendering: width < 64 ? "pixelated" : "auto" }} />
         {maskSrc && showMask ? <MaskLayer src={maskSrc} width={width} height={height} /> : null}
         {boxes.length > 0 && showBoxes ? (
           <>

@@ -7,8 +7,13 @@ import { ImageOverlay } from "./ImageOverlay";
 import { PlotlyLite, type PlotlyJson } from "./PlotlyLite";
 import { hasFile, mediaFileUrl, type MediaItem, type MediaName } from "./types";
 
+/** Cards drawn at first (each fetches its item): more come in pages, so a run with hundreds of names does
+ * not send hundreds of requests at once. */
+export const CARDS_PER_PAGE = 24;
+
 export function MediaTab({ runId }: { runId: string }) {
   const names = useApi<MediaName[]>(`/runs/${encodeURIComponent(runId)}/media`);
+  const [shown, setShown] = useState(CARDS_PER_PAGE);
   return (
     <Fetched state={names} what="media">
       {(list) =>
@@ -18,11 +23,18 @@ export function MediaTab({ runId }: { runId: string }) {
             <code>run.log_figure</code>.
           </Note>
         ) : (
-          <div className="media-grid">
-            {list.map((m) => (
-              <MediaCard key={m.name} runId={runId} media={m} />
-            ))}
-          </div>
+          <>
+            <div className="media-grid">
+              {list.slice(0, shown).map((m) => (
+                <MediaCard key={m.name} runId={runId} media={m} />
+              ))}
+            </div>
+            {list.length > shown ? (
+              <button type="button" onClick={() => setShown(shown + CARDS_PER_PAGE)}>
+                Show {Math.min(CARDS_PER_PAGE, list.length - shown)} more of {list.length - shown}
+              </button>
+            ) : null}
+          </>
         )
       }
     </Fetched>
@@ -83,7 +95,7 @@ function MediaBody({ runId, item }: { runId: string; item: MediaItem }) {
     // An SVG goes in an <img>: its scripts never run and it cannot reach anything (the server adds a CSP too).
     return (
       <figure className="media-figure">
-        <img src={url(hasFile(item, "svg") ? "svg" : "png")} alt={item.meta.caption ?? item.name} style={{ maxWidth: "100%" }} />
+        <img loading="lazy" src={url(hasFile(item, "svg") ? "svg" : "png")} alt={item.meta.caption ?? item.name} style={{ maxWidth: "100%" }} />
         {item.meta.caption ? <figcaption>{item.meta.caption}</figcaption> : null}
       </figure>
     );
