@@ -147,20 +147,8 @@ def create_app(
     app.add_middleware(AuditMiddleware, prefix=("/api/v1/", *MLFLOW_PREFIXES))
     app.add_middleware(BodyLimitMiddleware)  # outermost: no byte of a refused body is read
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
-    routers = (
-        run_tables,
-        run_media,
-        projects,
-        runs,
-        metrics,
-        histories,
-        artifacts,
-        datasets,
-        me,
-        users,
-        keys,
-        audit,
-    )
+    routers = (run_tables, projects, runs, metrics, histories, artifacts, datasets, me, users, keys, audit)
+    routers = (run_media, *routers)
     registry = (models, model_versions, run_versions, model_requests, registry_audit, webhooks_router)
     monitoring = (monitors, monitor_ingest, monitor_alerts)
     for module in (*routers, *registry, *monitoring, deployment_routes):
