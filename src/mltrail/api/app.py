@@ -148,10 +148,9 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware)  # outermost: no byte of a refused body is read
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
     routers = (run_tables, projects, runs, metrics, histories, artifacts, datasets, me, users, keys, audit)
-    routers = (run_media, *routers)
     registry = (models, model_versions, run_versions, model_requests, registry_audit, webhooks_router)
     monitoring = (monitors, monitor_ingest, monitor_alerts)
-    for module in (*routers, *registry, *monitoring, deployment_routes):
+    for module in (run_media, *routers, *registry, *monitoring, deployment_routes):
         api.include_router(module.router)
     api.include_router(run_tables.samples_router)
     app.include_router(api)
