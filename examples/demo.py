@@ -3,7 +3,8 @@
 Run by ``make demo``. Each run logs its config, the train/test datasets it read, a metric curve per
 epoch or boosting stage, the fitted pipeline saved as a model folder (skops, with its signature) and
 summary values. Then the best breast-cancer run is registered, ana requests production and bob, a
-maintainer, approves it after the gates pass. Re-running replaces the demo projects' runs and registers
+maintainer, approves it after the gates pass; a stakeholder report over them is written as HTML and PDF
+(``demo_reports.py``). Re-running replaces the demo projects' runs and registers
 a new version.
 """
 
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 from demo_gateway import run_gateway_demo
 from demo_media import log_media_demo
+from demo_reports import run_reports_demo
 from demo_traffic import simulate
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -181,6 +183,7 @@ def main() -> None:
     name = simulate(f"{DEMO_MODEL}@production", train, settings, console, name=DEMO_MONITOR)
     console.print(f"(version {version} is in production; its monitor is [bold]{name}[/])\n")
     run_gateway_demo(settings, console, frame, DEMO_MODEL, "demo-breast-cancer")
+    run_reports_demo(settings, console, "demo-breast-cancer", DEMO_MODEL, DEMO_MONITOR)
 
 
 def register_best(settings: Settings, console: Console) -> int:

@@ -88,3 +88,35 @@ def _live_server_module() -> Any:
 def live_server() -> Any:
     """tests/api/live_server.py: ``start_server``, ``restart_server``, ``free_port``."""
     return _live_server_module()
+
+
+def _s3_server_module() -> Any:
+    path = Path(__file__).parent / "store" / "s3_server.py"
+    spec = importlib.util.spec_from_file_location("mltrail_tests_s3_server", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """tests/store/s3_server.py's moto S3 on 127.0.0.1 (one per session; each test takes a new bucket)."""
+    server = _s3_server_module().start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_blobs(s3_server: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``s3://<new bucket>/blobs`` on the test S3, with the environment (``MLTRAIL_S3_*``, AWS keys) that
+    this process and the servers it starts need to reach it."""
+    import s3fs
+
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()  # credentials are read when a filesystem is made
+    return f"s3://{s3_server.new_bucket()}/blobs"

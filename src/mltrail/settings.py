@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ __all__ = ["CAPTURE_PARTS", "MODES", "Credentials", "Settings", "default_config_
 MODES = ("online", "offline", "disabled")
 # When the web UI's session cookie carries ``Secure`` (MLTRAIL_COOKIE_SECURE).
 COOKIE_SECURE = ("auto", "always")
+# The longest a presigned S3 URL may last (SigV4's limit: 7 days).
+MAX_PRESIGN = 7 * 86400.0
 # The parts of a run's context that can be switched off one by one (MLTRAIL_CAPTURE_<PART>).
 CAPTURE_PARTS = ("git", "code", "environment", "system_metrics", "console")
 
@@ -43,6 +46,17 @@ def _env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw is None or raw.strip() == "":
         return default
     return raw.strip().lower() not in ("0", "false", "no", "off")
+
+
+def _env_strict_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise _invalid(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}", name)
 
 
 def _env_text(env: Mapping[str, str], name: str) -> str | None:
@@ -146,6 +160,13 @@ class Settings:
     - ``home`` (``MLTRAIL_DIR``, default ``./mltrail``): the embedded store's folder.
     - ``db_url`` (``MLTRAIL_DB``): SQLAlchemy URL; default ``sqlite:///<home>/mltrail.db``.
     - ``blobs`` (``MLTRAIL_BLOBS``): folder or fsspec URL for artifact blobs; default ``<home>/blobs``.
+    - ``s3_endpoint_url``, ``s3_region``, ``s3_profile``, ``s3_path_style`` (``MLTRAIL_S3_ENDPOINT_URL``,
+      ``MLTRAIL_S3_REGION``, ``MLTRAIL_S3_PROFILE``, ``MLTRAIL_S3_PATH_STYLE``): how ``blobs`` of the form
+      ``s3://bucket/prefix`` are reached (an S3-compatible server, its region, a credentials profile,
+      path-style addressing); ignored for other blob stores. Credentials themselves are AWS's own
+      (``AWS_ACCESS_KEY_ID`` …, a profile, an instance role), read by botocore.
+    - ``s3_presign`` (``MLTRAIL_S3_PRESIGN``, 900 s): how long the presigned download URLs a server hands out
+      for S3 blobs last; 0: every download streams through the server.
     - ``server`` (``MLTRAIL_SERVER``, else the server of ``mltrail login``): a team server's URL; empty
       means the embedded store.
     - ``api_key`` (``MLTRAIL_API_KEY``, else the key ``mltrail login`` stored for ``server``).
@@ -183,6 +204,11 @@ class Settings:
     home: Path = field(default_factory=lambda: Path("mltrail"))
     db_url: str = ""
     blobs: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_profile: str | None = None
+    s3_path_style: bool = False
+    s3_presign: float = 900.0
     server: str = ""
     api_key: str | None = field(default=None, repr=False)
     user: str | None = None
@@ -220,6 +246,18 @@ class Settings:
             raise _invalid(
                 f"MLTRAIL_SESSION_TTL must be seconds between 0 and a year, got {self.session_ttl!r}",
                 "MLTRAIL_SESSION_TTL",
+            )
+        if self.s3_endpoint_url is not None and not re.match(r"^https?://[^/\s]+/?$", self.s3_endpoint_url):
+            raise _invalid(
+                "MLTRAIL_S3_ENDPOINT_URL must be http:// or https:// and a host (and port), e.g."
+                f" http://127.0.0.1:9000, got {self.s3_endpoint_url!r}",
+                "MLTRAIL_S3_ENDPOINT_URL",
+            )
+        if not 0 <= self.s3_presign <= MAX_PRESIGN:
+            raise _invalid(
+                f"MLTRAIL_S3_PRESIGN must be seconds between 0 (no presigned URLs) and {MAX_PRESIGN:.0f}"
+                f" (7 days, S3's limit), got {self.s3_presign!r}",
+                "MLTRAIL_S3_PRESIGN",
             )
         if not self.db_url:
             object.__setattr__(self, "db_url", f"sqlite:///{self.home / 'mltrail.db'}")
@@ -268,6 +306,11 @@ class Settings:
             home=home,
             db_url=env.get("MLTRAIL_DB", ""),
             blobs=env.get("MLTRAIL_BLOBS", ""),
+            s3_endpoint_url=_env_text(env, "MLTRAIL_S3_ENDPOINT_URL"),
+            s3_region=_env_text(env, "MLTRAIL_S3_REGION"),
+            s3_profile=_env_text(env, "MLTRAIL_S3_PROFILE"),
+            s3_path_style=_env_strict_flag(env, "MLTRAIL_S3_PATH_STYLE", False),
+            s3_presign=_env_float(env, "MLTRAIL_S3_PRESIGN", 900.0),
             server=server,
             api_key=api_key,
             user=_env_text(env, "MLTRAIL_USER"),

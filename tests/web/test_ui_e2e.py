@@ -92,7 +92,7 @@ def test_sign_in_then_projects_and_runs(page: Any, e2e_server: Server) -> None:
 
 
 def test_sort_and_filter_runs(page: Any, e2e_server: Server) -> None:
-    page.goto(f"{e2e_server.url}/projects/e2e/runs")
+    sign_in(page, e2e_server, "admin", "/projects/e2e/runs")  # each test signs in: it runs alone too
     page.get_by_test_id("runs-count").filter(has_text="4 runs").wait_for()
     page.get_by_role("columnheader", name="Name").click()
     page.wait_for_url(re.compile(r"sort=name"))
@@ -135,7 +135,9 @@ def test_sort_and_filter_runs(page: Any, e2e_server: Server) -> None:
 
 
 def test_run_page_shows_its_diff(page: Any, e2e_server: Server) -> None:
-    page.goto(f"{e2e_server.url}/projects/e2e/runs?sort=name")
+    sign_in(
+        page, e2e_server, "admin", "/projects/e2e/runs?sort=name"
+    )  # each test signs in: it runs alone too
     page.get_by_role("link", name="e2e-run-0").click()
     page.get_by_test_id("run-name").filter(has_text="e2e-run-0").wait_for()
     shot(page, "run-overview")
@@ -179,7 +181,9 @@ def test_run_page_shows_its_diff(page: Any, e2e_server: Server) -> None:
 
 
 def test_compare_three_runs(page: Any, e2e_server: Server) -> None:
-    page.goto(f"{e2e_server.url}/projects/e2e/runs?sort=name")
+    sign_in(
+        page, e2e_server, "admin", "/projects/e2e/runs?sort=name"
+    )  # each test signs in: it runs alone too
     for i in range(3):
         box = page.get_by_label(f"select e2e-run-{i}")
         box.click()  # the selection lives in the URL, so the box turns checked once the URL has changed
@@ -208,7 +212,7 @@ def test_compare_three_runs(page: Any, e2e_server: Server) -> None:
 
 
 def test_registry_pages(page: Any, e2e_server: Server) -> None:
-    page.goto(f"{e2e_server.url}/registry")
+    sign_in(page, e2e_server, "admin", "/registry")  # each test signs in: it runs alone too
     page.get_by_role("link", name="e2e-model").first.click()
     page.get_by_test_id("versions-table").wait_for()
     shot(page, "model")
@@ -225,12 +229,19 @@ def test_viewer_sees_no_approve_buttons(page: Any, e2e_server: Server) -> None:
     sign_in(page, e2e_server, "vic", f"/approvals/{request}")
     page.get_by_text("lets only maintainer, admin approve").wait_for()
     assert page.get_by_role("button", name="Approve").count() == 0
+    page.goto(
+        f"{e2e_server.url}/approvals?for=me"
+    )  # a viewer may decide nothing: GET /requests?decidable=true
+    page.get_by_text("Nothing waits for your decision.").wait_for()
 
 
 def test_approve_as_second_user(page: Any, e2e_server: Server) -> None:
     sign_in(page, e2e_server, "bob", "/approvals")
+    with page.expect_response(lambda r: "decidable=true" in r.url):
+        page.get_by_test_id("for-me").click()
     table = page.get_by_test_id("requests-table")
     table.wait_for()
+    assert table.get_by_role("link", name=f"#{e2e_server.seeded['request']}").count() == 1
     shot(page, "approvals")
     table.get_by_role("link", name=f"#{e2e_server.seeded['request']}").click()
     page.get_by_label("comment").wait_for()
@@ -243,7 +254,7 @@ def test_approve_as_second_user(page: Any, e2e_server: Server) -> None:
 
 
 def test_monitor_and_acknowledge_an_alert(page: Any, e2e_server: Server) -> None:
-    page.goto(f"{e2e_server.url}/monitoring")
+    sign_in(page, e2e_server, "admin", "/monitoring")  # each test signs in: it runs alone too
     with page.expect_response(lambda r: "/report?" in r.url) as report:
         page.get_by_role("link", name="e2e-monitor").click()
     assert "detail=summary" in report.value.url  # the lighter report: each window's test, not every measure
@@ -267,7 +278,7 @@ def test_monitor_and_acknowledge_an_alert(page: Any, e2e_server: Server) -> None
 
 
 def test_unknown_pages_are_not_found(page: Any, e2e_server: Server) -> None:
-    page.goto(f"{e2e_server.url}/runs/no-such-run-id")
+    sign_in(page, e2e_server, "admin", "/runs/no-such-run-id")  # each test signs in: it runs alone too
     page.get_by_test_id("not-found").wait_for()
     assert "no-such-run-id" in page.get_by_test_id("not-found").inner_text()
     shot(page, "not-found-run")

@@ -23,6 +23,8 @@ const DeploymentPage = lazy(() => import("./pages/Deployment"));
 const MonitorsPage = lazy(() => import("./pages/Monitors"));
 const MonitorPage = lazy(() => import("./pages/Monitor"));
 const TeamPage = lazy(() => import("./pages/Team"));
+const ReportsPage = lazy(() => import("./pages/Reports"));
+const ReportPage = lazy(() => import("./pages/Report"));
 const AdminPage = lazy(() => import("./pages/Admin"));
 
 function useMeState(): { me: Me | null; error: ApiError | null } {
@@ -73,6 +75,8 @@ export function App() {
             <Route path="/projects/:project" element={<ProjectRedirect />} />
             <Route path="/projects/:project/runs" element={<RunsPage />} />
             <Route path="/projects/:project/team" element={<TeamPage />} />
+            <Route path="/projects/:project/reports" element={<ReportsPage />} />
+            <Route path="/projects/:project/reports/:name" element={<ReportPage />} />
             <Route path="/runs" element={<RunsIndex />} />
             <Route path="/runs/:runId" element={<RunPage />} />
             <Route path="/compare" element={<ComparePage />} />

@@ -28,7 +28,8 @@ from mltrail.api.registry import models, run_versions
 from mltrail.api.registry import requests as model_requests
 from mltrail.api.registry import versions as model_versions
 from mltrail.api.registry import webhooks as webhooks_router
-from mltrail.api.tracking import artifacts, datasets, histories, metrics, projects, runs
+from mltrail.api.reports import routes as report_routes
+from mltrail.api.tracking import artifact_uploads, artifacts, datasets, histories, metrics, projects, runs
 from mltrail.api.tracking import media as run_media
 from mltrail.api.tracking import tables as run_tables
 from mltrail.api.ui import mount_ui
@@ -108,6 +109,7 @@ def create_app(
             for name in (*names, "webhooks"):
                 setattr(app.state, name, getattr(services, name))
             app.state.deployments = services.deployments
+            app.state.reports = services.reports
             app.state.deployment_evidence = services.deployment_evidence
             app.state.alerts = services.alerts
             app.state.monitoring = services.monitoring
@@ -147,10 +149,23 @@ def create_app(
     app.add_middleware(AuditMiddleware, prefix=("/api/v1/", *MLFLOW_PREFIXES))
     app.add_middleware(BodyLimitMiddleware)  # outermost: no byte of a refused body is read
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
-    routers = (run_tables, projects, runs, metrics, histories, artifacts, datasets, me, users, keys, audit)
+    routers = (
+        run_tables,
+        projects,
+        runs,
+        metrics,
+        histories,
+        artifacts,
+        artifact_uploads,
+        datasets,
+        me,
+        users,
+        keys,
+        audit,
+    )
     registry = (models, model_versions, run_versions, model_requests, registry_audit, webhooks_router)
     monitoring = (monitors, monitor_ingest, monitor_alerts)
-    for module in (run_media, *routers, *registry, *monitoring, deployment_routes):
+    for module in (run_media, *routers, *registry, *monitoring, deployment_routes, report_routes):
         api.include_router(module.router)
     api.include_router(run_tables.samples_router)
     app.include_router(api)

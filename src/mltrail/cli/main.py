@@ -118,6 +118,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "app",
         "Deployment specs for `mltrail serve`: primary, canary, shadow, fallback, guards; versioned.",
     ),
+    "reports": LazyCommand(
+        "mltrail.cli.reports.commands",
+        "app",
+        "Stakeholder reports: markdown with live panels of runs, charts, samples, models and monitors.",
+    ),
     "monitor": LazyCommand(
         "mltrail.cli.monitoring.monitor",
         "app",

@@ -55,7 +55,11 @@ def server(
         typer.Option("--db", help="Database URL; overrides the global --db, MLTRAIL_DB and --dir."),
     ] = None,
     blobs: Annotated[
-        str | None, typer.Option(help="Blob folder or fsspec URL (default: MLTRAIL_BLOBS or <dir>/blobs).")
+        str | None,
+        typer.Option(
+            help="Blob folder or fsspec URL (default: MLTRAIL_BLOBS or <dir>/blobs); s3://bucket/prefix is"
+            " reached with the MLTRAIL_S3_* settings."
+        ),
     ] = None,
     max_upload_mb: Annotated[
         float | None, typer.Option(help="Largest artifact upload in MiB (413 above it); default no limit.")

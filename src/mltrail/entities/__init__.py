@@ -65,6 +65,7 @@ from mltrail.entities.registry import (
     Webhook,
     WebhookDelivery,
 )
+from mltrail.entities.reports import PANEL_TYPES, Report, ReportBlock
 from mltrail.entities.tables import TABLE_KINDS, RunTable, TableColumn, TablePage
 from mltrail.entities.tracking import (
     ActivityCell,
@@ -93,6 +94,7 @@ __all__ = [
     "GRANULARITIES",
     "MEDIA_KINDS",
     "MEDIA_ROLES",
+    "PANEL_TYPES",
     "REGISTRY_ACTIONS",
     "TABLE_KINDS",
     "VARIANT_COLUMN",
@@ -139,6 +141,8 @@ __all__ = [
     "Project",
     "RegisteredModel",
     "RegistryEvent",
+    "Report",
+    "ReportBlock",
     "RequestStatus",
     "Role",
     "Run",

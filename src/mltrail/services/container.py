@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mltrail.services.monitoring.service import MonitoringService
     from mltrail.services.registry.service import RegistryService
     from mltrail.services.registry.webhooks import Poster, WebhookDispatcher, WebhookService
+    from mltrail.services.reports.service import ReportService
     from mltrail.services.tracking.artifacts import ArtifactService
     from mltrail.services.tracking.datasets import DatasetService
     from mltrail.services.tracking.media import MediaService
@@ -110,7 +111,7 @@ class Services:
     def blobs(self) -> BlobStore:
         from mltrail.store.blobs import BlobStore
 
-        return BlobStore(self.settings.blobs)
+        return BlobStore.from_settings(self.settings)
 
     # -- tracking ----------------------------------------------------------------------------------------
     @cached_property
@@ -273,6 +274,21 @@ class Services:
         from mltrail.services.deployments.evidence import EvidenceService
 
         return EvidenceService(self.store, self.store.get_deployment, self.monitoring)
+
+    # -- reports -----------------------------------------------------------------------------------------
+    @cached_property
+    def reports(self) -> ReportService:
+        from mltrail.services.reports.panels import PanelSources
+        from mltrail.services.reports.service import ReportService
+
+        # Panels read other areas on first use only: a report of runs never builds monitoring.
+        sources = PanelSources(
+            tracking=lambda: self.tracking,
+            samples=lambda: self.samples,
+            registry=lambda: self.registry,
+            monitoring=lambda: self.monitoring,
+        )
+        return ReportService(self.store, sources)
 
     # -- lifetime ----------------------------------------------------------------------------------------
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """The whole storage interface: one ``Store`` is every area's interface at once (``TrackingStore``,
 ``TableStore``, ``MediaStore``, ``AccountStore``, ``RegistryStore``, ``MonitorStore``, ``DeploymentStore``,
-``EvidenceStore``). Services depend on the areas they use; the SQLAlchemy implementation serves SQLite and
-PostgreSQL. Every method is a transaction: it applies completely or not at all.
+``EvidenceStore``, ``ReportStore``). Services depend on the areas they use; the SQLAlchemy implementation
+serves SQLite and PostgreSQL. Every method is a transaction: it applies completely or not at all.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from mltrail.store.deployments import DeploymentStore
 from mltrail.store.media import MediaStore
 from mltrail.store.monitoring import MonitorStore
 from mltrail.store.registry import RegistryStore
+from mltrail.store.reports import ReportStore
 from mltrail.store.tables import TableStore
 from mltrail.store.tracking import TrackingStore
 
@@ -24,6 +25,7 @@ __all__ = [
     "MediaStore",
     "MonitorStore",
     "RegistryStore",
+    "ReportStore",
     "Store",
     "TableStore",
     "TrackingStore",
@@ -41,6 +43,7 @@ class Store(
     MonitorStore,
     DeploymentStore,
     EvidenceStore,
+    ReportStore,
     abc.ABC,
 ):
     """Every area's storage at once, as the SQL implementation provides it."""

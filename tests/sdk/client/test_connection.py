@@ -46,6 +46,9 @@ def test_an_http_only_process_never_imports_the_store(tmp_path: Path) -> None:
         conn = mltrail.connect()
         conn.run_transport()
         conn.registry()
+        conn.reports()
+        import mltrail.sdk.reports.export
+        import mltrail.render.report_document
         import mltrail.sdk.tracking.start
         heavy = ("sqlalchemy", "alembic", "pyarrow", "mltrail.store", "mltrail.services.container")
         print(sorted(m for m in heavy if m in sys.modules))

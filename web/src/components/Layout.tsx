@@ -114,6 +114,9 @@ export function Layout({ children, full }: { children: ReactNode; full?: boolean
                 <NavLink className="sub" to={`/projects/${project}/team`}>
                   team activity
                 </NavLink>
+                <NavLink className="sub" to={`/projects/${project}/reports`}>
+                  reports
+                </NavLink>
               </>
             ) : null}
           </div>

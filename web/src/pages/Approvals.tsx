@@ -8,16 +8,31 @@ import { Badge, Fetched } from "../components/ui";
 export default function ApprovalsPage() {
   const [sp, setSp] = useSearchParams();
   const status = sp.get("status") ?? "pending";
-  const state = useApi<{ requests: ApprovalRequest[]; total: number }>("/requests", { status, limit: 100 });
+  // "for me": the pending requests you may decide (the model's policy lists a role you hold on its project,
+  // and you did not ask), counted by the API (GET /requests?decidable=true).
+  const forMe = status === "pending" && sp.get("for") === "me";
+  const state = useApi<{ requests: ApprovalRequest[]; total: number }>("/requests", {
+    status,
+    limit: 100,
+    ...(forMe ? { decidable: "true" } : {}),
+  });
   return (
     <>
       <div className="page-head">
         <h1>Approvals</h1>
-        {state.data ? <span className="sub">{state.data.total} {status === "all" ? "" : status} requests</span> : null}
+        {state.data ? (
+          <span className="sub">
+            {state.data.total} {status === "all" ? "" : status} request{state.data.total === 1 ? "" : "s"}
+            {forMe ? " you may decide" : ""}
+          </span>
+        ) : null}
       </div>
       <div className="toolbar">
+        <button className={forMe ? "primary" : ""} data-testid="for-me" onClick={() => setSp({ for: "me" }, { replace: true })}>
+          waiting for me
+        </button>
         {["pending", "approved", "rejected", "cancelled", "all"].map((s) => (
-          <button key={s} className={s === status ? "primary" : ""} onClick={() => setSp(s === "pending" ? {} : { status: s }, { replace: true })}>
+          <button key={s} className={s === status && !forMe ? "primary" : ""} onClick={() => setSp(s === "pending" ? {} : { status: s }, { replace: true })}>
             {s}
           </button>
         ))}
@@ -25,7 +40,7 @@ export default function ApprovalsPage() {
       <Fetched state={state} what="requests">
         {(d) =>
           d.requests.length === 0 ? (
-            <div className="note">{status === "pending" ? "Nothing waits for a decision." : "No requests."}</div>
+            <div className="note">{forMe ? "Nothing waits for your decision." : status === "pending" ? "Nothing waits for a decision." : "No requests."}</div>
           ) : (
             <>
             {d.total > d.requests.length ? <div className="note">Showing the first {d.requests.length} of {d.total} requests.</div> : null}

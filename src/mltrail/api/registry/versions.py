@@ -21,6 +21,7 @@ from mltrail.api.registry.schemas import (
     VersionPatch,
     VersionPublic,
 )
+from mltrail.api.tracking.presigned import PRESIGN_DOC, etag_matches, presigned_response
 from mltrail.api.tracking.schemas import INT64_MAX
 from mltrail.entities import Role, Stage
 from mltrail.errors import IntegrityError
@@ -150,7 +151,10 @@ def _verified_chunks(stream: BinaryIO, digest: str, size: int) -> Iterator[bytes
 @router.get(
     "/{selector}/files/{path:path}",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, 304: {}},
+    responses={
+        200: {"content": {"application/octet-stream": {}, "application/json": {"schema": {}}}},
+        304: {},
+    },
 )
 def download_model_file(
     name: str,
@@ -160,16 +164,27 @@ def download_model_file(
     audit: AuditDep,
     request: Request,
     if_none_match: Annotated[str | None, Header()] = None,
+    presign: Annotated[bool, Query(description=PRESIGN_DOC)] = False,
 ) -> Response:
     """One file of the version, streamed, with its sha256 in ``ETag`` and ``X-Content-SHA256``.
 
     The file is checked against the sha256 the version pinned before anything is sent (a corrupt blob is a
     500 ``IntegrityError``) and again while it streams (a blob changed in between aborts the response).
-    Every download is recorded in the registry's trail (``downloaded``); a 304 is not a download.
+    Every download is recorded in the registry's trail (``downloaded``); a 304 is not a download. With
+    ``presign=true`` and a blob store that signs URLs, a presigned URL instead (``PresignedPublic``),
+    recorded as a download too; the client checks the sha256.
     """
     ra.model(name, Role.VIEWER)
     version = ra.version(name, selector)
     file_path = normalize_artifact_path(path)
+    if presign:
+        size, digest, signed = ra.registry.file_url(version, file_path)
+        if signed is not None and etag_matches(digest, if_none_match):
+            headers = {"ETag": f'"{digest}"', SHA256_HEADER: digest}
+            return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        if signed is not None:
+            ra.registry.record_download(version, principal=ra.principal, origin=ra.origin, path=file_path)
+            return presigned_response(signed, digest, size)
     size, digest, stream = ra.registry.open_file(version, file_path)
     etag = f'"{digest}"'
     headers = {"ETag": etag, SHA256_HEADER: digest}

@@ -18,8 +18,11 @@ from mltrail.api.access import RunMember, RunViewer
 from mltrail.api.audit_log import record_integrity_error, request_origin
 from mltrail.api.deps import ArtifactsDep, AuditDep, CurrentUser, MaxUploadDep, RegistryDep
 from mltrail.api.errors import UploadTooLargeError
+from mltrail.api.tracking.presigned import PRESIGN_DOC, etag_matches, presigned_response
 from mltrail.api.tracking.schemas import ArtifactPublic
 from mltrail.errors import IntegrityError, InvalidInputError
+from mltrail.services.accounts.service import Principal
+from mltrail.services.registry.service import RegistryService
 from mltrail.services.tracking.artifacts import ArtifactService
 
 __all__ = ["SHA256_HEADER", "router"]
@@ -178,6 +181,30 @@ def _verified(
         yield held
 
 
+def _presigned(
+    run_id: str,
+    path: str,
+    artifacts: ArtifactService,
+    registry: RegistryService,
+    principal: Principal,
+    request: Request,
+    if_none_match: str | None,
+) -> Response | None:
+    """The artifact's presigned URL as JSON, its download audited as the streamed one is; None when the
+    blob store signs no URLs."""
+    artifact = artifacts.get(run_id, path)
+    signed = artifacts.presigned_url(artifact)
+    if signed is None:
+        return None
+    if etag_matches(artifact.digest, if_none_match):
+        headers = {"ETag": f'"{artifact.digest}"', SHA256_HEADER: artifact.digest}
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    registry.record_artifact_download(
+        run_id, artifact.path, principal=principal, origin=request_origin(request)
+    )
+    return presigned_response(signed, artifact.digest, artifact.size)
+
+
 def _whole_matches(artifacts: ArtifactService, run_id: str, path: str, digest: str) -> bool:
     _, stream = artifacts.open(run_id, path)
     sha = hashlib.sha256()
@@ -187,7 +214,16 @@ def _whole_matches(artifacts: ArtifactService, run_id: str, path: str, digest: s
     return sha.hexdigest() == digest
 
 
-@router.get("/{path:path}", response_class=StreamingResponse, responses={206: {}, 304: {}, 416: {}})
+@router.get(
+    "/{path:path}",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}, "application/json": {"schema": {}}}},
+        206: {},
+        304: {},
+        416: {},
+    },
+)
 def download_artifact(
     run_id: RunViewer,
     path: str,
@@ -198,11 +234,17 @@ def download_artifact(
     request: Request,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
     if_none_match: Annotated[str | None, Header()] = None,
+    presign: Annotated[bool, Query(description=PRESIGN_DOC)] = False,
 ) -> Response:
     """The artifact's bytes, streamed; ``ETag`` and ``X-Content-SHA256`` carry its sha256 for checking.
 
-    A single ``Range: bytes=a-b`` gives 206 with those bytes; an unsatisfiable one 416.
+    A single ``Range: bytes=a-b`` gives 206 with those bytes; an unsatisfiable one 416. With
+    ``presign=true`` and a blob store that signs URLs, a presigned URL instead (``PresignedPublic``).
     """
+    if presign and range_header is None:
+        link = _presigned(run_id, path, artifacts, registry, principal, request, if_none_match)
+        if link is not None:
+            return link
     artifact, stream = artifacts.open(run_id, path)
     etag = f'"{artifact.digest}"'
     headers = {"ETag": etag, SHA256_HEADER: artifact.digest, "Accept-Ranges": "bytes"}

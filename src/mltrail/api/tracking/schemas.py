@@ -407,6 +407,16 @@ class DatasetLinkPublic(_Out):
 
 
 # -- artifacts ----------------------------------------------------------------------------------------------
+class PresignedPublic(_Out):
+    """Where to read a file's bytes straight from the object store (``?presign=true`` on a download
+    route): ``url`` works without credentials for ``expires_in`` seconds; the reader checks ``sha256``."""
+
+    url: str
+    sha256: str
+    size: int
+    expires_in: int
+
+
 class ArtifactPublic(_Out):
     run_id: str
     path: str

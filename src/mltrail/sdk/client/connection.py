@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mltrail.sdk.deployments.client import DeploymentsClient
     from mltrail.sdk.monitoring.client import MonitorClient
     from mltrail.sdk.registry.client import RegistryClient
+    from mltrail.sdk.reports.client import ReportsClient
     from mltrail.sdk.tracking.embedded import InProcessTransport
     from mltrail.sdk.tracking.reader import RunReader
     from mltrail.sdk.tracking.transport import Transport
@@ -56,6 +57,10 @@ class Connection(Protocol):
 
     def deployments(self, user: str | None = None) -> DeploymentsClient:
         """Deployment specs, acting as ``user`` where no server account decides."""
+        ...
+
+    def reports(self, user: str | None = None) -> ReportsClient:
+        """Stakeholder reports, acting as ``user`` where no server account decides."""
         ...
 
     @property

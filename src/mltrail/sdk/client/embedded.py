@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mltrail.sdk.deployments.embedded import InProcessDeployments
     from mltrail.sdk.monitoring.embedded import InProcessMonitoring
     from mltrail.sdk.registry.embedded import InProcessRegistry
+    from mltrail.sdk.reports.embedded import InProcessReports
     from mltrail.sdk.tracking.reader_embedded import EmbeddedRunReader
     from mltrail.sdk.tracking.transport import Transport
 
@@ -89,6 +90,11 @@ class EmbeddedConnection:
         from mltrail.sdk.deployments.embedded import InProcessDeployments
 
         return InProcessDeployments(self.services, user if user is not None else local_user(self.settings))
+
+    def reports(self, user: str | None = None) -> InProcessReports:
+        from mltrail.sdk.reports.embedded import InProcessReports
+
+        return InProcessReports(self.services, user if user is not None else local_user(self.settings))
 
     @cached_property
     def monitoring(self) -> InProcessMonitoring:

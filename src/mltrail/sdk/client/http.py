@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mltrail.sdk.deployments.http import HttpDeployments
     from mltrail.sdk.monitoring.http import HttpMonitoring
     from mltrail.sdk.registry.http import HttpRegistry
+    from mltrail.sdk.reports.http import HttpReports
     from mltrail.sdk.tracking.http import HttpTransport
     from mltrail.sdk.tracking.reader_http import HttpRunReader
     from mltrail.sdk.tracking.transport import Transport
@@ -58,6 +59,11 @@ class HttpConnection:
         from mltrail.sdk.deployments.http import HttpDeployments
 
         return HttpDeployments(self.http, user if user is not None else registry_user(self.settings))
+
+    def reports(self, user: str | None = None) -> HttpReports:
+        from mltrail.sdk.reports.http import HttpReports
+
+        return HttpReports(self.http, user if user is not None else registry_user(self.settings))
 
     @cached_property
     def monitoring(self) -> HttpMonitoring:

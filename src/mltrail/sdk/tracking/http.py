@@ -343,9 +343,16 @@ class HttpTransport:
         ]
 
     def _upload_file(self, run_id: str, path: str, file: Path) -> Artifact:
+        from mltrail.sdk.presigned import PRESIGNED_UPLOAD_ABOVE, upload_by_url
+
+        size, digest = file.stat().st_size, _sha256_file(file)
+        if size >= PRESIGNED_UPLOAD_ABOVE:  # straight to the server's object store, when it signs URLs
+            stored = upload_by_url(self, run_id, path, file, digest, size)
+            if stored is not None:
+                return _artifact(stored)
         headers = {
-            SHA256_HEADER: _sha256_file(file),
-            "Content-Length": str(file.stat().st_size),
+            SHA256_HEADER: digest,
+            "Content-Length": str(size),
             "Content-Type": "application/octet-stream",
         }
         response = self._request(

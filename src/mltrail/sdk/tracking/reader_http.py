@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import orjson
+
 from mltrail.entities import (
     Artifact,
     DatasetLink,
@@ -35,6 +37,7 @@ from mltrail.sdk.http_codec import (
     run_table_from_json,
     table_page_from_json,
 )
+from mltrail.sdk.presigned import PRESIGN_PARAMS, is_presigned, presigned_chunks
 from mltrail.sdk.tracking.http import SHA256_HEADER, HttpTransport
 from mltrail.sdk.tracking.reader import Progress, artifact_path, download_artifacts, verified_bytes
 
@@ -132,9 +135,15 @@ class HttpRunReader:
         found = self.http._json("GET", _run_url(run_id, "/artifacts"), params=params)
         return [artifact_from_json(a) for a in found]
 
-    def _chunks(self, run_id: str, path: str) -> Iterator[bytes]:
-        with self.http.stream(_artifact_url(run_id, path)) as response:
-            yield from response.iter_bytes(CHUNK)
+    def _chunks(self, run_id: str, path: str, digest: str) -> Iterator[bytes]:
+        """The artifact's bytes from the server, or from its object store when the server hands out a
+        presigned URL; the caller checks them against ``digest``."""
+        with self.http.stream(_artifact_url(run_id, path), params=PRESIGN_PARAMS) as response:
+            if not is_presigned(response):
+                yield from response.iter_bytes(CHUNK)
+                return
+            link = response.read()
+        yield from presigned_chunks(orjson.loads(link), digest, f"{path} of run {run_id}")
 
     def download(self, run_id: str, path: str, dest: str | Path, *, progress: Progress | None = None) -> Path:
         artifact_path(path)  # refused before anything is asked
@@ -144,15 +153,19 @@ class HttpRunReader:
             path,
             dest,
             lambda prefix: self.artifacts(run_id, prefix),
-            lambda artifact: self._chunks(run_id, artifact.path),
+            lambda artifact: self._chunks(run_id, artifact.path, artifact.digest),
             progress,
         )
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
         clean = artifact_path(path)
-        with self.http.stream(_artifact_url(run_id, clean)) as response:
+        what = f"{clean} of run {run_id}"
+        with self.http.stream(_artifact_url(run_id, clean), params=PRESIGN_PARAMS) as response:
             digest = response.headers.get(SHA256_HEADER, "")
-            return verified_bytes(response.iter_bytes(CHUNK), digest, f"{clean} of run {run_id}")
+            if not is_presigned(response):
+                return verified_bytes(response.iter_bytes(CHUNK), digest, what)
+            link = response.read()
+        return verified_bytes(presigned_chunks(orjson.loads(link), digest, what), digest, what)
 
     def datasets(self, run_id: str) -> list[DatasetLink]:
         return [_link_from_json(d) for d in self.http._json("GET", _run_url(run_id, "/datasets"))]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from mltrail.entities import ApprovalPolicy, ModelVersion, RegisteredModel, RegistryEvent, Stage
+from mltrail.entities.registry import ModelFile
 from mltrail.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError
 from mltrail.services.accounts.service import Principal
 from mltrail.services.registry.checks import (
@@ -28,6 +29,7 @@ from mltrail.services.registry.checks import (
 from mltrail.services.registry.core import Origin, Transition, bounded_text
 from mltrail.services.registry.transitions import TransitionsMixin
 from mltrail.services.tracking.validation import normalize_artifact_path
+from mltrail.store.blobs import SignedUrl
 
 __all__ = ["Origin", "RegistryService", "Transition"]
 
@@ -267,10 +269,21 @@ class RegistryService(TransitionsMixin):
 
     def open_file(self, version: ModelVersion, path: str) -> tuple[int, str, BinaryIO]:
         """(size, sha256, stream) of one file of a version; the caller verifies while streaming."""
+        entry = self._file(version, path)
+        return entry.size, entry.digest, self.blobs.open(entry.digest)
+
+    def file_url(self, version: ModelVersion, path: str) -> tuple[int, str, SignedUrl | None]:
+        """(size, sha256, presigned URL) of one file of a version: a URL that reads its blob straight from
+        the object store for a while, or None when the store signs none. The caller checks access and records
+        the download first; the reader verifies the sha256."""
+        entry = self._file(version, path)
+        return entry.size, entry.digest, self.blobs.presigned_url(entry.digest)
+
+    def _file(self, version: ModelVersion, path: str) -> ModelFile:
         entry = next((f for f in version.files if f.path == path), None)
         if entry is None:
             raise NotFoundError(f"{version.ref} has no file {path!r}")
-        return entry.size, entry.digest, self.blobs.open(entry.digest)
+        return entry
 
     def copy_files(self, version: ModelVersion, dest: Any) -> Iterator[str]:
         """Copy every file of the version into the folder ``dest``, each verified against its sha256 (an

@@ -34,6 +34,7 @@ __all__ = [
     "projects",
     "registered_models",
     "registry_events",
+    "reports",
     "run_datasets",
     "run_media",
     "run_tables",
@@ -622,4 +623,5 @@ from mltrail.store.sql.schema_deployments import (  # noqa: E402
     deployments,
 )
 from mltrail.store.sql.schema_media import run_media  # noqa: E402
+from mltrail.store.sql.schema_reports import reports  # noqa: E402
 from mltrail.store.sql.schema_tables import run_tables  # noqa: E402

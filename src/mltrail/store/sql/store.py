@@ -21,6 +21,7 @@ from mltrail.store.sql.monitors import MonitorsMixin
 from mltrail.store.sql.project_activity import ProjectActivityMixin
 from mltrail.store.sql.project_keys import ProjectKeysMixin
 from mltrail.store.sql.registry_requests import RegistryRequestsMixin
+from mltrail.store.sql.reports import ReportsMixin
 from mltrail.store.sql.runs import RunsMixin
 from mltrail.store.sql.search import SearchMixin
 from mltrail.store.sql.sessions import SessionsMixin
@@ -52,6 +53,7 @@ class SqlStore(
     AlertsMixin,
     DeploymentsMixin,
     DeploymentEvidenceMixin,
+    ReportsMixin,
     Store,
 ):
     """The SQL store. It is given an engine whose database is already migrated (see ``store.factory``);

@@ -1,0 +1,1 @@
+"""``/api/v1/projects/{project}/reports``: stakeholder reports."""

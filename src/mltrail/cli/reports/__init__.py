@@ -1,0 +1,1 @@
+"""``mltrail reports``: stakeholder reports."""
