@@ -257,7 +257,8 @@ class Run:
         ``image``: a numpy array (H×W, H×W×3 or H×W×4; uint8, or floats in 0..1), a PIL image, PNG or JPEG
         bytes, or a file path; arrays become PNG. ``boxes``: ``[{x, y, w, h, label, score?}, …]`` in pixels
         from the top-left corner. ``masks``: an H×W array of class numbers, or ``(array, {class: label})``.
-        Bytes that are not an image are refused (``InvalidInputError`` naming the field)."""
+        Bytes that are not an image are refused (``InvalidInputError`` naming the field). Through a server the
+        item is journaled and the ``RunMedia`` returned is a receipt (step −1 if the server picks it)."""
         self._ensure_open()
         from mltrail.sdk.tracking.media_inputs import image_files
 
