@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from demo_gateway import run_gateway_demo
+from demo_media import log_media_demo
 from demo_reports import run_reports_demo
 from demo_traffic import simulate
 from rich.console import Console
@@ -119,8 +120,7 @@ def configurations() -> list[tuple[str, str, dict[str, Any]]]:
 def clear_demo_projects(settings: Settings) -> None:
     tracking = embedded_transport(settings).tracking
     names = {p.name for p in tracking.list_projects()}
-    for dataset in DATASETS:
-        project = f"demo-{dataset}"
+    for project in [*(f"demo-{dataset}" for dataset in DATASETS), "demo-digits"]:
         if project not in names:
             continue
         while True:
@@ -195,6 +195,7 @@ def main() -> None:
             train_one(dataset, model_name, config, Path(tmp))
             progress.advance(task)
     console.print(f"{len(jobs)} runs in {time.perf_counter() - started:.1f} s\n")
+    log_media_demo(console)  # images with boxes and masks, histograms, figures: the run page's Media tab
     version = register_best(settings, console)
     frame: pd.DataFrame = load_breast_cancer(as_frame=True).frame
     # Production requests look like the training data until the drift starts (then they do not).

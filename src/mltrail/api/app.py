@@ -30,6 +30,7 @@ from mltrail.api.registry import versions as model_versions
 from mltrail.api.registry import webhooks as webhooks_router
 from mltrail.api.reports import routes as report_routes
 from mltrail.api.tracking import artifact_uploads, artifacts, datasets, histories, metrics, projects, runs
+from mltrail.api.tracking import media as run_media
 from mltrail.api.tracking import tables as run_tables
 from mltrail.api.ui import mount_ui
 from mltrail.entities import Role
@@ -104,7 +105,7 @@ def create_app(
         try:
             opened = services.store
             names: tuple[str, ...] = ("tracking", "artifacts", "datasets", "tables", "samples", "accounts")
-            names = (*names, "sessions", "audit", "registry")
+            names = (*names, "media", "sessions", "audit", "registry")
             for name in (*names, "webhooks"):
                 setattr(app.state, name, getattr(services, name))
             app.state.deployments = services.deployments
@@ -164,7 +165,7 @@ def create_app(
     )
     registry = (models, model_versions, run_versions, model_requests, registry_audit, webhooks_router)
     monitoring = (monitors, monitor_ingest, monitor_alerts)
-    for module in (*routers, *registry, *monitoring, deployment_routes, report_routes):
+    for module in (run_media, *routers, *registry, *monitoring, deployment_routes, report_routes):
         api.include_router(module.router)
     api.include_router(run_tables.samples_router)
     app.include_router(api)

@@ -28,6 +28,10 @@ _UPLOADS: tuple[tuple[str, re.Pattern[str], int | None], ...] = (
     ("PUT", re.compile(r"^/api/v1/runs/[^/]+/artifacts/.+"), None),
     ("PUT", re.compile(r"^/(?:ajax-)?api/2\.0/mlflow-artifacts/artifacts/.+"), None),  # MLflow's proxy
     ("POST", re.compile(r"^/api/v1/runs/[^/]+/metrics$"), 64 * MiB),
+    # A media item: its files in base64 (the route bounds it by --max-upload-mb too).
+    ("PUT", re.compile(r"^/api/v1/runs/[^/]+/media/[^/]+$"), 64 * MiB),
+    # An evaluation table's Parquet file (bounded again by the route, as media are).
+    ("PUT", re.compile(r"^/api/v1/runs/[^/]+/tables/[^/]+$"), 256 * MiB),
     ("POST", re.compile(r"^/api/v1/runs/[^/]+/datasets$"), 64 * MiB),  # a drift profile, base64
     ("POST", re.compile(r"^/api/v1/monitors/[^/]+/predictions$"), 256 * MiB),
     ("POST", re.compile(r"^/api/v1/monitors/[^/]+/labels$"), 64 * MiB),

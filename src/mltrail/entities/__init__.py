@@ -34,6 +34,7 @@ from mltrail.entities.deployments import (
     OutputRule,
     Shadow,
 )
+from mltrail.entities.media import MEDIA_KINDS, MEDIA_ROLES, MediaFile, MediaName, RunMedia
 from mltrail.entities.monitoring import (
     ALERT_METRICS,
     EVENT_METRICS,
@@ -91,6 +92,8 @@ __all__ = [
     "EVIDENCE_WINDOW_SECONDS",
     "GATEWAY_COLUMNS",
     "GRANULARITIES",
+    "MEDIA_KINDS",
+    "MEDIA_ROLES",
     "PANEL_TYPES",
     "REGISTRY_ACTIONS",
     "TABLE_KINDS",
@@ -121,6 +124,8 @@ __all__ = [
     "GateResult",
     "InputGuard",
     "KeyCredential",
+    "MediaFile",
+    "MediaName",
     "Membership",
     "MetricHistory",
     "MetricPoint",
@@ -141,6 +146,7 @@ __all__ = [
     "RequestStatus",
     "Role",
     "Run",
+    "RunMedia",
     "RunPage",
     "RunStatus",
     "RunTable",

@@ -12,8 +12,11 @@ from typing import Any
 from mltrail.entities import (
     Artifact,
     DatasetVersion,
+    MediaFile,
+    MediaName,
     MetricSummary,
     Run,
+    RunMedia,
     RunStatus,
     RunTable,
     TableColumn,
@@ -27,7 +30,9 @@ __all__ = [
     "decode_float",
     "encode_float",
     "encode_values",
+    "media_name_from_json",
     "run_from_json",
+    "run_media_from_json",
     "run_table_from_json",
     "table_page_from_json",
 ]
@@ -127,3 +132,21 @@ def table_page_from_json(data: Mapping[str, Any]) -> TablePage:
         offset=int(data["offset"]),
         limit=int(data["limit"]),
     )
+
+
+def run_media_from_json(data: Mapping[str, Any]) -> RunMedia:
+    return RunMedia(
+        run_id=str(data["run_id"]),
+        name=str(data["name"]),
+        step=int(data["step"]),
+        kind=str(data["kind"]),
+        files=[
+            MediaFile(str(f["role"]), str(f["digest"]), int(f["size"]), str(f["mime"])) for f in data["files"]
+        ],
+        meta=dict(data.get("meta") or {}),
+        created_at=float(data["created_at"]),
+    )
+
+
+def media_name_from_json(data: Mapping[str, Any]) -> MediaName:
+    return MediaName(name=str(data["name"]), kind=str(data["kind"]), steps=[int(s) for s in data["steps"]])

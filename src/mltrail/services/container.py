@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mltrail.services.reports.service import ReportService
     from mltrail.services.tracking.artifacts import ArtifactService
     from mltrail.services.tracking.datasets import DatasetService
+    from mltrail.services.tracking.media import MediaService
     from mltrail.services.tracking.reproduce import PatchApplier, ReproduceService
     from mltrail.services.tracking.samples import SampleService
     from mltrail.services.tracking.service import TrackingService
@@ -130,6 +131,12 @@ class Services:
         from mltrail.services.tracking.tables import TableService
 
         return TableService(self.store, self.blobs, self.store)
+
+    @cached_property
+    def media(self) -> MediaService:
+        from mltrail.services.tracking.media import MediaService
+
+        return MediaService(self.store, self.blobs, self.store)
 
     @cached_property
     def samples(self) -> SampleService:

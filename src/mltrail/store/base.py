@@ -1,5 +1,5 @@
 """The whole storage interface: one ``Store`` is every area's interface at once (``TrackingStore``,
-``TableStore``, ``AccountStore``, ``RegistryStore``, ``MonitorStore``, ``DeploymentStore``,
+``TableStore``, ``MediaStore``, ``AccountStore``, ``RegistryStore``, ``MonitorStore``, ``DeploymentStore``,
 ``EvidenceStore``, ``ReportStore``). Services depend on the areas they use; the SQLAlchemy implementation
 serves SQLite and PostgreSQL. Every method is a transaction: it applies completely or not at all.
 """
@@ -11,6 +11,7 @@ import abc
 from mltrail.store.accounts import AccountStore
 from mltrail.store.deployment_evidence import EvidenceStore
 from mltrail.store.deployments import DeploymentStore
+from mltrail.store.media import MediaStore
 from mltrail.store.monitoring import MonitorStore
 from mltrail.store.registry import RegistryStore
 from mltrail.store.reports import ReportStore
@@ -21,6 +22,7 @@ __all__ = [
     "AccountStore",
     "DeploymentStore",
     "EvidenceStore",
+    "MediaStore",
     "MonitorStore",
     "RegistryStore",
     "ReportStore",
@@ -35,6 +37,7 @@ __all__ = [
 class Store(
     TrackingStore,
     TableStore,
+    MediaStore,
     AccountStore,
     RegistryStore,
     MonitorStore,

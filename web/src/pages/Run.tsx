@@ -1,4 +1,4 @@
-/** A run: overview, metric charts, system metrics, code, datasets, artifacts, logs, model versions. */
+/** A run: overview, metric charts, system metrics, code, datasets, artifacts, media, logs, model versions. */
 import { useEffect, useMemo, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { apiText } from "../lib/api";
@@ -10,6 +10,7 @@ import { ChartControls, useChartOptions } from "../components/ChartControls";
 import { MetricChart } from "../components/MetricChart";
 import { DiffView } from "../components/Diff";
 import { ArtifactBrowser, artifactUrl } from "../components/Artifacts";
+import { MediaTab } from "../components/media/MediaTab";
 
 const TABS: [string, string][] = [
   ["overview", "Overview"],
@@ -19,6 +20,7 @@ const TABS: [string, string][] = [
   ["env", "Environment"],
   ["datasets", "Datasets"],
   ["artifacts", "Artifacts"],
+  ["media", "Media"],
   ["logs", "Logs"],
   ["models", "Models"],
 ];
@@ -59,6 +61,7 @@ function RunView({ run }: { run: Run }) {
           {(list) => <ArtifactsTab run={run} artifacts={list} />}
         </Fetched>
       ) : null}
+      {tab === "media" ? <MediaTab runId={run.id} /> : null}
       {tab === "logs" ? <Logs run={run} artifacts={arts.data} /> : null}
       {tab === "models" ? <Models run={run} /> : null}
     </>

@@ -22,6 +22,7 @@ from mltrail.cli.render import (
     stderr_console,
     stdout_console,
 )
+from mltrail.cli.tracking.media_commands import register as register_media_commands
 from mltrail.cli.tracking.run_views import (
     fit_columns,
     parse_columns,
@@ -329,3 +330,4 @@ def download_artifact(
 
 # ``runs tables``, ``runs table`` and ``runs samples`` live in their own module.
 register_table_commands(app)
+register_media_commands(app)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mltrail.entities import Artifact, DatasetLink, MetricsBatch, Run, RunStatus, RunTable
+from mltrail.entities import Artifact, DatasetLink, MetricsBatch, Run, RunMedia, RunStatus, RunTable
 from mltrail.services.container import Services
 
 if TYPE_CHECKING:
@@ -118,6 +118,9 @@ class InProcessTransport:
 
     def log_table(self, run_id: str, name: str, data: bytes, step: int | None, kind: str) -> RunTable:
         return self.services.tables.log(run_id, name, data, step=step, kind=kind)
+
+    def log_media(self, run_id: str, name: str, bundle: bytes, step: int | None) -> RunMedia:
+        return self.services.media.log(run_id, name, bundle, step=step)
 
     def get_run(self, run_id: str) -> Run:
         return self.services.tracking.get_run(run_id)

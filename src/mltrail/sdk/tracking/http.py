@@ -25,13 +25,22 @@ import httpx
 import orjson
 
 import mltrail.errors as errors
-from mltrail.entities import Artifact, DatasetLink, Fingerprint, MetricsBatch, Run, RunStatus, RunTable
+from mltrail.entities import (
+    Artifact,
+    DatasetLink,
+    Fingerprint,
+    MetricsBatch,
+    Run,
+    RunMedia,
+    RunStatus,
+    RunTable,
+)
 from mltrail.errors import ConflictError, InvalidInputError, MltrailError, StoreError
 from mltrail.sdk.http_codec import artifact_from_json as _artifact
 from mltrail.sdk.http_codec import dataset_from_json as _dataset
 from mltrail.sdk.http_codec import encode_values as _encode_values
 from mltrail.sdk.http_codec import run_from_json as _run
-from mltrail.sdk.http_codec import run_table_from_json
+from mltrail.sdk.http_codec import run_media_from_json, run_table_from_json
 from mltrail.services.tracking.validation import artifact_files
 
 __all__ = ["HttpTransport", "close_http_transports", "http_transport"]
@@ -367,6 +376,13 @@ class HttpTransport:
         headers = {"Content-Type": "application/octet-stream"}
         response = self._request("PUT", url, content=data, headers=headers, params=params)
         return run_table_from_json(response.json())
+
+    def log_media(self, run_id: str, name: str, bundle: bytes, step: int | None) -> RunMedia:
+        params = {} if step is None else {"step": step}
+        url = f"/runs/{quote(run_id, safe='')}/media/{quote(name, safe='')}"
+        headers = {"Content-Type": "application/json"}
+        response = self._request("PUT", url, content=bundle, headers=headers, params=params)
+        return run_media_from_json(response.json())
 
     def log_dataset(self, run_id: str, fingerprint: Fingerprint, role: str) -> DatasetLink:
         body = {

@@ -94,6 +94,9 @@ def replay(target: Transport, journal: Journal, record: Record) -> Any:
     if op == "log_table":
         table = (journal.folder / data["file"]).read_bytes()
         return target.log_table(run_id, data["name"], table, data["step"], data["kind"])
+    if op == "log_media":
+        bundle = (journal.folder / data["file"]).read_bytes()
+        return target.log_media(run_id, data["name"], bundle, data["step"])
     if op == "log_dataset":
         return target.log_dataset(run_id, fingerprint_from_record(data["fingerprint"]), data["role"])
     raise ValueError(f"unknown journal record {op!r} at offset {record.offset} of {journal.folder}")

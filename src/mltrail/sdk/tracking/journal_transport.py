@@ -24,6 +24,7 @@ from mltrail.entities import (
     Fingerprint,
     MetricsBatch,
     Run,
+    RunMedia,
     RunStatus,
     RunTable,
 )
@@ -31,6 +32,7 @@ from mltrail.errors import ConflictError, InvalidInputError, StoreError
 from mltrail.sdk.tracking.journal import Journal, encode_value, fingerprint_to_record, metrics_record
 from mltrail.sdk.tracking.journal_sender import JournalSender
 from mltrail.sdk.tracking.transport import Transport
+from mltrail.services.tracking.media_check import validate_media_name
 from mltrail.services.tracking.table_data import validate_table_name
 from mltrail.services.tracking.validation import (
     DATASET_ROLES,
@@ -277,6 +279,15 @@ class JournalingTransport:
         self._append(run_id, "log_table", fields)
         digest = hashlib.sha256(data).hexdigest()
         return RunTable(run_id, name, -1 if step is None else step, kind, digest, len(data), 0, [])
+
+    def log_media(self, run_id: str, name: str, bundle: bytes, step: int | None) -> RunMedia:
+        """Journaled like a table (the item was checked by ``Run`` already; the server checks it again)."""
+        validate_media_name(name)
+        journal = self._sender.get(run_id).journal
+        relative, slot = journal.new_file()
+        (slot / "media.json").write_bytes(bundle)
+        self._append(run_id, "log_media", {"name": name, "step": step, "file": f"{relative}/media.json"})
+        return RunMedia(run_id, name, -1 if step is None else step, "", [])
 
     def log_dataset(self, run_id: str, fingerprint: Fingerprint, role: str) -> DatasetLink:
         """Journaled like the rest; online, waits up to ``result_timeout`` for the server's version number,

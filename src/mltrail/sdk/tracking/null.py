@@ -8,7 +8,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mltrail.entities import Artifact, DatasetLink, DatasetVersion, MetricsBatch, Run, RunStatus, RunTable
+from mltrail.entities import (
+    Artifact,
+    DatasetLink,
+    DatasetVersion,
+    MetricsBatch,
+    Run,
+    RunMedia,
+    RunStatus,
+    RunTable,
+)
 
 if TYPE_CHECKING:
     from mltrail.services.tracking.fingerprint import Fingerprint
@@ -92,6 +101,9 @@ class NullTransport:
     def log_table(self, run_id: str, name: str, data: bytes, step: int | None, kind: str) -> RunTable:
         digest = hashlib.sha256(data).hexdigest()
         return RunTable(run_id, name, -1 if step is None else step, kind, digest, len(data), 0, [])
+
+    def log_media(self, run_id: str, name: str, bundle: bytes, step: int | None) -> RunMedia:
+        return RunMedia(run_id, name, -1 if step is None else step, "", [])
 
     def log_dataset(self, run_id: str, fingerprint: Fingerprint, role: str) -> DatasetLink:
         version = DatasetVersion(

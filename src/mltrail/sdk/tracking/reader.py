@@ -16,7 +16,18 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from mltrail.entities import Artifact, DatasetLink, MetricHistory, Project, Run, RunPage, RunTable, TablePage
+from mltrail.entities import (
+    Artifact,
+    DatasetLink,
+    MediaName,
+    MetricHistory,
+    Project,
+    Run,
+    RunMedia,
+    RunPage,
+    RunTable,
+    TablePage,
+)
 from mltrail.errors import IntegrityError, InvalidInputError, NotFoundError, StoreError
 from mltrail.services.tracking.validation import normalize_artifact_path
 
@@ -109,6 +120,21 @@ class RunReader(Protocol):
         """Which samples of ``table`` got worse from run a to run b (``SampleService.compare``'s options:
         ``project``, ``step_a``, ``step_b``, ``offset``, ``limit``, ``slices``, ``bins``, ``min_rows``,
         ``pairs``, ``top``)."""
+        ...
+
+    def media(self, run_id: str) -> list[MediaName]:
+        """The run's media names, each with its kind and steps."""
+        ...
+
+    def media_item(self, run_id: str, name: str, step: int | None = None) -> RunMedia:
+        """One media item (its last step by default)."""
+        ...
+
+    def media_file(
+        self, run_id: str, name: str, role: str, step: int | None = None
+    ) -> tuple[RunMedia, bytes]:
+        """The item and one of its files (``image``, ``mask``, ``svg``, ``png``, ``plotly``), checked against
+        the sha256 the item records (``IntegrityError`` otherwise)."""
         ...
 
 

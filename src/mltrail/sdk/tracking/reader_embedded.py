@@ -6,7 +6,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from mltrail.entities import Artifact, DatasetLink, MetricHistory, Project, Run, RunPage, RunTable, TablePage
+from mltrail.entities import (
+    Artifact,
+    DatasetLink,
+    MediaName,
+    MetricHistory,
+    Project,
+    Run,
+    RunMedia,
+    RunPage,
+    RunTable,
+    TablePage,
+)
 from mltrail.query import parse_filter, parse_sorts
 from mltrail.sdk.tracking.reader import Progress, artifact_path, download_artifacts, verified_bytes
 from mltrail.services.container import Services
@@ -120,3 +131,17 @@ class EmbeddedRunReader:
         tracking = self.services.tracking
         a, b = tracking.resolve_run(run_a, project), tracking.resolve_run(run_b, project)
         return self.services.samples.compare(a, b, table, **options)
+
+    def media(self, run_id: str) -> list[MediaName]:
+        return self.services.media.list(self.services.tracking.resolve_run(run_id))
+
+    def media_item(self, run_id: str, name: str, step: int | None = None) -> RunMedia:
+        return self.services.media.get(self.services.tracking.resolve_run(run_id), name, step)
+
+    def media_file(
+        self, run_id: str, name: str, role: str, step: int | None = None
+    ) -> tuple[RunMedia, bytes]:
+        resolved = self.services.tracking.resolve_run(run_id)
+        item = self.services.media.get(resolved, name, step)
+        _, data = self.services.media.read(resolved, name, role, item.step)
+        return item, data

@@ -14,12 +14,26 @@ from urllib.parse import quote
 
 import orjson
 
-from mltrail.entities import Artifact, DatasetLink, MetricHistory, Project, Run, RunPage, RunTable, TablePage
+from mltrail.entities import (
+    Artifact,
+    DatasetLink,
+    MediaName,
+    MetricHistory,
+    Project,
+    Run,
+    RunMedia,
+    RunPage,
+    RunTable,
+    TablePage,
+)
+from mltrail.errors import IntegrityError, NotFoundError
 from mltrail.sdk.http_codec import (
     artifact_from_json,
     dataset_from_json,
     decode_float,
+    media_name_from_json,
     run_from_json,
+    run_media_from_json,
     run_table_from_json,
     table_page_from_json,
 )
@@ -202,3 +216,25 @@ class HttpRunReader:
                 params.append((key, value))
         found: dict[str, Any] = self.http._json("GET", "/samples", params=params)
         return found
+
+    def media(self, run_id: str) -> list[MediaName]:
+        return [media_name_from_json(m) for m in self.http._json("GET", _run_url(run_id, "/media"))]
+
+    def media_item(self, run_id: str, name: str, step: int | None = None) -> RunMedia:
+        params = None if step is None else {"step": step}
+        url = _run_url(run_id, "/media/" + quote(name, safe=""))
+        return run_media_from_json(self.http._json("GET", url, params=params))
+
+    def media_file(
+        self, run_id: str, name: str, role: str, step: int | None = None
+    ) -> tuple[RunMedia, bytes]:
+        item = self.media_item(run_id, name, step)  # the step and the sha256 the file must have
+        found = item.file(role)
+        if found is None:
+            raise NotFoundError(f"media {name!r} at step {item.step} has no {role!r} file")
+        url = _run_url(item.run_id, "/media/" + quote(name, safe="") + "/files/" + quote(role, safe=""))
+        with self.http.stream(url, params={"step": item.step}) as response:
+            if response.headers.get(SHA256_HEADER, found.digest) != found.digest:
+                raise IntegrityError(f"the server sent another file than the {role} of media {name!r}")
+            data = verified_bytes(response.iter_bytes(CHUNK), found.digest, f"the {role} of media {name!r}")
+        return item, data

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from mltrail.entities import Artifact, DatasetLink, RunStatus, RunTable
+from mltrail.entities import Artifact, DatasetLink, RunMedia, RunStatus, RunTable
 from mltrail.errors import InvalidInputError, MltrailError, RunFinishedError, StoreError
 from mltrail.sdk.tracking.transport import Transport
 from mltrail.sdk.tracking.writer import BackgroundWriter
@@ -241,6 +241,59 @@ class Run:
         table = predictions_table(ids, y_true, y_pred, proba, features, task)
         data = to_parquet(table, PREDICTION_GROUP_ROWS)
         return self._transport.log_table(self.id, name, data, checked, "predictions")
+
+    # -- rich media (docs/MEDIA.md) ----------------------------------------------------------------------
+    def log_image(
+        self,
+        name: str,
+        image: Any,
+        step: int | None = None,
+        boxes: Any = None,
+        masks: Any = None,
+        caption: str | None = None,
+    ) -> RunMedia:
+        """Store an image as ``name`` at ``step`` (default: one past the name's last step).
+
+        ``image``: a numpy array (H×W, H×W×3 or H×W×4; uint8, or floats in 0..1), a PIL image, PNG or JPEG
+        bytes, or a file path; arrays become PNG. ``boxes``: ``[{x, y, w, h, label, score?}, …]`` in pixels
+        from the top-left corner. ``masks``: an H×W array of class numbers, or ``(array, {class: label})``.
+        Bytes that are not an image are refused (``InvalidInputError`` naming the field). Through a server the
+        item is journaled and the ``RunMedia`` returned is a receipt (step −1 if the server picks it)."""
+        self._ensure_open()
+        from mltrail.sdk.tracking.media_inputs import image_files
+
+        files, meta = image_files(image, boxes, masks, caption)
+        return self._log_media(name, "image", files, meta, step)
+
+    def log_histogram(self, name: str, values: Any, step: int | None = None, bins: int = 64) -> RunMedia:
+        """Store a histogram of ``values`` (``bins`` equal bins over their finite range) or of a given
+        ``(counts, edges)`` pair as ``name`` at ``step``."""
+        self._ensure_open()
+        from mltrail.sdk.tracking.media_inputs import histogram_meta
+
+        return self._log_media(name, "histogram", {}, histogram_meta(values, bins), step)
+
+    def log_figure(
+        self, name: str, fig: Any, step: int | None = None, caption: str | None = None
+    ) -> RunMedia:
+        """Store a matplotlib figure (as SVG and PNG) or a plotly figure (as its JSON) as ``name`` at
+        ``step``. Neither library is needed unless a figure of it is passed."""
+        self._ensure_open()
+        from mltrail.sdk.tracking.media_inputs import figure_files
+
+        files, meta = figure_files(fig)
+        return self._log_media(name, "figure", files, {**meta, "caption": caption}, step)
+
+    def _log_media(
+        self, name: str, kind: str, files: dict[str, bytes], meta: dict[str, Any], step: int | None
+    ) -> RunMedia:
+        from mltrail.services.tracking.media_check import check_media, encode_bundle, validate_media_name
+
+        validate_media_name(name)
+        checked = None if step is None else self._check_step(step)
+        clean = check_media(kind, files, meta)  # refused here, before anything is sent or journaled
+        bundle = encode_bundle(kind, {role: data for role, (data, _) in clean.files.items()}, clean.meta)
+        return self._transport.log_media(self.id, name, bundle, checked)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every point queued so far is in the store (useful before reading it back).

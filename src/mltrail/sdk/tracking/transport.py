@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mltrail.entities import Artifact, DatasetLink, MetricsBatch, Run, RunStatus, RunTable
+from mltrail.entities import Artifact, DatasetLink, MetricsBatch, Run, RunMedia, RunStatus, RunTable
 
 if TYPE_CHECKING:
     from mltrail.services.tracking.fingerprint import Fingerprint
@@ -67,6 +67,10 @@ class Transport(Protocol):
 
     def log_table(self, run_id: str, name: str, data: bytes, step: int | None, kind: str) -> RunTable:
         """``data`` is a Parquet file (``services/tracking/table_data.py`` writes it)."""
+        ...
+
+    def log_media(self, run_id: str, name: str, bundle: bytes, step: int | None) -> RunMedia:
+        """``bundle`` is a media item (``services/tracking/media_check.py::encode_bundle``)."""
         ...
 
     def get_run(self, run_id: str) -> Run: ...

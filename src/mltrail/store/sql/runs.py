@@ -250,7 +250,7 @@ class RunsMixin(SqlBase):
         key_ids = sa.select(t.metric_keys.c.id).where(t.metric_keys.c.run_id == run_id).scalar_subquery()
         conn.execute(t.metric_points.delete().where(t.metric_points.c.key_id.in_(key_ids)))
         per_run = (t.metric_keys, t.params, t.summaries, t.tags, t.batches, t.run_datasets, t.artifacts)
-        for table in (*per_run, t.run_tables):
+        for table in (*per_run, t.run_tables, t.run_media):
             conn.execute(table.delete().where(table.c.run_id == run_id))
         conn.execute(t.runs.delete().where(t.runs.c.id == run_id))
 

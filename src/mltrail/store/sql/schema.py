@@ -36,6 +36,7 @@ __all__ = [
     "registry_events",
     "reports",
     "run_datasets",
+    "run_media",
     "run_tables",
     "runs",
     "summaries",
@@ -621,5 +622,6 @@ from mltrail.store.sql.schema_deployments import (  # noqa: E402
     deployment_versions,
     deployments,
 )
+from mltrail.store.sql.schema_media import run_media  # noqa: E402
 from mltrail.store.sql.schema_reports import reports  # noqa: E402
 from mltrail.store.sql.schema_tables import run_tables  # noqa: E402

@@ -13,6 +13,7 @@ from mltrail.store.sql.datasets import DatasetsMixin
 from mltrail.store.sql.deployment_evidence import DeploymentEvidenceMixin
 from mltrail.store.sql.deployments import DeploymentsMixin
 from mltrail.store.sql.history import HistoryMixin
+from mltrail.store.sql.media import MediaMixin
 from mltrail.store.sql.metrics import MetricsMixin
 from mltrail.store.sql.monitor_references import MonitorReferencesMixin
 from mltrail.store.sql.monitor_versions import MonitorVersionsMixin
@@ -40,6 +41,7 @@ class SqlStore(
     DatasetsMixin,
     ArtifactsMixin,
     TablesMixin,
+    MediaMixin,
     AccountsMixin,
     SessionsMixin,
     AuditMixin,
