@@ -12,6 +12,7 @@ __all__ = [
     "artifacts",
     "audit_events",
     "batches",
+    "compute_prices",
     "dataset_profiles",
     "dataset_versions",
     "deployment_evidence",
@@ -30,11 +31,13 @@ __all__ = [
     "monitor_windows",
     "monitors",
     "params",
+    "project_budgets",
     "project_members",
     "projects",
     "registered_models",
     "registry_events",
     "run_datasets",
+    "run_facts",
     "run_tables",
     "runs",
     "summaries",
@@ -620,4 +623,5 @@ from mltrail.store.sql.schema_deployments import (  # noqa: E402
     deployment_versions,
     deployments,
 )
+from mltrail.store.sql.schema_insights import compute_prices, project_budgets, run_facts  # noqa: E402
 from mltrail.store.sql.schema_tables import run_tables  # noqa: E402

@@ -1,0 +1,114 @@
+"""Team insights: each run's hardware and code state (backfilled from its context), the compute price
+table and project budgets (issue 17, part 3).
+
+Revision ID: 0019
+Revises: 0017
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+import sqlalchemy as sa
+from alembic import op
+
+from mltrail.entities.insights import run_facts
+
+revision: str = "0019"
+down_revision: str | None = "0017"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_BACKFILL_BATCH = 2000
+
+
+def upgrade() -> None:
+    op.create_table(
+        "run_facts",
+        sa.Column("run_id", sa.String(length=64), nullable=False),
+        sa.Column("cpu_count", sa.Integer(), nullable=True),
+        sa.Column("gpu_count", sa.Integer(), nullable=False),
+        sa.Column("gpu_kind", sa.Text(), nullable=True),
+        sa.Column("code_state", sa.String(length=8), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["runs.id"], name=op.f("fk_run_facts_run_id_runs"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("run_id", name=op.f("pk_run_facts")),
+    )
+    op.create_table(
+        "compute_prices",
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("per_hour", sa.Double(), nullable=False),
+        sa.Column("currency", sa.String(length=8), nullable=False),
+        sa.Column("updated_at", sa.Double(), nullable=False),
+        sa.Column("updated_by", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("kind", name=op.f("pk_compute_prices")),
+    )
+    op.create_table(
+        "project_budgets",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.Double(), nullable=False),
+        sa.Column("currency", sa.String(length=8), nullable=False),
+        sa.Column("alert_share", sa.Double(), nullable=False),
+        sa.Column("alerted_period", sa.String(length=7), nullable=True),
+        sa.Column("updated_at", sa.Double(), nullable=False),
+        sa.Column("updated_by", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_project_budgets_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("project_id", name=op.f("pk_project_budgets")),
+    )
+    _backfill()
+
+
+def _backfill() -> None:
+    """Every existing run's facts, read from its context in batches (keyset by id)."""
+    conn = op.get_bind()
+    runs = sa.table("runs", sa.column("id", sa.String), sa.column("context", sa.Text))
+    facts = sa.table(
+        "run_facts",
+        sa.column("run_id", sa.String),
+        sa.column("cpu_count", sa.Integer),
+        sa.column("gpu_count", sa.Integer),
+        sa.column("gpu_kind", sa.Text),
+        sa.column("code_state", sa.String),
+    )
+    after = ""
+    while True:
+        rows = conn.execute(
+            sa.select(runs.c.id, runs.c.context)
+            .where(runs.c.id > after)
+            .order_by(runs.c.id)
+            .limit(_BACKFILL_BATCH)
+        ).all()
+        if not rows:
+            return
+        values = []
+        for run_id, context in rows:
+            try:
+                doc = orjson.loads(context) if context else {}
+            except orjson.JSONDecodeError:
+                doc = {}
+            f = run_facts(doc if isinstance(doc, dict) else {})
+            values.append(
+                {
+                    "run_id": run_id,
+                    "cpu_count": f.cpu_count,
+                    "gpu_count": f.gpu_count,
+                    "gpu_kind": f.gpu_kind,
+                    "code_state": f.code_state,
+                }
+            )
+        conn.execute(facts.insert(), values)
+        after = rows[-1][0]
+
+
+def downgrade() -> None:
+    op.drop_table("project_budgets")
+    op.drop_table("compute_prices")
+    op.drop_table("run_facts")

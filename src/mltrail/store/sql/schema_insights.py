@@ -1,0 +1,43 @@
+"""Team insights' tables (migration 0019), on the same ``metadata`` as ``schema.py``."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from mltrail.store.sql.schema import RUN_ID, Double, metadata
+
+__all__ = ["compute_prices", "project_budgets", "run_facts"]
+
+# One row per run, written with it (and again when its context changes): cost and reproducibility
+# aggregates join this narrow table instead of parsing every run's context JSON.
+run_facts = sa.Table(
+    "run_facts",
+    metadata,
+    sa.Column("run_id", RUN_ID, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("cpu_count", sa.Integer, nullable=True),
+    sa.Column("gpu_count", sa.Integer, nullable=False),
+    sa.Column("gpu_kind", sa.Text, nullable=True),
+    sa.Column("code_state", sa.String(8), nullable=False),  # entities.insights.CODE_STATES
+)
+
+compute_prices = sa.Table(
+    "compute_prices",
+    metadata,
+    sa.Column("kind", sa.Text, primary_key=True),  # cpu | gpu | gpu:<name>
+    sa.Column("per_hour", Double, nullable=False),
+    sa.Column("currency", sa.String(8), nullable=False),
+    sa.Column("updated_at", Double, nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=True),
+)
+
+project_budgets = sa.Table(
+    "project_budgets",
+    metadata,
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("amount", Double, nullable=False),  # per calendar month (UTC)
+    sa.Column("currency", sa.String(8), nullable=False),
+    sa.Column("alert_share", Double, nullable=False),
+    sa.Column("alerted_period", sa.String(7), nullable=True),  # YYYY-MM of the last alert raised
+    sa.Column("updated_at", Double, nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=True),
+)
