@@ -118,3 +118,14 @@ def test_budgets_alert_once_per_period(store: SqlStore, project: str) -> None:
     assert store.list_budgets([project]) == []
     with pytest.raises(NotFoundError):
         store.delete_budget(project)
+
+
+def test_costly_runs_priced_by_gpu_name(store: SqlStore, project: str) -> None:
+    gpu = _run(store, project, MONDAY, 2.0, GPU_CONTEXT)
+    cpu = _run(store, project, MONDAY + 60, 10.0, CPU_CONTEXT)
+    rows = store.costly_runs([project], cpu_price=0.1, gpu_prices={"A100": 3.0}, gpu_price=1.0, limit=5)
+    assert [r.run_id for r in rows] == [gpu, cpu]
+    # 2 h x (8 cores x 0.1 + 2 GPUs x 3.0) = 13.6; 10 h x 4 cores x 0.1 = 4
+    assert [round(r.cost, 6) for r in rows] == [13.6, 4.0]
+    plain = store.costly_runs([project], cpu_price=0.0, gpu_prices={}, gpu_price=1.0, limit=1)
+    assert plain[0].cost == pytest.approx(4.0)

@@ -15,6 +15,7 @@ __all__ = [
     "ProductionEvent",
     "ReproCounts",
     "RunFacts",
+    "RunUsage",
     "UsageCell",
     "gpu_price_kind",
     "run_facts",
@@ -106,6 +107,22 @@ class UsageCell:
     hours: float
     cpu_hours: float  # wall hours x logical cores (runs whose core count is unknown count 1)
     gpu_hours: float  # wall hours x GPUs
+
+
+@dataclass(frozen=True, slots=True)
+class RunUsage:
+    """One run's hours and its cost at the prices the query was given."""
+
+    run_id: str
+    project: str
+    name: str
+    user: str | None
+    start_time: float
+    gpu_kind: str | None
+    hours: float
+    cpu_hours: float
+    gpu_hours: float
+    cost: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,9 @@ cost grows with the number of groups returned, not of runs read into Python)."""
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from mltrail.entities import Budget, MonitorCoverage, Price, ProductionEvent, ReproCounts, UsageCell
+from mltrail.entities import Budget, MonitorCoverage, Price, ProductionEvent, ReproCounts, RunUsage, UsageCell
 
 __all__ = ["InsightsStore"]
 
@@ -64,6 +64,21 @@ class InsightsStore(abc.ABC):
         until: float | None = None,
     ) -> list[UsageCell]:
         """Runs started in ``[since, until)`` summed per project, user, ISO week and GPU kind."""
+
+    @abc.abstractmethod
+    def costly_runs(
+        self,
+        projects: Sequence[str] | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        cpu_price: float,
+        gpu_prices: Mapping[str, float],
+        gpu_price: float,
+        limit: int = 20,
+    ) -> list[RunUsage]:
+        """The runs that cost most: wall hours x (cores x ``cpu_price`` + GPUs x the price of their GPU
+        name in ``gpu_prices``, else ``gpu_price``), most expensive first."""
 
     @abc.abstractmethod
     def production_events(self, projects: Sequence[str] | None = None) -> list[ProductionEvent]:

@@ -3,13 +3,13 @@ what they captured; monitor coverage. Each is one or two grouped queries."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mltrail.entities import MonitorCoverage, ProductionEvent, ReproCounts, UsageCell
+from mltrail.entities import MonitorCoverage, ProductionEvent, ReproCounts, RunUsage, UsageCell
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.core import SqlBase, reads
 from mltrail.store.sql.project_activity import WEEK, WEEK_ORIGIN
@@ -80,6 +80,56 @@ class InsightAggregatesMixin(SqlBase):
                 gpu_hours=float(g or 0.0),
             )
             for name, user, w, gpu_kind, n, h, c, g in conn.execute(query)
+        ]
+
+    @reads
+    def costly_runs(
+        self,
+        conn: Connection,
+        projects: Sequence[str] | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        cpu_price: float,
+        gpu_prices: Mapping[str, float],
+        gpu_price: float,
+        limit: int = 20,
+    ) -> list[RunUsage]:
+        r, p, f = t.runs.c, t.projects.c, t.run_facts.c
+        seconds = sa.func.coalesce(r.end_time, r.heartbeat_at) - r.start_time
+        hours = sa.case((seconds > 0, seconds), else_=0.0) / 3600.0
+        cores = hours * sa.func.coalesce(f.cpu_count, 1)
+        gpus = hours * sa.func.coalesce(f.gpu_count, 0)
+        per_gpu: Any = sa.literal(float(gpu_price))
+        if gpu_prices:
+            per_gpu = sa.case(
+                *((f.gpu_kind == name, sa.literal(float(v))) for name, v in gpu_prices.items()),
+                else_=sa.literal(float(gpu_price)),
+            )
+        cost = (cores * sa.literal(float(cpu_price)) + gpus * per_gpu).label("cost")
+        query = (
+            sa.select(r.id, p.name, r.name, r.user, r.start_time, f.gpu_kind, hours, cores, gpus, cost)
+            .select_from(t.runs)
+            .join(t.projects, p.id == r.project_id)
+            .outerjoin(t.run_facts, f.run_id == r.id)
+            .where(*self._run_filters(projects, since, until))
+            .order_by(sa.desc("cost"), r.start_time.desc(), r.id)
+            .limit(limit)
+        )
+        return [
+            RunUsage(
+                run_id=run_id,
+                project=project,
+                name=name,
+                user=user,
+                start_time=float(start),
+                gpu_kind=gpu_kind,
+                hours=float(h or 0.0),
+                cpu_hours=float(c or 0.0),
+                gpu_hours=float(g or 0.0),
+                cost=float(total or 0.0),
+            )
+            for run_id, project, name, user, start, gpu_kind, h, c, g, total in conn.execute(query)
         ]
 
     @reads

@@ -61,7 +61,7 @@ class InsightSettingsMixin(SqlBase):
         user: str | None,
     ) -> Budget:
         project_id = self._project_id(conn, project)
-        values = {
+        values: dict[str, Any] = {
             "amount": amount,
             "currency": currency,
             "alert_share": alert_share,

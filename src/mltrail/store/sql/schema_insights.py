@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from mltrail.store.sql.schema import RUN_ID, Double, metadata
+from mltrail.store.sql.schema import Double, metadata
 
 __all__ = ["compute_prices", "project_budgets", "run_facts"]
 
@@ -13,7 +13,7 @@ __all__ = ["compute_prices", "project_budgets", "run_facts"]
 run_facts = sa.Table(
     "run_facts",
     metadata,
-    sa.Column("run_id", RUN_ID, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("cpu_count", sa.Integer, nullable=True),
     sa.Column("gpu_count", sa.Integer, nullable=False),
     sa.Column("gpu_kind", sa.Text, nullable=True),
