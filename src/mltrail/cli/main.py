@@ -118,6 +118,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "app",
         "Deployment specs for `mltrail serve`: primary, canary, shadow, fallback, guards; versioned.",
     ),
+    "insights": LazyCommand(
+        "mltrail.cli.insights.commands",
+        "app",
+        "Team insights: compute cost and budgets, value metrics, retraining cadence, maturity scorecard.",
+    ),
     "monitor": LazyCommand(
         "mltrail.cli.monitoring.monitor",
         "app",

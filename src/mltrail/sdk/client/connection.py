@@ -19,6 +19,7 @@ from mltrail.settings import Settings
 if TYPE_CHECKING:
     from mltrail.sdk.accounts.client import AccountsClient
     from mltrail.sdk.deployments.client import DeploymentsClient
+    from mltrail.sdk.insights.client import InsightsClient
     from mltrail.sdk.monitoring.client import MonitorClient
     from mltrail.sdk.registry.client import RegistryClient
     from mltrail.sdk.tracking.embedded import InProcessTransport
@@ -56,6 +57,10 @@ class Connection(Protocol):
 
     def deployments(self, user: str | None = None) -> DeploymentsClient:
         """Deployment specs, acting as ``user`` where no server account decides."""
+        ...
+
+    def insights(self) -> InsightsClient:
+        """Team insights: cost and budgets, value metrics, retraining cadence, maturity scorecard."""
         ...
 
     @property
