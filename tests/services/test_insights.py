@@ -183,8 +183,17 @@ def test_value_metrics(store: SqlStore, insights: InsightsService, team: dict[st
     assert p["reproducible_share"] == 0.5  # a: clean commit + data; b: dirty without diff
     assert [v["days_to_production"] for v in value["versions"]] == [1.0, 4.0]
     assert value["median_days_to_production"] == 2.5
-    cells = {(c["week_start"], c["project"], c["user"]): c["runs"] for c in value["experiments_per_week"]}
-    assert cells == {(MONDAY, "p", "ada"): 1, (MONDAY, "q", "ada"): 1, (MONDAY + 7 * DAY, "p", "bob"): 1}
+    weekly = value["experiments_per_week"]
+    assert [(c["week_start"], c["project"], c["runs"]) for c in weekly["per_project"]] == [
+        (MONDAY, "p", 1),
+        (MONDAY, "q", 1),
+        (MONDAY + 7 * DAY, "p", 1),
+    ]
+    assert [(c["week_start"], c["user"], c["runs"]) for c in weekly["per_user"]] == [
+        (MONDAY, "ada", 2),
+        (MONDAY + 7 * DAY, "bob", 1),
+    ]
+    assert value["mean_experiments_per_week"] == 1.5
     assert value["reproducible_share"] == pytest.approx(1 / 3, abs=1e-4)
 
 

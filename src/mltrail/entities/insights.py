@@ -97,11 +97,12 @@ class Budget:
 
 @dataclass(frozen=True, slots=True)
 class UsageCell:
-    """Runs of one project, user, ISO week and hardware, summed: wall hours, core hours and GPU hours."""
+    """Runs of one GPU kind (None: no GPU or unnamed) summed over the group asked for (project, user and
+    ISO week, each None when not grouped by): wall hours, core hours and GPU hours."""
 
-    project: str
+    project: str | None
     user: str | None
-    week_start: float  # Monday 00:00 UTC
+    week_start: float | None  # Monday 00:00 UTC
     gpu_kind: str | None
     runs: int
     hours: float

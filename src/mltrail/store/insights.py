@@ -62,8 +62,10 @@ class InsightsStore(abc.ABC):
         *,
         since: float | None = None,
         until: float | None = None,
+        by: Sequence[str] = ("project", "user", "week"),
     ) -> list[UsageCell]:
-        """Runs started in ``[since, until)`` summed per project, user, ISO week and GPU kind."""
+        """Runs started in ``[since, until)`` summed per GPU kind and the groups ``by`` names (any of
+        ``project``, ``user``, ``week``; the others are None in the cells)."""
 
     @abc.abstractmethod
     def costly_runs(

@@ -138,9 +138,9 @@ def value_view(doc: Mapping[str, Any]) -> RenderableType:
             _n(v["days_to_production"], 1),
             "yes" if v["via_request"] else "no",
         )
-    weekly = _table("experiments per week", "week", "project", "user", "runs")
-    for w in doc["experiments_per_week"][-15:]:
-        weekly.add_row(_day(w["week_start"]), w["project"][:24], str(w["user"] or "-")[:16], str(w["runs"]))
+    weekly = _table("experiments per week", "week", "project", "runs")
+    for w in doc["experiments_per_week"]["per_project"][-15:]:
+        weekly.add_row(_day(w["week_start"]), str(w["project"] or "-")[:40], str(w["runs"]))
     return Group(head, projects, versions, weekly)
 
 

@@ -4,7 +4,7 @@ status for the month. No I/O: the service hands these functions what the store a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -84,33 +84,36 @@ def cell_cost(cell: UsageCell, book: PriceBook) -> tuple[float, float]:
     return cost, unpriced
 
 
-def cost_report(cells: Sequence[UsageCell], book: PriceBook) -> dict[str, Any]:
-    """Totals and sums per week, user, project and hardware, each with its cost."""
-    total = _Sum()
-    weeks: dict[float, _Sum] = {}
-    users: dict[str, _Sum] = {}
-    projects: dict[str, _Sum] = {}
-    hardware: dict[str, _Sum] = {}
-    for cell in cells:
-        cost, unpriced = cell_cost(cell, book)
-        total.add(cell, cost, unpriced)
-        weeks.setdefault(cell.week_start, _Sum()).add(cell, cost, unpriced)
-        users.setdefault(cell.user or "", _Sum()).add(cell, cost, unpriced)
-        projects.setdefault(cell.project, _Sum()).add(cell, cost, unpriced)
-        kind = gpu_price_kind(cell.gpu_kind) if cell.gpu_hours else "cpu"
-        hardware.setdefault(kind, _Sum()).add(cell, cost, unpriced)
+def cost_report(
+    total: Sequence[UsageCell],
+    weeks: Sequence[UsageCell],
+    users: Sequence[UsageCell],
+    projects: Sequence[UsageCell],
+    book: PriceBook,
+) -> dict[str, Any]:
+    """Totals and sums per hardware (from ``total``, grouped by GPU kind only), week, user and project
+    (each grouped so by the store), with their cost."""
 
-    def by_cost(groups: dict[str, _Sum], key: str) -> list[dict[str, Any]]:
-        ordered = sorted(groups.items(), key=lambda kv: (-kv[1].cost, -kv[1].hours, kv[0]))
-        return [{key: name or None, **s.to_dict()} for name, s in ordered]
+    def summed(cells: Iterable[UsageCell], key: Callable[[UsageCell], Any]) -> dict[Any, _Sum]:
+        groups: dict[Any, _Sum] = {}
+        for cell in cells:
+            cost, unpriced = cell_cost(cell, book)
+            groups.setdefault(key(cell), _Sum()).add(cell, cost, unpriced)
+        return groups
 
+    def by_cost(groups: dict[Any, _Sum], name: str) -> list[dict[str, Any]]:
+        ordered = sorted(groups.items(), key=lambda kv: (-kv[1].cost, -kv[1].hours, str(kv[0])))
+        return [{name: key or None, **s.to_dict()} for key, s in ordered]
+
+    hardware = summed(total, lambda c: gpu_price_kind(c.gpu_kind) if c.gpu_hours else "cpu")
+    per_week = summed(weeks, lambda c: c.week_start)
     return {
         "currency": book.currency,
         "prices": {"cpu": book.cpu, **dict(book.gpu)},
-        "total": total.to_dict(),
-        "per_week": [{"week_start": w, **weeks[w].to_dict()} for w in sorted(weeks)],
-        "per_user": by_cost(users, "user"),
-        "per_project": by_cost(projects, "project"),
+        "total": summed(total, lambda c: "").get("", _Sum()).to_dict(),
+        "per_week": [{"week_start": w, **per_week[w].to_dict()} for w in sorted(per_week)],
+        "per_user": by_cost(summed(users, lambda c: c.user or ""), "user"),
+        "per_project": by_cost(summed(projects, lambda c: c.project or ""), "project"),
         "per_hardware": by_cost(hardware, "kind"),
     }
 

@@ -13,7 +13,14 @@ from typing import Any
 from mltrail.entities import AuditEvent, Budget, Monitor, MonitorWindow, Price
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.insights.cadence import AgePoint, cadence_report
-from mltrail.services.insights.costs import PriceBook, budget_status, cost_report, month_of, month_start
+from mltrail.services.insights.costs import (
+    PriceBook,
+    budget_status,
+    cell_cost,
+    cost_report,
+    month_of,
+    month_start,
+)
 from mltrail.services.insights.scorecard import scorecard
 from mltrail.services.insights.value import first_productions, value_report
 from mltrail.services.monitoring.alias import training_metrics
@@ -32,6 +39,7 @@ DEFAULT_MARGIN = 0.05
 _KIND = re.compile(r"cpu|gpu|gpu:[^\x00-\x1f]{1,200}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 # The figure a cadence follows per task, and whether higher is better.
+_COST_GROUPS: tuple[tuple[str, ...], ...] = ((), ("week",), ("user",), ("project",))
 _CADENCE_METRIC = {"classification": ("accuracy", True), "regression": ("mae", False)}
 
 
@@ -116,8 +124,10 @@ class InsightsService:
             return []
         now = self.clock()
         book = PriceBook.of(self.store.list_prices())
-        cells = self.store.usage([b.project for b in budgets], since=month_start(now))
-        spent = {p["project"]: p["cost"] for p in cost_report(cells, book)["per_project"]}
+        cells = self.store.usage([b.project for b in budgets], since=month_start(now), by=("project",))
+        spent: dict[str, float] = {}
+        for cell in cells:
+            spent[cell.project or ""] = spent.get(cell.project or "", 0.0) + cell_cost(cell, book)[0]
         out = []
         for budget in budgets:
             status = budget_status(budget, spent.get(budget.project, 0.0), now)
@@ -154,7 +164,10 @@ class InsightsService:
         """Cost per week, user, project and hardware, the costliest runs, and the budgets' status."""
         _check_range(since, until)
         book = PriceBook.of(self.store.list_prices())
-        report = cost_report(self.store.usage(projects, since=since, until=until), book)
+        total, weeks, users, per_project = (
+            self.store.usage(projects, since=since, until=until, by=by) for by in _COST_GROUPS
+        )
+        report = cost_report(total, weeks, users, per_project, book)
         named = {k.removeprefix("gpu:"): v for k, v in book.gpu.items() if k.startswith("gpu:")}
         runs = self.store.costly_runs(
             projects,
@@ -176,7 +189,8 @@ class InsightsService:
         return value_report(
             self.store.repro_counts(projects, since=since, until=until),
             self.store.production_events(projects),
-            self.store.usage(projects, since=since, until=until),
+            self.store.usage(projects, since=since, until=until, by=("week", "project")),
+            self.store.usage(projects, since=since, until=until, by=("week", "user")),
         )
 
     def scorecard(

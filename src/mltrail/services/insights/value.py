@@ -33,9 +33,21 @@ def first_productions(events: Sequence[ProductionEvent]) -> list[ProductionEvent
     return out
 
 
+def _weekly(cells: Sequence[UsageCell], key: str) -> list[dict[str, Any]]:
+    counts: dict[tuple[float, str], int] = {}
+    for cell in cells:
+        group = (cell.week_start or 0.0, str(getattr(cell, key) or ""))
+        counts[group] = counts.get(group, 0) + cell.runs
+    return [{"week_start": w, key: name or None, "runs": n} for (w, name), n in sorted(counts.items())]
+
+
 def value_report(
-    repro: Sequence[ReproCounts], events: Sequence[ProductionEvent], cells: Sequence[UsageCell]
+    repro: Sequence[ReproCounts],
+    events: Sequence[ProductionEvent],
+    per_project: Sequence[UsageCell],
+    per_user: Sequence[UsageCell],
 ) -> dict[str, Any]:
+    """``per_project``/``per_user``: usage grouped by week and project, and by week and user."""
     firsts = first_productions(events)
     projects = []
     for counts in repro:
@@ -75,21 +87,17 @@ def value_report(
         for e in firsts
     ]
     waits: list[float] = [v["days_to_production"] for v in versions if v["days_to_production"] is not None]
-    weekly: dict[tuple[float, str, str], int] = {}
-    for cell in cells:
-        key = (cell.week_start, cell.project, cell.user or "")
-        weekly[key] = weekly.get(key, 0) + cell.runs
-    weeks = sorted({w for w, _, _ in weekly})
+    by_project = _weekly(per_project, "project")
+    weeks = {w["week_start"] for w in by_project}
     runs = sum(c.runs for c in repro)
     return {
         "projects": projects,
         "versions": versions,
         "median_days_to_production": round(statistics.median(waits), 3) if waits else None,
-        "experiments_per_week": [
-            {"week_start": w, "project": p, "user": u or None, "runs": n}
-            for (w, p, u), n in sorted(weekly.items())
-        ],
-        "mean_experiments_per_week": round(sum(weekly.values()) / len(weeks), 2) if weeks else None,
+        "experiments_per_week": {"per_project": by_project, "per_user": _weekly(per_user, "user")},
+        "mean_experiments_per_week": round(sum(w["runs"] for w in by_project) / len(weeks), 2)
+        if weeks
+        else None,
         "reproducible_share": _share(sum(c.both for c in repro), runs),
         "runs": runs,
     }

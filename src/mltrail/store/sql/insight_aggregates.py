@@ -1,5 +1,6 @@
-"""Team insights' aggregates: usage per project, user, week and hardware; production moves; runs by
-what they captured; monitor coverage. Each is one or two grouped queries."""
+"""Team insights' aggregates: usage per group and hardware, the costliest runs, runs by what they
+captured (all over the narrow ``run_facts`` table, never the wide runs rows); production moves; monitor
+coverage. Each is one or two grouped queries."""
 
 from __future__ import annotations
 
@@ -10,32 +11,41 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mltrail.entities import MonitorCoverage, ProductionEvent, ReproCounts, RunUsage, UsageCell
+from mltrail.errors import InvalidInputError
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.core import SqlBase, reads
-from mltrail.store.sql.project_activity import WEEK, WEEK_ORIGIN
+from mltrail.store.sql.insight_facts import WEEK, WEEK_ORIGIN
 
 __all__ = ["InsightAggregatesMixin"]
 
 _TO_PRODUCTION = '%"to":"production"%'
 _VIA_REQUEST = '%"request":%'
+_GROUPS = ("project", "user", "week")
+_F = t.run_facts.c
+
+
+def _facts_where(projects: Sequence[str] | None, since: float | None, until: float | None) -> list[Any]:
+    where: list[Any] = []
+    if projects is not None:
+        ids = sa.select(t.projects.c.id).where(t.projects.c.name.in_(list(projects)))
+        where.append(_F.project_id.in_(ids))
+    if since is not None:
+        where.append(_F.start_time >= since)
+    if until is not None:
+        where.append(_F.start_time < until)
+    return where
+
+
+def _hours() -> tuple[Any, Any, Any]:
+    hours = _F.seconds / 3600.0
+    return hours, hours * sa.func.coalesce(_F.cpu_count, 1), hours * _F.gpu_count
 
 
 class InsightAggregatesMixin(SqlBase):
-    def _week(self, start: Any) -> Any:
-        weeks = (start - WEEK_ORIGIN) / WEEK
-        return sa.cast(weeks if self._sqlite else sa.func.floor(weeks), sa.BigInteger)
-
-    @staticmethod
-    def _run_filters(projects: Sequence[str] | None, since: float | None, until: float | None) -> list[Any]:
-        r, p = t.runs.c, t.projects.c
-        where: list[Any] = []
-        if projects is not None:
-            where.append(p.name.in_(list(projects)))
-        if since is not None:
-            where.append(r.start_time >= since)
-        if until is not None:
-            where.append(r.start_time < until)
-        return where
+    def _project_names(self, conn: Connection) -> dict[int, str]:
+        return {
+            int(pid): str(name) for pid, name in conn.execute(sa.select(t.projects.c.id, t.projects.c.name))
+        }
 
     @reads
     def usage(
@@ -45,42 +55,47 @@ class InsightAggregatesMixin(SqlBase):
         *,
         since: float | None = None,
         until: float | None = None,
+        by: Sequence[str] = _GROUPS,
     ) -> list[UsageCell]:
-        r, p, f = t.runs.c, t.projects.c, t.run_facts.c
-        seconds = sa.func.coalesce(r.end_time, r.heartbeat_at) - r.start_time
-        hours = sa.case((seconds > 0, seconds), else_=0.0) / 3600.0
-        week = self._week(r.start_time)
+        unknown = set(by) - set(_GROUPS)
+        if unknown:
+            raise InvalidInputError(
+                f"usage groups by {', '.join(_GROUPS)}, not {sorted(unknown)}", field="by"
+            )
+        columns = {"project": _F.project_id, "user": _F.user, "week": _F.week}
+        keys = [columns[g] for g in _GROUPS if g in by]
+        hours, cores, gpus = _hours()
         query = (
             sa.select(
-                p.name,
-                r.user,
-                week.label("week"),
-                f.gpu_kind,
+                *keys,
+                _F.gpu_kind,
                 sa.func.count(),
                 sa.func.sum(hours),
-                sa.func.sum(hours * sa.func.coalesce(f.cpu_count, 1)),
-                sa.func.sum(hours * sa.func.coalesce(f.gpu_count, 0)),
+                sa.func.sum(cores),
+                sa.func.sum(gpus),
             )
-            .select_from(t.runs)
-            .join(t.projects, p.id == r.project_id)
-            .outerjoin(t.run_facts, f.run_id == r.id)
-            .where(*self._run_filters(projects, since, until))
-            .group_by(p.name, r.user, week, f.gpu_kind)
-            .order_by(week, p.name, r.user)
+            .where(*_facts_where(projects, since, until))
+            .group_by(*keys, _F.gpu_kind)
         )
-        return [
-            UsageCell(
-                project=name,
-                user=user,
-                week_start=float(WEEK_ORIGIN + int(w) * WEEK),
-                gpu_kind=gpu_kind,
-                runs=int(n),
-                hours=float(h or 0.0),
-                cpu_hours=float(c or 0.0),
-                gpu_hours=float(g or 0.0),
+        names = self._project_names(conn) if "project" in by else {}
+        cells = []
+        for row in conn.execute(query):
+            values = dict(zip([g for g in _GROUPS if g in by], row[: len(keys)], strict=True))
+            gpu_kind, n, h, c, g = row[len(keys) :]
+            week = values.get("week")
+            cells.append(
+                UsageCell(
+                    project=names.get(values["project"]) if "project" in values else None,
+                    user=values.get("user"),
+                    week_start=None if week is None else float(WEEK_ORIGIN + int(week) * WEEK),
+                    gpu_kind=gpu_kind,
+                    runs=int(n),
+                    hours=float(h or 0.0),
+                    cpu_hours=float(c or 0.0),
+                    gpu_hours=float(g or 0.0),
+                )
             )
-            for name, user, w, gpu_kind, n, h, c, g in conn.execute(query)
-        ]
+        return cells
 
     @reads
     def costly_runs(
@@ -95,32 +110,31 @@ class InsightAggregatesMixin(SqlBase):
         gpu_price: float,
         limit: int = 20,
     ) -> list[RunUsage]:
-        r, p, f = t.runs.c, t.projects.c, t.run_facts.c
-        seconds = sa.func.coalesce(r.end_time, r.heartbeat_at) - r.start_time
-        hours = sa.case((seconds > 0, seconds), else_=0.0) / 3600.0
-        cores = hours * sa.func.coalesce(f.cpu_count, 1)
-        gpus = hours * sa.func.coalesce(f.gpu_count, 0)
+        hours, cores, gpus = _hours()
         per_gpu: Any = sa.literal(float(gpu_price))
         if gpu_prices:
             per_gpu = sa.case(
-                *((f.gpu_kind == name, sa.literal(float(v))) for name, v in gpu_prices.items()),
+                *((_F.gpu_kind == name, sa.literal(float(v))) for name, v in gpu_prices.items()),
                 else_=sa.literal(float(gpu_price)),
             )
         cost = (cores * sa.literal(float(cpu_price)) + gpus * per_gpu).label("cost")
         query = (
-            sa.select(r.id, p.name, r.name, r.user, r.start_time, f.gpu_kind, hours, cores, gpus, cost)
-            .select_from(t.runs)
-            .join(t.projects, p.id == r.project_id)
-            .outerjoin(t.run_facts, f.run_id == r.id)
-            .where(*self._run_filters(projects, since, until))
-            .order_by(sa.desc("cost"), r.start_time.desc(), r.id)
+            sa.select(_F.run_id, _F.project_id, _F.user, _F.start_time, _F.gpu_kind, hours, cores, gpus, cost)
+            .where(*_facts_where(projects, since, until))
+            .order_by(sa.desc("cost"), _F.start_time.desc(), _F.run_id)
             .limit(limit)
         )
+        rows = conn.execute(query).all()
+        names = self._project_names(conn)
+        run_names: dict[str, str] = {}
+        if rows:
+            found = sa.select(t.runs.c.id, t.runs.c.name).where(t.runs.c.id.in_([r[0] for r in rows]))
+            run_names = {str(rid): str(name) for rid, name in conn.execute(found)}
         return [
             RunUsage(
                 run_id=run_id,
-                project=project,
-                name=name,
+                project=names.get(project_id, ""),
+                name=run_names.get(run_id, ""),
                 user=user,
                 start_time=float(start),
                 gpu_kind=gpu_kind,
@@ -129,7 +143,7 @@ class InsightAggregatesMixin(SqlBase):
                 gpu_hours=float(g or 0.0),
                 cost=float(total or 0.0),
             )
-            for run_id, project, name, user, start, gpu_kind, h, c, g, total in conn.execute(query)
+            for run_id, project_id, user, start, gpu_kind, h, c, g, total in rows
         ]
 
     @reads
@@ -171,46 +185,41 @@ class InsightAggregatesMixin(SqlBase):
         since: float | None = None,
         until: float | None = None,
     ) -> list[ReproCounts]:
-        r, p, f, d = t.runs.c, t.projects.c, t.run_facts.c, t.run_datasets.c
-        code = sa.case((f.code_state.in_(("clean", "diff")), 1), else_=0)
-        has_data = sa.exists().where(d.run_id == r.id)
-        data = sa.case((has_data, 1), else_=0)
-        both = sa.case((sa.and_(f.code_state.in_(("clean", "diff")), has_data), 1), else_=0)
-        environment = sa.case((f.cpu_count.is_not(None), 1), else_=0)
+        rebuilt = _F.code_state.in_(("clean", "diff"))
+        code = sa.case((rebuilt, 1), else_=0)
+        data = sa.case((_F.has_data.is_(True), 1), else_=0)
+        both = sa.case((sa.and_(rebuilt, _F.has_data.is_(True)), 1), else_=0)
+        environment = sa.case((_F.cpu_count.is_not(None), 1), else_=0)
         query = (
             sa.select(
-                p.name,
+                _F.project_id,
                 sa.func.count(),
                 sa.func.sum(code),
                 sa.func.sum(data),
                 sa.func.sum(both),
                 sa.func.sum(environment),
             )
-            .select_from(t.runs)
-            .join(t.projects, p.id == r.project_id)
-            .outerjoin(t.run_facts, f.run_id == r.id)
-            .where(*self._run_filters(projects, since, until))
-            .group_by(p.name)
+            .where(*_facts_where(projects, since, until))
+            .group_by(_F.project_id)
         )
         counted = {row[0]: row for row in conn.execute(query)}
-        # The first run over all time (the (project_id, start_time) index answers each min).
-        first_query = (
-            sa.select(p.name, sa.func.min(r.start_time))
-            .select_from(t.runs)
-            .join(t.projects, p.id == r.project_id)
-            .where(*self._run_filters(projects, None, None))
-            .group_by(p.name)
-        )
-        firsts = {name: float(first) for name, first in conn.execute(first_query)}
+        # The first run over all time: one (project_id, start_time) index probe per project.
+        names = self._project_names(conn)
+        wanted = [pid for pid, name in names.items() if projects is None or name in projects]
+        firsts: dict[int, float] = {}
+        for pid in wanted:
+            first = conn.execute(sa.select(sa.func.min(_F.start_time)).where(_F.project_id == pid)).scalar()
+            if first is not None:
+                firsts[pid] = float(first)
         out = []
-        for name in sorted(set(counted) | set(firsts)):
-            row = counted.get(name)
+        for pid in sorted(set(counted) | set(firsts), key=lambda p: names.get(p, "")):
+            row = counted.get(pid)
             n, c, da, b, env = (0, 0, 0, 0, 0) if row is None else row[1:]
             out.append(
                 ReproCounts(
-                    project=name,
+                    project=names.get(pid, ""),
                     runs=int(n),
-                    first_run=firsts.get(name),
+                    first_run=firsts.get(pid),
                     code=int(c or 0),
                     data=int(da or 0),
                     both=int(b or 0),

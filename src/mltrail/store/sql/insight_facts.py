@@ -1,22 +1,69 @@
-"""A run's ``run_facts`` row (hardware, code state) built from its context, as ``create_run`` and
-``update_context`` write it."""
+"""``run_facts`` rows: built from a run when it is created, and kept current by the writes that change
+what they copy (its times, its context, its dataset links). Called inside those writes' transactions."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
 from mltrail.entities.insights import run_facts
+from mltrail.store.sql import schema as t
 
-__all__ = ["fact_row"]
+__all__ = ["WEEK", "WEEK_ORIGIN", "fact_row", "hardware_values", "refresh_seconds", "week_of"]
+
+WEEK = 7 * 86400
+WEEK_ORIGIN = 4 * 86400  # 1970-01-05, the first Monday of the epoch
 
 
-def fact_row(run_id: str, context: Mapping[str, Any]) -> dict[str, Any]:
+def week_of(start_time: float) -> int:
+    return math.floor((start_time - WEEK_ORIGIN) / WEEK)
+
+
+def hardware_values(context: Mapping[str, Any]) -> dict[str, Any]:
     facts = run_facts(context)
     return {
-        "run_id": run_id,
         "cpu_count": facts.cpu_count,
         "gpu_count": facts.gpu_count,
         "gpu_kind": facts.gpu_kind,
         "code_state": facts.code_state,
     }
+
+
+def fact_row(
+    run_id: str, project_id: int, user: str | None, start_time: float, context: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "project_id": project_id,
+        "user": user,
+        "start_time": start_time,
+        "week": week_of(start_time),
+        "seconds": 0.0,
+        "has_data": False,
+        **hardware_values(context),
+    }
+
+
+_F = t.run_facts.c
+_R = t.runs.c
+
+
+def refresh_seconds(
+    conn: Connection, run_id: str, *, end_time: float | None, heartbeat_at: float | None
+) -> None:
+    """After ``update_run``/``reopen_run``: the end time sets the duration; a heartbeat extends that of a
+    run without one."""
+    if end_time is not None:
+        seconds: Any = sa.case((_F.start_time < end_time, end_time - _F.start_time), else_=0.0)
+        conn.execute(t.run_facts.update().where(_F.run_id == run_id).values(seconds=seconds))
+    elif heartbeat_at is not None:
+        ended = sa.select(_R.end_time).where(_R.id == run_id).scalar_subquery()
+        conn.execute(
+            t.run_facts.update()
+            .where(_F.run_id == run_id, ended.is_(None), _F.start_time < heartbeat_at)
+            .values(seconds=heartbeat_at - _F.start_time)
+        )

@@ -8,16 +8,25 @@ from mltrail.store.sql.schema import Double, metadata
 
 __all__ = ["compute_prices", "project_budgets", "run_facts"]
 
-# One row per run, written with it (and again when its context changes): cost and reproducibility
-# aggregates join this narrow table instead of parsing every run's context JSON.
+# One narrow row per run, written with it and kept current by the writes that change what it copies
+# (``sql.insight_facts``): cost, value and scorecard aggregates group this table alone, instead of joining
+# the wide runs rows (whose context JSON lists every installed package) and parsing JSON.
 run_facts = sa.Table(
     "run_facts",
     metadata,
     sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("project_id", sa.Integer, nullable=False),
+    sa.Column("user", sa.Text, nullable=True),
+    sa.Column("start_time", Double, nullable=False),
+    sa.Column("week", sa.BigInteger, nullable=False),  # ISO weeks since 1970-01-05 (a Monday)
+    sa.Column("seconds", Double, nullable=False),  # (end, else last heartbeat) - start, >= 0
     sa.Column("cpu_count", sa.Integer, nullable=True),
     sa.Column("gpu_count", sa.Integer, nullable=False),
     sa.Column("gpu_kind", sa.Text, nullable=True),
     sa.Column("code_state", sa.String(8), nullable=False),  # entities.insights.CODE_STATES
+    sa.Column("has_data", sa.Boolean, nullable=False),  # a dataset version linked to the run
+    sa.Index(None, "project_id", "start_time"),
+    sa.Index(None, "start_time"),
 )
 
 compute_prices = sa.Table(

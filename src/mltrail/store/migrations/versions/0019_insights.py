@@ -14,7 +14,7 @@ import orjson
 import sqlalchemy as sa
 from alembic import op
 
-from mltrail.entities.insights import run_facts
+from mltrail.store.sql.insight_facts import fact_row
 
 revision: str = "0019"
 down_revision: str | None = "0017"
@@ -22,21 +22,42 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _BACKFILL_BATCH = 2000
+_FACT_COLUMNS = (
+    "run_id",
+    "project_id",
+    "user",
+    "start_time",
+    "week",
+    "seconds",
+    "cpu_count",
+    "gpu_count",
+    "gpu_kind",
+    "code_state",
+    "has_data",
+)
 
 
 def upgrade() -> None:
     op.create_table(
         "run_facts",
         sa.Column("run_id", sa.String(length=64), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("user", sa.Text(), nullable=True),
+        sa.Column("start_time", sa.Double(), nullable=False),
+        sa.Column("week", sa.BigInteger(), nullable=False),
+        sa.Column("seconds", sa.Double(), nullable=False),
         sa.Column("cpu_count", sa.Integer(), nullable=True),
         sa.Column("gpu_count", sa.Integer(), nullable=False),
         sa.Column("gpu_kind", sa.Text(), nullable=True),
         sa.Column("code_state", sa.String(length=8), nullable=False),
+        sa.Column("has_data", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"], ["runs.id"], name=op.f("fk_run_facts_run_id_runs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_run_facts")),
     )
+    op.create_index(op.f("ix_run_facts_project_id_start_time"), "run_facts", ["project_id", "start_time"])
+    op.create_index(op.f("ix_run_facts_start_time"), "run_facts", ["start_time"])
     op.create_table(
         "compute_prices",
         sa.Column("kind", sa.Text(), nullable=False),
@@ -69,19 +90,27 @@ def upgrade() -> None:
 def _backfill() -> None:
     """Every existing run's facts, read from its context in batches (keyset by id)."""
     conn = op.get_bind()
-    runs = sa.table("runs", sa.column("id", sa.String), sa.column("context", sa.Text))
-    facts = sa.table(
-        "run_facts",
-        sa.column("run_id", sa.String),
-        sa.column("cpu_count", sa.Integer),
-        sa.column("gpu_count", sa.Integer),
-        sa.column("gpu_kind", sa.Text),
-        sa.column("code_state", sa.String),
+    runs = sa.table(
+        "runs",
+        *(
+            sa.column(c)
+            for c in ("id", "project_id", "user", "start_time", "end_time", "heartbeat_at", "context")
+        ),
     )
+    links = sa.table("run_datasets", sa.column("run_id"))
+    facts = sa.table("run_facts", *(sa.column(c) for c in _FACT_COLUMNS))
     after = ""
     while True:
         rows = conn.execute(
-            sa.select(runs.c.id, runs.c.context)
+            sa.select(
+                runs.c.id,
+                runs.c.project_id,
+                runs.c.user,
+                runs.c.start_time,
+                sa.func.coalesce(runs.c.end_time, runs.c.heartbeat_at),
+                runs.c.context,
+                sa.exists().where(links.c.run_id == runs.c.id),
+            )
             .where(runs.c.id > after)
             .order_by(runs.c.id)
             .limit(_BACKFILL_BATCH)
@@ -89,21 +118,15 @@ def _backfill() -> None:
         if not rows:
             return
         values = []
-        for run_id, context in rows:
+        for run_id, project_id, user, start, last, context, has_data in rows:
             try:
                 doc = orjson.loads(context) if context else {}
             except orjson.JSONDecodeError:
                 doc = {}
-            f = run_facts(doc if isinstance(doc, dict) else {})
-            values.append(
-                {
-                    "run_id": run_id,
-                    "cpu_count": f.cpu_count,
-                    "gpu_count": f.gpu_count,
-                    "gpu_kind": f.gpu_kind,
-                    "code_state": f.code_state,
-                }
-            )
+            row = fact_row(run_id, project_id, user, float(start), doc if isinstance(doc, dict) else {})
+            row["seconds"] = max(0.0, float(last) - float(start)) if last is not None else 0.0
+            row["has_data"] = bool(has_data)
+            values.append(row)
         conn.execute(facts.insert(), values)
         after = rows[-1][0]
 
