@@ -31,6 +31,7 @@ from mltrail.settings import Settings
 from mltrail.store.factory import open_store
 from mltrail.store.sql import SqlStore
 from mltrail.store.sql import schema as t
+from mltrail.store.sql.insight_facts import fact_row
 
 YEAR = 365 * 86400.0
 GPUS = [None, None, None, "NVIDIA A100-SXM4-80GB", "NVIDIA H100 80GB HBM3", "Tesla T4"]
@@ -89,16 +90,18 @@ def seed(store: SqlStore, runs: int, models: int, now: float) -> None:
                 }
             )
             gpu = rng.choice(GPUS)
-            batch_facts.append(
-                {
-                    "run_id": run_id,
-                    "cpu_count": rng.choice([4, 8, 16, 32]),
-                    "gpu_count": 0 if gpu is None else rng.choice([1, 2, 8]),
-                    "gpu_kind": gpu,
-                    "code_state": rng.choice(["clean", "diff", "dirty", "none"]),
-                }
+            row = fact_row(run_id, ids[project], batch_runs[-1]["user"], start, {})
+            has_data = rng.random() < 0.5
+            row.update(
+                seconds=batch_runs[-1]["end_time"] - start,
+                cpu_count=rng.choice([4, 8, 16, 32]),
+                gpu_count=0 if gpu is None else rng.choice([1, 2, 8]),
+                gpu_kind=gpu,
+                code_state=rng.choice(["clean", "diff", "dirty", "none"]),
+                has_data=has_data,
             )
-            if rng.random() < 0.5:
+            batch_facts.append(row)
+            if has_data:
                 batch_links.append(
                     {"run_id": run_id, "dataset_version_id": dataset[ids[project]], "role": "train"}
                 )

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from mltrail.entities import run_facts
+from mltrail.entities import RunStatus, run_facts
 from mltrail.errors import NotFoundError
 from mltrail.store.sql import SqlStore
 
@@ -129,3 +129,17 @@ def test_costly_runs_priced_by_gpu_name(store: SqlStore, project: str) -> None:
     assert [round(r.cost, 6) for r in rows] == [13.6, 4.0]
     plain = store.costly_runs([project], cpu_price=0.0, gpu_prices={}, gpu_price=1.0, limit=1)
     assert plain[0].cost == pytest.approx(4.0)
+
+
+def test_duration_follows_heartbeats_until_the_end(store: SqlStore, project: str) -> None:
+    run_id = uuid.uuid4().hex
+    store.create_run(run_id=run_id, project=project, name="r", user="ada", start_time=MONDAY)
+    store.update_run(run_id, heartbeat_at=MONDAY + 1800)
+    assert store.usage([project], by=())[0].hours == pytest.approx(0.5)
+    store.update_run(run_id, end_time=MONDAY + 3600, status=RunStatus.FINISHED)
+    store.update_run(run_id, heartbeat_at=MONDAY + 7200)  # a late heartbeat does not stretch a finished run
+    assert store.usage([project], by=())[0].hours == pytest.approx(1.0)
+    store.reopen_run(run_id, at=MONDAY + 3 * 3600)
+    assert store.usage([project], by=())[0].hours == pytest.approx(3.0)
+    (counts,) = store.experiment_counts([project])
+    assert (counts.week_start, counts.project, counts.user, counts.runs) == (MONDAY, project, "ada", 1)

@@ -68,6 +68,16 @@ class InsightsStore(abc.ABC):
         ``project``, ``user``, ``week``; the others are None in the cells)."""
 
     @abc.abstractmethod
+    def experiment_counts(
+        self,
+        projects: Sequence[str] | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[UsageCell]:
+        """Runs started in ``[since, until)`` counted per ISO week, project and user (hours left 0)."""
+
+    @abc.abstractmethod
     def costly_runs(
         self,
         projects: Sequence[str] | None = None,

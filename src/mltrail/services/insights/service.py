@@ -189,8 +189,7 @@ class InsightsService:
         return value_report(
             self.store.repro_counts(projects, since=since, until=until),
             self.store.production_events(projects),
-            self.store.usage(projects, since=since, until=until, by=("week", "project")),
-            self.store.usage(projects, since=since, until=until, by=("week", "user")),
+            self.store.experiment_counts(projects, since=since, until=until),
         )
 
     def scorecard(

@@ -98,6 +98,35 @@ class InsightAggregatesMixin(SqlBase):
         return cells
 
     @reads
+    def experiment_counts(
+        self,
+        conn: Connection,
+        projects: Sequence[str] | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[UsageCell]:
+        query = (
+            sa.select(_F.week, _F.project_id, _F.user, sa.func.count())
+            .where(*_facts_where(projects, since, until))
+            .group_by(_F.week, _F.project_id, _F.user)
+        )
+        names = self._project_names(conn)
+        return [
+            UsageCell(
+                project=names.get(project_id),
+                user=user,
+                week_start=float(WEEK_ORIGIN + int(week) * WEEK),
+                gpu_kind=None,
+                runs=int(n),
+                hours=0.0,
+                cpu_hours=0.0,
+                gpu_hours=0.0,
+            )
+            for week, project_id, user, n in conn.execute(query)
+        ]
+
+    @reads
     def costly_runs(
         self,
         conn: Connection,

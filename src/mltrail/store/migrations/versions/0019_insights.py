@@ -58,6 +58,15 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_run_facts_project_id_start_time"), "run_facts", ["project_id", "start_time"])
     op.create_index(op.f("ix_run_facts_start_time"), "run_facts", ["start_time"])
+    priced = ["start_time", "seconds", "cpu_count", "gpu_count"]
+    for name, columns in (
+        ("kind", ["gpu_kind", "project_id"]),
+        ("week", ["week", "gpu_kind", "project_id"]),
+        ("user", ["user", "gpu_kind", "project_id"]),
+        ("project", ["project_id", "gpu_kind", "code_state", "has_data"]),
+    ):
+        op.create_index(op.f(f"ix_run_facts_by_{name}"), "run_facts", [*columns, *priced])
+    op.create_index(op.f("ix_run_facts_counts"), "run_facts", ["week", "project_id", "user", "start_time"])
     op.create_table(
         "compute_prices",
         sa.Column("kind", sa.Text(), nullable=False),
