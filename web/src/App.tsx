@@ -24,6 +24,7 @@ const MonitorsPage = lazy(() => import("./pages/Monitors"));
 const MonitorPage = lazy(() => import("./pages/Monitor"));
 const TeamPage = lazy(() => import("./pages/Team"));
 const AdminPage = lazy(() => import("./pages/Admin"));
+const InsightsPage = lazy(() => import("./pages/Insights"));
 
 function useMeState(): { me: Me | null; error: ApiError | null } {
   const [me, setMe] = useState<Me | null>(null);
@@ -85,6 +86,7 @@ export function App() {
             <Route path="/deployments/:name" element={<DeploymentPage />} />
             <Route path="/monitoring" element={<MonitorsPage />} />
             <Route path="/monitoring/:name" element={<MonitorPage />} />
+            <Route path="/insights" element={<InsightsPage />} />
             <Route path="/admin" element={<AdminPage />} />
             <Route path="*" element={<NotFound />} />
           </Routes>
