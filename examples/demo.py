@@ -4,7 +4,7 @@ Run by ``make demo``. Each run logs its config, the train/test datasets it read,
 epoch or boosting stage, the fitted pipeline saved as a model folder (skops, with its signature) and
 summary values. Then the best breast-cancer run is registered, ana requests production and bob, a
 maintainer, approves it after the gates pass. Re-running replaces the demo projects' runs and registers
-a new version.
+a new version. It ends with the team insights (``demo_insights.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from demo_gateway import run_gateway_demo
+from demo_insights import show_insights
 from demo_traffic import simulate
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -180,6 +181,7 @@ def main() -> None:
     name = simulate(f"{DEMO_MODEL}@production", train, settings, console, name=DEMO_MONITOR)
     console.print(f"(version {version} is in production; its monitor is [bold]{name}[/])\n")
     run_gateway_demo(settings, console, frame, DEMO_MODEL, "demo-breast-cancer")
+    show_insights(settings, console)
 
 
 def register_best(settings: Settings, console: Console) -> int:
