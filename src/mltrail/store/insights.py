@@ -74,8 +74,10 @@ class InsightsStore(abc.ABC):
         *,
         since: float | None = None,
         until: float | None = None,
+        by: str = "project",
     ) -> list[UsageCell]:
-        """Runs started in ``[since, until)`` counted per ISO week, project and user (hours left 0)."""
+        """Runs started in ``[since, until)`` counted per ISO week and ``by`` (``project`` or ``user``; the
+        other left None, hours left 0)."""
 
     @abc.abstractmethod
     def costly_runs(

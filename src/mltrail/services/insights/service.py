@@ -189,7 +189,8 @@ class InsightsService:
         return value_report(
             self.store.repro_counts(projects, since=since, until=until),
             self.store.production_events(projects),
-            self.store.experiment_counts(projects, since=since, until=until),
+            self.store.experiment_counts(projects, since=since, until=until, by="project"),
+            self.store.experiment_counts(projects, since=since, until=until, by="user"),
         )
 
     def scorecard(

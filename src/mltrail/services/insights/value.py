@@ -44,9 +44,10 @@ def _weekly(cells: Sequence[UsageCell], key: str) -> list[dict[str, Any]]:
 def value_report(
     repro: Sequence[ReproCounts],
     events: Sequence[ProductionEvent],
-    experiments: Sequence[UsageCell],
+    per_project: Sequence[UsageCell],
+    per_user: Sequence[UsageCell],
 ) -> dict[str, Any]:
-    """``experiments``: runs per week, project and user."""
+    """``per_project``/``per_user``: runs counted per week and project, and per week and user."""
     firsts = first_productions(events)
     projects = []
     for counts in repro:
@@ -86,14 +87,14 @@ def value_report(
         for e in firsts
     ]
     waits: list[float] = [v["days_to_production"] for v in versions if v["days_to_production"] is not None]
-    by_project = _weekly(experiments, "project")
+    by_project = _weekly(per_project, "project")
     weeks = {w["week_start"] for w in by_project}
     runs = sum(c.runs for c in repro)
     return {
         "projects": projects,
         "versions": versions,
         "median_days_to_production": round(statistics.median(waits), 3) if waits else None,
-        "experiments_per_week": {"per_project": by_project, "per_user": _weekly(experiments, "user")},
+        "experiments_per_week": {"per_project": by_project, "per_user": _weekly(per_user, "user")},
         "mean_experiments_per_week": round(sum(w["runs"] for w in by_project) / len(weeks), 2)
         if weeks
         else None,

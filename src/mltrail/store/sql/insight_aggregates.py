@@ -105,17 +105,21 @@ class InsightAggregatesMixin(SqlBase):
         *,
         since: float | None = None,
         until: float | None = None,
+        by: str = "project",
     ) -> list[UsageCell]:
+        if by not in ("project", "user"):
+            raise InvalidInputError(f"experiments are counted by project or user, not {by!r}", field="by")
+        key = _F.project_id if by == "project" else _F.user
         query = (
-            sa.select(_F.week, _F.project_id, _F.user, sa.func.count())
+            sa.select(_F.week, key, sa.func.count())
             .where(*_facts_where(projects, since, until))
-            .group_by(_F.week, _F.project_id, _F.user)
+            .group_by(_F.week, key)
         )
-        names = self._project_names(conn)
+        names = self._project_names(conn) if by == "project" else {}
         return [
             UsageCell(
-                project=names.get(project_id),
-                user=user,
+                project=names.get(group) if by == "project" else None,
+                user=group if by == "user" else None,
                 week_start=float(WEEK_ORIGIN + int(week) * WEEK),
                 gpu_kind=None,
                 runs=int(n),
@@ -123,7 +127,7 @@ class InsightAggregatesMixin(SqlBase):
                 cpu_hours=0.0,
                 gpu_hours=0.0,
             )
-            for week, project_id, user, n in conn.execute(query)
+            for week, group, n in conn.execute(query)
         ]
 
     @reads

@@ -39,7 +39,8 @@ run_facts = sa.Table(
     # Covering indexes, one per grouping of ``sql.insight_aggregates``: each GROUP BY walks one in order
     # (no sort, no table reads); 100,000 runs group in about 40 ms on SQLite instead of 200-500 ms.
     *(sa.Index(f"ix_run_facts_by_{name}", *columns, *_PRICED) for name, columns in _GROUPINGS),
-    sa.Index("ix_run_facts_counts", "week", "project_id", "user", "start_time"),
+    sa.Index("ix_run_facts_counts_project", "week", "project_id", "start_time"),
+    sa.Index("ix_run_facts_counts_user", "week", "user", "start_time"),
 )
 
 compute_prices = sa.Table(

@@ -66,7 +66,8 @@ def upgrade() -> None:
         ("project", ["project_id", "gpu_kind", "code_state", "has_data"]),
     ):
         op.create_index(op.f(f"ix_run_facts_by_{name}"), "run_facts", [*columns, *priced])
-    op.create_index(op.f("ix_run_facts_counts"), "run_facts", ["week", "project_id", "user", "start_time"])
+    op.create_index(op.f("ix_run_facts_counts_project"), "run_facts", ["week", "project_id", "start_time"])
+    op.create_index(op.f("ix_run_facts_counts_user"), "run_facts", ["week", "user", "start_time"])
     op.create_table(
         "compute_prices",
         sa.Column("kind", sa.Text(), nullable=False),
