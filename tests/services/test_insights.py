@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from mltrail.entities import ApprovalPolicy, ModelFile, ProductionEvent, RegistryEvent, Stage
+from mltrail.entities import ApprovalPolicy, MetricsBatch, ModelFile, ProductionEvent, RegistryEvent, Stage
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.insights.cadence import AgePoint, cadence_report
 from mltrail.services.insights.service import InsightsService
+from mltrail.services.monitoring.performance import merge_accumulators
 from mltrail.store.factory import open_store
+from mltrail.store.monitoring import WindowDelta
 from mltrail.store.sql import SqlStore
 
 DAY = 86400.0
@@ -262,3 +264,53 @@ def test_cadence_suggests_the_median_age_of_falling_below_training() -> None:
         "m", moves, points[:2], {1: 0.9}, metric="accuracy", higher_is_better=True, margin=0.05, now=MONDAY
     )
     assert steady["suggested_retraining"]["enough_data"] is False
+
+
+def test_cadence_reads_realized_performance_from_monitor_windows(
+    store: SqlStore, insights: InsightsService
+) -> None:
+    run_id = _run(store, "p", MONDAY - DAY, 1.0, GPU, "ada")
+    store.log_metrics(run_id, MetricsBatch(["val/acc"], [0], [0.9], [MONDAY], "c", 1))
+    v1 = _register(store, "churn", "p", run_id, MONDAY - DAY)
+    _to_production(store, "churn", v1, MONDAY, request=None)
+    monitor = store.create_monitor(
+        name="churn-prod",
+        project="p",
+        model="churn",
+        version=v1,
+        run_id=run_id,
+        features=["x"],
+        prediction="prediction",
+        task="classification",
+        granularity="day",
+        segments=[],
+        schema={},
+        drift={},
+        training_metrics={"val/acc": 0.9},
+        reference=b"",
+        reference_source="test",
+        created_at=MONDAY,
+        created_by=None,
+    )
+    accuracies = [90, 90, 88, 84, 80, 80]  # per day after the move; 0.855 is 5 % below 0.9
+    deltas = [WindowDelta("", "day", MONDAY + d * DAY, 100, b"p", {}) for d in range(len(accuracies))]
+    store.merge_windows(monitor.id, deltas, lambda a, b: a + b, now=NOW)
+    store.add_performance(
+        monitor.id,
+        "day",
+        {
+            ("", MONDAY + d * DAY): {"n": 100, "confusion": {"1\x1f1": k, "0\x1f1": 100 - k}}
+            for d, k in enumerate(accuracies)
+        },
+        merge_accumulators,
+        now=NOW,
+    )
+    (churn,) = insights.cadence(model="churn")
+    assert [(p["age_days"], p["value"], p["kind"], p["fell"]) for p in churn["points"]] == [
+        (float(d), k / 100, "realized", k < 85.5) for d, k in enumerate(accuracies)
+    ]
+    assert churn["metric"] == "accuracy" and churn["points"][0]["training"] == 0.9
+    assert churn["suggested_retraining"]["days"] == 3.0
+    assert churn["suggested_retraining"]["crossings"] == [{"version": v1, "age_days": 3.0}]
+    lenient = insights.cadence(model="churn", margin=0.2)[0]["suggested_retraining"]
+    assert lenient["days"] is None and lenient["at_least_days"] == 5.0
