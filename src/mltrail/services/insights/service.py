@@ -3,7 +3,6 @@ figures, each read from a few grouped store queries and computed by this package
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -32,10 +31,13 @@ from mltrail.store.insights import InsightsStore
 from mltrail.store.monitoring import MonitorStore
 from mltrail.store.tracking import TrackingStore
 
-__all__ = ["BUDGET_ALERT_ACTION", "DEFAULT_MARGIN", "InsightsService"]
+__all__ = ["BUDGET_ALERT_ACTION", "DEFAULT_MARGIN", "MAX_BUDGET", "MAX_PRICE", "InsightsService"]
 
 BUDGET_ALERT_ACTION = "budget_alert"
 DEFAULT_MARGIN = 0.05
+# Bounds that keep every figure finite (a cost is hours x price; JSON has no infinity).
+MAX_PRICE = 1e6
+MAX_BUDGET = 1e15
 _KIND = re.compile(r"cpu|gpu|gpu:[^\x00-\x1f]{1,200}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 # The figure a cadence follows per task, and whether higher is better.
@@ -70,9 +72,9 @@ class InsightsService:
             raise InvalidInputError(
                 f"kind must be cpu, gpu or gpu:<name as the run recorded it>, got {kind!r}", field="kind"
             )
-        if not isinstance(per_hour, int | float) or not math.isfinite(per_hour) or per_hour < 0:
+        if not isinstance(per_hour, int | float) or not 0 <= per_hour <= MAX_PRICE:
             raise InvalidInputError(
-                f"per_hour must be a finite number >= 0, got {per_hour!r}", field="per_hour"
+                f"per_hour is a price from 0 to {MAX_PRICE:g} an hour, got {per_hour!r}", field="per_hour"
             )
         currency = _currency(currency)
         others = {p.currency for p in self.store.list_prices() if p.kind != kind}
@@ -96,8 +98,10 @@ class InsightsService:
         currency: str | None = None,
         user: str | None,
     ) -> Budget:
-        if not isinstance(amount, int | float) or not math.isfinite(amount) or amount <= 0:
-            raise InvalidInputError(f"amount must be a finite number > 0, got {amount!r}", field="amount")
+        if not isinstance(amount, int | float) or not 0 < amount <= MAX_BUDGET:
+            raise InvalidInputError(
+                f"amount is a budget above 0, at most {MAX_BUDGET:g}, got {amount!r}", field="amount"
+            )
         if not isinstance(alert_share, int | float) or not 0 < alert_share <= 1:
             raise InvalidInputError(
                 f"alert_share is the spent share that alerts, in (0, 1], got {alert_share!r}",
