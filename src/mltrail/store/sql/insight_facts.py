@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from mltrail.entities.insights import run_facts
 from mltrail.store.sql import schema as t
 
-__all__ = ["WEEK", "WEEK_ORIGIN", "fact_row", "hardware_values", "refresh_seconds", "week_of"]
+__all__ = ["INSERT_FACTS", "WEEK", "WEEK_ORIGIN", "fact_row", "hardware_values", "refresh_seconds", "week_of"]
 
 WEEK = 7 * 86400
 WEEK_ORIGIN = 4 * 86400  # 1970-01-05, the first Monday of the epoch
@@ -51,6 +51,27 @@ def fact_row(
 _F = t.run_facts.c
 _R = t.runs.c
 
+# Built once: these run with every run's creation, heartbeat and end, so their construction is not repeated.
+INSERT_FACTS = t.run_facts.insert()
+_SET_END = (
+    t.run_facts.update()
+    .where(_F.run_id == sa.bindparam("b_run_id"))
+    .values(
+        seconds=sa.case(
+            (_F.start_time < sa.bindparam("b_end"), sa.bindparam("b_end") - _F.start_time), else_=0.0
+        )
+    )
+)
+_SET_HEARTBEAT = (
+    t.run_facts.update()
+    .where(
+        _F.run_id == sa.bindparam("b_run_id"),
+        _F.start_time < sa.bindparam("b_at"),
+        sa.select(_R.end_time).where(_R.id == sa.bindparam("b_run_id")).scalar_subquery().is_(None),
+    )
+    .values(seconds=sa.bindparam("b_at") - _F.start_time)
+)
+
 
 def refresh_seconds(
     conn: Connection, run_id: str, *, end_time: float | None, heartbeat_at: float | None
@@ -58,12 +79,6 @@ def refresh_seconds(
     """After ``update_run``/``reopen_run``: the end time sets the duration; a heartbeat extends that of a
     run without one."""
     if end_time is not None:
-        seconds: Any = sa.case((_F.start_time < end_time, end_time - _F.start_time), else_=0.0)
-        conn.execute(t.run_facts.update().where(_F.run_id == run_id).values(seconds=seconds))
+        conn.execute(_SET_END, {"b_run_id": run_id, "b_end": float(end_time)})
     elif heartbeat_at is not None:
-        ended = sa.select(_R.end_time).where(_R.id == run_id).scalar_subquery()
-        conn.execute(
-            t.run_facts.update()
-            .where(_F.run_id == run_id, ended.is_(None), _F.start_time < heartbeat_at)
-            .values(seconds=heartbeat_at - _F.start_time)
-        )
+        conn.execute(_SET_HEARTBEAT, {"b_run_id": run_id, "b_at": float(heartbeat_at)})

@@ -13,7 +13,7 @@ from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.codec import decode_value, dump_json, encode_value, load_json
 from mltrail.store.sql.core import SqlBase, reads, writes
-from mltrail.store.sql.insight_facts import fact_row, hardware_values, refresh_seconds
+from mltrail.store.sql.insight_facts import INSERT_FACTS, fact_row, hardware_values, refresh_seconds
 from mltrail.store.sql.loading import RUN_COLUMNS, load_runs
 
 __all__ = ["RunsMixin"]
@@ -109,7 +109,7 @@ class RunsMixin(SqlBase):
                 "context": context_json,
             },
         )
-        conn.execute(t.run_facts.insert(), fact_row(run_id, project_id, user, start_time, context or {}))
+        conn.execute(INSERT_FACTS, fact_row(run_id, project_id, user, start_time, context or {}))
         param_rows = self._upsert_values(conn, t.params, run_id, params or {}, "params")
         tag_rows = self._upsert_tags(conn, run_id, tags or {})
         # The new run as get_run would read it back, built from what was written (no second round trip):
