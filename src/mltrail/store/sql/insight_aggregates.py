@@ -22,6 +22,7 @@ _TO_PRODUCTION = '%"to":"production"%'
 _VIA_REQUEST = '%"request":%'
 _GROUPS = ("project", "user", "week")
 _F = t.run_facts.c
+_R = t.runs.c
 
 
 def _facts_where(projects: Sequence[str] | None, since: float | None, until: float | None) -> list[Any]:
@@ -236,12 +237,12 @@ class InsightAggregatesMixin(SqlBase):
             .group_by(_F.project_id)
         )
         counted = {row[0]: row for row in conn.execute(query)}
-        # The first run over all time: one (project_id, start_time) index probe per project.
+        # The first run over all time: one probe of the runs' (project_id, start_time) index per project.
         names = self._project_names(conn)
         wanted = [pid for pid, name in names.items() if projects is None or name in projects]
         firsts: dict[int, float] = {}
         for pid in wanted:
-            first = conn.execute(sa.select(sa.func.min(_F.start_time)).where(_F.project_id == pid)).scalar()
+            first = conn.execute(sa.select(sa.func.min(_R.start_time)).where(_R.project_id == pid)).scalar()
             if first is not None:
                 firsts[pid] = float(first)
         out = []

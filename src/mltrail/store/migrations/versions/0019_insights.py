@@ -56,7 +56,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_run_facts")),
     )
-    op.create_index(op.f("ix_run_facts_project_id_start_time"), "run_facts", ["project_id", "start_time"])
     op.create_index(op.f("ix_run_facts_start_time"), "run_facts", ["start_time"])
     priced = ["start_time", "seconds", "cpu_count", "gpu_count"]
     for name, columns in (
