@@ -1,28 +1,31 @@
 """Insights over 100,000 runs and 50 models (target: ≤ 500 ms per page of figures).
 
-    .venv/bin/python benchmarks/insights_speed.py [--runs 100000] [--models 50] [--repeat 5]
+    .venv/bin/python benchmarks/insights_speed.py [--runs 100000] [--models 50] [--repeat 5] [--postgres URL]
 
-Seeds a temp SQLite file with N runs (10 projects, 40 users, a year of start times, hardware facts of
-CPU-only and GPU boxes, half of the runs with a dataset version) by bulk inserts, and M registered
-models with 3 versions each moved to production through the store; sets a price table and a budget per
-project; then times each page's service call (cost, value, cadence, scorecard, budgets) in-process and
-through the API (FastAPI's TestClient, no authentication), printing the median and the worst of
-``--repeat`` calls after one warm-up.
+Seeds a temp SQLite file (or a throwaway PostgreSQL database made from URL, dropped afterwards) with N
+runs (10 projects, 40 users, a year of start times, hardware facts of CPU-only and GPU boxes, half of the
+runs with a dataset version) by bulk inserts, and M registered models with 3 versions each moved to
+production through the store; sets a price table and a budget per project; then times each page's
+service call (cost, value, cadence, scorecard, budgets) in-process and through the API (FastAPI's
+TestClient, no authentication), printing the median and the worst of ``--repeat`` calls after one warm-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import statistics
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from http_concurrent import throwaway_database
 
 from mltrail.api.app import create_app
 from mltrail.entities import ApprovalPolicy, ModelFile, RegistryEvent, Stage
@@ -174,9 +177,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--models", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--postgres", default="", help="a PostgreSQL URL: bench on a throwaway database there"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         settings = Settings(home=Path(tmp) / "mltrail")
+        if args.postgres:
+            settings = replace(settings, db_url=stack.enter_context(throwaway_database(args.postgres)))
         store = open_store(settings.db_url)
         now = time.time()
         started = time.perf_counter()
