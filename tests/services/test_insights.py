@@ -314,3 +314,60 @@ def test_cadence_reads_realized_performance_from_monitor_windows(
     assert churn["suggested_retraining"]["crossings"] == [{"version": v1, "age_days": 3.0}]
     lenient = insights.cadence(model="churn", margin=0.2)[0]["suggested_retraining"]
     assert lenient["days"] is None and lenient["at_least_days"] == 5.0
+
+
+def test_scorecard_monitored_and_responsive_from_real_monitors_and_alerts(
+    store: SqlStore, insights: InsightsService, team: dict[str, str]
+) -> None:
+    v1 = _register(store, "churn", "p", team["a"], MONDAY)
+    _to_production(store, "churn", v1, MONDAY + DAY, request=7)
+    _register(store, "other", "p", team["b"], MONDAY)
+    _to_production(store, "other", 1, MONDAY + DAY, request=None)
+    monitor = store.create_monitor(
+        name="churn-prod",
+        project="p",
+        model="churn",
+        version=v1,
+        run_id=None,
+        features=["x"],
+        prediction="prediction",
+        task="classification",
+        granularity="day",
+        segments=[],
+        schema={},
+        drift={},
+        training_metrics={},
+        reference=b"",
+        reference_source="test",
+        created_at=MONDAY,
+        created_by=None,
+    )
+    rule = store.create_alert_rule(
+        monitor_id=monitor.id,
+        metric="drift.psi",
+        feature="x",
+        segment=None,
+        comparator=">",
+        threshold=0.2,
+        for_windows=1,
+        channels=[],
+        created_at=MONDAY,
+        created_by="ana",
+    )
+    store.raise_alert(rule, feature="x", segment=None, value=0.5, window_start=MONDAY, now=MONDAY + 2 * DAY)
+    v2 = _register(store, "churn", "p", team["a"], MONDAY + 3 * DAY)
+    _to_production(store, "churn", v2, MONDAY + 12 * DAY, request=8)  # 10 days after the alert opened
+    card = insights.scorecard()
+    dims = {d["dimension"]: d for d in card["dimensions"]}
+    assert dims["monitored"]["score"] == 50  # churn has a monitor with a rule, other has none
+    assert dims["monitored"]["evidence"][0] == {
+        "model": "churn",
+        "monitors": ["churn-prod"],
+        "with_rules": ["churn-prod"],
+    }
+    # answered after 10 days: 100 x (90 - 10) / (90 - 7) = 96
+    assert dims["responsive"]["score"] == 96
+    assert dims["responsive"]["evidence"] == [
+        {"model": "churn", "alert_opened": MONDAY + 2 * DAY, "answered_by": v2, "days": 10.0}
+    ]
+    assert dims["reviewed"]["score"] == 67  # churn:1 and churn:2 through requests, other:1 not
