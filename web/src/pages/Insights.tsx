@@ -200,6 +200,16 @@ function CadenceView({ models }: { models: Cadence[] }) {
 }
 
 function evidenceLink(e: Record<string, unknown>) {
+  if (typeof e.model === "string" && Array.isArray(e.monitors) && e.monitors.length)
+    return (
+      <>
+        <Link to={`/registry/${encodeURIComponent(e.model)}`}>{e.model}</Link> (
+        {(e.monitors as string[]).map((m, i) => (
+          <span key={m}>{i ? ", " : ""}<Link to={`/monitoring/${encodeURIComponent(m)}`}>{m}</Link></span>
+        ))}
+        )
+      </>
+    );
   if (typeof e.model === "string" && typeof e.version === "number")
     return <Link to={`/registry/${encodeURIComponent(e.model)}/versions/${e.version}`}>{e.model}:{e.version}</Link>;
   if (typeof e.model === "string") return <Link to={`/registry/${encodeURIComponent(e.model)}`}>{e.model}</Link>;

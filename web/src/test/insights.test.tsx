@@ -42,6 +42,15 @@ beforeEach(() => {
     const u = String(url);
     if (u.includes("/insights/cost")) return json(cost);
     if (u.includes("/insights/cadence")) return json(cadence);
+    if (u.includes("/insights/scorecard"))
+      return json({
+        overall: 70,
+        level: "managed",
+        dimensions: [
+          { dimension: "monitored", score: 50, figure: "1 of 2 models in production have a monitor with an alert rule", evidence: [{ model: "churn", monitors: ["churn-prod"], with_rules: ["churn-prod"] }] },
+          { dimension: "reviewed", score: 100, figure: "1 of 1 moves", evidence: [{ model: "churn", version: 2, via_request: true }] },
+        ],
+      });
     return json({ error: { type: "NotFoundError", message: "no" } });
   }) as typeof fetch;
 });
@@ -78,5 +87,12 @@ describe("insights page", () => {
     expect(points).toHaveLength(3);
     expect(points[1]).toHaveAttribute("fill", "#c33"); // fell below the training figure
     expect(points[2]).toHaveAttribute("fill", "none"); // estimated, not realized
+  });
+
+  it("links each score to the models, versions and monitors behind it", async () => {
+    renderAt("/insights?tab=scorecard");
+    expect(await screen.findByText("ML maturity: 70/100 (managed)")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "churn-prod" })).toHaveAttribute("href", "/monitoring/churn-prod");
+    expect(screen.getByRole("link", { name: "churn:2" })).toHaveAttribute("href", "/registry/churn/versions/2");
   });
 });
