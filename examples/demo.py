@@ -6,6 +6,7 @@ the table ``val`` (for ``mltrail runs samples``), the fitted pipeline saved as a
 its signature) and summary values. Then the best breast-cancer run is registered, ana requests production
 and bob, a maintainer, approves it after the gates pass; a stakeholder report over them is written as HTML
 and PDF (``demo_reports.py``). Re-running replaces the demo projects' runs and registers a new version.
+It ends with the team insights (``demo_insights.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from demo_gateway import run_gateway_demo
+from demo_insights import show_insights
 from demo_media import log_media_demo
 from demo_reports import run_reports_demo
 from demo_traffic import simulate
@@ -204,6 +206,7 @@ def main() -> None:
     console.print(f"(version {version} is in production; its monitor is [bold]{name}[/])\n")
     run_gateway_demo(settings, console, frame, DEMO_MODEL, "demo-breast-cancer")
     run_reports_demo(settings, console, "demo-breast-cancer", DEMO_MODEL, DEMO_MONITOR)
+    show_insights(settings, console)
 
 
 def register_best(settings: Settings, console: Console) -> int:

@@ -26,6 +26,7 @@ const TeamPage = lazy(() => import("./pages/Team"));
 const ReportsPage = lazy(() => import("./pages/Reports"));
 const ReportPage = lazy(() => import("./pages/Report"));
 const AdminPage = lazy(() => import("./pages/Admin"));
+const InsightsPage = lazy(() => import("./pages/Insights"));
 
 function useMeState(): { me: Me | null; error: ApiError | null } {
   const [me, setMe] = useState<Me | null>(null);
@@ -89,6 +90,7 @@ export function App() {
             <Route path="/deployments/:name" element={<DeploymentPage />} />
             <Route path="/monitoring" element={<MonitorsPage />} />
             <Route path="/monitoring/:name" element={<MonitorPage />} />
+            <Route path="/insights" element={<InsightsPage />} />
             <Route path="/admin" element={<AdminPage />} />
             <Route path="*" element={<NotFound />} />
           </Routes>

@@ -17,6 +17,7 @@ from mltrail.api.deployments import routes as deployment_routes
 from mltrail.api.deps import current_user
 from mltrail.api.docs import install_docs
 from mltrail.api.errors import UnhandledErrorMiddleware, install_error_handlers
+from mltrail.api.insights import routes as insight_routes
 from mltrail.api.limits import BodyLimitMiddleware
 from mltrail.api.mlflow.errors import MLFLOW_PREFIXES
 from mltrail.api.mlflow.routes import mlflow_routers
@@ -112,6 +113,7 @@ def create_app(
             app.state.reports = services.reports
             app.state.deployment_evidence = services.deployment_evidence
             app.state.alerts = services.alerts
+            app.state.insights = services.insights
             app.state.monitoring = services.monitoring
             app.state.mlflow_tracking = services.mlflow_tracking
             app.state.mlflow_models = services.mlflow_models
@@ -165,7 +167,15 @@ def create_app(
     )
     registry = (models, model_versions, run_versions, model_requests, registry_audit, webhooks_router)
     monitoring = (monitors, monitor_ingest, monitor_alerts)
-    for module in (run_media, *routers, *registry, *monitoring, deployment_routes, report_routes):
+    for module in (
+        run_media,
+        *routers,
+        *registry,
+        *monitoring,
+        deployment_routes,
+        report_routes,
+        insight_routes,
+    ):
         api.include_router(module.router)
     api.include_router(run_tables.samples_router)
     app.include_router(api)

@@ -123,6 +123,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "app",
         "Stakeholder reports: markdown with live panels of runs, charts, samples, models and monitors.",
     ),
+    "insights": LazyCommand(
+        "mltrail.cli.insights.commands",
+        "app",
+        "Team insights: compute cost and budgets, value metrics, retraining cadence, maturity scorecard.",
+    ),
     "monitor": LazyCommand(
         "mltrail.cli.monitoring.monitor",
         "app",

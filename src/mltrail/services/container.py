@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mltrail.services.accounts.sessions import SessionService
     from mltrail.services.deployments.evidence import EvidenceService
     from mltrail.services.deployments.service import DeploymentService
+    from mltrail.services.insights.service import InsightsService
     from mltrail.services.mlflow.logged_models import MlflowLoggedModels
     from mltrail.services.mlflow.models import MlflowModels
     from mltrail.services.mlflow.tracking import MlflowTracking
@@ -159,6 +160,13 @@ class Services:
 
             raise InvalidInputError("reproducing a run needs a patch applier (git)", field="apply_patch")
         return ReproduceService(self.tracking, self.artifacts, self.datasets, apply_patch=self._apply_patch)
+
+    # -- insights ----------------------------------------------------------------------------------------
+    @cached_property
+    def insights(self) -> InsightsService:
+        from mltrail.services.insights.service import InsightsService
+
+        return InsightsService(self.store, runs=self.store, monitors=self.store, audit=self.store)
 
     # -- accounts ----------------------------------------------------------------------------------------
     @cached_property

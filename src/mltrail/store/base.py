@@ -1,7 +1,8 @@
 """The whole storage interface: one ``Store`` is every area's interface at once (``TrackingStore``,
 ``TableStore``, ``MediaStore``, ``AccountStore``, ``RegistryStore``, ``MonitorStore``, ``DeploymentStore``,
-``EvidenceStore``, ``ReportStore``). Services depend on the areas they use; the SQLAlchemy implementation
-serves SQLite and PostgreSQL. Every method is a transaction: it applies completely or not at all.
+``EvidenceStore``, ``ReportStore``, ``InsightsStore``). Services depend on the areas they use; the SQLAlchemy
+implementation serves SQLite and PostgreSQL. Every method is a transaction: it applies completely or not
+at all.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import abc
 from mltrail.store.accounts import AccountStore
 from mltrail.store.deployment_evidence import EvidenceStore
 from mltrail.store.deployments import DeploymentStore
+from mltrail.store.insights import InsightsStore
 from mltrail.store.media import MediaStore
 from mltrail.store.monitoring import MonitorStore
 from mltrail.store.registry import RegistryStore
@@ -22,6 +24,7 @@ __all__ = [
     "AccountStore",
     "DeploymentStore",
     "EvidenceStore",
+    "InsightsStore",
     "MediaStore",
     "MonitorStore",
     "RegistryStore",
@@ -44,6 +47,7 @@ class Store(
     DeploymentStore,
     EvidenceStore,
     ReportStore,
+    InsightsStore,
     abc.ABC,
 ):
     """Every area's storage at once, as the SQL implementation provides it."""

@@ -11,6 +11,7 @@ const NAV: [string, string][] = [
   ["/approvals", "Approvals"],
   ["/deployments", "Deployments"],
   ["/monitoring", "Monitoring"],
+  ["/insights", "Insights"],
   ["/admin", "Admin"],
 ];
 

@@ -19,6 +19,7 @@ from mltrail.settings import Settings
 if TYPE_CHECKING:
     from mltrail.sdk.accounts.client import AccountsClient
     from mltrail.sdk.deployments.client import DeploymentsClient
+    from mltrail.sdk.insights.client import InsightsClient
     from mltrail.sdk.monitoring.client import MonitorClient
     from mltrail.sdk.registry.client import RegistryClient
     from mltrail.sdk.reports.client import ReportsClient
@@ -61,6 +62,10 @@ class Connection(Protocol):
 
     def reports(self, user: str | None = None) -> ReportsClient:
         """Stakeholder reports, acting as ``user`` where no server account decides."""
+        ...
+
+    def insights(self) -> InsightsClient:
+        """Team insights: cost and budgets, value metrics, retraining cadence, maturity scorecard."""
         ...
 
     @property

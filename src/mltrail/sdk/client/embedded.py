@@ -16,6 +16,7 @@ from mltrail.settings import Settings
 if TYPE_CHECKING:
     from mltrail.sdk.accounts.embedded import EmbeddedAccounts
     from mltrail.sdk.deployments.embedded import InProcessDeployments
+    from mltrail.sdk.insights.embedded import InProcessInsights
     from mltrail.sdk.monitoring.embedded import InProcessMonitoring
     from mltrail.sdk.registry.embedded import InProcessRegistry
     from mltrail.sdk.reports.embedded import InProcessReports
@@ -95,6 +96,11 @@ class EmbeddedConnection:
         from mltrail.sdk.reports.embedded import InProcessReports
 
         return InProcessReports(self.services, user if user is not None else local_user(self.settings))
+
+    def insights(self) -> InProcessInsights:
+        from mltrail.sdk.insights.embedded import InProcessInsights
+
+        return InProcessInsights(self.services, local_user(self.settings))
 
     @cached_property
     def monitoring(self) -> InProcessMonitoring:

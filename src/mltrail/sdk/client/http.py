@@ -12,6 +12,7 @@ from mltrail.settings import Settings
 if TYPE_CHECKING:
     from mltrail.sdk.accounts.http import HttpAccounts
     from mltrail.sdk.deployments.http import HttpDeployments
+    from mltrail.sdk.insights.http import HttpInsights
     from mltrail.sdk.monitoring.http import HttpMonitoring
     from mltrail.sdk.registry.http import HttpRegistry
     from mltrail.sdk.reports.http import HttpReports
@@ -64,6 +65,11 @@ class HttpConnection:
         from mltrail.sdk.reports.http import HttpReports
 
         return HttpReports(self.http, user if user is not None else registry_user(self.settings))
+
+    def insights(self) -> HttpInsights:
+        from mltrail.sdk.insights.http import HttpInsights
+
+        return HttpInsights(self.http)
 
     @cached_property
     def monitoring(self) -> HttpMonitoring:

@@ -126,6 +126,7 @@ class DatasetsMixin(SqlBase):
             .values(run_id=run_id, dataset_version_id=dataset_version_id, role=role)
             .on_conflict_do_nothing(index_elements=["run_id", "dataset_version_id", "role"])
         )
+        conn.execute(t.run_facts.update().where(t.run_facts.c.run_id == run_id).values(has_data=True))
 
     @reads
     def list_run_datasets(self, conn: Connection, run_id: str) -> list[DatasetLink]:

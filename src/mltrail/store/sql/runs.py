@@ -13,6 +13,7 @@ from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
 from mltrail.store.sql import schema as t
 from mltrail.store.sql.codec import decode_value, dump_json, encode_value, load_json
 from mltrail.store.sql.core import SqlBase, reads, writes
+from mltrail.store.sql.insight_facts import INSERT_FACTS, fact_row, hardware_values, refresh_seconds
 from mltrail.store.sql.loading import RUN_COLUMNS, load_runs
 
 __all__ = ["RunsMixin"]
@@ -108,6 +109,7 @@ class RunsMixin(SqlBase):
                 "context": context_json,
             },
         )
+        conn.execute(INSERT_FACTS, fact_row(run_id, project_id, user, start_time, context or {}))
         param_rows = self._upsert_values(conn, t.params, run_id, params or {}, "params")
         tag_rows = self._upsert_tags(conn, run_id, tags or {})
         # The new run as get_run would read it back, built from what was written (no second round trip):
@@ -155,6 +157,7 @@ class RunsMixin(SqlBase):
         )
         if reopened.rowcount == 0:
             raise NotFoundError(f"no run {run_id!r}")
+        refresh_seconds(conn, run_id, end_time=None, heartbeat_at=at)
 
     @reads
     def find_run_ids(
@@ -212,6 +215,8 @@ class RunsMixin(SqlBase):
         updated = conn.execute(stmt, {"b_run_id": run_id, **changes})
         if updated.rowcount == 0:
             raise NotFoundError(f"no run {run_id!r}")
+        if end_time is not None or heartbeat_at is not None:
+            refresh_seconds(conn, run_id, end_time=end_time, heartbeat_at=heartbeat_at)
 
     @writes
     def set_params(self, conn: Connection, run_id: str, params: Mapping[str, Value]) -> None:
@@ -243,6 +248,8 @@ class RunsMixin(SqlBase):
         merged = dict(load_json(current) or {})
         merged.update(context)
         conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(context=dump_json(merged)))
+        facts = t.run_facts.update().where(t.run_facts.c.run_id == run_id)
+        conn.execute(facts.values(hardware_values(merged)))
 
     @writes
     def delete_run(self, conn: Connection, run_id: str) -> None:
@@ -250,7 +257,7 @@ class RunsMixin(SqlBase):
         key_ids = sa.select(t.metric_keys.c.id).where(t.metric_keys.c.run_id == run_id).scalar_subquery()
         conn.execute(t.metric_points.delete().where(t.metric_points.c.key_id.in_(key_ids)))
         per_run = (t.metric_keys, t.params, t.summaries, t.tags, t.batches, t.run_datasets, t.artifacts)
-        for table in (*per_run, t.run_tables, t.run_media):
+        for table in (*per_run, t.run_tables, t.run_media, t.run_facts):
             conn.execute(table.delete().where(table.c.run_id == run_id))
         conn.execute(t.runs.delete().where(t.runs.c.id == run_id))
 

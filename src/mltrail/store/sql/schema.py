@@ -12,6 +12,7 @@ __all__ = [
     "artifacts",
     "audit_events",
     "batches",
+    "compute_prices",
     "dataset_profiles",
     "dataset_versions",
     "deployment_evidence",
@@ -30,12 +31,14 @@ __all__ = [
     "monitor_windows",
     "monitors",
     "params",
+    "project_budgets",
     "project_members",
     "projects",
     "registered_models",
     "registry_events",
     "reports",
     "run_datasets",
+    "run_facts",
     "run_media",
     "run_tables",
     "runs",
@@ -622,6 +625,7 @@ from mltrail.store.sql.schema_deployments import (  # noqa: E402
     deployment_versions,
     deployments,
 )
+from mltrail.store.sql.schema_insights import compute_prices, project_budgets, run_facts  # noqa: E402
 from mltrail.store.sql.schema_media import run_media  # noqa: E402
 from mltrail.store.sql.schema_reports import reports  # noqa: E402
 from mltrail.store.sql.schema_tables import run_tables  # noqa: E402

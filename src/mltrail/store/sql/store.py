@@ -13,6 +13,8 @@ from mltrail.store.sql.datasets import DatasetsMixin
 from mltrail.store.sql.deployment_evidence import DeploymentEvidenceMixin
 from mltrail.store.sql.deployments import DeploymentsMixin
 from mltrail.store.sql.history import HistoryMixin
+from mltrail.store.sql.insight_aggregates import InsightAggregatesMixin
+from mltrail.store.sql.insight_settings import InsightSettingsMixin
 from mltrail.store.sql.media import MediaMixin
 from mltrail.store.sql.metrics import MetricsMixin
 from mltrail.store.sql.monitor_references import MonitorReferencesMixin
@@ -54,6 +56,8 @@ class SqlStore(
     DeploymentsMixin,
     DeploymentEvidenceMixin,
     ReportsMixin,
+    InsightSettingsMixin,
+    InsightAggregatesMixin,
     Store,
 ):
     """The SQL store. It is given an engine whose database is already migrated (see ``store.factory``);

@@ -1,0 +1,1 @@
+"""``/api/v1/insights``: compute cost and budgets, value metrics, retraining cadence, maturity scorecard."""

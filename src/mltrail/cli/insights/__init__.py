@@ -1,0 +1,1 @@
+"""``mltrail insights``: compute cost and budgets, value metrics, retraining cadence, maturity scorecard."""

@@ -1,0 +1,62 @@
+"""``mltrail insights`` on the embedded store at 80 columns: the price table, a budget, cost, value,
+cadence and scorecard, readable and never wider than the terminal."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+from typer.testing import CliRunner, Result
+
+from mltrail.cli.main import app
+from mltrail.settings import Settings
+from mltrail.store.factory import open_store
+
+CONTEXT = {
+    "environment": {"cpu": {"count": 4}, "gpus": [{"name": "NVIDIA A100-SXM4-80GB"}]},
+    "git": {"commit": "a", "dirty": False},
+}
+
+
+def _cli(home: Path, *args: str) -> Result:
+    result = CliRunner().invoke(app, ["--dir", str(home), *args], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert all(len(line) <= 80 for line in result.output.splitlines()), result.output
+    return result
+
+
+def test_insights_commands_at_80_columns(home: Path) -> None:
+    store = open_store(Settings(home=home).db_url)
+    start = time.time() - 5 * 3600
+    for project in ("vision-with-a-rather-long-project-name", "churn"):
+        run_id = uuid.uuid4().hex
+        store.create_run(
+            run_id=run_id,
+            project=project,
+            name="a-long-run-name-for-the-table",
+            user="ada",
+            start_time=start,
+            context=CONTEXT,
+        )
+        store.update_run(run_id, end_time=start + 4 * 3600)
+    store.close()
+    _cli(home, "insights", "price", "cpu", "0.04", "--currency", "EUR")
+    _cli(home, "insights", "price", "gpu:NVIDIA A100-SXM4-80GB", "2.5", "--currency", "EUR")
+    assert "gpu:NVIDIA A100-SXM4-80GB" in _cli(home, "insights", "prices").output
+    _cli(home, "insights", "budget", "churn", "12", "--alert-share", "0.5")
+    cost = _cli(home, "insights", "cost", "--since", "7d").output
+    # per run: 4 h x (4 cores x 0.04 + 1 GPU x 2.5) = 10.64; two runs 21.28
+    assert "21.28 EUR" in cost and "10.64" in cost
+    assert "alert" in cost  # churn spent 10.64 of 12
+    as_json = orjson.loads(_cli(home, "insights", "cost", "--json", "--project", "churn").output)
+    assert as_json["total"]["cost"] == 10.64
+    budgets = _cli(home, "insights", "budgets").output
+    assert "churn" in budgets and "89%" in budgets
+    assert "2 runs" in _cli(home, "insights", "value").output
+    assert "no model has reached production yet" in _cli(home, "insights", "cadence").output
+    scorecard = _cli(home, "insights", "scorecard").output
+    assert "ML maturity" in scorecard and "versioned" in scorecard
+    _cli(home, "insights", "price", "cpu", "--delete")
+    assert "cpu " not in _cli(home, "insights", "prices").output
