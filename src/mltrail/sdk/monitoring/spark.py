@@ -1,4 +1,4 @@
-"""``mltrail.spark``'s calls for the SDK: profiles of Spark DataFrames (``services/monitoring/spark_profile.py``)."""
+"""``mltrail.spark`` for the SDK: profiles of Spark DataFrames (``services/monitoring/spark_profile.py``)."""
 
 from mltrail.services.monitoring.spark_profile import profile_spark
 

@@ -53,6 +53,7 @@ from mltrail.services.monitoring.inputs import (
 from mltrail.services.monitoring.kinds import output_kind
 from mltrail.services.monitoring.labels import performance_updates, segment_memberships, windows_of
 from mltrail.services.monitoring.performance import merge_accumulators, metrics_from
+from mltrail.services.monitoring.profile_ingest import check_window, profile_deltas
 from mltrail.services.monitoring.raw import keep_raw, raw_tables
 from mltrail.services.monitoring.reference import (
     replace_reference,
@@ -480,6 +481,55 @@ class MonitoringService:
         if self._after_ingest is not None:
             self._after_ingest(monitor, touched)
         return IngestResult(table.num_rows, touched, all_violations)
+
+    def log_profile(
+        self,
+        name: str,
+        profile: DatasetProfile,
+        *,
+        window_start: float,
+        granularity: str | None = None,
+        segment: str = "",
+        now: float | None = None,
+        batch_key: str | None = None,
+    ) -> IngestResult:
+        """Merge a profile computed elsewhere (``mltrail.spark.profile``) into the window starting at
+        ``window_start`` (``granularity``: the profile's window, default the monitor's), with its segments'
+        profiles into their segment windows, or all of it into ``segment``'s; then drift, validation and
+        alerts as for logged rows (``monitoring/profile_ingest.py``). ``batch_key`` as for ``ingest``."""
+        monitor = self._following(name)
+        current = self.clock() if now is None else now
+        grain, start = check_window(monitor, window_start, granularity)
+        if profile.rows == 0:
+            return IngestResult(0, ())
+        ignore = (TIME_COLUMN, ID_COLUMN, SCORE_COLUMN, *(parse_segment(s).column for s in monitor.segments))
+        deltas, violations = profile_deltas(
+            monitor,
+            profile,
+            granularity=grain,
+            start=start,
+            segment=segment,
+            prediction_kind=self._prediction_kind(monitor),
+            ignore=(*ignore, *GATEWAY_COLUMNS),
+        )
+        if not self.store.merge_windows(
+            monitor.id,
+            deltas,
+            merge_profiles,
+            now=current,
+            batch_key=batch_key,
+            merge_estimation=merge_estimation,
+        ):
+            return IngestResult(profile.rows, (), violations, duplicate=True)
+        completed = self._baseline.ensure(monitor)
+        if completed is not monitor:
+            self._cache.pop(name, None)
+            monitor = completed
+        touched = tuple(sorted({d.start for d in deltas if d.granularity == monitor.granularity}))
+        refresh_figures(self.store, monitor, touched)
+        if self._after_ingest is not None:
+            self._after_ingest(monitor, touched)
+        return IngestResult(profile.rows, touched, violations)
 
     def report(
         self,

@@ -1,4 +1,4 @@
-"""Profiles of a Spark DataFrame: each partition profiled where it lies (``mapInArrow``), merged on the driver.
+"""Profiles of a Spark DataFrame: each partition profiled in place (``mapInArrow``), merged on the driver.
 
 The function that runs inside Spark, :func:`partition_profiles`, is plain pyarrow: it reads the partition's
 Arrow record batches, splits them by window (``hour``/``day`` of a time column) and segment (the monitors'
@@ -69,7 +69,9 @@ def window_width(window: str | float | None) -> float | None:
         return float(GRANULARITIES[window])
     width = float(window)
     if not (math.isfinite(width) and width > 0):
-        raise InvalidInputError(f"window must be a positive number of seconds, got {window!r}", field="window")
+        raise InvalidInputError(
+            f"window must be a positive number of seconds, got {window!r}", field="window"
+        )
     return width
 
 
@@ -169,7 +171,9 @@ def assemble(
                 if w == start and name and p is not None and _spec_of(name, segments) == spec.spec
             }
             ranked = sorted(parts, key=lambda name: (-parts[name].rows, name))
-            kept: dict[str, DatasetProfile | None] = {name: parts[name] for name in ranked[:MAX_SEGMENT_VALUES]}
+            kept: dict[str, DatasetProfile | None] = {
+                name: parts[name] for name in ranked[:MAX_SEGMENT_VALUES]
+            }
             kept.update(dict.fromkeys(sorted(ranked[MAX_SEGMENT_VALUES:])))
             profile.segments[spec.spec] = kept
     return out
@@ -207,9 +211,11 @@ def profile_spark(
     width = window_width(window)
     specs = [parse_segment(s) for s in segments]
     available = list(df.columns)
-    wanted = list(columns) if columns is not None else [
-        c for c in available if not (width is not None and c == time_column)
-    ]
+    wanted = (
+        list(columns)
+        if columns is not None
+        else [c for c in available if not (width is not None and c == time_column)]
+    )
     needed = list(dict.fromkeys([*wanted, *(s.column for s in specs)]))
     if width is not None and time_column not in needed:
         needed.append(time_column)
