@@ -54,7 +54,7 @@ from mltrail.services.monitoring.kinds import output_kind
 from mltrail.services.monitoring.labels import performance_updates, segment_memberships, windows_of
 from mltrail.services.monitoring.performance import merge_accumulators, metrics_from
 from mltrail.services.monitoring.profile_ingest import check_window, profile_deltas
-from mltrail.services.monitoring.raw import keep_raw, raw_tables
+from mltrail.services.monitoring.raw import keep_raw, lake_folder, raw_tables
 from mltrail.services.monitoring.reference import (
     replace_reference,
     run_reference,
@@ -348,8 +348,15 @@ class MonitoringService:
         return updated
 
     def delete(self, name: str) -> None:
+        """Delete the monitor, and its raw batches' lake folder (a new monitor of the name starts empty)."""
         self._forget(name)
         self.store.delete_monitor(name)
+        self.blobs.remove_named(lake_folder(name))
+
+    def lake_url(self, name: str) -> str:
+        """Where the monitor's raw batches lie as Hive-partitioned Parquet (``monitoring/raw.py``), for
+        Spark, DuckDB or pyarrow to read: ``…/lake/monitor=<name>`` (its ``day=…`` folders below)."""
+        return self.blobs.url(lake_folder(self.require(name).name))
 
     # -- ingestion --------------------------------------------------------------------------------------
     def ingest(
