@@ -509,7 +509,8 @@ class MonitoringService:
         grain, start = check_window(monitor, window_start, granularity)
         if profile.rows == 0:
             return IngestResult(0, ())
-        ignore = (TIME_COLUMN, ID_COLUMN, SCORE_COLUMN, *(parse_segment(s).column for s in monitor.segments))
+        segment_columns = (parse_segment(s).column for s in monitor.segments)
+        ignore = (TIME_COLUMN, ID_COLUMN, SCORE_COLUMN, monitor.prediction, *segment_columns)
         deltas, violations = profile_deltas(
             monitor,
             profile,
