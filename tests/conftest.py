@@ -88,3 +88,25 @@ def _live_server_module() -> Any:
 def live_server() -> Any:
     """tests/api/live_server.py: ``start_server``, ``restart_server``, ``free_port``."""
     return _live_server_module()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One SparkSession in ``local[2]`` for the session's Spark tests (pyspark is in the dev group; the tests
+    skip only where it cannot be imported). Its Python workers run this interpreter."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("mltrail-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
