@@ -163,6 +163,8 @@ def test_drift_report_of_a_hive_partitioned_lake_with_filters(tmp_path: Path) ->
     assert report.reference.rows == 10_000 and report.current.rows == 5000
     assert "day" not in report.reference.columns and "monitor" not in report.reference.columns
     assert report.drifted_columns == expected.drifted_columns and "age" in report.drifted_columns
+    one_day = mltrail.drift_report(root / "monitor=churn" / "day=2026-01-01", days["2026-01-02"])
+    assert list(one_day.reference.columns) == days["2026-01-01"].column_names  # a folder without partitions
     with pytest.raises(InvalidInputError) as info:
         mltrail.drift_report(root, root, current_filter="day is today")
     assert info.value.field == "filter"

@@ -47,8 +47,7 @@ def read_batches(
             raise InvalidInputError("a filter applies to Parquet paths and pyarrow datasets", field="filter")
         return to_table(data)
     expression = _expression(filter)
-    partitioning = dataset.partitioning
-    keys = set(partitioning.schema.names) if partitioning is not None else set()
+    keys = _partition_keys(dataset)
     read = list(columns) if columns is not None else [n for n in dataset.schema.names if n not in keys]
     read = [c for c in read if c in dataset.schema.names]  # a listed column no file has is profiled absent
     return iter(dataset.to_batches(columns=read, filter=expression, batch_size=_BATCH_ROWS))
@@ -72,6 +71,14 @@ def _dataset(data: Any) -> Any:
     if not files:
         raise InvalidInputError(f"no Parquet files under {path}", field="data")
     return ds.dataset(files, format="parquet", partitioning="hive", partition_base_dir=str(path))
+
+
+def _partition_keys(dataset: Any) -> set[str]:
+    """The columns a dataset's paths give (``day=…``), not its files: those the first file lacks."""
+    first = next(iter(dataset.get_fragments()), None)
+    if first is None:
+        return set()
+    return set(dataset.schema.names) - set(first.physical_schema.names)
 
 
 def _expression(filter: Filter) -> Any:
