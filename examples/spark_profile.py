@@ -57,13 +57,16 @@ def main() -> None:
     with mltrail.monitor("churn:1", segments=["plan"]) as served:
         for i, shift in enumerate((0.0, 0.0, 1.5)):
             batch = traffic(20_000, 10 + i, shift=shift, day=today - (3 - i) * DAY)
-            served.log(batch.drop(columns=["timestamp"]), clf.predict(batch[["tenure", "spend"]]),
-                       timestamps=batch["timestamp"].to_numpy())
+            served.log(
+                batch.drop(columns=["timestamp"]),
+                clf.predict(batch[["tenure", "spend"]]),
+                timestamps=batch["timestamp"].to_numpy(),
+            )
     lake = Path(settings.blobs) / "lake"
     print(f"raw predictions: {lake}/monitor={served.name}/day=…/")
     print(" ", sorted(p.name for p in (lake / f"monitor={served.name}").iterdir()))
 
-    # Anyone reads the lake directly: pandas (and DuckDB: read_parquet('…/lake/*/*/*.parquet', hive_partitioning=1)).
+    # Anyone reads the lake: pandas; DuckDB too (read_parquet('…/lake/*/*/*.parquet', hive_partitioning=1)).
     frame = pd.read_parquet(lake, filters=[("monitor", "=", served.name)])
     print(f"pandas reads {len(frame):,} rows; per day:", frame.groupby("day", observed=True).size().to_dict())
 
@@ -78,7 +81,9 @@ def main() -> None:
     with mltrail.monitor("churn:1", name="churn-from-spark", segments=["plan"]) as job:
         for start, profile in sorted(daily.items()):
             done = job.log_profile(profile, window_start=start)
-            print(f"  logged the profile of {time.strftime('%Y-%m-%d', time.gmtime(start))}: {done.rows:,} rows")
+            print(
+                f"  logged the profile of {time.strftime('%Y-%m-%d', time.gmtime(start))}: {done.rows:,} rows"
+            )
         report = job.report(last="7d")
     for window in report["windows"]:
         day = time.strftime("%Y-%m-%d", time.gmtime(window["start"]))
