@@ -12,8 +12,12 @@ see docs/MONITORING.md, "Spark and profiles".
     mon = mltrail.monitor("churn@production")
     for start, profile in daily.items():
         mon.log_profile(profile, window_start=start)
+    labelled = mltrail.spark.performance(df, label="churned", score="score", window="day")
+    for start, accumulators in labelled.items():   # {segment: accumulator}, "" for all traffic
+        mon.log_performance(accumulators, window_start=start)
 """
 
+from mltrail.sdk.monitoring.spark import performance_spark as performance
 from mltrail.sdk.monitoring.spark import profile_spark as profile
 
-__all__ = ["profile"]
+__all__ = ["performance", "profile"]

@@ -14,8 +14,10 @@ from test_monitor_estimate_sdk import _registered
 
 import mltrail
 from mltrail.errors import InvalidInputError
+from mltrail.services.monitoring.performance import accumulate
 from mltrail.settings import Settings
 from mltrail.stats.profile import profile_batches
+from mltrail.store.monitoring import LabelMatch
 
 DAY = 86400.0
 
@@ -53,3 +55,32 @@ def test_the_profiles_route_needs_a_profile(settings: Settings, http_server: Any
         assert bad.status_code == 400 and bad.json()["error"]["field"] == "profile"
         missing = httpx.post(url, json={"window_start": 0})
         assert missing.status_code in (400, 422) and "profile" in missing.text
+
+
+@pytest.mark.parametrize("where", ["embedded", "server"])
+def test_log_performance_adds_labelled_figures_to_a_profiled_window(
+    where: str, settings: Settings, http_server: Any
+) -> None:
+    server = http_server.url if where == "server" else None
+    name, clf = _registered(settings, server)
+    options: dict[str, Any] = {"server": server} if server else {"settings": settings}
+    day = (time.time() // DAY - 1) * DAY
+    batch = frame(1000, 9)
+    batch["prediction"] = clf.predict(batch[["tenure", "spend"]])
+    truth = (batch["tenure"] < 22).astype(int)
+    matches = [
+        LabelMatch(str(i), day, None, str(p), str(t), float(t))
+        for i, (p, t) in enumerate(zip(batch["prediction"], truth, strict=True))
+    ]
+    acc = accumulate(matches, "classification")
+    with mltrail.monitor(f"{name}:1", flush_interval=0.05, **options) as mon:
+        assert mon.log_performance({"": acc}, window_start=day) == (day,)  # not profiled yet: skipped
+        mon.log_profile(profile_batches(pa.Table.from_pandas(batch, preserve_index=False)), window_start=day)
+        assert mon.log_performance({"": acc}, window_start=day) == (day,)
+        with pytest.raises(InvalidInputError) as info:
+            mon.log_performance({"": {"n": -1}}, window_start=day)
+        assert info.value.field == "accumulators.all traffic"
+        report = mon.report(last="7d")
+    performance = report["windows"][0]["performance"]
+    assert performance["labeled"] == 1000
+    assert performance["accuracy"] == pytest.approx(float((batch["prediction"] == truth).mean()))

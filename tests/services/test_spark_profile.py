@@ -17,9 +17,11 @@ from test_monitor_profiles import DAY, T0, World, traffic
 import mltrail
 import mltrail.spark
 from mltrail.errors import InvalidInputError
+from mltrail.services.monitoring.labels import performance_updates
 from mltrail.services.monitoring.report import build_report
 from mltrail.services.monitoring.spark_profile import partition_profiles
 from mltrail.stats.profile import DatasetProfile, profile_batches
+from mltrail.store.monitoring import LabelMatch
 
 COLUMNS = ["age", "income", "country", "plan_pro", "visits"]
 
@@ -198,3 +200,55 @@ def test_a_nightly_spark_job_feeds_a_monitor_and_reads_its_lake(
     assert [w["drifted"] for w in b["windows"]] == [w["drifted"] for w in a["windows"]]
     assert "age" in b["windows"][1]["drifted"]
     assert sorted(b["segments"]) == sorted(a["segments"])
+
+
+def test_performance_accumulated_in_spark_equals_the_labels_own(
+    spark: Any, world: World, tmp_path: Path
+) -> None:
+    rows = pa.concat_tables([traffic(3000, 30, day=0), traffic(3000, 31, day=1)])
+    rng = np.random.default_rng(32)
+    truth = (rows.column("age").to_numpy() + rng.normal(0, 8, rows.num_rows) > 40).astype(np.int64)
+    score = 1 / (1 + np.exp(-(rows.column("age").to_numpy() - 40) / 5))
+    rows = rows.append_column("churned", pa.array(truth)).append_column("score", pa.array(score))
+    df = spark.read.parquet(_parquet(rows, tmp_path / "labelled.parquet")).repartition(3)
+    found = mltrail.spark.performance(df, label="churned", score="score", segments=["country"], window="day")
+    assert sorted(found) == [T0, T0 + DAY]
+
+    times = rows.column("timestamp").to_numpy()
+    countries = rows.column("country").to_pylist()
+    matches = [
+        LabelMatch(str(i), float(t), float(s), str(p), str(y), float(y), (f"country={c}",))
+        for i, (t, s, p, y, c) in enumerate(
+            zip(times, score, rows.column("prediction").to_pylist(), truth, countries, strict=True)
+        )
+    ]
+    expected = performance_updates(matches, "classification")["day"]
+    for start, by_segment in found.items():
+        assert sorted(by_segment) == sorted(seg for seg, s in expected if s == start)
+        for segment, acc in by_segment.items():
+            want = expected[(segment, start)]
+            assert (acc["n"], acc["confusion"], acc["pos_hist"], acc["neg_hist"]) == (
+                want["n"],
+                want["confusion"],
+                want["pos_hist"],
+                want["neg_hist"],
+            )
+            assert math.isclose(acc["logloss_sum"], want["logloss_sum"], rel_tol=1e-9)
+
+    # a monitor takes them beside the windows' profiles, and reports the same figures as labels would
+    mon = world.monitor(segments=["country"])
+    for start, profile in mltrail.spark.profile(
+        df, columns=["age", "income", "country", "prediction"], segments=["country"], window="day"
+    ).items():
+        world.monitoring.log_profile(mon.name, profile, window_start=start)
+    for start, accumulators in found.items():
+        world.monitoring.log_performance(mon.name, accumulators, window_start=start)
+    perf = world.monitoring.labelled_performance(mon.name, since=T0, until=T0 + 2 * DAY)
+    assert perf["labeled"] == 6000 and perf["accuracy"] == pytest.approx(
+        float((rows.column("prediction").to_numpy() == truth).mean())
+    )
+    de = world.monitoring.labelled_performance(mon.name, segment="country=DE", since=T0, until=T0 + 2 * DAY)
+    assert de["labeled"] == countries.count("DE")
+    with pytest.raises(InvalidInputError) as info:
+        world.monitoring.log_performance(mon.name, {"plan=pro": {"n": 1}}, window_start=T0)
+    assert info.value.field == "accumulators"

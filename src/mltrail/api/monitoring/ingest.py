@@ -16,7 +16,15 @@ from mltrail.api.bodies import read_body
 from mltrail.api.deps import MaxUploadDep
 from mltrail.api.errors import UploadTooLargeError
 from mltrail.api.monitoring.access import MonitorAccess, MonitorAccessDep
-from mltrail.api.monitoring.schemas import IngestPublic, LabelsIn, LabelsPublic, PredictionsJsonIn, ProfileIn
+from mltrail.api.monitoring.schemas import (
+    IngestPublic,
+    LabelsIn,
+    LabelsPublic,
+    PerformanceIn,
+    PredictionsJsonIn,
+    ProfileIn,
+    WindowsPublic,
+)
 from mltrail.entities import Role
 from mltrail.errors import InvalidInputError
 from mltrail.services.monitoring.inputs import to_table
@@ -197,6 +205,18 @@ def log_profile(name: str, body: ProfileIn, request: Request, ma: MonitorAccessD
     except TypeError as exc:  # a column numeric in the window and categorical in the profile
         raise InvalidInputError(f"the profile cannot merge into the window: {exc}", field="profile") from exc
     return IngestPublic.of(result)
+
+
+@router.post("/performance")
+def log_performance(name: str, body: PerformanceIn, ma: MonitorAccessDep) -> WindowsPublic:
+    """Merge performance accumulators computed elsewhere (``mltrail.spark.performance``) into the window
+    starting at ``window_start``, as delayed labels would (member); a window never profiled is skipped.
+    Not idempotent: a retry counts twice."""
+    ma.monitor(name, Role.MEMBER)
+    windows = ma.monitoring.log_performance(
+        name, body.accumulators, window_start=body.window_start, granularity=body.granularity
+    )
+    return WindowsPublic(windows=list(windows))
 
 
 @router.post("/labels")

@@ -44,11 +44,13 @@ __all__ = [
     "MonitorPatch",
     "MonitorPublic",
     "MonitorVersionPublic",
+    "PerformanceIn",
     "PredictionsJsonIn",
     "ProfileIn",
     "RawRowsPublic",
     "ReferenceIn",
     "ReportPublic",
+    "WindowsPublic",
     "json_safe",
 ]
 
@@ -267,6 +269,21 @@ class ProfileIn(_In):
             return DatasetProfile.from_bytes(base64.b64decode(self.profile, validate=True))
         except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
             raise InvalidInputError(f"profile is not a dataset profile: {exc}", field="profile") from exc
+
+
+class PerformanceIn(_In):
+    """Performance accumulators computed elsewhere (``mltrail.spark.performance``): segment (``""`` for all
+    traffic) → accumulator, for the window starting at ``window_start``."""
+
+    accumulators: dict[str, dict[str, Any]] = Field(max_length=1000)
+    window_start: float = Field(description="epoch seconds of the start of the UTC hour or day")
+    granularity: Literal["hour", "day"] | None = None
+
+
+class WindowsPublic(_Out):
+    """The starts of the monitor's windows a call touched."""
+
+    windows: list[JsonFloat]
 
 
 class PredictionsJsonIn(_In):

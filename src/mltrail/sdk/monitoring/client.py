@@ -171,6 +171,18 @@ class MonitorClient(Protocol):
         ``window_start``; what it did, as for a batch of rows."""
         ...
 
+    def log_performance(
+        self,
+        name: str,
+        accumulators: Mapping[str, Mapping[str, Any]],
+        *,
+        window_start: float,
+        granularity: str | None,
+    ) -> tuple[float, ...]:
+        """Merge performance accumulators (segment → accumulator, ``mltrail.spark.performance``) into the
+        windows starting at ``window_start``; the monitor's windows touched."""
+        ...
+
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]: ...
 
     def report(

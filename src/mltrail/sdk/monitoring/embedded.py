@@ -128,6 +128,18 @@ class InProcessMonitoring:
         )
         return IngestOutcome(done.rows, tuple(done.windows), dict(done.violations), done.duplicate)
 
+    def log_performance(
+        self,
+        name: str,
+        accumulators: Mapping[str, Mapping[str, Any]],
+        *,
+        window_start: float,
+        granularity: str | None,
+    ) -> tuple[float, ...]:
+        return self.services.monitoring.log_performance(
+            name, accumulators, window_start=window_start, granularity=granularity
+        )
+
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         return self.services.monitoring.log_labels(name, list(ids), list(labels))
 

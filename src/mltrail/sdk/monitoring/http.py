@@ -247,6 +247,22 @@ class HttpMonitoring:
             duplicate=bool(data.get("duplicate", False)),
         )
 
+    def log_performance(
+        self,
+        name: str,
+        accumulators: Mapping[str, Mapping[str, Any]],
+        *,
+        window_start: float,
+        granularity: str | None,
+    ) -> tuple[float, ...]:
+        body = {
+            "accumulators": {k: dict(v) for k, v in accumulators.items()},
+            "window_start": window_start,
+            "granularity": granularity,
+        }
+        data = self._json("POST", f"/monitors/{_q(name)}/performance", body)
+        return tuple(decode_float(w) for w in data.get("windows") or ())
+
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         if len(ids) != len(labels):
             raise InvalidInputError(f"{len(ids)} ids but {len(labels)} labels", field="labels")

@@ -31,7 +31,7 @@ import logging
 import time
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -282,6 +282,23 @@ class ModelMonitor:
             granularity=granularity,
             segment=segment,
             key=key or uuid.uuid4().hex,
+        )
+
+    def log_performance(
+        self,
+        accumulators: Mapping[str, Mapping[str, Any]],
+        *,
+        window_start: float,
+        granularity: str | None = None,
+    ) -> tuple[float, ...]:
+        """Merge performance accumulators computed elsewhere — ``mltrail.spark.performance(df, label=…)``
+        gives ``{window start: {segment: accumulator}}`` — into the windows starting at ``window_start``,
+        as delayed labels would (``""`` is all traffic). Log the window's profile first: a window never
+        profiled is skipped. Not idempotent: logging the same accumulators twice counts them twice. The
+        starts of the monitor's windows it touched."""
+        self.flush()
+        return self.client.log_performance(
+            self.name, accumulators, window_start=window_start, granularity=granularity
         )
 
     def log_labels(self, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:

@@ -61,7 +61,8 @@ from mltrail.services.monitoring.reference import (
     segment_references,
 )
 from mltrail.services.monitoring.report import build_report
-from mltrail.services.monitoring.segments import parse_segment, split_segments
+from mltrail.services.monitoring.segments import parse_segment, segment_spec, split_segments
+from mltrail.services.monitoring.spark_performance import check_accumulator
 from mltrail.services.monitoring.validation import count_violations, infer_schema, validate_schema
 from mltrail.services.registry.checks import parse_model_ref, validate_model_name
 from mltrail.stats.profile import DatasetProfile, profile_batches
@@ -538,6 +539,40 @@ class MonitoringService:
         if self._after_ingest is not None:
             self._after_ingest(monitor, touched)
         return IngestResult(profile.rows, touched, violations)
+
+    def log_performance(
+        self,
+        name: str,
+        accumulators: Mapping[str, Mapping[str, Any]],
+        *,
+        window_start: float,
+        granularity: str | None = None,
+    ) -> tuple[float, ...]:
+        """Merge performance accumulators computed elsewhere (``mltrail.spark.performance``: segment, ``""``
+        for all traffic, → accumulator) into the windows starting at ``window_start``, as labels would; a
+        window never profiled (by rows or a profile) is skipped. Alert rules then run. Not idempotent: a
+        retry counts twice. The starts of the monitor's windows it touched."""
+        monitor = self._following(name)
+        grain, start = check_window(monitor, window_start, granularity)
+        updates: dict[str, dict[str, Any]] = {}
+        for segment, acc in accumulators.items():
+            if segment and segment_spec(segment, monitor.segments) is None:
+                raise InvalidInputError(
+                    f"segment {segment!r} is not one of monitor {monitor.name}'s segments",
+                    field="accumulators",
+                )
+            updates[segment] = check_accumulator(acc, f"accumulators.{segment or 'all traffic'}")
+        starts = {grain: start}
+        if grain == "hour":
+            starts["day"] = math.floor(start / GRANULARITIES["day"]) * GRANULARITIES["day"]
+        now = self.clock()
+        for g, s in starts.items():
+            keyed = {(segment, s): acc for segment, acc in updates.items()}
+            self.store.add_performance(monitor.id, g, keyed, merge_accumulators, now=now)
+        touched = (starts[monitor.granularity],) if monitor.granularity in starts else ()
+        if touched and self._after_ingest is not None:
+            self._after_ingest(monitor, touched)
+        return touched
 
     def report(
         self,

@@ -37,6 +37,7 @@ __all__ = [
     "is_spark_dataframe",
     "partition_profiles",
     "profile_spark",
+    "split_windows",
     "window_width",
 ]
 
@@ -104,7 +105,7 @@ def partition_profiles(
         if batch.num_rows == 0:
             continue
         table = pa.Table.from_batches([batch])
-        for start, rows in _windows(table, width, time_column):
+        for start, rows in split_windows(table, width, time_column):
             for segment, part in [("", rows), *split_segments(rows, specs)]:
                 key = (start, segment)
                 pending.setdefault(key, []).append(part)
@@ -129,7 +130,8 @@ def partition_profiles(
         )
 
 
-def _windows(table: pa.Table, width: float | None, time_column: str) -> Iterator[tuple[float, pa.Table]]:
+def split_windows(table: pa.Table, width: float | None, time_column: str) -> Iterator[tuple[float, pa.Table]]:
+    """The table's rows per window of ``time_column`` (all of them under NaN without a width)."""
     if width is None:
         yield math.nan, table
         return
