@@ -41,6 +41,8 @@ def read_batches(
     """Record batches of a Parquet path (file, folder or URL) or a ``pyarrow.dataset.Dataset``, else the table
     of an in-memory object. ``filter`` (paths and datasets only) keeps the rows it matches, reading only the
     partitions it can match; Hive partition columns (``day=…``) are left out unless ``columns`` names them."""
+    if filter is None and isinstance(data, str | os.PathLike) and "://" not in str(data):
+        return _local_files(Path(data))  # streamed file by file: less memory than a dataset's readahead
     dataset = _dataset(data)
     if dataset is None:
         if filter is not None:
@@ -51,6 +53,22 @@ def read_batches(
     read = list(columns) if columns is not None else [n for n in dataset.schema.names if n not in keys]
     read = [c for c in read if c in dataset.schema.names]  # a listed column no file has is profiled absent
     return iter(dataset.to_batches(columns=read, filter=expression, batch_size=_BATCH_ROWS))
+
+
+def _local_files(path: Path) -> Iterator[pa.RecordBatch]:
+    """The batches of a Parquet file or of every Parquet file under a folder (partition values, in the
+    paths, are not columns of the files, so they are not read)."""
+    if not path.exists():
+        raise InvalidInputError(f"{path} does not exist", field="data")
+    files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
+    if not files:
+        raise InvalidInputError(f"no Parquet files under {path}", field="data")
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for file in files:
+            yield from pq.ParquetFile(file).iter_batches(batch_size=_BATCH_ROWS)
+
+    return batches()
 
 
 def _dataset(data: Any) -> Any:
