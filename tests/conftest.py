@@ -120,3 +120,25 @@ def s3_blobs(s3_server: Any, monkeypatch: pytest.MonkeyPatch) -> str:
         monkeypatch.setenv(name, value)
     s3fs.S3FileSystem.clear_instance_cache()  # credentials are read when a filesystem is made
     return f"s3://{s3_server.new_bucket()}/blobs"
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One SparkSession in ``local[2]`` for the session's Spark tests (pyspark is in the dev group; the tests
+    skip only where it cannot be imported). Its Python workers run this interpreter."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("mltrail-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

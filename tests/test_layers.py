@@ -39,7 +39,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 # The framework integrations' public entry points (``mltrail.sklearn``, ``mltrail.lightning`` …): thin
 # modules of the package root over ``sdk/autolog``.
-INTEGRATIONS = {"sklearn", "xgboost", "lightgbm", "lightning", "keras", "transformers"}
+INTEGRATIONS = {"sklearn", "xgboost", "lightgbm", "lightning", "keras", "transformers", "spark"}
 # Third-party modules that belong to one layer only.
 OWNED = {
     "sqlalchemy": {"store"},

@@ -553,3 +553,23 @@ def test_batches_are_bounded_in_rows_and_json_in_size(
         None, url, content=bomb, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
     )
     assert inflated.status_code == 413 and "JSON batch" in inflated.json()["error"]["message"]
+
+
+def test_profiles_are_logged_by_members_like_rows(team: World) -> None:
+    team.monitor()
+    url = "/monitors/churn-prod/profiles"
+    frame = traffic(500, 31, shift=2.0).drop(columns=["timestamp", "id"])
+    profile = profile_batches(pa.Table.from_pandas(frame, preserve_index=False))
+    body = {"profile": base64.b64encode(profile.to_bytes()).decode("ascii"), "window_start": T0}
+    viewer = team.post("vic", url, json=body)
+    assert viewer.status_code == 403 and viewer.json()["error"]["type"] == "PermissionDeniedError"
+    assert team.post("eve", url, json=body).status_code == 404
+    misaligned = team.post("bob", url, json={**body, "window_start": T0 + 1})
+    assert misaligned.status_code == 400 and misaligned.json()["error"]["field"] == "window_start"
+    done = team.post("bob", url, json=body, headers={"Idempotency-Key": "night-1"})
+    assert done.status_code == 200, done.text
+    assert done.json()["rows"] == 500 and done.json()["duplicate"] is False
+    again = team.post("bob", url, json=body, headers={"Idempotency-Key": "night-1"})
+    assert again.json()["duplicate"] is True
+    report = team.get("vic", "/monitors/churn-prod/report").json()
+    assert [w["rows"] for w in report["windows"]] == [500] and "age" in report["windows"][0]["drifted"]

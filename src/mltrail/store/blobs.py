@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from mltrail.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError, StoreError
+from mltrail.store.blob_named import NamedFiles
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -58,7 +59,7 @@ class SignedUpload:
     expires_in: int
 
 
-class BlobStore:
+class BlobStore(NamedFiles):
     """Blobs under ``<root>/sha256/ab/cd/<digest>``; identical content is stored once.
 
     ``root`` is a local folder or an fsspec URL (``s3://bucket/prefix``). Nothing is created until the first

@@ -16,7 +16,15 @@ from mltrail.api.bodies import read_body
 from mltrail.api.deps import MaxUploadDep
 from mltrail.api.errors import UploadTooLargeError
 from mltrail.api.monitoring.access import MonitorAccess, MonitorAccessDep
-from mltrail.api.monitoring.schemas import IngestPublic, LabelsIn, LabelsPublic, PredictionsJsonIn
+from mltrail.api.monitoring.schemas import (
+    IngestPublic,
+    LabelsIn,
+    LabelsPublic,
+    PerformanceIn,
+    PredictionsJsonIn,
+    ProfileIn,
+    WindowsPublic,
+)
 from mltrail.entities import Role
 from mltrail.errors import InvalidInputError
 from mltrail.services.monitoring.inputs import to_table
@@ -175,6 +183,40 @@ async def ingest_predictions(
     body = await read_body(request, limit, what="a JSON batch" if media == JSON else "a batch")
     result = await run_in_threadpool(_ingest, ma, name, media, body, key)
     return IngestPublic.of(result)
+
+
+@router.post("/profiles")
+def log_profile(name: str, body: ProfileIn, request: Request, ma: MonitorAccessDep) -> IngestPublic:
+    """Merge a profile computed elsewhere (a Spark job's ``mltrail.spark.profile``) into the monitor's
+    window starting at ``window_start`` (member, as for predictions): drift, validation and alerts follow as
+    for rows; no raw rows are kept. An ``Idempotency-Key`` header makes a retry land once."""
+    ma.monitor(name, Role.MEMBER)
+    key = _batch_key(request)
+    profile = body.dataset_profile()
+    try:
+        result = ma.monitoring.log_profile(
+            name,
+            profile,
+            window_start=body.window_start,
+            granularity=body.granularity,
+            segment=body.segment,
+            batch_key=key,
+        )
+    except TypeError as exc:  # a column numeric in the window and categorical in the profile
+        raise InvalidInputError(f"the profile cannot merge into the window: {exc}", field="profile") from exc
+    return IngestPublic.of(result)
+
+
+@router.post("/performance")
+def log_performance(name: str, body: PerformanceIn, ma: MonitorAccessDep) -> WindowsPublic:
+    """Merge performance accumulators computed elsewhere (``mltrail.spark.performance``) into the window
+    starting at ``window_start``, as delayed labels would (member); a window never profiled is skipped.
+    Not idempotent: a retry counts twice."""
+    ma.monitor(name, Role.MEMBER)
+    windows = ma.monitoring.log_performance(
+        name, body.accumulators, window_start=body.window_start, granularity=body.granularity
+    )
+    return WindowsPublic(windows=list(windows))
 
 
 @router.post("/labels")

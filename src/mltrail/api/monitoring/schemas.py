@@ -44,10 +44,13 @@ __all__ = [
     "MonitorPatch",
     "MonitorPublic",
     "MonitorVersionPublic",
+    "PerformanceIn",
     "PredictionsJsonIn",
+    "ProfileIn",
     "RawRowsPublic",
     "ReferenceIn",
     "ReportPublic",
+    "WindowsPublic",
     "json_safe",
 ]
 
@@ -250,6 +253,39 @@ class MonitorListPublic(_Out):
 
 
 # -- ingestion and labels -----------------------------------------------------------------------------------
+class ProfileIn(_In):
+    """A profile computed elsewhere (``mltrail.spark.profile``) for one window: base64 of a DatasetProfile's
+    bytes; ``granularity`` its window (default the monitor's), ``segment`` a segment name when the whole
+    profile is that segment's (else its own segments' profiles go into their segment windows)."""
+
+    profile: str = Field(max_length=64 << 20, description="base64 of a DatasetProfile's bytes")
+    window_start: float = Field(description="epoch seconds of the start of the profile's UTC hour or day")
+    granularity: Literal["hour", "day"] | None = None
+    segment: str = Field("", max_length=500)
+
+    def dataset_profile(self) -> DatasetProfile:
+        """The profile, once it decodes and parses (else a 400 naming ``profile``)."""
+        try:
+            return DatasetProfile.from_bytes(base64.b64decode(self.profile, validate=True))
+        except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
+            raise InvalidInputError(f"profile is not a dataset profile: {exc}", field="profile") from exc
+
+
+class PerformanceIn(_In):
+    """Performance accumulators computed elsewhere (``mltrail.spark.performance``): segment (``""`` for all
+    traffic) → accumulator, for the window starting at ``window_start``."""
+
+    accumulators: dict[str, dict[str, Any]] = Field(max_length=1000)
+    window_start: float = Field(description="epoch seconds of the start of the UTC hour or day")
+    granularity: Literal["hour", "day"] | None = None
+
+
+class WindowsPublic(_Out):
+    """The starts of the monitor's windows a call touched."""
+
+    windows: list[JsonFloat]
+
+
 class PredictionsJsonIn(_In):
     """A JSON batch: exactly one of ``rows`` (one object per prediction) and ``columns`` (name → values)."""
 

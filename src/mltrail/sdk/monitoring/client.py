@@ -157,6 +157,32 @@ class MonitorClient(Protocol):
         """As ``ingest``, with what the batch did; a batch over a server's upload limit goes in pieces."""
         ...
 
+    def log_profile(
+        self,
+        name: str,
+        profile: DatasetProfile,
+        *,
+        window_start: float,
+        granularity: str | None,
+        segment: str,
+        key: str | None = None,
+    ) -> IngestOutcome:
+        """Merge a profile computed elsewhere (``mltrail.spark.profile``) into the window starting at
+        ``window_start``; what it did, as for a batch of rows."""
+        ...
+
+    def log_performance(
+        self,
+        name: str,
+        accumulators: Mapping[str, Mapping[str, Any]],
+        *,
+        window_start: float,
+        granularity: str | None,
+    ) -> tuple[float, ...]:
+        """Merge performance accumulators (segment → accumulator, ``mltrail.spark.performance``) into the
+        windows starting at ``window_start``; the monitor's windows touched."""
+        ...
+
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]: ...
 
     def report(

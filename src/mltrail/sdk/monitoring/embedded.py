@@ -113,6 +113,33 @@ class InProcessMonitoring:
         done = self.services.monitoring.ingest(name, table, batch_key=key)
         return IngestOutcome(done.rows, tuple(done.windows), dict(done.violations), done.duplicate)
 
+    def log_profile(
+        self,
+        name: str,
+        profile: DatasetProfile,
+        *,
+        window_start: float,
+        granularity: str | None,
+        segment: str,
+        key: str | None = None,
+    ) -> IngestOutcome:
+        done = self.services.monitoring.log_profile(
+            name, profile, window_start=window_start, granularity=granularity, segment=segment, batch_key=key
+        )
+        return IngestOutcome(done.rows, tuple(done.windows), dict(done.violations), done.duplicate)
+
+    def log_performance(
+        self,
+        name: str,
+        accumulators: Mapping[str, Mapping[str, Any]],
+        *,
+        window_start: float,
+        granularity: str | None,
+    ) -> tuple[float, ...]:
+        return self.services.monitoring.log_performance(
+            name, accumulators, window_start=window_start, granularity=granularity
+        )
+
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         return self.services.monitoring.log_labels(name, list(ids), list(labels))
 

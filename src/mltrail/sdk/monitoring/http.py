@@ -217,6 +217,52 @@ class HttpMonitoring:
             duplicate=bool(data.get("duplicate", False)),
         )
 
+    def log_profile(
+        self,
+        name: str,
+        profile: DatasetProfile,
+        *,
+        window_start: float,
+        granularity: str | None,
+        segment: str,
+        key: str | None = None,
+    ) -> IngestOutcome:
+        body = {
+            "profile": base64.b64encode(profile.to_bytes()).decode("ascii"),
+            "window_start": window_start,
+            "granularity": granularity,
+            "segment": segment,
+        }
+        headers = {"Content-Type": "application/json"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        response = self._request(
+            "POST", f"/monitors/{_q(name)}/profiles", content=orjson.dumps(body), headers=headers
+        )
+        data = response.json()
+        return IngestOutcome(
+            rows=int(data["rows"]),
+            windows=tuple(decode_float(w) for w in data.get("windows") or ()),
+            violations={str(k): int(v) for k, v in (data.get("violations") or {}).items()},
+            duplicate=bool(data.get("duplicate", False)),
+        )
+
+    def log_performance(
+        self,
+        name: str,
+        accumulators: Mapping[str, Mapping[str, Any]],
+        *,
+        window_start: float,
+        granularity: str | None,
+    ) -> tuple[float, ...]:
+        body = {
+            "accumulators": {k: dict(v) for k, v in accumulators.items()},
+            "window_start": window_start,
+            "granularity": granularity,
+        }
+        data = self._json("POST", f"/monitors/{_q(name)}/performance", body)
+        return tuple(decode_float(w) for w in data.get("windows") or ())
+
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         if len(ids) != len(labels):
             raise InvalidInputError(f"{len(ids)} ids but {len(labels)} labels", field="labels")

@@ -29,8 +29,9 @@ from __future__ import annotations
 import atexit
 import logging
 import time
+import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ import pyarrow as pa
 from mltrail.entities import Alert, AlertRule, Monitor
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
 from mltrail.sdk.client.connection import connect
-from mltrail.sdk.monitoring.client import MonitorClient
+from mltrail.sdk.monitoring.client import IngestOutcome, MonitorClient
 from mltrail.sdk.monitoring.writer import PredictionWriter
 from mltrail.services.accounts.audit import parse_time
 from mltrail.services.container import Services
@@ -49,6 +50,7 @@ from mltrail.services.monitoring.estimation import calibration_from_table, proba
 from mltrail.services.monitoring.inputs import ID_COLUMN, SCORE_COLUMN, TIME_COLUMN, to_table
 from mltrail.services.registry.checks import parse_model_ref
 from mltrail.settings import Settings
+from mltrail.stats.profile import DatasetProfile
 
 __all__ = ["DriftReport", "ModelMonitor", "drift_report", "monitor", "monitor_client"]
 
@@ -255,6 +257,49 @@ class ModelMonitor:
         )
         self.entity = self.client.calibrate(self.name, doc)
         return self.entity
+
+    def log_profile(
+        self,
+        profile: DatasetProfile,
+        *,
+        window_start: float,
+        granularity: str | None = None,
+        segment: str = "",
+        key: str | None = None,
+    ) -> IngestOutcome:
+        """Merge a profile computed elsewhere — ``mltrail.spark.profile(df, window="day")`` in a nightly
+        Spark job — into the window starting at ``window_start`` (epoch seconds of a UTC hour or day;
+        ``granularity`` the profile's window, default the monitor's). Its segments' profiles go into their
+        segment windows; ``segment`` names the segment when the whole profile is one segment's. Drift,
+        validation (from the profile's counts) and alert rules then run as for logged rows; no raw rows
+        are kept, so there is nothing for drill-down or the label join. Synchronous: what it did is
+        returned. ``key``: an idempotency key (default: a new one), the same on a retry of this profile."""
+        self.flush()
+        return self.client.log_profile(
+            self.name,
+            profile,
+            window_start=window_start,
+            granularity=granularity,
+            segment=segment,
+            key=key or uuid.uuid4().hex,
+        )
+
+    def log_performance(
+        self,
+        accumulators: Mapping[str, Mapping[str, Any]],
+        *,
+        window_start: float,
+        granularity: str | None = None,
+    ) -> tuple[float, ...]:
+        """Merge performance accumulators computed elsewhere — ``mltrail.spark.performance(df, label=…)``
+        gives ``{window start: {segment: accumulator}}`` — into the windows starting at ``window_start``,
+        as delayed labels would (``""`` is all traffic). Log the window's profile first: a window never
+        profiled is skipped. Not idempotent: logging the same accumulators twice counts them twice. The
+        starts of the monitor's windows it touched."""
+        self.flush()
+        return self.client.log_performance(
+            self.name, accumulators, window_start=window_start, granularity=granularity
+        )
 
     def log_labels(self, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         """Attach ground truth to earlier predictions: (matched, unknown ids). Pending batches are written

@@ -53,14 +53,16 @@ from mltrail.services.monitoring.inputs import (
 from mltrail.services.monitoring.kinds import output_kind
 from mltrail.services.monitoring.labels import performance_updates, segment_memberships, windows_of
 from mltrail.services.monitoring.performance import merge_accumulators, metrics_from
-from mltrail.services.monitoring.raw import keep_raw, raw_tables
+from mltrail.services.monitoring.profile_ingest import check_window, profile_deltas
+from mltrail.services.monitoring.raw import keep_raw, lake_folder, raw_tables
 from mltrail.services.monitoring.reference import (
     replace_reference,
     run_reference,
     segment_references,
 )
 from mltrail.services.monitoring.report import build_report
-from mltrail.services.monitoring.segments import parse_segment, split_segments
+from mltrail.services.monitoring.segments import parse_segment, segment_spec, split_segments
+from mltrail.services.monitoring.spark_performance import check_accumulator
 from mltrail.services.monitoring.validation import count_violations, infer_schema, validate_schema
 from mltrail.services.registry.checks import parse_model_ref, validate_model_name
 from mltrail.stats.profile import DatasetProfile, profile_batches
@@ -347,8 +349,15 @@ class MonitoringService:
         return updated
 
     def delete(self, name: str) -> None:
+        """Delete the monitor, and its raw batches' lake folder (a new monitor of the name starts empty)."""
         self._forget(name)
         self.store.delete_monitor(name)
+        self.blobs.remove_named(lake_folder(name))
+
+    def lake_url(self, name: str) -> str:
+        """Where the monitor's raw batches lie as Hive-partitioned Parquet (``monitoring/raw.py``), for
+        Spark, DuckDB or pyarrow to read: ``…/lake/monitor=<name>`` (its ``day=…`` folders below)."""
+        return self.blobs.url(lake_folder(self.require(name).name))
 
     # -- ingestion --------------------------------------------------------------------------------------
     def ingest(
@@ -480,6 +489,90 @@ class MonitoringService:
         if self._after_ingest is not None:
             self._after_ingest(monitor, touched)
         return IngestResult(table.num_rows, touched, all_violations)
+
+    def log_profile(
+        self,
+        name: str,
+        profile: DatasetProfile,
+        *,
+        window_start: float,
+        granularity: str | None = None,
+        segment: str = "",
+        now: float | None = None,
+        batch_key: str | None = None,
+    ) -> IngestResult:
+        """Merge a profile computed elsewhere (``mltrail.spark.profile``) into the window starting at
+        ``window_start`` (``granularity``: the profile's window, default the monitor's), with its segments'
+        profiles into their segment windows, or all of it into ``segment``'s; then drift, validation and
+        alerts as for logged rows (``monitoring/profile_ingest.py``). ``batch_key`` as for ``ingest``."""
+        monitor = self._following(name)
+        current = self.clock() if now is None else now
+        grain, start = check_window(monitor, window_start, granularity)
+        if profile.rows == 0:
+            return IngestResult(0, ())
+        segment_columns = (parse_segment(s).column for s in monitor.segments)
+        ignore = (TIME_COLUMN, ID_COLUMN, SCORE_COLUMN, monitor.prediction, *segment_columns)
+        deltas, violations = profile_deltas(
+            monitor,
+            profile,
+            granularity=grain,
+            start=start,
+            segment=segment,
+            prediction_kind=self._prediction_kind(monitor),
+            ignore=(*ignore, *GATEWAY_COLUMNS),
+        )
+        if not self.store.merge_windows(
+            monitor.id,
+            deltas,
+            merge_profiles,
+            now=current,
+            batch_key=batch_key,
+            merge_estimation=merge_estimation,
+        ):
+            return IngestResult(profile.rows, (), violations, duplicate=True)
+        completed = self._baseline.ensure(monitor)
+        if completed is not monitor:
+            self._cache.pop(name, None)
+            monitor = completed
+        touched = tuple(sorted({d.start for d in deltas if d.granularity == monitor.granularity}))
+        refresh_figures(self.store, monitor, touched)
+        if self._after_ingest is not None:
+            self._after_ingest(monitor, touched)
+        return IngestResult(profile.rows, touched, violations)
+
+    def log_performance(
+        self,
+        name: str,
+        accumulators: Mapping[str, Mapping[str, Any]],
+        *,
+        window_start: float,
+        granularity: str | None = None,
+    ) -> tuple[float, ...]:
+        """Merge performance accumulators computed elsewhere (``mltrail.spark.performance``: segment, ``""``
+        for all traffic, → accumulator) into the windows starting at ``window_start``, as labels would; a
+        window never profiled (by rows or a profile) is skipped. Alert rules then run. Not idempotent: a
+        retry counts twice. The starts of the monitor's windows it touched."""
+        monitor = self._following(name)
+        grain, start = check_window(monitor, window_start, granularity)
+        updates: dict[str, dict[str, Any]] = {}
+        for segment, acc in accumulators.items():
+            if segment and segment_spec(segment, monitor.segments) is None:
+                raise InvalidInputError(
+                    f"segment {segment!r} is not one of monitor {monitor.name}'s segments",
+                    field="accumulators",
+                )
+            updates[segment] = check_accumulator(acc, f"accumulators.{segment or 'all traffic'}")
+        starts = {grain: start}
+        if grain == "hour":
+            starts["day"] = math.floor(start / GRANULARITIES["day"]) * GRANULARITIES["day"]
+        now = self.clock()
+        for g, s in starts.items():
+            keyed = {(segment, s): acc for segment, acc in updates.items()}
+            self.store.add_performance(monitor.id, g, keyed, merge_accumulators, now=now)
+        touched = (starts[monitor.granularity],) if monitor.granularity in starts else ()
+        if touched and self._after_ingest is not None:
+            self._after_ingest(monitor, touched)
+        return touched
 
     def report(
         self,

@@ -1,0 +1,163 @@
+"""Spark profiling and drift at lake scale (issue 18): ``local[2]``, a current Parquet data set of 10,000,000
+rows × 25 columns (20 numeric, 5 categorical; 3 numeric and 1 categorical shifted) against a 1,000,000-row
+reference, through ``mltrail.drift_report(spark_df, spark_df)`` — each partition profiled in a Python worker
+with ``mapInArrow``, the profiles merged on the driver.
+
+Measured: wall time of the drift report end to end (Spark's planning, Parquet reading, the Arrow hand-over,
+profiling, the merge and the tests; the SparkSession is started before, as a job's would be); the peak
+resident memory of the driver — the Python driver process plus its JVM (in ``local`` mode the JVM also runs
+the executors' Parquet reading) — and, apart, of the Python workers, sampled every 100 ms with psutil. Then
+the same findings are checked against the in-process report (``profile_batches``) on a sample: the first
+1,000,000 rows of the current data against the reference.
+
+    .venv/bin/python benchmarks/spark_profile.py [--dir /tmp/mltrail-spark-bench] [--rows 10000000]
+
+Heavy (≈2 GB of Parquet, two cores busy for a minute): run it by hand, not in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+NUMERIC, CATEGORICAL = 20, 5
+SHIFTED_NUMERIC = ("num_00", "num_07", "num_13")
+SHIFTED_CATEGORICAL = ("cat_2",)
+LABELS = np.array([f"v{i:02d}" for i in range(12)])
+CHUNK = 1_000_000
+
+
+def _chunk(n: int, rng: np.random.Generator, *, current: bool) -> pa.Table:
+    columns: dict[str, Any] = {}
+    for i in range(NUMERIC):
+        name = f"num_{i:02d}"
+        shift = 0.5 if current and name in SHIFTED_NUMERIC else 0.0
+        values = rng.normal(shift, 1.0, n) if i % 2 == 0 else rng.lognormal(shift, 0.6, n)
+        columns[name] = values
+    for i in range(CATEGORICAL):
+        name = f"cat_{i}"
+        weights = np.linspace(1.0, 2.0, len(LABELS))
+        if current and name in SHIFTED_CATEGORICAL:
+            weights = weights[::-1] ** 2
+        codes = rng.choice(len(LABELS), n, p=weights / weights.sum()).astype(np.int32)
+        columns[name] = pa.DictionaryArray.from_arrays(codes, pa.array(LABELS)).cast(pa.string())
+    return pa.table(columns)
+
+
+def generate(folder: Path, rows: int, seed: int, *, current: bool) -> None:
+    """``rows`` rows as Parquet files of ``CHUNK`` rows each (written once; reused when present)."""
+    if folder.exists() and sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob("*.parquet")) == rows:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.parquet"):
+        old.unlink()
+    rng = np.random.default_rng(seed)
+    for i, start in enumerate(range(0, rows, CHUNK)):
+        table = _chunk(min(CHUNK, rows - start), rng, current=current)
+        pq.write_table(table, folder / f"part-{i:04d}.parquet", compression="snappy")
+
+
+class PeakMemory:
+    """Peak RSS, sampled every 100 ms: this process plus its JVM (the driver), and the Python workers."""
+
+    def __init__(self) -> None:
+        self.driver = self.workers = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            driver = workers = 0
+            try:
+                driver = me.memory_info().rss
+                for child in me.children(recursive=True):
+                    info = child.memory_info().rss
+                    if "java" in child.name():
+                        driver += info
+                    elif "python" in child.name():
+                        workers += info
+            except psutil.Error:
+                pass
+            self.driver = max(self.driver, driver)
+            self.workers = max(self.workers, workers)
+            time.sleep(0.1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/mltrail-spark-bench"))
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--reference-rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    ref_dir, cur_dir = args.dir / "reference", args.dir / "current"
+    began = time.perf_counter()
+    generate(ref_dir, args.reference_rows, 1, current=False)
+    generate(cur_dir, args.rows, 2, current=True)
+    print(f"data: {time.perf_counter() - began:.1f} s ({args.rows:,} + {args.reference_rows:,} rows)")
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    from pyspark.sql import SparkSession
+
+    import mltrail
+
+    started = time.perf_counter()
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("mltrail-bench")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "512m")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    print(f"SparkSession: {time.perf_counter() - started:.1f} s")
+
+    with PeakMemory() as memory:
+        t0 = time.perf_counter()
+        report = mltrail.drift_report(spark.read.parquet(str(ref_dir)), spark.read.parquet(str(cur_dir)))
+        wall = time.perf_counter() - t0
+    partitions = spark.read.parquet(str(cur_dir)).rdd.getNumPartitions()
+    spark.stop()
+    print(
+        f"profile + drift report, Spark local[2]: {wall:.1f} s ({args.rows / wall:,.0f} rows/s;"
+        f" {partitions} partitions)"
+    )
+    print(
+        f"peak RSS: driver python + JVM {memory.driver / 2**20:.0f} MiB;"
+        f" Python workers {memory.workers / 2**20:.0f} MiB"
+    )
+    print(f"drifted: {', '.join(report.drifted_columns)}")
+
+    sample = pq.ParquetFile(sorted(cur_dir.glob("*.parquet"))[0]).read()
+    t0 = time.perf_counter()
+    local = mltrail.drift_report(str(ref_dir), sample)
+    print(
+        f"in-process report on a {sample.num_rows:,}-row sample: {time.perf_counter() - t0:.1f} s; drifted: "
+        f"{', '.join(local.drifted_columns)}"
+    )
+    expected = sorted([*SHIFTED_NUMERIC, *SHIFTED_CATEGORICAL])
+    same = sorted(report.drifted_columns) == sorted(local.drifted_columns) == expected
+    print(f"same findings (the shifted columns {', '.join(expected)}): {same}")
+
+
+if __name__ == "__main__":
+    main()
