@@ -76,10 +76,12 @@ def test_sign_in_then_projects_and_runs(page: Any, e2e_server: Server) -> None:
     stored = page.evaluate("() => JSON.stringify([{...sessionStorage}, {...localStorage}, document.cookie])")
     assert e2e_server.keys["admin"] not in stored and "mltrail_session" not in stored
     table = page.get_by_test_id("projects-table")
-    table.get_by_role("link", name="e2e").wait_for()
-    assert "4" in table.locator("tr", has_text="e2e").first.inner_text()
+    # exact: the media, reports and insights browser tests add projects e2e-… to the same server
+    project = table.get_by_role("link", name="e2e", exact=True)
+    project.wait_for()
+    assert "4" in table.locator("tr", has=page.get_by_role("link", name="e2e", exact=True)).inner_text()
     shot(page, "projects")
-    table.get_by_role("link", name="e2e").click()
+    project.click()
     page.wait_for_url(re.compile(r"/projects/e2e/runs"))
     page.get_by_test_id("runs-count").filter(has_text="4 runs").wait_for()
     assert sorted(names(page)) == [f"e2e-run-{i}" for i in range(4)]
