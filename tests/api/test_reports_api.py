@@ -110,6 +110,9 @@ def test_panels_are_hidden_from_a_viewer_who_may_not_see_their_project(team: Tea
     html = team.call("GET", "vic", "/projects/alpha/reports/weekly/html?download=true")
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert 'filename="weekly.html"' in html.headers["content-disposition"]
+    # served from the API's origin, the file may load and run nothing (no script, no fetch)
+    assert html.headers["content-security-policy"].startswith("default-src 'none'")
+    assert "sandbox" in html.headers["content-security-policy"]
     assert "visible-run" in html.text and "hush" not in html.text and "http://" not in html.text
     definition = team.call("GET", "vic", "/projects/alpha/reports/weekly?evaluate=false").json()
     assert "status" not in definition["blocks"][1] and definition["version"] == 1

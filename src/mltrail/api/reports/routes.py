@@ -21,6 +21,8 @@ from mltrail.services.reports.service import EVERYONE, ReportService
 
 __all__ = ["router"]
 
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+
 router = APIRouter(prefix="/projects/{project}/reports", tags=["reports"])
 Offset = Annotated[int, Query(ge=0, le=2**31)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -119,7 +121,11 @@ def export_report_html(
 
     access.project(project, Role.VIEWER)
     html = render_report_document(reports.read(project, name, _reader(access)))
-    headers = {"Content-Disposition": f'attachment; filename="{name}.html"'} if download else None
+    # The file is self-contained (inline CSS and SVG, no script): served from the API's origin, it may load
+    # nothing and run nothing, whatever a report's author typed.
+    headers = {"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"}
+    if download:
+        headers["Content-Disposition"] = f'attachment; filename="{name}.html"'
     return HTMLResponse(html, headers=headers)
 
 
