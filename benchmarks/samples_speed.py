@@ -73,7 +73,10 @@ def main() -> None:
                 run.log_predictions("val", ids, truth, pred, proba=proba, features=features)
             run_ids.append(run.id)
         print(f"logged two tables of {n:,} rows in {time.perf_counter() - started:.1f} s")
-        env = {**os.environ, "MLTRAIL_DIR": str(home)}
+        # Bytecode as an installed package has it (pip compiles it when installing): a shell with
+        # PYTHONDONTWRITEBYTECODE=1 would otherwise compile every mltrail module again in each run.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["MLTRAIL_DIR"] = str(home)
         mltrail_cli = str(Path(sys.executable).with_name("mltrail"))  # the console script beside this Python
         command = [mltrail_cli, "runs", "samples", *run_ids, "--table", "val"]
         command.append("--json")

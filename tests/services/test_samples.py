@@ -128,3 +128,42 @@ def test_regression_and_mismatched_tables(services: Services) -> None:
     with pytest.raises(InvalidInputError) as bad:
         services.samples.compare(a, b, "val", slices=["nope"])
     assert bad.value.field == "slices"
+
+
+def _log_predictions(services: Services, run: str, order: np.ndarray, columns: dict[str, np.ndarray]) -> None:
+    features = {name: values[order] for name, values in columns.items() if name not in ("truth", "pred")}
+    table = predictions_table(order, columns["truth"][order], columns["pred"][order], features=features)
+    # 256-row groups: the text column comes back in several chunks, each with its own dictionary
+    services.tables.log(run, "val", to_parquet(table, least_group_rows=256), kind="predictions")
+
+
+def test_same_ids_in_one_order_or_shuffled_give_the_same_figures(services: Services) -> None:
+    """Both tables in the same id order take a path without the hash join; a text feature with missing
+    values read as dictionaries chunk by chunk, and a numeric one with NaN, cut the same way either path."""
+    rng = np.random.default_rng(5)
+    n = 2_000
+    truth = rng.integers(0, 3, n)
+    city = rng.choice(np.array(["lyon", "paris", "nice", None], dtype=object), n)
+    score = np.where(rng.random(n) < 0.05, np.nan, rng.normal(size=n))
+    pred_a = np.where(rng.random(n) < 0.1, (truth + 1) % 3, truth)
+    pred_b = np.where((city == "lyon") & (rng.random(n) < 0.5), (truth + 2) % 3, pred_a)
+    a, b, shuffled = _run(services, "aaaa"), _run(services, "bbbb"), _run(services, "cccc")
+    same = np.arange(n)
+    _log_predictions(services, a, same, {"truth": truth, "pred": pred_a, "city": city, "score": score})
+    columns_b = {"truth": truth, "pred": pred_b, "city": city, "score": score}
+    _log_predictions(services, b, same, columns_b)
+    _log_predictions(services, shuffled, rng.permutation(n), columns_b)
+    ordered = services.samples.compare(a, b, "val", limit=1_000, min_rows=5, top=100)
+    joined = services.samples.compare(a, shuffled, "val", limit=1_000, min_rows=5, top=100)
+    assert ordered["matched"] == joined["matched"] == n
+    for key in ("error_a", "error_b", "confusion", "slices", "slice_columns", "label_changed"):
+        assert ordered[key] == joined[key], key
+    for listing in ("right_to_wrong", "wrong_to_right"):
+        assert ordered[listing]["count"] == joined[listing]["count"]
+        assert sorted(r["id"] for r in ordered[listing]["rows"]) == sorted(
+            r["id"] for r in joined[listing]["rows"]
+        )
+    assert ordered["slices"][0]["slice"] == {"city": "lyon"}
+    assert any(
+        "score" in s["slice"] for s in services.samples.compare(a, b, "val", min_rows=1, top=500)["slices"]
+    )

@@ -138,3 +138,29 @@ def test_empty_and_non_utf8_tables(services: Services, run_id: str) -> None:
     zero = predictions_table([], np.array([], dtype=int), np.array([], dtype=int))
     summary = tables.log(run_id, "val", to_parquet(zero), kind="predictions").summary
     assert summary["rows"] == 0 and summary["confusion"] == []
+
+
+def test_a_changed_blob_is_refused_when_opened_and_again_after_it_left_the_cache(
+    services: Services, run_id: str
+) -> None:
+    """A table's file is checked against its sha256 when this process first opens it, whatever the reader
+    (pages, or dictionary reads for ``runs samples``), and again once evicted from the open files."""
+    from mltrail.errors import IntegrityError
+    from mltrail.services.tracking.tables import TableService
+
+    first = services.tables.log(run_id, "first", to_parquet(_table(50)))
+    second = services.tables.log(run_id, "second", to_parquet(_table(60)))
+    tables = TableService(services.tables.store, services.tables.blobs, services.tables.runs, open_files=1)
+    tables.parquet(first)
+    tables.parquet(first, read_dictionary=["id"])  # the same file read another way: checked once
+    path = Path(str(services.tables.blobs.local_path(first.digest)))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.chmod(0o644)
+    path.write_bytes(bytes(data))
+    tables.parquet(first)  # still open (checked before the change): as a long-running reader keeps it
+    tables.parquet(second)  # evicts the first file
+    with pytest.raises(IntegrityError, match="sha256"):
+        tables.parquet(first, read_dictionary=["id"])
+    with pytest.raises(IntegrityError, match="sha256"):
+        TableService(services.tables.store, services.tables.blobs, services.tables.runs).parquet(first)

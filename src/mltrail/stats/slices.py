@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SliceColumn", "bin_numeric", "rank_slices"]
+__all__ = ["MAX_VALUES", "SliceColumn", "bin_numeric", "rank_slices"]
 
 Z95 = 1.6448536269514722  # one-sided 95%
 QUANTILE_SAMPLE = 200_000
+MAX_VALUES = 100  # values (or bins) of one slice column
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,8 @@ class SliceColumn:
 
 def bin_numeric(name: str, values: npt.NDArray[np.float64], bins: int = 10) -> SliceColumn | None:
     """Bins by quantiles of ``values`` (ties merge bins); NaN is missing. None when all are missing."""
+    if not 1 <= bins <= MAX_VALUES:
+        raise ValueError(f"bins must be between 1 and {MAX_VALUES}")
     finite = np.isfinite(values)
     if not finite.any():
         return None
@@ -56,9 +59,15 @@ def bin_numeric(name: str, values: npt.NDArray[np.float64], bins: int = 10) -> S
         labels = [_num(edges[0])]
         codes = np.where(finite, 0, -1).astype(np.int64)
         return SliceColumn(name, codes, labels)
-    inner = edges[1:-1]
-    codes = np.full(len(values), -1, dtype=np.int64)
-    codes[finite] = np.searchsorted(inner, present, side="right")
+    # A value's bin is the number of inner edges at or below it (``searchsorted(..., side="right")``),
+    # counted by one vectorized comparison per edge: several times faster than a binary search per value
+    # for the ≤ 100 edges of a slice column. Bins fit in int8 (at most MAX_VALUES).
+    counted = np.zeros(len(values), dtype=np.int8)
+    for edge in edges[1:-1]:
+        counted += values >= edge
+    codes = counted.astype(np.int64)
+    if not finite.all():
+        codes[~finite] = -1
     labels = [
         f"[{_num(edges[i])}, {_num(edges[i + 1])}{']' if i == len(edges) - 2 else ')'}"
         for i in range(len(edges) - 1)
@@ -108,14 +117,23 @@ def rank_slices(
     """The ``top`` slices (single columns, and pairs of them with ``pairs``) of at least ``min_rows`` rows
     ranked by the lower bound of their rise, highest first; each with its rows, error figures of both runs
     (error rate, or mean absolute error), rise, lower bound, z and p."""
+    if any(len(c.labels) > MAX_VALUES for c in columns):
+        raise ValueError(f"a slice column has at most {MAX_VALUES} values")
     found: list[dict[str, Any]] = []
-    moved = np.flatnonzero(change != 0)
-    d = change[moved]
-    d2 = d**2
-    ea_rows, eb_rows = np.flatnonzero(error_a != 0), np.flatnonzero(error_b != 0)
-    ea, eb = error_a[ea_rows], error_b[eb_rows]
+    # Each column's cell codes are kept for all rows and for the row subsets summed over, so a pair's codes
+    # come from its columns' without indexing again. For a classifier every sum is a count (``change`` is
+    # −1, 0 or +1 and the errors 0 or 1): Σd = worse − better and Σd² = worse + better.
+    if paired_binary:
+        subsets = tuple(np.flatnonzero(m) for m in (change > 0, change < 0, error_a != 0, error_b != 0))
+    else:
+        moved = np.flatnonzero(change != 0)
+        d = change[moved]
+        d2 = d**2
+        ea_rows, eb_rows = np.flatnonzero(error_a != 0), np.flatnonzero(error_b != 0)
+        ea, eb = error_a[ea_rows], error_b[eb_rows]
+        subsets = (moved, ea_rows, eb_rows)
     # Missing values take the last code of each column, so no row needs masking: their cells are dropped.
-    codes = [np.where(c.codes < 0, len(c.labels), c.codes) for c in columns]
+    codes = [_Codes.of(np.where(c.codes < 0, len(c.labels), c.codes), subsets) for c in columns]
     cells = (
         sum(len(columns[x].labels) * len(columns[y].labels) for x, y in _pairs(len(columns))) if pairs else 0
     )
@@ -124,7 +142,7 @@ def rank_slices(
     z_pairs = NormalDist().inv_cdf(1 - 0.05 / max(1, cells))
 
     def add(
-        code: npt.NDArray[np.int64],
+        code: _Codes,
         shape: tuple[int, int],
         describe: Any,
         above: npt.NDArray[np.float64] | None = None,
@@ -134,18 +152,22 @@ def rank_slices(
         size = shape[0] * shape[1]
 
         def count(
-            rows: npt.NDArray[np.int64] | None, weights: npt.NDArray[np.float64] | None
+            picked: npt.NDArray[np.uint16], weights: npt.NDArray[np.float64] | None
         ) -> npt.NDArray[np.float64]:
-            picked = code if rows is None else code[rows]
             full = np.bincount(picked, weights=weights, minlength=size).astype(np.float64)
             cut: npt.NDArray[np.float64] = full.reshape(shape)[
                 : shape[0] - 1, : shape[1] - (shape[1] > 1)
             ].ravel()
             return cut
 
-        n = count(None, None)
-        s1, s2 = count(moved, d), count(moved, d2)
-        sa, sb = count(ea_rows, ea), count(eb_rows, eb)
+        n = count(code.all, None)
+        if paired_binary:
+            worse, better, sa, sb = (count(part, None) for part in code.parts)
+            s1, s2 = worse - better, worse + better
+        else:
+            on_moved, on_a, on_b = code.parts
+            s1, s2 = count(on_moved, d), count(on_moved, d2)
+            sa, sb = count(on_a, ea), count(on_b, eb)
         diff, se, lower, z = _bounds(n, s1, s2, paired_binary)
         listed = (n >= min_rows) & (s1 > 0)
         if above is not None:
@@ -177,7 +199,7 @@ def rank_slices(
         for x, y in _pairs(len(columns)):
             cx, cy = columns[x], columns[y]
             kx, ky = len(cx.labels), len(cy.labels)
-            code = codes[x] * (ky + 1) + codes[y]
+            code = codes[x].pair(codes[y], ky + 1)
 
             def describe(i: int, cx: SliceColumn = cx, cy: SliceColumn = cy, ky: int = ky) -> dict[str, str]:
                 return {cx.name: cx.labels[i // ky], cy.name: cy.labels[i % ky]}
@@ -187,6 +209,35 @@ def rank_slices(
             add(code, (kx + 1, ky + 1), describe, parents)
     found.sort(key=lambda s: (-s["lower"], -s["rows"]))
     return found[:top]
+
+
+@dataclass(frozen=True, slots=True)
+class _Codes:
+    """A column's (or a pair's) cell codes, of every row and of the rows of each summed subset. Codes are
+    16-bit (a column has at most ``MAX_VALUES`` values and a missing slot, a pair at most their square):
+    a pair's code is computed in a quarter of the memory traffic of 64-bit integers."""
+
+    all: npt.NDArray[np.uint16]
+    parts: tuple[npt.NDArray[np.uint16], ...]
+
+    @classmethod
+    def of(cls, codes: npt.NDArray[np.int64], subsets: tuple[npt.NDArray[np.int64], ...]) -> _Codes:
+        small = codes.astype(np.uint16)
+        return cls(small, tuple(small[rows] for rows in subsets))
+
+    def pair(self, other: _Codes, width: int) -> _Codes:
+        """The pair's codes: this column's code × ``width`` (the other's values and its missing slot) plus
+        the other's."""
+
+        def combine(x: npt.NDArray[np.uint16], y: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint16]:
+            out = np.multiply(x, width, dtype=np.uint16)
+            out += y
+            return out
+
+        return _Codes(
+            combine(self.all, other.all),
+            tuple(combine(x, y) for x, y in zip(self.parts, other.parts, strict=True)),
+        )
 
 
 def _pairs(count: int) -> list[tuple[int, int]]:

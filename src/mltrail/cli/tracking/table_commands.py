@@ -187,6 +187,7 @@ def compare_samples(
     """Which samples got worse from run A to run B: rows joined by id, right→wrong and back, the largest
     rises in loss, the change of the confusion matrix, and the slices where the error rose most (ranked by a
     95% lower bound of the rise, so a slice of five rows does not top the list; see docs/TABLES.md)."""
+    _system_allocator()
     runs = services(ctx).runs()
     found = runs.samples(
         run_a,
@@ -207,6 +208,16 @@ def compare_samples(
         echo_json(found)
         return
     _print_samples(found)
+
+
+def _system_allocator() -> None:
+    """Arrow's buffers from the C library's allocator for this short process. pyarrow's default, mimalloc,
+    hands freed pages back to the system within milliseconds and takes them again on the next table: two
+    1,000,000-row tables cost 0.6–0.7 s of system time that way, 0.3 s with malloc (measured with
+    ``benchmarks/samples_speed.py``). A long-lived server keeps the default."""
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _print_samples(found: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mltrail.errors import InvalidInputError
+from mltrail.services.tracking.arrow_numpy import numpy_of
 from mltrail.services.tracking.table_data import ID, PROBA, Y_PRED, Y_TRUE
 
 if TYPE_CHECKING:
@@ -79,10 +80,8 @@ def class_values(*columns: pa.ChunkedArray | pa.Array) -> pa.Array:
 def label_codes(column: pa.ChunkedArray | pa.Array, values: pa.Array) -> npt.NDArray[np.int64]:
     import pyarrow.compute as pc
 
-    codes: npt.NDArray[np.int64] = (
-        pc.index_in(column.cast(values.type), value_set=values)
-        .to_numpy(zero_copy_only=False)
-        .astype(np.int64)
+    codes: npt.NDArray[np.int64] = numpy_of(pc.index_in(column.cast(values.type), value_set=values)).astype(
+        np.int64
     )
     return codes
 
@@ -136,7 +135,7 @@ def proba_matrix(table: pa.Table, roles: Roles, classes: list[str]) -> dict[int,
     index = {c: i for i, c in enumerate(classes)}
     out: dict[int, npt.NDArray[np.float64]] = {}
     for label, column in roles.proba.items():
-        values = table.column(column).cast("double").to_numpy(zero_copy_only=False)
+        values = numpy_of(table.column(column).cast("double"))
         out[index[label]] = np.nan_to_num(values, nan=np.nan)
     return out
 

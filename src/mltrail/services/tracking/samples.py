@@ -9,6 +9,7 @@ ids found in one table only counted, never an error. Vectorized over Arrow and n
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy.typing as npt
 
 from mltrail.entities import RunTable
 from mltrail.errors import InvalidInputError
+from mltrail.services.tracking.arrow_numpy import arrow_indices, numpy_of
 from mltrail.services.tracking.predictions import Roles, class_values, label_codes, proba_matrix
 from mltrail.services.tracking.table_data import ID, Y_PRED, Y_TRUE
 from mltrail.services.tracking.table_pages import MAX_PAGE_ROWS, plain_value
@@ -31,6 +33,8 @@ __all__ = ["MAX_SLICE_COLUMNS", "SampleService"]
 # Slice columns by default: the first features of the newer table (``slices=`` chooses others).
 MAX_SLICE_COLUMNS = 20
 _CATEGORICAL_INTS = 20  # an integer column with at most this many values is cut by value, else binned
+# Joined row numbers in one table; None: every row, in order (both tables hold the same ids in one order).
+Rows = npt.NDArray[np.int64] | None
 
 
 class SampleService:
@@ -70,17 +74,17 @@ class SampleService:
                 field="table",
             )
         chosen = self._slice_columns(roles_b, slices)
-        a = self.tables.parquet(ta).read(columns=[ID, Y_TRUE, Y_PRED, *roles_a.proba.values()])
-        b = self.tables.parquet(tb).read(columns=[ID, Y_TRUE, Y_PRED, *roles_b.proba.values(), *chosen])
+        a, b = self._read_both(ta, tb, roles_a, roles_b, chosen)
         ia, ib = _join(a.column(ID), b.column(ID))
+        matched = b.num_rows if ib is None else len(ib)
         result: dict[str, Any] = {
             "table": table,
             "task": roles_a.task,
             "a": {"run_id": ta.run_id, "step": ta.step, "rows": ta.rows},
             "b": {"run_id": tb.run_id, "step": tb.step, "rows": tb.rows},
-            "matched": len(ia),
-            "only_a": ta.rows - len(ia),
-            "only_b": tb.rows - len(ib),
+            "matched": matched,
+            "only_a": ta.rows - matched,
+            "only_b": tb.rows - matched,
             "offset": offset,
             "limit": limit,
         }
@@ -99,14 +103,32 @@ class SampleService:
         result["largest_changes"] = _largest(ids, loss_a, loss_b, loss_change, offset, limit)
         from mltrail.stats.slices import rank_slices
 
-        columns = [
-            c for c in (self._cut(name, b.column(name).take(ib), bins) for name in chosen) if c is not None
-        ]
+        columns = [c for c in (self._cut(name, _rows(b.column(name), ib), bins) for name in chosen) if c]
         result["slice_columns"] = [c.name for c in columns]
         result["slices"] = rank_slices(
             columns, change, err_a, err_b, paired_binary=paired, pairs=pairs, min_rows=min_rows, top=top
         )
         return result
+
+    def _read_both(
+        self, ta: RunTable, tb: RunTable, roles_a: Roles, roles_b: Roles, chosen: list[str]
+    ) -> tuple[pa.Table, pa.Table]:
+        """Both tables' columns, each file checked against its sha256 and read in a thread of its own (the
+        check and Parquet's decoding release the GIL): run b's text slice columns as dictionary arrays."""
+
+        def read_a() -> pa.Table:
+            return self.tables.parquet(ta).read(columns=[ID, Y_TRUE, Y_PRED, *roles_a.proba.values()])
+
+        def read_b() -> pa.Table:
+            schema = self.tables.parquet(tb).schema_arrow
+            text = sorted({f.name for f in schema if _is_text(f.type)} & set(chosen))
+            parquet = self.tables.parquet(tb, read_dictionary=text)
+            return parquet.read(columns=[ID, Y_TRUE, Y_PRED, *roles_b.proba.values(), *chosen])
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            later = pool.submit(read_a)
+            b = read_b()
+            return later.result(), b
 
     def _predictions(self, run_id: str, name: str, step: int | None, which: str) -> RunTable:
         found = self.tables.get(run_id, name, step)
@@ -132,37 +154,63 @@ class SampleService:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from mltrail.stats.slices import SliceColumn, bin_numeric
+        from mltrail.stats.slices import MAX_VALUES, SliceColumn, bin_numeric
 
         t = column.type
         numeric = pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)
         few = pa.types.is_integer(t) and pc.count_distinct(column).as_py() <= _CATEGORICAL_INTS
         if numeric and not few:
-            return bin_numeric(name, column.cast("double").to_numpy(zero_copy_only=False), bins)
-        encoded = pc.dictionary_encode(column.cast(pa.string()) if not pa.types.is_dictionary(t) else column)
-        combined = encoded.combine_chunks()
-        labels = [plain_value(v) for v in combined.dictionary.to_pylist()]
-        if len(labels) > 100:
+            return bin_numeric(name, numpy_of(column.cast("double")), bins)
+        if not pa.types.is_dictionary(t):
+            column = pc.dictionary_encode(column.cast(pa.string()))
+        unified = column.unify_dictionaries()  # one dictionary for every chunk: their codes agree
+        dictionary = unified.chunk(0).dictionary if unified.num_chunks else pa.array([], pa.string())
+        if len(dictionary) > MAX_VALUES:
             return None  # an identifier or free text, not a slice
-        codes = combined.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        return SliceColumn(name, codes, [str(v) for v in labels])
+        labels = [str(plain_value(v)) for v in dictionary.to_pylist()]
+        codes = [_codes(chunk.indices) for chunk in unified.chunks]
+        return SliceColumn(name, np.concatenate(codes) if codes else np.zeros(0, np.int64), labels)
+
+
+def _is_text(t: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
+
+
+def _codes(indices: pa.Array) -> npt.NDArray[np.int64]:
+    """Integer codes as int64, a missing one as −1."""
+    values = numpy_of(indices)
+    if indices.null_count:
+        values = np.where(np.isnan(values), -1, values)
+    codes: npt.NDArray[np.int64] = values.astype(np.int64)
+    return codes
+
+
+def _rows(column: pa.ChunkedArray, rows: Rows) -> pa.ChunkedArray:
+    """The column's joined rows (``None``: all of them, in order)."""
+    return column if rows is None else column.take(arrow_indices(rows))
+
+
+def _pick(values: npt.NDArray[Any], rows: Rows) -> npt.NDArray[Any]:
+    """The joined rows of ``values`` (``None``: all of them, in order)."""
+    return values if rows is None else values[rows]
 
 
 class _JoinedIds:
     """The ids of the joined rows, taken only for the rows a response lists."""
 
-    def __init__(self, column: pa.ChunkedArray, rows: npt.NDArray[np.int64]) -> None:
+    def __init__(self, column: pa.ChunkedArray, rows: Rows) -> None:
         self.column = column
         self.rows = rows
 
     def take(self, positions: npt.NDArray[np.int64]) -> pa.ChunkedArray:
-        return self.column.take(self.rows[positions])
+        return self.column.take(arrow_indices(positions if self.rows is None else self.rows[positions]))
 
 
-def _join(
-    ids_a: pa.ChunkedArray, ids_b: pa.ChunkedArray
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Row numbers of the ids present in both tables, pairwise, in b's order."""
+def _join(ids_a: pa.ChunkedArray, ids_b: pa.ChunkedArray) -> tuple[Rows, Rows]:
+    """Row numbers of the ids present in both tables, pairwise, in b's order; ``None, None`` when both
+    tables hold the same ids in the same order (the same evaluation set logged twice): every row, as is."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -173,25 +221,31 @@ def _join(
             raise InvalidInputError(
                 f"the ids of the two tables are not of one type: {exc}", field="ids"
             ) from exc
+    if ids_a.equals(ids_b):
+        return None, None
     # A hash lookup of each of b's ids among a's (unique, checked when logged): a's row number, or null.
     found = pc.index_in(ids_b, value_set=ids_a.combine_chunks())
-    position = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    position = (
+        np.concatenate([_codes(chunk) for chunk in found.chunks])
+        if found.num_chunks
+        else _codes(pa.array([], pa.int32()))
+    )
     ib = np.flatnonzero(position >= 0).astype(np.int64)
     return position[ib], ib
 
 
 def _regression(
-    a: pa.Table, b: pa.Table, ia: npt.NDArray[np.int64], ib: npt.NDArray[np.int64]
+    a: pa.Table, b: pa.Table, ia: Rows, ib: Rows
 ) -> tuple[dict[str, Any], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    def err(t: pa.Table, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        truth = t.column(Y_TRUE).cast("double").to_numpy(zero_copy_only=False)[rows]
-        pred = t.column(Y_PRED).cast("double").to_numpy(zero_copy_only=False)[rows]
+    def err(t: pa.Table, rows: Rows) -> npt.NDArray[np.float64]:
+        truth = _pick(numpy_of(t.column(Y_TRUE).cast("double")), rows)
+        pred = _pick(numpy_of(t.column(Y_PRED).cast("double")), rows)
         out: npt.NDArray[np.float64] = np.abs(pred - truth)
         return out
 
     err_a, err_b = err(a, ia), err(b, ib)
     change = np.nan_to_num(err_b - err_a, nan=0.0, posinf=0.0, neginf=0.0)
-    n = len(ia)
+    n = len(err_b)
     figures = {
         "loss": "absolute_error",
         "error_a": round(float(np.nanmean(err_a)), 6) if n else None,
@@ -208,8 +262,8 @@ def _regression(
 def _classification(
     a: pa.Table,
     b: pa.Table,
-    ia: npt.NDArray[np.int64],
-    ib: npt.NDArray[np.int64],
+    ia: Rows,
+    ib: Rows,
     roles_a: Roles,
     roles_b: Roles,
     ids: _JoinedIds,
@@ -225,10 +279,10 @@ def _classification(
         ) from exc
     classes = [str(v) for v in values.to_pylist()]
     k = len(classes)
-    true_a = label_codes(a.column(Y_TRUE), values)[ia]
-    pred_a = label_codes(a.column(Y_PRED), values)[ia]
-    truth = label_codes(b.column(Y_TRUE), values)[ib]
-    pred_b = label_codes(b.column(Y_PRED), values)[ib]
+    true_a = _pick(label_codes(a.column(Y_TRUE), values), ia)
+    pred_a = _pick(label_codes(a.column(Y_PRED), values), ia)
+    truth = _pick(label_codes(b.column(Y_TRUE), values), ib)
+    pred_b = _pick(label_codes(b.column(Y_PRED), values), ib)
     wrong_a = (pred_a != truth).astype(np.float64)
     wrong_b = (pred_b != truth).astype(np.float64)
     change = wrong_b - wrong_a
@@ -279,7 +333,7 @@ def _classification(
 def _log_loss(
     truth: npt.NDArray[np.int64],
     proba: dict[int, npt.NDArray[np.float64]],
-    rows: npt.NDArray[np.int64],
+    rows: Rows,
     k: int,
 ) -> npt.NDArray[np.float64]:
     """Each joined row's log loss: −log of the probability its table gave the true class (a class without a
@@ -288,7 +342,7 @@ def _log_loss(
 
     p_true = np.zeros(len(truth))
     for c, column in proba.items():
-        given = column[rows]
+        given = _pick(column, rows)
         p_true = np.where(truth == c, given, p_true)
         if k == 2 and len(proba) == 1:
             p_true = np.where(truth == 1 - c, 1.0 - given, p_true)

@@ -53,7 +53,8 @@ class TableService:
         self.runs = runs
         self.blobs = blobs
         self.orders = OrderCache()
-        self._files: OrderedDict[str, pq.ParquetFile] = OrderedDict()
+        self._files: OrderedDict[tuple[str, tuple[str, ...]], pq.ParquetFile] = OrderedDict()
+        self._verified: set[str] = set()  # digests of the open files, checked when first opened
         self._open_files = open_files
         self._lock = threading.Lock()
 
@@ -112,29 +113,37 @@ class TableService:
     def get(self, run_id: str, name: str, step: int | None = None) -> RunTable:
         return self.store.get_run_table(run_id, name, step)
 
-    def parquet(self, table: RunTable) -> pq.ParquetFile:
-        """The table's Parquet file, verified against its sha256 on first open in this process."""
+    def parquet(self, table: RunTable, *, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile:
+        """The table's Parquet file, verified against its sha256 on first open in this process;
+        ``read_dictionary``: text columns read as dictionary arrays (codes and distinct values, as they are
+        stored), not as one string per row."""
         import pyarrow.parquet as pq
 
+        key = (table.digest, tuple(read_dictionary))
         with self._lock:
-            found = self._files.get(table.digest)
+            found = self._files.get(key)
             if found is not None:
-                self._files.move_to_end(table.digest)
+                self._files.move_to_end(key)
                 return found
+        dictionary = list(read_dictionary) or None
         local = self.blobs.local_path(table.digest)
         if local is not None:
-            _verify_file(local, table.digest, f"table {table.name} of run {table.run_id}")
-            opened = pq.ParquetFile(local, memory_map=True)
+            if table.digest not in self._verified:
+                _verify_file(local, table.digest, f"table {table.name} of run {table.run_id}")
+            opened = pq.ParquetFile(local, memory_map=True, read_dictionary=dictionary)
         else:
             with self.blobs.open(table.digest) as stream:
                 data = stream.read()
             if hashlib.sha256(data).hexdigest() != table.digest:
                 raise IntegrityError(f"table {table.name} of run {table.run_id} does not match its sha256")
-            opened = pq.ParquetFile(io.BytesIO(data))
+            opened = pq.ParquetFile(io.BytesIO(data), read_dictionary=dictionary)
         with self._lock:
-            self._files[table.digest] = opened
+            self._verified.add(table.digest)
+            self._files[key] = opened
             while len(self._files) > self._open_files:
-                self._files.popitem(last=False)
+                (digest, _), _ = self._files.popitem(last=False)
+                if all(d != digest for d, _ in self._files):
+                    self._verified.discard(digest)  # verified again when opened again
         return opened
 
     def page(
