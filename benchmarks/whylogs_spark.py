@@ -12,7 +12,8 @@ frequent items of the others); a column counts as drifted when its category is `
 
 Measured, as ``spark_profile.py`` does: wall time of both profiles plus the drift scores (the SparkSession
 started before), and the peak RSS of the Python driver plus its JVM and, apart, of the Python workers, sampled
-every 100 ms with psutil.
+every 100 ms with psutil. Then, as there, the comparison is repeated without Spark (``why.log`` in-process on
+the reference and the first 1,000,000 current rows) to tell whylogs' tests from its Spark path.
 
 whylogs is never a project dependency: it runs in a throwaway venv beside the repo (Python 3.11, Java 17):
 
@@ -117,6 +118,23 @@ def main() -> None:
     print(f"possible drift: {', '.join(possible) or '(none)'}")
     expected = sorted([*SHIFTED_NUMERIC, *SHIFTED_CATEGORICAL])
     print(f"exactly the shifted columns ({', '.join(expected)}): {drifted == expected}")
+
+    # The same comparison without Spark, as spark_profile.py checks mltrail: ``why.log`` in-process on the
+    # reference and the first 1,000,000 current rows — are the flags whylogs' tests or its Spark path?
+    import pyarrow.parquet as pq
+    import whylogs as why
+
+    t0 = time.perf_counter()
+    ref_view = why.log(pq.read_table(ref_dir).to_pandas()).view()
+    sample = pq.ParquetFile(sorted(cur_dir.glob("*.parquet"))[0]).read().to_pandas()
+    local = calculate_drift_scores(
+        target_view=why.log(sample).view(), reference_view=ref_view, with_thresholds=True
+    )
+    local_drifted = sorted(c for c, s in local.items() if s and s["drift_category"] == "DRIFT")
+    print(
+        f"in-process why.log on a {len(sample):,}-row sample: {time.perf_counter() - t0:.1f} s; drifted: "
+        f"{', '.join(local_drifted) or '(none)'}"
+    )
 
 
 if __name__ == "__main__":
