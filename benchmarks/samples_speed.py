@@ -1,7 +1,7 @@
 """``mltrail runs samples A B --table val`` for two 1,000,000-row prediction tables with 10 slice columns
 (issue 17), timed as a whole process (interpreter start, imports, store, reading, join, figures, JSON out).
 
-    .venv/bin/python benchmarks/samples_speed.py [--rows 1000000] [--repeat 5]
+    .venv/bin/python benchmarks/samples_speed.py [--rows 1000000] [--repeat 5] [--shuffled]
 
 Logs the two tables through the SDK into an embedded store in a temp folder (a 3-class classifier with
 probabilities; run b is worse on one city and one age band; 4 categorical and 6 numeric features), then
@@ -50,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--shuffled", action="store_true", help="run b's rows in another order")
     args = parser.parse_args()
     n = args.rows
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,8 +70,18 @@ def main() -> None:
             pred = np.where(noise, (truth + rng.integers(1, 3, n)) % 3, truth)
             proba = rng.dirichlet([1, 1, 1], n) * 0.5
             proba[np.arange(n), pred] += 0.5
+            # --shuffled: run b's table in another row order (a hash join of the ids); else both tables
+            # list the same evaluation set in one order (the join is skipped)
+            order = rng.permutation(n) if worse and args.shuffled else np.arange(n)
             with mltrail.init(project="bench", capture=False, settings=settings) as run:
-                run.log_predictions("val", ids, truth, pred, proba=proba, features=features)
+                run.log_predictions(
+                    "val",
+                    ids[order],
+                    truth[order],
+                    pred[order],
+                    proba=proba[order],
+                    features={k: v[order] for k, v in features.items()},  # type: ignore[index]
+                )
             run_ids.append(run.id)
         print(f"logged two tables of {n:,} rows in {time.perf_counter() - started:.1f} s")
         # Bytecode as an installed package has it (pip compiles it when installing): a shell with

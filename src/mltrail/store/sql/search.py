@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -120,7 +119,10 @@ class _Compiler:
             text = sa.func.json_extract(context, "$." + ".".join(path))
             # json_extract gives numbers and booleans as such: only strings are text here, as in GitPublic.
             return sa.case((sa.func.json_type(context, "$." + ".".join(path)) == "text", text), else_=None)
-        # PostgreSQL: the same rule through jsonb (->> would turn a number into its text).
+        # PostgreSQL: the same rule through jsonb (->> would turn a number into its text). Imported here: the
+        # PostgreSQL dialect and its drivers cost an SQLite store's command ~50 ms to import.
+        from sqlalchemy.dialects.postgresql import JSONB
+
         node: Any = sa.cast(context, JSONB)
         for part in path[:-1]:
             node = node.op("->")(part)
