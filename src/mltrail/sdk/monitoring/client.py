@@ -26,6 +26,7 @@ __all__ = [
     "IngestOutcome",
     "MonitorClient",
     "MonitorSummary",
+    "PerformanceOutcome",
     "alerts_of_period",
 ]
 
@@ -62,6 +63,15 @@ class IngestOutcome:
             violations[rule] = violations.get(rule, 0) + n
         windows = tuple(sorted({*self.windows, *other.windows}))
         return IngestOutcome(self.rows + other.rows, windows, violations, self.duplicate and other.duplicate)
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceOutcome:
+    """Performance accumulators logged: the starts of the windows they went into, and whether their
+    idempotency key had been seen (merged before, not again)."""
+
+    windows: tuple[float, ...] = ()
+    duplicate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +188,11 @@ class MonitorClient(Protocol):
         *,
         window_start: float,
         granularity: str | None,
-    ) -> tuple[float, ...]:
+        key: str | None = None,
+    ) -> PerformanceOutcome:
         """Merge performance accumulators (segment → accumulator, ``mltrail.spark.performance``) into the
-        windows starting at ``window_start``; the monitor's windows touched."""
+        windows starting at ``window_start``; the monitor's windows touched. ``key``: the call's
+        idempotency key, the same on every retry of it, so a retry lands once (``duplicate``)."""
         ...
 
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]: ...

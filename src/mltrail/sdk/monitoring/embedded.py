@@ -10,7 +10,13 @@ import pyarrow as pa
 from mltrail.entities import Alert, AlertRule, Monitor
 from mltrail.notify import parse_channel
 from mltrail.render.html_report import render_report_html
-from mltrail.sdk.monitoring.client import AlertDetail, IngestOutcome, MonitorSummary, alerts_of_period
+from mltrail.sdk.monitoring.client import (
+    AlertDetail,
+    IngestOutcome,
+    MonitorSummary,
+    PerformanceOutcome,
+    alerts_of_period,
+)
 from mltrail.services.container import Services
 from mltrail.services.monitoring.alerts import report_alert
 from mltrail.services.monitoring.alias import followed_alias
@@ -135,10 +141,12 @@ class InProcessMonitoring:
         *,
         window_start: float,
         granularity: str | None,
-    ) -> tuple[float, ...]:
-        return self.services.monitoring.log_performance(
-            name, accumulators, window_start=window_start, granularity=granularity
+        key: str | None = None,
+    ) -> PerformanceOutcome:
+        done = self.services.monitoring.log_performance(
+            name, accumulators, window_start=window_start, granularity=granularity, batch_key=key
         )
+        return PerformanceOutcome(tuple(done.windows), done.duplicate)
 
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         return self.services.monitoring.log_labels(name, list(ids), list(labels))

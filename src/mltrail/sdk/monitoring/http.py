@@ -22,6 +22,7 @@ from mltrail.sdk.monitoring.client import (
     AlertDetail,
     IngestOutcome,
     MonitorSummary,
+    PerformanceOutcome,
 )
 from mltrail.sdk.monitoring.codec import alert_from_json, monitor_from_json, rule_from_json
 from mltrail.sdk.registry.http import decode_floats, with_key_hint
@@ -79,10 +80,13 @@ class HttpMonitoring:
         except AuthenticationError as exc:
             raise with_key_hint(exc, self.http.base_url) from None
 
-    def _json(self, method: str, url: str, body: Any = None) -> Any:
+    def _json(self, method: str, url: str, body: Any = None, *, key: str | None = None) -> Any:
+        """``body`` sent as JSON, the answer's JSON back; ``key``: the ``Idempotency-Key`` header."""
         content = None if body is None else orjson.dumps(body)
-        headers = {"Content-Type": "application/json"} if content is not None else None
-        response = self._request(method, url, content=content, headers=headers)
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        response = self._request(method, url, content=content, headers=headers or None)
         return response.json() if response.content else None
 
     # -- monitors -----------------------------------------------------------------------------------------
@@ -254,14 +258,18 @@ class HttpMonitoring:
         *,
         window_start: float,
         granularity: str | None,
-    ) -> tuple[float, ...]:
+        key: str | None = None,
+    ) -> PerformanceOutcome:
         body = {
             "accumulators": {k: dict(v) for k, v in accumulators.items()},
             "window_start": window_start,
             "granularity": granularity,
         }
-        data = self._json("POST", f"/monitors/{_q(name)}/performance", body)
-        return tuple(decode_float(w) for w in data.get("windows") or ())
+        # HttpTransport retries a lost answer with the same headers: the key makes the retry land once.
+        data = self._json("POST", f"/monitors/{_q(name)}/performance", body, key=key)
+        return PerformanceOutcome(
+            tuple(decode_float(w) for w in data.get("windows") or ()), bool(data.get("duplicate", False))
+        )
 
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         if len(ids) != len(labels):

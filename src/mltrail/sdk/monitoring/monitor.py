@@ -41,7 +41,7 @@ import pyarrow as pa
 from mltrail.entities import Alert, AlertRule, Monitor
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
 from mltrail.sdk.client.connection import connect
-from mltrail.sdk.monitoring.client import IngestOutcome, MonitorClient
+from mltrail.sdk.monitoring.client import IngestOutcome, MonitorClient, PerformanceOutcome
 from mltrail.sdk.monitoring.writer import PredictionWriter
 from mltrail.services.accounts.audit import parse_time
 from mltrail.services.container import Services
@@ -290,15 +290,21 @@ class ModelMonitor:
         *,
         window_start: float,
         granularity: str | None = None,
-    ) -> tuple[float, ...]:
+        key: str | None = None,
+    ) -> PerformanceOutcome:
         """Merge performance accumulators computed elsewhere — ``mltrail.spark.performance(df, label=…)``
         gives ``{window start: {segment: accumulator}}`` — into the windows starting at ``window_start``,
         as delayed labels would (``""`` is all traffic). Log the window's profile first: a window never
-        profiled is skipped. Not idempotent: logging the same accumulators twice counts them twice. The
-        starts of the monitor's windows it touched."""
+        profiled is skipped. The starts of the monitor's windows it touched. ``key``: an idempotency key
+        (default: a new one), the same on a retry of these accumulators, so a retry counts them once
+        (``duplicate``)."""
         self.flush()
         return self.client.log_performance(
-            self.name, accumulators, window_start=window_start, granularity=granularity
+            self.name,
+            accumulators,
+            window_start=window_start,
+            granularity=granularity,
+            key=key or uuid.uuid4().hex,
         )
 
     def log_labels(self, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:

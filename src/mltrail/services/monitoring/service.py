@@ -8,6 +8,7 @@ outputs are kept narrow for the label join. Reports then read window profiles, n
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -72,7 +73,7 @@ from mltrail.store.monitoring import MonitorStore, WindowDelta
 from mltrail.store.registry import RegistryStore
 from mltrail.store.tracking import TrackingStore
 
-__all__ = ["IngestResult", "MonitoringService"]
+__all__ = ["IngestResult", "MonitoringService", "PerformanceResult"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,18 @@ class IngestResult:
     windows: tuple[float, ...]  # starts of the monitor's windows the batch touched
     violations: dict[str, int] = field(default_factory=dict)
     duplicate: bool = False  # its idempotency key was seen before: merged then, not again
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceResult:
+    windows: tuple[float, ...]  # starts of the monitor's windows the accumulators went into
+    duplicate: bool = False  # its idempotency key was seen before: merged then, not again
+
+
+def performance_key(batch_key: str) -> str:
+    """The stored key of a ``log_performance`` call: its own (a Spark job may well name a window's
+    profile and its accumulators alike), of a fixed length the keys' column holds."""
+    return "performance:" + hashlib.sha256(batch_key.encode()).hexdigest()
 
 
 class MonitoringService:
@@ -547,11 +560,13 @@ class MonitoringService:
         *,
         window_start: float,
         granularity: str | None = None,
-    ) -> tuple[float, ...]:
+        batch_key: str | None = None,
+    ) -> PerformanceResult:
         """Merge performance accumulators computed elsewhere (``mltrail.spark.performance``: segment, ``""``
         for all traffic, → accumulator) into the windows starting at ``window_start``, as labels would; a
-        window never profiled (by rows or a profile) is skipped. Alert rules then run. Not idempotent: a
-        retry counts twice. The starts of the monitor's windows it touched."""
+        window never profiled (by rows or a profile) is skipped. Alert rules then run. ``batch_key``: the
+        client's idempotency key, recorded in the transaction of the merge; a retry with a key already
+        merged merges nothing (``duplicate``). Its own keys: a profile's key does not make it a retry."""
         monitor = self._following(name)
         grain, start = check_window(monitor, window_start, granularity)
         updates: dict[str, dict[str, Any]] = {}
@@ -565,14 +580,16 @@ class MonitoringService:
         starts = {grain: start}
         if grain == "hour":
             starts["day"] = math.floor(start / GRANULARITIES["day"]) * GRANULARITIES["day"]
-        now = self.clock()
-        for g, s in starts.items():
-            keyed = {(segment, s): acc for segment, acc in updates.items()}
-            self.store.add_performance(monitor.id, g, keyed, merge_accumulators, now=now)
+        keyed = {g: {(segment, s): acc for segment, acc in updates.items()} for g, s in starts.items()}
+        key = None if batch_key is None else performance_key(batch_key)
+        if not self.store.add_performance(
+            monitor.id, keyed, merge_accumulators, now=self.clock(), batch_key=key
+        ):
+            return PerformanceResult((), duplicate=True)
         touched = (starts[monitor.granularity],) if monitor.granularity in starts else ()
         if touched and self._after_ingest is not None:
             self._after_ingest(monitor, touched)
-        return touched
+        return PerformanceResult(touched)
 
     def report(
         self,
@@ -670,9 +687,9 @@ class MonitoringService:
         now = self.clock()
         matches, unknown = self.store.match_labels(monitor.id, rows, now=now)
         # All traffic and each segment the prediction fell in (``monitoring/labels.py``).
-        for granularity, updates in performance_updates(matches, monitor.task).items():
-            if updates:
-                self.store.add_performance(monitor.id, granularity, updates, merge_accumulators, now=now)
+        if matches:
+            updates = performance_updates(matches, monitor.task)
+            self.store.add_performance(monitor.id, updates, merge_accumulators, now=now)
         if matches and self._after_ingest is not None:
             self._after_ingest(monitor, windows_of(matches, monitor.granularity))
         return len(matches), unknown
