@@ -41,7 +41,12 @@ import pyarrow as pa
 from mltrail.entities import Alert, AlertRule, Monitor
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
 from mltrail.sdk.client.connection import connect
-from mltrail.sdk.monitoring.client import IngestOutcome, MonitorClient, PerformanceOutcome
+from mltrail.sdk.monitoring.client import (
+    IngestOutcome,
+    MonitorClient,
+    PerformanceOutcome,
+    WindowTarget,
+)
 from mltrail.sdk.monitoring.writer import PredictionWriter
 from mltrail.services.accounts.audit import parse_time
 from mltrail.services.container import Services
@@ -275,14 +280,8 @@ class ModelMonitor:
         are kept, so there is nothing for drill-down or the label join. Synchronous: what it did is
         returned. ``key``: an idempotency key (default: a new one), the same on a retry of this profile."""
         self.flush()
-        return self.client.log_profile(
-            self.name,
-            profile,
-            window_start=window_start,
-            granularity=granularity,
-            segment=segment,
-            key=key or uuid.uuid4().hex,
-        )
+        window = WindowTarget(window_start, granularity, key or uuid.uuid4().hex)
+        return self.client.log_profile(self.name, profile, window, segment)
 
     def log_performance(
         self,
@@ -299,13 +298,8 @@ class ModelMonitor:
         (default: a new one), the same on a retry of these accumulators, so a retry counts them once
         (``duplicate``)."""
         self.flush()
-        return self.client.log_performance(
-            self.name,
-            accumulators,
-            window_start=window_start,
-            granularity=granularity,
-            key=key or uuid.uuid4().hex,
-        )
+        window = WindowTarget(window_start, granularity, key or uuid.uuid4().hex)
+        return self.client.log_performance(self.name, accumulators, window)
 
     def log_labels(self, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         """Attach ground truth to earlier predictions: (matched, unknown ids). Pending batches are written
