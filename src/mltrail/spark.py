@@ -14,7 +14,7 @@ see docs/MONITORING.md, "Spark and profiles".
         mon.log_profile(profile, window_start=start)
     labelled = mltrail.spark.performance(df, label="churned", score="score", window="day")
     for start, accumulators in labelled.items():   # {segment: accumulator}, "" for all traffic
-        mon.log_performance(accumulators, window_start=start)
+        mon.log_performance(accumulators, window_start=start, key=f"nightly-{start}")  # a rerun counts once
 """
 
 from mltrail.sdk.monitoring.spark import performance_spark as performance

@@ -573,3 +573,15 @@ def test_profiles_are_logged_by_members_like_rows(team: World) -> None:
     assert again.json()["duplicate"] is True
     report = team.get("vic", "/monitors/churn-prod/report").json()
     assert [w["rows"] for w in report["windows"]] == [500] and "age" in report["windows"][0]["drifted"]
+    acc = {"n": 500, "confusion": {"1\x1f1": 400, "0\x1f1": 100}}
+    perf = {"accumulators": {"": acc}, "window_start": T0}
+    url = "/monitors/churn-prod/performance"
+    assert team.post("vic", url, json=perf).status_code == 403
+    done = team.post("bob", url, json=perf, headers={"Idempotency-Key": "night-1"})  # not the profile's
+    assert done.status_code == 200 and done.json() == {"windows": [T0], "duplicate": False}, done.text
+    again = team.post("bob", url, json=perf, headers={"Idempotency-Key": "night-1"})
+    assert again.json() == {"windows": [], "duplicate": True}
+    bad = team.post("bob", url, json=perf, headers={"Idempotency-Key": "a/b"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "Idempotency-Key"
+    report = team.get("vic", "/monitors/churn-prod/report").json()
+    assert report["windows"][0]["performance"]["labeled"] == 500

@@ -74,9 +74,12 @@ def test_log_performance_adds_labelled_figures_to_a_profiled_window(
     ]
     acc = accumulate(matches, "classification")
     with mltrail.monitor(f"{name}:1", flush_interval=0.05, **options) as mon:
-        assert mon.log_performance({"": acc}, window_start=day) == (day,)  # not profiled yet: skipped
+        assert mon.log_performance({"": acc}, window_start=day).windows == (day,)  # not profiled: skipped
         mon.log_profile(profile_batches(pa.Table.from_pandas(batch, preserve_index=False)), window_start=day)
-        assert mon.log_performance({"": acc}, window_start=day) == (day,)
+        done = mon.log_performance({"": acc}, window_start=day, key="labels-1")
+        assert (done.windows, done.duplicate) == ((day,), False)
+        again = mon.log_performance({"": acc}, window_start=day, key="labels-1")  # a retried Spark task
+        assert (again.windows, again.duplicate) == ((), True)
         with pytest.raises(InvalidInputError) as info:
             mon.log_performance({"": {"n": -1}}, window_start=day)
         assert info.value.field == "accumulators.all traffic"
@@ -84,3 +87,31 @@ def test_log_performance_adds_labelled_figures_to_a_profiled_window(
     performance = report["windows"][0]["performance"]
     assert performance["labeled"] == 1000
     assert performance["accuracy"] == pytest.approx(float((batch["prediction"] == truth).mean()))
+
+
+def test_log_performance_retried_after_a_lost_response_counts_once(
+    settings: Settings, http_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name, clf = _registered(settings, http_server.url)
+    day = (time.time() // DAY - 1) * DAY
+    batch = frame(500, 11)
+    batch["prediction"] = clf.predict(batch[["tenure", "spend"]])
+    matches = [LabelMatch(str(i), day, None, str(p), "1", 1.0) for i, p in enumerate(batch["prediction"])]
+    with mltrail.monitor(f"{name}:1", server=http_server.url) as mon:
+        mon.log_profile(profile_batches(pa.Table.from_pandas(batch, preserve_index=False)), window_start=day)
+        client = mon.client.http._client  # type: ignore[attr-defined]
+        send, lost = client.request, []
+
+        def lose_the_first_answer(method: str, url: str, **kwargs: Any) -> httpx.Response:
+            response = send(method, url, **kwargs)
+            if url.endswith("/performance") and not lost:
+                lost.append(kwargs["headers"]["Idempotency-Key"])
+                raise httpx.ReadError("connection reset", request=response.request)
+            return response
+
+        monkeypatch.setattr(client, "request", lose_the_first_answer)
+        done = mon.log_performance({"": accumulate(matches, "classification")}, window_start=day)
+        monkeypatch.undo()
+        assert lost and done.duplicate  # the server merged the first send; the retry, same key, did nothing
+        report = mon.report(last="7d")
+    assert report["windows"][0]["performance"]["labeled"] == 500

@@ -297,10 +297,11 @@ def test_cadence_reads_realized_performance_from_monitor_windows(
     store.merge_windows(monitor.id, deltas, lambda a, b: a + b, now=NOW)
     store.add_performance(
         monitor.id,
-        "day",
         {
-            ("", MONDAY + d * DAY): {"n": 100, "confusion": {"1\x1f1": k, "0\x1f1": 100 - k}}
-            for d, k in enumerate(accuracies)
+            "day": {
+                ("", MONDAY + d * DAY): {"n": 100, "confusion": {"1\x1f1": k, "0\x1f1": 100 - k}}
+                for d, k in enumerate(accuracies)
+            }
         },
         merge_accumulators,
         now=NOW,

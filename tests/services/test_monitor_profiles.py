@@ -16,12 +16,14 @@ import pytest
 from mltrail.entities import AlertState, Monitor
 from mltrail.errors import InvalidInputError
 from mltrail.services.monitoring.alerts import AlertService
+from mltrail.services.monitoring.performance import accumulate
 from mltrail.services.monitoring.report import build_report
 from mltrail.services.monitoring.segments import profile_reference
 from mltrail.services.monitoring.service import MonitoringService
 from mltrail.stats.profile import profile_batches
 from mltrail.store.blobs import BlobStore
 from mltrail.store.factory import open_store
+from mltrail.store.monitoring import LabelMatch
 
 DAY = 86400.0
 T0 = 1_764_547_200.0  # 2025-12-01 00:00 UTC
@@ -120,6 +122,38 @@ def test_a_segment_profile_an_hour_and_retries(world: World) -> None:
     assert [(w.start, w.rows) for w in windows] == [(T0 + 3600, 500)]
     days = world.store.list_windows(mon.id, "day", segment="country=DE", profiles=False)
     assert [(w.start, w.rows) for w in days] == [(T0, 500)]
+
+
+def test_performance_retried_with_its_key_counts_once(world: World) -> None:
+    mon = world.monitor(segments=["country"], granularity="hour")
+    rows = traffic(400, 4).drop_columns(["timestamp", "id"])
+    world.monitoring.log_profile(
+        mon.name, profile_reference(rows, ["country"]), window_start=T0, batch_key="k"
+    )
+    acc = accumulate(
+        [LabelMatch(str(i), T0, None, "1", str(i % 2), i % 2) for i in range(400)], "classification"
+    )
+    done = world.monitoring.log_performance(
+        mon.name,
+        {"": acc, "country=DE": acc},
+        window_start=T0,
+        batch_key="k",  # the profile's key too
+    )
+    assert (done.windows, done.duplicate) == ((T0,), False)  # a profile's key is not a performance's
+    again = world.monitoring.log_performance(
+        mon.name, {"": acc, "country=DE": acc}, window_start=T0, batch_key="k"
+    )
+    assert (again.windows, again.duplicate) == ((), True)
+    for granularity in ("hour", "day"):
+        for segment in ("", "country=DE"):
+            (window,) = world.store.list_windows(mon.id, granularity, segment=segment, profiles=False)
+            assert window.performance["n"] == 400, (granularity, segment)
+    # another key, or none, is another call
+    assert not world.monitoring.log_performance(
+        mon.name, {"": acc}, window_start=T0, batch_key="k2"
+    ).duplicate
+    assert not world.monitoring.log_performance(mon.name, {"": acc}, window_start=T0).duplicate
+    assert world.monitoring.labelled_performance(mon.name, since=T0, until=T0 + DAY)["labeled"] == 1200
 
 
 @pytest.mark.parametrize(

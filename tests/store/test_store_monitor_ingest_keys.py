@@ -4,6 +4,8 @@ and goes with its monitor."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from mltrail.store.monitoring import WindowDelta
 from mltrail.store.sql import SqlStore
@@ -58,3 +60,23 @@ def test_a_key_merges_once_and_is_kept_a_week(store: SqlStore, project: str) -> 
     assert store.merge_windows(monitor_id, _delta(2), _concat, now=1000.0 + 8 * DAY, batch_key="c")
     assert store.merge_windows(monitor_id, _delta(2), _concat, now=1000.0 + 8 * DAY, batch_key="a")
     store.delete_monitor(name)  # its keys go with it
+
+
+def _sum(stored: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
+    return {"n": stored.get("n", 0) + delta["n"]}
+
+
+def test_performance_with_a_key_merges_once_in_every_granularity(store: SqlStore, project: str) -> None:
+    monitor_id, name = _monitor_id(store, project)
+    store.merge_windows(
+        monitor_id, [*_delta(10), WindowDelta("", "hour", 0.0, 10, b"p", {})], _concat, now=1000.0
+    )
+    updates = {"hour": {("", 0.0): {"n": 3}}, "day": {("", 0.0): {"n": 3}, ("", DAY): {"n": 3}}}
+    assert store.add_performance(monitor_id, updates, _sum, now=1001.0, batch_key="perf-1")
+    assert not store.add_performance(monitor_id, updates, _sum, now=1002.0, batch_key="perf-1")
+    assert not store.merge_windows(monitor_id, _delta(1), _concat, now=1003.0, batch_key="perf-1")  # one set
+    assert store.add_performance(monitor_id, updates, _sum, now=1004.0)  # no key: always merged
+    for granularity in ("hour", "day"):
+        (window,) = store.list_windows(monitor_id, granularity, profiles=False)  # day 1 was never profiled
+        assert window.performance == {"n": 6}, granularity
+    store.delete_monitor(name)

@@ -188,15 +188,17 @@ class MonitorStore(abc.ABC):
     def add_performance(
         self,
         monitor_id: int,
-        granularity: str,
-        updates: Mapping[tuple[str, float], Mapping[str, Any]],
+        updates: Mapping[str, Mapping[tuple[str, float], Mapping[str, Any]]],
         merge: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]],
         *,
         now: float,
-    ) -> None:
-        """Merge performance accumulators into the windows keyed ``(segment, start)`` (``""``: all
-        traffic); a window that was never profiled is skipped. The windows' ``updated_at`` stays (their
-        profiles, and so their kept drift figures, are unchanged)."""
+        batch_key: str | None = None,
+    ) -> bool:
+        """Merge performance accumulators into the windows keyed granularity → ``(segment, start)``
+        (``""``: all traffic), in one transaction; a window that was never profiled is skipped. The
+        windows' ``updated_at`` stays (their profiles, and so their kept drift figures, are unchanged).
+        ``batch_key`` as for ``merge_windows`` (the same keys: one key names one call of either): a key
+        seen before merges nothing, False. True when the accumulators were merged."""
 
     @abc.abstractmethod
     def set_window_figures(

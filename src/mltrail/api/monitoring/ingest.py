@@ -21,9 +21,9 @@ from mltrail.api.monitoring.schemas import (
     LabelsIn,
     LabelsPublic,
     PerformanceIn,
+    PerformancePublic,
     PredictionsJsonIn,
     ProfileIn,
-    WindowsPublic,
 )
 from mltrail.entities import Role
 from mltrail.errors import InvalidInputError
@@ -208,15 +208,18 @@ def log_profile(name: str, body: ProfileIn, request: Request, ma: MonitorAccessD
 
 
 @router.post("/performance")
-def log_performance(name: str, body: PerformanceIn, ma: MonitorAccessDep) -> WindowsPublic:
+def log_performance(
+    name: str, body: PerformanceIn, request: Request, ma: MonitorAccessDep
+) -> PerformancePublic:
     """Merge performance accumulators computed elsewhere (``mltrail.spark.performance``) into the window
-    starting at ``window_start``, as delayed labels would (member); a window never profiled is skipped.
-    Not idempotent: a retry counts twice."""
+    starting at ``window_start``, as delayed labels would (member); a window never profiled is skipped. An
+    ``Idempotency-Key`` header makes a retry land once: a key seen before answers ``duplicate: true``."""
     ma.monitor(name, Role.MEMBER)
-    windows = ma.monitoring.log_performance(
-        name, body.accumulators, window_start=body.window_start, granularity=body.granularity
+    key = _batch_key(request)
+    result = ma.monitoring.log_performance(
+        name, body.accumulators, window_start=body.window_start, granularity=body.granularity, batch_key=key
     )
-    return WindowsPublic(windows=list(windows))
+    return PerformancePublic(windows=list(result.windows), duplicate=result.duplicate)
 
 
 @router.post("/labels")

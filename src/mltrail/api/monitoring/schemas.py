@@ -45,12 +45,12 @@ __all__ = [
     "MonitorPublic",
     "MonitorVersionPublic",
     "PerformanceIn",
+    "PerformancePublic",
     "PredictionsJsonIn",
     "ProfileIn",
     "RawRowsPublic",
     "ReferenceIn",
     "ReportPublic",
-    "WindowsPublic",
     "json_safe",
 ]
 
@@ -280,10 +280,12 @@ class PerformanceIn(_In):
     granularity: Literal["hour", "day"] | None = None
 
 
-class WindowsPublic(_Out):
-    """The starts of the monitor's windows a call touched."""
+class PerformancePublic(_Out):
+    """``windows``: the starts of the monitor's windows the accumulators went into; ``duplicate``: the
+    ``Idempotency-Key`` was seen before, so they were not merged again."""
 
     windows: list[JsonFloat]
+    duplicate: bool = False
 
 
 class PredictionsJsonIn(_In):

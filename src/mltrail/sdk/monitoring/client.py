@@ -26,6 +26,8 @@ __all__ = [
     "IngestOutcome",
     "MonitorClient",
     "MonitorSummary",
+    "PerformanceOutcome",
+    "WindowTarget",
     "alerts_of_period",
 ]
 
@@ -62,6 +64,26 @@ class IngestOutcome:
             violations[rule] = violations.get(rule, 0) + n
         windows = tuple(sorted({*self.windows, *other.windows}))
         return IngestOutcome(self.rows + other.rows, windows, violations, self.duplicate and other.duplicate)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowTarget:
+    """Where figures computed elsewhere (a Spark job's profile or performance accumulators) go: the window
+    starting at ``window_start`` (epoch seconds of a UTC hour or day), ``granularity`` wide (None: the
+    monitor's), under the call's idempotency ``key`` (the same on every retry, so a retry lands once)."""
+
+    window_start: float
+    granularity: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceOutcome:
+    """Performance accumulators logged: the starts of the windows they went into, and whether their
+    idempotency key had been seen (merged before, not again)."""
+
+    windows: tuple[float, ...] = ()
+    duplicate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,29 +180,18 @@ class MonitorClient(Protocol):
         ...
 
     def log_profile(
-        self,
-        name: str,
-        profile: DatasetProfile,
-        *,
-        window_start: float,
-        granularity: str | None,
-        segment: str,
-        key: str | None = None,
+        self, name: str, profile: DatasetProfile, window: WindowTarget, segment: str = ""
     ) -> IngestOutcome:
-        """Merge a profile computed elsewhere (``mltrail.spark.profile``) into the window starting at
-        ``window_start``; what it did, as for a batch of rows."""
+        """Merge a profile computed elsewhere (``mltrail.spark.profile``) into ``window`` (its segments'
+        profiles into their segment windows, or all of it into ``segment``'s); what it did, as for a batch
+        of rows."""
         ...
 
     def log_performance(
-        self,
-        name: str,
-        accumulators: Mapping[str, Mapping[str, Any]],
-        *,
-        window_start: float,
-        granularity: str | None,
-    ) -> tuple[float, ...]:
-        """Merge performance accumulators (segment → accumulator, ``mltrail.spark.performance``) into the
-        windows starting at ``window_start``; the monitor's windows touched."""
+        self, name: str, accumulators: Mapping[str, Mapping[str, Any]], window: WindowTarget
+    ) -> PerformanceOutcome:
+        """Merge performance accumulators (segment → accumulator, ``mltrail.spark.performance``) into
+        ``window`` as labels would; the monitor's windows touched."""
         ...
 
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]: ...

@@ -10,10 +10,18 @@ import pyarrow as pa
 from mltrail.entities import Alert, AlertRule, Monitor
 from mltrail.notify import parse_channel
 from mltrail.render.html_report import render_report_html
-from mltrail.sdk.monitoring.client import AlertDetail, IngestOutcome, MonitorSummary, alerts_of_period
+from mltrail.sdk.monitoring.client import (
+    AlertDetail,
+    IngestOutcome,
+    MonitorSummary,
+    PerformanceOutcome,
+    WindowTarget,
+    alerts_of_period,
+)
 from mltrail.services.container import Services
 from mltrail.services.monitoring.alerts import report_alert
 from mltrail.services.monitoring.alias import followed_alias
+from mltrail.services.monitoring.service import IngestResult
 from mltrail.stats.profile import DatasetProfile
 
 __all__ = ["InProcessMonitoring"]
@@ -21,6 +29,15 @@ __all__ = ["InProcessMonitoring"]
 
 def validate_channel(spec: str) -> None:
     parse_channel(spec)
+
+
+def _outcome(done: IngestResult) -> IngestOutcome:
+    return IngestOutcome(done.rows, tuple(done.windows), dict(done.violations), done.duplicate)
+
+
+def _at(window: WindowTarget) -> dict[str, Any]:
+    """The service's keywords for ``window``: its start, granularity and idempotency key."""
+    return {"window_start": window.window_start, "granularity": window.granularity, "batch_key": window.key}
 
 
 class InProcessMonitoring:
@@ -110,35 +127,18 @@ class InProcessMonitoring:
         return self.services.monitoring.ingest(name, table, batch_key=key).rows
 
     def ingest_batch(self, name: str, table: pa.Table, key: str | None = None) -> IngestOutcome:
-        done = self.services.monitoring.ingest(name, table, batch_key=key)
-        return IngestOutcome(done.rows, tuple(done.windows), dict(done.violations), done.duplicate)
+        return _outcome(self.services.monitoring.ingest(name, table, batch_key=key))
 
     def log_profile(
-        self,
-        name: str,
-        profile: DatasetProfile,
-        *,
-        window_start: float,
-        granularity: str | None,
-        segment: str,
-        key: str | None = None,
+        self, name: str, profile: DatasetProfile, window: WindowTarget, segment: str = ""
     ) -> IngestOutcome:
-        done = self.services.monitoring.log_profile(
-            name, profile, window_start=window_start, granularity=granularity, segment=segment, batch_key=key
-        )
-        return IngestOutcome(done.rows, tuple(done.windows), dict(done.violations), done.duplicate)
+        return _outcome(self.services.monitoring.log_profile(name, profile, segment=segment, **_at(window)))
 
     def log_performance(
-        self,
-        name: str,
-        accumulators: Mapping[str, Mapping[str, Any]],
-        *,
-        window_start: float,
-        granularity: str | None,
-    ) -> tuple[float, ...]:
-        return self.services.monitoring.log_performance(
-            name, accumulators, window_start=window_start, granularity=granularity
-        )
+        self, name: str, accumulators: Mapping[str, Mapping[str, Any]], window: WindowTarget
+    ) -> PerformanceOutcome:
+        done = self.services.monitoring.log_performance(name, accumulators, **_at(window))
+        return PerformanceOutcome(tuple(done.windows), done.duplicate)
 
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         return self.services.monitoring.log_labels(name, list(ids), list(labels))

@@ -22,6 +22,8 @@ from mltrail.sdk.monitoring.client import (
     AlertDetail,
     IngestOutcome,
     MonitorSummary,
+    PerformanceOutcome,
+    WindowTarget,
 )
 from mltrail.sdk.monitoring.codec import alert_from_json, monitor_from_json, rule_from_json
 from mltrail.sdk.registry.http import decode_floats, with_key_hint
@@ -42,6 +44,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
+
+
+def _windows(data: Mapping[str, Any]) -> tuple[float, ...]:
+    return tuple(decode_float(w) for w in data.get("windows") or ())
+
+
+def _outcome(data: Mapping[str, Any]) -> IngestOutcome:
+    """An ``IngestPublic`` answer (a batch of rows or a profile)."""
+    return IngestOutcome(
+        rows=int(data["rows"]),
+        windows=_windows(data),
+        violations={str(k): int(v) for k, v in (data.get("violations") or {}).items()},
+        duplicate=bool(data.get("duplicate", False)),
+    )
 
 
 def arrow_stream(table: pa.Table) -> bytes:
@@ -79,10 +95,13 @@ class HttpMonitoring:
         except AuthenticationError as exc:
             raise with_key_hint(exc, self.http.base_url) from None
 
-    def _json(self, method: str, url: str, body: Any = None) -> Any:
+    def _json(self, method: str, url: str, body: Any = None, *, key: str | None = None) -> Any:
+        """``body`` sent as JSON, the answer's JSON back; ``key``: the ``Idempotency-Key`` header."""
         content = None if body is None else orjson.dumps(body)
-        headers = {"Content-Type": "application/json"} if content is not None else None
-        response = self._request(method, url, content=content, headers=headers)
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        response = self._request(method, url, content=content, headers=headers or None)
         return response.json() if response.content else None
 
     # -- monitors -----------------------------------------------------------------------------------------
@@ -210,58 +229,26 @@ class HttpMonitoring:
             half = table.num_rows // 2
             first = self.ingest_batch(name, table.slice(0, half), None if key is None else f"{key}.0")
             return first + self.ingest_batch(name, table.slice(half), None if key is None else f"{key}.1")
-        return IngestOutcome(
-            rows=int(data["rows"]),
-            windows=tuple(decode_float(w) for w in data.get("windows") or ()),
-            violations={str(k): int(v) for k, v in (data.get("violations") or {}).items()},
-            duplicate=bool(data.get("duplicate", False)),
-        )
+        return _outcome(data)
+
+    def _post_window(self, name: str, route: str, body: dict[str, Any], window: WindowTarget) -> Any:
+        """``body`` with the window's start and granularity, sent under its key: ``HttpTransport`` retries
+        a lost answer with the same headers, so the retry lands once."""
+        body = {**body, "window_start": window.window_start, "granularity": window.granularity}
+        return self._json("POST", f"/monitors/{_q(name)}/{route}", body, key=window.key)
 
     def log_profile(
-        self,
-        name: str,
-        profile: DatasetProfile,
-        *,
-        window_start: float,
-        granularity: str | None,
-        segment: str,
-        key: str | None = None,
+        self, name: str, profile: DatasetProfile, window: WindowTarget, segment: str = ""
     ) -> IngestOutcome:
-        body = {
-            "profile": base64.b64encode(profile.to_bytes()).decode("ascii"),
-            "window_start": window_start,
-            "granularity": granularity,
-            "segment": segment,
-        }
-        headers = {"Content-Type": "application/json"}
-        if key is not None:
-            headers["Idempotency-Key"] = key
-        response = self._request(
-            "POST", f"/monitors/{_q(name)}/profiles", content=orjson.dumps(body), headers=headers
-        )
-        data = response.json()
-        return IngestOutcome(
-            rows=int(data["rows"]),
-            windows=tuple(decode_float(w) for w in data.get("windows") or ()),
-            violations={str(k): int(v) for k, v in (data.get("violations") or {}).items()},
-            duplicate=bool(data.get("duplicate", False)),
-        )
+        encoded = base64.b64encode(profile.to_bytes()).decode("ascii")
+        return _outcome(self._post_window(name, "profiles", {"profile": encoded, "segment": segment}, window))
 
     def log_performance(
-        self,
-        name: str,
-        accumulators: Mapping[str, Mapping[str, Any]],
-        *,
-        window_start: float,
-        granularity: str | None,
-    ) -> tuple[float, ...]:
-        body = {
-            "accumulators": {k: dict(v) for k, v in accumulators.items()},
-            "window_start": window_start,
-            "granularity": granularity,
-        }
-        data = self._json("POST", f"/monitors/{_q(name)}/performance", body)
-        return tuple(decode_float(w) for w in data.get("windows") or ())
+        self, name: str, accumulators: Mapping[str, Mapping[str, Any]], window: WindowTarget
+    ) -> PerformanceOutcome:
+        body = {"accumulators": {k: dict(v) for k, v in accumulators.items()}}
+        data = self._post_window(name, "performance", body, window)
+        return PerformanceOutcome(_windows(data), bool(data.get("duplicate", False)))
 
     def log_labels(self, name: str, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         if len(ids) != len(labels):

@@ -41,7 +41,12 @@ import pyarrow as pa
 from mltrail.entities import Alert, AlertRule, Monitor
 from mltrail.errors import ConflictError, InvalidInputError, NotFoundError
 from mltrail.sdk.client.connection import connect
-from mltrail.sdk.monitoring.client import IngestOutcome, MonitorClient
+from mltrail.sdk.monitoring.client import (
+    IngestOutcome,
+    MonitorClient,
+    PerformanceOutcome,
+    WindowTarget,
+)
 from mltrail.sdk.monitoring.writer import PredictionWriter
 from mltrail.services.accounts.audit import parse_time
 from mltrail.services.container import Services
@@ -275,14 +280,8 @@ class ModelMonitor:
         are kept, so there is nothing for drill-down or the label join. Synchronous: what it did is
         returned. ``key``: an idempotency key (default: a new one), the same on a retry of this profile."""
         self.flush()
-        return self.client.log_profile(
-            self.name,
-            profile,
-            window_start=window_start,
-            granularity=granularity,
-            segment=segment,
-            key=key or uuid.uuid4().hex,
-        )
+        window = WindowTarget(window_start, granularity, key or uuid.uuid4().hex)
+        return self.client.log_profile(self.name, profile, window, segment)
 
     def log_performance(
         self,
@@ -290,16 +289,17 @@ class ModelMonitor:
         *,
         window_start: float,
         granularity: str | None = None,
-    ) -> tuple[float, ...]:
+        key: str | None = None,
+    ) -> PerformanceOutcome:
         """Merge performance accumulators computed elsewhere — ``mltrail.spark.performance(df, label=…)``
         gives ``{window start: {segment: accumulator}}`` — into the windows starting at ``window_start``,
         as delayed labels would (``""`` is all traffic). Log the window's profile first: a window never
-        profiled is skipped. Not idempotent: logging the same accumulators twice counts them twice. The
-        starts of the monitor's windows it touched."""
+        profiled is skipped. The starts of the monitor's windows it touched. ``key``: an idempotency key
+        (default: a new one), the same on a retry of these accumulators, so a retry counts them once
+        (``duplicate``)."""
         self.flush()
-        return self.client.log_performance(
-            self.name, accumulators, window_start=window_start, granularity=granularity
-        )
+        window = WindowTarget(window_start, granularity, key or uuid.uuid4().hex)
+        return self.client.log_performance(self.name, accumulators, window)
 
     def log_labels(self, ids: Sequence[Any], labels: Sequence[Any]) -> tuple[int, int]:
         """Attach ground truth to earlier predictions: (matched, unknown ids). Pending batches are written

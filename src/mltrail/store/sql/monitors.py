@@ -213,6 +213,25 @@ class MonitorsMixin(SqlBase):
         conn.execute(t.monitors.delete().where(_MON.id == monitor.id))
 
     # -- windows ----------------------------------------------------------------------------------------
+    def _claim_key(self, conn: Connection, monitor_id: int, key: str, now: float) -> bool:
+        """Record a client's idempotency key in the caller's transaction: False when it was recorded before
+        (kept ``INGEST_KEY_SECONDS``; older keys of the monitor go now)."""
+        keys = t.monitor_ingest_keys.c
+        claimed = conn.execute(
+            self._insert(t.monitor_ingest_keys)
+            .values(monitor_id=monitor_id, key=key, at=now)
+            .on_conflict_do_nothing()
+            .returning(keys.key)
+        ).first()
+        if claimed is None:
+            return False
+        conn.execute(
+            t.monitor_ingest_keys.delete().where(
+                (keys.monitor_id == monitor_id) & (keys.at < now - INGEST_KEY_SECONDS)
+            )
+        )
+        return True
+
     @writes
     def merge_windows(
         self,
@@ -225,21 +244,8 @@ class MonitorsMixin(SqlBase):
         batch_key: str | None = None,
         merge_estimation: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]] | None = None,
     ) -> bool:
-        if batch_key is not None:
-            keys = t.monitor_ingest_keys.c
-            claimed = conn.execute(
-                self._insert(t.monitor_ingest_keys)
-                .values(monitor_id=monitor_id, key=batch_key, at=now)
-                .on_conflict_do_nothing()
-                .returning(keys.key)
-            ).first()
-            if claimed is None:  # this batch was merged before: nothing to do
-                return False
-            conn.execute(
-                t.monitor_ingest_keys.delete().where(
-                    (keys.monitor_id == monitor_id) & (keys.at < now - INGEST_KEY_SECONDS)
-                )
-            )
+        if batch_key is not None and not self._claim_key(conn, monitor_id, batch_key, now):
+            return False  # this batch was merged before: nothing to do
         # Rows are locked in key order so two ingesters of one monitor cannot deadlock.
         for delta in sorted(deltas, key=lambda d: (d.granularity, d.segment, d.start)):
             key = (
@@ -298,27 +304,35 @@ class MonitorsMixin(SqlBase):
         self,
         conn: Connection,
         monitor_id: int,
-        granularity: str,
-        updates: Mapping[tuple[str, float], Mapping[str, Any]],
+        updates: Mapping[str, Mapping[tuple[str, float], Mapping[str, Any]]],
         merge: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]],
         *,
         now: float,
-    ) -> None:
-        # (segment, start) order: the same key order as merge_windows locks rows in within a granularity
-        for segment, start in sorted(updates):
-            key = (
-                (_W.monitor_id == monitor_id)
-                & (_W.granularity == granularity)
-                & (_W.segment == segment)
-                & (_W.start == start)
-            )
-            stored = conn.execute(sa.select(_W.performance).where(key).with_for_update()).scalar_one_or_none()
-            if stored is None:  # labels for a window whose predictions were never profiled: skip
-                continue
-            merged = merge(load_json(stored) or {}, updates[(segment, start)])
-            # updated_at stays: it marks the profile the kept drift figures were computed from, which labels
-            # leave alone (bumping it made every labelled window, now of every segment too, compute again).
-            conn.execute(t.monitor_windows.update().where(key).values(performance=dump_json(merged)))
+        batch_key: str | None = None,
+    ) -> bool:
+        if batch_key is not None and not self._claim_key(conn, monitor_id, batch_key, now):
+            return False  # these accumulators were merged before: nothing to do
+        # (granularity, segment, start) order: the same key order as merge_windows locks rows in
+        for granularity in sorted(updates):
+            by_window = updates[granularity]
+            for segment, start in sorted(by_window):
+                key = (
+                    (_W.monitor_id == monitor_id)
+                    & (_W.granularity == granularity)
+                    & (_W.segment == segment)
+                    & (_W.start == start)
+                )
+                stored = conn.execute(
+                    sa.select(_W.performance).where(key).with_for_update()
+                ).scalar_one_or_none()
+                if stored is None:  # labels for a window whose predictions were never profiled: skip
+                    continue
+                merged = merge(load_json(stored) or {}, by_window[(segment, start)])
+                # updated_at stays: it marks the profile the kept drift figures were computed from, which
+                # labels leave alone (bumping it made every labelled window, of every segment too, compute
+                # again).
+                conn.execute(t.monitor_windows.update().where(key).values(performance=dump_json(merged)))
+        return True
 
     @writes
     def set_window_figures(
