@@ -11,6 +11,9 @@ the same findings are checked against the in-process report (``profile_batches``
 1,000,000 rows of the current data against the reference.
 
     .venv/bin/python benchmarks/spark_profile.py [--dir /tmp/mltrail-spark-bench] [--rows 10000000]
+        [--spark-defaults | --driver-memory 480m --java-options="..."]
+
+The driver runs with ``mltrail.spark.DRIVER_1GB`` unless ``--spark-defaults`` (a 512 MB heap under G1).
 
 Heavy (≈2 GB of Parquet, two cores busy for a minute): run it by hand, not in the test suite.
 """
@@ -18,6 +21,7 @@ Heavy (≈2 GB of Parquet, two cores busy for a minute): run it by hand, not in 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import threading
@@ -77,11 +81,16 @@ def generate(folder: Path, rows: int, seed: int, *, current: bool) -> None:
         )
 
 
+def _generate_both(ref_dir: Path, reference_rows: int, cur_dir: Path, rows: int) -> None:
+    generate(ref_dir, reference_rows, 1, current=False)
+    generate(cur_dir, rows, 2, current=True)
+
+
 class PeakMemory:
     """Peak RSS, sampled every 100 ms: this process plus its JVM (the driver), and the Python workers."""
 
     def __init__(self) -> None:
-        self.driver = self.workers = 0
+        self.driver = self.workers = self.python = self.jvm = 0  # python, jvm: each one's own peak
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -96,17 +105,19 @@ class PeakMemory:
     def _run(self) -> None:
         me = psutil.Process()
         while not self._stop.is_set():
-            driver = workers = 0
+            driver = workers = python = jvm = 0
             try:
-                driver = me.memory_info().rss
+                driver = python = me.memory_info().rss
                 for child in me.children(recursive=True):
                     info = child.memory_info().rss
                     if "java" in child.name():
                         driver += info
+                        jvm += info
                     elif "python" in child.name():
                         workers += info
             except psutil.Error:
                 pass
+            self.python, self.jvm = max(self.python, python), max(self.jvm, jvm)
             self.driver = max(self.driver, driver)
             self.workers = max(self.workers, workers)
             time.sleep(0.1)
@@ -117,30 +128,53 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("/tmp/mltrail-spark-bench"))
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--reference-rows", type=int, default=1_000_000)
-    parser.add_argument("--driver-memory", default="512m", help="the driver JVM's heap (spark.driver.memory)")
+    parser.add_argument("--driver-memory", help="spark.driver.memory (default: mltrail.spark.DRIVER_1GB's)")
+    parser.add_argument("--java-options", help="spark.driver.extraJavaOptions (default: DRIVER_1GB's)")
+    parser.add_argument(
+        "--spark-defaults", action="store_true", help="Spark's own driver settings (512m, G1), not DRIVER_1GB"
+    )
+    parser.add_argument(
+        "--malloc-arena-max", type=int, help="MALLOC_ARENA_MAX for the JVM (glibc's arenas for its threads)"
+    )
     args = parser.parse_args()
     ref_dir, cur_dir = args.dir / "reference", args.dir / "current"
     began = time.perf_counter()
-    generate(ref_dir, args.reference_rows, 1, current=False)
-    generate(cur_dir, args.rows, 2, current=True)
+    # In a process of its own: a job's driver does not make its data, and the ~250 MiB this one would keep
+    # after generating it are not the job's.
+    maker = multiprocessing.get_context("spawn").Process(
+        target=_generate_both, args=(ref_dir, args.reference_rows, cur_dir, args.rows)
+    )
+    maker.start()
+    maker.join()
+    if maker.exitcode != 0:
+        raise SystemExit(f"generating the data failed (exit code {maker.exitcode})")
     print(f"data: {time.perf_counter() - began:.1f} s ({args.rows:,} + {args.reference_rows:,} rows)")
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
+    if args.malloc_arena_max:
+        os.environ["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)  # inherited by the JVM Spark starts
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     from pyspark.sql import SparkSession
 
     import mltrail
+    from mltrail.spark import DRIVER_1GB
+
+    conf = {"spark.driver.memory": "512m"} if args.spark_defaults else dict(DRIVER_1GB)
+    if args.driver_memory:
+        conf["spark.driver.memory"] = args.driver_memory
+    if args.java_options is not None:
+        conf["spark.driver.extraJavaOptions"] = args.java_options
 
     started = time.perf_counter()
     spark = (
         SparkSession.builder.master("local[2]")
         .appName("mltrail-bench")
         .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", args.driver_memory)
+        .config(map=conf)
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    print(f"SparkSession: {time.perf_counter() - started:.1f} s")
+    print(f"SparkSession: {time.perf_counter() - started:.1f} s ({conf})")
 
     with PeakMemory() as memory:
         t0 = time.perf_counter()
@@ -153,7 +187,8 @@ def main() -> None:
         f" {partitions} partitions)"
     )
     print(
-        f"peak RSS: driver python + JVM {memory.driver / 2**20:.0f} MiB;"
+        f"peak RSS: driver python + JVM {memory.driver / 2**20:.0f} MiB (each alone: python"
+        f" {memory.python / 2**20:.0f}, JVM {memory.jvm / 2**20:.0f});"
         f" Python workers {memory.workers / 2**20:.0f} MiB"
     )
     print(f"drifted: {', '.join(report.drifted_columns)}")

@@ -125,9 +125,12 @@ def s3_blobs(s3_server: Any, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     """One SparkSession in ``local[2]`` for the session's Spark tests (pyspark is in the dev group; the tests
-    skip only where it cannot be imported). Its Python workers run this interpreter."""
+    skip only where it cannot be imported). Its Python workers run this interpreter; the driver has the
+    settings mltrail.spark.DRIVER_1GB recommends, so they are proven valid."""
     pytest.importorskip("pyspark")
     from pyspark.sql import SparkSession
+
+    from mltrail.spark import DRIVER_1GB
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
@@ -137,6 +140,7 @@ def spark() -> Iterator[Any]:
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.session.timeZone", "UTC")
+        .config(map=DRIVER_1GB)
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

@@ -252,3 +252,15 @@ def test_performance_accumulated_in_spark_equals_the_labels_own(
     with pytest.raises(InvalidInputError) as info:
         world.monitoring.log_performance(mon.name, {"plan=pro": {"n": 1}}, window_start=T0)
     assert info.value.field == "accumulators"
+
+
+def test_the_session_runs_with_the_small_driver_settings(spark: Any) -> None:
+    """mltrail.spark.DRIVER_1GB as the JVM took them (a setting Spark ignored or refused would not show)."""
+    from mltrail.spark import DRIVER_1GB
+
+    conf = spark.sparkContext.getConf()
+    for key, value in DRIVER_1GB.items():
+        assert value in conf.get(key)  # Spark puts its own Java options before ours
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    arguments = list(runtime.getInputArguments())
+    assert "-XX:+UseSerialGC" in arguments and "-Xmx480m" in arguments
