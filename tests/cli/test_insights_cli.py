@@ -42,6 +42,8 @@ def test_insights_commands_at_80_columns(home: Path) -> None:
         )
         store.update_run(run_id, end_time=start + 4 * 3600)
     store.close()
+    unpriced = _cli(home, "insights", "cost").output
+    assert "no price table yet" in unpriced and "insights price cpu" in unpriced  # not a bare "0.00"
     _cli(home, "insights", "price", "cpu", "0.04", "--currency", "EUR")
     _cli(home, "insights", "price", "gpu:NVIDIA A100-SXM4-80GB", "2.5", "--currency", "EUR")
     assert "gpu:NVIDIA A100-SXM4-80GB" in _cli(home, "insights", "prices").output

@@ -38,7 +38,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 @pytest.fixture
 def report_file(tmp_path: Path, make_run: MakeRun) -> Path:
     make_run(name="base", config={"lr": 0.1}, metrics={"acc": [0.5, 0.7, 0.8]})
-    make_run(name="tuned", config={"lr": 0.01}, metrics={"acc": [0.6, 0.8, 0.9]})
+    make_run(name="tuned", config={"lr": 0.01}, metrics={"acc": [0.6, 0.8, 0.8 + 0.2 / 10]})
     path = tmp_path / "report.md"
     path.write_text(SOURCE, encoding="utf-8")
     return path
@@ -53,6 +53,7 @@ def test_create_list_show_update_delete(invoke: Invoke, report_file: Path, tmp_p
     shown = invoke("reports", "show", "demo", "review")
     assert shown.exit_code == 0, shown.output
     assert "tuned" in shown.output and "(runs: ok)" in shown.output
+    assert "0.8200000000000001" not in shown.output and " 0.82 " in shown.output  # as `runs list` shows it
     as_json = json.loads(invoke("reports", "show", "demo", "review", "--json").output)
     assert [b.get("status") for b in as_json["blocks"]] == [None, "ok", "ok", "ok"]
     assert invoke("reports", "show", "demo", "review", "--source").output.startswith("# Model review")

@@ -46,11 +46,14 @@ def cost_view(doc: Mapping[str, Any]) -> RenderableType:
     total = doc["total"]
     head = Text(
         f"{total['runs']} runs · {_n(total['cpu_hours'], 1)} core-h · {_n(total['gpu_hours'], 1)} GPU-h"
-        f" · {_n(total['cost'])} {cur}"
+        + (f" · {_n(total['cost'])} {cur}" if cur else "")
     )
     parts: list[RenderableType] = [head]
-    if total["unpriced_hours"]:
-        parts.append(Text(f"{_n(total['unpriced_hours'], 1)} h of hardware without a price", style="yellow"))
+    if not cur:
+        hint = "no price table yet, costs are 0: mltrail insights price cpu 0.04 sets one"
+        parts.append(Text(hint, style="yellow"))
+    elif total["unpriced_hours"]:
+        parts.append(Text(f"{_n(total['unpriced_hours'], 2)} h of hardware without a price", style="yellow"))
     weeks = doc["per_week"]
     top = max((w["cost"] for w in weeks), default=0.0)
     week_table = _table("per week", "week", "runs", "core-h", "GPU-h", f"cost {cur}".strip(), "")

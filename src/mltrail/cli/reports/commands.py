@@ -13,7 +13,7 @@ from rich.table import Table
 
 from mltrail.cli.context import services
 from mltrail.cli.registry.common import JsonOpt, UserOpt, default_user
-from mltrail.cli.render import echo_json, format_timestamp, stdout_console
+from mltrail.cli.render import echo_json, format_number, format_timestamp, stdout_console
 from mltrail.errors import InvalidInputError
 from mltrail.sdk.reports.client import ReportsClient
 
@@ -144,7 +144,7 @@ def show(
         if block["type"] == "runs" and status == "ok":
             table = Table(*data["columns"], box=None)
             for row in data["rows"]:
-                table.add_row(*("" if v is None else str(v) for v in row))
+                table.add_row(*(_cell(v) for v in row))
             console.print(table)
 
 
@@ -183,3 +183,10 @@ def export(
         console.print(f"Wrote {write_html(report, html)}")
     if pdf is not None:
         console.print(f"Wrote {write_pdf(report, pdf, chromium=chromium)}")
+
+
+def _cell(value: Any) -> str:
+    """A runs panel's cell: floats as ``runs list`` shows them (``0.82``, not ``0.8200000000000001``)."""
+    if value is None:
+        return ""
+    return format_number(value) if isinstance(value, float) else str(value)
