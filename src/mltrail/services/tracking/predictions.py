@@ -68,18 +68,22 @@ def class_values(*columns: pa.ChunkedArray | pa.Array) -> pa.Array:
     import pyarrow.compute as pc
 
     first = columns[0].type
-    chunks: list[pa.Array] = []
-    for column in columns:
-        c = column.cast(first)
-        chunks.extend(c.chunks if isinstance(c, pa.ChunkedArray) else [c])
-    uniq = pc.unique(pa.chunked_array(chunks, type=first))
+    # Each column's distinct labels, then theirs: no copy of every label of every column in one array.
+    uniq = pc.unique(pa.chunked_array([pc.unique(column.cast(first)) for column in columns], type=first))
     uniq = uniq.filter(pc.is_valid(uniq))
     return uniq.take(pc.sort_indices(uniq))
 
 
 def label_codes(column: pa.ChunkedArray | pa.Array, values: pa.Array) -> npt.NDArray[np.int64]:
+    """Each label's index in ``values`` (the sorted labels, ``class_values``). Integer labels 0..k−1, as
+    scikit-learn's encoders give them, are their own codes: no lookup."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
+    if pa.types.is_integer(column.type) and pa.types.is_integer(values.type) and not column.null_count:
+        given = numpy_of(values)
+        if np.array_equal(given, np.arange(len(given))):
+            return numpy_of(column).astype(np.int64, copy=False)
     codes: npt.NDArray[np.int64] = numpy_of(pc.index_in(column.cast(values.type), value_set=values)).astype(
         np.int64
     )

@@ -120,8 +120,7 @@ class SampleService:
             return self.tables.parquet(ta).read(columns=[ID, Y_TRUE, Y_PRED, *roles_a.proba.values()])
 
         def read_b() -> pa.Table:
-            schema = self.tables.parquet(tb).schema_arrow
-            text = sorted({f.name for f in schema if _is_text(f.type)} & set(chosen))
+            text = sorted({c.name for c in tb.columns if c.type in ("string", "large_string")} & set(chosen))
             parquet = self.tables.parquet(tb, read_dictionary=text)
             return parquet.read(columns=[ID, Y_TRUE, Y_PRED, *roles_b.proba.values(), *chosen])
 
@@ -170,12 +169,6 @@ class SampleService:
         labels = [str(plain_value(v)) for v in dictionary.to_pylist()]
         codes = [_codes(chunk.indices) for chunk in unified.chunks]
         return SliceColumn(name, np.concatenate(codes) if codes else np.zeros(0, np.int64), labels)
-
-
-def _is_text(t: pa.DataType) -> bool:
-    import pyarrow as pa
-
-    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
 def _codes(indices: pa.Array) -> npt.NDArray[np.int64]:

@@ -13,7 +13,6 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -128,14 +127,20 @@ class TableService:
         dictionary = list(read_dictionary) or None
         local = self.blobs.local_path(table.digest)
         if local is not None:
+            import pyarrow as pa
+
+            # One mapping of the file, hashed and then read: its pages come in once, not once for the
+            # check and again for the reader.
+            mapped = pa.memory_map(local)
             if table.digest not in self._verified:
-                _verify_file(local, table.digest, f"table {table.name} of run {table.run_id}")
-            opened = pq.ParquetFile(local, memory_map=True, read_dictionary=dictionary)
+                what = f"table {table.name} of run {table.run_id}"
+                _verify_buffer(mapped.read_buffer(), table.digest, what)
+                mapped.seek(0)
+            opened = pq.ParquetFile(mapped, read_dictionary=dictionary)
         else:
             with self.blobs.open(table.digest) as stream:
                 data = stream.read()
-            if hashlib.sha256(data).hexdigest() != table.digest:
-                raise IntegrityError(f"table {table.name} of run {table.run_id} does not match its sha256")
+            _verify_buffer(data, table.digest, f"table {table.name} of run {table.run_id}")
             opened = pq.ParquetFile(io.BytesIO(data), read_dictionary=dictionary)
         with self._lock:
             self._verified.add(table.digest)
@@ -200,10 +205,7 @@ class TableService:
         )
 
 
-def _verify_file(path: str, digest: str, what: str) -> None:
-    sha = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            sha.update(chunk)
-    if sha.hexdigest() != digest:
+def _verify_buffer(data: Any, digest: str, what: str) -> None:
+    """``data`` (any buffer; hashlib lets go of the GIL while it hashes it) against its sha256."""
+    if hashlib.sha256(data).hexdigest() != digest:
         raise IntegrityError(f"{what} does not match its recorded sha256: the blob store was changed")
