@@ -4,17 +4,17 @@ change). Each route checks access, calls one ``InsightsService`` method and retu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from mltrail.api.access import Access, AccessDep, AdminOnly
+from mltrail.api.access import AccessDep, AdminOnly
 from mltrail.api.deps import TrackingDep
 from mltrail.api.insights.schemas import BudgetIn, BudgetPublic, PriceIn, PricePublic
 from mltrail.entities import Role
 from mltrail.services.accounts.audit import parse_time
 from mltrail.services.insights.service import DEFAULT_MARGIN, InsightsService
-from mltrail.services.tracking.service import TrackingService
 
 __all__ = ["router"]
 
@@ -33,7 +33,7 @@ def _insights(request: Request) -> InsightsService:
 InsightsDep = Annotated[InsightsService, Depends(_insights)]
 
 
-def _projects(access: Access, tracking: TrackingService, project: str | None) -> list[str] | None:
+def _projects(access: AccessDep, tracking: TrackingDep, project: ProjectQuery = None) -> list[str] | None:
     """The projects the figures cover: the one asked for (viewer role checked), else every visible one."""
     if project is not None:
         access.project(project, Role.VIEWER)
@@ -43,49 +43,54 @@ def _projects(access: Access, tracking: TrackingService, project: str | None) ->
     return [p.name for p in access.visible(tracking.list_projects())]
 
 
-def _range(
-    insights: InsightsService, since: str | None, until: str | None
-) -> tuple[float | None, float | None]:
+@dataclass(frozen=True)
+class Period:
+    """What figures over a period cover: the projects (``None``: all) and the runs' start times."""
+
+    projects: list[str] | None
+    since: float | None
+    until: float | None
+
+
+def _period(
+    insights: InsightsDep,
+    access: AccessDep,
+    tracking: TrackingDep,
+    project: ProjectQuery = None,
+    since: SinceQuery = None,
+    until: UntilQuery = None,
+) -> Period:
     now = insights.clock()
-    return parse_time(since, now, "since"), parse_time(until, now, "until")
+    start, end = parse_time(since, now, "since"), parse_time(until, now, "until")
+    return Period(_projects(access, tracking, project), start, end)
+
+
+# The prologue of the routes: ``project=`` checked (or every visible project), ``since=``/``until=`` parsed.
+ProjectsDep = Annotated[list[str] | None, Depends(_projects)]
+PeriodDep = Annotated[Period, Depends(_period)]
 
 
 @router.get("/cost")
 def get_cost(
     insights: InsightsDep,
-    access: AccessDep,
-    tracking: TrackingDep,
-    project: ProjectQuery = None,
-    since: SinceQuery = None,
-    until: UntilQuery = None,
+    period: PeriodDep,
     top: Annotated[int, Query(ge=1, le=100, description="how many of the costliest runs")] = 10,
 ) -> dict[str, Any]:
     """CPU and GPU hours and their cost per week, user, project and hardware; the costliest runs; budgets."""
-    start, end = _range(insights, since, until)
-    return insights.cost(_projects(access, tracking, project), since=start, until=end, top=top)
+    return insights.cost(period.projects, since=period.since, until=period.until, top=top)
 
 
 @router.get("/value")
-def get_value(
-    insights: InsightsDep,
-    access: AccessDep,
-    tracking: TrackingDep,
-    project: ProjectQuery = None,
-    since: SinceQuery = None,
-    until: UntilQuery = None,
-) -> dict[str, Any]:
+def get_value(insights: InsightsDep, period: PeriodDep) -> dict[str, Any]:
     """Time to the first production model, registration to production per version, experiments per week
     per user and project, and the share of reproducible runs."""
-    start, end = _range(insights, since, until)
-    return insights.value(_projects(access, tracking, project), since=start, until=end)
+    return insights.value(period.projects, since=period.since, until=period.until)
 
 
 @router.get("/cadence")
 def get_cadence(
     insights: InsightsDep,
-    access: AccessDep,
-    tracking: TrackingDep,
-    project: ProjectQuery = None,
+    projects: ProjectsDep,
     model: Annotated[str | None, Query(description="one registered model")] = None,
     margin: Annotated[
         float, Query(ge=0, lt=1, description="the relative drop below the training figure that counts")
@@ -93,21 +98,13 @@ def get_cadence(
 ) -> list[dict[str, Any]]:
     """Per model in production: intervals between production versions, age, performance against age and
     a suggested retraining interval with the points behind it (or why there is not enough data)."""
-    return insights.cadence(_projects(access, tracking, project), model=model, margin=margin)
+    return insights.cadence(projects, model=model, margin=margin)
 
 
 @router.get("/scorecard")
-def get_scorecard(
-    insights: InsightsDep,
-    access: AccessDep,
-    tracking: TrackingDep,
-    project: ProjectQuery = None,
-    since: SinceQuery = None,
-    until: UntilQuery = None,
-) -> dict[str, Any]:
+def get_scorecard(insights: InsightsDep, period: PeriodDep) -> dict[str, Any]:
     """The maturity scorecard from actual usage: tracked, versioned, reviewed, monitored, responsive."""
-    start, end = _range(insights, since, until)
-    return insights.scorecard(_projects(access, tracking, project), since=start, until=end)
+    return insights.scorecard(period.projects, since=period.since, until=period.until)
 
 
 @router.get("/prices", response_model=list[PricePublic])
@@ -132,12 +129,10 @@ def delete_price(
 
 
 @router.get("/budgets")
-def list_budgets(
-    insights: InsightsDep, access: AccessDep, tracking: TrackingDep, project: ProjectQuery = None
-) -> list[dict[str, Any]]:
+def list_budgets(insights: InsightsDep, projects: ProjectsDep) -> list[dict[str, Any]]:
     """This month's status of each visible project's budget (an alert share reached is recorded once in
     the audit log as ``budget_alert``)."""
-    return insights.budgets(_projects(access, tracking, project))
+    return insights.budgets(projects)
 
 
 @router.put("/budgets/{project}", response_model=BudgetPublic)
