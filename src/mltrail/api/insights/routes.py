@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 
 from mltrail.api.access import AccessDep, AdminOnly
-from mltrail.api.deps import TrackingDep
+from mltrail.api.deps import TrackingDep, from_state
 from mltrail.api.insights.schemas import BudgetIn, BudgetPublic, PriceIn, PricePublic
 from mltrail.entities import Role
 from mltrail.services.accounts.audit import parse_time
@@ -25,12 +25,7 @@ SinceQuery = Annotated[str | None, Query(description=f"runs started from this ti
 UntilQuery = Annotated[str | None, Query(description=f"runs started before this time; {_TIME}")]
 
 
-def _insights(request: Request) -> InsightsService:
-    service: InsightsService = request.app.state.insights
-    return service
-
-
-InsightsDep = Annotated[InsightsService, Depends(_insights)]
+InsightsDep = Annotated[InsightsService, from_state("insights")]
 
 
 def _projects(access: AccessDep, tracking: TrackingDep, project: ProjectQuery = None) -> list[str] | None:
