@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 
-from mltrail.api.access import AccessDep, AdminOnly
+from mltrail.api.access import Access, AccessDep, AdminOnly
 from mltrail.api.deps import TrackingDep, from_state
 from mltrail.api.insights.schemas import BudgetIn, BudgetPublic, PriceIn, PricePublic
 from mltrail.entities import Role
 from mltrail.services.accounts.audit import parse_time
 from mltrail.services.insights.service import DEFAULT_MARGIN, InsightsService
+from mltrail.services.tracking.service import TrackingService
 
 __all__ = ["router"]
 
@@ -28,23 +29,38 @@ UntilQuery = Annotated[str | None, Query(description=f"runs started before this 
 InsightsDep = Annotated[InsightsService, from_state("insights")]
 
 
-def _projects(access: AccessDep, tracking: TrackingDep, project: ProjectQuery = None) -> list[str] | None:
-    """The projects the figures cover: the one asked for (viewer role checked), else every visible one."""
-    if project is not None:
-        access.project(project, Role.VIEWER)
-        return [project]
-    if access.unrestricted:
-        return None
-    return [p.name for p in access.visible(tracking.list_projects())]
-
-
 @dataclass(frozen=True)
-class Period:
-    """What figures over a period cover: the projects (``None``: all) and the runs' start times."""
+class Scope:
+    """What the figures cover, as asked: ``project=`` (else every project the user may see) and, for figures
+    over a period, ``since=``/``until=``. Checked when the route reads it, after every parameter is
+    validated, so a bad ``top=`` is reported before a hidden project or a bad time."""
 
-    projects: list[str] | None
-    since: float | None
-    until: float | None
+    insights: InsightsService
+    access: Access
+    tracking: TrackingService
+    project: str | None
+    since: str | None = None
+    until: str | None = None
+
+    def projects(self) -> list[str] | None:
+        """The one project asked for (viewer role checked), else every visible one (``None``: all)."""
+        if self.project is not None:
+            self.access.project(self.project, Role.VIEWER)
+            return [self.project]
+        if self.access.unrestricted:
+            return None
+        return [p.name for p in self.access.visible(self.tracking.list_projects())]
+
+    def period(self) -> tuple[float | None, float | None]:
+        """``since`` and ``until`` as epoch seconds."""
+        now = self.insights.clock()
+        return parse_time(self.since, now, "since"), parse_time(self.until, now, "until")
+
+
+def _scope(
+    insights: InsightsDep, access: AccessDep, tracking: TrackingDep, project: ProjectQuery = None
+) -> Scope:
+    return Scope(insights, access, tracking, project)
 
 
 def _period(
@@ -54,38 +70,38 @@ def _period(
     project: ProjectQuery = None,
     since: SinceQuery = None,
     until: UntilQuery = None,
-) -> Period:
-    now = insights.clock()
-    start, end = parse_time(since, now, "since"), parse_time(until, now, "until")
-    return Period(_projects(access, tracking, project), start, end)
+) -> Scope:
+    return Scope(insights, access, tracking, project, since, until)
 
 
-# The prologue of the routes: ``project=`` checked (or every visible project), ``since=``/``until=`` parsed.
-ProjectsDep = Annotated[list[str] | None, Depends(_projects)]
-PeriodDep = Annotated[Period, Depends(_period)]
+# The routes' common parameters: ``project=``, and ``since=``/``until=`` for figures over a period.
+ScopeDep = Annotated[Scope, Depends(_scope)]
+PeriodDep = Annotated[Scope, Depends(_period)]
 
 
 @router.get("/cost")
 def get_cost(
     insights: InsightsDep,
-    period: PeriodDep,
+    scope: PeriodDep,
     top: Annotated[int, Query(ge=1, le=100, description="how many of the costliest runs")] = 10,
 ) -> dict[str, Any]:
     """CPU and GPU hours and their cost per week, user, project and hardware; the costliest runs; budgets."""
-    return insights.cost(period.projects, since=period.since, until=period.until, top=top)
+    start, end = scope.period()
+    return insights.cost(scope.projects(), since=start, until=end, top=top)
 
 
 @router.get("/value")
-def get_value(insights: InsightsDep, period: PeriodDep) -> dict[str, Any]:
+def get_value(insights: InsightsDep, scope: PeriodDep) -> dict[str, Any]:
     """Time to the first production model, registration to production per version, experiments per week
     per user and project, and the share of reproducible runs."""
-    return insights.value(period.projects, since=period.since, until=period.until)
+    start, end = scope.period()
+    return insights.value(scope.projects(), since=start, until=end)
 
 
 @router.get("/cadence")
 def get_cadence(
     insights: InsightsDep,
-    projects: ProjectsDep,
+    scope: ScopeDep,
     model: Annotated[str | None, Query(description="one registered model")] = None,
     margin: Annotated[
         float, Query(ge=0, lt=1, description="the relative drop below the training figure that counts")
@@ -93,13 +109,14 @@ def get_cadence(
 ) -> list[dict[str, Any]]:
     """Per model in production: intervals between production versions, age, performance against age and
     a suggested retraining interval with the points behind it (or why there is not enough data)."""
-    return insights.cadence(projects, model=model, margin=margin)
+    return insights.cadence(scope.projects(), model=model, margin=margin)
 
 
 @router.get("/scorecard")
-def get_scorecard(insights: InsightsDep, period: PeriodDep) -> dict[str, Any]:
+def get_scorecard(insights: InsightsDep, scope: PeriodDep) -> dict[str, Any]:
     """The maturity scorecard from actual usage: tracked, versioned, reviewed, monitored, responsive."""
-    return insights.scorecard(period.projects, since=period.since, until=period.until)
+    start, end = scope.period()
+    return insights.scorecard(scope.projects(), since=start, until=end)
 
 
 @router.get("/prices", response_model=list[PricePublic])
@@ -124,10 +141,10 @@ def delete_price(
 
 
 @router.get("/budgets")
-def list_budgets(insights: InsightsDep, projects: ProjectsDep) -> list[dict[str, Any]]:
+def list_budgets(insights: InsightsDep, scope: ScopeDep) -> list[dict[str, Any]]:
     """This month's status of each visible project's budget (an alert share reached is recorded once in
     the audit log as ``budget_alert``)."""
-    return insights.budgets(projects)
+    return insights.budgets(scope.projects())
 
 
 @router.put("/budgets/{project}", response_model=BudgetPublic)
