@@ -59,34 +59,34 @@ def _answer(events: list[RegistryEvent], format: str) -> list[RegistryEventPubli
 
 
 def _query(
-    ra: RegistryAccess, found: _Filter, *, model: str | None, projects: list[str] | None
+    ra: RegistryAccess, filters: _Filter, *, model: str | None, projects: list[str] | None
 ) -> list[RegistryEvent]:
     now = ra.registry.clock()
     return ra.registry.events(
         model=model,
-        user=found.user,
-        action=found.action,
-        since=parse_time(found.since, now, "since"),
-        until=parse_time(found.until, now, "until"),
+        user=filters.user,
+        action=filters.action,
+        since=parse_time(filters.since, now, "since"),
+        until=parse_time(filters.until, now, "until"),
         projects=projects,
-        limit=found.limit,
-        offset=found.offset,
+        limit=filters.limit,
+        offset=filters.offset,
     )
 
 
 @router.get("/models/{name}/audit", response_model=list[RegistryEventPublic], responses=_CSV)
 def query_model_audit(
-    name: str, ra: RegistryAccessDep, found: FilterDep, format: Format = "json"
+    name: str, ra: RegistryAccessDep, filters: FilterDep, format: Format = "json"
 ) -> list[RegistryEventPublic] | Response:
     """The model's trail: who registered, requested, approved, moved and downloaded what, and when."""
     ra.model(name, Role.VIEWER)
-    return _answer(_query(ra, found, model=name, projects=None), format)
+    return _answer(_query(ra, filters, model=name, projects=None), format)
 
 
 @router.get("/registry/audit", response_model=list[RegistryEventPublic], responses=_CSV)
 def query_registry_audit(
     ra: RegistryAccessDep,
-    found: FilterDep,
+    filters: FilterDep,
     model: Annotated[str | None, Query()] = None,
     format: Format = "json",
 ) -> list[RegistryEventPublic] | Response:
@@ -94,4 +94,4 @@ def query_registry_audit(
     if model is not None:
         ra.model(model, Role.VIEWER)
     projects = None if model is not None else ra.visible_projects()
-    return _answer(_query(ra, found, model=model, projects=projects), format)
+    return _answer(_query(ra, filters, model=model, projects=projects), format)
