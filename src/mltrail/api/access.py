@@ -70,14 +70,16 @@ class Access:
                 f" {self.principal.name} is {role.value} there"
             )
 
-    def project(self, project: str, minimum: Role) -> Role:
-        """The principal's role on ``project``, which must be at least ``minimum``."""
+    def project(self, project: str, minimum: Role, missing: NotFoundError | None = None) -> Role:
+        """The principal's role on ``project``, which must be at least ``minimum``; below viewer it is
+        hidden: ``missing`` (default: "no project …"), e.g. "no registered model …" for a model in it."""
         if self.note is not None:
             self.note.project = project
         if self.unrestricted:
             return Role.ADMIN
         role = self.accounts.project_role(self.principal, project)
-        self._check(role, minimum, NotFoundError(f"no project {project!r}"), f"project {project!r}")
+        missing = missing or NotFoundError(f"no project {project!r}")
+        self._check(role, minimum, missing, f"project {project!r}")
         return role
 
     def run(self, run_id: str, minimum: Role, project: str | None = None) -> str:
