@@ -114,6 +114,12 @@ class Access:
     def visible(self, projects: list[Project]) -> list[Project]:
         return projects if self.unrestricted else self.accounts.visible_projects(self.principal, projects)
 
+    def visible_names(self, tracking: TrackingService) -> list[str] | None:
+        """The names of the projects the principal may view (``None``: every project)."""
+        if self.unrestricted:
+            return None
+        return [p.name for p in self.visible(tracking.list_projects())]
+
     def require_admin(self, what: str | None = None) -> None:
         if not self.principal.is_admin:
             raise PermissionDeniedError(

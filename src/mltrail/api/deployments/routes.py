@@ -71,9 +71,7 @@ class DeploymentAccess:
         self.access.project(project, minimum)
 
     def visible_projects(self) -> list[str] | None:
-        if self.access.unrestricted:
-            return None
-        return [p.name for p in self.access.visible(self._tracking.list_projects())]
+        return self.access.visible_names(self._tracking)
 
     def actor(self, user: str | None) -> Principal:
         """The authenticated user; without authentication the body's ``user`` when given."""

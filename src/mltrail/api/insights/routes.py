@@ -47,9 +47,7 @@ class Scope:
         if self.project is not None:
             self.access.project(self.project, Role.VIEWER)
             return [self.project]
-        if self.access.unrestricted:
-            return None
-        return [p.name for p in self.access.visible(self.tracking.list_projects())]
+        return self.access.visible_names(self.tracking)
 
     def period(self) -> tuple[float | None, float | None]:
         """``since`` and ``until`` as epoch seconds."""

@@ -64,9 +64,7 @@ class MonitorAccess:
 
     def visible_projects(self) -> list[str] | None:
         """The projects the principal may view (None: every project)."""
-        if self.access.unrestricted:
-            return None
-        return [p.name for p in self.access.visible(self._tracking.list_projects())]
+        return self.access.visible_names(self._tracking)
 
     def actor(self, user: str | None) -> str | None:
         """Who acts: the authenticated user; without authentication the body's ``user`` (or nobody)."""

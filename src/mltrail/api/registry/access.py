@@ -114,9 +114,7 @@ class RegistryAccess:
 
     def visible_projects(self) -> list[str] | None:
         """The projects the principal may view (None: every project)."""
-        if self.access.unrestricted:
-            return None
-        return [p.name for p in self.access.visible(self._tracking.list_projects())]
+        return self.access.visible_names(self._tracking)
 
     def version(self, model: str, selector: str) -> ModelVersion:
         """A version by number, alias or stage name (the newest version in that stage)."""
