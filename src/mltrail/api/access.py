@@ -70,14 +70,16 @@ class Access:
                 f" {self.principal.name} is {role.value} there"
             )
 
-    def project(self, project: str, minimum: Role) -> Role:
-        """The principal's role on ``project``, which must be at least ``minimum``."""
+    def project(self, project: str, minimum: Role, missing: NotFoundError | None = None) -> Role:
+        """The principal's role on ``project``, which must be at least ``minimum``; below viewer it is
+        hidden: ``missing`` (default: "no project …"), e.g. "no registered model …" for a model in it."""
         if self.note is not None:
             self.note.project = project
         if self.unrestricted:
             return Role.ADMIN
         role = self.accounts.project_role(self.principal, project)
-        self._check(role, minimum, NotFoundError(f"no project {project!r}"), f"project {project!r}")
+        missing = missing or NotFoundError(f"no project {project!r}")
+        self._check(role, minimum, missing, f"project {project!r}")
         return role
 
     def run(self, run_id: str, minimum: Role, project: str | None = None) -> str:
@@ -111,6 +113,12 @@ class Access:
 
     def visible(self, projects: list[Project]) -> list[Project]:
         return projects if self.unrestricted else self.accounts.visible_projects(self.principal, projects)
+
+    def visible_names(self, tracking: TrackingService) -> list[str] | None:
+        """The names of the projects the principal may view (``None``: every project)."""
+        if self.unrestricted:
+            return None
+        return [p.name for p in self.visible(tracking.list_projects())]
 
     def require_admin(self, what: str | None = None) -> None:
         if not self.principal.is_admin:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -34,62 +34,18 @@ __all__ = [
     "TrackingDep",
     "WebhooksDep",
     "current_user",
+    "from_state",
 ]
 
 
-def _tracking(request: Request) -> TrackingService:
-    service: TrackingService = request.app.state.tracking
-    return service
+def from_state(name: str) -> Any:
+    """A dependency on ``request.app.state.<name>``: a service (or setting) the app's lifespan put there.
+    Use it as ``Annotated[ItsType, from_state(name)]``."""
 
+    async def get(request: Request) -> Any:  # async: no I/O, so no worker-thread hop
+        return getattr(request.app.state, name)
 
-def _artifacts(request: Request) -> ArtifactService:
-    service: ArtifactService = request.app.state.artifacts
-    return service
-
-
-def _datasets(request: Request) -> DatasetService:
-    service: DatasetService = request.app.state.datasets
-    return service
-
-
-def _accounts(request: Request) -> AccountService:
-    service: AccountService = request.app.state.accounts
-    return service
-
-
-def _sessions(request: Request) -> SessionService:
-    service: SessionService = request.app.state.sessions
-    return service
-
-
-def _audit(request: Request) -> AuditService:
-    service: AuditService = request.app.state.audit
-    return service
-
-
-def _registry(request: Request) -> RegistryService:
-    service: RegistryService = request.app.state.registry
-    return service
-
-
-def _webhooks(request: Request) -> WebhookService:
-    service: WebhookService = request.app.state.webhooks
-    return service
-
-
-def _monitoring(request: Request) -> MonitoringService:
-    service: MonitoringService = request.app.state.monitoring
-    return service
-
-
-def _alerts(request: Request) -> AlertService:
-    service: AlertService = request.app.state.alerts
-    return service
-
-
-def _max_upload(request: Request) -> int | None:
-    limit: int | None = request.app.state.max_upload_bytes
-    return limit
+    return Depends(get)
 
 
 # Declares the scheme in the OpenAPI spec (the docs page gets an "Authorize" button); checking is ours.
@@ -116,15 +72,15 @@ async def current_user(request: Request, credentials: Credentials) -> Principal:
     return principal
 
 
-TrackingDep = Annotated[TrackingService, Depends(_tracking)]
-ArtifactsDep = Annotated[ArtifactService, Depends(_artifacts)]
-DatasetsDep = Annotated[DatasetService, Depends(_datasets)]
-AccountsDep = Annotated[AccountService, Depends(_accounts)]
-SessionsDep = Annotated[SessionService, Depends(_sessions)]
-AuditDep = Annotated[AuditService, Depends(_audit)]
-RegistryDep = Annotated[RegistryService, Depends(_registry)]
-WebhooksDep = Annotated[WebhookService, Depends(_webhooks)]
-MonitoringDep = Annotated[MonitoringService, Depends(_monitoring)]
-AlertsDep = Annotated[AlertService, Depends(_alerts)]
-MaxUploadDep = Annotated[int | None, Depends(_max_upload)]
+TrackingDep = Annotated[TrackingService, from_state("tracking")]
+ArtifactsDep = Annotated[ArtifactService, from_state("artifacts")]
+DatasetsDep = Annotated[DatasetService, from_state("datasets")]
+AccountsDep = Annotated[AccountService, from_state("accounts")]
+SessionsDep = Annotated[SessionService, from_state("sessions")]
+AuditDep = Annotated[AuditService, from_state("audit")]
+RegistryDep = Annotated[RegistryService, from_state("registry")]
+WebhooksDep = Annotated[WebhookService, from_state("webhooks")]
+MonitoringDep = Annotated[MonitoringService, from_state("monitoring")]
+AlertsDep = Annotated[AlertService, from_state("alerts")]
+MaxUploadDep = Annotated[int | None, from_state("max_upload_bytes")]
 CurrentUser = Annotated[Principal, Depends(current_user)]

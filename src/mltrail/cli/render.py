@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.table import Table
 from rich.text import Text
 
 from mltrail.json_floats import encode_float
@@ -28,6 +29,7 @@ __all__ = [
     "format_timestamp",
     "format_value",
     "json_safe",
+    "pairs",
     "sparkline",
     "status_text",
     "stderr_console",
@@ -137,6 +139,17 @@ def format_bytes(size: int | None) -> str:
 
 def status_text(status: str) -> Text:
     return Text(status, style=STATUS_STYLES.get(status, ""))
+
+
+def pairs(rows: Sequence[tuple[str, RenderableType | str]], *, fold: bool = False) -> Table:
+    """Key and value rows, keys in bold; a string value is plain text, never markup (descriptions, tags and
+    card fields are whatever users typed). ``fold`` wraps long values instead of cutting them."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold" if fold else "ellipsis")
+    for key, value in rows:
+        table.add_row(key, Text(value) if isinstance(value, str) else value)
+    return table
 
 
 def sparkline(values: Sequence[float], width: int = 60) -> str:

@@ -26,7 +26,7 @@ from mltrail.api.deployments.schemas import (
     VersionPagePublic,
     VersionPublic,
 )
-from mltrail.api.deps import TrackingDep
+from mltrail.api.deps import TrackingDep, from_state
 from mltrail.entities import Deployment, Role
 from mltrail.errors import InvalidInputError, NotFoundError
 from mltrail.services.accounts.audit import parse_time
@@ -43,9 +43,8 @@ Offset = Annotated[int, Query(ge=0, le=2**31)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-def _deployments(request: Request) -> DeploymentService:
-    service: DeploymentService = request.app.state.deployments
-    return service
+DeploymentsDep = Annotated[DeploymentService, from_state("deployments")]
+EvidenceDep = Annotated[EvidenceService, from_state("deployment_evidence")]
 
 
 class DeploymentAccess:
@@ -72,9 +71,7 @@ class DeploymentAccess:
         self.access.project(project, minimum)
 
     def visible_projects(self) -> list[str] | None:
-        if self.access.unrestricted:
-            return None
-        return [p.name for p in self.access.visible(self._tracking.list_projects())]
+        return self.access.visible_names(self._tracking)
 
     def actor(self, user: str | None) -> Principal:
         """The authenticated user; without authentication the body's ``user`` when given."""
@@ -90,9 +87,11 @@ class DeploymentAccess:
         return request_origin(self._request)
 
 
-async def _deployment_access(access: AccessDep, tracking: TrackingDep, request: Request) -> DeploymentAccess:
+async def _deployment_access(
+    access: AccessDep, deployments: DeploymentsDep, tracking: TrackingDep, request: Request
+) -> DeploymentAccess:
     # async: no I/O here, so no worker-thread hop
-    return DeploymentAccess(access, _deployments(request), tracking, request)
+    return DeploymentAccess(access, deployments, tracking, request)
 
 
 DeploymentAccessDep = Annotated[DeploymentAccess, Depends(_deployment_access)]
@@ -203,16 +202,11 @@ def promote_deployment(name: str, body: PromoteIn, da: DeploymentAccessDep) -> D
 _TIME = "epoch seconds, an ISO 8601 time (UTC unless it says otherwise) or a duration back, e.g. 7d"
 
 
-def _evidence(request: Request) -> EvidenceService:
-    service: EvidenceService = request.app.state.deployment_evidence
-    return service
-
-
 @router.get("/{name}/evidence")
 def get_deployment_evidence(
     name: str,
     da: DeploymentAccessDep,
-    request: Request,
+    service: EvidenceDep,
     since: Annotated[
         str | None,
         Query(
@@ -225,7 +219,6 @@ def get_deployment_evidence(
     requests, rows, error, fallback and guard rates, latency percentiles of the merged sketches, a
     shadow's agreement with the caller's answers, and realized performance from the monitor's labels."""
     da.deployment(name, Role.VIEWER)
-    service = _evidence(request)
     now = service.clock()
     start = parse_time(since, now, field="since")
     end = parse_time(until, now, field="until")
@@ -239,9 +232,9 @@ def get_deployment_evidence(
 
 @router.post("/{name}/evidence")
 def post_deployment_evidence(
-    name: str, body: EvidenceIn, da: DeploymentAccessDep, request: Request
+    name: str, body: EvidenceIn, da: DeploymentAccessDep, evidence: EvidenceDep
 ) -> EvidenceWritten:
     """A gateway replica's counts of the minute windows it touched (member: the gateway's key); each
     window replaces that replica's rows of it, so a repeated send counts once."""
     da.deployment(name, Role.MEMBER)
-    return EvidenceWritten(rows=_evidence(request).record(name, body.entities()))
+    return EvidenceWritten(rows=evidence.record(name, body.entities()))

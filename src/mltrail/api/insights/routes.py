@@ -4,12 +4,13 @@ change). Each route checks access, calls one ``InsightsService`` method and retu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, status
 
 from mltrail.api.access import Access, AccessDep, AdminOnly
-from mltrail.api.deps import TrackingDep
+from mltrail.api.deps import TrackingDep, from_state
 from mltrail.api.insights.schemas import BudgetIn, BudgetPublic, PriceIn, PricePublic
 from mltrail.entities import Role
 from mltrail.services.accounts.audit import parse_time
@@ -25,67 +26,80 @@ SinceQuery = Annotated[str | None, Query(description=f"runs started from this ti
 UntilQuery = Annotated[str | None, Query(description=f"runs started before this time; {_TIME}")]
 
 
-def _insights(request: Request) -> InsightsService:
-    service: InsightsService = request.app.state.insights
-    return service
+InsightsDep = Annotated[InsightsService, from_state("insights")]
 
 
-InsightsDep = Annotated[InsightsService, Depends(_insights)]
+@dataclass(frozen=True)
+class Scope:
+    """What the figures cover, as asked: ``project=`` (else every project the user may see) and, for figures
+    over a period, ``since=``/``until=``. Checked when the route reads it, after every parameter is
+    validated, so a bad ``top=`` is reported before a hidden project or a bad time."""
+
+    insights: InsightsService
+    access: Access
+    tracking: TrackingService
+    project: str | None
+    since: str | None = None
+    until: str | None = None
+
+    def projects(self) -> list[str] | None:
+        """The one project asked for (viewer role checked), else every visible one (``None``: all)."""
+        if self.project is not None:
+            self.access.project(self.project, Role.VIEWER)
+            return [self.project]
+        return self.access.visible_names(self.tracking)
+
+    def period(self) -> tuple[float | None, float | None]:
+        """``since`` and ``until`` as epoch seconds."""
+        now = self.insights.clock()
+        return parse_time(self.since, now, "since"), parse_time(self.until, now, "until")
 
 
-def _projects(access: Access, tracking: TrackingService, project: str | None) -> list[str] | None:
-    """The projects the figures cover: the one asked for (viewer role checked), else every visible one."""
-    if project is not None:
-        access.project(project, Role.VIEWER)
-        return [project]
-    if access.unrestricted:
-        return None
-    return [p.name for p in access.visible(tracking.list_projects())]
+def _scope(
+    insights: InsightsDep, access: AccessDep, tracking: TrackingDep, project: ProjectQuery = None
+) -> Scope:
+    return Scope(insights, access, tracking, project)
 
 
-def _range(
-    insights: InsightsService, since: str | None, until: str | None
-) -> tuple[float | None, float | None]:
-    now = insights.clock()
-    return parse_time(since, now, "since"), parse_time(until, now, "until")
+def _period(
+    insights: InsightsDep,
+    access: AccessDep,
+    tracking: TrackingDep,
+    project: ProjectQuery = None,
+    since: SinceQuery = None,
+    until: UntilQuery = None,
+) -> Scope:
+    return Scope(insights, access, tracking, project, since, until)
+
+
+# The routes' common parameters: ``project=``, and ``since=``/``until=`` for figures over a period.
+ScopeDep = Annotated[Scope, Depends(_scope)]
+PeriodDep = Annotated[Scope, Depends(_period)]
 
 
 @router.get("/cost")
 def get_cost(
     insights: InsightsDep,
-    access: AccessDep,
-    tracking: TrackingDep,
-    project: ProjectQuery = None,
-    since: SinceQuery = None,
-    until: UntilQuery = None,
+    scope: PeriodDep,
     top: Annotated[int, Query(ge=1, le=100, description="how many of the costliest runs")] = 10,
 ) -> dict[str, Any]:
     """CPU and GPU hours and their cost per week, user, project and hardware; the costliest runs; budgets."""
-    start, end = _range(insights, since, until)
-    return insights.cost(_projects(access, tracking, project), since=start, until=end, top=top)
+    start, end = scope.period()
+    return insights.cost(scope.projects(), since=start, until=end, top=top)
 
 
 @router.get("/value")
-def get_value(
-    insights: InsightsDep,
-    access: AccessDep,
-    tracking: TrackingDep,
-    project: ProjectQuery = None,
-    since: SinceQuery = None,
-    until: UntilQuery = None,
-) -> dict[str, Any]:
+def get_value(insights: InsightsDep, scope: PeriodDep) -> dict[str, Any]:
     """Time to the first production model, registration to production per version, experiments per week
     per user and project, and the share of reproducible runs."""
-    start, end = _range(insights, since, until)
-    return insights.value(_projects(access, tracking, project), since=start, until=end)
+    start, end = scope.period()
+    return insights.value(scope.projects(), since=start, until=end)
 
 
 @router.get("/cadence")
 def get_cadence(
     insights: InsightsDep,
-    access: AccessDep,
-    tracking: TrackingDep,
-    project: ProjectQuery = None,
+    scope: ScopeDep,
     model: Annotated[str | None, Query(description="one registered model")] = None,
     margin: Annotated[
         float, Query(ge=0, lt=1, description="the relative drop below the training figure that counts")
@@ -93,21 +107,14 @@ def get_cadence(
 ) -> list[dict[str, Any]]:
     """Per model in production: intervals between production versions, age, performance against age and
     a suggested retraining interval with the points behind it (or why there is not enough data)."""
-    return insights.cadence(_projects(access, tracking, project), model=model, margin=margin)
+    return insights.cadence(scope.projects(), model=model, margin=margin)
 
 
 @router.get("/scorecard")
-def get_scorecard(
-    insights: InsightsDep,
-    access: AccessDep,
-    tracking: TrackingDep,
-    project: ProjectQuery = None,
-    since: SinceQuery = None,
-    until: UntilQuery = None,
-) -> dict[str, Any]:
+def get_scorecard(insights: InsightsDep, scope: PeriodDep) -> dict[str, Any]:
     """The maturity scorecard from actual usage: tracked, versioned, reviewed, monitored, responsive."""
-    start, end = _range(insights, since, until)
-    return insights.scorecard(_projects(access, tracking, project), since=start, until=end)
+    start, end = scope.period()
+    return insights.scorecard(scope.projects(), since=start, until=end)
 
 
 @router.get("/prices", response_model=list[PricePublic])
@@ -132,12 +139,10 @@ def delete_price(
 
 
 @router.get("/budgets")
-def list_budgets(
-    insights: InsightsDep, access: AccessDep, tracking: TrackingDep, project: ProjectQuery = None
-) -> list[dict[str, Any]]:
+def list_budgets(insights: InsightsDep, scope: ScopeDep) -> list[dict[str, Any]]:
     """This month's status of each visible project's budget (an alert share reached is recorded once in
     the audit log as ``budget_alert``)."""
-    return insights.budgets(_projects(access, tracking, project))
+    return insights.budgets(scope.projects())
 
 
 @router.put("/budgets/{project}", response_model=BudgetPublic)

@@ -13,7 +13,7 @@ from fastapi import Depends
 from mltrail.api.access import Access, AccessDep
 from mltrail.api.deps import AlertsDep, MonitoringDep, RegistryDep, TrackingDep
 from mltrail.entities import Alert, AlertRule, Monitor, RegisteredModel, Role
-from mltrail.errors import NotFoundError, PermissionDeniedError
+from mltrail.errors import NotFoundError
 from mltrail.services.monitoring.alerts import AlertService
 from mltrail.services.monitoring.service import MonitoringService
 from mltrail.services.registry.service import RegistryService
@@ -39,48 +39,32 @@ class MonitorAccess:
         self.registry = registry
         self._tracking = tracking
 
-    def _check(self, project: str, minimum: Role, missing: NotFoundError) -> None:
-        if self.access.note is not None:
-            self.access.note.project = project
-        if self.access.unrestricted:
-            return
-        role = self.access.accounts.project_role(self.access.principal, project)
-        if not role.at_least(Role.VIEWER):
-            raise missing
-        if not role.at_least(minimum):
-            raise PermissionDeniedError(
-                f"{self.access.action} needs the {minimum.value} role on project {project!r};"
-                f" {self.access.principal.name} is {role.value} there"
-            )
-
     def monitor(self, name: str, minimum: Role) -> Monitor:
         """The monitor, after checking the principal's role on its project."""
         monitor = self.monitoring.get(name)
-        self._check(monitor.project, minimum, NotFoundError(f"no monitor {name!r}"))
+        self.access.project(monitor.project, minimum, NotFoundError(f"no monitor {name!r}"))
         return monitor
 
     def model(self, name: str, minimum: Role) -> RegisteredModel:
         """The registered model a new monitor watches, after the check on its project."""
         model = self.registry.get_model(name)
-        self._check(model.project, minimum, NotFoundError(f"no registered model {name!r}"))
+        self.access.project(model.project, minimum, NotFoundError(f"no registered model {name!r}"))
         return model
 
     def rule(self, rule_id: int, minimum: Role) -> tuple[Monitor, AlertRule]:
         monitor, rule = self.monitoring.find_rule(rule_id)
-        self._check(monitor.project, minimum, NotFoundError(f"no alert rule {rule_id}"))
+        self.access.project(monitor.project, minimum, NotFoundError(f"no alert rule {rule_id}"))
         return monitor, rule
 
     def alert(self, alert_id: int, minimum: Role) -> tuple[Monitor, Alert]:
         alert = self.alerts.get(alert_id)
         monitor = self.monitoring.get_by_id(alert.monitor_id)
-        self._check(monitor.project, minimum, NotFoundError(f"no alert {alert_id}"))
+        self.access.project(monitor.project, minimum, NotFoundError(f"no alert {alert_id}"))
         return monitor, alert
 
     def visible_projects(self) -> list[str] | None:
         """The projects the principal may view (None: every project)."""
-        if self.access.unrestricted:
-            return None
-        return [p.name for p in self.access.visible(self._tracking.list_projects())]
+        return self.access.visible_names(self._tracking)
 
     def actor(self, user: str | None) -> str | None:
         """Who acts: the authenticated user; without authentication the body's ``user`` (or nobody)."""

@@ -56,24 +56,10 @@ class RegistryAccess:
     def principal(self) -> Principal:
         return self.access.principal
 
-    def _check(self, project: str, minimum: Role, missing: NotFoundError) -> None:
-        if self.access.note is not None:
-            self.access.note.project = project
-        if self.access.unrestricted:
-            return
-        role = self.access.accounts.project_role(self.principal, project)
-        if not role.at_least(Role.VIEWER):
-            raise missing
-        if not role.at_least(minimum):
-            raise PermissionDeniedError(
-                f"{self.access.action} needs the {minimum.value} role on project {project!r};"
-                f" {self.principal.name} is {role.value} there"
-            )
-
     def model(self, name: str, minimum: Role) -> RegisteredModel:
         """The model, after checking the principal's role on its project."""
         model = self.registry.get_model(name)
-        self._check(model.project, minimum, NotFoundError(f"no registered model {name!r}"))
+        self.access.project(model.project, minimum, NotFoundError(f"no registered model {name!r}"))
         return model
 
     def model_if_exists(self, name: str, minimum: Role) -> RegisteredModel | None:
@@ -82,7 +68,7 @@ class RegistryAccess:
             model = self.registry.get_model(name)
         except NotFoundError:
             return None
-        self._check(model.project, minimum, NotFoundError(f"no registered model {name!r}"))
+        self.access.project(model.project, minimum, NotFoundError(f"no registered model {name!r}"))
         return model
 
     def project(self, project: str, minimum: Role) -> None:
@@ -95,7 +81,7 @@ class RegistryAccess:
         """The transition request, after checking the principal's role on its model's project."""
         request = self.registry.get_request(request_id)
         model = self.registry.get_model(request.model)
-        self._check(model.project, minimum, NotFoundError(f"no transition request {request_id}"))
+        self.access.project(model.project, minimum, NotFoundError(f"no transition request {request_id}"))
         return request
 
     def webhook(self, webhook_id: int) -> Webhook:
@@ -115,7 +101,9 @@ class RegistryAccess:
             if missing is not None:
                 raise missing from None
             raise
-        self._check(project, Role.MAINTAINER, missing or NotFoundError(f"no registered model {model!r}"))
+        self.access.project(
+            project, Role.MAINTAINER, missing or NotFoundError(f"no registered model {model!r}")
+        )
 
     def can_manage_webhooks(self, model: str | None) -> bool:
         try:
@@ -126,9 +114,7 @@ class RegistryAccess:
 
     def visible_projects(self) -> list[str] | None:
         """The projects the principal may view (None: every project)."""
-        if self.access.unrestricted:
-            return None
-        return [p.name for p in self.access.visible(self._tracking.list_projects())]
+        return self.access.visible_names(self._tracking)
 
     def version(self, model: str, selector: str) -> ModelVersion:
         """A version by number, alias or stage name (the newest version in that stage)."""

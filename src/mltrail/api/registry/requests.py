@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from mltrail.api.registry.access import Limit, Offset, RegistryAccessDep
+from mltrail.api.registry.access import Limit, Offset, RegistryAccess, RegistryAccessDep
 from mltrail.api.registry.schemas import CancelIn, DecisionIn, RequestPagePublic, RequestPublic
 from mltrail.api.tracking.schemas import INT64_MAX
 from mltrail.entities import Role
@@ -71,12 +71,7 @@ def approve_request(
 ) -> RequestPublic:
     """Approve: needs one of the policy's approver roles and not to be the requester (else 403); a request
     decided already is 409. The approval that completes the count applies the transition."""
-    ra.request(request_id, Role.VIEWER)
-    body = body or DecisionIn()
-    decided = ra.registry.decide(
-        request_id, approve=True, principal=ra.actor(body.user), comment=body.comment, origin=ra.origin
-    )
-    return RequestPublic.of(decided)
+    return _decide(request_id, ra, body, approve=True)
 
 
 @router.post("/{request_id}/reject")
@@ -84,10 +79,14 @@ def reject_request(
     request_id: RequestId, ra: RegistryAccessDep, body: DecisionIn | None = None
 ) -> RequestPublic:
     """Reject, which closes the request (the same rules as approving)."""
+    return _decide(request_id, ra, body, approve=False)
+
+
+def _decide(request_id: int, ra: RegistryAccess, body: DecisionIn | None, *, approve: bool) -> RequestPublic:
     ra.request(request_id, Role.VIEWER)
     body = body or DecisionIn()
     decided = ra.registry.decide(
-        request_id, approve=False, principal=ra.actor(body.user), comment=body.comment, origin=ra.origin
+        request_id, approve=approve, principal=ra.actor(body.user), comment=body.comment, origin=ra.origin
     )
     return RequestPublic.of(decided)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import HTMLResponse
 
 from mltrail.api.access import Access, AccessDep
+from mltrail.api.deps import from_state
 from mltrail.api.reports.schemas import ReportCreate, ReportPagePublic, ReportPublic, ReportUpdate
 from mltrail.entities import Role
 from mltrail.services.reports.panels import ReportReader
@@ -28,12 +29,7 @@ Offset = Annotated[int, Query(ge=0, le=2**31)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-def _reports(request: Request) -> ReportService:
-    service: ReportService = request.app.state.reports
-    return service
-
-
-ReportsDep = Annotated[ReportService, Depends(_reports)]
+ReportsDep = Annotated[ReportService, from_state("reports")]
 
 
 def _reader(access: Access) -> ReportReader:

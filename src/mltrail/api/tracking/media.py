@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from mltrail.api.access import RunMember, RunViewer
-from mltrail.api.deps import MaxUploadDep
-from mltrail.api.errors import UploadTooLargeError
+from mltrail.api.bodies import UPLOAD_ADVICE, read_body
+from mltrail.api.deps import MaxUploadDep, from_state
 from mltrail.api.tracking.artifacts import SHA256_HEADER
 from mltrail.api.tracking.media_schemas import MediaNamePublic, MediaPagePublic, MediaPublic
 from mltrail.errors import InvalidInputError
@@ -26,12 +26,7 @@ router = APIRouter(prefix="/runs", tags=["media"])
 FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
 
-def _media(request: Request) -> MediaService:
-    service: MediaService = request.app.state.media
-    return service
-
-
-MediaDep = Annotated[MediaService, Depends(_media)]
+MediaDep = Annotated[MediaService, from_state("media")]
 StepQuery = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="the item's step; default: its last")]
 
 
@@ -57,14 +52,10 @@ async def log_media(
     """Store the body, ``{"kind", "meta", "files": {role: base64}}`` (docs/MEDIA.md), as ``name`` at ``step``
     (default: one past its last step). Images must be PNG or JPEG (checked from the bytes). Needs the member
     role."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if max_bytes is not None and len(body) > max_bytes:
-            raise UploadTooLargeError(f"the upload is larger than {max_bytes} bytes", field="body")
+    body = await read_body(request, max_bytes, what="a media item", advice=UPLOAD_ADVICE, inflate=False)
     if not body:
         raise InvalidInputError("the body must be a JSON media item", field="body")
-    logged = await run_in_threadpool(media.log, run_id, name, bytes(body), step=step)
+    logged = await run_in_threadpool(media.log, run_id, name, body, step=step)
     return MediaPublic.of(logged)
 
 

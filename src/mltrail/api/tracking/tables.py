@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from mltrail.api.access import AccessDep, ProjectQuery, RunMember, RunViewer
-from mltrail.api.deps import MaxUploadDep
-from mltrail.api.errors import UploadTooLargeError
+from mltrail.api.bodies import UPLOAD_ADVICE, read_body
+from mltrail.api.deps import MaxUploadDep, from_state
 from mltrail.api.tracking.table_schemas import TablePagePublic, TablePublic, TableSummaryPublic
 from mltrail.entities import TABLE_KINDS, Role
 from mltrail.errors import InvalidInputError
@@ -26,18 +26,8 @@ router = APIRouter(prefix="/runs", tags=["tables"])
 samples_router = APIRouter(tags=["tables"])
 
 
-def _tables(request: Request) -> TableService:
-    service: TableService = request.app.state.tables
-    return service
-
-
-def _samples(request: Request) -> SampleService:
-    service: SampleService = request.app.state.samples
-    return service
-
-
-TablesDep = Annotated[TableService, Depends(_tables)]
-SamplesDep = Annotated[SampleService, Depends(_samples)]
+TablesDep = Annotated[TableService, from_state("tables")]
+SamplesDep = Annotated[SampleService, from_state("samples")]
 StepQuery = Annotated[
     int | None, Query(ge=0, le=2**63 - 1, description="the table's step; default: its last")
 ]
@@ -109,14 +99,10 @@ async def log_table(
 
     ``kind=predictions`` needs columns ``id`` (unique), ``y_true``, ``y_pred``, optional ``proba`` or
     ``proba.<class>``, and features; its figures are computed and kept. Needs the member role."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if max_bytes is not None and len(body) > max_bytes:
-            raise UploadTooLargeError(f"the upload is larger than {max_bytes} bytes", field="body")
+    body = await read_body(request, max_bytes, what="a table", advice=UPLOAD_ADVICE, inflate=False)
     if not body:
         raise InvalidInputError("the body must be a Parquet file", field="body")
-    logged = await run_in_threadpool(tables.log, run_id, name, bytes(body), step=step, kind=kind)
+    logged = await run_in_threadpool(tables.log, run_id, name, body, step=step, kind=kind)
     return TablePublic.full(logged)
 
 

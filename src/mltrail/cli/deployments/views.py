@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from mltrail.cli.render import format_relative, format_timestamp, format_value
+from mltrail.cli.render import format_relative, format_timestamp, format_value, pairs
 from mltrail.entities import (
     Deployment,
     DeploymentEvidence,
@@ -63,15 +63,6 @@ def spec_lines(spec: DeploymentSpec, resolved: Mapping[str, str] | None = None) 
     return lines
 
 
-def _pairs(rows: Sequence[tuple[str, str]]) -> Table:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
-    for key, value in rows:
-        table.add_row(key, Text(value))
-    return table
-
-
 def render_deployment(deployment: Deployment) -> RenderableType:
     current = deployment.current
     head = [
@@ -85,7 +76,7 @@ def render_deployment(deployment: Deployment) -> RenderableType:
     if current.comment:
         head.append(("comment", current.comment))
     resolved = current.details.get("resolved") or {}
-    return Group(_pairs(head), Text(""), _pairs(spec_lines(current.spec, resolved)))
+    return Group(pairs(head, fold=True), Text(""), pairs(spec_lines(current.spec, resolved), fold=True))
 
 
 def deployments_table(deployments: Sequence[Deployment]) -> Table:

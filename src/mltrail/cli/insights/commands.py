@@ -3,9 +3,11 @@ directly or on a team server (``CliContext.connection()``), through the SDK's ``
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
+from rich.console import RenderableType
 
 from mltrail.cli.context import services
 from mltrail.cli.insights.views import (
@@ -18,9 +20,11 @@ from mltrail.cli.insights.views import (
 )
 from mltrail.cli.registry.common import JsonOpt
 from mltrail.cli.render import echo_json, stdout_console
-from mltrail.sdk.insights.client import InsightsClient
+from mltrail.sdk.insights.client import InsightsClient, TimeArg
 
 __all__ = ["app"]
+
+_Found = TypeVar("_Found")
 
 app = typer.Typer(
     help="Team insights: compute cost and budgets, value metrics, retraining cadence, maturity scorecard.",
@@ -39,6 +43,40 @@ def _client(ctx: typer.Context) -> InsightsClient:
     return services(ctx).connection().insights()
 
 
+def _show(found: _Found, as_json: bool, view: Callable[[_Found], RenderableType]) -> None:
+    """What a command fetched: as JSON with ``--json``, else drawn by ``view``."""
+    if as_json:
+        echo_json(found)
+    else:
+        stdout_console().print(view(found))
+
+
+class _PeriodFigures(Protocol):
+    def __call__(
+        self, project: str | None = None, *, since: TimeArg = None, until: TimeArg = None
+    ) -> dict[str, Any]: ...
+
+
+def _period_command(
+    name: str,
+    figures: Callable[[InsightsClient], _PeriodFigures],
+    view: Callable[[dict[str, Any]], RenderableType],
+    summary: str,
+) -> None:
+    """Add ``mltrail insights NAME``: ``figures`` over the runs of a period, drawn by ``view``."""
+
+    def command(
+        ctx: typer.Context,
+        project: ProjectOpt = None,
+        since: SinceOpt = None,
+        until: UntilOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        _show(figures(_client(ctx))(project, since=since, until=until), as_json, view)
+
+    app.command(name, help=summary)(command)
+
+
 @app.command("cost")
 def cost(
     ctx: typer.Context,
@@ -49,21 +87,15 @@ def cost(
     as_json: JsonOpt = False,
 ) -> None:
     """CPU and GPU hours and their cost per week, project and user; the costliest runs; budgets."""
-    doc = _client(ctx).cost(project, since=since, until=until, top=top)
-    echo_json(doc) if as_json else stdout_console().print(cost_view(doc))
+    _show(_client(ctx).cost(project, since=since, until=until, top=top), as_json, cost_view)
 
 
-@app.command("value")
-def value(
-    ctx: typer.Context,
-    project: ProjectOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Time to the first production model, registration to production, experiments a week, reproducibility."""
-    doc = _client(ctx).value(project, since=since, until=until)
-    echo_json(doc) if as_json else stdout_console().print(value_view(doc))
+_period_command(
+    "value",
+    lambda client: client.value,
+    value_view,
+    "Time to the first production model, registration to production, experiments a week, reproducibility.",
+)
 
 
 @app.command("cadence")
@@ -77,21 +109,15 @@ def cadence(
     as_json: JsonOpt = False,
 ) -> None:
     """Intervals between production versions, model age, performance against age, a retraining interval."""
-    doc = _client(ctx).cadence(project, model=model, margin=margin)
-    echo_json(doc) if as_json else stdout_console().print(cadence_view(doc))
+    _show(_client(ctx).cadence(project, model=model, margin=margin), as_json, cadence_view)
 
 
-@app.command("scorecard")
-def scorecard(
-    ctx: typer.Context,
-    project: ProjectOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """The ML maturity scorecard from actual usage, with what each score is made of."""
-    doc = _client(ctx).scorecard(project, since=since, until=until)
-    echo_json(doc) if as_json else stdout_console().print(scorecard_view(doc))
+_period_command(
+    "scorecard",
+    lambda client: client.scorecard,
+    scorecard_view,
+    "The ML maturity scorecard from actual usage, with what each score is made of.",
+)
 
 
 @app.command("prices")
@@ -129,8 +155,7 @@ def price(
 @app.command("budgets")
 def budgets(ctx: typer.Context, project: ProjectOpt = None, as_json: JsonOpt = False) -> None:
     """This month's spend against each project's budget."""
-    found = _client(ctx).budgets(project)
-    echo_json(found) if as_json else stdout_console().print(budgets_table(found))
+    _show(_client(ctx).budgets(project), as_json, budgets_table)
 
 
 @app.command("budget")

@@ -13,8 +13,8 @@ from rich.text import Text
 
 from mltrail.cli.monitoring.common import utc_window
 from mltrail.cli.monitoring.estimation_view import estimation_table
-from mltrail.cli.monitoring.views import alerts_table, pairs
-from mltrail.cli.render import format_number
+from mltrail.cli.monitoring.views import alerts_table
+from mltrail.cli.render import format_number, pairs
 from mltrail.entities import Alert, Monitor
 
 __all__ = ["primary_metric", "render_report"]

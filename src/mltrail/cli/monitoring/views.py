@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mltrail.cli.monitoring.common import utc_window
-from mltrail.cli.render import format_number, format_relative, format_timestamp, format_value
+from mltrail.cli.render import format_number, format_relative, format_timestamp, format_value, pairs
 from mltrail.entities import Alert, AlertNotification, AlertRule, ModelVersion, Monitor
 from mltrail.services.monitoring.alerts import redact_channel
 
@@ -25,22 +25,12 @@ __all__ = [
     "monitor_panel",
     "monitors_table",
     "notifications_table",
-    "pairs",
     "rules_table",
     "schema_table",
     "version_history",
 ]
 
 ALERT_STYLES = {"open": "bold red", "acknowledged": "yellow", "resolved": "green"}
-
-
-def pairs(rows: Sequence[tuple[str, RenderableType | str]]) -> Table:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column()
-    for key, value in rows:
-        table.add_row(key, Text(value) if isinstance(value, str) else value)
-    return table
 
 
 def model_ref(monitor: Monitor, at: float | None = None) -> str:

@@ -10,7 +10,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from mltrail.cli.render import format_bytes, format_number, format_relative, format_timestamp, format_value
+from mltrail.cli.render import (
+    format_bytes,
+    format_number,
+    format_relative,
+    format_timestamp,
+    format_value,
+    pairs,
+)
 from mltrail.entities import (
     ApprovalPolicy,
     GateResult,
@@ -51,16 +58,6 @@ def _aliases(aliases: Mapping[str, int] | Sequence[str]) -> str:
     return ", ".join(f"@{a}" for a in aliases) or "-"
 
 
-def _pairs(rows: Sequence[tuple[str, RenderableType | str]]) -> Table:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column()
-    for key, value in rows:
-        # Text, not markup: descriptions, tags and card fields are whatever users typed.
-        table.add_row(key, Text(value) if isinstance(value, str) else value)
-    return table
-
-
 def models_table(models: Sequence[RegisteredModel], production: Mapping[str, int | None]) -> Table:
     table = Table(box=None, header_style="bold")
     for column in ("name", "project", "latest", "production", "aliases", "owner", "updated"):
@@ -80,7 +77,7 @@ def models_table(models: Sequence[RegisteredModel], production: Mapping[str, int
 
 
 def policy_table(policy: ApprovalPolicy) -> Table:
-    return _pairs(
+    return pairs(
         [
             ("protected stages", ", ".join(policy.protected_stages) or "-"),
             ("protected aliases", ", ".join(policy.protected_aliases) or "-"),
@@ -110,7 +107,7 @@ def render_model(model: RegisteredModel) -> Panel:
     parts: list[RenderableType] = []
     if model.description:
         parts += [Text(model.description), Text("")]
-    parts += [_pairs(rows), Text(""), Text("Policy", style="bold underline"), policy_table(model.policy)]
+    parts += [pairs(rows), Text(""), Text("Policy", style="bold underline"), policy_table(model.policy)]
     return Panel(Group(*parts), title=f"[bold]{model.name}[/bold]", title_align="left", expand=False)
 
 
@@ -142,7 +139,7 @@ def _kv_table(title: str, values: Mapping[str, Any], numeric: bool = False) -> T
 
 def render_card(version: ModelVersion, card: Mapping[str, Any]) -> Group:
     """The version's details, then its model card: lineage, params, metrics and datasets."""
-    details = _pairs(
+    details = pairs(
         [
             ("stage", stage_text(version.stage)),
             ("aliases", _aliases(version.aliases)),
@@ -167,7 +164,7 @@ def render_card(version: ModelVersion, card: Mapping[str, Any]) -> Group:
         if run.get("dirty"):
             code += " + uncommitted changes"
         lineage.append(
-            _pairs(
+            pairs(
                 [
                     ("run", f"{run['id']} ({run.get('name') or '-'})"),
                     ("status", str(run.get("status"))),
