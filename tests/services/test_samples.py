@@ -130,9 +130,15 @@ def test_regression_and_mismatched_tables(services: Services) -> None:
     assert bad.value.field == "slices"
 
 
-def _log_predictions(services: Services, run: str, order: np.ndarray, columns: dict[str, np.ndarray]) -> None:
+def _log_predictions(
+    services: Services, run: str, order: np.ndarray, columns: dict[str, np.ndarray], scale: int = 1
+) -> None:
+    """Rows in ``order``; ids are row numbers times ``scale`` (a wide scale: ids spread too thinly for the
+    join by value, joined by hashing)."""
     features = {name: values[order] for name, values in columns.items() if name not in ("truth", "pred")}
-    table = predictions_table(order, columns["truth"][order], columns["pred"][order], features=features)
+    table = predictions_table(
+        order * scale, columns["truth"][order], columns["pred"][order], features=features
+    )
     # 256-row groups: the text column comes back in several chunks, each with its own dictionary
     services.tables.log(run, "val", to_parquet(table, least_group_rows=256), kind="predictions")
 
@@ -153,11 +159,17 @@ def test_same_ids_in_one_order_or_shuffled_give_the_same_figures(services: Servi
     columns_b = {"truth": truth, "pred": pred_b, "city": city, "score": score}
     _log_predictions(services, b, same, columns_b)
     _log_predictions(services, shuffled, rng.permutation(n), columns_b)
+    wide_a, wide_b = _run(services, "dddd"), _run(services, "eeee")
+    _log_predictions(
+        services, wide_a, same, {"truth": truth, "pred": pred_a, "city": city, "score": score}, 10**9
+    )
+    _log_predictions(services, wide_b, rng.permutation(n), columns_b, 10**9)
     ordered = services.samples.compare(a, b, "val", limit=1_000, min_rows=5, top=100)
     joined = services.samples.compare(a, shuffled, "val", limit=1_000, min_rows=5, top=100)
-    assert ordered["matched"] == joined["matched"] == n
+    hashed = services.samples.compare(wide_a, wide_b, "val", limit=1_000, min_rows=5, top=100)
+    assert ordered["matched"] == joined["matched"] == hashed["matched"] == n
     for key in ("error_a", "error_b", "confusion", "slices", "slice_columns", "label_changed"):
-        assert ordered[key] == joined[key], key
+        assert ordered[key] == joined[key] == hashed[key], key
     for listing in ("right_to_wrong", "wrong_to_right"):
         assert ordered[listing]["count"] == joined[listing]["count"]
         assert sorted(r["id"] for r in ordered[listing]["rows"]) == sorted(
