@@ -89,21 +89,29 @@ class SampleService:
             "limit": limit,
         }
         ids = _JoinedIds(b.column(ID), ib)
-        if roles_a.task == "regression":
-            figures, change, err_a, err_b = _regression(a, b, ia, ib)
-            paired = False
-        else:
-            figures, change, err_a, err_b = _classification(
-                a, b, ia, ib, roles_a, roles_b, ids, offset, limit
-            )
-            paired = True
+        # The slice columns are cut in two threads while this one computes the errors: both are mostly
+        # numpy and Arrow work that lets go of the GIL.
+
+        def cut(name: str) -> SliceColumn | None:
+            return self._cut(name, _rows(b.column(name), ib), bins)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            cuts = [pool.submit(cut, name) for name in chosen]
+            if roles_a.task == "regression":
+                figures, change, err_a, err_b = _regression(a, b, ia, ib)
+                paired = False
+            else:
+                figures, change, err_a, err_b = _classification(
+                    a, b, ia, ib, roles_a, roles_b, ids, offset, limit
+                )
+                paired = True
+            columns = [c for c in (cut.result() for cut in cuts) if c]
         loss_change = figures.pop("_loss_change")
         loss_a, loss_b = figures.pop("_loss_a"), figures.pop("_loss_b")
         result.update(figures)
         result["largest_changes"] = _largest(ids, loss_a, loss_b, loss_change, offset, limit)
         from mltrail.stats.slices import rank_slices
 
-        columns = [c for c in (self._cut(name, _rows(b.column(name), ib), bins) for name in chosen) if c]
         result["slice_columns"] = [c.name for c in columns]
         result["slices"] = rank_slices(
             columns, change, err_a, err_b, paired_binary=paired, pairs=pairs, min_rows=min_rows, top=top
