@@ -89,12 +89,12 @@ class SampleService:
             "limit": limit,
         }
         ids = _JoinedIds(b.column(ID), ib)
-        # The slice columns are cut in two threads while this one computes the errors: both are mostly
-        # numpy and Arrow work that lets go of the GIL.
 
         def cut(name: str) -> SliceColumn | None:
             return self._cut(name, _rows(b.column(name), ib), bins)
 
+        # The slice columns are cut in two threads while this one computes the errors: both are mostly
+        # numpy and Arrow work that lets go of the GIL.
         with ThreadPoolExecutor(max_workers=2) as pool:
             cuts = [pool.submit(cut, name) for name in chosen]
             if roles_a.task == "regression":
@@ -247,9 +247,9 @@ def _positions_by_value(ids_a: pa.ChunkedArray, ids_b: pa.ChunkedArray) -> npt.N
     a, b = numpy_of(ids_a), numpy_of(ids_b)
     if not len(a) or not len(b) or a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
         return None  # no rows, or ids with missing values (made float)
-    low = min(int(a.min()), int(b.min()))
-    span = max(int(a.max()), int(b.max())) - low + 1
-    if span > 4 * (len(a) + len(b)):
+    low, high = min(int(a.min()), int(b.min())), max(int(a.max()), int(b.max()))
+    span = high - low + 1
+    if span > 4 * (len(a) + len(b)) or max(abs(low), abs(high)) >= 2**62:  # the offsets fit in int64
         return None
     lookup = np.full(span, -1, dtype=np.int64)
     lookup[a.astype(np.int64) - low] = np.arange(len(a), dtype=np.int64)
