@@ -182,16 +182,18 @@ def test_same_ids_in_one_order_or_shuffled_give_the_same_figures(services: Servi
 
 
 def test_ids_near_the_ends_of_64_bits_are_joined(services: Services) -> None:
-    """Unsigned ids above 2^63 and negative ones: joined by hashing, not by offsets that would overflow."""
+    """Close unsigned ids above 2^63, and negative ones: a narrow span, but offsets from them would overflow
+    int64, so they are joined by hashing."""
     a, b = _run(services, "aaaa"), _run(services, "bbbb")
-    for run, ids in ((a, [2**64 - 1, 2**64 - 2, 5]), (b, [5, 2**64 - 1, 2**64 - 2])):
+    top = 2**64 - 1
+    for run, ids in ((a, [top, top - 1, top - 2]), (b, [top - 2, top, top - 1])):
         table = predictions_table(np.array(ids, dtype=np.uint64), [1, 0, 1], [1, 1, 1])
         services.tables.log(run, "val", to_parquet(table), kind="predictions")
     found = services.samples.compare(a, b, "val")
     assert found["matched"] == 3 and found["right_to_wrong"]["count"] == 0
     c, d = _run(services, "cccc"), _run(services, "dddd")
-    for run, ids in ((c, [-(2**63), 0, 7]), (d, [7, -(2**63), 0])):
-        services.tables.log(
-            run, "val", to_parquet(predictions_table(ids, [1, 0, 1], [1, 0, 0])), kind="predictions"
-        )
+    low = -(2**63)
+    for run, ids in ((c, [low, low + 1, low + 2]), (d, [low + 2, low, low + 1])):
+        table = predictions_table(np.array(ids, dtype=np.int64), [1, 0, 1], [1, 0, 0])
+        services.tables.log(run, "val", to_parquet(table), kind="predictions")
     assert services.samples.compare(c, d, "val")["matched"] == 3
