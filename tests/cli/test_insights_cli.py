@@ -52,11 +52,18 @@ def test_insights_commands_at_80_columns(home: Path) -> None:
     # per run: 4 h x (4 cores x 0.04 + 1 GPU x 2.5) = 10.64; two runs 21.28
     assert "21.28 EUR" in cost and "10.64" in cost
     assert "alert" in cost  # churn spent 10.64 of 12
+    store = open_store(Settings(home=home).db_url)
+    tiny_id = uuid.uuid4().hex
+    store.create_run(run_id=tiny_id, project="tiny", name="r", user="ada", start_time=start, context=CONTEXT)
+    store.update_run(tiny_id, end_time=start + 2)  # 2 s: 0.0015 EUR
+    store.close()
+    tiny = _cli(home, "insights", "cost", "--project", "tiny").output
+    assert "<0.01 EUR" in tiny and "0.00 EUR" not in tiny  # spent, if not a cent
     as_json = orjson.loads(_cli(home, "insights", "cost", "--json", "--project", "churn").output)
     assert as_json["total"]["cost"] == 10.64
     budgets = _cli(home, "insights", "budgets").output
     assert "churn" in budgets and "89%" in budgets
-    assert "2 runs" in _cli(home, "insights", "value").output
+    assert "3 runs" in _cli(home, "insights", "value").output
     assert "no model has reached production yet" in _cli(home, "insights", "cadence").output
     scorecard = _cli(home, "insights", "scorecard").output
     assert "ML maturity" in scorecard and "versioned" in scorecard

@@ -30,6 +30,13 @@ def _n(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
+def _money(value: float | None) -> str:
+    """An amount to the cent; one that is spent but under half a cent says so rather than 0.00."""
+    if value is not None and 0 < value < 0.005:
+        return "<0.01"
+    return _n(value)
+
+
 def _pct(share: float | None) -> str:
     return "-" if share is None else f"{share:.0%}"
 
@@ -46,7 +53,7 @@ def cost_view(doc: Mapping[str, Any]) -> RenderableType:
     total = doc["total"]
     head = Text(
         f"{total['runs']} runs · {_n(total['cpu_hours'], 1)} core-h · {_n(total['gpu_hours'], 1)} GPU-h"
-        + (f" · {_n(total['cost'])} {cur}" if cur else "")
+        + (f" · {_money(total['cost'])} {cur}" if cur else "")
     )
     parts: list[RenderableType] = [head]
     if not cur:
@@ -63,7 +70,7 @@ def cost_view(doc: Mapping[str, Any]) -> RenderableType:
             str(w["runs"]),
             _n(w["cpu_hours"], 1),
             _n(w["gpu_hours"], 1),
-            _n(w["cost"]),
+            _money(w["cost"]),
             _bar(w["cost"], top),
         )
     parts.append(week_table)
@@ -75,7 +82,7 @@ def cost_view(doc: Mapping[str, Any]) -> RenderableType:
                 str(row["runs"]),
                 _n(row["cpu_hours"], 1),
                 _n(row["gpu_hours"], 1),
-                _n(row["cost"]),
+                _money(row["cost"]),
             )
         parts.append(table)
     runs = _table("costliest runs", "run", "project", "user", "hours", f"cost {cur}".strip())
@@ -85,7 +92,7 @@ def cost_view(doc: Mapping[str, Any]) -> RenderableType:
             r["project"][:16],
             str(r["user"] or "-")[:12],
             _n(r["hours"]),
-            _n(r["cost"]),
+            _money(r["cost"]),
         )
     parts.append(runs)
     if doc.get("budgets"):
