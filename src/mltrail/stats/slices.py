@@ -162,16 +162,19 @@ def rank_slices(
 
         n = count(code.all, None)
         if paired_binary:
-            worse, better, sa, sb = (count(part, None) for part in code.parts)
+            worse, better = count(code.part(0), None), count(code.part(1), None)
             s1, s2 = worse - better, worse + better
         else:
-            on_moved, on_a, on_b = code.parts
+            on_moved = code.part(0)
             s1, s2 = count(on_moved, d), count(on_moved, d2)
-            sa, sb = count(on_a, ea), count(on_b, eb)
         diff, se, lower, z = _bounds(n, s1, s2, paired_binary)
         listed = (n >= min_rows) & (s1 > 0)
         if above is not None:
             listed &= np.nan_to_num(diff - z_pairs * se, nan=-np.inf) > above
+        if listed.any():  # each run's errors, counted only where a cell is listed (few pairs have one)
+            last = len(subsets) - 2
+            sa = count(code.part(last), None if paired_binary else ea)
+            sb = count(code.part(last + 1), None if paired_binary else eb)
         for i in np.flatnonzero(listed):
             found.append(
                 {
@@ -211,19 +214,30 @@ def rank_slices(
     return found[:top]
 
 
-@dataclass(frozen=True, slots=True)
 class _Codes:
-    """A column's (or a pair's) cell codes, of every row and of the rows of each summed subset. Codes are
-    16-bit (a column has at most ``MAX_VALUES`` values and a missing slot, a pair at most their square):
-    a pair's code is computed in a quarter of the memory traffic of 64-bit integers."""
+    """A column's (or a pair's) cell codes, of every row and of the rows of each summed subset (a pair's
+    subset codes are made when first asked for). Codes are 16-bit (a column has at most ``MAX_VALUES``
+    values and a missing slot, a pair at most their square): a pair's code is computed in a quarter of the
+    memory traffic of 64-bit integers."""
 
-    all: npt.NDArray[np.uint16]
-    parts: tuple[npt.NDArray[np.uint16], ...]
+    __slots__ = ("_made", "_make", "all")
+
+    def __init__(self, all_rows: npt.NDArray[np.uint16], make: Any) -> None:
+        self.all = all_rows
+        self._make = make  # subset index -> its codes
+        self._made: dict[int, npt.NDArray[np.uint16]] = {}
 
     @classmethod
     def of(cls, codes: npt.NDArray[np.int64], subsets: tuple[npt.NDArray[np.int64], ...]) -> _Codes:
         small = codes.astype(np.uint16)
-        return cls(small, tuple(small[rows] for rows in subsets))
+        parts = [small[rows] for rows in subsets]
+        return cls(small, parts.__getitem__)
+
+    def part(self, index: int) -> npt.NDArray[np.uint16]:
+        found = self._made.get(index)
+        if found is None:
+            found = self._made[index] = self._make(index)
+        return found
 
     def pair(self, other: _Codes, width: int) -> _Codes:
         """The pair's codes: this column's code × ``width`` (the other's values and its missing slot) plus
@@ -234,10 +248,7 @@ class _Codes:
             out += y
             return out
 
-        return _Codes(
-            combine(self.all, other.all),
-            tuple(combine(x, y) for x, y in zip(self.parts, other.parts, strict=True)),
-        )
+        return _Codes(combine(self.all, other.all), lambda i: combine(self.part(i), other.part(i)))
 
 
 def _pairs(count: int) -> list[tuple[int, int]]:
