@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from conftest import ActAs, Invoke, MakeRun
+if TYPE_CHECKING:
+    from conftest import ActAs, Invoke, MakeRun
 
 SOURCE = """# Model review
 

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pyarrow as pa
 import pytest
-
-from conftest import Gateway, Home, serve
+from gateway_world import Gateway, Home, serve
 
 ARROW = "application/vnd.apache.arrow.stream"
 

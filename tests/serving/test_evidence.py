@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 import pytest
+from gateway_world import Home, frame, serve
 
 import mltrail
-from conftest import Home, frame, serve
 from mltrail.entities import ApprovalPolicy, DeploymentEvidence
 from mltrail.errors import ConflictError
 

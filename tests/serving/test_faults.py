@@ -19,11 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
+from gateway_world import HERE, MLTRAIL, Gateway, Home, frame, free_port, linear, serve
 from test_gateway import _counter
 from traffic import ROW, Traffic, ready, wait
 
 import mltrail
-from conftest import HERE, MLTRAIL, Gateway, Home, frame, free_port, linear, serve
 from mltrail.entities import ApprovalPolicy
 from mltrail.settings import Settings
 from mltrail.store.blobs import BlobStore

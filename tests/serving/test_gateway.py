@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from gateway_world import Gateway, Home, serve
 
 import mltrail
-from conftest import Gateway, Home, serve
 
 ROW = {"tenure": 12.0, "spend": 40.0}
 

@@ -9,11 +9,11 @@ import time
 from typing import Any
 
 import pytest
+from gateway_world import Home, frame, serve
 from test_gateway import _counter
 from traffic import Traffic, ready, wait
 
 import mltrail
-from conftest import Home, frame, serve
 
 
 def test_an_alias_move_and_a_spec_change_are_picked_up_with_no_request_failed(home: Home) -> None:

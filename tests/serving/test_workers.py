@@ -7,9 +7,9 @@ import time
 
 import httpx
 import pytest
+from gateway_world import Home, serve
 
 import mltrail
-from conftest import Home, serve
 
 ROW = {"tenure": 12.0, "spend": 40.0}
 

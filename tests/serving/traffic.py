@@ -10,8 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-
-from conftest import Gateway
+from gateway_world import Gateway
 
 __all__ = ["ROW", "Traffic", "ready", "wait"]
 
