@@ -72,6 +72,19 @@ found = services.samples.compare(sys.argv[2], sys.argv[3], "val")
 assert found["matched"] == 300, found
 print("pandas" in sys.modules)
 """
+    # and the CLI command: neither pandas nor what only other commands or PostgreSQL need
+    command = """
+import sys
+from mltrail.cli.main import main
+home, a, b = sys.argv[1:]
+sys.argv = ["mltrail", "--dir", home, "runs", "samples", a, b, "--table", "val", "--json"]
+try:
+    main()
+except SystemExit as exit:
+    assert not exit.code, exit.code
+loaded = [m for m in ("pandas", "rich.progress", "sqlalchemy.dialects.postgresql") if m in sys.modules]
+print("loaded:", loaded, file=sys.stderr)
+"""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run(
         [sys.executable, "-c", script, str(settings.home), *ids],
@@ -82,3 +95,13 @@ print("pandas" in sys.modules)
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+    cli = subprocess.run(
+        [sys.executable, "-c", command, str(settings.home), *ids],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert '"matched": 300' in cli.stdout
+    assert "loaded: []" in cli.stderr
