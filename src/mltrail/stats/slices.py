@@ -116,7 +116,8 @@ def rank_slices(
 ) -> list[dict[str, Any]]:
     """The ``top`` slices (single columns, and pairs of them with ``pairs``) of at least ``min_rows`` rows
     ranked by the lower bound of their rise, highest first; each with its rows, error figures of both runs
-    (error rate, or mean absolute error), rise, lower bound, z and p."""
+    (error rate, or mean absolute error), rise, lower bound, z and p. ``paired_binary``: a classifier's
+    figures, ``change`` in {−1, 0, +1} and the errors in {0, 1}; else a regressor's, any real values."""
     if any(len(c.labels) > MAX_VALUES for c in columns):
         raise ValueError(f"a slice column has at most {MAX_VALUES} values")
     found: list[dict[str, Any]] = []
