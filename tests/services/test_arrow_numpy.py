@@ -85,23 +85,18 @@ except SystemExit as exit:
 loaded = [m for m in ("pandas", "rich.progress", "sqlalchemy.dialects.postgresql") if m in sys.modules]
 print("loaded:", loaded, file=sys.stderr)
 """
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(settings.home), *ids],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _python(script, str(settings.home), *ids)
     assert done.stdout.strip() == "False"
-    cli = subprocess.run(
-        [sys.executable, "-c", command, str(settings.home), *ids],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert cli.returncode == 0, cli.stderr
+    cli = _python(command, str(settings.home), *ids)
     assert '"matched": 300' in cli.stdout
     assert "loaded: []" in cli.stderr
+
+
+def _python(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``script`` in a new interpreter (nothing imported yet), on this one's path; it must succeed."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done
