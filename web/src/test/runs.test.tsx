@@ -12,15 +12,13 @@ function run(id: string, lr: number, acc: number): Run {
   };
 }
 
-let lastUrl = "";
 let urls: string[] = [];
 beforeEach(() => {
   urls = [];
   global.ResizeObserver = class { observe() {} unobserve() {} disconnect() {} } as unknown as typeof ResizeObserver;
   global.fetch = vi.fn(async (url: RequestInfo | URL) => {
-    lastUrl = String(url);
-    urls.push(lastUrl);
-    if (lastUrl.includes("/keys")) {
+    urls.push(String(url));
+    if (String(url).includes("/keys")) {
       const keys = { params: ["lr", "old_only"], metrics: ["val/acc"], tags: [], summary: [] };
       return new Response(JSON.stringify(keys), { status: 200, headers: { "Content-Type": "application/json" } });
     }

@@ -53,7 +53,6 @@ class TableService:
         self.blobs = blobs
         self.orders = OrderCache()
         self._files: OrderedDict[tuple[str, tuple[str, ...]], pq.ParquetFile] = OrderedDict()
-        self._verified: set[str] = set()  # digests of the open files, checked when first opened
         self._open_files = open_files
         self._lock = threading.Lock()
 
@@ -124,6 +123,8 @@ class TableService:
             if found is not None:
                 self._files.move_to_end(key)
                 return found
+            # Checked when first opened; an open file of the same blob (read another way) was checked then.
+            verified = any(digest == table.digest for digest, _ in self._files)
         dictionary = list(read_dictionary) or None
         local = self.blobs.local_path(table.digest)
         if local is not None:
@@ -132,7 +133,7 @@ class TableService:
             # One mapping of the file, hashed and then read: its pages come in once, not once for the
             # check and again for the reader.
             mapped = pa.memory_map(local)
-            if table.digest not in self._verified:
+            if not verified:
                 what = f"table {table.name} of run {table.run_id}"
                 _verify_buffer(mapped.read_buffer(), table.digest, what)
                 mapped.seek(0)
@@ -143,12 +144,9 @@ class TableService:
             _verify_buffer(data, table.digest, f"table {table.name} of run {table.run_id}")
             opened = pq.ParquetFile(io.BytesIO(data), read_dictionary=dictionary)
         with self._lock:
-            self._verified.add(table.digest)
             self._files[key] = opened
             while len(self._files) > self._open_files:
-                (digest, _), _ = self._files.popitem(last=False)
-                if all(d != digest for d, _ in self._files):
-                    self._verified.discard(digest)  # verified again when opened again
+                self._files.popitem(last=False)  # checked again when opened again
         return opened
 
     def page(
