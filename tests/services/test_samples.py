@@ -197,3 +197,81 @@ def test_ids_near_the_ends_of_64_bits_are_joined(services: Services) -> None:
         table = predictions_table(np.array(ids, dtype=np.int64), [1, 0, 1], [1, 0, 0])
         services.tables.log(run, "val", to_parquet(table), kind="predictions")
     assert services.samples.compare(c, d, "val")["matched"] == 3
+
+
+def test_classes_recorded_when_logged_are_the_classes_of_the_labels() -> None:
+    """The comparison takes the classes from the two summaries instead of scanning four label columns:
+    the same values in the same order as the scan, for integer and text labels."""
+    import pyarrow as pa
+
+    from mltrail.services.tracking.predictions import class_values, recorded_class_values
+
+    cases = [
+        (pa.array([5, -3, 12]), pa.array([5, 5, 0]), pa.array([-3, 7, 7]), pa.array([100, 5, 5])),
+        (
+            pa.array(["zèbre", "Zoo", "éclair"]),
+            pa.array(["ant", "zèbre", "Zoo"]),
+            pa.array(["日本", "ant", "éclair"]),
+            pa.array(["ant", "ant", "😀"]),
+        ),
+    ]
+    for true_a, pred_a, true_b, pred_b in cases:
+        summaries = [
+            {"classes": [str(v) for v in class_values(true_a, pred_a).to_pylist()]},
+            {"classes": [str(v) for v in class_values(true_b, pred_b).to_pylist()]},
+        ]
+        recorded = recorded_class_values(summaries, true_b.type)
+        assert recorded is not None
+        assert recorded.equals(class_values(true_b, pred_b, true_a, pred_a))
+    assert recorded_class_values([{"classes": ["1.5"]}], pa.float64()) is None  # other types: scanned
+    assert recorded_class_values([{"classes": ["07", "7"]}], pa.int64()) is None
+    assert recorded_class_values([{"roles": {}}], pa.int64()) is None  # a summary without classes
+
+
+def test_figures_from_recorded_classes_equal_those_from_the_labels(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Labels that are not 0..k−1, a class only run a predicts, and probabilities with NaN and infinities:
+    the comparison gives the same figures whether the classes come from the summaries or the labels."""
+    import mltrail.services.tracking.samples as samples
+
+    rng = np.random.default_rng(23)
+    n = 2_000
+    truth = rng.choice([-1, 4, 9], n)
+    pred_a = np.where(rng.random(n) < 0.2, 17, truth)  # 17: a class only run a predicts
+    pred_b = np.where(rng.random(n) < 0.3, rng.choice([-1, 4, 9], n), truth)
+    a, b = _run(services, "aaaa"), _run(services, "bbbb")
+    for run, pred in ((a, pred_a), (b, pred_b)):
+        proba = rng.random((n, 1))
+        proba[:5] = np.nan
+        proba[5:10] = np.inf
+        proba[10:15] = -np.inf
+        table = predictions_table(np.arange(n), truth, pred, proba={"9": proba[:, 0]}, task="classification")
+        services.tables.log(run, "val", to_parquet(table), kind="predictions")
+    recorded = services.samples.compare(a, b, "val", limit=50, min_rows=1, top=100)
+    monkeypatch.setattr(samples, "recorded_class_values", lambda *_: None)
+    scanned = services.samples.compare(a, b, "val", limit=50, min_rows=1, top=100)
+    assert recorded == scanned
+    assert recorded["confusion"]["classes"] == ["-1", "4", "9", "17"]
+
+
+def test_log_loss_of_many_classes_and_infinite_probabilities() -> None:
+    """More classes than np.choose takes are gathered one class at a time; NaN counts as 0 and infinities
+    are clipped, as the clipped per-row log loss always did."""
+    from mltrail.services.tracking.samples import _log_loss
+    from mltrail.stats.evaluation import EPS
+
+    rng = np.random.default_rng(29)
+    n = 1_000
+    for k in (2, 3, 40):
+        truth = rng.integers(0, k, n)
+        proba = {c: rng.random(n) for c in range(k) if c != 1 or k == 2}  # k > 2: class 1 has no column
+        proba[0][:3] = [np.nan, np.inf, -np.inf]
+        expected = np.zeros(n)
+        for c, column in proba.items():
+            expected = np.where(truth == c, column, expected)
+        expected = -np.log(np.clip(np.nan_to_num(expected, nan=0.0), EPS, 1.0))
+        assert np.array_equal(_log_loss(truth, proba, None, k), expected)
+    single = {1: np.array([0.9, 0.2, np.nan])}  # a binary table's one column: class 0 is its complement
+    loss = _log_loss(np.array([0, 1, 0]), single, None, 2)
+    assert np.allclose(loss, [-np.log(0.1), -np.log(0.2), -np.log(EPS)])

@@ -8,6 +8,7 @@ regression, and anything else a classification.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "describe_predictions",
     "label_codes",
     "proba_matrix",
+    "recorded_class_values",
     "roles_of",
 ]
 
@@ -72,6 +74,32 @@ def class_values(*columns: pa.ChunkedArray | pa.Array) -> pa.Array:
     uniq = pc.unique(pa.chunked_array([pc.unique(column.cast(first)) for column in columns], type=first))
     uniq = uniq.filter(pc.is_valid(uniq))
     return uniq.take(pc.sort_indices(uniq))
+
+
+def recorded_class_values(summaries: Sequence[dict[str, Any]], type_: pa.DataType) -> pa.Array | None:
+    """``class_values`` of tables from the classes their summaries recorded when they were logged, with no
+    pass over the labels, for integer and text labels (of type ``type_``); None for other types, or a
+    summary without classes (then ``class_values`` reads the labels)."""
+    import pyarrow as pa
+
+    known: set[str] = set()
+    for summary in summaries:
+        classes = summary.get("classes")
+        if not isinstance(classes, list):
+            return None
+        known.update(str(c) for c in classes)
+    if pa.types.is_integer(type_):
+        try:
+            numbers = sorted(int(c) for c in known)
+        except ValueError:
+            return None
+        if any(str(v) != c for v, c in zip(numbers, sorted(known, key=int), strict=True)):
+            return None  # not the text of an integer as the summary writes it ("07", "+1")
+        return pa.array(numbers, type=type_)
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        # Arrow sorts text by its UTF-8 bytes, Python by code points: the same order.
+        return pa.array(sorted(known), type=type_)
+    return None
 
 
 def label_codes(column: pa.ChunkedArray | pa.Array, values: pa.Array) -> npt.NDArray[np.int64]:
@@ -134,13 +162,16 @@ def roles_of(schema: pa.Schema, task: str, classes: list[str]) -> Roles:
     return Roles(task=task, proba=proba, features=[n for n in names if n not in reserved])
 
 
-def proba_matrix(table: pa.Table, roles: Roles, classes: list[str]) -> dict[int, npt.NDArray[np.float64]]:
-    """Class index → probability column, for the classes that have one."""
+def proba_matrix(
+    table: pa.Table, roles: Roles, classes: list[str], *, finite: bool = True
+) -> dict[int, npt.NDArray[np.float64]]:
+    """Class index → probability column, for the classes that have one; infinities made the largest finite
+    numbers (``finite``), or kept for a caller that clips them anyway."""
     index = {c: i for i, c in enumerate(classes)}
     out: dict[int, npt.NDArray[np.float64]] = {}
     for label, column in roles.proba.items():
         values = numpy_of(table.column(column).cast("double"))
-        out[index[label]] = np.nan_to_num(values, nan=np.nan)
+        out[index[label]] = np.nan_to_num(values, nan=np.nan) if finite else values
     return out
 
 

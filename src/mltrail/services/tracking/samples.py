@@ -18,7 +18,13 @@ import numpy.typing as npt
 from mltrail.entities import RunTable
 from mltrail.errors import InvalidInputError
 from mltrail.services.tracking.arrow_numpy import arrow_indices, numpy_of
-from mltrail.services.tracking.predictions import Roles, class_values, label_codes, proba_matrix
+from mltrail.services.tracking.predictions import (
+    Roles,
+    class_values,
+    label_codes,
+    proba_matrix,
+    recorded_class_values,
+)
 from mltrail.services.tracking.table_data import ID, Y_PRED, Y_TRUE
 from mltrail.services.tracking.table_pages import MAX_PAGE_ROWS, plain_value
 from mltrail.services.tracking.tables import TableService
@@ -32,6 +38,8 @@ __all__ = ["MAX_SLICE_COLUMNS", "SampleService"]
 
 # Slice columns by default: the first features of the newer table (``slices=`` chooses others).
 MAX_SLICE_COLUMNS = 20
+# np.choose takes at most 32 arrays; more classes are gathered one class at a time.
+_CHOOSE_MAX = 32
 _CATEGORICAL_INTS = 20  # an integer column with at most this many values is cut by value, else binned
 # Joined row numbers in one table; None: every row, in order (both tables hold the same ids in one order).
 Rows = npt.NDArray[np.int64] | None
@@ -102,7 +110,7 @@ class SampleService:
                 paired = False
             else:
                 figures, change, err_a, err_b = _classification(
-                    a, b, ia, ib, roles_a, roles_b, ids, offset, limit
+                    a, b, ia, ib, roles_a, roles_b, ids, offset, limit, (ta.summary, tb.summary)
                 )
                 paired = True
             columns = [c for c in (cut.result() for cut in cuts) if c]
@@ -292,14 +300,23 @@ def _classification(
     ids: _JoinedIds,
     offset: int,
     limit: int,
+    summaries: Sequence[dict[str, Any]] = (),
 ) -> tuple[dict[str, Any], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-
-    try:
-        values = class_values(b.column(Y_TRUE), b.column(Y_PRED), a.column(Y_TRUE), a.column(Y_PRED))
-    except Exception as exc:  # pyarrow raises several types for an impossible cast
-        raise InvalidInputError(
-            f"the labels of the two tables are not of one type: {exc}", field="table"
-        ) from exc
+    """A classifier's figures. The classes are those the two tables' ``summaries`` recorded when logged
+    (none given: read from the labels)."""
+    labels = (b.column(Y_TRUE), b.column(Y_PRED), a.column(Y_TRUE), a.column(Y_PRED))
+    values = (
+        recorded_class_values(summaries, labels[0].type)
+        if summaries and all(column.type == labels[0].type for column in labels)
+        else None
+    )
+    if values is None:
+        try:
+            values = class_values(*labels)
+        except Exception as exc:  # pyarrow raises several types for an impossible cast
+            raise InvalidInputError(
+                f"the labels of the two tables are not of one type: {exc}", field="table"
+            ) from exc
     classes = [str(v) for v in values.to_pylist()]
     k = len(classes)
     true_a = _pick(label_codes(a.column(Y_TRUE), values), ia)
@@ -313,8 +330,8 @@ def _classification(
     better = np.flatnonzero(change < 0)
     if roles_a.proba and roles_b.proba:
         loss_name = "log_loss"
-        loss_a = _log_loss(truth, proba_matrix(a, roles_a, classes), ia, k)
-        loss_b = _log_loss(truth, proba_matrix(b, roles_b, classes), ib, k)
+        loss_a = _log_loss(truth, proba_matrix(a, roles_a, classes, finite=False), ia, k)
+        loss_b = _log_loss(truth, proba_matrix(b, roles_b, classes, finite=False), ib, k)
     else:
         loss_name, loss_a, loss_b = "error", wrong_a, wrong_b
     conf_a = np.bincount(truth * k + pred_a, minlength=k * k).reshape(k, k)
@@ -360,16 +377,28 @@ def _log_loss(
     k: int,
 ) -> npt.NDArray[np.float64]:
     """Each joined row's log loss: −log of the probability its table gave the true class (a class without a
-    column: 0, or in a two-class table with one column, its complement), clipped as ``log_loss_per_row``."""
+    column: 0, or in a two-class table with one column, its complement), clipped as ``log_loss_per_row``
+    (a missing probability counts as 0, an infinite one is clipped like any other)."""
     from mltrail.stats.evaluation import EPS
 
-    p_true = np.zeros(len(truth))
+    choices: list[Any] = [0.0] * k  # arrays, and 0.0 for a class without a column
     for c, column in proba.items():
         given = _pick(column, rows)
-        p_true = np.where(truth == c, given, p_true)
+        choices[c] = given
         if k == 2 and len(proba) == 1:
-            p_true = np.where(truth == 1 - c, 1.0 - given, p_true)
-    loss: npt.NDArray[np.float64] = -np.log(np.clip(np.nan_to_num(p_true, nan=0.0), EPS, 1.0))
+            choices[1 - c] = 1.0 - given
+    if 0 < k <= _CHOOSE_MAX:  # one pass over the rows
+        p_true = np.choose(truth, choices)
+    else:
+        p_true = np.zeros(len(truth))
+        for c, chosen in enumerate(choices):
+            if isinstance(chosen, np.ndarray):
+                np.copyto(p_true, chosen, where=truth == c)
+    # fmax takes EPS over NaN: a missing probability is 0 clipped to EPS.
+    loss: npt.NDArray[np.float64] = np.fmax(p_true, EPS)
+    np.fmin(loss, 1.0, out=loss)
+    np.log(loss, out=loss)
+    np.negative(loss, out=loss)
     return loss
 
 
