@@ -6,13 +6,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
 import mltrail
-from mltrail.services.tracking.arrow_numpy import arrow_indices, numpy_of
+from mltrail.services.tracking.arrow_numpy import arrow_indices, arrow_values, numpy_of
 from mltrail.settings import Settings
 
 
@@ -65,6 +66,7 @@ def test_runs_samples_never_imports_pandas(tmp_path: Path) -> None:
     script = """
 import sys
 from pathlib import Path
+from typing import Any
 from mltrail.services.container import Services
 from mltrail.settings import Settings
 services = Services(Settings(home=Path(sys.argv[1])))
@@ -82,7 +84,9 @@ try:
     main()
 except SystemExit as exit:
     assert not exit.code, exit.code
-loaded = [m for m in ("pandas", "rich.progress", "sqlalchemy.dialects.postgresql") if m in sys.modules]
+loaded = [
+    m for m in ("pandas", "rich.progress", "sqlalchemy.dialects.postgresql", "fsspec") if m in sys.modules
+]
 print("loaded:", loaded, file=sys.stderr)
 """
     done = _python(script, str(settings.home), *ids)
@@ -100,3 +104,21 @@ def _python(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
     assert done.returncode == 0, done.stderr
     return done
+
+
+def test_values_built_from_buffers_equal_pyarrows() -> None:
+    cases: list[tuple[list[Any], pa.DataType]] = [
+        ([-3, 0, 7], pa.int64()),
+        ([1, 200], pa.uint8()),
+        ([2**64 - 1, 0], pa.uint64()),
+        ([], pa.int32()),
+        (["a", "", "été", "日本", "😀"], pa.string()),
+        (["x", "yz"], pa.large_string()),
+        ([], pa.string()),
+    ]
+    for values, type_ in cases:
+        built = arrow_values(values, type_)
+        built.validate(full=True)
+        assert built.equals(pa.array(values, type=type_)), (values, type_)
+    with pytest.raises(TypeError):
+        arrow_values([1], pa.float64())

@@ -93,3 +93,24 @@ def test_max_size(tmp_path: Path) -> None:
     digest, size = blobs.put_stream(io.BytesIO(b"x" * (CHUNK_SIZE + 10)))
     assert size == CHUNK_SIZE + 10
     assert blobs.exists(digest)
+
+
+@pytest.mark.parametrize("given", ["relative/blobs", "relative/blobs/", "~/blobs", "file://{tmp}/blobs"])
+def test_a_local_store_is_found_without_fsspec_where_fsspec_finds_it(
+    given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain path or a file:// URL is resolved without importing fsspec (readers of local blobs do not
+    need it), to the folder fsspec resolves it to: a blob written through fsspec is at ``local_path``."""
+    import fsspec
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    url = given.format(tmp=tmp_path)
+    store = BlobStore(url)
+    assert store.is_local
+    assert "_filesystem" not in vars(store)  # fsspec not asked yet
+    assert store.root == fsspec.core.url_to_fs(url)[1].rstrip("/")
+    digest, _ = store.put_stream(io.BytesIO(b"abc"))
+    found = store.local_path(digest)
+    assert found is not None and Path(found).read_bytes() == b"abc"
+    assert BlobStore("memory://x").local_path(digest) is None

@@ -101,9 +101,20 @@ class BlobStore(NamedFiles):
     def _fs(self) -> AbstractFileSystem:
         return self._filesystem[0]
 
+    @cached_property
+    def _local_root(self) -> str | None:
+        """The folder of a store given as a plain path or a ``file://`` URL, worked out without importing
+        fsspec (a reader of local blobs never needs it); None for any other URL, which fsspec resolves."""
+        url = self._url
+        path = url.removeprefix("file://")
+        if "://" in path or "::" in path or self._storage_options:
+            return None
+        return Path(path).expanduser().absolute().as_posix().rstrip("/")
+
     @property
     def _root(self) -> str:
-        return self._filesystem[1]
+        local = self._local_root
+        return local if local is not None else self._filesystem[1]
 
     @property
     def root(self) -> str:
@@ -118,6 +129,8 @@ class BlobStore(NamedFiles):
     @cached_property
     def is_local(self) -> bool:
         """The store is a folder of this machine (renames are atomic and cheap); else an object store."""
+        if self._local_root is not None:
+            return True
         protocol = self._fs.protocol
         return bool({"file", "local"} & set(protocol if isinstance(protocol, tuple | list) else (protocol,)))
 

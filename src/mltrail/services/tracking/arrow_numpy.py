@@ -9,6 +9,7 @@ float with NaN, as ``to_numpy(zero_copy_only=False)`` does. Other types go throu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["arrow_indices", "numpy_of"]
+__all__ = ["arrow_indices", "arrow_values", "numpy_of"]
 
 _DTYPES = {
     "int8": np.int8,
@@ -76,3 +77,20 @@ def arrow_indices(positions: npt.NDArray[np.integer[Any]]) -> pa.Array:
 
     data = np.ascontiguousarray(positions, dtype=np.int64)
     return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
+def arrow_values(values: Sequence[int] | Sequence[str], type_: pa.DataType) -> pa.Array:
+    """A few integers or texts as an Arrow array of ``type_`` (an integer, ``string`` or ``large_string``
+    type), built from its buffers: ``pa.array`` of a list imports pandas too."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(type_):
+        data = np.array(values, dtype=_DTYPES[str(type_)])
+        return pa.Array.from_buffers(type_, len(data), [None, pa.py_buffer(data)])
+    if not (pa.types.is_string(type_) or pa.types.is_large_string(type_)):
+        raise TypeError(f"integers or text, not {type_}")
+    encoded = [str(v).encode() for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64 if pa.types.is_large_string(type_) else np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(type_, len(encoded), buffers)

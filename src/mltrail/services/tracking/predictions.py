@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mltrail.errors import InvalidInputError
-from mltrail.services.tracking.arrow_numpy import numpy_of
+from mltrail.services.tracking.arrow_numpy import arrow_values, numpy_of
 from mltrail.services.tracking.table_data import ID, PROBA, Y_PRED, Y_TRUE
 
 if TYPE_CHECKING:
@@ -95,10 +95,10 @@ def recorded_class_values(summaries: Sequence[dict[str, Any]], type_: pa.DataTyp
             return None
         if any(str(v) != c for v, c in zip(numbers, sorted(known, key=int), strict=True)):
             return None  # not the text of an integer as the summary writes it ("07", "+1")
-        return pa.array(numbers, type=type_)
+        return arrow_values(numbers, type_)
     if pa.types.is_string(type_) or pa.types.is_large_string(type_):
         # Arrow sorts text by its UTF-8 bytes, Python by code points: the same order.
-        return pa.array(sorted(known), type=type_)
+        return arrow_values(sorted(known), type_)
     return None
 
 
