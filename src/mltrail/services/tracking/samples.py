@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from mltrail.entities import RunTable
 from mltrail.errors import InvalidInputError
-from mltrail.services.tracking.arrow_numpy import arrow_indices, numpy_of
+from mltrail.services.tracking.arrow_numpy import arrow_indices, arrow_values, numpy_of
 from mltrail.services.tracking.predictions import (
     Roles,
     class_values,
@@ -179,21 +179,20 @@ class SampleService:
         if not pa.types.is_dictionary(t):
             column = pc.dictionary_encode(column.cast(pa.string()))
         unified = column.unify_dictionaries()  # one dictionary for every chunk: their codes agree
-        dictionary = unified.chunk(0).dictionary if unified.num_chunks else pa.array([], pa.string())
+        dictionary = unified.chunk(0).dictionary if unified.num_chunks else arrow_values([], pa.string())
         if len(dictionary) > MAX_VALUES:
             return None  # an identifier or free text, not a slice
         labels = [str(plain_value(v)) for v in dictionary.to_pylist()]
-        codes = [_codes(chunk.indices) for chunk in unified.chunks]
-        return SliceColumn(name, np.concatenate(codes) if codes else np.zeros(0, np.int64), labels)
+        codes = [_codes(chunk.indices, np.int8) for chunk in unified.chunks]  # ≤ MAX_VALUES codes
+        return SliceColumn(name, np.concatenate(codes) if codes else np.zeros(0, np.int8), labels)
 
 
-def _codes(indices: pa.Array) -> npt.NDArray[np.int64]:
-    """Integer codes as int64, a missing one as −1."""
+def _codes(indices: pa.Array, dtype: type[np.signedinteger[Any]] = np.int64) -> npt.NDArray[Any]:
+    """Integer codes as ``dtype``, a missing one as −1."""
     values = numpy_of(indices)
     if indices.null_count:
         values = np.where(np.isnan(values), -1, values)
-    codes: npt.NDArray[np.int64] = values.astype(np.int64)
-    return codes
+    return values.astype(dtype)
 
 
 def _rows(column: pa.ChunkedArray, rows: Rows) -> pa.ChunkedArray:
