@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 from typer.testing import CliRunner, Result
@@ -13,6 +14,9 @@ from typer.testing import CliRunner, Result
 from mltrail.cli.main import app
 from mltrail.settings import Settings
 from mltrail.store.factory import open_store
+
+if TYPE_CHECKING:
+    from conftest import ActAs, Invoke, MakeRun
 
 CONTEXT = {
     "environment": {"cpu": {"count": 4}, "gpus": [{"name": "NVIDIA A100-SXM4-80GB"}]},
@@ -69,3 +73,37 @@ def test_insights_commands_at_80_columns(home: Path) -> None:
     assert "ML maturity" in scorecard and "versioned" in scorecard
     _cli(home, "insights", "price", "cpu", "--delete")
     assert "cpu " not in _cli(home, "insights", "prices").output
+
+
+SLACK = "slack:https://hooks.example.test/services/T0/B0/SECRET"
+
+
+def test_a_budget_with_channels_on_the_embedded_store(make_run: MakeRun, invoke: Invoke) -> None:
+    make_run(project="churn")
+    made = invoke(
+        "insights", "budget", "churn", "100", "--notify", SLACK, "--notify", "email:ops@example.com"
+    )
+    assert made.exit_code == 0, made.output
+    assert "sent to slack:https://hooks.example.test/…, email:ops@example.com" in made.stdout
+    listed = invoke("insights", "budgets", "--json")
+    (budget,) = orjson.loads(listed.stdout)
+    assert budget["channels"] == ["slack:https://hooks.example.test/…", "email:ops@example.com"]
+    table = invoke("insights", "budgets").stdout
+    assert "email:ops@example.com" in table and "SECRET" not in made.stdout + listed.stdout + table
+    bad = invoke("insights", "budget", "churn", "100", "--notify", "sms:+15550100")
+    # As for alert rules: exit 2, the spec and what is accepted (the error's field is notify).
+    assert bad.exit_code == 2 and "notification channel 'sms:+15550100'" in bad.stderr
+
+
+def test_a_budget_with_channels_on_a_team_server(act_as: ActAs, make_run: MakeRun, invoke: Invoke) -> None:
+    project = f"budget-{uuid.uuid4().hex[:6]}"
+    act_as("bob")  # a maintainer
+    make_run(project=project)
+    made = invoke("insights", "budget", project, "100", "--notify", SLACK)
+    assert made.exit_code == 0, made.output
+    assert "sent to slack:https://hooks.example.test/…" in made.stdout and "SECRET" not in made.stdout
+    listed = orjson.loads(invoke("insights", "budgets", "--project", project, "--json").stdout)
+    assert listed[0]["channels"] == ["slack:https://hooks.example.test/…"]
+    # The server with accounts refuses a destination on its own network, naming the option.
+    inside = invoke("insights", "budget", project, "100", "--notify", "webhook:http://127.0.0.1:9/hook")
+    assert inside.exit_code == 2 and "not allowed" in inside.stderr, inside.output

@@ -123,6 +123,8 @@ def test_the_summary_names_what_it_can() -> None:
         == "ALERT resolved: Latency on m"
     )
     assert alert_summary({"id": 5}) == "ALERT: #5"
+    budget = {"kind": "budget", "state": "over", "title": "Budget of churn over budget: 12.00 of 10.00 EUR"}
+    assert alert_summary(budget) == "BUDGET over: Budget of churn over budget: 12.00 of 10.00 EUR"
     below = slack_payload({"value": 0.61, "comparator": "below", "threshold": 0.7})
     assert "0.61 &lt; 0.7" in below["text"]
 

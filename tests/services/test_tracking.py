@@ -75,6 +75,21 @@ def test_a_finished_run_is_not_finished_again(tracking: TrackingService) -> None
     assert stored.status == RunStatus.FINISHED and stored.end_time == 1_000_000.0
 
 
+def test_listeners_hear_each_finish_once_and_cannot_fail_it(tracking: TrackingService) -> None:
+    heard: list[str] = []
+
+    def broken(run_id: str) -> None:
+        raise RuntimeError("the budget check is down")
+
+    tracking.on_run_finished.extend([broken, heard.append])
+    finished, failed = _start(tracking, "ok"), _start(tracking, "bad")
+    tracking.finish_run(finished, end_time=1_000_000.0)
+    tracking.finish_run(finished, end_time=1_000_000.0)  # a retried finish: already heard
+    tracking.finish_run(failed, RunStatus.FAILED, error={"type": "KILLED", "message": "killed"})
+    assert heard == [finished, failed]
+    assert tracking.get_run(finished).status == RunStatus.FINISHED
+
+
 def test_finish_cannot_set_running_and_search_bounds(tracking: TrackingService) -> None:
     run = _start(tracking, "r")
     with pytest.raises(InvalidInputError):

@@ -120,6 +120,18 @@ def test_budgets_alert_once_per_period(store: SqlStore, project: str) -> None:
         store.delete_budget(project)
 
 
+def test_budget_channels_round_trip_and_are_replaced(store: SqlStore, project: str) -> None:
+    _run(store, project, MONDAY, 1.0, {})
+    specs = ("webhook:https://ops.example/hook?token=s3cret", "email:a@example.com,b@example.com")
+    made = store.set_budget(project, 10.0, "EUR", 0.8, now=1.0, user="root", channels=specs)
+    assert made.channels == specs
+    assert store.list_budgets([project])[0].channels == specs
+    store.set_budget(project, 10.0, "EUR", 0.8, now=2.0, user="root", channels=["slack:https://h.example/x"])
+    assert store.list_budgets([project])[0].channels == ("slack:https://h.example/x",)
+    store.set_budget(project, 10.0, "EUR", 0.8, now=3.0, user="root")
+    assert store.list_budgets([project])[0].channels == ()
+
+
 def test_costly_runs_priced_by_gpu_name(store: SqlStore, project: str) -> None:
     gpu = _run(store, project, MONDAY, 2.0, GPU_CONTEXT)
     cpu = _run(store, project, MONDAY + 60, 10.0, CPU_CONTEXT)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,72 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from mltrail.errors import StoreError
-from mltrail.store.factory import current_revision, head_revision, open_store, upgrade
+from mltrail.store.factory import _config, current_revision, head_revision, open_store, upgrade
 from mltrail.store.sql import schema
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema yet, to migrate step by step: a SQLite file, or a throwaway database on
+    the PostgreSQL test server (dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    if os.environ.get("MLTRAIL_SKIP_POSTGRES") == "1":
+        pytest.skip("MLTRAIL_SKIP_POSTGRES=1")
+    admin_url = sa.make_url(os.environ.get("MLTRAIL_TEST_POSTGRES") or DEFAULT_POSTGRES)
+    name = f"mltrail_migrate_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _migrate(url: str, action: str, revision: str, *statements: str) -> set[str]:
+    """``upgrade`` or ``downgrade`` to ``revision``, then run ``statements``; the columns of
+    ``project_budgets`` after."""
+    from alembic import command
+
+    cfg = _config()
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            getattr(command, action)(cfg, revision)
+            for statement in statements:
+                conn.execute(sa.text(statement))
+            return {c["name"] for c in sa.inspect(conn).get_columns("project_budgets")}
+    finally:
+        engine.dispose()
+
+
+def test_0021_gives_the_budgets_set_before_no_channels(empty_db_url: str) -> None:
+    columns = _migrate(
+        empty_db_url,
+        "upgrade",
+        "0020",
+        "INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 1.0)",
+        "INSERT INTO project_budgets (project_id, amount, currency, alert_share, alerted_period, updated_at,"
+        " updated_by) VALUES (1, 10.0, 'EUR', 0.8, '2026-11', 5.0, 'ana')",
+    )
+    assert "channels" not in columns
+    store = open_store(empty_db_url)  # migrates to the head
+    try:
+        (budget,) = store.list_budgets()
+        assert (budget.project, budget.channels, budget.alerted_period) == ("p", (), "2026-11")
+        store.set_budget("p", 10.0, "EUR", 0.8, now=6.0, user="ana", channels=["email:a@example.com"])
+        assert store.list_budgets()[0].channels == ("email:a@example.com",)
+    finally:
+        store.close()
+    columns = _migrate(empty_db_url, "downgrade", "0020")
+    assert "channels" not in columns and "amount" in columns
 
 
 def test_migrations_match_metadata(db_url: str) -> None:
@@ -91,7 +157,5 @@ def test_unreachable_postgres_is_a_store_error_without_password() -> None:
 
 def test_head_revision_constant_matches_the_migrations() -> None:
     from alembic.script import ScriptDirectory
-
-    from mltrail.store.factory import _config
 
     assert ScriptDirectory.from_config(_config()).get_current_head() == head_revision()

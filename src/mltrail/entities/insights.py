@@ -84,7 +84,8 @@ class Price:
 @dataclass(frozen=True, slots=True)
 class Budget:
     """A project's compute budget per calendar month (UTC); an alert when ``alert_share`` of it is spent.
-    ``alerted_period`` is the last month (``YYYY-MM``) whose alert was raised, so it is raised once."""
+    ``alerted_period`` is the last month (``YYYY-MM``) whose alert was raised, so it is raised once.
+    ``channels`` are the notification specs (canonical form, secrets included) the alert is sent to."""
 
     project: str
     amount: float
@@ -93,6 +94,7 @@ class Budget:
     alerted_period: str | None
     updated_at: float
     updated_by: str | None
+    channels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,9 +34,11 @@ class DeliveryReport:
 
 
 def _event(alert: Mapping[str, Any]) -> str:
+    # A budget's alert (``kind: budget``) is announced as ``budget.<state>``, any other as ``alert.<state>``.
+    kind = "budget" if alert.get("kind") == "budget" else "alert"
     state = str(alert.get("state") or "unknown").strip().lower()
     # The state becomes a header value: keep it to a token so it can neither break nor inject a header.
-    return "alert." + (re.sub(r"[^a-z0-9_.-]", "_", state)[:64] or "unknown")
+    return f"{kind}." + (re.sub(r"[^a-z0-9_.-]", "_", state)[:64] or "unknown")
 
 
 def _post_webhook(

@@ -95,7 +95,8 @@ def alert_summary(alert: Mapping[str, Any]) -> str:
     """One line naming the alert, e.g. ``ALERT open: drift.psi on churn:3 feature age``; the e-mail subject
     and the Slack fallback text both start from it."""
     state = _text(alert.get("state"))
-    head = f"ALERT {state}" if state else "ALERT"
+    word = "BUDGET" if alert.get("kind") == "budget" else "ALERT"  # a budget's alert: budget_payload
+    head = f"{word} {state}" if state else word
     metric = _text(alert.get("metric"))
     what = metric or _text(alert.get("title")) or _text(alert.get("monitor"))
     if what is None:

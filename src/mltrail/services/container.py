@@ -57,14 +57,14 @@ class Services:
     - ``store``: an open store to use (the caller closes it); default: ``open_store(settings.db_url)``,
       closed by ``close()``. ``migrate`` and ``statement_timeout`` are passed to ``open_store`` (the team
       server sets the timeout from ``Settings.statement_timeout``).
-    - ``notifier``: sends alert notifications (``mltrail.notify.alert_notifier`` in the API and the SDK);
-      without one, alerts are recorded but not sent.
+    - ``notifier``: sends alert and budget notifications (``mltrail.notify.alert_notifier`` in the API and
+      the SDK); without one, alerts are recorded but not sent.
     - ``webhook_poster``: posts registry webhooks; with one, ``dispatcher`` delivers them on a thread that
       the registry wakes after each change. Without one, deliveries wait in the store for a server.
     - ``apply_patch``: applies a run's uncommitted diff when reproducing it (git, in the SDK's capture).
     - ``audit_coalesce``: which high-frequency audit actions are recorded at most once per how many seconds.
     - ``destinations``: where a team server with accounts may post (``check_url`` for registry webhooks,
-      ``check_channel`` for alert channels): a new webhook or rule aimed elsewhere is refused.
+      ``check_channel`` for alert and budget channels): a new webhook or rule aimed elsewhere is refused.
     - ``monitoring_cache``: a process that alone writes the store may cache monitors (not a server replica).
     """
 
@@ -119,7 +119,15 @@ class Services:
     def tracking(self) -> TrackingService:
         from mltrail.services.tracking.service import TrackingService
 
-        return TrackingService(self.store, heartbeat_timeout=self.settings.heartbeat_timeout)
+        # A finished run's cost is final: its project's budget is evaluated (and may alert) then.
+        return TrackingService(
+            self.store,
+            heartbeat_timeout=self.settings.heartbeat_timeout,
+            on_run_finished=[self._run_finished],
+        )
+
+    def _run_finished(self, run_id: str) -> None:
+        self.insights.run_finished(run_id)
 
     @cached_property
     def artifacts(self) -> ArtifactService:
@@ -166,7 +174,17 @@ class Services:
     def insights(self) -> InsightsService:
         from mltrail.services.insights.service import InsightsService
 
-        return InsightsService(self.store, runs=self.store, monitors=self.store, audit=self.store)
+        check = None if self._destinations is None else self._destinations.check_channel
+        # Budget alerts go out through the same notifier, policy and address as alert rules' notifications.
+        return InsightsService(
+            self.store,
+            runs=self.store,
+            monitors=self.store,
+            audit=self.store,
+            notifier=self._notifier,
+            base_url=self._base_url,
+            check_destination=check,
+        )
 
     # -- accounts ----------------------------------------------------------------------------------------
     @cached_property
@@ -300,8 +318,8 @@ class Services:
 
     # -- lifetime ----------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Stop the webhook dispatcher, let queued alert notifications go out, then close the store (when
-        this object opened it). Safe to call twice."""
+        """Stop the webhook dispatcher, let queued alert and budget notifications go out, then close the
+        store (when this object opened it). Safe to call twice."""
         with self._lock:
             if self._closed:
                 return
@@ -313,6 +331,9 @@ class Services:
         alerts = built.get("alerts")
         if alerts is not None:
             alerts.close()
+        insights = built.get("insights")
+        if insights is not None:
+            insights.close()
         store = built.get("store")
         if store is not None and self._given_store is None:
             store.close()

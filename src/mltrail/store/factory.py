@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest file in migrations/versions (tests/store/test_store_migrations.py checks it). Knowing it
 # without Alembic keeps Alembic, ~120 ms of imports, off every process start: it loads only to migrate.
-HEAD_REVISION = "0020"
+HEAD_REVISION = "0021"
 # Any constant: serializes migrations of several server replicas starting at once on PostgreSQL.
 _PG_MIGRATION_LOCK = 0x6D6C7472
 

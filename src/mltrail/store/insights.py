@@ -38,9 +38,10 @@ class InsightsStore(abc.ABC):
         *,
         now: float,
         user: str | None,
+        channels: Sequence[str] = (),
     ) -> Budget:
-        """Insert or replace the project's monthly budget (an existing project, else ``NotFoundError``);
-        a changed budget may alert again this month."""
+        """Insert or replace the project's monthly budget (an existing project, else ``NotFoundError``)
+        and the channel specs its alert is sent to; a changed budget may alert again this month."""
 
     @abc.abstractmethod
     def delete_budget(self, project: str) -> None:

@@ -6,7 +6,16 @@ import { fmtDate, fmtNum, shortId } from "../lib/format";
 import { ErrorBox, Loading, Note, Tabs } from "../components/ui";
 
 type Sum = { runs: number; hours: number; cpu_hours: number; gpu_hours: number; cost: number; unpriced_hours: number };
-type Budget = { project: string; period: string; amount: number; currency: string; spent: number; share: number | null; state: string };
+type Budget = {
+  project: string;
+  period: string;
+  amount: number;
+  currency: string;
+  spent: number;
+  share: number | null;
+  state: string;
+  channels?: string[]; // where the alert goes, secrets hidden
+};
 export type Cost = {
   currency: string | null;
   total: Sum;
@@ -113,6 +122,7 @@ export function CostView({ cost }: { cost: Cost }) {
                   <td style={{ width: "40%" }}><Bar value={Math.min(b.share ?? 1, 1)} max={1} color={b.state === "ok" ? "var(--good, #3a3)" : "var(--bad, #c33)"} /></td>
                   <td className="num">{money(b.spent, b.currency)} of {money(b.amount, b.currency)}</td>
                   <td>{b.state}</td>
+                  <td className="muted" data-testid="budget-channels">{b.channels?.length ? `→ ${b.channels.join(", ")}` : "audit log only"}</td>
                 </tr>
               ))}
             </tbody>

@@ -15,7 +15,7 @@ const cost: Cost = {
   per_project: [{ ...sum, project: "churn" }],
   per_user: [{ ...sum, user: "ada" }],
   top_runs: [{ run_id: "a".repeat(32), name: "big-run", project: "churn", user: "ada", hours: 2, cost: 8 }],
-  budgets: [{ project: "churn", period: "2026-01", amount: 20, currency: "EUR", spent: 15, share: 0.75, state: "alert" }],
+  budgets: [{ project: "churn", period: "2026-01", amount: 20, currency: "EUR", spent: 15, share: 0.75, state: "alert", channels: ["slack:https://hooks.slack.com/…", "email:ml@example.com"] }],
 };
 const cadence: Cadence[] = [
   {
@@ -76,6 +76,7 @@ describe("insights page", () => {
     expect(bar(weeks[1])).toBe("50%");
     expect(screen.getByRole("link", { name: "big-run" })).toHaveAttribute("href", `/runs/${"a".repeat(32)}`);
     expect(screen.getByTestId("budget")).toHaveTextContent("15.00 EUR of 20.00 EUR");
+    expect(screen.getByTestId("budget-channels")).toHaveTextContent("→ slack:https://hooks.slack.com/…, email:ml@example.com");
   });
 
   it("plots cadence points and says the suggested interval", async () => {

@@ -140,17 +140,23 @@ def delete_price(
 
 @router.get("/budgets")
 def list_budgets(insights: InsightsDep, scope: ScopeDep) -> list[dict[str, Any]]:
-    """This month's status of each visible project's budget (an alert share reached is recorded once in
-    the audit log as ``budget_alert``)."""
+    """This month's status of each visible project's budget, its channels without their secrets (an alert
+    share reached is recorded once in the audit log as ``budget_alert`` and sent to the channels)."""
     return insights.budgets(scope.projects())
 
 
 @router.put("/budgets/{project}", response_model=BudgetPublic)
 def set_budget(project: str, body: BudgetIn, insights: InsightsDep, access: AccessDep) -> BudgetPublic:
-    """Set the project's monthly compute budget (maintainers of the project)."""
+    """Set the project's monthly compute budget and the channels its alert goes to (maintainers of the
+    project); channels are checked now (400 naming ``notify``)."""
     access.project(project, Role.MAINTAINER)
     budget = insights.set_budget(
-        project, body.amount, alert_share=body.alert_share, currency=body.currency, user=access.principal.name
+        project,
+        body.amount,
+        alert_share=body.alert_share,
+        currency=body.currency,
+        notify=body.notify,
+        user=access.principal.name,
     )
     return BudgetPublic.of(budget)
 

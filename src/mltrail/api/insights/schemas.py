@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from mltrail.channels import redact_channel
 from mltrail.entities import Budget, Price
 
 __all__ = ["BudgetIn", "BudgetPublic", "PriceIn", "PricePublic"]
@@ -37,6 +38,11 @@ class BudgetIn(BaseModel):
     amount: float = Field(description="the project's compute budget per calendar month (UTC), > 0")
     alert_share: float = Field(0.8, description="the share of the budget spent that raises the alert, (0, 1]")
     currency: str | None = Field(None, description="the price table's currency when left out")
+    notify: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="channels the alert is sent to: webhook:URL, slack:URL, email:ADDR (replaces the old)",
+    )
 
 
 class BudgetPublic(BaseModel):
@@ -46,6 +52,7 @@ class BudgetPublic(BaseModel):
     alert_share: float
     updated_at: float
     updated_by: str | None
+    channels: list[str] = Field(description="where the alert is sent, without the secrets in URLs")
 
     @classmethod
     def of(cls, budget: Budget) -> BudgetPublic:
@@ -56,4 +63,5 @@ class BudgetPublic(BaseModel):
             alert_share=budget.alert_share,
             updated_at=budget.updated_at,
             updated_by=budget.updated_by,
+            channels=[redact_channel(c) for c in budget.channels],
         )

@@ -165,9 +165,18 @@ def budget(
     amount: Annotated[float | None, typer.Argument(help="Its compute budget per calendar month.")] = None,
     alert_share: Annotated[float, typer.Option("--alert-share", help="The spent share that alerts.")] = 0.8,
     currency: Annotated[str | None, typer.Option("--currency", help="Default: the price table's.")] = None,
+    notify: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notify",
+            help="Where the alert is sent: slack:URL, webhook:URL or email:ADDR[,ADDR]; repeatable"
+            " (replaces the budget's channels).",
+        ),
+    ] = None,
     delete: Annotated[bool, typer.Option("--delete", help="Remove the project's budget.")] = False,
 ) -> None:
-    """Set (or --delete) a project's monthly compute budget (maintainers on a server)."""
+    """Set (or --delete) a project's monthly compute budget and where its alert goes (maintainers on a
+    server)."""
     client = _client(ctx)
     if delete:
         client.delete_budget(project)
@@ -175,7 +184,10 @@ def budget(
         return
     if amount is None:
         raise typer.BadParameter("give AMOUNT, or --delete", param_hint="AMOUNT")
-    made = client.set_budget(project, amount, alert_share=alert_share, currency=currency)
+    made = client.set_budget(
+        project, amount, alert_share=alert_share, currency=currency, notify=list(notify or [])
+    )
+    told = f", sent to {', '.join(made.channels)}" if made.channels else ""
     stdout_console().print(
-        f"{made.project}: {made.amount:g} {made.currency} a month, alert at {made.alert_share:.0%}"
+        f"{made.project}: {made.amount:g} {made.currency} a month, alert at {made.alert_share:.0%}{told}"
     )

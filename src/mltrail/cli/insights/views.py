@@ -101,7 +101,9 @@ def cost_view(doc: Mapping[str, Any]) -> RenderableType:
 
 
 def budgets_table(budgets: Sequence[Mapping[str, Any]]) -> Table:
-    table = _table("budgets (this month)", "project", "spent", "budget", "share", "state")
+    table = _table("budgets (this month)", "project", "spent", "budget", "share", "state", "notify")
+    notify = table.columns[-1]  # channels are long: wrapped rather than cut
+    notify.justify, notify.no_wrap, notify.overflow = "left", False, "fold"
     for b in budgets:
         style = {"ok": "green", "alert": "yellow", "over": "red"}.get(b["state"], "")
         table.add_row(
@@ -110,6 +112,7 @@ def budgets_table(budgets: Sequence[Mapping[str, Any]]) -> Table:
             f"{_n(b['amount'])} {b['currency']}",
             _pct(b["share"]),
             Text(b["state"], style=style),
+            ", ".join(b.get("channels") or ()) or "-",
         )
     return table
 

@@ -4,6 +4,7 @@ same in both; ``since``/``until`` take epoch seconds, an ISO 8601 time or a dura
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from mltrail.entities import Budget, Price
@@ -39,7 +40,16 @@ class InsightsClient(Protocol):
     def budgets(self, project: str | None = None) -> list[dict[str, Any]]: ...
 
     def set_budget(
-        self, project: str, amount: float, *, alert_share: float = 0.8, currency: str | None = None
-    ) -> Budget: ...
+        self,
+        project: str,
+        amount: float,
+        *,
+        alert_share: float = 0.8,
+        currency: str | None = None,
+        notify: Sequence[str] = (),
+    ) -> Budget:
+        """Set (replace) the project's budget; ``notify``: the channels its alert is sent to. The budget
+        returned shows its channels with their secrets hidden, as listings do."""
+        ...
 
     def delete_budget(self, project: str) -> None: ...

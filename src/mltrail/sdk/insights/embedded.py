@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
+from mltrail.channels import redact_channel
 from mltrail.entities import Budget, Price
 from mltrail.sdk.insights.client import TimeArg
 from mltrail.services.accounts.audit import parse_time
@@ -63,11 +66,19 @@ class InProcessInsights:
         return self.service.budgets(self._projects(project))
 
     def set_budget(
-        self, project: str, amount: float, *, alert_share: float = 0.8, currency: str | None = None
+        self,
+        project: str,
+        amount: float,
+        *,
+        alert_share: float = 0.8,
+        currency: str | None = None,
+        notify: Sequence[str] = (),
     ) -> Budget:
-        return self.service.set_budget(
-            project, amount, alert_share=alert_share, currency=currency, user=self.user
+        made = self.service.set_budget(
+            project, amount, alert_share=alert_share, currency=currency, notify=notify, user=self.user
         )
+        # Shown as a server shows it: the same answer whichever way the client is connected.
+        return dataclasses.replace(made, channels=tuple(redact_channel(c) for c in made.channels))
 
     def delete_budget(self, project: str) -> None:
         self.service.delete_budget(project)

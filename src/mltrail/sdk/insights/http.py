@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mltrail.entities import Budget, Price
@@ -81,9 +81,15 @@ class HttpInsights:
         return doc
 
     def set_budget(
-        self, project: str, amount: float, *, alert_share: float = 0.8, currency: str | None = None
+        self,
+        project: str,
+        amount: float,
+        *,
+        alert_share: float = 0.8,
+        currency: str | None = None,
+        notify: Sequence[str] = (),
     ) -> Budget:
-        body = _params(amount=amount, alert_share=alert_share, currency=currency)
+        body = _params(amount=amount, alert_share=alert_share, currency=currency, notify=list(notify))
         d = self.http._json("PUT", f"/insights/budgets/{urllib.parse.quote(project, safe='')}", body)
         return Budget(
             project=d["project"],
@@ -93,6 +99,7 @@ class HttpInsights:
             alerted_period=None,
             updated_at=float(d["updated_at"]),
             updated_by=d["updated_by"],
+            channels=tuple(d.get("channels") or ()),
         )
 
     def delete_budget(self, project: str) -> None:

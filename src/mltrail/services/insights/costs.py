@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mltrail.channels import redact_channel
 from mltrail.entities import Budget, Price, UsageCell, gpu_price_kind
 
 __all__ = ["PriceBook", "budget_status", "cell_cost", "cost_report", "month_of", "month_start"]
@@ -130,7 +131,7 @@ def month_of(now: float) -> str:
 
 def budget_status(budget: Budget, spent: float, now: float) -> dict[str, Any]:
     """This month's spend against the budget: its share, and ``ok``, ``alert`` (``alert_share`` reached) or
-    ``over``."""
+    ``over``; the channels its alert goes to, secrets hidden."""
     share = spent / budget.amount if budget.amount > 0 else math.inf
     state = "over" if share >= 1.0 else "alert" if share >= budget.alert_share else "ok"
     return {
@@ -143,4 +144,5 @@ def budget_status(budget: Budget, spent: float, now: float) -> dict[str, Any]:
         "share": round(share, 4) if math.isfinite(share) else None,
         "state": state,
         "alerted": budget.alerted_period == month_of(now),
+        "channels": [redact_channel(c) for c in budget.channels],
     }

@@ -3,14 +3,17 @@ figures, each read from a few grouped store queries and computed by this package
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
+from mltrail.channels import parse_channel
 from mltrail.entities import AuditEvent, Budget, Monitor, MonitorWindow, Price
 from mltrail.errors import InvalidInputError, NotFoundError
+from mltrail.services.insights.budget_alerts import BudgetAlerts
 from mltrail.services.insights.cadence import AgePoint, cadence_report
 from mltrail.services.insights.costs import (
     PriceBook,
@@ -22,6 +25,7 @@ from mltrail.services.insights.costs import (
 )
 from mltrail.services.insights.scorecard import scorecard
 from mltrail.services.insights.value import first_productions, value_report
+from mltrail.services.monitoring.alerts import Notifier
 from mltrail.services.monitoring.alias import training_metrics
 from mltrail.services.monitoring.estimation import window_estimate
 from mltrail.services.monitoring.inputs import training_reference
@@ -33,6 +37,8 @@ from mltrail.store.tracking import TrackingStore
 
 __all__ = ["BUDGET_ALERT_ACTION", "DEFAULT_MARGIN", "MAX_BUDGET", "MAX_PRICE", "InsightsService"]
 
+log = logging.getLogger(__name__)
+
 BUDGET_ALERT_ACTION = "budget_alert"
 DEFAULT_MARGIN = 0.05
 # Bounds that keep every figure finite (a cost is hours x price; JSON has no infinity).
@@ -40,6 +46,7 @@ MAX_PRICE = 1e6
 MAX_BUDGET = 1e15
 _KIND = re.compile(r"cpu|gpu|gpu:[^\x00-\x1f]{1,200}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+_MAX_CHANNELS = 50
 # The figure a cadence follows per task, and whether higher is better.
 _COST_GROUPS: tuple[tuple[str, ...], ...] = ((), ("week",), ("user",), ("project",))
 _CADENCE_METRIC = {"classification": ("accuracy", True), "regression": ("mae", False)}
@@ -54,12 +61,26 @@ class InsightsService:
         monitors: MonitorStore,
         audit: AccountStore,
         clock: Callable[[], float] = time.time,
+        notifier: Notifier | None = None,
+        base_url: str | None = None,
+        check_destination: Callable[[str], object] | None = None,
     ) -> None:
         self.store = store
         self.runs = runs
         self.monitors = monitors
         self.audit = audit
         self.clock = clock
+        # A team server's destination policy for channel specs (no private or loopback targets): injected.
+        self._check_destination = check_destination
+        self.alerts = BudgetAlerts(audit, notifier=notifier, base_url=base_url, clock=clock)
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Wait until the budget notifications queued so far are sent (and logged); False on a timeout."""
+        return self.alerts.flush(timeout)
+
+    def close(self, wait: bool = True) -> None:
+        """Finish sending queued budget notifications (``wait``) and stop the senders."""
+        self.alerts.close(wait)
 
     # -- prices -----------------------------------------------------------------------------------------
     def prices(self) -> list[Price]:
@@ -96,8 +117,11 @@ class InsightsService:
         *,
         alert_share: float = 0.8,
         currency: str | None = None,
+        notify: Sequence[str] = (),
         user: str | None,
     ) -> Budget:
+        """Set (replace) the project's monthly budget; ``notify`` lists the channels its alert is sent to
+        (``webhook:URL``, ``slack:URL``, ``email:ADDR``; none: recorded in the audit log only)."""
         if not isinstance(amount, int | float) or not 0 < amount <= MAX_BUDGET:
             raise InvalidInputError(
                 f"amount is a budget above 0, at most {MAX_BUDGET:g}, got {amount!r}", field="amount"
@@ -113,8 +137,21 @@ class InsightsService:
             raise InvalidInputError(
                 f"the price table is in {sorted(table)[0]}; give the budget in it", field="currency"
             )
+        if isinstance(notify, str) or len(notify) > _MAX_CHANNELS:
+            raise InvalidInputError(f"notify is a list of at most {_MAX_CHANNELS} channels", field="notify")
+        # Stored in canonical form, like alert rules' channels, so every reader redacts them the same way.
+        specs = list(dict.fromkeys(_channel(channel) for channel in notify))
+        if self._check_destination is not None:
+            for spec in specs:
+                self._check_destination(spec)
         return self.store.set_budget(
-            project, float(amount), currency, float(alert_share), now=self.clock(), user=user
+            project,
+            float(amount),
+            currency,
+            float(alert_share),
+            now=self.clock(),
+            user=user,
+            channels=specs,
         )
 
     def delete_budget(self, project: str) -> None:
@@ -122,7 +159,8 @@ class InsightsService:
 
     def budgets(self, projects: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """This month's status of each budget; one that reached its alert share for the first time this
-        month is recorded in the audit log (action ``budget_alert``), once, whoever reads first."""
+        month is recorded in the audit log (action ``budget_alert``) and sent to its channels, once,
+        whoever evaluates it first (a reader, or ``run_finished``), in whichever process."""
         budgets = self.store.list_budgets(projects)
         if not budgets:
             return []
@@ -138,9 +176,20 @@ class InsightsService:
             if status["state"] != "ok" and not status["alerted"]:
                 if self.store.mark_budget_alerted(budget.project, month_of(now)):
                     self._audit_budget_alert(status, now)
+                    self.alerts.notify(budget.channels, status)
                 status["alerted"] = True
             out.append(status)
         return out
+
+    def run_finished(self, run_id: str) -> None:
+        """A run's spend became final: evaluate its project's budget (``budgets``), which raises the alert
+        the first time this month the share is reached. Cheap when no project has a budget."""
+        budgeted = {b.project for b in self.store.list_budgets()}
+        if not budgeted:
+            return
+        project = self.runs.get_run(run_id).project
+        if project in budgeted:
+            self.budgets([project])
 
     def _audit_budget_alert(self, status: dict[str, Any], now: float) -> None:
         self.audit.append_audit_event(
@@ -291,6 +340,12 @@ def _serving(monitor: Monitor, window: MonitorWindow) -> int | None:
     if monitor.versions and window.start < monitor.versions[0].since:
         version = monitor.versions[0].version
     return version
+
+
+def _channel(spec: object) -> str:
+    if not isinstance(spec, str):
+        raise InvalidInputError(f"a channel is a spec such as webhook:URL, got {spec!r}", field="notify")
+    return parse_channel(spec).spec
 
 
 def _currency(currency: str) -> str:

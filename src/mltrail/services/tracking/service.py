@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mltrail.entities import (
@@ -28,7 +29,12 @@ from mltrail.services.tracking.validation import (
 )
 from mltrail.store.tracking import TrackingStore
 
-__all__ = ["TrackingService"]
+__all__ = ["RunFinished", "TrackingService"]
+
+log = logging.getLogger(__name__)
+
+# Called with a run's id once its finish is stored (its duration, hence its cost, is final).
+RunFinished = Callable[[str], None]
 
 MAX_PAGE = 1000
 MIN_PREFIX = 4
@@ -37,11 +43,22 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class TrackingService:
-    """The tracking rules: run lifecycle, validation, crash detection, search and history downsampling."""
+    """The tracking rules: run lifecycle, validation, crash detection, search and history downsampling.
 
-    def __init__(self, store: TrackingStore, heartbeat_timeout: float = 60.0) -> None:
+    ``on_run_finished``: callables told each run's id once its finish is stored (the composition root
+    wires the insights budget check here; tracking knows nothing of budgets). One that raises is logged,
+    never failing the finish."""
+
+    def __init__(
+        self,
+        store: TrackingStore,
+        heartbeat_timeout: float = 60.0,
+        *,
+        on_run_finished: Sequence[RunFinished] = (),
+    ) -> None:
         self.store = store
         self.heartbeat_timeout = heartbeat_timeout
+        self.on_run_finished = list(on_run_finished)
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def start_run(
@@ -132,6 +149,11 @@ class TrackingService:
                 " (init(id=..., resume=True) continues it)"
             )
         self.store.update_run(run_id, status=status, end_time=end, heartbeat_at=end, error=error)
+        for hook in self.on_run_finished:
+            try:
+                hook(run_id)
+            except Exception:  # the run is finished whatever a listener does; it is logged
+                log.exception("after run %s finished: %r failed", run_id, hook)
 
     def delete_run(self, run_id: str) -> None:
         self.store.get_run_status(run_id)

@@ -1,4 +1,4 @@
-"""The compute price table and project budgets (migration 0019)."""
+"""The compute price table and project budgets (migration 0019; their channels, 0021)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from mltrail.entities import Budget, Price
 from mltrail.errors import NotFoundError
 from mltrail.store.sql import schema as t
+from mltrail.store.sql.codec import dump_json, load_json
 from mltrail.store.sql.core import SqlBase, reads, writes
 
 __all__ = ["InsightSettingsMixin"]
@@ -59,6 +60,7 @@ class InsightSettingsMixin(SqlBase):
         *,
         now: float,
         user: str | None,
+        channels: Sequence[str] = (),
     ) -> Budget:
         project_id = self._project_id(conn, project)
         values: dict[str, Any] = {
@@ -69,9 +71,10 @@ class InsightSettingsMixin(SqlBase):
             "updated_at": now,
             "updated_by": user,
         }
-        stmt = self._insert(t.project_budgets).values(project_id=project_id, **values)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["project_id"], set_=values))
-        return Budget(project=project, **values)
+        stored = {**values, "channels": dump_json(list(channels))}
+        stmt = self._insert(t.project_budgets).values(project_id=project_id, **stored)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["project_id"], set_=stored))
+        return Budget(project=project, **values, channels=tuple(channels))
 
     @writes
     def delete_budget(self, conn: Connection, project: str) -> None:
@@ -84,7 +87,14 @@ class InsightSettingsMixin(SqlBase):
     def list_budgets(self, conn: Connection, projects: Sequence[str] | None = None) -> list[Budget]:
         b, p = t.project_budgets.c, t.projects.c
         query = sa.select(
-            p.name, b.amount, b.currency, b.alert_share, b.alerted_period, b.updated_at, b.updated_by
+            p.name,
+            b.amount,
+            b.currency,
+            b.alert_share,
+            b.alerted_period,
+            b.updated_at,
+            b.updated_by,
+            b.channels,
         ).join_from(t.project_budgets, t.projects, b.project_id == p.id)
         if projects is not None:
             query = query.where(p.name.in_(list(projects)))
@@ -97,6 +107,7 @@ class InsightSettingsMixin(SqlBase):
                 alerted_period=r.alerted_period,
                 updated_at=float(r.updated_at),
                 updated_by=r.updated_by,
+                channels=tuple(load_json(r.channels) or ()),
             )
             for r in conn.execute(query.order_by(p.name))
         ]

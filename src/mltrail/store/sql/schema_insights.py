@@ -1,4 +1,4 @@
-"""Team insights' tables (migration 0019), on the same ``metadata`` as ``schema.py``."""
+"""Team insights' tables (migration 0019; budget channels 0021), on the same ``metadata`` as ``schema.py``."""
 
 from __future__ import annotations
 
@@ -60,6 +60,8 @@ project_budgets = sa.Table(
     sa.Column("currency", sa.String(8), nullable=False),
     sa.Column("alert_share", Double, nullable=False),
     sa.Column("alerted_period", sa.String(7), nullable=True),  # YYYY-MM of the last alert raised
+    # JSON list of channel specs in canonical form, notified when the alert is raised (migration 0021)
+    sa.Column("channels", sa.Text, nullable=False, server_default="[]"),
     sa.Column("updated_at", Double, nullable=False),
     sa.Column("updated_by", sa.Text, nullable=True),
 )
