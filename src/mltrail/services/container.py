@@ -127,7 +127,10 @@ class Services:
         )
 
     def _run_finished(self, run_id: str) -> None:
-        self.insights.run_finished(run_id)
+        # Most stores have no budget: then a finish neither builds the insights service nor imports it
+        # (numpy, pyarrow and the monitoring figures: ~0.3 s at the end of a training script).
+        if self.store.list_budgets():
+            self.insights.run_finished(run_id)
 
     @cached_property
     def artifacts(self) -> ArtifactService:
