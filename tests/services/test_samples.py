@@ -275,3 +275,26 @@ def test_log_loss_of_many_classes_and_infinite_probabilities() -> None:
     single = {1: np.array([0.9, 0.2, np.nan])}  # a binary table's one column: class 0 is its complement
     loss = _log_loss(np.array([0, 1, 0]), single, None, 2)
     assert np.allclose(loss, [-np.log(0.1), -np.log(0.2), -np.log(EPS)])
+
+
+def test_top_rises_are_the_largest_positive_changes_ties_by_row() -> None:
+    """The rows whose loss rose most, found from a sample's threshold, are exactly those of a full sort:
+    with NaN, ties at the boundary, few positive values, or positive values only where the sample is thin."""
+    from mltrail.services.tracking.samples import _top_rises
+
+    rng = np.random.default_rng(31)
+    n = 300_000
+    cases = {
+        "continuous": rng.normal(size=n),
+        "ties": rng.integers(-3, 4, n).astype(float),
+        "nan": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+        "few positive": np.where(rng.random(n) < 1e-4, 1.0, -1.0),
+        "none positive": -rng.random(n),
+        "clustered": np.concatenate([-np.ones(n - 50), rng.random(50) + 0.5]),
+        "tiny": np.array([0.5, np.nan, 0.5, -1.0, 2.0]),
+    }
+    for name, change in cases.items():
+        positive = np.flatnonzero(change > 0)
+        expected = positive[np.lexsort((positive, -change[positive]))]
+        for want in (1, 20, 1_000, 10**6):
+            assert np.array_equal(_top_rises(change, want), expected[:want]), (name, want)
