@@ -59,3 +59,20 @@ def test_root_help_imports_no_subcommand(tmp_path: Path) -> None:
 
 def test_a_groups_help_imports_that_group_only(tmp_path: Path) -> None:
     assert _loaded_after(["runs", "--help"], tmp_path) == {"mltrail.cli.tracking.runs"}
+
+
+def test_the_collector_pauses_for_start_up_and_comes_back() -> None:
+    """The console script starts with the garbage collector off (start-up makes many objects and almost no
+    cycles); a command still running after the pause, such as a server, collects again."""
+    import gc
+
+    from mltrail.cli.main import pause_gc
+
+    assert gc.isenabled()
+    timer = pause_gc(0.2)
+    try:
+        assert not gc.isenabled()
+        timer.join(10)
+        assert gc.isenabled()
+    finally:
+        gc.enable()
