@@ -46,10 +46,7 @@ def test_indices_take_the_rows() -> None:
     assert column.take(arrow_indices(np.array([2, 0], dtype=np.int32))).to_pylist() == ["c", "a"]
 
 
-def test_runs_samples_never_imports_pandas(tmp_path: Path) -> None:
-    """pyarrow imports pandas for its numpy conversions (0.2 s of the command's start): the comparison of
-    two prediction tables, in a process of its own, uses none of them."""
-    settings = Settings(home=tmp_path / "store")
+def _two_tables(settings: Settings) -> list[str]:
     ids = []
     truth = np.arange(300) % 3
     for shift in (0, 1):
@@ -63,6 +60,14 @@ def test_runs_samples_never_imports_pandas(tmp_path: Path) -> None:
                 features={"city": np.array(["a", "b", "c"] * 100), "x": np.linspace(0, 1, 300)},
             )
         ids.append(run.id)
+    return ids
+
+
+def test_runs_samples_never_imports_pandas(tmp_path: Path) -> None:
+    """pyarrow imports pandas for its numpy conversions (0.2 s of the command's start): the comparison of
+    two prediction tables, in a process of its own, uses none of them."""
+    settings = Settings(home=tmp_path / "store")
+    ids = _two_tables(settings)
     script = """
 import sys
 from pathlib import Path
@@ -122,3 +127,21 @@ def test_values_built_from_buffers_equal_pyarrows() -> None:
         assert built.equals(pa.array(values, type=type_)), (values, type_)
     with pytest.raises(TypeError):
         arrow_values([1], pa.float64())
+
+
+def test_a_first_comparison_imports_nothing_twice_at_once(tmp_path: Path) -> None:
+    """The tables are read in two threads while the main thread imports what comes next: in a new process,
+    a module imported by two threads at once can be seen half made (pyarrow.lib from pyarrow.compute, in
+    about one process in four before the fix). Eight new processes, each comparing once."""
+    settings = Settings(home=tmp_path / "store")
+    ids = _two_tables(settings)
+    script = """
+import sys
+from pathlib import Path
+from mltrail.services.container import Services
+from mltrail.settings import Settings
+found = Services(Settings(home=Path(sys.argv[1]))).samples.compare(sys.argv[2], sys.argv[3], "val")
+assert found["matched"] == 300, found
+"""
+    for _ in range(8):
+        _python(script, str(settings.home), *ids)

@@ -142,9 +142,15 @@ class SampleService:
             parquet = self.tables.parquet(tb, read_dictionary=text)
             return parquet.read(columns=[ID, Y_TRUE, Y_PRED, *roles_b.proba.values(), *chosen])
 
+        # pyarrow and its Parquet reader are imported here, before the threads start: a module imported by
+        # two threads at once may be seen half made by one of them (CI saw a half-made pyarrow.lib from
+        # pyarrow.compute, imported below while a reader thread was importing pyarrow itself).
+        import pyarrow.parquet
+
         with ThreadPoolExecutor(max_workers=2) as pool:
             a, b = pool.submit(read_a), pool.submit(read_b)
-            # While the two threads hash and decode (without the GIL), this one imports what comes next.
+            # While the two threads hash and decode (without the GIL), this one imports what comes next,
+            # which they do not import.
             import pyarrow.compute  # noqa: F401
 
             import mltrail.stats.slices  # noqa: F401
