@@ -83,14 +83,17 @@ def _check_literal(name: str, arrow_type: pa.DataType, value: Any) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """The first rows of a filtered and sorted view (all of them when ``complete``) and its row count."""
+    """The rows at positions ``start`` to ``start + len(rows)`` of a filtered and sorted view, and its row
+    count."""
 
     rows: npt.NDArray[np.int64]
     total: int
+    start: int = 0
 
-    @property
-    def complete(self) -> bool:
-        return len(self.rows) == self.total
+    def covers(self, start: int, stop: int) -> bool:
+        """Whether positions ``start`` to ``stop`` are here (or lie past the view's end)."""
+        end = self.start + len(self.rows)
+        return self.start <= min(start, self.total) and min(stop, self.total) <= end
 
 
 class OrderCache:
@@ -184,12 +187,18 @@ def _sort_key(column: pa.ChunkedArray, descending: bool) -> npt.NDArray[np.float
 
 
 def row_order(
-    parquet: pq.ParquetFile, expr: Expr | None, sort: Sequence[SortKey], want: int
+    parquet: pq.ParquetFile,
+    expr: Expr | None,
+    sort: Sequence[SortKey],
+    want: int,
+    start: int = 0,
 ) -> tuple[npt.NDArray[np.int64] | None, int]:
     """Row numbers of the rows ``expr`` keeps, in ``sort`` order (missing values last, ties in table
-    order), and how many rows it keeps. With ``sort`` only the first ``want`` are ordered and returned (a
-    partial selection over the first sort key, then an exact sort of the candidates). ``(None, rows)`` when
-    there is neither filter nor sort. Only the columns the filter and sort name are read."""
+    order), and how many rows it keeps. With ``sort`` only the rows at positions ``start`` to ``want`` of
+    that order are returned: those whose first sort key lies between the keys at the two positions (found by
+    one partition) are sorted exactly, and the rows before them are only counted, so a page deep in a sorted
+    view costs what the first page does. ``(None, rows)`` when there is neither filter nor sort. Only the
+    columns the filter and sort name are read."""
     import pyarrow as pa
 
     if expr is None and not sort:
@@ -206,8 +215,11 @@ def row_order(
             ) from exc
         rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False)).astype(np.int64)
     total = len(rows)
-    if not sort or total == 0:
-        return rows, total
+    if not sort:
+        return rows[start:], total  # every kept row from start: later pages need no new scan
+    start, want = min(start, total), min(want, total)
+    if start >= want:
+        return rows[:0], total
     try:
         keys = [_sort_key(table.column(k.field), k.descending)[rows] for k in sort]
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -215,18 +227,25 @@ def row_order(
     missing = [np.isnan(k) for k in keys]
     keys = [np.where(m, np.inf, k) for k, m in zip(keys, missing, strict=True)]
     candidates = np.arange(total)
-    if want < total:
-        # The want-th smallest (missing, key) of the first sort key bounds every row of the first pages.
-        first, first_missing = keys[0], missing[0]
-        rank = np.where(first_missing, np.inf, first)
-        cut = np.partition(rank, want - 1)[want - 1]
-        keep = rank <= cut if np.isfinite(cut) else np.ones(total, dtype=bool)
+    before = 0  # rows that come before every candidate
+    if start > 0 or want < total:
+        # The first key, missing values as +inf (after every present one; the full sort below tells a
+        # present +inf from a missing value). Every row at a position from start to want has a first key
+        # between the keys found at those two positions.
+        first = keys[0]
+        bounds = sorted({start, want - 1})
+        part = np.partition(first, bounds)
+        low, high = part[start], part[want - 1]
+        keep = first <= high
+        if start > 0:
+            keep &= first >= low
+            before = int(np.count_nonzero(first < low))
         candidates = np.flatnonzero(keep)
     # np.lexsort sorts by its last key first: the first sort key, missing after present, then the next…
     columns: list[npt.NDArray[Any]] = [candidates]
     for key, miss in reversed(list(zip(keys, missing, strict=True))):
         columns.extend((key[candidates], miss[candidates]))
-    ordered = candidates[np.lexsort(columns)][:want]
+    ordered = candidates[np.lexsort(columns)][start - before : want - before]
     return rows[ordered], total
 
 

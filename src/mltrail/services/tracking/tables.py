@@ -182,17 +182,22 @@ class TableService:
         if expr is not None or keys:
             cache_key = (table.digest, repr(expr), tuple(keys))
             order = self.orders.get(cache_key)
-            if order is None or (not order.complete and len(order.rows) < want):
-                # A little beyond this page, so that the next pages come from the cache.
-                found, total = row_order(parquet, expr, keys, max(want * 4, 1_000))
-                order = Order(rows=np.arange(0) if found is None else found, total=total)
+            if order is None or not order.covers(offset, want):
+                # A little beyond this page, so that the next pages come from the cache: from the view's
+                # start for the first pages, from this page for one deep in the view.
+                ahead = max(limit * 4, 1_000)
+                start = 0 if offset < ahead else offset
+                found, total = row_order(parquet, expr, keys, max(want, start + ahead), start)
+                order = Order(
+                    rows=np.arange(0) if found is None else found, total=total, start=min(start, total)
+                )
                 self.orders.put(cache_key, order)
         if order is None:
             total = table.rows
             rows = np.arange(min(offset, total), min(want, total), dtype=np.int64)
         else:
             total = order.total
-            rows = order.rows[offset:want]
+            rows = order.rows[max(0, offset - order.start) : max(0, want - order.start)]
         by_name = {c.name: c for c in table.columns}
         return TablePage(
             columns=[by_name[c] for c in chosen],
