@@ -35,6 +35,7 @@ __all__ = [
     "columns_of",
     "page_rows",
     "plain_value",
+    "referenced_columns",
     "row_order",
 ]
 
@@ -43,6 +44,11 @@ MAX_PAGE_ROWS = 1_000
 
 def columns_of(schema: pa.Schema) -> list[TableColumn]:
     return [TableColumn(f.name, str(f.type)) for f in schema]
+
+
+def referenced_columns(expr: Expr) -> set[str]:
+    """The columns a filter names."""
+    return _referenced(expr, set())
 
 
 def _referenced(expr: Expr | None, out: set[str]) -> set[str]:
@@ -135,6 +141,8 @@ def _mask(expr: Expr, table: pa.Table) -> pa.ChunkedArray | pa.Array:
     column = table.column(expr.field.key)
     if isinstance(expr, Exists):
         return pc.is_valid(column)
+    if pa.types.is_dictionary(column.type):
+        return _through_dictionary(expr, column)
     arrow_type = column.type
     values = expr.value if isinstance(expr.value, tuple) else (expr.value,)
     for value in values:
@@ -167,6 +175,27 @@ def _mask(expr: Expr, table: pa.Table) -> pa.ChunkedArray | pa.Array:
     return compare(column, pa.scalar(value))
 
 
+def _through_dictionary(expr: Comparison, column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``expr`` over a dictionary column (text read as Parquet stores it: each distinct value once and an
+    index per row): evaluated once per distinct value and once for a missing one, then looked up by each
+    row's index. Every comparison is row by row, so this is what the rows' own values would give."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    unified = column.unify_dictionaries()  # one dictionary for every chunk
+    value_type = column.type.value_type
+    values = unified.chunk(0).dictionary if unified.num_chunks else pa.array([], value_type)
+    slots = pa.concat_arrays([values, pa.nulls(1, value_type)])  # the last slot: a missing value
+    inner = _mask(expr, pa.table({expr.field.key: slots}))
+    if isinstance(inner, pa.ChunkedArray):
+        inner = inner.combine_chunks()
+    missing = pa.scalar(len(values), pa.int64())
+    chunks = [
+        pc.take(inner, pc.fill_null(chunk.indices.cast(pa.int64()), missing)) for chunk in unified.chunks
+    ]
+    return pa.chunked_array(chunks, type=inner.type)
+
+
 def _sort_key(column: pa.ChunkedArray, descending: bool) -> npt.NDArray[np.float64]:
     """A float key per row that sorts ascending as ``column`` should (missing values: NaN). Numbers are
     their value; anything else its rank among the sorted distinct values."""
@@ -176,6 +205,16 @@ def _sort_key(column: pa.ChunkedArray, descending: bool) -> npt.NDArray[np.float
     t = column.type
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
         key = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    elif pa.types.is_dictionary(t):  # each distinct value ranked once, each row by its index
+        unified = column.unify_dictionaries()
+        values = unified.chunk(0).dictionary if unified.num_chunks else pa.array([], t.value_type)
+        rank = np.empty(len(values) + 1, dtype=np.float64)
+        rank[np.asarray(pc.sort_indices(values), dtype=np.int64)] = np.arange(len(values))
+        rank[-1] = np.nan  # a missing value
+        indices = [
+            pc.fill_null(chunk.indices.cast(pa.int64()), len(values)).to_numpy() for chunk in unified.chunks
+        ]
+        key = rank[np.concatenate(indices)] if indices else np.zeros(0)
     else:
         uniq = pc.unique(column)
         uniq = uniq.filter(pc.is_valid(uniq))
@@ -240,6 +279,17 @@ def row_order(
         if start > 0:
             keep &= first >= low
             before = int(np.count_nonzero(first < low))
+        if np.isfinite(high):
+            # Rows tied with the last position's first key: only the first ``need`` of them (by the next
+            # key, or by table order) come before ``want``. A text or small-integer first key ties many.
+            tied = np.flatnonzero(first == high)
+            need = want - int(np.count_nonzero(first < high))
+            if len(tied) > need:
+                if len(keys) > 1:
+                    following = keys[1][tied]
+                    keep[tied[following > np.partition(following, need - 1)[need - 1]]] = False
+                else:
+                    keep[tied[need:]] = False
         candidates = np.flatnonzero(keep)
     # np.lexsort sorts by its last key first: the first sort key, missing after present, then the next…
     columns: list[npt.NDArray[Any]] = [candidates]
