@@ -170,7 +170,7 @@ def test_a_changed_blob_is_refused_when_opened_and_again_after_it_left_the_cache
 def test_pages_read_files_held_in_memory_checked_and_bounded(services: Services, run_id: str) -> None:
     """Pages read a table's file from its bytes held in memory (4x faster than through a mapping here):
     checked against the sha256 when read, again once the byte budget let them go, and a file bigger than
-    the budget is read through the mapping as before."""
+    the per-file bound is read through the mapping as before."""
     from mltrail.errors import IntegrityError
     from mltrail.services.tracking.tables import TableService
 
@@ -194,7 +194,9 @@ def test_pages_read_files_held_in_memory_checked_and_bounded(services: Services,
     path.write_bytes(bytes(data))
     with pytest.raises(IntegrityError, match="sha256"):  # read into memory again: checked again
         tables.page(run_id, "first", limit=5)
-    small = TableService(services.tables.store, services.tables.blobs, services.tables.runs, memory_bytes=10)
+    small = TableService(
+        services.tables.store, services.tables.blobs, services.tables.runs, memory_file_bytes=10
+    )
     with pytest.raises(IntegrityError, match="sha256"):  # too big to hold: mapped, and checked too
         small.page(run_id, "first", limit=5)
     assert small.page(run_id, "second", limit=5).rows and not small._buffers

@@ -59,6 +59,7 @@ class TableService:
         *,
         open_files: int = 16,
         memory_bytes: int = 512 << 20,
+        memory_file_bytes: int = 128 << 20,
     ) -> None:
         self.store = store
         self.runs = runs
@@ -67,9 +68,11 @@ class TableService:
         self._files: OrderedDict[tuple[str, tuple[str, ...]], pq.ParquetFile] = OrderedDict()
         self._open_files = open_files
         # The bytes of the files pages read, held in memory up to ``memory_bytes`` in all (least recently
-        # used out first): Parquet reads them 4x faster than through a memory mapping.
+        # used out first): Parquet reads them 4x faster than through a memory mapping. A file over
+        # ``memory_file_bytes`` stays mapped: a first page of it should not read it whole.
         self._buffers: OrderedDict[str, _Held] = OrderedDict()
         self._memory_bytes = memory_bytes
+        self._memory_file_bytes = min(memory_file_bytes, memory_bytes)
         self._lock = threading.Lock()
 
     # -- writing ----------------------------------------------------------------------------------------
@@ -168,7 +171,8 @@ class TableService:
     def _in_memory(self, table: RunTable, read_dictionary: Sequence[str] = ()) -> pq.ParquetFile | None:
         """The table's file read from its bytes held in memory (read and checked against its sha256 when
         they are not held yet), ``read_dictionary`` as for ``parquet``; None for a remote store, or a file
-        bigger than the memory budget. The opened files are kept with the bytes (a footer is parsed once)."""
+        bigger than ``memory_file_bytes``. The opened readers are kept with the bytes (a footer is parsed
+        once)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -182,7 +186,7 @@ class TableService:
                     return opened
         if held is None:
             local = self.blobs.local_path(table.digest)
-            if local is None or table.size > self._memory_bytes:
+            if local is None or table.size > self._memory_file_bytes:
                 return None
             data = pa.py_buffer(Path(local).read_bytes())
             _verify_buffer(data, table.digest, f"table {table.name} of run {table.run_id}")
